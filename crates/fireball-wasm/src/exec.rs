@@ -1,0 +1,1127 @@
+//! Exec: Instance → **Thread::resume(fuel)** → [`Exit`]. The interpreter runs
+//! validated code in place, straight from the module bytes, with the side
+//! table for branches (see `sidetable`). Its state is explicit — a value stack
+//! and a frame stack allocated once from the embedder's allocator, no native
+//! recursion for wasm calls — so it can stop at any instruction and be resumed:
+//!
+//! ```text
+//!            invoke(func, args)
+//!   Idle ───────────────────────► Ready ◄─────────────────┐
+//!                                   │ resume(fuel) / run()│
+//!        ┌──────────────────────────┼───────────────┐     │
+//!        ▼                          ▼               ▼     │
+//!   Done(results)   Trap(code, offset, trace)   OutOfFuel ┘ (resume again)
+//!                                   │
+//!                          HostCall{func, id} ── host_return(results) ──► Ready
+//! ```
+//!
+//! Fuel counts executed wasm instructions; `resume(YIELD_INTERVAL)` is the
+//! scheduler's time slice. `run()` is the same loop without the fuel check.
+
+use allocator_api2::alloc::{Allocator, Global};
+use allocator_api2::vec::Vec;
+
+use crate::float;
+use crate::module::FuncBody;
+use crate::reader::{code_i64, code_u32};
+use crate::sidetable::Entry;
+use crate::store::{drop_elem, memory_init, table_init, FuncAddr, FuncKind, InstanceData, Store};
+use crate::trap::{Trap, TrapCode};
+use crate::types::ValType;
+use crate::value::Value;
+
+/// Why `resume` returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// The invoked function returned; read its results with [`Thread::results`].
+    Done,
+    /// Execution trapped; [`Thread::backtrace`] gives the call stack at the trap.
+    Trap(Trap),
+    /// Wasm called a host function. Read its arguments with [`Thread::host_args`],
+    /// then call [`Thread::host_return`] (or [`Thread::host_trap`]) and resume.
+    HostCall {
+        /// The host function's store address.
+        func: FuncAddr,
+        /// The id it was registered with.
+        id: u32,
+    },
+    /// The fuel budget is spent; resume to continue exactly where it stopped.
+    OutOfFuel,
+}
+
+/// Why a call could not be started or continued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvokeError {
+    /// Arguments (or host results) do not match the signature.
+    Signature,
+    /// No such function.
+    UnknownFunction,
+    /// The thread is not waiting for that (e.g. `host_return` without a host call).
+    State,
+}
+
+/// Sizes of a thread's stacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackLimits {
+    /// Value-stack slots (8 bytes each): locals and operands of every frame.
+    pub value_slots: u32,
+    /// Maximum call depth.
+    pub frames: u32,
+}
+
+impl Default for StackLimits {
+    fn default() -> Self {
+        StackLimits { value_slots: 64 * 1024, frames: 1024 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Frame {
+    func: u32,
+    pc: u32,
+    stp: u32,
+    base: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Idle,
+    Ready,
+    Host,
+    Done,
+    Trapped,
+}
+
+/// One line of execution: value stack, frame stack and the registers of the
+/// suspended interpreter. A scheduler task owns one.
+pub struct Thread<A: Allocator + Clone = Global> {
+    stack: Vec<u64, A>,
+    frames: Vec<Frame, A>,
+    state: State,
+    // Suspended registers.
+    pc: u32,
+    stp: u32,
+    sp: u32,
+    base: u32,
+    func: u32,
+    /// Host function being called, and whether it was a tail call.
+    host: u32,
+    tail_host: bool,
+    /// Function invoked by the embedder (its signature gives the results).
+    entry: u32,
+    trap: Option<Trap>,
+    fuel_left: u64,
+    instructions: u64,
+}
+
+impl Thread<Global> {
+    /// A thread on the global allocator.
+    pub fn new(limits: StackLimits) -> Result<Self, crate::error::OutOfMemory> {
+        Self::new_in(limits, Global)
+    }
+}
+
+impl<A: Allocator + Clone> Thread<A> {
+    /// A thread whose stacks come from `alloc`, allocated once, now.
+    pub fn new_in(limits: StackLimits, alloc: A) -> Result<Self, crate::error::OutOfMemory> {
+        let mut stack = Vec::new_in(alloc.clone());
+        stack.try_reserve_exact(limits.value_slots as usize).map_err(|_| crate::error::OutOfMemory)?;
+        stack.resize(limits.value_slots as usize, 0);
+        let mut frames = Vec::new_in(alloc);
+        frames.try_reserve_exact(limits.frames as usize).map_err(|_| crate::error::OutOfMemory)?;
+        Ok(Thread {
+            stack,
+            frames,
+            state: State::Idle,
+            pc: 0,
+            stp: 0,
+            sp: 0,
+            base: 0,
+            func: 0,
+            host: 0,
+            tail_host: false,
+            entry: 0,
+            trap: None,
+            fuel_left: 0,
+            instructions: 0,
+        })
+    }
+
+    /// Bytes of RAM the thread's stacks occupy.
+    pub fn ram_bytes(&self) -> usize {
+        self.stack.capacity() * 8 + self.frames.capacity() * core::mem::size_of::<Frame>()
+    }
+
+    /// Fuel left after the last `resume`.
+    pub fn fuel_left(&self) -> u64 {
+        self.fuel_left
+    }
+
+    /// Wasm instructions executed under `resume` (metered runs) since creation.
+    pub fn instructions(&self) -> u64 {
+        self.instructions
+    }
+
+    /// Start a call of `func` with `args`. Run it with [`Thread::resume`] or [`Thread::run`].
+    pub fn invoke<'m>(&mut self, store: &Store<'m, A>, func: FuncAddr, args: &[Value]) -> Result<(), InvokeError> {
+        let fi = *store.funcs.get(func.0 as usize).ok_or(InvokeError::UnknownFunction)?;
+        let sig = store.sig(fi.sig);
+        if sig.params.len() != args.len() || sig.params.iter().zip(args).any(|(t, a)| *t != a.ty()) {
+            return Err(InvokeError::Signature);
+        }
+        self.frames.clear();
+        self.trap = None;
+        self.entry = func.0;
+        self.func = func.0;
+        self.tail_host = false;
+        if args.len() > self.stack.len() {
+            self.fail(Trap { code: TrapCode::StackOverflow, offset: 0, func: func.0 });
+            return Ok(());
+        }
+        for (slot, a) in self.stack.iter_mut().zip(args) {
+            *slot = a.to_bits();
+        }
+        self.sp = args.len() as u32;
+        match fi.kind {
+            FuncKind::Wasm { instance, body } => {
+                let b = match store.instances.get(instance as usize).and_then(|i| i.module.bodies.get(body as usize)) {
+                    Some(b) => *b,
+                    None => return Err(InvokeError::UnknownFunction),
+                };
+                let end = b.locals as usize + b.max_height as usize;
+                if end > self.stack.len() {
+                    self.fail(Trap { code: TrapCode::StackOverflow, offset: b.code_start, func: func.0 });
+                    return Ok(());
+                }
+                self.stack[args.len()..b.locals as usize].fill(0);
+                self.base = 0;
+                self.sp = b.locals;
+                self.pc = b.code_start;
+                self.stp = b.stp_start;
+                self.state = State::Ready;
+            }
+            FuncKind::Host { .. } => {
+                self.host = func.0;
+                self.state = State::Host;
+            }
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, t: Trap) {
+        self.trap = Some(t);
+        self.state = State::Trapped;
+    }
+
+    /// The invoked function's results, once `resume` returned `Exit::Done`.
+    pub fn results<'s, 'm>(&'s self, store: &'s Store<'m, A>) -> impl Iterator<Item = Value> + 's {
+        let ty = store.func_type(FuncAddr(self.entry));
+        let n = if self.state == State::Done { ty.results.len() } else { 0 };
+        self.stack[..n].iter().zip(ty.results).map(|(&b, &t)| Value::from_bits(b, t))
+    }
+
+    /// Arguments of the pending host call.
+    pub fn host_args<'s, 'm>(&'s self, store: &'s Store<'m, A>) -> impl Iterator<Item = Value> + 's {
+        let ty = store.func_type(FuncAddr(self.host));
+        let n = if self.state == State::Host { ty.params.len() } else { 0 };
+        let sp = self.sp as usize;
+        let start = sp.saturating_sub(n);
+        self.stack[start..sp].iter().zip(ty.params).map(|(&b, &t)| Value::from_bits(b, t))
+    }
+
+    /// Finish the pending host call with `results`; the next `resume` continues after the call.
+    pub fn host_return<'m>(&mut self, store: &Store<'m, A>, results: &[Value]) -> Result<(), InvokeError> {
+        if self.state != State::Host {
+            return Err(InvokeError::State);
+        }
+        let ty = store.func_type(FuncAddr(self.host));
+        if ty.results.len() != results.len() || ty.results.iter().zip(results).any(|(t, r)| *t != r.ty()) {
+            return Err(InvokeError::Signature);
+        }
+        let base = self.sp as usize - ty.params.len();
+        if base + results.len() > self.stack.len() {
+            self.fail(Trap { code: TrapCode::StackOverflow, offset: self.pc, func: self.func });
+            return Ok(());
+        }
+        for (i, r) in results.iter().enumerate() {
+            self.stack[base + i] = r.to_bits();
+        }
+        self.sp = (base + results.len()) as u32;
+        if self.host == self.entry && self.frames.is_empty() && self.func == self.entry {
+            // The embedder invoked a host function directly.
+            self.state = State::Done;
+            return Ok(());
+        }
+        self.state = State::Ready;
+        Ok(())
+    }
+
+    /// Fail the pending host call: the thread traps with `TrapCode::Host`.
+    pub fn host_trap(&mut self) {
+        let t = Trap { code: TrapCode::Host, offset: self.pc, func: self.func };
+        self.fail(t);
+    }
+
+    /// Call stack at the last trap (or suspension), innermost first: (function address, code offset).
+    pub fn backtrace(&self) -> impl Iterator<Item = (FuncAddr, u32)> + '_ {
+        let top = self.trap.map_or((self.func, self.pc), |t| (t.func, t.offset));
+        core::iter::once(top).chain(self.frames.iter().rev().map(|f| (f.func, f.pc))).map(|(f, pc)| (FuncAddr(f), pc))
+    }
+
+    /// Continue with a budget of `fuel` wasm instructions.
+    pub fn resume<'m>(&mut self, store: &mut Store<'m, A>, fuel: u64) -> Exit {
+        let before = fuel;
+        let exit = self.enter::<true>(store, fuel);
+        self.instructions += before - self.fuel_left;
+        exit
+    }
+
+    /// Continue without a fuel budget, until done, trapped or a host call.
+    pub fn run<'m>(&mut self, store: &mut Store<'m, A>) -> Exit {
+        self.enter::<false>(store, 0)
+    }
+
+    fn enter<'m, const METERED: bool>(&mut self, store: &mut Store<'m, A>, fuel: u64) -> Exit {
+        self.fuel_left = fuel;
+        match self.state {
+            State::Ready => self.execute::<METERED>(store, fuel),
+            State::Done => Exit::Done,
+            State::Trapped => Exit::Trap(self.trap.unwrap_or(Trap { code: TrapCode::Internal, offset: 0, func: 0 })),
+            State::Host => {
+                let id = match store.funcs.get(self.host as usize).map(|f| f.kind) {
+                    Some(FuncKind::Host { id }) => id,
+                    _ => 0,
+                };
+                Exit::HostCall { func: FuncAddr(self.host), id }
+            }
+            State::Idle => Exit::Trap(Trap { code: TrapCode::Internal, offset: 0, func: 0 }),
+        }
+    }
+
+    #[allow(clippy::cognitive_complexity)]
+    fn execute<'m, const METERED: bool>(&mut self, store: &mut Store<'m, A>, mut fuel: u64) -> Exit {
+        let Store { funcs, tables, memories, globals, instances, elem_items, data_dropped, limits, .. } = store;
+        let funcs = &funcs[..];
+        let instances = &instances[..];
+        let max_table = limits.max_table_elems as u64;
+        let max_frames = self.frames.capacity();
+        let stack = &mut self.stack[..];
+        let frames = &mut self.frames;
+
+        let mut pc = self.pc as usize;
+        let mut stp = self.stp as usize;
+        let mut sp = self.sp as usize;
+        let mut base = self.base as usize;
+        let mut cur = self.func;
+
+        // Context of the running function's instance.
+        let mut inst_idx: u32 = u32::MAX;
+        let mut inst: &InstanceData<'m, A>;
+        let mut code: &[u8] = &[];
+        let mut side: &[Entry] = &[];
+        let mut bodies: &[FuncBody] = &[];
+        let mut mem: usize = usize::MAX;
+        let mut body_end: usize;
+        let mut nresults: usize;
+
+        macro_rules! st {
+            ($i:expr) => {
+                stack[$i]
+            };
+        }
+        macro_rules! save {
+            ($pc:expr) => {{
+                self.pc = $pc as u32;
+                self.stp = stp as u32;
+                self.sp = sp as u32;
+                self.base = base as u32;
+                self.func = cur;
+            }};
+        }
+        macro_rules! trap_at {
+            ($code:expr, $at:expr) => {{
+                save!($at);
+                let t = Trap { code: $code, offset: $at as u32, func: cur };
+                self.trap = Some(t);
+                self.state = State::Trapped;
+                self.fuel_left = fuel;
+                return Exit::Trap(t);
+            }};
+        }
+        macro_rules! enter_instance {
+            ($i:expr) => {{
+                inst_idx = $i;
+                inst = match instances.get(inst_idx as usize) {
+                    Some(i) => i,
+                    None => trap_at!(TrapCode::Internal, pc),
+                };
+                code = inst.module.bytes;
+                side = &inst.module.sidetable;
+                bodies = &inst.module.bodies;
+                mem = inst.memories.first().map_or(usize::MAX, |&m| m as usize);
+            }};
+        }
+        // Load the context of function `cur` (after a return or on resume).
+        macro_rules! load_func {
+            () => {{
+                match funcs.get(cur as usize).map(|f| f.kind) {
+                    Some(FuncKind::Wasm { instance, body }) => {
+                        if instance != inst_idx {
+                            enter_instance!(instance);
+                        }
+                        let b = bodies[body as usize];
+                        body_end = b.code_end as usize;
+                        nresults = b.results as usize;
+                    }
+                    _ => trap_at!(TrapCode::Internal, pc),
+                }
+            }};
+        }
+        inst = match instances.first() {
+            Some(i) => i,
+            None => trap_at!(TrapCode::Internal, pc),
+        };
+        load_func!();
+
+        macro_rules! do_return {
+            () => {{
+                let n = nresults;
+                if base + n != sp {
+                    stack.copy_within(sp - n..sp, base);
+                }
+                sp = base + n;
+                match frames.pop() {
+                    None => {
+                        save!(pc);
+                        self.state = State::Done;
+                        self.fuel_left = fuel;
+                        return Exit::Done;
+                    }
+                    Some(f) => {
+                        pc = f.pc as usize;
+                        stp = f.stp as usize;
+                        base = f.base as usize;
+                        cur = f.func;
+                        load_func!();
+                    }
+                }
+            }};
+        }
+        if self.tail_host {
+            // A `return_call` to a host function has just been answered: return its results.
+            self.tail_host = false;
+            do_return!();
+        }
+
+        macro_rules! branch {
+            ($idx:expr) => {{
+                let e = side[$idx];
+                let drop = e.drop as usize;
+                if drop != 0 {
+                    let keep = e.keep as usize;
+                    if keep == 1 {
+                        st!(sp - 1 - drop) = st!(sp - 1);
+                    } else if keep != 0 {
+                        stack.copy_within(sp - keep..sp, sp - keep - drop);
+                    }
+                    sp -= drop;
+                }
+                pc = e.pc as usize;
+                stp = e.stp as usize;
+            }};
+        }
+        macro_rules! skip_leb {
+            () => {{
+                while code[pc] & 0x80 != 0 {
+                    pc += 1;
+                }
+                pc += 1;
+            }};
+        }
+        macro_rules! pop {
+            () => {{
+                sp -= 1;
+                st!(sp)
+            }};
+        }
+        macro_rules! push {
+            ($v:expr) => {{
+                let v = $v;
+                st!(sp) = v;
+                sp += 1;
+            }};
+        }
+        // Call function address `$addr`; `$tail` reuses the current frame.
+        macro_rules! call {
+            ($addr:expr, $op_pc:expr, $tail:expr) => {{
+                let addr = $addr;
+                let fi = match funcs.get(addr as usize) {
+                    Some(f) => *f,
+                    None => trap_at!(TrapCode::Internal, $op_pc),
+                };
+                match fi.kind {
+                    FuncKind::Wasm { instance, body } => {
+                        let b = if instance == inst_idx {
+                            bodies[body as usize]
+                        } else {
+                            match instances.get(instance as usize).and_then(|i| i.module.bodies.get(body as usize)) {
+                                Some(b) => *b,
+                                None => trap_at!(TrapCode::Internal, $op_pc),
+                            }
+                        };
+                        let params = b.params as usize;
+                        let new_base = if $tail {
+                            stack.copy_within(sp - params..sp, base);
+                            base
+                        } else {
+                            if frames.len() >= max_frames {
+                                trap_at!(TrapCode::CallStackExhausted, $op_pc);
+                            }
+                            sp - params
+                        };
+                        let locals_end = new_base + b.locals as usize;
+                        if locals_end + b.max_height as usize > stack.len() {
+                            trap_at!(TrapCode::StackOverflow, $op_pc);
+                        }
+                        stack[new_base + params..locals_end].fill(0);
+                        if !$tail {
+                            frames.push(Frame { func: cur, pc: pc as u32, stp: stp as u32, base: base as u32 });
+                        }
+                        cur = addr;
+                        base = new_base;
+                        sp = locals_end;
+                        pc = b.code_start as usize;
+                        stp = b.stp_start as usize;
+                        body_end = b.code_end as usize;
+                        nresults = b.results as usize;
+                        if instance != inst_idx {
+                            enter_instance!(instance);
+                        }
+                    }
+                    FuncKind::Host { id } => {
+                        save!(pc);
+                        self.host = addr;
+                        self.tail_host = $tail;
+                        self.state = State::Host;
+                        self.fuel_left = fuel;
+                        return Exit::HostCall { func: FuncAddr(addr), id };
+                    }
+                }
+            }};
+        }
+        macro_rules! memory {
+            ($at:expr) => {
+                match memories.get_mut(mem) {
+                    Some(m) => &mut m.data,
+                    None => trap_at!(TrapCode::Internal, $at),
+                }
+            };
+        }
+        macro_rules! load {
+            ($at:expr, $n:literal, $conv:expr) => {{
+                skip_leb!();
+                let off = code_u32(code, &mut pc) as u64;
+                let addr = st!(sp - 1) as u32 as u64 + off;
+                let m = memory!($at);
+                if addr + $n > m.len() as u64 {
+                    trap_at!(TrapCode::MemoryOutOfBounds, $at);
+                }
+                let a = addr as usize;
+                let mut b = [0u8; $n];
+                b.copy_from_slice(&m[a..a + $n]);
+                st!(sp - 1) = $conv(b);
+            }};
+        }
+        macro_rules! store {
+            ($at:expr, $n:literal, $conv:expr) => {{
+                skip_leb!();
+                let off = code_u32(code, &mut pc) as u64;
+                let v = pop!();
+                let addr = pop!() as u32 as u64 + off;
+                let m = memory!($at);
+                if addr + $n > m.len() as u64 {
+                    trap_at!(TrapCode::MemoryOutOfBounds, $at);
+                }
+                let a = addr as usize;
+                let b: [u8; $n] = $conv(v);
+                m[a..a + $n].copy_from_slice(&b);
+            }};
+        }
+        macro_rules! un {
+            ($f:expr) => {{
+                let a = st!(sp - 1);
+                st!(sp - 1) = $f(a);
+            }};
+        }
+        macro_rules! bin {
+            ($f:expr) => {{
+                let b = pop!();
+                let a = st!(sp - 1);
+                st!(sp - 1) = $f(a, b);
+            }};
+        }
+        macro_rules! bin_trap {
+            ($at:expr, $f:expr) => {{
+                let b = pop!();
+                let a = st!(sp - 1);
+                match $f(a, b) {
+                    Ok(v) => st!(sp - 1) = v,
+                    Err(c) => trap_at!(c, $at),
+                }
+            }};
+        }
+        macro_rules! un_trap {
+            ($at:expr, $f:expr) => {{
+                let a = st!(sp - 1);
+                match $f(a) {
+                    Ok(v) => st!(sp - 1) = v,
+                    Err(c) => trap_at!(c, $at),
+                }
+            }};
+        }
+        #[inline(always)]
+        fn f32_(x: u64) -> f32 {
+            f32::from_bits(x as u32)
+        }
+        #[inline(always)]
+        fn f64_(x: u64) -> f64 {
+            f64::from_bits(x)
+        }
+        #[inline(always)]
+        fn s32(x: f32) -> u64 {
+            x.to_bits() as u64
+        }
+        #[inline(always)]
+        fn s64(x: f64) -> u64 {
+            x.to_bits()
+        }
+        #[inline(always)]
+        fn b(x: bool) -> u64 {
+            x as u64
+        }
+
+        loop {
+            if METERED {
+                if fuel == 0 {
+                    save!(pc);
+                    self.fuel_left = 0;
+                    return Exit::OutOfFuel;
+                }
+                fuel -= 1;
+            }
+            let at = pc;
+            let op = code[pc];
+            pc += 1;
+            match op {
+                0x00 => trap_at!(TrapCode::Unreachable, at),
+                0x01 => {}
+                0x02 | 0x03 => skip_leb!(),
+                0x04 => {
+                    skip_leb!();
+                    if pop!() as u32 != 0 {
+                        stp += 1;
+                    } else {
+                        let e = side[stp];
+                        pc = e.pc as usize;
+                        stp = e.stp as usize;
+                    }
+                }
+                0x05 => {
+                    let e = side[stp];
+                    pc = e.pc as usize;
+                    stp = e.stp as usize;
+                }
+                0x0b => {
+                    if pc == body_end {
+                        do_return!();
+                    }
+                }
+                0x0c => branch!(stp),
+                0x0d => {
+                    if pop!() as u32 != 0 {
+                        branch!(stp);
+                    } else {
+                        skip_leb!();
+                        stp += 1;
+                    }
+                }
+                0x0e => {
+                    let n = code_u32(code, &mut pc) as usize;
+                    let i = pop!() as u32 as usize;
+                    branch!(stp + if i < n { i } else { n });
+                }
+                0x0f => do_return!(),
+                0x10 => {
+                    let f = code_u32(code, &mut pc);
+                    let addr = match inst.funcs.get(f as usize) {
+                        Some(&a) => a,
+                        None => trap_at!(TrapCode::Internal, at),
+                    };
+                    call!(addr, at, false);
+                }
+                0x11 | 0x13 => {
+                    let ty = code_u32(code, &mut pc);
+                    let t = code_u32(code, &mut pc);
+                    let i = pop!() as u32 as usize;
+                    let table = match inst.tables.get(t as usize).and_then(|&a| tables.get(a as usize)) {
+                        Some(t) => t,
+                        None => trap_at!(TrapCode::Internal, at),
+                    };
+                    let r = match table.elems.get(i) {
+                        Some(&r) => r,
+                        None => trap_at!(TrapCode::TableOutOfBounds, at),
+                    };
+                    if r == 0 {
+                        trap_at!(TrapCode::UninitializedElement, at);
+                    }
+                    let addr = (r - 1) as u32;
+                    let want = inst.sigs.get(ty as usize).copied().unwrap_or(u32::MAX);
+                    if funcs.get(addr as usize).map(|f| f.sig) != Some(want) {
+                        trap_at!(TrapCode::IndirectCallTypeMismatch, at);
+                    }
+                    if op == 0x11 {
+                        call!(addr, at, false);
+                    } else {
+                        call!(addr, at, true);
+                    }
+                }
+                0x12 => {
+                    let f = code_u32(code, &mut pc);
+                    let addr = match inst.funcs.get(f as usize) {
+                        Some(&a) => a,
+                        None => trap_at!(TrapCode::Internal, at),
+                    };
+                    call!(addr, at, true);
+                }
+                0x1a => sp -= 1,
+                0x1b => {
+                    let c = pop!() as u32;
+                    let v2 = pop!();
+                    if c == 0 {
+                        st!(sp - 1) = v2;
+                    }
+                }
+                0x1c => {
+                    let n = code_u32(code, &mut pc) as usize;
+                    pc += n;
+                    let c = pop!() as u32;
+                    let v2 = pop!();
+                    if c == 0 {
+                        st!(sp - 1) = v2;
+                    }
+                }
+                0x20 => {
+                    let i = code_u32(code, &mut pc) as usize;
+                    push!(st!(base + i));
+                }
+                0x21 => {
+                    let i = code_u32(code, &mut pc) as usize;
+                    st!(base + i) = pop!();
+                }
+                0x22 => {
+                    let i = code_u32(code, &mut pc) as usize;
+                    st!(base + i) = st!(sp - 1);
+                }
+                0x23 => {
+                    let g = code_u32(code, &mut pc) as usize;
+                    let v = match inst.globals.get(g).and_then(|&a| globals.get(a as usize)) {
+                        Some(g) => g.value,
+                        None => trap_at!(TrapCode::Internal, at),
+                    };
+                    push!(v);
+                }
+                0x24 => {
+                    let g = code_u32(code, &mut pc) as usize;
+                    let v = pop!();
+                    match inst.globals.get(g).and_then(|&a| globals.get_mut(a as usize)) {
+                        Some(g) => g.value = v,
+                        None => trap_at!(TrapCode::Internal, at),
+                    }
+                }
+                0x25 | 0x26 => {
+                    let t = code_u32(code, &mut pc);
+                    let table = match inst.tables.get(t as usize).and_then(|&a| tables.get_mut(a as usize)) {
+                        Some(t) => t,
+                        None => trap_at!(TrapCode::Internal, at),
+                    };
+                    if op == 0x25 {
+                        let i = st!(sp - 1) as u32 as usize;
+                        match table.elems.get(i) {
+                            Some(&r) => st!(sp - 1) = r,
+                            None => trap_at!(TrapCode::TableOutOfBounds, at),
+                        }
+                    } else {
+                        let v = pop!();
+                        let i = pop!() as u32 as usize;
+                        match table.elems.get_mut(i) {
+                            Some(r) => *r = v,
+                            None => trap_at!(TrapCode::TableOutOfBounds, at),
+                        }
+                    }
+                }
+                0x28 => load!(at, 4, |b| u32::from_le_bytes(b) as u64),
+                0x29 => load!(at, 8, u64::from_le_bytes),
+                0x2a => load!(at, 4, |b| u32::from_le_bytes(b) as u64),
+                0x2b => load!(at, 8, u64::from_le_bytes),
+                0x2c => load!(at, 1, |b: [u8; 1]| b[0] as i8 as i32 as u32 as u64),
+                0x2d => load!(at, 1, |b: [u8; 1]| b[0] as u64),
+                0x2e => load!(at, 2, |b| i16::from_le_bytes(b) as i32 as u32 as u64),
+                0x2f => load!(at, 2, |b| u16::from_le_bytes(b) as u64),
+                0x30 => load!(at, 1, |b: [u8; 1]| b[0] as i8 as i64 as u64),
+                0x31 => load!(at, 1, |b: [u8; 1]| b[0] as u64),
+                0x32 => load!(at, 2, |b| i16::from_le_bytes(b) as i64 as u64),
+                0x33 => load!(at, 2, |b| u16::from_le_bytes(b) as u64),
+                0x34 => load!(at, 4, |b| i32::from_le_bytes(b) as i64 as u64),
+                0x35 => load!(at, 4, |b| u32::from_le_bytes(b) as u64),
+                0x36 | 0x38 => store!(at, 4, |v: u64| (v as u32).to_le_bytes()),
+                0x37 | 0x39 => store!(at, 8, |v: u64| v.to_le_bytes()),
+                0x3a | 0x3c => store!(at, 1, |v: u64| [v as u8]),
+                0x3b | 0x3d => store!(at, 2, |v: u64| (v as u16).to_le_bytes()),
+                0x3e => store!(at, 4, |v: u64| (v as u32).to_le_bytes()),
+                0x3f => {
+                    pc += 1;
+                    let pages = match memories.get(mem) {
+                        Some(m) => m.pages,
+                        None => trap_at!(TrapCode::Internal, at),
+                    };
+                    push!(pages);
+                }
+                0x40 => {
+                    pc += 1;
+                    let delta = st!(sp - 1) as u32 as u64;
+                    let r = match memories.get_mut(mem) {
+                        Some(m) => m.grow(delta),
+                        None => trap_at!(TrapCode::Internal, at),
+                    };
+                    st!(sp - 1) = r as i32 as u32 as u64;
+                }
+                0x41 => push!(code_i64(code, &mut pc) as i32 as u32 as u64),
+                0x42 => push!(code_i64(code, &mut pc) as u64),
+                0x43 => {
+                    let b = [code[pc], code[pc + 1], code[pc + 2], code[pc + 3]];
+                    pc += 4;
+                    push!(u32::from_le_bytes(b) as u64);
+                }
+                0x44 => {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(&code[pc..pc + 8]);
+                    pc += 8;
+                    push!(u64::from_le_bytes(b));
+                }
+                0x45 => un!(|a: u64| b(a as u32 == 0)),
+                0x46 => bin!(|a: u64, c: u64| b(a as u32 == c as u32)),
+                0x47 => bin!(|a: u64, c: u64| b(a as u32 != c as u32)),
+                0x48 => bin!(|a: u64, c: u64| b((a as i32) < c as i32)),
+                0x49 => bin!(|a: u64, c: u64| b((a as u32) < c as u32)),
+                0x4a => bin!(|a: u64, c: u64| b(a as i32 > c as i32)),
+                0x4b => bin!(|a: u64, c: u64| b(a as u32 > c as u32)),
+                0x4c => bin!(|a: u64, c: u64| b(a as i32 <= c as i32)),
+                0x4d => bin!(|a: u64, c: u64| b(a as u32 <= c as u32)),
+                0x4e => bin!(|a: u64, c: u64| b(a as i32 >= c as i32)),
+                0x4f => bin!(|a: u64, c: u64| b(a as u32 >= c as u32)),
+                0x50 => un!(|a: u64| b(a == 0)),
+                0x51 => bin!(|a: u64, c: u64| b(a == c)),
+                0x52 => bin!(|a: u64, c: u64| b(a != c)),
+                0x53 => bin!(|a: u64, c: u64| b((a as i64) < c as i64)),
+                0x54 => bin!(|a: u64, c: u64| b(a < c)),
+                0x55 => bin!(|a: u64, c: u64| b(a as i64 > c as i64)),
+                0x56 => bin!(|a: u64, c: u64| b(a > c)),
+                0x57 => bin!(|a: u64, c: u64| b(a as i64 <= c as i64)),
+                0x58 => bin!(|a: u64, c: u64| b(a <= c)),
+                0x59 => bin!(|a: u64, c: u64| b(a as i64 >= c as i64)),
+                0x5a => bin!(|a: u64, c: u64| b(a >= c)),
+                0x5b => bin!(|a, c| b(f32_(a) == f32_(c))),
+                0x5c => bin!(|a, c| b(f32_(a) != f32_(c))),
+                0x5d => bin!(|a, c| b(f32_(a) < f32_(c))),
+                0x5e => bin!(|a, c| b(f32_(a) > f32_(c))),
+                0x5f => bin!(|a, c| b(f32_(a) <= f32_(c))),
+                0x60 => bin!(|a, c| b(f32_(a) >= f32_(c))),
+                0x61 => bin!(|a, c| b(f64_(a) == f64_(c))),
+                0x62 => bin!(|a, c| b(f64_(a) != f64_(c))),
+                0x63 => bin!(|a, c| b(f64_(a) < f64_(c))),
+                0x64 => bin!(|a, c| b(f64_(a) > f64_(c))),
+                0x65 => bin!(|a, c| b(f64_(a) <= f64_(c))),
+                0x66 => bin!(|a, c| b(f64_(a) >= f64_(c))),
+                0x67 => un!(|a: u64| (a as u32).leading_zeros() as u64),
+                0x68 => un!(|a: u64| (a as u32).trailing_zeros() as u64),
+                0x69 => un!(|a: u64| (a as u32).count_ones() as u64),
+                0x6a => bin!(|a: u64, c: u64| (a as u32).wrapping_add(c as u32) as u64),
+                0x6b => bin!(|a: u64, c: u64| (a as u32).wrapping_sub(c as u32) as u64),
+                0x6c => bin!(|a: u64, c: u64| (a as u32).wrapping_mul(c as u32) as u64),
+                0x6d => bin_trap!(at, |a: u64, c: u64| {
+                    let (a, c) = (a as i32, c as i32);
+                    if c == 0 {
+                        Err(TrapCode::IntegerDivideByZero)
+                    } else if a == i32::MIN && c == -1 {
+                        Err(TrapCode::IntegerOverflow)
+                    } else {
+                        Ok((a / c) as u32 as u64)
+                    }
+                }),
+                0x6e => bin_trap!(at, |a: u64, c: u64| {
+                    if c as u32 == 0 {
+                        Err(TrapCode::IntegerDivideByZero)
+                    } else {
+                        Ok(((a as u32) / (c as u32)) as u64)
+                    }
+                }),
+                0x6f => bin_trap!(at, |a: u64, c: u64| {
+                    if c as u32 == 0 {
+                        Err(TrapCode::IntegerDivideByZero)
+                    } else {
+                        Ok((a as i32).wrapping_rem(c as i32) as u32 as u64)
+                    }
+                }),
+                0x70 => bin_trap!(at, |a: u64, c: u64| {
+                    if c as u32 == 0 {
+                        Err(TrapCode::IntegerDivideByZero)
+                    } else {
+                        Ok(((a as u32) % (c as u32)) as u64)
+                    }
+                }),
+                0x71 => bin!(|a: u64, c: u64| (a & c) as u32 as u64),
+                0x72 => bin!(|a: u64, c: u64| (a | c) as u32 as u64),
+                0x73 => bin!(|a: u64, c: u64| (a ^ c) as u32 as u64),
+                0x74 => bin!(|a: u64, c: u64| (a as u32).wrapping_shl(c as u32) as u64),
+                0x75 => bin!(|a: u64, c: u64| (a as i32).wrapping_shr(c as u32) as u32 as u64),
+                0x76 => bin!(|a: u64, c: u64| (a as u32).wrapping_shr(c as u32) as u64),
+                0x77 => bin!(|a: u64, c: u64| (a as u32).rotate_left(c as u32 % 32) as u64),
+                0x78 => bin!(|a: u64, c: u64| (a as u32).rotate_right(c as u32 % 32) as u64),
+                0x79 => un!(|a: u64| a.leading_zeros() as u64),
+                0x7a => un!(|a: u64| a.trailing_zeros() as u64),
+                0x7b => un!(|a: u64| a.count_ones() as u64),
+                0x7c => bin!(|a: u64, c: u64| a.wrapping_add(c)),
+                0x7d => bin!(|a: u64, c: u64| a.wrapping_sub(c)),
+                0x7e => bin!(|a: u64, c: u64| a.wrapping_mul(c)),
+                0x7f => bin_trap!(at, |a: u64, c: u64| {
+                    let (a, c) = (a as i64, c as i64);
+                    if c == 0 {
+                        Err(TrapCode::IntegerDivideByZero)
+                    } else if a == i64::MIN && c == -1 {
+                        Err(TrapCode::IntegerOverflow)
+                    } else {
+                        Ok((a / c) as u64)
+                    }
+                }),
+                0x80 => bin_trap!(at, |a: u64, c: u64| if c == 0 { Err(TrapCode::IntegerDivideByZero) } else { Ok(a / c) }),
+                0x81 => bin_trap!(at, |a: u64, c: u64| {
+                    if c == 0 {
+                        Err(TrapCode::IntegerDivideByZero)
+                    } else {
+                        Ok((a as i64).wrapping_rem(c as i64) as u64)
+                    }
+                }),
+                0x82 => bin_trap!(at, |a: u64, c: u64| if c == 0 { Err(TrapCode::IntegerDivideByZero) } else { Ok(a % c) }),
+                0x83 => bin!(|a: u64, c: u64| a & c),
+                0x84 => bin!(|a: u64, c: u64| a | c),
+                0x85 => bin!(|a: u64, c: u64| a ^ c),
+                0x86 => bin!(|a: u64, c: u64| a.wrapping_shl(c as u32)),
+                0x87 => bin!(|a: u64, c: u64| (a as i64).wrapping_shr(c as u32) as u64),
+                0x88 => bin!(|a: u64, c: u64| a.wrapping_shr(c as u32)),
+                0x89 => bin!(|a: u64, c: u64| a.rotate_left((c % 64) as u32)),
+                0x8a => bin!(|a: u64, c: u64| a.rotate_right((c % 64) as u32)),
+                0x8b => un!(|a: u64| a & 0x7fff_ffff),
+                0x8c => un!(|a: u64| (a as u32 ^ 0x8000_0000) as u64),
+                0x8d => un!(|a| s32(libm::ceilf(f32_(a)))),
+                0x8e => un!(|a| s32(libm::floorf(f32_(a)))),
+                0x8f => un!(|a| s32(libm::truncf(f32_(a)))),
+                0x90 => un!(|a| s32(float::nearest32(f32_(a)))),
+                0x91 => un!(|a| s32(libm::sqrtf(f32_(a)))),
+                0x92 => bin!(|a, c| s32(f32_(a) + f32_(c))),
+                0x93 => bin!(|a, c| s32(f32_(a) - f32_(c))),
+                0x94 => bin!(|a, c| s32(f32_(a) * f32_(c))),
+                0x95 => bin!(|a, c| s32(f32_(a) / f32_(c))),
+                0x96 => bin!(|a, c| s32(float::fmin32(f32_(a), f32_(c)))),
+                0x97 => bin!(|a, c| s32(float::fmax32(f32_(a), f32_(c)))),
+                0x98 => bin!(|a: u64, c: u64| ((a as u32 & 0x7fff_ffff) | (c as u32 & 0x8000_0000)) as u64),
+                0x99 => un!(|a: u64| a & 0x7fff_ffff_ffff_ffff),
+                0x9a => un!(|a: u64| a ^ 0x8000_0000_0000_0000),
+                0x9b => un!(|a| s64(libm::ceil(f64_(a)))),
+                0x9c => un!(|a| s64(libm::floor(f64_(a)))),
+                0x9d => un!(|a| s64(libm::trunc(f64_(a)))),
+                0x9e => un!(|a| s64(float::nearest64(f64_(a)))),
+                0x9f => un!(|a| s64(libm::sqrt(f64_(a)))),
+                0xa0 => bin!(|a, c| s64(f64_(a) + f64_(c))),
+                0xa1 => bin!(|a, c| s64(f64_(a) - f64_(c))),
+                0xa2 => bin!(|a, c| s64(f64_(a) * f64_(c))),
+                0xa3 => bin!(|a, c| s64(f64_(a) / f64_(c))),
+                0xa4 => bin!(|a, c| s64(float::fmin64(f64_(a), f64_(c)))),
+                0xa5 => bin!(|a, c| s64(float::fmax64(f64_(a), f64_(c)))),
+                0xa6 => bin!(|a: u64, c: u64| (a & 0x7fff_ffff_ffff_ffff) | (c & 0x8000_0000_0000_0000)),
+                0xa7 => un!(|a: u64| a as u32 as u64),
+                0xa8 => un_trap!(at, |a| float::i32_trunc_f32(f32_(a)).map(|x| x as u32 as u64)),
+                0xa9 => un_trap!(at, |a| float::u32_trunc_f32(f32_(a)).map(|x| x as u64)),
+                0xaa => un_trap!(at, |a| float::i32_trunc_f64(f64_(a)).map(|x| x as u32 as u64)),
+                0xab => un_trap!(at, |a| float::u32_trunc_f64(f64_(a)).map(|x| x as u64)),
+                0xac => un!(|a: u64| a as i32 as i64 as u64),
+                0xad => un!(|a: u64| a as u32 as u64),
+                0xae => un_trap!(at, |a| float::i64_trunc_f32(f32_(a)).map(|x| x as u64)),
+                0xaf => un_trap!(at, |a| float::u64_trunc_f32(f32_(a))),
+                0xb0 => un_trap!(at, |a| float::i64_trunc_f64(f64_(a)).map(|x| x as u64)),
+                0xb1 => un_trap!(at, |a| float::u64_trunc_f64(f64_(a))),
+                0xb2 => un!(|a: u64| s32(a as i32 as f32)),
+                0xb3 => un!(|a: u64| s32(a as u32 as f32)),
+                0xb4 => un!(|a: u64| s32(a as i64 as f32)),
+                0xb5 => un!(|a: u64| s32(a as f32)),
+                0xb6 => un!(|a| s32(f64_(a) as f32)),
+                0xb7 => un!(|a: u64| s64(a as i32 as f64)),
+                0xb8 => un!(|a: u64| s64(a as u32 as f64)),
+                0xb9 => un!(|a: u64| s64(a as i64 as f64)),
+                0xba => un!(|a: u64| s64(a as f64)),
+                0xbb => un!(|a| s64(f32_(a) as f64)),
+                0xbc..=0xbf => {}
+                0xc0 => un!(|a: u64| a as i8 as i32 as u32 as u64),
+                0xc1 => un!(|a: u64| a as i16 as i32 as u32 as u64),
+                0xc2 => un!(|a: u64| a as i8 as i64 as u64),
+                0xc3 => un!(|a: u64| a as i16 as i64 as u64),
+                0xc4 => un!(|a: u64| a as i32 as i64 as u64),
+                0xd0 => {
+                    pc += 1;
+                    push!(0);
+                }
+                0xd1 => un!(|a: u64| b(a == 0)),
+                0xd2 => {
+                    let f = code_u32(code, &mut pc) as usize;
+                    let r = inst.funcs.get(f).map_or(0, |&a| a as u64 + 1);
+                    push!(r);
+                }
+                0xfc => {
+                    let sub = code_u32(code, &mut pc);
+                    match sub {
+                        0 => un!(|a| f32_(a) as i32 as u32 as u64),
+                        1 => un!(|a| f32_(a) as u32 as u64),
+                        2 => un!(|a| f64_(a) as i32 as u32 as u64),
+                        3 => un!(|a| f64_(a) as u32 as u64),
+                        4 => un!(|a| f32_(a) as i64 as u64),
+                        5 => un!(|a| f32_(a) as u64),
+                        6 => un!(|a| f64_(a) as i64 as u64),
+                        7 => un!(|a| f64_(a) as u64),
+                        8 => {
+                            let seg = code_u32(code, &mut pc);
+                            pc += 1;
+                            let n = pop!() as u32;
+                            let s = pop!() as u32;
+                            let d = pop!() as u32;
+                            if let Err(c) = memory_init(inst, memories, data_dropped, 0, seg, d, s, n) {
+                                trap_at!(c, at);
+                            }
+                        }
+                        9 => {
+                            let seg = code_u32(code, &mut pc);
+                            if let Some(x) = data_dropped.get_mut((inst.data_base + seg) as usize) {
+                                *x = true;
+                            }
+                        }
+                        10 => {
+                            pc += 2;
+                            let n = pop!() as u32 as u64;
+                            let s = pop!() as u32 as u64;
+                            let d = pop!() as u32 as u64;
+                            let m = memory!(at);
+                            let len = m.len() as u64;
+                            if s + n > len || d + n > len {
+                                trap_at!(TrapCode::MemoryOutOfBounds, at);
+                            }
+                            m.copy_within(s as usize..(s + n) as usize, d as usize);
+                        }
+                        11 => {
+                            pc += 1;
+                            let n = pop!() as u32 as u64;
+                            let v = pop!() as u8;
+                            let d = pop!() as u32 as u64;
+                            let m = memory!(at);
+                            if d + n > m.len() as u64 {
+                                trap_at!(TrapCode::MemoryOutOfBounds, at);
+                            }
+                            m[d as usize..(d + n) as usize].fill(v);
+                        }
+                        12 => {
+                            let seg = code_u32(code, &mut pc);
+                            let t = code_u32(code, &mut pc);
+                            let n = pop!() as u32;
+                            let s = pop!() as u32;
+                            let d = pop!() as u32;
+                            if let Err(c) = table_init(inst, tables, elem_items, t, seg, d, s, n) {
+                                trap_at!(c, at);
+                            }
+                        }
+                        13 => {
+                            let seg = code_u32(code, &mut pc);
+                            drop_elem(elem_items, inst, seg);
+                        }
+                        14 => {
+                            let dt = code_u32(code, &mut pc);
+                            let st_ = code_u32(code, &mut pc);
+                            let n = pop!() as u32 as usize;
+                            let s = pop!() as u32 as usize;
+                            let d = pop!() as u32 as usize;
+                            let (da, sa) = match (inst.tables.get(dt as usize), inst.tables.get(st_ as usize)) {
+                                (Some(&x), Some(&y)) => (x as usize, y as usize),
+                                _ => trap_at!(TrapCode::Internal, at),
+                            };
+                            let dlen = tables.get(da).map_or(0, |t| t.elems.len());
+                            let slen = tables.get(sa).map_or(0, |t| t.elems.len());
+                            if s + n > slen || d + n > dlen {
+                                trap_at!(TrapCode::TableOutOfBounds, at);
+                            }
+                            if da == sa {
+                                tables[da].elems.copy_within(s..s + n, d);
+                            } else if da < sa {
+                                let (lo, hi) = tables.split_at_mut(sa);
+                                lo[da].elems[d..d + n].copy_from_slice(&hi[0].elems[s..s + n]);
+                            } else {
+                                let (lo, hi) = tables.split_at_mut(da);
+                                hi[0].elems[d..d + n].copy_from_slice(&lo[sa].elems[s..s + n]);
+                            }
+                        }
+                        15 => {
+                            let t = code_u32(code, &mut pc);
+                            let n = pop!() as u32 as u64;
+                            let v = st!(sp - 1);
+                            let table = match inst.tables.get(t as usize).and_then(|&a| tables.get_mut(a as usize)) {
+                                Some(t) => t,
+                                None => trap_at!(TrapCode::Internal, at),
+                            };
+                            let old = table.elems.len() as u64;
+                            let max = table.ty.limits.max.unwrap_or(u32::MAX as u64).min(max_table);
+                            let r = if old + n > max || table.elems.try_reserve_exact(n as usize).is_err() {
+                                -1i32
+                            } else {
+                                table.elems.resize((old + n) as usize, v);
+                                old as i32
+                            };
+                            st!(sp - 1) = r as u32 as u64;
+                        }
+                        16 => {
+                            let t = code_u32(code, &mut pc);
+                            let len = inst.tables.get(t as usize).and_then(|&a| tables.get(a as usize)).map_or(0, |t| t.elems.len());
+                            push!(len as u64);
+                        }
+                        17 => {
+                            let t = code_u32(code, &mut pc);
+                            let n = pop!() as u32 as usize;
+                            let v = pop!();
+                            let i = pop!() as u32 as usize;
+                            let table = match inst.tables.get(t as usize).and_then(|&a| tables.get_mut(a as usize)) {
+                                Some(t) => t,
+                                None => trap_at!(TrapCode::Internal, at),
+                            };
+                            if i + n > table.elems.len() {
+                                trap_at!(TrapCode::TableOutOfBounds, at);
+                            }
+                            table.elems[i..i + n].fill(v);
+                        }
+                        _ => trap_at!(TrapCode::Internal, at),
+                    }
+                }
+                _ => trap_at!(TrapCode::Internal, at),
+            }
+        }
+    }
+}
+
+/// Convenience for hosts: the type of a [`Value`] slot list.
+pub fn types_match(values: &[Value], types: &[ValType]) -> bool {
+    values.len() == types.len() && values.iter().zip(types).all(|(v, t)| v.ty() == *t)
+}

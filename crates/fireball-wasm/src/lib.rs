@@ -1,0 +1,31 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod exec;
+mod float;
+pub mod module;
+pub mod ops;
+pub mod reader;
+pub mod sidetable;
+pub mod store;
+pub mod trap;
+pub mod types;
+mod validate;
+pub mod value;
+
+pub use error::{DecodeError, InstantiateError, LoadError, OutOfMemory, ValidateError};
+pub use exec::{Exit, InvokeError, StackLimits, Thread};
+pub use module::{Features, FuncBody, ImportDesc, Module};
+pub use store::{Extern, FuncAddr, GlobalAddr, HostLimits, Instance, MemoryAddr, Store, TableAddr};
+pub use trap::{Trap, TrapCode};
+pub use types::{ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
+pub use value::Value;
+
+/// The automatic-yield interval for a CPU clock: 30 000 wasm instructions per
+/// 100 MHz, i.e. a constant 300 µs time slice (FIREBALL.md §1).
+pub const fn yield_interval(cpu_mhz: u32) -> u64 {
+    30_000 * cpu_mhz as u64 / 100
+}

@@ -1,0 +1,816 @@
+//! Decode: `&[u8]` → [`Module`]. Parses every section of the binary format,
+//! borrowing the bytes (a `&'static [u8]` in flash works; function code is
+//! never copied), checks the module-level validation rules as it goes, and
+//! hands each function body to `validate`, which builds its side table.
+
+use allocator_api2::alloc::{Allocator, Global};
+use allocator_api2::vec::Vec;
+
+use crate::error::{DecodeError, LoadError, ValidateError};
+use crate::reader::Reader;
+use crate::sidetable::Entry;
+use crate::types::*;
+use crate::validate;
+
+/// Which optional proposals the loader accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    /// `return_call`, `return_call_indirect`.
+    pub tail_call: bool,
+    /// `i32/i64.add/sub/mul` in constant expressions.
+    pub extended_const: bool,
+    /// Memories with a declared page size (1 byte or 64 KiB).
+    pub custom_page_sizes: bool,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Features { tail_call: true, extended_const: true, custom_page_sizes: true }
+    }
+}
+
+/// A signature stored as a range of the module's value-type pool.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TypeSlot {
+    pub start: u32,
+    pub params: u16,
+    pub results: u16,
+}
+
+/// What an import provides.
+#[derive(Debug, Clone, Copy)]
+pub enum ImportDesc {
+    /// A function of the given type index.
+    Func(u32),
+    /// A table.
+    Table(TableType),
+    /// A memory.
+    Memory(MemoryType),
+    /// A global.
+    Global(GlobalType),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Import {
+    pub module: (u32, u32),
+    pub name: (u32, u32),
+    pub desc: ImportDesc,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Export {
+    pub name: (u32, u32),
+    pub kind: ExternKind,
+    pub index: u32,
+}
+
+/// A defined global: type and the offset of its constant initializer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GlobalDef {
+    pub ty: GlobalType,
+    /// Offset of the init expression (0 for imported globals).
+    pub init: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SegmentMode {
+    Passive,
+    Active { index: u32, offset: u32 },
+    Declarative,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ElemSegment {
+    pub mode: SegmentMode,
+    pub ty: ValType,
+    /// Offset of the first item; items are function indices or constant expressions.
+    pub items: u32,
+    pub count: u32,
+    pub exprs: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DataSegment {
+    pub mode: SegmentMode,
+    pub start: u32,
+    pub len: u32,
+}
+
+/// Per-function facts the interpreter needs at a call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FuncBody {
+    /// Offset of the first instruction.
+    pub code_start: u32,
+    /// Offset one past the function's final `end`.
+    pub code_end: u32,
+    /// Index of the function's first side-table entry.
+    pub stp_start: u32,
+    /// Parameters + declared locals.
+    pub locals: u32,
+    /// Deepest operand stack the function can reach.
+    pub max_height: u32,
+    /// Parameter count.
+    pub params: u16,
+    /// Result count.
+    pub results: u16,
+}
+
+/// A decoded and validated module. It borrows its bytes; the metadata it owns
+/// (types, bodies, side table) is allocated from `A`.
+pub struct Module<'b, A: Allocator + Clone = Global> {
+    pub(crate) bytes: &'b [u8],
+    pub(crate) valtypes: Vec<ValType, A>,
+    pub(crate) types: Vec<TypeSlot, A>,
+    /// Type index of every function, imports first.
+    pub(crate) funcs: Vec<u32, A>,
+    pub(crate) tables: Vec<TableType, A>,
+    pub(crate) memories: Vec<MemoryType, A>,
+    pub(crate) globals: Vec<GlobalDef, A>,
+    pub(crate) imports: Vec<Import, A>,
+    pub(crate) exports: Vec<Export, A>,
+    pub(crate) elems: Vec<ElemSegment, A>,
+    pub(crate) datas: Vec<DataSegment, A>,
+    pub(crate) bodies: Vec<FuncBody, A>,
+    pub(crate) sidetable: Vec<Entry, A>,
+    pub(crate) start: Option<u32>,
+    pub(crate) imported_funcs: u32,
+    pub(crate) imported_tables: u32,
+    pub(crate) imported_memories: u32,
+    pub(crate) imported_globals: u32,
+    pub(crate) data_count: Option<u32>,
+    /// Bitset of functions that may be named by `ref.func` in code.
+    pub(crate) declared_refs: Vec<u32, A>,
+    /// Offset and length of the `name` custom section, if any.
+    pub(crate) name_section: Option<(u32, u32)>,
+    pub(crate) features: Features,
+}
+
+fn verr(offset: usize, reason: &'static str) -> LoadError {
+    LoadError::Validate(ValidateError { offset, reason })
+}
+
+fn derr(offset: usize, reason: &'static str) -> LoadError {
+    LoadError::Decode(DecodeError { offset, reason })
+}
+
+/// Push, reporting allocator exhaustion instead of aborting.
+pub(crate) fn push<T, A: Allocator>(v: &mut Vec<T, A>, x: T) -> Result<(), LoadError> {
+    v.try_reserve(1).map_err(|_| LoadError::OutOfMemory)?;
+    v.push(x);
+    Ok(())
+}
+
+impl<'b> Module<'b, Global> {
+    /// Decode and validate `bytes` with the global allocator and all supported features.
+    pub fn new(bytes: &'b [u8]) -> Result<Self, LoadError> {
+        Self::new_in(bytes, Features::default(), Global)
+    }
+}
+
+impl<'b, A: Allocator + Clone> Module<'b, A> {
+    /// Decode and validate `bytes`, allocating the module's metadata from `alloc`.
+    pub fn new_in(bytes: &'b [u8], features: Features, alloc: A) -> Result<Self, LoadError> {
+        let mut m = Module {
+            bytes,
+            valtypes: Vec::new_in(alloc.clone()),
+            types: Vec::new_in(alloc.clone()),
+            funcs: Vec::new_in(alloc.clone()),
+            tables: Vec::new_in(alloc.clone()),
+            memories: Vec::new_in(alloc.clone()),
+            globals: Vec::new_in(alloc.clone()),
+            imports: Vec::new_in(alloc.clone()),
+            exports: Vec::new_in(alloc.clone()),
+            elems: Vec::new_in(alloc.clone()),
+            datas: Vec::new_in(alloc.clone()),
+            bodies: Vec::new_in(alloc.clone()),
+            sidetable: Vec::new_in(alloc.clone()),
+            start: None,
+            imported_funcs: 0,
+            imported_tables: 0,
+            imported_memories: 0,
+            imported_globals: 0,
+            data_count: None,
+            declared_refs: Vec::new_in(alloc.clone()),
+            name_section: None,
+            features,
+        };
+        m.decode(alloc)?;
+        Ok(m)
+    }
+
+    fn decode(&mut self, alloc: A) -> Result<(), LoadError> {
+        let mut r = Reader::new(self.bytes, 0, self.bytes.len());
+        if r.take(4).map_err(|_| derr(0, "unexpected end"))? != b"\0asm" {
+            return Err(derr(0, "magic header not detected"));
+        }
+        let v = r.take(4).map_err(|_| derr(4, "unexpected end"))?;
+        if v != [1, 0, 0, 0] {
+            return Err(derr(4, "unknown binary version"));
+        }
+        let mut last_id = 0u8;
+        let mut func_count: Option<u32> = None;
+        let mut saw_code = false;
+        // Section order: type import func table mem global export start elem datacount code data.
+        const ORDER: [u8; 13] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10];
+        while !r.at_end() {
+            let id_at = r.pos();
+            let id = r.u8()?;
+            let size = r.u32()? as usize;
+            let start = r.pos();
+            if size > r.remaining() {
+                return Err(derr(start, "section size mismatch: length out of bounds"));
+            }
+            let end = start + size;
+            let mut s = Reader::new(self.bytes, start, end);
+            if id == 0 {
+                let (no, nl) = s.name()?;
+                let name = &self.bytes[no as usize..(no + nl) as usize];
+                if name == b"name" {
+                    self.name_section = Some((s.pos() as u32, (end - s.pos()) as u32));
+                }
+                r.skip(size)?;
+                continue;
+            }
+            if id > 12 {
+                return Err(derr(id_at, "malformed section id"));
+            }
+            let rank = ORDER[id as usize];
+            if rank <= last_id {
+                return Err(derr(id_at, "unexpected content after last section"));
+            }
+            last_id = rank;
+            match id {
+                1 => self.type_section(&mut s)?,
+                2 => self.import_section(&mut s)?,
+                3 => {
+                    let n = s.count()?;
+                    func_count = Some(n);
+                    self.funcs.try_reserve(n as usize).map_err(|_| LoadError::OutOfMemory)?;
+                    for _ in 0..n {
+                        let at = s.pos();
+                        let t = s.u32()?;
+                        if t as usize >= self.types.len() {
+                            return Err(verr(at, "unknown type"));
+                        }
+                        self.funcs.push(t);
+                    }
+                }
+                4 => {
+                    let n = s.count()?;
+                    for _ in 0..n {
+                        let t = self.table_type(&mut s)?;
+                        push(&mut self.tables, t)?;
+                    }
+                }
+                5 => {
+                    let n = s.count()?;
+                    for _ in 0..n {
+                        let t = self.memory_type(&mut s)?;
+                        push(&mut self.memories, t)?;
+                    }
+                }
+                6 => {
+                    let n = s.count()?;
+                    for _ in 0..n {
+                        let ty = global_type(&mut s)?;
+                        let init = s.pos() as u32;
+                        let limit = self.globals.len() as u32;
+                        self.const_expr(&mut s, ty.ty, limit)?;
+                        push(&mut self.globals, GlobalDef { ty, init })?;
+                    }
+                }
+                7 => self.export_section(&mut s)?,
+                8 => {
+                    let at = s.pos();
+                    let f = s.u32()?;
+                    let ty = self.func_type(f).ok_or(verr(at, "unknown function"))?;
+                    if !ty.params.is_empty() || !ty.results.is_empty() {
+                        return Err(verr(at, "start function must have type [] -> []"));
+                    }
+                    self.start = Some(f);
+                }
+                9 => self.elem_section(&mut s)?,
+                12 => self.data_count = Some(s.u32()?),
+                10 => {
+                    saw_code = true;
+                    self.code_section(&mut s, func_count.unwrap_or(0), alloc.clone())?;
+                }
+                11 => self.data_section(&mut s)?,
+                _ => return Err(derr(id_at, "malformed section id")),
+            }
+            if s.pos() != end {
+                return Err(derr(s.pos(), "section size mismatch"));
+            }
+            r.skip(size)?;
+        }
+        if func_count.unwrap_or(0) != 0 && !saw_code {
+            return Err(derr(self.bytes.len(), "function and code section have inconsistent lengths"));
+        }
+        if let Some(n) = self.data_count {
+            if n as usize != self.datas.len() {
+                return Err(derr(self.bytes.len(), "data count and data section have inconsistent lengths"));
+            }
+        }
+        Ok(())
+    }
+
+    fn type_section(&mut self, s: &mut Reader<'b>) -> Result<(), LoadError> {
+        let n = s.count()?;
+        for _ in 0..n {
+            let at = s.pos();
+            if s.u8()? != 0x60 {
+                return Err(derr(at, "integer representation too long: malformed function type"));
+            }
+            let start = self.valtypes.len() as u32;
+            let np = s.count()?;
+            for _ in 0..np {
+                let t = ValType::read(s)?;
+                push(&mut self.valtypes, t)?;
+            }
+            let nr = s.count()?;
+            for _ in 0..nr {
+                let t = ValType::read(s)?;
+                push(&mut self.valtypes, t)?;
+            }
+            if np > u16::MAX as u32 || nr > u16::MAX as u32 {
+                return Err(verr(at, "too many parameters or results"));
+            }
+            push(&mut self.types, TypeSlot { start, params: np as u16, results: nr as u16 })?;
+        }
+        Ok(())
+    }
+
+    fn import_section(&mut self, s: &mut Reader<'b>) -> Result<(), LoadError> {
+        let n = s.count()?;
+        for _ in 0..n {
+            let module = s.name()?;
+            let name = s.name()?;
+            let at = s.pos();
+            let desc = match s.u8()? {
+                0x00 => {
+                    let t_at = s.pos();
+                    let t = s.u32()?;
+                    if t as usize >= self.types.len() {
+                        return Err(verr(t_at, "unknown type"));
+                    }
+                    push(&mut self.funcs, t)?;
+                    self.imported_funcs += 1;
+                    ImportDesc::Func(t)
+                }
+                0x01 => {
+                    let t = self.table_type(s)?;
+                    push(&mut self.tables, t)?;
+                    self.imported_tables += 1;
+                    ImportDesc::Table(t)
+                }
+                0x02 => {
+                    let t = self.memory_type(s)?;
+                    push(&mut self.memories, t)?;
+                    self.imported_memories += 1;
+                    ImportDesc::Memory(t)
+                }
+                0x03 => {
+                    let t = global_type(s)?;
+                    push(&mut self.globals, GlobalDef { ty: t, init: 0 })?;
+                    self.imported_globals += 1;
+                    ImportDesc::Global(t)
+                }
+                _ => return Err(derr(at, "malformed import kind")),
+            };
+            push(&mut self.imports, Import { module, name, desc })?;
+        }
+        Ok(())
+    }
+
+    fn table_type(&self, s: &mut Reader<'b>) -> Result<TableType, LoadError> {
+        let elem = ValType::read_ref(s)?;
+        let at = s.pos();
+        let flags = s.u8()?;
+        if flags > 1 {
+            return Err(derr(at, "integer too large: malformed limits flags"));
+        }
+        let min = s.u32()? as u64;
+        let max = if flags == 1 { Some(s.u32()? as u64) } else { None };
+        if let Some(mx) = max {
+            if mx < min {
+                return Err(verr(at, "size minimum must not be greater than maximum"));
+            }
+        }
+        Ok(TableType { elem, limits: Limits { min, max } })
+    }
+
+    fn memory_type(&self, s: &mut Reader<'b>) -> Result<MemoryType, LoadError> {
+        let at = s.pos();
+        let flags = s.u32()?;
+        let custom = self.features.custom_page_sizes && flags & 0x08 != 0;
+        if flags & !(0x01 | if self.features.custom_page_sizes { 0x08 } else { 0 }) != 0 {
+            if flags & 0x04 != 0 || flags & 0x02 != 0 {
+                return Err(derr(at, "memory64 and shared memories are not supported"));
+            }
+            return Err(derr(at, "integer too large: malformed limits flags"));
+        }
+        let min = s.u32()? as u64;
+        let max = if flags & 1 != 0 { Some(s.u32()? as u64) } else { None };
+        let page_size_log2 = if custom {
+            let p_at = s.pos();
+            let p = s.u32()?;
+            if p > 64 {
+                return Err(derr(p_at, "malformed memory page size"));
+            }
+            if p != 0 && p != 16 {
+                return Err(verr(p_at, "invalid custom page size"));
+            }
+            p as u8
+        } else {
+            16
+        };
+        let ty = MemoryType { limits: Limits { min, max }, page_size_log2 };
+        let cap = ty.max_pages_allowed();
+        if min > cap {
+            return Err(verr(at, if custom { "memory size must be at most 4GiB" } else { "memory size must be at most 65536 pages (4GiB)" }));
+        }
+        if let Some(mx) = max {
+            if mx > cap {
+                return Err(verr(at, if custom { "memory size must be at most 4GiB" } else { "memory size must be at most 65536 pages (4GiB)" }));
+            }
+            if mx < min {
+                return Err(verr(at, "size minimum must not be greater than maximum"));
+            }
+        }
+        Ok(ty)
+    }
+
+    fn export_section(&mut self, s: &mut Reader<'b>) -> Result<(), LoadError> {
+        let n = s.count()?;
+        for _ in 0..n {
+            let name_at = s.pos();
+            let name = s.name()?;
+            let at = s.pos();
+            let kind = match s.u8()? {
+                0 => ExternKind::Func,
+                1 => ExternKind::Table,
+                2 => ExternKind::Memory,
+                3 => ExternKind::Global,
+                _ => return Err(derr(at, "malformed export kind")),
+            };
+            let idx_at = s.pos();
+            let index = s.u32()?;
+            let (count, what) = match kind {
+                ExternKind::Func => (self.funcs.len(), "unknown function"),
+                ExternKind::Table => (self.tables.len(), "unknown table"),
+                ExternKind::Memory => (self.memories.len(), "unknown memory"),
+                ExternKind::Global => (self.globals.len(), "unknown global"),
+            };
+            if index as usize >= count {
+                return Err(verr(idx_at, what));
+            }
+            let this = self.str_at(name);
+            if self.exports.iter().any(|e| self.str_at(e.name) == this) {
+                return Err(verr(name_at, "duplicate export name"));
+            }
+            if kind == ExternKind::Func {
+                self.declare_ref(index)?;
+            }
+            push(&mut self.exports, Export { name, kind, index })?;
+        }
+        Ok(())
+    }
+
+    fn elem_section(&mut self, s: &mut Reader<'b>) -> Result<(), LoadError> {
+        let n = s.count()?;
+        for _ in 0..n {
+            let at = s.pos();
+            let flags = s.u32()?;
+            if flags > 7 {
+                return Err(derr(at, "malformed elements segment kind"));
+            }
+            let passive_or_decl = flags & 1 != 0;
+            let explicit_table = flags & 2 != 0;
+            let exprs = flags & 4 != 0;
+            let mode = if passive_or_decl {
+                if explicit_table {
+                    SegmentMode::Declarative
+                } else {
+                    SegmentMode::Passive
+                }
+            } else {
+                let t_at = s.pos();
+                let table = if explicit_table { s.u32()? } else { 0 };
+                if table as usize >= self.tables.len() {
+                    return Err(verr(t_at, "unknown table"));
+                }
+                let offset = s.pos() as u32;
+                self.const_expr(s, ValType::I32, self.imported_globals)?;
+                SegmentMode::Active { index: table, offset }
+            };
+            // Element type: explicit for flags 1,2,3 (elemkind) and 5,6,7 (reftype).
+            let ty_at = s.pos();
+            let ty = if flags == 0 || flags == 4 {
+                ValType::FuncRef
+            } else if exprs {
+                ValType::read_ref(s)?
+            } else {
+                if s.u8()? != 0 {
+                    return Err(derr(ty_at, "malformed element kind"));
+                }
+                ValType::FuncRef
+            };
+            if let SegmentMode::Active { index, .. } = mode {
+                if self.tables[index as usize].elem != ty {
+                    return Err(verr(ty_at, "type mismatch: element segment does not match table"));
+                }
+            }
+            let count = s.count()?;
+            let items = s.pos() as u32;
+            for _ in 0..count {
+                if exprs {
+                    let e_at = s.pos();
+                    if let Some(f) = self.const_expr(s, ty, self.imported_globals)? {
+                        let _ = e_at;
+                        self.declare_ref(f)?;
+                    }
+                } else {
+                    let f_at = s.pos();
+                    let f = s.u32()?;
+                    if f as usize >= self.funcs.len() {
+                        return Err(verr(f_at, "unknown function"));
+                    }
+                    self.declare_ref(f)?;
+                }
+            }
+            push(&mut self.elems, ElemSegment { mode, ty, items, count, exprs })?;
+        }
+        Ok(())
+    }
+
+    fn data_section(&mut self, s: &mut Reader<'b>) -> Result<(), LoadError> {
+        let n = s.count()?;
+        for _ in 0..n {
+            let at = s.pos();
+            let flags = s.u32()?;
+            let mode = match flags {
+                0 | 2 => {
+                    let m_at = s.pos();
+                    let mem = if flags == 2 { s.u32()? } else { 0 };
+                    if mem as usize >= self.memories.len() {
+                        return Err(verr(m_at, "unknown memory"));
+                    }
+                    let offset = s.pos() as u32;
+                    self.const_expr(s, ValType::I32, self.imported_globals)?;
+                    SegmentMode::Active { index: mem, offset }
+                }
+                1 => SegmentMode::Passive,
+                _ => return Err(derr(at, "malformed data segment kind")),
+            };
+            let len = s.u32()? as usize;
+            let start = s.pos();
+            s.skip(len).map_err(|_| derr(start, "unexpected end of section or function"))?;
+            push(&mut self.datas, DataSegment { mode, start: start as u32, len: len as u32 })?;
+        }
+        Ok(())
+    }
+
+    fn code_section(&mut self, s: &mut Reader<'b>, defined: u32, alloc: A) -> Result<(), LoadError> {
+        let at = s.pos();
+        let n = s.count()?;
+        if n != defined {
+            return Err(derr(at, "function and code section have inconsistent lengths"));
+        }
+        let mut bodies: Vec<FuncBody, A> = Vec::new_in(alloc.clone());
+        bodies.try_reserve(n as usize).map_err(|_| LoadError::OutOfMemory)?;
+        let mut side: Vec<Entry, A> = Vec::new_in(alloc.clone());
+        let mut scratch = validate::Scratch::new_in(alloc);
+        for i in 0..n {
+            let size = s.u32()? as usize;
+            let start = s.pos();
+            if size > s.remaining() {
+                return Err(derr(start, "unexpected end of section or function"));
+            }
+            let mut body = Reader::new(self.bytes, start, start + size);
+            let func = self.imported_funcs + i;
+            let type_idx = self.funcs[func as usize];
+            let fb = validate::function(self, type_idx, &mut body, &mut side, &mut scratch)?;
+            push(&mut bodies, fb)?;
+            s.skip(size)?;
+        }
+        self.bodies = bodies;
+        self.sidetable = side;
+        Ok(())
+    }
+
+    /// Validate a constant expression of type `ty` whose `global.get`s may name
+    /// globals below `globals_visible`. Returns the function named by a lone `ref.func`.
+    pub(crate) fn const_expr(&mut self, s: &mut Reader<'b>, ty: ValType, globals_visible: u32) -> Result<Option<u32>, LoadError> {
+        let mut stack: [Option<ValType>; 16] = [None; 16];
+        let mut sp = 0usize;
+        let mut func_ref = None;
+        macro_rules! push_t {
+            ($t:expr) => {{
+                if sp == stack.len() {
+                    return Err(verr(s.pos(), "constant expression too deep"));
+                }
+                stack[sp] = Some($t);
+                sp += 1;
+            }};
+        }
+        loop {
+            let at = s.pos();
+            let op = s.u8().map_err(|_| derr(at, "unexpected end of section or function"))?;
+            match op {
+                0x0b => break,
+                0x41 => {
+                    s.i32()?;
+                    push_t!(ValType::I32)
+                }
+                0x42 => {
+                    s.i64()?;
+                    push_t!(ValType::I64)
+                }
+                0x43 => {
+                    s.f32_bits()?;
+                    push_t!(ValType::F32)
+                }
+                0x44 => {
+                    s.f64_bits()?;
+                    push_t!(ValType::F64)
+                }
+                0xd0 => {
+                    let t = ValType::read_ref(s)?;
+                    push_t!(t)
+                }
+                0xd2 => {
+                    let f = s.u32()?;
+                    if f as usize >= self.funcs.len() {
+                        return Err(verr(at, "unknown function"));
+                    }
+                    self.declare_ref(f)?;
+                    func_ref = Some(f);
+                    push_t!(ValType::FuncRef)
+                }
+                0x23 => {
+                    let g = s.u32()?;
+                    if g >= globals_visible || g as usize >= self.globals.len() {
+                        return Err(verr(at, "unknown global"));
+                    }
+                    let gt = self.globals[g as usize].ty;
+                    if gt.mutable {
+                        return Err(verr(at, "constant expression required"));
+                    }
+                    push_t!(gt.ty)
+                }
+                0x6a | 0x6b | 0x6c | 0x7c | 0x7d | 0x7e if self.features.extended_const => {
+                    let t = if op < 0x70 { ValType::I32 } else { ValType::I64 };
+                    if sp < 2 || stack[sp - 1] != Some(t) || stack[sp - 2] != Some(t) {
+                        return Err(verr(at, "type mismatch"));
+                    }
+                    sp -= 1;
+                }
+                _ => return Err(verr(at, "constant expression required")),
+            }
+        }
+        if sp != 1 || stack[0] != Some(ty) {
+            return Err(verr(s.pos(), "type mismatch"));
+        }
+        Ok(func_ref)
+    }
+
+    fn declare_ref(&mut self, f: u32) -> Result<(), LoadError> {
+        let word = (f / 32) as usize;
+        while self.declared_refs.len() <= word {
+            push(&mut self.declared_refs, 0)?;
+        }
+        self.declared_refs[word] |= 1 << (f % 32);
+        Ok(())
+    }
+
+    pub(crate) fn is_declared_ref(&self, f: u32) -> bool {
+        self.declared_refs.get((f / 32) as usize).is_some_and(|w| w & (1 << (f % 32)) != 0)
+    }
+
+    pub(crate) fn str_at(&self, (o, l): (u32, u32)) -> &'b str {
+        core::str::from_utf8(&self.bytes[o as usize..(o + l) as usize]).unwrap_or("")
+    }
+
+    pub(crate) fn type_at(&self, idx: u32) -> Option<FuncType<'_>> {
+        let t = self.types.get(idx as usize)?;
+        let s = t.start as usize;
+        let p = s + t.params as usize;
+        Some(FuncType { params: &self.valtypes[s..p], results: &self.valtypes[p..p + t.results as usize] })
+    }
+
+    /// Signature of function `f` (imports first).
+    pub fn func_type(&self, f: u32) -> Option<FuncType<'_>> {
+        self.type_at(*self.funcs.get(f as usize)?)
+    }
+
+    /// The module's bytes.
+    pub fn bytes(&self) -> &'b [u8] {
+        self.bytes
+    }
+
+    /// Number of functions, imports included.
+    pub fn func_count(&self) -> u32 {
+        self.funcs.len() as u32
+    }
+
+    /// Number of imported functions (they come first in the function index space).
+    pub fn imported_func_count(&self) -> u32 {
+        self.imported_funcs
+    }
+
+    /// The exports: (name, kind, index).
+    pub fn exports(&self) -> impl Iterator<Item = (&'b str, ExternKind, u32)> + '_ {
+        self.exports.iter().map(move |e| (self.str_at(e.name), e.kind, e.index))
+    }
+
+    /// Find an export by name.
+    pub fn export(&self, name: &str) -> Option<(ExternKind, u32)> {
+        self.exports.iter().find(|e| self.str_at(e.name) == name).map(|e| (e.kind, e.index))
+    }
+
+    /// The imports: (module, name, description).
+    pub fn imports(&self) -> impl Iterator<Item = (&'b str, &'b str, ImportDesc)> + '_ {
+        self.imports.iter().map(move |i| (self.str_at(i.module), self.str_at(i.name), i.desc))
+    }
+
+    /// Memory types, imports first.
+    pub fn memories(&self) -> &[MemoryType] {
+        &self.memories
+    }
+
+    /// Table types, imports first.
+    pub fn tables(&self) -> &[TableType] {
+        &self.tables
+    }
+
+    /// Bodies of the defined functions.
+    pub fn bodies(&self) -> &[FuncBody] {
+        &self.bodies
+    }
+
+    /// Number of side-table entries (each `size_of::<Entry>()` bytes).
+    pub fn sidetable_len(&self) -> usize {
+        self.sidetable.len()
+    }
+
+    /// Total bytes of function code (bodies, locals declarations included).
+    pub fn code_bytes(&self) -> usize {
+        self.bodies.iter().map(|b| (b.code_end - b.code_start) as usize).sum()
+    }
+
+    /// Bytes of RAM this module's metadata occupies (vectors' capacities), side table included.
+    pub fn metadata_bytes(&self) -> usize {
+        use core::mem::size_of;
+        self.valtypes.capacity() * size_of::<ValType>()
+            + self.types.capacity() * size_of::<TypeSlot>()
+            + self.funcs.capacity() * 4
+            + self.tables.capacity() * size_of::<TableType>()
+            + self.memories.capacity() * size_of::<MemoryType>()
+            + self.globals.capacity() * size_of::<GlobalDef>()
+            + self.imports.capacity() * size_of::<Import>()
+            + self.exports.capacity() * size_of::<Export>()
+            + self.elems.capacity() * size_of::<ElemSegment>()
+            + self.datas.capacity() * size_of::<DataSegment>()
+            + self.bodies.capacity() * size_of::<FuncBody>()
+            + self.sidetable.capacity() * size_of::<Entry>()
+            + self.declared_refs.capacity() * 4
+    }
+
+    /// Name of function `f` from the `name` section, if the module has one.
+    pub fn func_name(&self, f: u32) -> Option<&'b str> {
+        let (o, l) = self.name_section?;
+        let mut r = Reader::new(self.bytes, o as usize, (o + l) as usize);
+        while !r.at_end() {
+            let id = r.u8().ok()?;
+            let size = r.u32().ok()? as usize;
+            let end = r.pos() + size;
+            if id == 1 {
+                let n = r.u32().ok()?;
+                for _ in 0..n {
+                    let idx = r.u32().ok()?;
+                    let name = r.name().ok()?;
+                    if idx == f {
+                        return Some(self.str_at(name));
+                    }
+                }
+                return None;
+            }
+            r.skip(size).ok()?;
+            if r.pos() != end {
+                return None;
+            }
+        }
+        None
+    }
+}
+
+fn global_type(s: &mut Reader<'_>) -> Result<GlobalType, LoadError> {
+    let ty = ValType::read(s)?;
+    let at = s.pos();
+    let mutable = match s.u8()? {
+        0 => false,
+        1 => true,
+        _ => return Err(derr(at, "malformed mutability")),
+    };
+    Ok(GlobalType { ty, mutable })
+}

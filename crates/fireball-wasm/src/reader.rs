@@ -1,0 +1,290 @@
+//! Byte cursor over borrowed module bytes: the first stage of the data flow
+//! (`&[u8]` → **reader** → decode → validate). LEB128 decoding accepts every
+//! encoding the spec allows, including over-long ones (rustc writes
+//! `call_indirect`'s table index as a 5-byte LEB), and rejects the rest.
+
+use crate::error::DecodeError;
+
+/// A cursor over module bytes. Offsets are absolute positions in the module,
+/// so every error names the byte where it was found.
+#[derive(Clone)]
+pub struct Reader<'b> {
+    bytes: &'b [u8],
+    pos: usize,
+    end: usize,
+}
+
+type Result<T> = core::result::Result<T, DecodeError>;
+
+impl<'b> Reader<'b> {
+    /// A reader over `bytes[start..end]` (absolute offsets into `bytes`).
+    pub fn new(bytes: &'b [u8], start: usize, end: usize) -> Self {
+        Reader { bytes, pos: start, end: end.min(bytes.len()) }
+    }
+
+    /// Absolute offset of the next byte.
+    #[inline]
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Absolute offset one past the last readable byte.
+    pub fn end(&self) -> usize {
+        self.end
+    }
+
+    /// The whole module's bytes.
+    pub fn bytes(&self) -> &'b [u8] {
+        self.bytes
+    }
+
+    /// Whether every byte has been consumed.
+    pub fn at_end(&self) -> bool {
+        self.pos >= self.end
+    }
+
+    /// Bytes left.
+    pub fn remaining(&self) -> usize {
+        self.end.saturating_sub(self.pos)
+    }
+
+    /// An error at the current position.
+    pub fn err(&self, reason: &'static str) -> DecodeError {
+        DecodeError { offset: self.pos, reason }
+    }
+
+    /// One byte.
+    #[inline]
+    pub fn u8(&mut self) -> Result<u8> {
+        if self.pos >= self.end {
+            return Err(self.err("unexpected end"));
+        }
+        let b = self.bytes[self.pos];
+        self.pos += 1;
+        Ok(b)
+    }
+
+    /// Look at the next byte without consuming it.
+    pub fn peek(&self) -> Option<u8> {
+        if self.pos < self.end {
+            Some(self.bytes[self.pos])
+        } else {
+            None
+        }
+    }
+
+    /// `n` raw bytes.
+    pub fn take(&mut self, n: usize) -> Result<&'b [u8]> {
+        if self.remaining() < n {
+            return Err(self.err("unexpected end"));
+        }
+        let s = &self.bytes[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    /// Skip `n` bytes.
+    pub fn skip(&mut self, n: usize) -> Result<()> {
+        self.take(n).map(|_| ())
+    }
+
+    fn leb_unsigned(&mut self, bits: u32) -> Result<u64> {
+        let mut result: u64 = 0;
+        let mut shift = 0u32;
+        loop {
+            let start = self.pos;
+            let b = self.u8().map_err(|_| DecodeError { offset: start, reason: "unexpected end" })?;
+            let remaining = bits - shift;
+            if remaining < 7 {
+                // Last byte: no continuation, and the unused high bits must be zero.
+                if b & 0x80 != 0 {
+                    return Err(DecodeError { offset: start, reason: "integer representation too long" });
+                }
+                if (b as u32) >> remaining != 0 {
+                    return Err(DecodeError { offset: start, reason: "integer too large" });
+                }
+            }
+            result |= ((b & 0x7f) as u64) << shift;
+            if b & 0x80 == 0 {
+                return Ok(result);
+            }
+            shift += 7;
+            if shift >= bits && bits % 7 == 0 {
+                return Err(DecodeError { offset: start, reason: "integer representation too long" });
+            }
+        }
+    }
+
+    fn leb_signed(&mut self, bits: u32) -> Result<i64> {
+        let mut result: i64 = 0;
+        let mut shift = 0u32;
+        loop {
+            let start = self.pos;
+            let b = self.u8().map_err(|_| DecodeError { offset: start, reason: "unexpected end" })?;
+            let remaining = bits - shift;
+            if remaining < 7 {
+                if b & 0x80 != 0 {
+                    return Err(DecodeError { offset: start, reason: "integer representation too long" });
+                }
+                // The unused bits (and the sign bit) must all be equal.
+                let mask = (0x7fu8 >> (remaining - 1)) << (remaining - 1) & 0x7f;
+                let top = b & mask;
+                if top != 0 && top != mask {
+                    return Err(DecodeError { offset: start, reason: "integer too large" });
+                }
+            }
+            result |= ((b & 0x7f) as i64) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                if shift < 64 && b & 0x40 != 0 {
+                    result |= -1i64 << shift;
+                }
+                return Ok(result);
+            }
+            if shift >= bits && bits % 7 == 0 {
+                return Err(DecodeError { offset: start, reason: "integer representation too long" });
+            }
+        }
+    }
+
+    /// An unsigned 32-bit LEB128 (`u32`), up to 5 bytes.
+    #[inline]
+    pub fn u32(&mut self) -> Result<u32> {
+        if let Some(b) = self.peek() {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(b as u32);
+            }
+        }
+        Ok(self.leb_unsigned(32)? as u32)
+    }
+
+    /// An unsigned 64-bit LEB128.
+    pub fn u64(&mut self) -> Result<u64> {
+        self.leb_unsigned(64)
+    }
+
+    /// A signed 32-bit LEB128 (`i32.const`).
+    pub fn i32(&mut self) -> Result<i32> {
+        Ok(self.leb_signed(32)? as i32)
+    }
+
+    /// A signed 33-bit LEB128 (block types).
+    pub fn s33(&mut self) -> Result<i64> {
+        self.leb_signed(33)
+    }
+
+    /// A signed 64-bit LEB128 (`i64.const`).
+    pub fn i64(&mut self) -> Result<i64> {
+        self.leb_signed(64)
+    }
+
+    /// Little-endian 4 bytes.
+    pub fn f32_bits(&mut self) -> Result<u32> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// Little-endian 8 bytes.
+    pub fn f64_bits(&mut self) -> Result<u64> {
+        let b = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_le_bytes(a))
+    }
+
+    /// A length-prefixed UTF-8 name; returns its (offset, length) in the module.
+    pub fn name(&mut self) -> Result<(u32, u32)> {
+        let len = self.u32()? as usize;
+        let start = self.pos;
+        let s = self.take(len).map_err(|_| DecodeError { offset: start, reason: "length out of bounds" })?;
+        if core::str::from_utf8(s).is_err() {
+            return Err(DecodeError { offset: start, reason: "malformed UTF-8 encoding" });
+        }
+        Ok((start as u32, len as u32))
+    }
+
+    /// A vector length, checked against the bytes left (each item takes at least one byte),
+    /// so a hostile count cannot make the loader reserve memory it will never fill.
+    pub fn count(&mut self) -> Result<u32> {
+        let n = self.u32()?;
+        if n as usize > self.remaining() {
+            return Err(self.err("length out of bounds"));
+        }
+        Ok(n)
+    }
+}
+
+/// Decode an unsigned LEB128 `u32` from validated code at `*pc`, advancing `*pc`.
+/// Used by the interpreter: the validator has already proven the encoding well-formed.
+#[inline(always)]
+pub fn code_u32(code: &[u8], pc: &mut usize) -> u32 {
+    let mut result = 0u32;
+    let mut shift = 0;
+    loop {
+        let b = code.get(*pc).copied().unwrap_or(0);
+        *pc += 1;
+        result |= ((b & 0x7f) as u32).wrapping_shl(shift);
+        if b & 0x80 == 0 {
+            return result;
+        }
+        shift += 7;
+    }
+}
+
+/// Decode a signed LEB128 of up to 64 bits from validated code.
+#[inline(always)]
+pub fn code_i64(code: &[u8], pc: &mut usize) -> i64 {
+    let mut result = 0i64;
+    let mut shift = 0u32;
+    loop {
+        let b = code.get(*pc).copied().unwrap_or(0);
+        *pc += 1;
+        result |= ((b & 0x7f) as i64).wrapping_shl(shift);
+        shift += 7;
+        if b & 0x80 == 0 {
+            if shift < 64 && b & 0x40 != 0 {
+                result |= -1i64 << shift;
+            }
+            return result;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(b: &[u8]) -> Reader<'_> {
+        Reader::new(b, 0, b.len())
+    }
+
+    #[test]
+    fn overlong_u32_accepted() {
+        // rustc's call_indirect table index: 0 encoded in 5 bytes.
+        assert_eq!(r(&[0x80, 0x80, 0x80, 0x80, 0x00]).u32().unwrap(), 0);
+        assert_eq!(r(&[0xff, 0xff, 0xff, 0xff, 0x0f]).u32().unwrap(), u32::MAX);
+    }
+
+    #[test]
+    fn too_long_or_too_large_rejected() {
+        assert!(r(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x00]).u32().is_err());
+        assert!(r(&[0xff, 0xff, 0xff, 0xff, 0x1f]).u32().is_err());
+        assert!(r(&[0x80]).u32().is_err());
+    }
+
+    #[test]
+    fn signed() {
+        assert_eq!(r(&[0x7f]).i32().unwrap(), -1);
+        assert_eq!(r(&[0xff, 0xff, 0xff, 0xff, 0x7f]).i32().unwrap(), -1);
+        assert_eq!(r(&[0x80, 0x80, 0x80, 0x80, 0x78]).i32().unwrap(), i32::MIN);
+        assert!(r(&[0xff, 0xff, 0xff, 0xff, 0x4f]).i32().is_err());
+        assert_eq!(r(&[0x40]).s33().unwrap(), -64);
+        assert_eq!(
+            r(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7f]).i64().unwrap(),
+            i64::MIN
+        );
+        let mut pc = 0;
+        assert_eq!(code_i64(&[0x80, 0x80, 0x80, 0x80, 0x78], &mut pc), i32::MIN as i64);
+    }
+}

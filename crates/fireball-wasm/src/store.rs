@@ -1,0 +1,572 @@
+//! Instantiate: Module → **Instance in a Store**. The store owns every
+//! run-time object (functions, tables, memories, globals) of the instances
+//! created in it, all allocated from one allocator — give each module its own
+//! store and allocator, and its exhaustion is its own. Imports are bound by
+//! (module, name) and type-checked here, before any code runs.
+
+use allocator_api2::alloc::{Allocator, Global};
+use allocator_api2::vec::Vec;
+
+use crate::error::{InstantiateError, OutOfMemory};
+use crate::module::{ImportDesc, Module, SegmentMode, TypeSlot};
+use crate::reader::Reader;
+use crate::trap::TrapCode;
+use crate::types::*;
+use crate::value::Value;
+
+/// Resource limits the embedder sets. Going past one traps or fails cleanly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostLimits {
+    /// Most bytes of linear memory backed per memory. A module may declare more;
+    /// accesses past this limit trap and `memory.grow` past it returns -1.
+    pub max_memory_bytes: u64,
+    /// Most elements per table.
+    pub max_table_elems: u32,
+}
+
+impl Default for HostLimits {
+    fn default() -> Self {
+        HostLimits { max_memory_bytes: 1 << 32, max_table_elems: 10_000_000 }
+    }
+}
+
+/// A function address in a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FuncAddr(pub u32);
+/// A table address in a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TableAddr(pub u32);
+/// A memory address in a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MemoryAddr(pub u32);
+/// A global address in a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GlobalAddr(pub u32);
+/// An instance handle in a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Instance(pub u32);
+
+/// Something an import can be bound to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extern {
+    /// A function (wasm or host).
+    Func(FuncAddr),
+    /// A table.
+    Table(TableAddr),
+    /// A memory.
+    Memory(MemoryAddr),
+    /// A global.
+    Global(GlobalAddr),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum FuncKind {
+    Wasm { instance: u32, body: u32 },
+    Host { id: u32 },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FuncInst {
+    pub sig: u32,
+    pub kind: FuncKind,
+}
+
+pub(crate) struct TableInst<A: Allocator> {
+    pub elems: Vec<u64, A>,
+    pub ty: TableType,
+}
+
+pub(crate) struct MemoryInst<A: Allocator> {
+    /// Backed bytes: `min(pages * page_size, limit)`.
+    pub data: Vec<u8, A>,
+    pub pages: u64,
+    pub ty: MemoryType,
+    pub limit: u64,
+}
+
+impl<A: Allocator> MemoryInst<A> {
+    /// `memory.grow`: the old size in pages, or -1.
+    pub fn grow(&mut self, delta: u64) -> i64 {
+        let old = self.pages;
+        let new = old + delta;
+        let max = self.ty.limits.max.unwrap_or(u64::MAX).min(self.ty.max_pages_allowed());
+        if new > max {
+            return -1;
+        }
+        let bytes = new << self.ty.page_size_log2;
+        if bytes > self.limit {
+            return -1;
+        }
+        let add = bytes as usize - self.data.len();
+        if self.data.try_reserve_exact(add).is_err() {
+            return -1;
+        }
+        self.data.resize(bytes as usize, 0);
+        self.pages = new;
+        old as i64
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GlobalInst {
+    pub value: u64,
+    pub ty: GlobalType,
+}
+
+pub(crate) struct InstanceData<'m, A: Allocator + Clone> {
+    pub module: &'m Module<'m, A>,
+    pub funcs: Vec<u32, A>,
+    pub tables: Vec<u32, A>,
+    pub memories: Vec<u32, A>,
+    pub globals: Vec<u32, A>,
+    /// Module type index → store signature id.
+    pub sigs: Vec<u32, A>,
+    /// First of this instance's element segments in `Store::elem_items`.
+    pub elem_base: u32,
+    /// First of this instance's data segments in `Store::data_dropped`.
+    pub data_base: u32,
+}
+
+/// Every run-time object of the instances created in it.
+pub struct Store<'m, A: Allocator + Clone = Global> {
+    pub(crate) alloc: A,
+    pub(crate) limits: HostLimits,
+    pub(crate) sig_types: Vec<ValType, A>,
+    pub(crate) sigs: Vec<TypeSlot, A>,
+    pub(crate) funcs: Vec<FuncInst, A>,
+    pub(crate) tables: Vec<TableInst<A>, A>,
+    pub(crate) memories: Vec<MemoryInst<A>, A>,
+    pub(crate) globals: Vec<GlobalInst, A>,
+    pub(crate) instances: Vec<InstanceData<'m, A>, A>,
+    /// Items of every instance's element segments; emptied by `elem.drop`.
+    pub(crate) elem_items: Vec<Vec<u64, A>, A>,
+    /// Whether each instance's data segments have been dropped.
+    pub(crate) data_dropped: Vec<bool, A>,
+}
+
+fn vpush<T, A: Allocator>(v: &mut Vec<T, A>, x: T) -> Result<(), OutOfMemory> {
+    v.try_reserve(1).map_err(|_| OutOfMemory)?;
+    v.push(x);
+    Ok(())
+}
+
+impl From<OutOfMemory> for InstantiateError {
+    fn from(_: OutOfMemory) -> Self {
+        InstantiateError::OutOfMemory
+    }
+}
+
+impl<'m> Store<'m, Global> {
+    /// An empty store on the global allocator.
+    pub fn new(limits: HostLimits) -> Self {
+        Self::new_in(limits, Global)
+    }
+}
+
+impl<'m, A: Allocator + Clone> Store<'m, A> {
+    /// An empty store whose objects all come from `alloc`.
+    pub fn new_in(limits: HostLimits, alloc: A) -> Self {
+        Store {
+            sig_types: Vec::new_in(alloc.clone()),
+            sigs: Vec::new_in(alloc.clone()),
+            funcs: Vec::new_in(alloc.clone()),
+            tables: Vec::new_in(alloc.clone()),
+            memories: Vec::new_in(alloc.clone()),
+            globals: Vec::new_in(alloc.clone()),
+            instances: Vec::new_in(alloc.clone()),
+            elem_items: Vec::new_in(alloc.clone()),
+            data_dropped: Vec::new_in(alloc.clone()),
+            alloc,
+            limits,
+        }
+    }
+
+    /// The limits this store enforces.
+    pub fn limits(&self) -> HostLimits {
+        self.limits
+    }
+
+    fn intern(&mut self, params: &[ValType], results: &[ValType]) -> Result<u32, OutOfMemory> {
+        for (i, s) in self.sigs.iter().enumerate() {
+            let st = s.start as usize;
+            let p = &self.sig_types[st..st + s.params as usize];
+            let r = &self.sig_types[st + s.params as usize..st + s.params as usize + s.results as usize];
+            if p == params && r == results {
+                return Ok(i as u32);
+            }
+        }
+        let start = self.sig_types.len() as u32;
+        self.sig_types.try_reserve(params.len() + results.len()).map_err(|_| OutOfMemory)?;
+        self.sig_types.extend_from_slice(params);
+        self.sig_types.extend_from_slice(results);
+        vpush(&mut self.sigs, TypeSlot { start, params: params.len() as u16, results: results.len() as u16 })?;
+        Ok(self.sigs.len() as u32 - 1)
+    }
+
+    pub(crate) fn sig(&self, id: u32) -> FuncType<'_> {
+        match self.sigs.get(id as usize) {
+            Some(s) => {
+                let st = s.start as usize;
+                let p = st + s.params as usize;
+                FuncType { params: &self.sig_types[st..p], results: &self.sig_types[p..p + s.results as usize] }
+            }
+            None => FuncType { params: &[], results: &[] },
+        }
+    }
+
+    /// Register a host function of the given signature. When wasm calls it, the
+    /// thread exits with `Exit::HostCall` carrying `id`.
+    pub fn host_func(&mut self, params: &[ValType], results: &[ValType], id: u32) -> Result<FuncAddr, OutOfMemory> {
+        let sig = self.intern(params, results)?;
+        vpush(&mut self.funcs, FuncInst { sig, kind: FuncKind::Host { id } })?;
+        Ok(FuncAddr(self.funcs.len() as u32 - 1))
+    }
+
+    /// A stand-alone global.
+    pub fn global(&mut self, ty: GlobalType, value: Value) -> Result<GlobalAddr, OutOfMemory> {
+        vpush(&mut self.globals, GlobalInst { value: value.to_bits(), ty })?;
+        Ok(GlobalAddr(self.globals.len() as u32 - 1))
+    }
+
+    /// A stand-alone table filled with null.
+    pub fn table(&mut self, ty: TableType) -> Result<TableAddr, OutOfMemory> {
+        let mut elems = Vec::new_in(self.alloc.clone());
+        elems.try_reserve_exact(ty.limits.min as usize).map_err(|_| OutOfMemory)?;
+        elems.resize(ty.limits.min as usize, 0);
+        vpush(&mut self.tables, TableInst { elems, ty })?;
+        Ok(TableAddr(self.tables.len() as u32 - 1))
+    }
+
+    /// A stand-alone memory.
+    pub fn memory(&mut self, ty: MemoryType) -> Result<MemoryAddr, OutOfMemory> {
+        let limit = self.limits.max_memory_bytes;
+        let bytes = (ty.limits.min << ty.page_size_log2).min(limit);
+        let mut data = Vec::new_in(self.alloc.clone());
+        data.try_reserve_exact(bytes as usize).map_err(|_| OutOfMemory)?;
+        data.resize(bytes as usize, 0);
+        vpush(&mut self.memories, MemoryInst { data, pages: ty.limits.min, ty, limit })?;
+        Ok(MemoryAddr(self.memories.len() as u32 - 1))
+    }
+
+    /// Signature of a function.
+    pub fn func_type(&self, f: FuncAddr) -> FuncType<'_> {
+        self.funcs.get(f.0 as usize).map_or(FuncType { params: &[], results: &[] }, |fi| self.sig(fi.sig))
+    }
+
+    /// The module and function index behind a wasm function (None for host functions).
+    pub fn func_origin(&self, f: FuncAddr) -> Option<(&'m Module<'m, A>, u32)> {
+        match self.funcs.get(f.0 as usize)?.kind {
+            FuncKind::Wasm { instance, body } => {
+                let m = self.instances.get(instance as usize)?.module;
+                Some((m, m.imported_funcs + body))
+            }
+            FuncKind::Host { .. } => None,
+        }
+    }
+
+    /// Read a global.
+    pub fn global_get(&self, g: GlobalAddr) -> Option<Value> {
+        self.globals.get(g.0 as usize).map(|gi| Value::from_bits(gi.value, gi.ty.ty))
+    }
+
+    /// A memory's backed bytes.
+    pub fn memory_data(&self, m: MemoryAddr) -> Option<&[u8]> {
+        self.memories.get(m.0 as usize).map(|mi| &mi.data[..])
+    }
+
+    /// A memory's backed bytes, writable (for host functions that fill guest buffers).
+    pub fn memory_data_mut(&mut self, m: MemoryAddr) -> Option<&mut [u8]> {
+        self.memories.get_mut(m.0 as usize).map(|mi| &mut mi.data[..])
+    }
+
+    /// Bytes of linear memory, tables and globals held by this store.
+    pub fn heap_bytes(&self) -> usize {
+        self.memories.iter().map(|m| m.data.capacity()).sum::<usize>()
+            + self.tables.iter().map(|t| t.elems.capacity() * 8).sum::<usize>()
+            + self.globals.capacity() * core::mem::size_of::<GlobalInst>()
+    }
+
+    /// Look up an export of an instance.
+    pub fn export(&self, inst: Instance, name: &str) -> Option<Extern> {
+        let d = self.instances.get(inst.0 as usize)?;
+        let (kind, idx) = d.module.export(name)?;
+        let i = idx as usize;
+        Some(match kind {
+            ExternKind::Func => Extern::Func(FuncAddr(*d.funcs.get(i)?)),
+            ExternKind::Table => Extern::Table(TableAddr(*d.tables.get(i)?)),
+            ExternKind::Memory => Extern::Memory(MemoryAddr(*d.memories.get(i)?)),
+            ExternKind::Global => Extern::Global(GlobalAddr(*d.globals.get(i)?)),
+        })
+    }
+
+    /// The exported function `name`, if there is one.
+    pub fn export_func(&self, inst: Instance, name: &str) -> Option<FuncAddr> {
+        match self.export(inst, name)? {
+            Extern::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The instance's start function, which the embedder runs on a thread after instantiation.
+    pub fn start_func(&self, inst: Instance) -> Option<FuncAddr> {
+        let d = self.instances.get(inst.0 as usize)?;
+        let f = d.module.start?;
+        d.funcs.get(f as usize).map(|&a| FuncAddr(a))
+    }
+
+    fn import_matches(&self, desc: &ImportDesc, module: &Module<'m, A>, ext: Extern) -> bool {
+        match (desc, ext) {
+            (ImportDesc::Func(t), Extern::Func(f)) => match (self.funcs.get(f.0 as usize), module.type_at(*t)) {
+                (Some(fi), Some(ft)) => self.sig(fi.sig) == ft,
+                _ => false,
+            },
+            (ImportDesc::Table(t), Extern::Table(a)) => self.tables.get(a.0 as usize).is_some_and(|ti| {
+                ti.ty.elem == t.elem
+                    && Limits { min: ti.elems.len() as u64, max: ti.ty.limits.max }.matches(&t.limits)
+            }),
+            (ImportDesc::Memory(t), Extern::Memory(a)) => self.memories.get(a.0 as usize).is_some_and(|mi| {
+                mi.ty.page_size_log2 == t.page_size_log2
+                    && Limits { min: mi.pages, max: mi.ty.limits.max }.matches(&t.limits)
+            }),
+            (ImportDesc::Global(t), Extern::Global(a)) => self.globals.get(a.0 as usize).is_some_and(|gi| gi.ty == *t),
+            _ => false,
+        }
+    }
+
+    /// Instantiate `module`, binding each import through `resolve(module, name, desc)`.
+    /// Active segments are copied in; the start function is *not* run (see [`Store::start_func`]).
+    pub fn instantiate(
+        &mut self,
+        module: &'m Module<'m, A>,
+        mut resolve: impl FnMut(&str, &str, &ImportDesc) -> Option<Extern>,
+    ) -> Result<Instance, InstantiateError> {
+        let a = self.alloc.clone();
+        let mut d = InstanceData {
+            module,
+            funcs: Vec::new_in(a.clone()),
+            tables: Vec::new_in(a.clone()),
+            memories: Vec::new_in(a.clone()),
+            globals: Vec::new_in(a.clone()),
+            sigs: Vec::new_in(a.clone()),
+            elem_base: self.elem_items.len() as u32,
+            data_base: self.data_dropped.len() as u32,
+        };
+        for (index, imp) in module.imports.iter().enumerate() {
+            let index = index as u32;
+            let ext = resolve(module.str_at(imp.module), module.str_at(imp.name), &imp.desc)
+                .ok_or(InstantiateError::UnknownImport { index })?;
+            if !self.import_matches(&imp.desc, module, ext) {
+                return Err(InstantiateError::IncompatibleImport { index });
+            }
+            match ext {
+                Extern::Func(f) => vpush(&mut d.funcs, f.0)?,
+                Extern::Table(t) => vpush(&mut d.tables, t.0)?,
+                Extern::Memory(m) => vpush(&mut d.memories, m.0)?,
+                Extern::Global(g) => vpush(&mut d.globals, g.0)?,
+            }
+        }
+        for i in 0..module.types.len() {
+            let ft = module.type_at(i as u32).unwrap_or(FuncType { params: &[], results: &[] });
+            let id = self.intern(ft.params, ft.results)?;
+            vpush(&mut d.sigs, id)?;
+        }
+        let instance = self.instances.len() as u32;
+        for body in 0..module.bodies.len() as u32 {
+            let t = module.funcs[(module.imported_funcs + body) as usize];
+            let sig = d.sigs[t as usize];
+            vpush(&mut self.funcs, FuncInst { sig, kind: FuncKind::Wasm { instance, body } })?;
+            vpush(&mut d.funcs, self.funcs.len() as u32 - 1)?;
+        }
+        for t in &module.tables[module.imported_tables as usize..] {
+            if t.limits.min > self.limits.max_table_elems as u64 {
+                return Err(InstantiateError::TableLimit);
+            }
+            let a = self.table(*t)?;
+            vpush(&mut d.tables, a.0)?;
+        }
+        for m in &module.memories[module.imported_memories as usize..] {
+            let a = self.memory(*m)?;
+            vpush(&mut d.memories, a.0)?;
+        }
+        for g in &module.globals[module.imported_globals as usize..] {
+            let v = self.eval_const(&d, g.init)?;
+            vpush(&mut self.globals, GlobalInst { value: v, ty: g.ty })?;
+            vpush(&mut d.globals, self.globals.len() as u32 - 1)?;
+        }
+        for seg in module.elems.iter() {
+            let mut items = Vec::new_in(a.clone());
+            items.try_reserve_exact(seg.count as usize).map_err(|_| OutOfMemory)?;
+            let mut r = Reader::new(module.bytes, seg.items as usize, module.bytes.len());
+            for _ in 0..seg.count {
+                let v = if seg.exprs {
+                    let at = r.pos() as u32;
+                    let v = self.eval_const(&d, at)?;
+                    skip_const(&mut r);
+                    v
+                } else {
+                    let f = r.u32().unwrap_or(0);
+                    d.funcs.get(f as usize).map_or(0, |&a| a as u64 + 1)
+                };
+                items.push(v);
+            }
+            vpush(&mut self.elem_items, items)?;
+        }
+        for _ in module.datas.iter() {
+            vpush(&mut self.data_dropped, false)?;
+        }
+        vpush(&mut self.instances, d)?;
+        let inst = Instance(instance);
+        // Active and declarative segments: initialize, then drop (spec 2.0 order).
+        for (i, seg) in module.elems.iter().enumerate() {
+            match seg.mode {
+                SegmentMode::Active { index, offset } => {
+                    let off = self.eval_const(&self.instances[instance as usize], offset)? as u32;
+                    let n = seg.count;
+                    let d = &self.instances[instance as usize];
+                    table_init(d, &mut self.tables, &self.elem_items, index, i as u32, off, 0, n)
+                        .map_err(InstantiateError::SegmentOutOfBounds)?;
+                    drop_elem(&mut self.elem_items, d, i as u32);
+                }
+                SegmentMode::Declarative => drop_elem(&mut self.elem_items, &self.instances[instance as usize], i as u32),
+                SegmentMode::Passive => {}
+            }
+        }
+        for (i, seg) in module.datas.iter().enumerate() {
+            if let SegmentMode::Active { index, offset } = seg.mode {
+                let off = self.eval_const(&self.instances[instance as usize], offset)? as u32;
+                let d = &self.instances[instance as usize];
+                memory_init(d, &mut self.memories, &self.data_dropped, index, i as u32, off, 0, seg.len)
+                    .map_err(InstantiateError::SegmentOutOfBounds)?;
+                if let Some(x) = self.data_dropped.get_mut((d.data_base + i as u32) as usize) {
+                    *x = true;
+                }
+            }
+        }
+        Ok(inst)
+    }
+
+    /// Evaluate the constant expression at `at` in the instance's module.
+    fn eval_const(&self, d: &InstanceData<'m, A>, at: u32) -> Result<u64, InstantiateError> {
+        let m = d.module;
+        let mut r = Reader::new(m.bytes, at as usize, m.bytes.len());
+        let mut stack = [0u64; 16];
+        let mut sp = 0;
+        loop {
+            let op = r.u8().unwrap_or(0x0b);
+            let v = match op {
+                0x0b => break,
+                0x41 => r.i32().unwrap_or(0) as u32 as u64,
+                0x42 => r.i64().unwrap_or(0) as u64,
+                0x43 => r.f32_bits().unwrap_or(0) as u64,
+                0x44 => r.f64_bits().unwrap_or(0),
+                0xd0 => {
+                    let _ = r.u8();
+                    0
+                }
+                0xd2 => {
+                    let f = r.u32().unwrap_or(0);
+                    d.funcs.get(f as usize).map_or(0, |&a| a as u64 + 1)
+                }
+                0x23 => {
+                    let g = r.u32().unwrap_or(0);
+                    let ga = d.globals.get(g as usize).copied().unwrap_or(u32::MAX);
+                    self.globals.get(ga as usize).map_or(0, |gi| gi.value)
+                }
+                0x6a..=0x6c | 0x7c..=0x7e if sp >= 2 => {
+                    let (x, y) = (stack[sp - 2], stack[sp - 1]);
+                    sp -= 2;
+                    let w = match op {
+                        0x6a => (x as u32).wrapping_add(y as u32) as u64,
+                        0x6b => (x as u32).wrapping_sub(y as u32) as u64,
+                        0x6c => (x as u32).wrapping_mul(y as u32) as u64,
+                        0x7c => x.wrapping_add(y),
+                        0x7d => x.wrapping_sub(y),
+                        _ => x.wrapping_mul(y),
+                    };
+                    w
+                }
+                _ => return Err(InstantiateError::OutOfMemory),
+            };
+            if sp == stack.len() {
+                return Err(InstantiateError::OutOfMemory);
+            }
+            stack[sp] = v;
+            sp += 1;
+        }
+        Ok(if sp > 0 { stack[sp - 1] } else { 0 })
+    }
+
+}
+
+/// `elem.drop`: forget a segment's items (and free them).
+pub(crate) fn drop_elem<A: Allocator + Clone>(items: &mut [Vec<u64, A>], d: &InstanceData<'_, A>, seg: u32) {
+    if let Some(v) = items.get_mut((d.elem_base + seg) as usize) {
+        v.clear();
+        v.shrink_to_fit();
+    }
+}
+
+/// `table.init`: copy `n` items of segment `seg` from `src` into table `table` at `dst`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn table_init<A: Allocator + Clone>(
+    d: &InstanceData<'_, A>,
+    tables: &mut [TableInst<A>],
+    elem_items: &[Vec<u64, A>],
+    table: u32,
+    seg: u32,
+    dst: u32,
+    src: u32,
+    n: u32,
+) -> Result<(), TrapCode> {
+    let items = elem_items.get((d.elem_base + seg) as usize).ok_or(TrapCode::Internal)?;
+    let ta = *d.tables.get(table as usize).ok_or(TrapCode::Internal)?;
+    let t = tables.get_mut(ta as usize).ok_or(TrapCode::Internal)?;
+    let (dst, src, n) = (dst as usize, src as usize, n as usize);
+    if src.checked_add(n).is_none_or(|e| e > items.len()) || dst.checked_add(n).is_none_or(|e| e > t.elems.len()) {
+        return Err(TrapCode::TableOutOfBounds);
+    }
+    t.elems[dst..dst + n].copy_from_slice(&items[src..src + n]);
+    Ok(())
+}
+
+/// `memory.init`: copy `n` bytes of data segment `seg` from `src` into memory `mem` at `dst`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn memory_init<A: Allocator + Clone>(
+    d: &InstanceData<'_, A>,
+    memories: &mut [MemoryInst<A>],
+    data_dropped: &[bool],
+    mem: u32,
+    seg: u32,
+    dst: u32,
+    src: u32,
+    n: u32,
+) -> Result<(), TrapCode> {
+    let s = d.module.datas.get(seg as usize).ok_or(TrapCode::Internal)?;
+    let dropped = data_dropped.get((d.data_base + seg) as usize).copied().unwrap_or(true);
+    let len = if dropped { 0 } else { s.len as usize };
+    let ma = *d.memories.get(mem as usize).ok_or(TrapCode::Internal)?;
+    let m = memories.get_mut(ma as usize).ok_or(TrapCode::Internal)?;
+    let (dst, src, n) = (dst as usize, src as usize, n as usize);
+    if src.checked_add(n).is_none_or(|e| e > len) || dst.checked_add(n).is_none_or(|e| e > m.data.len()) {
+        return Err(TrapCode::MemoryOutOfBounds);
+    }
+    let from = s.start as usize + src;
+    m.data[dst..dst + n].copy_from_slice(&d.module.bytes[from..from + n]);
+    Ok(())
+}
+
+/// Skip one constant expression (already validated).
+fn skip_const(r: &mut Reader<'_>) {
+    while let Ok(op) = r.u8() {
+        let _ = match op {
+            0x0b => return,
+            0x41 => r.i32().map(|_| ()),
+            0x42 => r.i64().map(|_| ()),
+            0x43 => r.skip(4),
+            0x44 => r.skip(8),
+            0xd0 => r.u8().map(|_| ()),
+            0xd2 | 0x23 => r.u32().map(|_| ()),
+            _ => Ok(()),
+        };
+    }
+}

@@ -1,0 +1,774 @@
+//! Validate: decode → **validate** (+ side table) → exec. Checks one function
+//! body against every typing rule of the spec (the algorithm of the spec's
+//! validation appendix: an operand stack of types plus a control stack), and,
+//! in the same pass, emits the function's side-table entries and measures its
+//! deepest operand stack, so the interpreter can run the body in place.
+
+use allocator_api2::alloc::Allocator;
+use allocator_api2::vec::Vec;
+
+use crate::error::{DecodeError, LoadError, ValidateError};
+use crate::module::{push, FuncBody, Module};
+use crate::ops;
+use crate::reader::Reader;
+use crate::sidetable::Entry;
+use crate::types::{BlockType, ValType};
+
+/// Operand type on the validator's stack; 0 is "unknown" (polymorphic stack).
+type Ty = u8;
+const UNKNOWN: Ty = 0;
+const NONE: u32 = u32::MAX;
+/// Implementation limit on a function's locals (parameters included).
+const MAX_LOCALS: u64 = 50_000;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Block,
+    Loop,
+    If,
+    Else,
+    Func,
+}
+
+#[derive(Clone, Copy)]
+struct Ctrl {
+    kind: Kind,
+    sig: BlockType,
+    /// Operand height at entry, block parameters excluded.
+    height: u32,
+    /// The rest of this block's code is unreachable (stack is polymorphic).
+    unreachable: bool,
+    /// The whole block is unreachable: it gets no side-table entries.
+    dead: bool,
+    /// Head of the list of entries that branch to this block's end (linked through `Entry::pc`).
+    patch: u32,
+    /// The `if` entry to point at the else-arm or the end.
+    if_entry: u32,
+    loop_pc: u32,
+    loop_stp: u32,
+}
+
+/// Buffers reused across the bodies of one module.
+pub(crate) struct Scratch<A: Allocator> {
+    vals: Vec<Ty, A>,
+    ctrls: Vec<Ctrl, A>,
+    /// Locals as runs: (index one past the run, type).
+    locals: Vec<(u32, ValType), A>,
+}
+
+impl<A: Allocator + Clone> Scratch<A> {
+    pub(crate) fn new_in(alloc: A) -> Self {
+        Scratch { vals: Vec::new_in(alloc.clone()), ctrls: Vec::new_in(alloc.clone()), locals: Vec::new_in(alloc) }
+    }
+}
+
+fn one(t: ValType) -> &'static [ValType] {
+    match t {
+        ValType::I32 => &[ValType::I32],
+        ValType::I64 => &[ValType::I64],
+        ValType::F32 => &[ValType::F32],
+        ValType::F64 => &[ValType::F64],
+        ValType::FuncRef => &[ValType::FuncRef],
+        ValType::ExternRef => &[ValType::ExternRef],
+    }
+}
+
+struct V<'m, 'b, 's, A: Allocator + Clone> {
+    m: &'m Module<'b, A>,
+    s: &'s mut Scratch<A>,
+    side: &'s mut Vec<Entry, A>,
+    max_height: u32,
+    results: &'m [ValType],
+    at: usize,
+}
+
+type R<T> = Result<T, LoadError>;
+
+impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
+    fn err(&self, reason: &'static str) -> LoadError {
+        LoadError::Validate(ValidateError { offset: self.at, reason })
+    }
+
+    fn params(&self, bt: BlockType) -> &'m [ValType] {
+        match bt {
+            BlockType::Func(i) => self.m.type_at(i).map_or(&[], |t| t.params),
+            _ => &[],
+        }
+    }
+
+    fn results(&self, bt: BlockType) -> &'m [ValType] {
+        match bt {
+            BlockType::Empty => &[],
+            BlockType::Value(t) => one(t),
+            BlockType::Func(i) => self.m.type_at(i).map_or(&[], |t| t.results),
+        }
+    }
+
+    fn label_types(&self, c: &Ctrl) -> &'m [ValType] {
+        match c.kind {
+            Kind::Loop => self.params(c.sig),
+            Kind::Func => self.results,
+            _ => self.results(c.sig),
+        }
+    }
+
+    fn push(&mut self, t: Ty) -> R<()> {
+        push(&mut self.s.vals, t)?;
+        let h = self.s.vals.len() as u32;
+        if h > self.max_height {
+            self.max_height = h;
+        }
+        Ok(())
+    }
+
+    fn push_ty(&mut self, t: ValType) -> R<()> {
+        self.push(t as u8)
+    }
+
+    fn push_all(&mut self, ts: &[ValType]) -> R<()> {
+        for &t in ts {
+            self.push_ty(t)?;
+        }
+        Ok(())
+    }
+
+    fn pop(&mut self) -> R<Ty> {
+        let c = self.ctrl();
+        if self.s.vals.len() as u32 == c.height {
+            if c.unreachable {
+                return Ok(UNKNOWN);
+            }
+            return Err(self.err("type mismatch: operand stack underflow"));
+        }
+        Ok(self.s.vals.pop().unwrap_or(UNKNOWN))
+    }
+
+    fn pop_expect(&mut self, t: ValType) -> R<Ty> {
+        let a = self.pop()?;
+        if a != UNKNOWN && a != t as u8 {
+            return Err(self.err("type mismatch"));
+        }
+        Ok(a)
+    }
+
+    fn pop_all(&mut self, ts: &[ValType]) -> R<()> {
+        for &t in ts.iter().rev() {
+            self.pop_expect(t)?;
+        }
+        Ok(())
+    }
+
+    /// Check that the top of the stack matches `ts` without consuming it
+    /// (the spec's `push_vals(pop_vals(ts))`).
+    fn check_top(&self, ts: &[ValType]) -> R<()> {
+        let c = self.ctrl();
+        let len = self.s.vals.len();
+        for (i, &t) in ts.iter().rev().enumerate() {
+            if len < i + 1 || len - i - 1 < c.height as usize {
+                if c.unreachable {
+                    return Ok(());
+                }
+                return Err(self.err("type mismatch: operand stack underflow"));
+            }
+            let a = self.s.vals[len - i - 1];
+            if a != UNKNOWN && a != t as u8 {
+                return Err(self.err("type mismatch"));
+            }
+        }
+        Ok(())
+    }
+
+    fn pop_ref(&mut self) -> R<Ty> {
+        let a = self.pop()?;
+        if a != UNKNOWN && !ValType::from_byte(a).is_some_and(|t| t.is_ref()) {
+            return Err(self.err("type mismatch: reference expected"));
+        }
+        Ok(a)
+    }
+
+    fn ctrl(&self) -> Ctrl {
+        // The control stack is never empty while a body is being validated.
+        self.s.ctrls.last().copied().unwrap_or(Ctrl {
+            kind: Kind::Func,
+            sig: BlockType::Empty,
+            height: 0,
+            unreachable: true,
+            dead: true,
+            patch: NONE,
+            if_entry: NONE,
+            loop_pc: 0,
+            loop_stp: 0,
+        })
+    }
+
+    fn live(&self) -> bool {
+        let c = self.ctrl();
+        !c.dead && !c.unreachable
+    }
+
+    fn push_ctrl(&mut self, kind: Kind, sig: BlockType, pc: u32) -> R<()> {
+        let dead = !self.live();
+        let params = self.params(sig);
+        let height = self.s.vals.len() as u32;
+        push(
+            &mut self.s.ctrls,
+            Ctrl {
+                kind,
+                sig,
+                height,
+                unreachable: false,
+                dead,
+                patch: NONE,
+                if_entry: NONE,
+                loop_pc: pc,
+                loop_stp: self.side.len() as u32,
+            },
+        )?;
+        self.push_all(params)
+    }
+
+    fn set_unreachable(&mut self) {
+        if let Some(c) = self.s.ctrls.last_mut() {
+            self.s.vals.truncate(c.height as usize);
+            c.unreachable = true;
+        }
+    }
+
+    fn label(&self, depth: u32) -> R<Ctrl> {
+        let n = self.s.ctrls.len();
+        if depth as usize >= n {
+            return Err(self.err("unknown label"));
+        }
+        Ok(self.s.ctrls[n - 1 - depth as usize])
+    }
+
+    /// Emit the side-table entry for a branch to `depth` from the current height.
+    fn emit_branch(&mut self, depth: u32) -> R<()> {
+        if !self.live() {
+            return Ok(());
+        }
+        let idx = self.s.ctrls.len() - 1 - depth as usize;
+        let f = self.s.ctrls[idx];
+        let keep = self.label_types(&f).len() as u32;
+        let height = self.s.vals.len() as u32;
+        let drop = height.saturating_sub(f.height + keep);
+        if keep > u16::MAX as u32 || drop > u16::MAX as u32 {
+            return Err(self.err("implementation limit: branch carries or drops too many values"));
+        }
+        let mut e = Entry { pc: NONE, stp: 0, keep: keep as u16, drop: drop as u16 };
+        if f.kind == Kind::Loop {
+            e.pc = f.loop_pc;
+            e.stp = f.loop_stp;
+        } else {
+            e.pc = f.patch;
+            self.s.ctrls[idx].patch = self.side.len() as u32;
+        }
+        push(self.side, e)
+    }
+
+    fn resolve(&mut self, mut head: u32, pc: u32) {
+        let stp = self.side.len() as u32;
+        while head != NONE {
+            let e = &mut self.side[head as usize];
+            head = e.pc;
+            e.pc = pc;
+            e.stp = stp;
+        }
+    }
+
+    fn block_type(&mut self, r: &mut Reader<'_>) -> R<BlockType> {
+        let at = r.pos();
+        match r.peek() {
+            Some(0x40) => {
+                r.u8()?;
+                Ok(BlockType::Empty)
+            }
+            Some(b) if ValType::from_byte(b).is_some() => {
+                r.u8()?;
+                Ok(BlockType::Value(ValType::from_byte(b).unwrap_or(ValType::I32)))
+            }
+            _ => {
+                let i = r.s33()?;
+                if i < 0 {
+                    return Err(LoadError::Decode(DecodeError { offset: at, reason: "malformed block type" }));
+                }
+                if i as usize >= self.m.types.len() {
+                    return Err(LoadError::Validate(ValidateError { offset: at, reason: "unknown type" }));
+                }
+                Ok(BlockType::Func(i as u32))
+            }
+        }
+    }
+
+    fn local(&self, idx: u32) -> R<ValType> {
+        let l = &self.s.locals;
+        // Runs are sorted by end; binary search the first run whose end > idx.
+        let i = l.partition_point(|&(end, _)| end <= idx);
+        l.get(i).map(|&(_, t)| t).ok_or_else(|| self.err("unknown local"))
+    }
+
+    fn memarg(&mut self, r: &mut Reader<'_>, natural: u8) -> R<()> {
+        let align = r.u32()?;
+        r.u32()?;
+        if self.m.memories.is_empty() {
+            return Err(self.err("unknown memory 0"));
+        }
+        if align > natural as u32 {
+            return Err(self.err("alignment must not be larger than natural"));
+        }
+        Ok(())
+    }
+
+    fn need_memory(&self) -> R<()> {
+        if self.m.memories.is_empty() {
+            return Err(self.err("unknown memory 0"));
+        }
+        Ok(())
+    }
+
+    fn zero_byte(&self, r: &mut Reader<'_>) -> R<()> {
+        let at = r.pos();
+        if r.u8()? != 0 {
+            return Err(LoadError::Decode(DecodeError { offset: at, reason: "zero byte expected" }));
+        }
+        Ok(())
+    }
+
+    fn table(&self, idx: u32) -> R<ValType> {
+        self.m.tables.get(idx as usize).map(|t| t.elem).ok_or_else(|| self.err("unknown table"))
+    }
+
+    fn func_sig(&self, f: u32) -> R<(&'m [ValType], &'m [ValType])> {
+        let t = self.m.func_type(f).ok_or_else(|| self.err("unknown function"))?;
+        Ok((t.params, t.results))
+    }
+
+    fn type_sig(&self, t: u32) -> R<(&'m [ValType], &'m [ValType])> {
+        let t = self.m.type_at(t).ok_or_else(|| self.err("unknown type"))?;
+        Ok((t.params, t.results))
+    }
+
+    fn data_index(&self, idx: u32) -> R<()> {
+        match self.m.data_count {
+            None => Err(self.err("data count section required")),
+            Some(n) if idx >= n => Err(self.err("unknown data segment")),
+            _ => Ok(()),
+        }
+    }
+
+    fn elem_index(&self, idx: u32) -> R<ValType> {
+        self.m.elems.get(idx as usize).map(|e| e.ty).ok_or_else(|| self.err("unknown elem segment"))
+    }
+}
+
+/// Validate the body in `r` of a function of type `type_idx`; append its side-table
+/// entries to `side`; return what the interpreter needs to call it.
+pub(crate) fn function<A: Allocator + Clone>(
+    m: &Module<'_, A>,
+    type_idx: u32,
+    r: &mut Reader<'_>,
+    side: &mut Vec<Entry, A>,
+    scratch: &mut Scratch<A>,
+) -> R<FuncBody> {
+    let ft = m.type_at(type_idx).ok_or(LoadError::Validate(ValidateError { offset: r.pos(), reason: "unknown type" }))?;
+    scratch.vals.clear();
+    scratch.ctrls.clear();
+    scratch.locals.clear();
+    let mut total: u64 = 0;
+    for &p in ft.params {
+        total += 1;
+        push(&mut scratch.locals, (total as u32, p))?;
+    }
+    let groups = r.count()?;
+    for _ in 0..groups {
+        let at = r.pos();
+        let n = r.u32()? as u64;
+        let t = ValType::read(r)?;
+        total += n;
+        if total > u32::MAX as u64 {
+            return Err(LoadError::Decode(DecodeError { offset: at, reason: "too many locals" }));
+        }
+        if total > MAX_LOCALS {
+            return Err(LoadError::Validate(ValidateError { offset: at, reason: "implementation limit: too many locals" }));
+        }
+        if n > 0 {
+            push(&mut scratch.locals, (total as u32, t))?;
+        }
+    }
+    let code_start = r.pos() as u32;
+    let stp_start = side.len() as u32;
+    let mut v = V { m, s: scratch, side, max_height: 0, results: ft.results, at: r.pos() };
+    v.push_ctrl(Kind::Func, BlockType::Empty, code_start)?;
+    let tail_call = m.features.tail_call;
+
+    while !v.s.ctrls.is_empty() {
+        v.at = r.pos();
+        let op = r.u8().map_err(|_| LoadError::Decode(DecodeError { offset: v.at, reason: "unexpected end of section or function" }))?;
+        if let Some(sig) = ops::simple(op) {
+            if let Some(natural) = sig.align {
+                v.memarg(r, natural)?;
+            }
+            v.pop_all(sig.params)?;
+            v.push_all(sig.results)?;
+            continue;
+        }
+        match op {
+            0x00 => v.set_unreachable(),
+            0x01 => {}
+            0x02 | 0x03 => {
+                let bt = v.block_type(r)?;
+                let params = v.params(bt);
+                v.pop_all(params)?;
+                let kind = if op == 0x02 { Kind::Block } else { Kind::Loop };
+                v.push_ctrl(kind, bt, r.pos() as u32)?;
+            }
+            0x04 => {
+                let bt = v.block_type(r)?;
+                v.pop_expect(ValType::I32)?;
+                let params = v.params(bt);
+                v.pop_all(params)?;
+                let entry = if v.live() {
+                    push(v.side, Entry { pc: NONE, stp: 0, keep: 0, drop: 0 })?;
+                    v.side.len() as u32 - 1
+                } else {
+                    NONE
+                };
+                v.push_ctrl(Kind::If, bt, r.pos() as u32)?;
+                if let Some(c) = v.s.ctrls.last_mut() {
+                    c.if_entry = entry;
+                }
+            }
+            0x05 => {
+                let c = v.ctrl();
+                if c.kind != Kind::If {
+                    return Err(v.err("else without matching if"));
+                }
+                let results = v.results(c.sig);
+                v.pop_all(results)?;
+                if v.s.vals.len() as u32 != c.height {
+                    return Err(v.err("type mismatch: values remaining on stack at end of block"));
+                }
+                // The then-arm falls through to here: jump over the else-arm.
+                if v.live() {
+                    let idx = v.s.ctrls.len() - 1;
+                    let e = Entry { pc: v.s.ctrls[idx].patch, stp: 0, keep: 0, drop: 0 };
+                    v.s.ctrls[idx].patch = v.side.len() as u32;
+                    push(v.side, e)?;
+                }
+                let after_else = r.pos() as u32;
+                let stp = v.side.len() as u32;
+                if c.if_entry != NONE {
+                    v.side[c.if_entry as usize] = Entry { pc: after_else, stp, keep: 0, drop: 0 };
+                }
+                let params = v.params(c.sig);
+                if let Some(cm) = v.s.ctrls.last_mut() {
+                    cm.kind = Kind::Else;
+                    cm.unreachable = false;
+                    cm.if_entry = NONE;
+                }
+                v.push_all(params)?;
+            }
+            0x0b => {
+                let c = v.ctrl();
+                let results = v.label_types(&Ctrl { kind: if c.kind == Kind::Func { Kind::Func } else { Kind::Block }, ..c });
+                v.pop_all(results)?;
+                if v.s.vals.len() as u32 != c.height {
+                    return Err(v.err("type mismatch: values remaining on stack at end of block"));
+                }
+                if c.kind == Kind::If && v.params(c.sig) != v.results(c.sig) {
+                    return Err(v.err("type mismatch: if without else must leave its parameters unchanged"));
+                }
+                v.s.ctrls.pop();
+                let after = r.pos() as u32;
+                if c.if_entry != NONE {
+                    let stp = v.side.len() as u32;
+                    v.side[c.if_entry as usize] = Entry { pc: after, stp, keep: 0, drop: 0 };
+                }
+                if c.kind == Kind::Func {
+                    // Branches to the function label land on this `end`, which returns.
+                    v.resolve(c.patch, after - 1);
+                } else {
+                    v.resolve(c.patch, after);
+                    v.push_all(results)?;
+                }
+            }
+            0x0c => {
+                let l = r.u32()?;
+                let f = v.label(l)?;
+                let ts = v.label_types(&f);
+                v.pop_all(ts)?;
+                v.push_all(ts)?;
+                v.emit_branch(l)?;
+                v.set_unreachable();
+            }
+            0x0d => {
+                let l = r.u32()?;
+                v.pop_expect(ValType::I32)?;
+                let f = v.label(l)?;
+                let ts = v.label_types(&f);
+                v.pop_all(ts)?;
+                v.push_all(ts)?;
+                v.emit_branch(l)?;
+            }
+            0x0e => {
+                let n = r.count()?;
+                let targets = r.pos();
+                for _ in 0..n {
+                    r.u32()?;
+                }
+                let default = r.u32()?;
+                v.pop_expect(ValType::I32)?;
+                let fd = v.label(default)?;
+                let arity = v.label_types(&fd).len();
+                let mut t = Reader::new(r.bytes(), targets, r.pos());
+                for i in 0..=n {
+                    let l = if i < n { t.u32()? } else { default };
+                    let f = v.label(l)?;
+                    let ts = v.label_types(&f);
+                    if ts.len() != arity {
+                        return Err(v.err("type mismatch: br_table targets have different arities"));
+                    }
+                    v.check_top(ts)?;
+                    v.emit_branch(l)?;
+                }
+                v.set_unreachable();
+            }
+            0x0f => {
+                let rs = v.results;
+                v.pop_all(rs)?;
+                v.set_unreachable();
+            }
+            0x10 => {
+                let f = r.u32()?;
+                let (p, res) = v.func_sig(f)?;
+                v.pop_all(p)?;
+                v.push_all(res)?;
+            }
+            0x11 => {
+                let t = r.u32()?;
+                let table = r.u32()?;
+                if v.table(table)? != ValType::FuncRef {
+                    return Err(v.err("type mismatch: call_indirect needs a funcref table"));
+                }
+                let (p, res) = v.type_sig(t)?;
+                v.pop_expect(ValType::I32)?;
+                v.pop_all(p)?;
+                v.push_all(res)?;
+            }
+            0x12 if tail_call => {
+                let f = r.u32()?;
+                let (p, res) = v.func_sig(f)?;
+                if res != v.results {
+                    return Err(v.err("type mismatch: tail call results differ from the caller's"));
+                }
+                v.pop_all(p)?;
+                v.set_unreachable();
+            }
+            0x13 if tail_call => {
+                let t = r.u32()?;
+                let table = r.u32()?;
+                if v.table(table)? != ValType::FuncRef {
+                    return Err(v.err("type mismatch: call_indirect needs a funcref table"));
+                }
+                let (p, res) = v.type_sig(t)?;
+                if res != v.results {
+                    return Err(v.err("type mismatch: tail call results differ from the caller's"));
+                }
+                v.pop_expect(ValType::I32)?;
+                v.pop_all(p)?;
+                v.set_unreachable();
+            }
+            0x1a => {
+                v.pop()?;
+            }
+            0x1b => {
+                v.pop_expect(ValType::I32)?;
+                let a = v.pop()?;
+                let b = v.pop()?;
+                let is_num = |t: Ty| t == UNKNOWN || !ValType::from_byte(t).is_some_and(|t| t.is_ref());
+                if !is_num(a) || !is_num(b) {
+                    return Err(v.err("type mismatch: select needs numeric operands"));
+                }
+                if a != UNKNOWN && b != UNKNOWN && a != b {
+                    return Err(v.err("type mismatch"));
+                }
+                v.push(if a == UNKNOWN { b } else { a })?;
+            }
+            0x1c => {
+                let n = r.u32()?;
+                if n != 1 {
+                    return Err(v.err("invalid result arity"));
+                }
+                let t = ValType::read(r)?;
+                v.pop_expect(ValType::I32)?;
+                v.pop_expect(t)?;
+                v.pop_expect(t)?;
+                v.push_ty(t)?;
+            }
+            0x20 => {
+                let t = v.local(r.u32()?)?;
+                v.push_ty(t)?;
+            }
+            0x21 => {
+                let t = v.local(r.u32()?)?;
+                v.pop_expect(t)?;
+            }
+            0x22 => {
+                let t = v.local(r.u32()?)?;
+                v.pop_expect(t)?;
+                v.push_ty(t)?;
+            }
+            0x23 => {
+                let g = r.u32()?;
+                let t = m.globals.get(g as usize).ok_or_else(|| v.err("unknown global"))?.ty;
+                v.push_ty(t.ty)?;
+            }
+            0x24 => {
+                let g = r.u32()?;
+                let t = m.globals.get(g as usize).ok_or_else(|| v.err("unknown global"))?.ty;
+                if !t.mutable {
+                    return Err(v.err("global is immutable"));
+                }
+                v.pop_expect(t.ty)?;
+            }
+            0x25 => {
+                let t = v.table(r.u32()?)?;
+                v.pop_expect(ValType::I32)?;
+                v.push_ty(t)?;
+            }
+            0x26 => {
+                let t = v.table(r.u32()?)?;
+                v.pop_expect(t)?;
+                v.pop_expect(ValType::I32)?;
+            }
+            0x3f => {
+                v.zero_byte(r)?;
+                v.need_memory()?;
+                v.push_ty(ValType::I32)?;
+            }
+            0x40 => {
+                v.zero_byte(r)?;
+                v.need_memory()?;
+                v.pop_expect(ValType::I32)?;
+                v.push_ty(ValType::I32)?;
+            }
+            0x41 => {
+                r.i32()?;
+                v.push_ty(ValType::I32)?;
+            }
+            0x42 => {
+                r.i64()?;
+                v.push_ty(ValType::I64)?;
+            }
+            0x43 => {
+                r.f32_bits()?;
+                v.push_ty(ValType::F32)?;
+            }
+            0x44 => {
+                r.f64_bits()?;
+                v.push_ty(ValType::F64)?;
+            }
+            0xd0 => {
+                let t = ValType::read_ref(r)?;
+                v.push_ty(t)?;
+            }
+            0xd1 => {
+                v.pop_ref()?;
+                v.push_ty(ValType::I32)?;
+            }
+            0xd2 => {
+                let f = r.u32()?;
+                if f >= m.func_count() {
+                    return Err(v.err("unknown function"));
+                }
+                if !m.is_declared_ref(f) {
+                    return Err(v.err("undeclared function reference"));
+                }
+                v.push_ty(ValType::FuncRef)?;
+            }
+            0xfc => {
+                let sub = r.u32()?;
+                match sub {
+                    0..=7 => {
+                        let (_, p, res) = ops::TRUNC_SAT[sub as usize];
+                        v.pop_expect(p)?;
+                        v.push_ty(res)?;
+                    }
+                    8 => {
+                        let d = r.u32()?;
+                        v.zero_byte(r)?;
+                        v.need_memory()?;
+                        v.data_index(d)?;
+                        v.pop_all(&[ValType::I32, ValType::I32, ValType::I32])?;
+                    }
+                    9 => {
+                        let d = r.u32()?;
+                        v.data_index(d)?;
+                    }
+                    10 => {
+                        v.zero_byte(r)?;
+                        v.zero_byte(r)?;
+                        v.need_memory()?;
+                        v.pop_all(&[ValType::I32, ValType::I32, ValType::I32])?;
+                    }
+                    11 => {
+                        v.zero_byte(r)?;
+                        v.need_memory()?;
+                        v.pop_all(&[ValType::I32, ValType::I32, ValType::I32])?;
+                    }
+                    12 => {
+                        let e = r.u32()?;
+                        let t = r.u32()?;
+                        let et = v.elem_index(e)?;
+                        if v.table(t)? != et {
+                            return Err(v.err("type mismatch"));
+                        }
+                        v.pop_all(&[ValType::I32, ValType::I32, ValType::I32])?;
+                    }
+                    13 => {
+                        v.elem_index(r.u32()?)?;
+                    }
+                    14 => {
+                        let dst = v.table(r.u32()?)?;
+                        let src = v.table(r.u32()?)?;
+                        if dst != src {
+                            return Err(v.err("type mismatch"));
+                        }
+                        v.pop_all(&[ValType::I32, ValType::I32, ValType::I32])?;
+                    }
+                    15 => {
+                        let t = v.table(r.u32()?)?;
+                        v.pop_expect(ValType::I32)?;
+                        v.pop_expect(t)?;
+                        v.push_ty(ValType::I32)?;
+                    }
+                    16 => {
+                        v.table(r.u32()?)?;
+                        v.push_ty(ValType::I32)?;
+                    }
+                    17 => {
+                        let t = v.table(r.u32()?)?;
+                        v.pop_expect(ValType::I32)?;
+                        v.pop_expect(t)?;
+                        v.pop_expect(ValType::I32)?;
+                    }
+                    _ => return Err(LoadError::Decode(DecodeError { offset: v.at, reason: "illegal opcode" })),
+                }
+            }
+            _ => return Err(LoadError::Decode(DecodeError { offset: v.at, reason: "illegal opcode" })),
+        }
+    }
+    if !r.at_end() {
+        return Err(LoadError::Decode(DecodeError { offset: r.pos(), reason: "section size mismatch: END opcode expected" }));
+    }
+    let locals = total as u32;
+    Ok(FuncBody {
+        code_start,
+        code_end: r.pos() as u32,
+        stp_start,
+        locals,
+        max_height: v.max_height,
+        params: ft.params.len() as u16,
+        results: ft.results.len() as u16,
+    })
+}

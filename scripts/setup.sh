@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs everything the build, the tests, the QEMU firmware and the benchmarks need
+# on a fresh Debian (bookworm) machine. Idempotent: a second run only checks.
+set -euo pipefail
+
+APT_PACKAGES=(qemu-system-arm gcc-arm-none-eabi binutils-arm-none-eabi clang lld wabt)
+RUST_TARGETS=(thumbv7em-none-eabihf thumbv8m.main-none-eabihf)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: apt-get install ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+installed=$(rustup target list --installed)
+for t in "${RUST_TARGETS[@]}"; do
+  grep -qx "$t" <<<"$installed" || rustup target add "$t"
+done

@@ -42,6 +42,26 @@ macro_rules! minmax {
 minmax!(fmin32, fmax32, f32);
 minmax!(fmin64, fmax64, f64);
 
+/// A NaN result made quiet (libm returns signalling NaN inputs unchanged; wasm wants arithmetic NaNs).
+#[inline]
+pub fn quiet32(x: f32) -> f32 {
+    if x.is_nan() {
+        f32::from_bits(x.to_bits() | 0x0040_0000)
+    } else {
+        x
+    }
+}
+
+/// A NaN result made quiet.
+#[inline]
+pub fn quiet64(x: f64) -> f64 {
+    if x.is_nan() {
+        f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000)
+    } else {
+        x
+    }
+}
+
 /// Round to nearest, ties to even.
 #[inline]
 pub fn nearest32(x: f32) -> f32 {

@@ -401,7 +401,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
 
     fn memory_type(&self, s: &mut Reader<'b>) -> Result<MemoryType, LoadError> {
         let at = s.pos();
-        let flags = s.u32()?;
+        let flags = s.u8()? as u32;
         let custom = self.features.custom_page_sizes && flags & 0x08 != 0;
         if flags & !(0x01 | if self.features.custom_page_sizes { 0x08 } else { 0 }) != 0 {
             if flags & 0x04 != 0 || flags & 0x02 != 0 {

@@ -207,7 +207,7 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
     }
 
     fn push_ctrl(&mut self, kind: Kind, sig: BlockType, pc: u32) -> R<()> {
-        let dead = !self.live();
+        let dead = !self.s.ctrls.is_empty() && !self.live();
         let params = self.params(sig);
         let height = self.s.vals.len() as u32;
         push(

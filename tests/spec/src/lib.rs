@@ -150,9 +150,7 @@ impl Runner {
             WastExecute::Wat(wat) => {
                 let bytes = wat.encode().map_err(|e| e.to_string())?;
                 let m = leak_module(bytes)?;
-                let inst = self.instantiate_trapping(m)?;
-                let _ = inst;
-                Ok(Outcome::Values(vec![]))
+                self.instantiate_trapping(m)
             }
             WastExecute::Get { module, global, .. } => {
                 let inst = self.instance(*module)?;
@@ -324,7 +322,9 @@ fn trap_matches(t: TrapCode, message: &str) -> bool {
 /// Run one `.wast` script.
 pub fn run_script(src: &str) -> FileResult {
     let mut res = FileResult::default();
-    let buf = match wast::parser::ParseBuffer::new(src) {
+    let mut lexer = wast::lexer::Lexer::new(src);
+    lexer.allow_confusing_unicode(true);
+    let buf = match wast::parser::ParseBuffer::new_with_lexer(lexer) {
         Ok(b) => b,
         Err(e) => {
             res.failed += 1;
@@ -342,12 +342,14 @@ pub fn run_script(src: &str) -> FileResult {
     };
     let mut runner = Runner::new();
     for d in script.directives {
+        let off = d.span().offset();
         let (line, _) = d.span().linecol_in(src);
+        let snippet: String = src[off..].chars().take(70).map(|c| if c == '\n' { ' ' } else { c }).collect();
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner.directive(d))) {
             Ok(Ok(())) => res.passed += 1,
             Ok(Err(e)) => {
                 res.failed += 1;
-                res.failures.push(format!("line {}: {e}", line + 1));
+                res.failures.push(format!("line {}: {e}\n        {snippet}", line + 1));
             }
             Err(_) => {
                 res.failed += 1;

@@ -510,20 +510,35 @@ impl<A: Allocator + Clone> Thread<A> {
                 }
             }};
         }
-        macro_rules! memory {
-            ($at:expr) => {
-                match memories.get_mut(mem) {
-                    Some(m) => &mut m.data,
+        // Memory `$idx` of the running instance (0 is cached in `mem`).
+        macro_rules! memory_inst {
+            ($at:expr, $idx:expr) => {{
+                let idx = $idx;
+                let a = if idx == 0 { mem } else { inst.memories.get(idx as usize).map_or(usize::MAX, |&a| a as usize) };
+                match memories.get_mut(a) {
+                    Some(m) => m,
                     None => trap_at!(TrapCode::Internal, $at),
                 }
+            }};
+        }
+        macro_rules! memory {
+            ($at:expr, $idx:expr) => {
+                &mut memory_inst!($at, $idx).data
             };
+        }
+        // A memarg: alignment (bit 6 flags an explicit memory index), then the offset.
+        macro_rules! memarg {
+            () => {{
+                let align = code_u32(code, &mut pc);
+                let idx = if align & 0x40 != 0 { code_u32(code, &mut pc) } else { 0 };
+                (idx, code_u32(code, &mut pc) as u64)
+            }};
         }
         macro_rules! load {
             ($at:expr, $n:literal, $conv:expr) => {{
-                skip_leb!();
-                let off = code_u32(code, &mut pc) as u64;
+                let (idx, off) = memarg!();
                 let addr = st!(sp - 1) as u32 as u64 + off;
-                let m = memory!($at);
+                let m = memory!($at, idx);
                 if addr + $n > m.len() as u64 {
                     trap_at!(TrapCode::MemoryOutOfBounds, $at);
                 }
@@ -535,11 +550,10 @@ impl<A: Allocator + Clone> Thread<A> {
         }
         macro_rules! store {
             ($at:expr, $n:literal, $conv:expr) => {{
-                skip_leb!();
-                let off = code_u32(code, &mut pc) as u64;
+                let (idx, off) = memarg!();
                 let v = pop!();
                 let addr = pop!() as u32 as u64 + off;
-                let m = memory!($at);
+                let m = memory!($at, idx);
                 if addr + $n > m.len() as u64 {
                     trap_at!(TrapCode::MemoryOutOfBounds, $at);
                 }
@@ -780,20 +794,14 @@ impl<A: Allocator + Clone> Thread<A> {
                 0x3b | 0x3d => store!(at, 2, |v: u64| (v as u16).to_le_bytes()),
                 0x3e => store!(at, 4, |v: u64| (v as u32).to_le_bytes()),
                 0x3f => {
-                    pc += 1;
-                    let pages = match memories.get(mem) {
-                        Some(m) => m.pages,
-                        None => trap_at!(TrapCode::Internal, at),
-                    };
+                    let idx = code_u32(code, &mut pc);
+                    let pages = memory_inst!(at, idx).pages;
                     push!(pages);
                 }
                 0x40 => {
-                    pc += 1;
+                    let idx = code_u32(code, &mut pc);
                     let delta = st!(sp - 1) as u32 as u64;
-                    let r = match memories.get_mut(mem) {
-                        Some(m) => m.grow(delta),
-                        None => trap_at!(TrapCode::Internal, at),
-                    };
+                    let r = memory_inst!(at, idx).grow(delta);
                     st!(sp - 1) = r as i32 as u32 as u64;
                 }
                 0x41 => push!(code_i64(code, &mut pc) as i32 as u32 as u64),
@@ -999,11 +1007,11 @@ impl<A: Allocator + Clone> Thread<A> {
                         7 => un!(|a| f64_(a) as u64),
                         8 => {
                             let seg = code_u32(code, &mut pc);
-                            pc += 1;
+                            let idx = code_u32(code, &mut pc);
                             let n = pop!() as u32;
                             let s = pop!() as u32;
                             let d = pop!() as u32;
-                            if let Err(c) = memory_init(inst, memories, data_dropped, 0, seg, d, s, n) {
+                            if let Err(c) = memory_init(inst, memories, data_dropped, idx, seg, d, s, n) {
                                 trap_at!(c, at);
                             }
                         }
@@ -1014,23 +1022,43 @@ impl<A: Allocator + Clone> Thread<A> {
                             }
                         }
                         10 => {
-                            pc += 2;
+                            let di = code_u32(code, &mut pc);
+                            let si = code_u32(code, &mut pc);
                             let n = pop!() as u32 as u64;
                             let s = pop!() as u32 as u64;
                             let d = pop!() as u32 as u64;
-                            let m = memory!(at);
-                            let len = m.len() as u64;
-                            if s + n > len || d + n > len {
-                                trap_at!(TrapCode::MemoryOutOfBounds, at);
+                            if di == si {
+                                let m = memory!(at, di);
+                                let len = m.len() as u64;
+                                if s + n > len || d + n > len {
+                                    trap_at!(TrapCode::MemoryOutOfBounds, at);
+                                }
+                                m.copy_within(s as usize..(s + n) as usize, d as usize);
+                            } else {
+                                let slen = memory!(at, si).len() as u64;
+                                let dlen = memory!(at, di).len() as u64;
+                                if s + n > slen || d + n > dlen {
+                                    trap_at!(TrapCode::MemoryOutOfBounds, at);
+                                }
+                                // Different memories: copy through a small buffer, front to back.
+                                let mut done = 0u64;
+                                let mut buf = [0u8; 64];
+                                while done < n {
+                                    let k = (n - done).min(64) as usize;
+                                    let from = (s + done) as usize;
+                                    buf[..k].copy_from_slice(&memory!(at, si)[from..from + k]);
+                                    let to = (d + done) as usize;
+                                    memory!(at, di)[to..to + k].copy_from_slice(&buf[..k]);
+                                    done += k as u64;
+                                }
                             }
-                            m.copy_within(s as usize..(s + n) as usize, d as usize);
                         }
                         11 => {
-                            pc += 1;
+                            let idx = code_u32(code, &mut pc);
                             let n = pop!() as u32 as u64;
                             let v = pop!() as u8;
                             let d = pop!() as u32 as u64;
-                            let m = memory!(at);
+                            let m = memory!(at, idx);
                             if d + n > m.len() as u64 {
                                 trap_at!(TrapCode::MemoryOutOfBounds, at);
                             }

@@ -24,6 +24,9 @@ pub use trap::{Trap, TrapCode};
 pub use types::{ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 pub use value::Value;
 
+/// The global allocator, for `*_in` constructors.
+pub use allocator_api2::alloc::Global;
+
 /// The automatic-yield interval for a CPU clock: 30 000 wasm instructions per
 /// 100 MHz, i.e. a constant 300 µs time slice (FIREBALL.md §1).
 pub const fn yield_interval(cpu_mhz: u32) -> u64 {

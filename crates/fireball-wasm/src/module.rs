@@ -21,11 +21,13 @@ pub struct Features {
     pub extended_const: bool,
     /// Memories with a declared page size (1 byte or 64 KiB).
     pub custom_page_sizes: bool,
+    /// More than one memory per module (memory indices in memargs and bulk ops).
+    pub multi_memory: bool,
 }
 
 impl Default for Features {
     fn default() -> Self {
-        Features { tail_call: true, extended_const: true, custom_page_sizes: true }
+        Features { tail_call: true, extended_const: true, custom_page_sizes: true, multi_memory: false }
     }
 }
 
@@ -300,6 +302,9 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             }
             if s.pos() != end {
                 return Err(derr(s.pos(), "section size mismatch"));
+            }
+            if (id == 2 || id == 5) && self.memories.len() > 1 && !self.features.multi_memory {
+                return Err(verr(id_at, "multiple memories"));
             }
             r.skip(size)?;
         }

@@ -308,10 +308,15 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
     }
 
     fn memarg(&mut self, r: &mut Reader<'_>, natural: u8) -> R<()> {
-        let align = r.u32()?;
+        let mut align = r.u32()?;
+        let mut mem = 0;
+        if align & 0x40 != 0 && self.m.features.multi_memory {
+            align &= !0x40;
+            mem = r.u32()?;
+        }
         r.u32()?;
-        if self.m.memories.is_empty() {
-            return Err(self.err("unknown memory 0"));
+        if mem as usize >= self.m.memories.len() {
+            return Err(self.err("unknown memory"));
         }
         if align > natural as u32 {
             return Err(self.err("alignment must not be larger than natural"));
@@ -324,6 +329,19 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
             return Err(self.err("unknown memory 0"));
         }
         Ok(())
+    }
+
+    /// A memory index immediate: a LEB index with multi-memory, else a zero byte.
+    fn mem_index(&self, r: &mut Reader<'_>) -> R<()> {
+        if self.m.features.multi_memory {
+            let m = r.u32()?;
+            if m as usize >= self.m.memories.len() {
+                return Err(self.err("unknown memory"));
+            }
+            return Ok(());
+        }
+        self.zero_byte(r)?;
+        self.need_memory()
     }
 
     fn zero_byte(&self, r: &mut Reader<'_>) -> R<()> {
@@ -642,13 +660,11 @@ pub(crate) fn function<A: Allocator + Clone>(
                 v.pop_expect(ValType::I32)?;
             }
             0x3f => {
-                v.zero_byte(r)?;
-                v.need_memory()?;
+                v.mem_index(r)?;
                 v.push_ty(ValType::I32)?;
             }
             0x40 => {
-                v.zero_byte(r)?;
-                v.need_memory()?;
+                v.mem_index(r)?;
                 v.pop_expect(ValType::I32)?;
                 v.push_ty(ValType::I32)?;
             }
@@ -696,8 +712,7 @@ pub(crate) fn function<A: Allocator + Clone>(
                     }
                     8 => {
                         let d = r.u32()?;
-                        v.zero_byte(r)?;
-                        v.need_memory()?;
+                        v.mem_index(r)?;
                         v.data_index(d)?;
                         v.pop_all(&[ValType::I32, ValType::I32, ValType::I32])?;
                     }
@@ -706,14 +721,12 @@ pub(crate) fn function<A: Allocator + Clone>(
                         v.data_index(d)?;
                     }
                     10 => {
-                        v.zero_byte(r)?;
-                        v.zero_byte(r)?;
-                        v.need_memory()?;
+                        v.mem_index(r)?;
+                        v.mem_index(r)?;
                         v.pop_all(&[ValType::I32, ValType::I32, ValType::I32])?;
                     }
                     11 => {
-                        v.zero_byte(r)?;
-                        v.need_memory()?;
+                        v.mem_index(r)?;
                         v.pop_all(&[ValType::I32, ValType::I32, ValType::I32])?;
                     }
                     12 => {

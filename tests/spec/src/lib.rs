@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use fireball_wasm::{
-    Exit, Extern, FuncAddr, GlobalType, HostLimits, ImportDesc, Instance, Limits, MemoryType, Module, StackLimits, Store,
+    Exit, Extern, Features, FuncAddr, GlobalType, HostLimits, ImportDesc, Instance, Limits, MemoryType, Module, StackLimits, Store,
     TableType, Thread, TrapCode, ValType, Value,
 };
 use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
@@ -39,15 +39,16 @@ struct Runner {
     registered: HashMap<String, Instance>,
     definitions: HashMap<String, &'static Module<'static>>,
     spectest: HashMap<&'static str, Extern>,
+    features: Features,
 }
 
-fn leak_module(bytes: Vec<u8>) -> Result<&'static Module<'static>, String> {
+fn leak_module(bytes: Vec<u8>, features: Features) -> Result<&'static Module<'static>, String> {
     let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-    Module::new(bytes).map(|m| &*Box::leak(Box::new(m))).map_err(|e| e.to_string())
+    Module::new_in(bytes, features, fireball_wasm::Global).map(|m| &*Box::leak(Box::new(m))).map_err(|e| e.to_string())
 }
 
 impl Runner {
-    fn new() -> Self {
+    fn new(features: Features) -> Self {
         let mut store = Store::new(HostLimits::default());
         let mut spectest = HashMap::new();
         let mut host = |name: &'static str, params: &[ValType], store: &mut Store<'static>| {
@@ -81,6 +82,7 @@ impl Runner {
             registered: HashMap::new(),
             definitions: HashMap::new(),
             spectest,
+            features,
         }
     }
 
@@ -149,7 +151,7 @@ impl Runner {
             WastExecute::Invoke(inv) => self.invoke(inv),
             WastExecute::Wat(wat) => {
                 let bytes = wat.encode().map_err(|e| e.to_string())?;
-                let m = leak_module(bytes)?;
+                let m = leak_module(bytes, self.features)?;
                 self.instantiate_trapping(m)
             }
             WastExecute::Get { module, global, .. } => {
@@ -181,7 +183,7 @@ impl Runner {
             WastDirective::Module(mut qw) => {
                 let name = qw.name().map(|i| i.name().to_string());
                 let bytes = qw.encode().map_err(|e| e.to_string())?;
-                let m = leak_module(bytes)?;
+                let m = leak_module(bytes, self.features)?;
                 let inst = self.instantiate(m)?;
                 self.current = Some(inst);
                 if let Some(n) = name {
@@ -192,7 +194,7 @@ impl Runner {
             WastDirective::ModuleDefinition(mut qw) => {
                 let name = qw.name().map(|i| i.name().to_string());
                 let bytes = qw.encode().map_err(|e| e.to_string())?;
-                let m = leak_module(bytes)?;
+                let m = leak_module(bytes, self.features)?;
                 if let Some(n) = name {
                     self.definitions.insert(n, m);
                 }
@@ -248,7 +250,7 @@ impl Runner {
                 let text_only = matches!(module, QuoteWat::QuoteModule(..));
                 match module.encode() {
                     Err(_) => Ok(()), // rejected by the text parser: nothing to feed the engine
-                    Ok(bytes) => match leak_module(bytes) {
+                    Ok(bytes) => match leak_module(bytes, self.features) {
                         Err(_) => Ok(()),
                         Ok(_) if text_only => Err("quoted module accepted".into()),
                         Ok(_) => Err("module accepted".into()),
@@ -258,7 +260,7 @@ impl Runner {
             WastDirective::AssertUnlinkable { module, .. } => {
                 let mut module: Wat<'_> = module;
                 let bytes = module.encode().map_err(|e| e.to_string())?;
-                let m = leak_module(bytes)?;
+                let m = leak_module(bytes, self.features)?;
                 match self.instantiate(m) {
                     Err(_) => Ok(()),
                     Ok(_) => Err("module linked".into()),
@@ -320,7 +322,7 @@ fn trap_matches(t: TrapCode, message: &str) -> bool {
 }
 
 /// Run one `.wast` script.
-pub fn run_script(src: &str) -> FileResult {
+pub fn run_script(src: &str, features: Features) -> FileResult {
     let mut res = FileResult::default();
     let mut lexer = wast::lexer::Lexer::new(src);
     lexer.allow_confusing_unicode(true);
@@ -340,7 +342,7 @@ pub fn run_script(src: &str) -> FileResult {
             return res;
         }
     };
-    let mut runner = Runner::new();
+    let mut runner = Runner::new(features);
     for d in script.directives {
         let off = d.span().offset();
         let (line, _) = d.span().linecol_in(src);

@@ -33,7 +33,12 @@ fn main() {
         if filter.as_ref().is_some_and(|f| !id.contains(f.as_str())) {
             continue;
         }
-        let r = fireball_spec::run_script(src);
+        // Each suite runs with the features its proposal assumes.
+        let features = fireball_wasm::Features {
+            multi_memory: suite == "custom-page-sizes",
+            ..Default::default()
+        };
+        let r = fireball_spec::run_script(src, features);
         passed += r.passed;
         failed += r.failed;
         let _ = writeln!(csv, "{suite},{name},{},{}", r.passed, r.failed);

@@ -217,6 +217,9 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         while !r.at_end() {
             let id_at = r.pos();
             let id = r.u8()?;
+            if id > 12 {
+                return Err(derr(id_at, "malformed section id"));
+            }
             let size = r.u32()? as usize;
             let start = r.pos();
             if size > r.remaining() {
@@ -232,9 +235,6 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 }
                 r.skip(size)?;
                 continue;
-            }
-            if id > 12 {
-                return Err(derr(id_at, "malformed section id"));
             }
             let rank = ORDER[id as usize];
             if rank <= last_id {

@@ -1,0 +1,121 @@
+//! The CLI as a user meets it: results on stdout, and for every kind of bad
+//! input one line on stderr with a non-zero exit code — never a panic.
+
+use std::process::Command;
+
+fn fireball(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fireball")).args(args).output().expect("run fireball");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn example(name: &str) -> String {
+    format!("{}/../../examples/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tmp_file(name: &str, bytes: &[u8]) -> String {
+    let p = std::env::temp_dir().join(format!("fireball-cli-{}-{name}", std::process::id()));
+    std::fs::write(&p, bytes).expect("write temp file");
+    p.to_string_lossy().into_owned()
+}
+
+fn assert_clean_error(code: i32, stderr: &str, needle: &str) {
+    assert_eq!(code, 1, "stderr: {stderr}");
+    assert!(stderr.contains(needle), "expected '{needle}' in: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line expected: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn runs_wat_and_prints_results() {
+    let (code, out, err) = fireball(&["run", &example("fib.wat"), "--invoke", "fib", "20"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "6765");
+}
+
+#[test]
+fn integer_divide_by_zero_traps_with_offset_and_trace() {
+    let (code, _, err) = fireball(&["run", &example("fib.wat"), "--invoke", "div", "1", "0"]);
+    assert_clean_error(code, &err, "integer divide by zero at offset 0x");
+    assert!(err.contains("div#1"), "{err}");
+}
+
+#[test]
+fn runaway_recursion_is_exhaustion_not_a_crash() {
+    let (code, _, err) = fireball(&["run", &example("fib.wat"), "--invoke", "deep", "0", "--depth", "100000"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("exhausted"), "{err}");
+}
+
+#[test]
+fn fuel_limit_stops_an_infinite_loop() {
+    let wat = tmp_file("loop.wat", b"(module (func (export \"spin\") (loop (br 0))))");
+    let (code, _, err) = fireball(&["run", &wat, "--invoke", "spin", "--fuel", "100000"]);
+    assert_clean_error(code, &err, "out of fuel after 100000 instructions");
+}
+
+#[test]
+fn truncated_and_garbage_bytes_are_malformed() {
+    let truncated = tmp_file("trunc.wasm", b"\0asm\x01\0\0\0\x01\x05");
+    let (code, _, err) = fireball(&["run", &truncated]);
+    assert_clean_error(code, &err, "malformed module at offset 0xa");
+    let garbage = tmp_file("garbage.wasm", b"\0asm\x01\0\0\0\xff\xff\xff\xff");
+    let (code, _, err) = fireball(&["run", &garbage]);
+    assert_clean_error(code, &err, "malformed module at offset 0x8");
+    let not_wasm = tmp_file("notwasm.wasm", &[0xde, 0xad, 0xbe, 0xef]);
+    let (code, _, err) = fireball(&["run", &not_wasm]);
+    assert_eq!(code, 1, "{err}");
+}
+
+#[test]
+fn invalid_module_names_offset_and_rule() {
+    let wat = tmp_file("invalid.wat", b"(module (func (result i32) (i64.const 1)))");
+    let (code, _, err) = fireball(&["run", &wat]);
+    assert_clean_error(code, &err, "invalid module at offset 0x");
+    assert!(err.contains("type mismatch"), "{err}");
+}
+
+#[test]
+fn out_of_bounds_memory_access_traps() {
+    let wat = tmp_file("oob.wat", b"(module (memory 1) (func (export \"f\") (result i32) (i32.load (i32.const 65534))))");
+    let (code, _, err) = fireball(&["run", &wat, "--invoke", "f"]);
+    assert_clean_error(code, &err, "out of bounds memory access");
+}
+
+#[test]
+fn host_memory_limit_below_one_page() {
+    // A 1-page module run in 1 KiB: inside works, past the limit traps, grow fails.
+    let wat = tmp_file(
+        "small.wat",
+        b"(module (memory 1)
+            (func (export \"rw\") (param i32) (result i32)
+              (i32.store (local.get 0) (i32.const 7)) (i32.load (local.get 0)))
+            (func (export \"grow\") (result i32) (memory.grow (i32.const 1))))",
+    );
+    let (code, out, _) = fireball(&["run", &wat, "--invoke", "rw", "1000", "--max-memory", "1024"]);
+    assert_eq!((code, out.trim()), (0, "7"));
+    let (code, _, err) = fireball(&["run", &wat, "--invoke", "rw", "1024", "--max-memory", "1024"]);
+    assert_clean_error(code, &err, "out of bounds memory access");
+    let (code, out, _) = fireball(&["run", &wat, "--invoke", "grow", "--max-memory", "1024"]);
+    assert_eq!((code, out.trim()), (0, "-1"));
+}
+
+#[test]
+fn unknown_import_is_named() {
+    let wat = tmp_file("imp.wat", b"(module (import \"env\" \"hal_adc_read\" (func (param i32) (result i32))))");
+    let (code, _, err) = fireball(&["run", &wat]);
+    assert_clean_error(code, &err, "unknown import env.hal_adc_read");
+}
+
+#[test]
+fn bad_arguments_are_reported() {
+    let (code, _, err) = fireball(&["run", &example("fib.wat"), "--invoke", "fib", "nope"]);
+    assert_clean_error(code, &err, "not a valid i32");
+    let (code, _, err) = fireball(&["run", &example("fib.wat"), "--invoke", "nosuch"]);
+    assert_clean_error(code, &err, "no export named 'nosuch'");
+    let (code, _, err) = fireball(&["run", "/nonexistent.wasm"]);
+    assert_eq!(code, 1, "{err}");
+}

@@ -134,6 +134,16 @@ enum Variant {
 }
 const VARIANTS: [Variant; 3] = [Variant::Fireball, Variant::FireballFuel, Variant::Wasmi];
 
+impl Variant {
+    fn label(self) -> &'static str {
+        match self {
+            Variant::Fireball => "Fireball",
+            Variant::FireballFuel => "Fireball metered",
+            Variant::Wasmi => "wasmi",
+        }
+    }
+}
+
 struct Row {
     name: &'static str,
     n: i32,
@@ -187,8 +197,10 @@ fn bench_kernel(k: &Kernel, reps: usize) -> Result<Row, String> {
             let dt = t.elapsed();
             match got {
                 Ok(v) if v == expect => samples[slot].push(dt),
-                Ok(v) => return Err(format!("repetition {rep} returned {v}, expected {expect}")),
-                Err(e) => return Err(format!("repetition {rep}: {e}")),
+                Ok(v) => {
+                    return Err(format!("{}: repetition {rep} returned {v}, expected {expect}", VARIANTS[slot].label()))
+                }
+                Err(e) => return Err(format!("{}: repetition {rep}: {e}", VARIANTS[slot].label())),
             }
         }
     }

@@ -1,0 +1,23 @@
+//! Puts the board's memory map in OUT_DIR as `memory.x`, where cortex-m-rt's
+//! `link.x` includes it from, chosen by target:
+//!   thumbv8m.main-* → memory/mps2-an505/memory.x (Cortex-M33)
+//!   otherwise       → memory/mps2-an386/memory.x (Cortex-M4)
+//! (No `memory.x` at the crate root: the linker runs there and would find it
+//! before OUT_DIR, whatever the target.)
+
+use std::{env, fs, path::PathBuf};
+
+fn main() {
+    let target = env::var("TARGET").unwrap_or_default();
+    let board = if target.starts_with("thumbv8m.main") {
+        "mps2-an505"
+    } else {
+        "mps2-an386"
+    };
+    let src = format!("memory/{board}/memory.x");
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
+    fs::copy(&src, out.join("memory.x")).unwrap_or_else(|e| panic!("copy {src}: {e}"));
+    println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rerun-if-changed=memory");
+    println!("cargo:rerun-if-changed=build.rs");
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Flash cost of the Fireball engine alone (decode + validate + interpret) on
+# thumbv7em-none-eabihf (Cortex-M4F), with LTO, at opt-level "s" and "z".
+#
+# Method: boards/qemu-m4 builds two binaries with the same runtime (cortex-m-rt,
+# talc heap, semihosting printing and exit, panic-halt):
+#   baseline          src/bin/baseline.rs: the runtime, no engine
+#   fireball-qemu-m4  src/main.rs: the runtime + Module::new / instantiate / Thread::resume
+# The engine's cost is full - baseline, per section (.text, .rodata, .data; the
+# vector table is the same in both), minus the embedded guest module's bytes.
+# It still includes the firmware's own driver code in main() (a few hundred bytes
+# of calls and prints), since LTO inlines the engine into it and they cannot be split.
+#
+# Exits non-zero only if the engine exceeds BUDGET_BYTES at some opt-level.
+# The largest symbols of the full binary go to boards/qemu-m4/target/size-report.txt.
+#
+# Usage: bash scripts/size.sh            (needs binutils-arm-none-eabi; see scripts/setup.sh)
+set -euo pipefail
+
+BUDGET_BYTES=${BUDGET_BYTES:-102400}   # hard limit: 100 KB
+TARGET_BYTES=28672                     # goal: 28 KB
+TARGET=thumbv7em-none-eabihf
+OPT_LEVELS=(s z)
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BOARD="$ROOT/boards/qemu-m4"
+GUEST="$BOARD/guest/fib.wasm"
+REPORT="$BOARD/target/size-report.txt"
+
+for tool in arm-none-eabi-size arm-none-eabi-nm; do
+  command -v "$tool" >/dev/null || { echo "size.sh: $tool not found (apt-get install binutils-arm-none-eabi)" >&2; exit 2; }
+done
+
+# Profile (in boards/qemu-m4/Cargo.toml) for an opt-level; the level is forced with
+# --config so the label always tells the truth.
+profile_for() { case "$1" in s) echo release ;; *) echo "release-$1" ;; esac; }
+
+# size_of ELF SECTION: bytes of SECTION in ELF (0 if absent).
+size_of() { arm-none-eabi-size -A "$1" | awk -v s="$2" '$1 == s { print $2; found = 1 } END { if (!found) print 0 }'; }
+
+guest_bytes=$(stat -c %s "$GUEST")
+mkdir -p "$BOARD/target"
+: >"$REPORT"
+summary=()
+over=0
+
+for opt in "${OPT_LEVELS[@]}"; do
+  profile=$(profile_for "$opt")
+  echo "== building $TARGET, profile $profile (opt-level=$opt, lto, codegen-units=1)" >&2
+  (cd "$BOARD" && cargo build --quiet --target "$TARGET" --profile "$profile" \
+      --config "profile.$profile.opt-level=\"$opt\"" --bins)
+  dir="$BOARD/target/$TARGET/$profile"
+  base="$dir/baseline"
+  full="$dir/fireball-qemu-m4"
+
+  printf '\nopt-level=%s              %10s %10s %10s\n' "$opt" baseline full delta
+  declare -A d=()
+  for sec in .vector_table .text .rodata .data .bss; do
+    b=$(size_of "$base" "$sec"); f=$(size_of "$full" "$sec")
+    d[$sec]=$((f - b))
+    printf '  %-22s %10d %10d %+10d\n' "$sec" "$b" "$f" "${d[$sec]}"
+  done
+  bflash=$(( $(size_of "$base" .vector_table) + $(size_of "$base" .text) + $(size_of "$base" .rodata) + $(size_of "$base" .data) ))
+  fflash=$(( $(size_of "$full" .vector_table) + $(size_of "$full" .text) + $(size_of "$full" .rodata) + $(size_of "$full" .data) ))
+  printf '  %-22s %10d %10d %+10d\n' "flash (vt+text+ro+data)" "$bflash" "$fflash" "$((fflash - bflash))"
+
+  text=${d[.text]}
+  rodata=$(( ${d[.rodata]} - guest_bytes ))
+  data=${d[.data]}
+  engine=$((text + rodata + data))
+  line="engine flash (opt-level=$opt): $engine bytes (text $text + rodata $rodata + data $data), budget $TARGET_BYTES"
+  if [ "$engine" -le "$TARGET_BYTES" ]; then line+=" -> 28 KB target MET"; else line+=" -> 28 KB target NOT met (over by $((engine - TARGET_BYTES)))"; fi
+  if [ "$engine" -gt "$BUDGET_BYTES" ]; then line+="; EXCEEDS hard limit BUDGET_BYTES=$BUDGET_BYTES"; over=1; else line+="; within BUDGET_BYTES=$BUDGET_BYTES"; fi
+  summary+=("$line")
+  echo "  (rodata delta excludes the ${guest_bytes}-byte guest module; engine RAM in .bss: ${d[.bss]} bytes)"
+
+  {
+    echo "== opt-level=$opt: $full"
+    echo "-- 20 largest flash symbols (size hex, type, name)"
+    arm-none-eabi-nm --size-sort -S -C "$full" | awk '$3 ~ /^[tTrRdD]$/' | tail -n 20 | sort -k2,2r |
+      while read -r addr size type name; do printf '%8d  %s  %s\n' "$((16#$size))" "$type" "$name"; done
+    echo "-- 20 largest flash symbols only in the full binary (the engine's and main's)"
+    comm -13 <(arm-none-eabi-nm -C "$base" | awk '$2 ~ /^[tTrRdD]$/ { $1 = ""; $2 = ""; print substr($0, 3) }' | sort -u) \
+             <(arm-none-eabi-nm -C "$full" | awk '$2 ~ /^[tTrRdD]$/ { $1 = ""; $2 = ""; print substr($0, 3) }' | sort -u) >"$BOARD/target/.engine-syms"
+    arm-none-eabi-nm --size-sort -S -C "$full" | awk '$3 ~ /^[tTrRdD]$/' |
+      while read -r addr size type name; do grep -qxF -- "$name" "$BOARD/target/.engine-syms" && printf '%8d  %s  %s\n' "$((16#$size))" "$type" "$name"; done |
+      sort -rn | awk 'NR <= 20'
+    echo
+  } >>"$REPORT"
+  rm -f "$BOARD/target/.engine-syms"
+done
+
+echo
+printf '%s\n' "${summary[@]}"
+echo
+echo "top symbols (full binary, opt-level=${OPT_LEVELS[0]}); all listings in ${REPORT#$ROOT/}:"
+sed -n '2,22p' "$REPORT"
+
+exit "$over"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Every test, from a fresh Debian machine: installs what it needs (scripts/setup.sh),
+# then builds the no_std engine for both Cortex-M targets, runs the host tests
+# (unit, CLI, robustness, the spec testsuite), runs the firmware under QEMU
+# (Cortex-M4 and Cortex-M33), checks the engine's flash budget and smoke-runs
+# the benchmark. The last line repeats the spec testsuite summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "setup"
+bash scripts/setup.sh
+
+step "no_std engine for Cortex-M (thumbv7em, thumbv8m.main)"
+cargo build -q -p fireball-wasm --release --target thumbv7em-none-eabihf
+cargo build -q -p fireball-wasm --release --target thumbv8m.main-none-eabihf
+
+step "host tests: unit, CLI, robustness, spec testsuite"
+log=$(mktemp)
+cargo test --workspace --exclude fireball-bench 2>&1 | tee "$log"
+spec_line=$(grep -E '^spec: [0-9]+ passed, [0-9]+ failed' "$log" || true)
+
+step "firmware on QEMU: mps2-an386 (Cortex-M4) and mps2-an505 (Cortex-M33)"
+(cd boards/qemu-m4 && cargo run -q --release && cargo run -q --release --target thumbv8m.main-none-eabihf)
+
+step "engine flash size"
+bash scripts/size.sh
+
+step "benchmark smoke run (figures: cargo bench -p fireball-bench)"
+cargo bench -q -p fireball-bench -- --quick
+
+step "summary"
+echo "all test steps passed"
+echo "${spec_line:-spec: summary line missing}"

@@ -23,7 +23,7 @@ use allocator_api2::vec::Vec;
 
 use crate::float;
 use crate::module::FuncBody;
-use crate::reader::{code_i64, code_u32};
+use crate::raw::{byte, entry, leb_i64 as code_i64, leb_u32 as code_u32, mem_load, mem_store, slot};
 use crate::sidetable::Entry;
 use crate::store::{drop_elem, memory_init, table_init, FuncAddr, FuncKind, InstanceData, Store};
 use crate::trap::{Trap, TrapCode};
@@ -111,7 +111,7 @@ pub struct Thread<A: Allocator + Clone = Global> {
     /// Function invoked by the embedder (its signature gives the results).
     entry: u32,
     trap: Option<Trap>,
-    fuel_left: u64,
+    fuel_left: i64,
     instructions: u64,
 }
 
@@ -155,7 +155,7 @@ impl<A: Allocator + Clone> Thread<A> {
 
     /// Fuel left after the last `resume`.
     pub fn fuel_left(&self) -> u64 {
-        self.fuel_left
+        self.fuel_left.max(0) as u64
     }
 
     /// Wasm instructions executed under `resume` (metered runs) since creation.
@@ -271,9 +271,10 @@ impl<A: Allocator + Clone> Thread<A> {
 
     /// Continue with a budget of `fuel` wasm instructions.
     pub fn resume<'m>(&mut self, store: &mut Store<'m, A>, fuel: u64) -> Exit {
-        let before = fuel;
+        let budget = fuel.min(i64::MAX as u64) as i64;
         let exit = self.enter::<true>(store, fuel);
-        self.instructions += before - self.fuel_left;
+        // A slice may overshoot its budget by up to one basic block (see `out_of_fuel!`).
+        self.instructions += (budget - self.fuel_left.min(budget)) as u64;
         exit
     }
 
@@ -283,7 +284,7 @@ impl<A: Allocator + Clone> Thread<A> {
     }
 
     fn enter<'m, const METERED: bool>(&mut self, store: &mut Store<'m, A>, fuel: u64) -> Exit {
-        self.fuel_left = fuel;
+        self.fuel_left = fuel.min(i64::MAX as u64) as i64;
         match self.state {
             State::Ready => self.execute::<METERED>(store, fuel),
             State::Done => Exit::Done,
@@ -300,7 +301,7 @@ impl<A: Allocator + Clone> Thread<A> {
     }
 
     #[allow(clippy::cognitive_complexity)]
-    fn execute<'m, const METERED: bool>(&mut self, store: &mut Store<'m, A>, mut fuel: u64) -> Exit {
+    fn execute<'m, const METERED: bool>(&mut self, store: &mut Store<'m, A>, fuel: u64) -> Exit {
         let Store { funcs, tables, memories, globals, instances, elem_items, data_dropped, limits, .. } = store;
         let funcs = &funcs[..];
         let instances = &instances[..];
@@ -324,10 +325,14 @@ impl<A: Allocator + Clone> Thread<A> {
         let mut mem: usize = usize::MAX;
         let mut body_end: usize;
         let mut nresults: usize;
+        let mut fuel = fuel.min(i64::MAX as u64) as i64;
+
+        // Every trap leaves this block as (code, offset) to the one epilogue below.
+        let (trap_code, trap_at): (TrapCode, usize) = 'exec: {
 
         macro_rules! st {
             ($i:expr) => {
-                stack[$i]
+                *slot(stack, $i)
             };
         }
         macro_rules! save {
@@ -340,14 +345,9 @@ impl<A: Allocator + Clone> Thread<A> {
             }};
         }
         macro_rules! trap_at {
-            ($code:expr, $at:expr) => {{
-                save!($at);
-                let t = Trap { code: $code, offset: $at as u32, func: cur };
-                self.trap = Some(t);
-                self.state = State::Trapped;
-                self.fuel_left = fuel;
-                return Exit::Trap(t);
-            }};
+            ($code:expr, $at:expr) => {
+                break 'exec ($code, $at as usize)
+            };
         }
         macro_rules! enter_instance {
             ($i:expr) => {{
@@ -370,9 +370,13 @@ impl<A: Allocator + Clone> Thread<A> {
                         if instance != inst_idx {
                             enter_instance!(instance);
                         }
-                        let b = bodies[body as usize];
-                        body_end = b.code_end as usize;
-                        nresults = b.results as usize;
+                        match bodies.get(body as usize) {
+                            Some(b) => {
+                                body_end = b.code_end as usize;
+                                nresults = b.results as usize;
+                            }
+                            None => trap_at!(TrapCode::Internal, pc),
+                        }
                     }
                     _ => trap_at!(TrapCode::Internal, pc),
                 }
@@ -387,7 +391,9 @@ impl<A: Allocator + Clone> Thread<A> {
         macro_rules! do_return {
             () => {{
                 let n = nresults;
-                if base + n != sp {
+                if n == 1 {
+                    st!(base) = st!(sp - 1);
+                } else if n != 0 && base + n != sp {
                     stack.copy_within(sp - n..sp, base);
                 }
                 sp = base + n;
@@ -414,9 +420,21 @@ impl<A: Allocator + Clone> Thread<A> {
             do_return!();
         }
 
+        // Fuel is spent per instruction but tested only where execution can
+        // repeat (taken branches, calls): straight-line code is bounded, so a
+        // slice overshoots by at most one basic block.
+        macro_rules! out_of_fuel {
+            () => {
+                if METERED && fuel <= 0 {
+                    save!(pc);
+                    self.fuel_left = fuel;
+                    return Exit::OutOfFuel;
+                }
+            };
+        }
         macro_rules! branch {
             ($idx:expr) => {{
-                let e = side[$idx];
+                let e = entry(side, $idx);
                 let drop = e.drop as usize;
                 if drop != 0 {
                     let keep = e.keep as usize;
@@ -429,11 +447,12 @@ impl<A: Allocator + Clone> Thread<A> {
                 }
                 pc = e.pc as usize;
                 stp = e.stp as usize;
+                out_of_fuel!();
             }};
         }
         macro_rules! skip_leb {
             () => {{
-                while code[pc] & 0x80 != 0 {
+                while byte(code, pc) & 0x80 != 0 {
                     pc += 1;
                 }
                 pc += 1;
@@ -462,16 +481,16 @@ impl<A: Allocator + Clone> Thread<A> {
                 };
                 match fi.kind {
                     FuncKind::Wasm { instance, body } => {
-                        let b = if instance == inst_idx {
-                            bodies[body as usize]
-                        } else {
-                            match instances.get(instance as usize).and_then(|i| i.module.bodies.get(body as usize)) {
-                                Some(b) => *b,
-                                None => trap_at!(TrapCode::Internal, $op_pc),
-                            }
+                        let b = if instance == inst_idx { bodies.get(body as usize) } else {
+                            instances.get(instance as usize).and_then(|i| i.module.bodies.get(body as usize))
+                        };
+                        let b = match b {
+                            Some(b) => b,
+                            None => trap_at!(TrapCode::Internal, $op_pc),
                         };
                         let params = b.params as usize;
-                        let new_base = if $tail {
+                        let tail: bool = $tail;
+                        let new_base = if tail {
                             stack.copy_within(sp - params..sp, base);
                             base
                         } else {
@@ -484,8 +503,12 @@ impl<A: Allocator + Clone> Thread<A> {
                         if locals_end + b.max_height as usize > stack.len() {
                             trap_at!(TrapCode::StackOverflow, $op_pc);
                         }
-                        stack[new_base + params..locals_end].fill(0);
-                        if !$tail {
+                        let mut i = new_base + params;
+                        while i < locals_end {
+                            st!(i) = 0;
+                            i += 1;
+                        }
+                        if !tail {
                             frames.push(Frame { func: cur, pc: pc as u32, stp: stp as u32, base: base as u32 });
                         }
                         cur = addr;
@@ -498,6 +521,7 @@ impl<A: Allocator + Clone> Thread<A> {
                         if instance != inst_idx {
                             enter_instance!(instance);
                         }
+                        out_of_fuel!();
                     }
                     FuncKind::Host { id } => {
                         save!(pc);
@@ -532,34 +556,6 @@ impl<A: Allocator + Clone> Thread<A> {
                 let align = code_u32(code, &mut pc);
                 let idx = if align & 0x40 != 0 { code_u32(code, &mut pc) } else { 0 };
                 (idx, code_u32(code, &mut pc) as u64)
-            }};
-        }
-        macro_rules! load {
-            ($at:expr, $n:literal, $conv:expr) => {{
-                let (idx, off) = memarg!();
-                let addr = st!(sp - 1) as u32 as u64 + off;
-                let m = memory!($at, idx);
-                if addr + $n > m.len() as u64 {
-                    trap_at!(TrapCode::MemoryOutOfBounds, $at);
-                }
-                let a = addr as usize;
-                let mut b = [0u8; $n];
-                b.copy_from_slice(&m[a..a + $n]);
-                st!(sp - 1) = $conv(b);
-            }};
-        }
-        macro_rules! store {
-            ($at:expr, $n:literal, $conv:expr) => {{
-                let (idx, off) = memarg!();
-                let v = pop!();
-                let addr = pop!() as u32 as u64 + off;
-                let m = memory!($at, idx);
-                if addr + $n > m.len() as u64 {
-                    trap_at!(TrapCode::MemoryOutOfBounds, $at);
-                }
-                let a = addr as usize;
-                let b: [u8; $n] = $conv(v);
-                m[a..a + $n].copy_from_slice(&b);
             }};
         }
         macro_rules! un {
@@ -617,15 +613,10 @@ impl<A: Allocator + Clone> Thread<A> {
 
         loop {
             if METERED {
-                if fuel == 0 {
-                    save!(pc);
-                    self.fuel_left = 0;
-                    return Exit::OutOfFuel;
-                }
                 fuel -= 1;
             }
             let at = pc;
-            let op = code[pc];
+            let op = byte(code, pc);
             pc += 1;
             match op {
                 0x00 => trap_at!(TrapCode::Unreachable, at),
@@ -636,13 +627,13 @@ impl<A: Allocator + Clone> Thread<A> {
                     if pop!() as u32 != 0 {
                         stp += 1;
                     } else {
-                        let e = side[stp];
+                        let e = entry(side, stp);
                         pc = e.pc as usize;
                         stp = e.stp as usize;
                     }
                 }
                 0x05 => {
-                    let e = side[stp];
+                    let e = entry(side, stp);
                     pc = e.pc as usize;
                     stp = e.stp as usize;
                 }
@@ -666,47 +657,37 @@ impl<A: Allocator + Clone> Thread<A> {
                     branch!(stp + if i < n { i } else { n });
                 }
                 0x0f => do_return!(),
-                0x10 => {
-                    let f = code_u32(code, &mut pc);
-                    let addr = match inst.funcs.get(f as usize) {
-                        Some(&a) => a,
-                        None => trap_at!(TrapCode::Internal, at),
-                    };
-                    call!(addr, at, false);
-                }
-                0x11 | 0x13 => {
-                    let ty = code_u32(code, &mut pc);
-                    let t = code_u32(code, &mut pc);
-                    let i = pop!() as u32 as usize;
-                    let table = match inst.tables.get(t as usize).and_then(|&a| tables.get(a as usize)) {
-                        Some(t) => t,
-                        None => trap_at!(TrapCode::Internal, at),
-                    };
-                    let r = match table.elems.get(i) {
-                        Some(&r) => r,
-                        None => trap_at!(TrapCode::TableOutOfBounds, at),
-                    };
-                    if r == 0 {
-                        trap_at!(TrapCode::UninitializedElement, at);
-                    }
-                    let addr = (r - 1) as u32;
-                    let want = inst.sigs.get(ty as usize).copied().unwrap_or(u32::MAX);
-                    if funcs.get(addr as usize).map(|f| f.sig) != Some(want) {
-                        trap_at!(TrapCode::IndirectCallTypeMismatch, at);
-                    }
-                    if op == 0x11 {
-                        call!(addr, at, false);
+                0x10..=0x13 => {
+                    // call, call_indirect, return_call, return_call_indirect: one call site.
+                    let addr = if op & 1 == 0 {
+                        let f = code_u32(code, &mut pc);
+                        match inst.funcs.get(f as usize) {
+                            Some(&a) => a,
+                            None => trap_at!(TrapCode::Internal, at),
+                        }
                     } else {
-                        call!(addr, at, true);
-                    }
-                }
-                0x12 => {
-                    let f = code_u32(code, &mut pc);
-                    let addr = match inst.funcs.get(f as usize) {
-                        Some(&a) => a,
-                        None => trap_at!(TrapCode::Internal, at),
+                        let ty = code_u32(code, &mut pc);
+                        let t = code_u32(code, &mut pc);
+                        let i = pop!() as u32 as usize;
+                        let table = match inst.tables.get(t as usize).and_then(|&a| tables.get(a as usize)) {
+                            Some(t) => t,
+                            None => trap_at!(TrapCode::Internal, at),
+                        };
+                        let r = match table.elems.get(i) {
+                            Some(&r) => r,
+                            None => trap_at!(TrapCode::TableOutOfBounds, at),
+                        };
+                        if r == 0 {
+                            trap_at!(TrapCode::UninitializedElement, at);
+                        }
+                        let addr = (r - 1) as u32;
+                        let want = inst.sigs.get(ty as usize).copied().unwrap_or(u32::MAX);
+                        if funcs.get(addr as usize).map(|f| f.sig) != Some(want) {
+                            trap_at!(TrapCode::IndirectCallTypeMismatch, at);
+                        }
+                        addr
                     };
-                    call!(addr, at, true);
+                    call!(addr, at, op >= 0x12);
                 }
                 0x1a => sp -= 1,
                 0x1b => {
@@ -774,25 +755,44 @@ impl<A: Allocator + Clone> Thread<A> {
                         }
                     }
                 }
-                0x28 => load!(at, 4, |b| u32::from_le_bytes(b) as u64),
-                0x29 => load!(at, 8, u64::from_le_bytes),
-                0x2a => load!(at, 4, |b| u32::from_le_bytes(b) as u64),
-                0x2b => load!(at, 8, u64::from_le_bytes),
-                0x2c => load!(at, 1, |b: [u8; 1]| b[0] as i8 as i32 as u32 as u64),
-                0x2d => load!(at, 1, |b: [u8; 1]| b[0] as u64),
-                0x2e => load!(at, 2, |b| i16::from_le_bytes(b) as i32 as u32 as u64),
-                0x2f => load!(at, 2, |b| u16::from_le_bytes(b) as u64),
-                0x30 => load!(at, 1, |b: [u8; 1]| b[0] as i8 as i64 as u64),
-                0x31 => load!(at, 1, |b: [u8; 1]| b[0] as u64),
-                0x32 => load!(at, 2, |b| i16::from_le_bytes(b) as i64 as u64),
-                0x33 => load!(at, 2, |b| u16::from_le_bytes(b) as u64),
-                0x34 => load!(at, 4, |b| i32::from_le_bytes(b) as i64 as u64),
-                0x35 => load!(at, 4, |b| u32::from_le_bytes(b) as u64),
-                0x36 | 0x38 => store!(at, 4, |v: u64| (v as u32).to_le_bytes()),
-                0x37 | 0x39 => store!(at, 8, |v: u64| v.to_le_bytes()),
-                0x3a | 0x3c => store!(at, 1, |v: u64| [v as u8]),
-                0x3b | 0x3d => store!(at, 2, |v: u64| (v as u16).to_le_bytes()),
-                0x3e => store!(at, 4, |v: u64| (v as u32).to_le_bytes()),
+                0x28..=0x3e => {
+                    let (idx, off) = memarg!();
+                    let m = memory!(at, idx);
+                    if op <= 0x35 {
+                        let ea = st!(sp - 1) as u32 as u64 + off;
+                        macro_rules! ld {
+                            ($n:literal, $conv:expr) => {
+                                match mem_load::<$n>(m, ea) {
+                                    Some(b) => $conv(b),
+                                    None => trap_at!(TrapCode::MemoryOutOfBounds, at),
+                                }
+                            };
+                        }
+                        st!(sp - 1) = match op {
+                            0x28 | 0x2a | 0x35 => ld!(4, |b| u32::from_le_bytes(b) as u64),
+                            0x29 | 0x2b => ld!(8, u64::from_le_bytes),
+                            0x2c => ld!(1, |b: [u8; 1]| b[0] as i8 as i32 as u32 as u64),
+                            0x2d | 0x31 => ld!(1, |b: [u8; 1]| b[0] as u64),
+                            0x2e => ld!(2, |b| i16::from_le_bytes(b) as i32 as u32 as u64),
+                            0x2f | 0x33 => ld!(2, |b| u16::from_le_bytes(b) as u64),
+                            0x30 => ld!(1, |b: [u8; 1]| b[0] as i8 as i64 as u64),
+                            0x32 => ld!(2, |b| i16::from_le_bytes(b) as i64 as u64),
+                            _ => ld!(4, |b| i32::from_le_bytes(b) as i64 as u64),
+                        };
+                    } else {
+                        let v = pop!();
+                        let ea = pop!() as u32 as u64 + off;
+                        let done = match op {
+                            0x36 | 0x38 | 0x3e => mem_store(m, ea, (v as u32).to_le_bytes()),
+                            0x37 | 0x39 => mem_store(m, ea, v.to_le_bytes()),
+                            0x3a | 0x3c => mem_store(m, ea, [v as u8]),
+                            _ => mem_store(m, ea, (v as u16).to_le_bytes()),
+                        };
+                        if done.is_none() {
+                            trap_at!(TrapCode::MemoryOutOfBounds, at);
+                        }
+                    }
+                }
                 0x3f => {
                     let idx = code_u32(code, &mut pc);
                     let pages = memory_inst!(at, idx).pages;
@@ -807,13 +807,15 @@ impl<A: Allocator + Clone> Thread<A> {
                 0x41 => push!(code_i64(code, &mut pc) as i32 as u32 as u64),
                 0x42 => push!(code_i64(code, &mut pc) as u64),
                 0x43 => {
-                    let b = [code[pc], code[pc + 1], code[pc + 2], code[pc + 3]];
+                    let b = [byte(code, pc), byte(code, pc + 1), byte(code, pc + 2), byte(code, pc + 3)];
                     pc += 4;
                     push!(u32::from_le_bytes(b) as u64);
                 }
                 0x44 => {
                     let mut b = [0u8; 8];
-                    b.copy_from_slice(&code[pc..pc + 8]);
+                    for (i, x) in b.iter_mut().enumerate() {
+                        *x = byte(code, pc + i);
+                    }
                     pc += 8;
                     push!(u64::from_le_bytes(b));
                 }
@@ -1146,6 +1148,17 @@ impl<A: Allocator + Clone> Thread<A> {
                 _ => trap_at!(TrapCode::Internal, at),
             }
         }
+        };
+        self.pc = trap_at as u32;
+        self.stp = stp as u32;
+        self.sp = sp as u32;
+        self.base = base as u32;
+        self.func = cur;
+        let t = Trap { code: trap_code, offset: trap_at as u32, func: cur };
+        self.trap = Some(t);
+        self.state = State::Trapped;
+        self.fuel_left = fuel;
+        Exit::Trap(t)
     }
 }
 

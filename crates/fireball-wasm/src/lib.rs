@@ -1,13 +1,17 @@
 #![doc = include_str!("../README.md")]
 #![no_std]
 #![warn(missing_docs)]
-#![forbid(unsafe_code)]
+#![cfg_attr(feature = "checked", forbid(unsafe_code))]
+#![cfg_attr(not(feature = "checked"), deny(unsafe_code))]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 pub mod error;
 pub mod exec;
 mod float;
 pub mod module;
 pub mod ops;
+#[cfg_attr(not(feature = "checked"), allow(unsafe_code))]
+mod raw;
 pub mod reader;
 pub mod sidetable;
 pub mod store;

@@ -215,42 +215,6 @@ impl<'b> Reader<'b> {
     }
 }
 
-/// Decode an unsigned LEB128 `u32` from validated code at `*pc`, advancing `*pc`.
-/// Used by the interpreter: the validator has already proven the encoding well-formed.
-#[inline(always)]
-pub fn code_u32(code: &[u8], pc: &mut usize) -> u32 {
-    let mut result = 0u32;
-    let mut shift = 0;
-    loop {
-        let b = code.get(*pc).copied().unwrap_or(0);
-        *pc += 1;
-        result |= ((b & 0x7f) as u32).wrapping_shl(shift);
-        if b & 0x80 == 0 {
-            return result;
-        }
-        shift += 7;
-    }
-}
-
-/// Decode a signed LEB128 of up to 64 bits from validated code.
-#[inline(always)]
-pub fn code_i64(code: &[u8], pc: &mut usize) -> i64 {
-    let mut result = 0i64;
-    let mut shift = 0u32;
-    loop {
-        let b = code.get(*pc).copied().unwrap_or(0);
-        *pc += 1;
-        result |= ((b & 0x7f) as i64).wrapping_shl(shift);
-        shift += 7;
-        if b & 0x80 == 0 {
-            if shift < 64 && b & 0x40 != 0 {
-                result |= -1i64 << shift;
-            }
-            return result;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,7 +248,5 @@ mod tests {
             r(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7f]).i64().unwrap(),
             i64::MIN
         );
-        let mut pc = 0;
-        assert_eq!(code_i64(&[0x80, 0x80, 0x80, 0x80, 0x78], &mut pc), i32::MIN as i64);
     }
 }

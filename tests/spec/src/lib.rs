@@ -24,6 +24,14 @@ pub struct FileResult {
     pub failed: usize,
     /// One line per failure: line number and what happened.
     pub failures: Vec<String>,
+    /// Function-code bytes of the modules that loaded.
+    pub code_bytes: usize,
+    /// Side-table entries built for them.
+    pub side_entries: usize,
+}
+
+thread_local! {
+    static LOADED: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
 }
 
 enum Outcome {
@@ -44,7 +52,12 @@ struct Runner {
 
 fn leak_module(bytes: Vec<u8>, features: Features) -> Result<&'static Module<'static>, String> {
     let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-    Module::new_in(bytes, features, fireball_wasm::Global).map(|m| &*Box::leak(Box::new(m))).map_err(|e| e.to_string())
+    let m = Module::new_in(bytes, features, fireball_wasm::Global).map_err(|e| e.to_string())?;
+    LOADED.with(|c| {
+        let (code, side) = c.get();
+        c.set((code + m.code_bytes(), side + m.sidetable_len()));
+    });
+    Ok(&*Box::leak(Box::new(m)))
 }
 
 impl Runner {
@@ -342,6 +355,7 @@ pub fn run_script(src: &str, features: Features) -> FileResult {
             return res;
         }
     };
+    LOADED.with(|c| c.set((0, 0)));
     let mut runner = Runner::new(features);
     for d in script.directives {
         let off = d.span().offset();
@@ -359,5 +373,6 @@ pub fn run_script(src: &str, features: Features) -> FileResult {
             }
         }
     }
+    (res.code_bytes, res.side_entries) = LOADED.with(|c| c.get());
     res
 }

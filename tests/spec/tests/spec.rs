@@ -27,6 +27,7 @@ fn main() {
     }
     let mut csv = String::from("suite,file,passed,failed\n");
     let (mut passed, mut failed, mut files_failed) = (0, 0, 0);
+    let (mut code, mut side) = (0usize, 0usize);
     for (suite, name, src) in &files {
         let suite = suite.rsplit('/').next().unwrap_or(suite);
         let id = format!("{suite}/{name}");
@@ -40,6 +41,8 @@ fn main() {
         };
         let r = fireball_spec::run_script(src, features);
         passed += r.passed;
+        code += r.code_bytes;
+        side += r.side_entries;
         failed += r.failed;
         let _ = writeln!(csv, "{suite},{name},{},{}", r.passed, r.failed);
         if r.failed == 0 {
@@ -58,6 +61,12 @@ fn main() {
             eprintln!("could not write {path}: {e}");
         }
     }
+    let entry = std::mem::size_of::<fireball_wasm::sidetable::Entry>();
+    println!(
+        "side table over all loaded modules: {side} entries x {entry} B = {} B for {code} B of code ({:.3} B per code byte)",
+        side * entry,
+        (side * entry) as f64 / code.max(1) as f64
+    );
     println!("spec files: {} ok, {} failed", files.len() - files_failed, files_failed);
     println!("spec: {passed} passed, {failed} failed");
     if failed > 0 {

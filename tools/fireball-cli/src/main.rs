@@ -22,6 +22,11 @@ struct Cli {
 enum Cmd {
     /// Run a module: invoke an export (or `_start`) and print its results.
     Run(RunArgs),
+    /// Describe a module: imports, exports, memory, and what the engine adds in RAM.
+    Inspect {
+        /// The module (.wasm binary or .wat text).
+        module: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -51,14 +56,52 @@ struct RunArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Run(a) => match run(&a) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("fireball: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        Cmd::Run(a) => report(run(&a)),
+        Cmd::Inspect { module } => report(inspect(&module)),
     }
+}
+
+fn report(r: Result<(), String>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fireball: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn inspect(path: &str) -> Result<(), String> {
+    let bytes = load_bytes(path)?;
+    let module = Module::new(&bytes).map_err(|e| describe_load_error(path, &e))?;
+    println!("module {path}: {} bytes", bytes.len());
+    for (m, n, d) in module.imports() {
+        println!("  import {m}.{n}: {d:?}");
+    }
+    for (n, k, i) in module.exports() {
+        println!("  export {n}: {k:?} #{i}");
+    }
+    for m in module.memories() {
+        let page = m.page_size();
+        println!(
+            "  memory: min {} x {page} B = {} B, max {}",
+            m.limits.min,
+            m.limits.min * page,
+            m.limits.max.map_or("none".to_string(), |x| format!("{} B", x * page))
+        );
+    }
+    let code = module.code_bytes();
+    let entries = module.sidetable_len();
+    let side = entries * std::mem::size_of::<fireball_wasm::sidetable::Entry>();
+    println!("  functions: {} ({} imported), code {code} B", module.func_count(), module.imported_func_count());
+    println!(
+        "  side table: {entries} entries, {side} B = {:.3} B per code byte",
+        if code == 0 { 0.0 } else { side as f64 / code as f64 }
+    );
+    println!("  engine metadata in RAM (side table included): {} B", module.metadata_bytes());
+    let frame_slots: u32 = module.bodies().iter().map(|b| b.locals + b.max_height).max().unwrap_or(0);
+    println!("  deepest single frame: {frame_slots} value slots ({} B)", frame_slots * 8);
+    Ok(())
 }
 
 fn load_bytes(path: &str) -> Result<Vec<u8>, String> {

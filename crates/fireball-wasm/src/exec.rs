@@ -113,6 +113,8 @@ pub struct Thread<A: Allocator + Clone = Global> {
     trap: Option<Trap>,
     fuel_left: i64,
     instructions: u64,
+    /// Fuel owed for the entered-but-not-yet-charged run of the invoked function.
+    debt: u32,
 }
 
 impl Thread<Global> {
@@ -145,6 +147,7 @@ impl<A: Allocator + Clone> Thread<A> {
             trap: None,
             fuel_left: 0,
             instructions: 0,
+            debt: 0,
         })
     }
 
@@ -199,6 +202,7 @@ impl<A: Allocator + Clone> Thread<A> {
                 self.sp = b.locals;
                 self.pc = b.code_start;
                 self.stp = b.stp_start;
+                self.debt = b.entry_cost;
                 self.state = State::Ready;
             }
             FuncKind::Host { .. } => {
@@ -326,6 +330,10 @@ impl<A: Allocator + Clone> Thread<A> {
         let mut body_end: usize;
         let mut nresults: usize;
         let mut fuel = fuel.min(i64::MAX as u64) as i64;
+        if METERED {
+            fuel -= self.debt as i64;
+            self.debt = 0;
+        }
 
         // Every trap leaves this block as (code, offset) to the one epilogue below.
         let (trap_code, trap_at): (TrapCode, usize) = 'exec: {
@@ -420,9 +428,17 @@ impl<A: Allocator + Clone> Thread<A> {
             do_return!();
         }
 
-        // Fuel is spent per instruction but tested only where execution can
-        // repeat (taken branches, calls): straight-line code is bounded, so a
-        // slice overshoots by at most one basic block.
+        // Fuel: each straight-line run is charged in full when entered (its
+        // length is in the side table; see `sidetable`), and the budget is
+        // tested where execution can repeat (taken branches, calls), so a slice
+        // overshoots by at most one run.
+        macro_rules! charge {
+            ($n:expr) => {
+                if METERED {
+                    fuel -= $n as i64;
+                }
+            };
+        }
         macro_rules! out_of_fuel {
             () => {
                 if METERED && fuel <= 0 {
@@ -435,6 +451,7 @@ impl<A: Allocator + Clone> Thread<A> {
         macro_rules! branch {
             ($idx:expr) => {{
                 let e = entry(side, $idx);
+                charge!(e.cost);
                 let drop = e.drop as usize;
                 if drop != 0 {
                     let keep = e.keep as usize;
@@ -518,6 +535,7 @@ impl<A: Allocator + Clone> Thread<A> {
                         stp = b.stp_start as usize;
                         body_end = b.code_end as usize;
                         nresults = b.results as usize;
+                        charge!(b.entry_cost);
                         if instance != inst_idx {
                             enter_instance!(instance);
                         }
@@ -612,9 +630,6 @@ impl<A: Allocator + Clone> Thread<A> {
         }
 
         loop {
-            if METERED {
-                fuel -= 1;
-            }
             let at = pc;
             let op = byte(code, pc);
             pc += 1;
@@ -624,16 +639,19 @@ impl<A: Allocator + Clone> Thread<A> {
                 0x02 | 0x03 => skip_leb!(),
                 0x04 => {
                     skip_leb!();
+                    let e = entry(side, stp);
                     if pop!() as u32 != 0 {
+                        charge!(e.fall);
                         stp += 1;
                     } else {
-                        let e = entry(side, stp);
+                        charge!(e.cost);
                         pc = e.pc as usize;
                         stp = e.stp as usize;
                     }
                 }
                 0x05 => {
                     let e = entry(side, stp);
+                    charge!(e.cost);
                     pc = e.pc as usize;
                     stp = e.stp as usize;
                 }
@@ -647,6 +665,9 @@ impl<A: Allocator + Clone> Thread<A> {
                     if pop!() as u32 != 0 {
                         branch!(stp);
                     } else {
+                        if METERED {
+                            charge!(entry(side, stp).fall);
+                        }
                         skip_leb!();
                         stp += 1;
                     }

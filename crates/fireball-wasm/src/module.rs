@@ -115,6 +115,8 @@ pub struct FuncBody {
     pub params: u16,
     /// Result count.
     pub results: u16,
+    /// Instructions in the body's first straight-line run (fuel charged on entry).
+    pub entry_cost: u32,
 }
 
 /// A decoded and validated module. It borrows its bytes; the metadata it owns

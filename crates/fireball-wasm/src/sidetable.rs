@@ -19,6 +19,15 @@
 //! Applying an entry moves the top `keep` values down over `drop` values and
 //! sets `pc` and `stp` to the target's — every branch is O(1). Code the
 //! validator proves unreachable gets no entries (it never runs).
+//!
+//! Entries also carry fuel. Branch sites (and `return`, `unreachable`, tail
+//! calls, the function's final `end`) cut a body into straight-line runs. Every
+//! way into a run — a branch target, the fall-through after a `br_if` or an
+//! `if`, the function entry (`FuncBody::entry_cost`) — knows how many
+//! instructions lie from there to the end of its run, and the interpreter
+//! charges that many when it enters. Fuel thus counts executed instructions
+//! exactly, with no per-instruction work (a trap mid-run over-charges the rest
+//! of that run).
 
 /// One branch site's landing information.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -32,12 +41,17 @@ pub struct Entry {
     pub keep: u16,
     /// Values discarded under them.
     pub drop: u16,
+    /// Instructions from the target to the end of its straight-line run.
+    pub cost: u32,
+    /// Instructions from just after this site to the end of that run (`br_if`
+    /// not taken, `if` entering its then-arm).
+    pub fall: u32,
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn entry_is_twelve_bytes() {
-        assert_eq!(core::mem::size_of::<super::Entry>(), 12);
+    fn entry_is_twenty_bytes() {
+        assert_eq!(core::mem::size_of::<super::Entry>(), 20);
     }
 }

@@ -46,6 +46,21 @@ struct Ctrl {
     if_entry: u32,
     loop_pc: u32,
     loop_stp: u32,
+    /// Fuel cost of the run starting at the loop head (resolved at the first site inside).
+    head_cost: u32,
+}
+
+/// Where the cost of a straight-line run, once known, is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Holder {
+    /// `Entry::cost` of side-table entry n.
+    Target(u32),
+    /// `Entry::fall` of side-table entry n.
+    Fall(u32),
+    /// `Ctrl::head_cost` of control frame n.
+    LoopHead(u32),
+    /// The function's `entry_cost`.
+    Body,
 }
 
 /// Buffers reused across the bodies of one module.
@@ -54,11 +69,18 @@ pub(crate) struct Scratch<A: Allocator> {
     ctrls: Vec<Ctrl, A>,
     /// Locals as runs: (index one past the run, type).
     locals: Vec<(u32, ValType), A>,
+    /// Entry points whose run has not ended yet: (instruction index, where its cost goes).
+    pending: Vec<(u32, Holder), A>,
 }
 
 impl<A: Allocator + Clone> Scratch<A> {
     pub(crate) fn new_in(alloc: A) -> Self {
-        Scratch { vals: Vec::new_in(alloc.clone()), ctrls: Vec::new_in(alloc.clone()), locals: Vec::new_in(alloc) }
+        Scratch {
+            vals: Vec::new_in(alloc.clone()),
+            ctrls: Vec::new_in(alloc.clone()),
+            locals: Vec::new_in(alloc.clone()),
+            pending: Vec::new_in(alloc),
+        }
     }
 }
 
@@ -80,6 +102,9 @@ struct V<'m, 'b, 's, A: Allocator + Clone> {
     max_height: u32,
     results: &'m [ValType],
     at: usize,
+    /// Index of the instruction being validated, counted from the body's start.
+    ins: u32,
+    entry_cost: u32,
 }
 
 type R<T> = Result<T, LoadError>;
@@ -198,6 +223,7 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
             if_entry: NONE,
             loop_pc: 0,
             loop_stp: 0,
+            head_cost: 0,
         })
     }
 
@@ -222,6 +248,7 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
                 if_entry: NONE,
                 loop_pc: pc,
                 loop_stp: self.side.len() as u32,
+                head_cost: 0,
             },
         )?;
         self.push_all(params)
@@ -255,10 +282,11 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
         if keep > u16::MAX as u32 || drop > u16::MAX as u32 {
             return Err(self.err("implementation limit: branch carries or drops too many values"));
         }
-        let mut e = Entry { pc: NONE, stp: 0, keep: keep as u16, drop: drop as u16 };
+        let mut e = Entry { pc: NONE, stp: 0, keep: keep as u16, drop: drop as u16, cost: 0, fall: 0 };
         if f.kind == Kind::Loop {
             e.pc = f.loop_pc;
             e.stp = f.loop_stp;
+            e.cost = f.head_cost;
         } else {
             e.pc = f.patch;
             self.s.ctrls[idx].patch = self.side.len() as u32;
@@ -266,14 +294,52 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
         push(self.side, e)
     }
 
-    fn resolve(&mut self, mut head: u32, pc: u32) {
+    /// Point the entries listed from `head` at `pc`; their fuel cost is that of the
+    /// run starting at instruction `ins` (known at the next site).
+    fn resolve(&mut self, mut head: u32, pc: u32, ins: u32) -> R<()> {
         let stp = self.side.len() as u32;
         while head != NONE {
-            let e = &mut self.side[head as usize];
+            let idx = head;
+            let e = &mut self.side[idx as usize];
             head = e.pc;
             e.pc = pc;
             e.stp = stp;
+            push(&mut self.s.pending, (ins, Holder::Target(idx)))?;
         }
+        Ok(())
+    }
+
+    /// A straight-line run ends at the current instruction (a branch site):
+    /// every entry point waiting in it learns its cost.
+    fn end_run(&mut self) {
+        let ins = self.ins;
+        for &(start, holder) in self.s.pending.iter() {
+            let cost = ins + 1 - start.min(ins + 1);
+            match holder {
+                Holder::Target(i) => {
+                    if let Some(e) = self.side.get_mut(i as usize) {
+                        e.cost = cost;
+                    }
+                }
+                Holder::Fall(i) => {
+                    if let Some(e) = self.side.get_mut(i as usize) {
+                        e.fall = cost;
+                    }
+                }
+                Holder::LoopHead(c) => {
+                    if let Some(f) = self.s.ctrls.get_mut(c as usize) {
+                        f.head_cost = cost;
+                    }
+                }
+                Holder::Body => self.entry_cost = cost,
+            }
+        }
+        self.s.pending.clear();
+    }
+
+    /// An entry point at instruction `ins` whose cost goes to `holder`.
+    fn wait(&mut self, ins: u32, holder: Holder) -> R<()> {
+        push(&mut self.s.pending, (ins, holder))
     }
 
     fn block_type(&mut self, r: &mut Reader<'_>) -> R<BlockType> {
@@ -392,6 +458,7 @@ pub(crate) fn function<A: Allocator + Clone>(
     scratch.vals.clear();
     scratch.ctrls.clear();
     scratch.locals.clear();
+    scratch.pending.clear();
     let mut total: u64 = 0;
     for &p in ft.params {
         total += 1;
@@ -415,11 +482,17 @@ pub(crate) fn function<A: Allocator + Clone>(
     }
     let code_start = r.pos() as u32;
     let stp_start = side.len() as u32;
-    let mut v = V { m, s: scratch, side, max_height: 0, results: ft.results, at: r.pos() };
+    let mut v = V { m, s: scratch, side, max_height: 0, results: ft.results, at: r.pos(), ins: 0, entry_cost: 0 };
     v.push_ctrl(Kind::Func, BlockType::Empty, code_start)?;
+    v.wait(0, Holder::Body)?;
     let tail_call = m.features.tail_call;
 
+    let mut first = true;
     while !v.s.ctrls.is_empty() {
+        if !first {
+            v.ins += 1;
+        }
+        first = false;
         v.at = r.pos();
         let op = r.u8().map_err(|_| LoadError::Decode(DecodeError { offset: v.at, reason: "unexpected end of section or function" }))?;
         if let Some(sig) = ops::simple(op) {
@@ -431,7 +504,10 @@ pub(crate) fn function<A: Allocator + Clone>(
             continue;
         }
         match op {
-            0x00 => v.set_unreachable(),
+            0x00 => {
+                v.end_run();
+                v.set_unreachable();
+            }
             0x01 => {}
             0x02 | 0x03 => {
                 let bt = v.block_type(r)?;
@@ -439,15 +515,22 @@ pub(crate) fn function<A: Allocator + Clone>(
                 v.pop_all(params)?;
                 let kind = if op == 0x02 { Kind::Block } else { Kind::Loop };
                 v.push_ctrl(kind, bt, r.pos() as u32)?;
+                if kind == Kind::Loop && v.live() {
+                    let c = v.s.ctrls.len() as u32 - 1;
+                    v.wait(v.ins + 1, Holder::LoopHead(c))?;
+                }
             }
             0x04 => {
                 let bt = v.block_type(r)?;
                 v.pop_expect(ValType::I32)?;
                 let params = v.params(bt);
                 v.pop_all(params)?;
+                v.end_run();
                 let entry = if v.live() {
-                    push(v.side, Entry { pc: NONE, stp: 0, keep: 0, drop: 0 })?;
-                    v.side.len() as u32 - 1
+                    push(v.side, Entry { pc: NONE, stp: 0, keep: 0, drop: 0, cost: 0, fall: 0 })?;
+                    let e = v.side.len() as u32 - 1;
+                    v.wait(v.ins + 1, Holder::Fall(e))?;
+                    e
                 } else {
                     NONE
                 };
@@ -467,16 +550,19 @@ pub(crate) fn function<A: Allocator + Clone>(
                     return Err(v.err("type mismatch: values remaining on stack at end of block"));
                 }
                 // The then-arm falls through to here: jump over the else-arm.
+                v.end_run();
                 if v.live() {
                     let idx = v.s.ctrls.len() - 1;
-                    let e = Entry { pc: v.s.ctrls[idx].patch, stp: 0, keep: 0, drop: 0 };
+                    let e = Entry { pc: v.s.ctrls[idx].patch, stp: 0, keep: 0, drop: 0, cost: 0, fall: 0 };
                     v.s.ctrls[idx].patch = v.side.len() as u32;
                     push(v.side, e)?;
                 }
                 let after_else = r.pos() as u32;
                 let stp = v.side.len() as u32;
                 if c.if_entry != NONE {
-                    v.side[c.if_entry as usize] = Entry { pc: after_else, stp, keep: 0, drop: 0 };
+                    v.side[c.if_entry as usize].pc = after_else;
+                    v.side[c.if_entry as usize].stp = stp;
+                    v.wait(v.ins + 1, Holder::Target(c.if_entry))?;
                 }
                 let params = v.params(c.sig);
                 if let Some(cm) = v.s.ctrls.last_mut() {
@@ -496,17 +582,26 @@ pub(crate) fn function<A: Allocator + Clone>(
                 if c.kind == Kind::If && v.params(c.sig) != v.results(c.sig) {
                     return Err(v.err("type mismatch: if without else must leave its parameters unchanged"));
                 }
+                let depth = v.s.ctrls.len() as u32 - 1;
                 v.s.ctrls.pop();
+                // A loop's head cost can no longer be needed (and its slot will be reused).
+                v.s.pending.retain(|&(_, h)| h != Holder::LoopHead(depth));
                 let after = r.pos() as u32;
                 if c.if_entry != NONE {
                     let stp = v.side.len() as u32;
-                    v.side[c.if_entry as usize] = Entry { pc: after, stp, keep: 0, drop: 0 };
+                    v.side[c.if_entry as usize].pc = after;
+                    v.side[c.if_entry as usize].stp = stp;
+                    v.wait(v.ins + 1, Holder::Target(c.if_entry))?;
                 }
                 if c.kind == Kind::Func {
                     // Branches to the function label land on this `end`, which returns.
-                    v.resolve(c.patch, after - 1);
+                    v.end_run();
+                    let ins = v.ins;
+                    v.resolve(c.patch, after - 1, ins)?;
+                    v.end_run();
                 } else {
-                    v.resolve(c.patch, after);
+                    let ins = v.ins + 1;
+                    v.resolve(c.patch, after, ins)?;
                     v.push_all(results)?;
                 }
             }
@@ -516,6 +611,7 @@ pub(crate) fn function<A: Allocator + Clone>(
                 let ts = v.label_types(&f);
                 v.pop_all(ts)?;
                 v.push_all(ts)?;
+                v.end_run();
                 v.emit_branch(l)?;
                 v.set_unreachable();
             }
@@ -526,7 +622,13 @@ pub(crate) fn function<A: Allocator + Clone>(
                 let ts = v.label_types(&f);
                 v.pop_all(ts)?;
                 v.push_all(ts)?;
+                v.end_run();
+                let live = v.live();
                 v.emit_branch(l)?;
+                if live {
+                    let e = v.side.len() as u32 - 1;
+                    v.wait(v.ins + 1, Holder::Fall(e))?;
+                }
             }
             0x0e => {
                 let n = r.count()?;
@@ -539,6 +641,7 @@ pub(crate) fn function<A: Allocator + Clone>(
                 let fd = v.label(default)?;
                 let arity = v.label_types(&fd).len();
                 let mut t = Reader::new(r.bytes(), targets, r.pos());
+                v.end_run();
                 for i in 0..=n {
                     let l = if i < n { t.u32()? } else { default };
                     let f = v.label(l)?;
@@ -554,6 +657,7 @@ pub(crate) fn function<A: Allocator + Clone>(
             0x0f => {
                 let rs = v.results;
                 v.pop_all(rs)?;
+                v.end_run();
                 v.set_unreachable();
             }
             0x10 => {
@@ -580,6 +684,7 @@ pub(crate) fn function<A: Allocator + Clone>(
                     return Err(v.err("type mismatch: tail call results differ from the caller's"));
                 }
                 v.pop_all(p)?;
+                v.end_run();
                 v.set_unreachable();
             }
             0x13 if tail_call => {
@@ -594,6 +699,7 @@ pub(crate) fn function<A: Allocator + Clone>(
                 }
                 v.pop_expect(ValType::I32)?;
                 v.pop_all(p)?;
+                v.end_run();
                 v.set_unreachable();
             }
             0x1a => {
@@ -783,5 +889,6 @@ pub(crate) fn function<A: Allocator + Clone>(
         max_height: v.max_height,
         params: ft.params.len() as u16,
         results: ft.results.len() as u16,
+        entry_cost: v.entry_cost,
     })
 }

@@ -1,0 +1,82 @@
+//! Fuel counts executed wasm instructions exactly, however the run is sliced,
+//! and every `OutOfFuel` is resumable where it stopped.
+
+use fireball_wasm::{Exit, HostLimits, Module, StackLimits, Store, Thread, Value};
+
+const WAT: &str = r#"(module
+  ;; 0 block, 1 loop, 2-5 test + br_if, 6-9 increment, 10 br, 11 end, 12 end, 13 local.get, 14 end:
+  ;; executes 9n + 8 instructions.
+  (func (export "count") (param $n i32) (result i32) (local $i i32)
+    (block (loop
+      (br_if 1 (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br 0)))
+    (local.get $i))
+  ;; if/else both ways plus a call: 'twice' is 5 instructions (local.get local.get add end + entry).
+  (func $twice (param i32) (result i32) (i32.add (local.get 0) (local.get 0)))
+  (func (export "branchy") (param $x i32) (result i32)
+    (if (result i32) (local.get $x)
+      (then (call $twice (local.get $x)))
+      (else (i32.const 7)))))"#;
+
+fn run(bytes: &[u8], name: &str, arg: i32, slice: u64) -> (i32, u64, u32) {
+    let module = Module::new(bytes).expect("valid");
+    let mut store = Store::new(HostLimits::default());
+    let inst = store.instantiate(&module, |_, _, _| None).expect("instantiate");
+    let f = store.export_func(inst, name).expect("export");
+    let mut thread = Thread::new(StackLimits::default()).expect("thread");
+    thread.invoke(&store, f, &[Value::I32(arg)]).expect("invoke");
+    let mut slices = 0;
+    loop {
+        match thread.resume(&mut store, slice) {
+            Exit::Done => break,
+            Exit::OutOfFuel => slices += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    let r = thread.results(&store).next().and_then(|v| v.i32()).expect("i32 result");
+    (r, thread.instructions(), slices)
+}
+
+#[test]
+fn loop_count_is_exact_in_any_slicing() {
+    let bytes = wat::parse_str(WAT).expect("wat");
+    for n in [0, 1, 10, 1000] {
+        let expected = 9 * n as u64 + 8;
+        let (r, whole, _) = run(&bytes, "count", n, u64::MAX);
+        assert_eq!((r, whole), (n, expected), "n={n} in one slice");
+        for slice in [1, 2, 3, 7, 100] {
+            let (r, total, slices) = run(&bytes, "count", n, slice);
+            assert_eq!((r, total), (n, expected), "n={n} slice={slice}");
+            // A slice ends at the first branch or call after the budget is spent.
+            assert!(slices as u64 >= expected / (slice + 9) , "n={n} slice={slice}: only {slices} slices");
+        }
+    }
+}
+
+#[test]
+fn if_else_and_calls_are_counted() {
+    let bytes = wat::parse_str(WAT).expect("wat");
+    // else-arm: local.get, if, i32.const, end(if), end(func) = 5
+    assert_eq!(run(&bytes, "branchy", 0, u64::MAX), (7, 5, 0));
+    // then-arm: local.get, if, local.get, call, [twice: local.get, local.get, add, end], end(if), end(func) = 10
+    assert_eq!(run(&bytes, "branchy", 3, u64::MAX), (6, 10, 0));
+    assert_eq!(run(&bytes, "branchy", 3, 1).0, 6);
+}
+
+#[test]
+fn slice_stops_a_runaway_loop() {
+    let bytes = wat::parse_str(r#"(module (func (export "spin") (param i32) (result i32) (loop (br 0)) (i32.const 0)))"#).expect("wat");
+    let module = Module::new(&bytes).expect("valid");
+    let mut store = Store::new(HostLimits::default());
+    let inst = store.instantiate(&module, |_, _, _| None).expect("instantiate");
+    let f = store.export_func(inst, "spin").expect("export");
+    let mut thread = Thread::new(StackLimits::default()).expect("thread");
+    thread.invoke(&store, f, &[Value::I32(0)]).expect("invoke");
+    for _ in 0..100 {
+        assert_eq!(thread.resume(&mut store, 30_000), Exit::OutOfFuel);
+    }
+    // 100 slices of 30 000, each overshooting by at most one run (2 instructions here).
+    let n = thread.instructions();
+    assert!((3_000_000..=3_000_200).contains(&n), "{n}");
+}

@@ -167,7 +167,7 @@ impl<A: Allocator + Clone> Thread<A> {
     }
 
     /// Start a call of `func` with `args`. Run it with [`Thread::resume`] or [`Thread::run`].
-    pub fn invoke<'m>(&mut self, store: &Store<'m, A>, func: FuncAddr, args: &[Value]) -> Result<(), InvokeError> {
+    pub fn invoke<'m, SA: Allocator + Clone, M: Allocator + Clone>(&mut self, store: &Store<'m, SA, M>, func: FuncAddr, args: &[Value]) -> Result<(), InvokeError> {
         let fi = *store.funcs.get(func.0 as usize).ok_or(InvokeError::UnknownFunction)?;
         let sig = store.sig(fi.sig);
         if sig.params.len() != args.len() || sig.params.iter().zip(args).any(|(t, a)| *t != a.ty()) {
@@ -219,14 +219,14 @@ impl<A: Allocator + Clone> Thread<A> {
     }
 
     /// The invoked function's results, once `resume` returned `Exit::Done`.
-    pub fn results<'s, 'm>(&'s self, store: &'s Store<'m, A>) -> impl Iterator<Item = Value> + 's {
+    pub fn results<'s, 'm, SA: Allocator + Clone, M: Allocator + Clone>(&'s self, store: &'s Store<'m, SA, M>) -> impl Iterator<Item = Value> + 's {
         let ty = store.func_type(FuncAddr(self.entry));
         let n = if self.state == State::Done { ty.results.len() } else { 0 };
         self.stack[..n].iter().zip(ty.results).map(|(&b, &t)| Value::from_bits(b, t))
     }
 
     /// Arguments of the pending host call.
-    pub fn host_args<'s, 'm>(&'s self, store: &'s Store<'m, A>) -> impl Iterator<Item = Value> + 's {
+    pub fn host_args<'s, 'm, SA: Allocator + Clone, M: Allocator + Clone>(&'s self, store: &'s Store<'m, SA, M>) -> impl Iterator<Item = Value> + 's {
         let ty = store.func_type(FuncAddr(self.host));
         let n = if self.state == State::Host { ty.params.len() } else { 0 };
         let sp = self.sp as usize;
@@ -235,7 +235,7 @@ impl<A: Allocator + Clone> Thread<A> {
     }
 
     /// Finish the pending host call with `results`; the next `resume` continues after the call.
-    pub fn host_return<'m>(&mut self, store: &Store<'m, A>, results: &[Value]) -> Result<(), InvokeError> {
+    pub fn host_return<'m, SA: Allocator + Clone, M: Allocator + Clone>(&mut self, store: &Store<'m, SA, M>, results: &[Value]) -> Result<(), InvokeError> {
         if self.state != State::Host {
             return Err(InvokeError::State);
         }
@@ -274,23 +274,27 @@ impl<A: Allocator + Clone> Thread<A> {
     }
 
     /// Continue with a budget of `fuel` wasm instructions.
-    pub fn resume<'m>(&mut self, store: &mut Store<'m, A>, fuel: u64) -> Exit {
+    pub fn resume<'m, SA: Allocator + Clone, M: Allocator + Clone>(&mut self, store: &mut Store<'m, SA, M>, fuel: u64) -> Exit {
         let budget = fuel.min(i64::MAX as u64) as i64;
-        let exit = self.enter::<true>(store, fuel);
+        let exit = self.enter::<SA, M, true>(store, fuel);
         // A slice may overshoot its budget by up to one basic block (see `out_of_fuel!`).
         self.instructions += (budget - self.fuel_left.min(budget)) as u64;
         exit
     }
 
     /// Continue without a fuel budget, until done, trapped or a host call.
-    pub fn run<'m>(&mut self, store: &mut Store<'m, A>) -> Exit {
-        self.enter::<false>(store, 0)
+    pub fn run<'m, SA: Allocator + Clone, M: Allocator + Clone>(&mut self, store: &mut Store<'m, SA, M>) -> Exit {
+        self.enter::<SA, M, false>(store, 0)
     }
 
-    fn enter<'m, const METERED: bool>(&mut self, store: &mut Store<'m, A>, fuel: u64) -> Exit {
+    fn enter<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool>(
+        &mut self,
+        store: &mut Store<'m, SA, M>,
+        fuel: u64,
+    ) -> Exit {
         self.fuel_left = fuel.min(i64::MAX as u64) as i64;
         match self.state {
-            State::Ready => self.execute::<METERED>(store, fuel),
+            State::Ready => self.execute::<SA, M, METERED>(store, fuel),
             State::Done => Exit::Done,
             State::Trapped => Exit::Trap(self.trap.unwrap_or(Trap { code: TrapCode::Internal, offset: 0, func: 0 })),
             State::Host => {
@@ -305,7 +309,11 @@ impl<A: Allocator + Clone> Thread<A> {
     }
 
     #[allow(clippy::cognitive_complexity)]
-    fn execute<'m, const METERED: bool>(&mut self, store: &mut Store<'m, A>, fuel: u64) -> Exit {
+    fn execute<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool>(
+        &mut self,
+        store: &mut Store<'m, SA, M>,
+        fuel: u64,
+    ) -> Exit {
         let Store { funcs, tables, memories, globals, instances, elem_items, data_dropped, limits, .. } = store;
         let funcs = &funcs[..];
         let instances = &instances[..];
@@ -322,7 +330,7 @@ impl<A: Allocator + Clone> Thread<A> {
 
         // Context of the running function's instance.
         let mut inst_idx: u32 = u32::MAX;
-        let mut inst: &InstanceData<'m, A>;
+        let mut inst: &InstanceData<'m, SA, M>;
         let mut code: &[u8] = &[];
         let mut side: &[Entry] = &[];
         let mut bodies: &[FuncBody] = &[];

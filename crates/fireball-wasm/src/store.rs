@@ -113,8 +113,8 @@ pub(crate) struct GlobalInst {
     pub ty: GlobalType,
 }
 
-pub(crate) struct InstanceData<'m, A: Allocator + Clone> {
-    pub module: &'m Module<'m, A>,
+pub(crate) struct InstanceData<'m, A: Allocator + Clone, M: Allocator + Clone> {
+    pub module: &'m Module<'m, M>,
     pub funcs: Vec<u32, A>,
     pub tables: Vec<u32, A>,
     pub memories: Vec<u32, A>,
@@ -127,8 +127,9 @@ pub(crate) struct InstanceData<'m, A: Allocator + Clone> {
     pub data_base: u32,
 }
 
-/// Every run-time object of the instances created in it.
-pub struct Store<'m, A: Allocator + Clone = Global> {
+/// Every run-time object of the instances created in it, allocated from `A`
+/// (a module's partition); the modules' own metadata may live elsewhere (`M`).
+pub struct Store<'m, A: Allocator + Clone = Global, M: Allocator + Clone = A> {
     pub(crate) alloc: A,
     pub(crate) limits: HostLimits,
     pub(crate) sig_types: Vec<ValType, A>,
@@ -137,7 +138,7 @@ pub struct Store<'m, A: Allocator + Clone = Global> {
     pub(crate) tables: Vec<TableInst<A>, A>,
     pub(crate) memories: Vec<MemoryInst<A>, A>,
     pub(crate) globals: Vec<GlobalInst, A>,
-    pub(crate) instances: Vec<InstanceData<'m, A>, A>,
+    pub(crate) instances: Vec<InstanceData<'m, A, M>, A>,
     /// Items of every instance's element segments; emptied by `elem.drop`.
     pub(crate) elem_items: Vec<Vec<u64, A>, A>,
     /// Whether each instance's data segments have been dropped.
@@ -163,7 +164,7 @@ impl<'m> Store<'m, Global> {
     }
 }
 
-impl<'m, A: Allocator + Clone> Store<'m, A> {
+impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
     /// An empty store whose objects all come from `alloc`.
     pub fn new_in(limits: HostLimits, alloc: A) -> Self {
         Store {
@@ -254,7 +255,7 @@ impl<'m, A: Allocator + Clone> Store<'m, A> {
     }
 
     /// The module and function index behind a wasm function (None for host functions).
-    pub fn func_origin(&self, f: FuncAddr) -> Option<(&'m Module<'m, A>, u32)> {
+    pub fn func_origin(&self, f: FuncAddr) -> Option<(&'m Module<'m, M>, u32)> {
         match self.funcs.get(f.0 as usize)?.kind {
             FuncKind::Wasm { instance, body } => {
                 let m = self.instances.get(instance as usize)?.module;
@@ -314,7 +315,7 @@ impl<'m, A: Allocator + Clone> Store<'m, A> {
         d.funcs.get(f as usize).map(|&a| FuncAddr(a))
     }
 
-    fn import_matches(&self, desc: &ImportDesc, module: &Module<'m, A>, ext: Extern) -> bool {
+    fn import_matches(&self, desc: &ImportDesc, module: &Module<'m, M>, ext: Extern) -> bool {
         match (desc, ext) {
             (ImportDesc::Func(t), Extern::Func(f)) => match (self.funcs.get(f.0 as usize), module.type_at(*t)) {
                 (Some(fi), Some(ft)) => self.sig(fi.sig) == ft,
@@ -337,7 +338,7 @@ impl<'m, A: Allocator + Clone> Store<'m, A> {
     /// Active segments are copied in; the start function is *not* run (see [`Store::start_func`]).
     pub fn instantiate(
         &mut self,
-        module: &'m Module<'m, A>,
+        module: &'m Module<'m, M>,
         mut resolve: impl FnMut(&str, &str, &ImportDesc) -> Option<Extern>,
     ) -> Result<Instance, InstantiateError> {
         let a = self.alloc.clone();
@@ -446,7 +447,7 @@ impl<'m, A: Allocator + Clone> Store<'m, A> {
     }
 
     /// Evaluate the constant expression at `at` in the instance's module.
-    fn eval_const(&self, d: &InstanceData<'m, A>, at: u32) -> Result<u64, InstantiateError> {
+    fn eval_const(&self, d: &InstanceData<'m, A, M>, at: u32) -> Result<u64, InstantiateError> {
         let m = d.module;
         let mut r = Reader::new(m.bytes, at as usize, m.bytes.len());
         let mut stack = [0u64; 16];
@@ -499,7 +500,7 @@ impl<'m, A: Allocator + Clone> Store<'m, A> {
 }
 
 /// `elem.drop`: forget a segment's items (and free them).
-pub(crate) fn drop_elem<A: Allocator + Clone>(items: &mut [Vec<u64, A>], d: &InstanceData<'_, A>, seg: u32) {
+pub(crate) fn drop_elem<A: Allocator + Clone, M: Allocator + Clone>(items: &mut [Vec<u64, A>], d: &InstanceData<'_, A, M>, seg: u32) {
     if let Some(v) = items.get_mut((d.elem_base + seg) as usize) {
         v.clear();
         v.shrink_to_fit();
@@ -508,8 +509,8 @@ pub(crate) fn drop_elem<A: Allocator + Clone>(items: &mut [Vec<u64, A>], d: &Ins
 
 /// `table.init`: copy `n` items of segment `seg` from `src` into table `table` at `dst`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn table_init<A: Allocator + Clone>(
-    d: &InstanceData<'_, A>,
+pub(crate) fn table_init<A: Allocator + Clone, M: Allocator + Clone>(
+    d: &InstanceData<'_, A, M>,
     tables: &mut [TableInst<A>],
     elem_items: &[Vec<u64, A>],
     table: u32,
@@ -531,8 +532,8 @@ pub(crate) fn table_init<A: Allocator + Clone>(
 
 /// `memory.init`: copy `n` bytes of data segment `seg` from `src` into memory `mem` at `dst`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn memory_init<A: Allocator + Clone>(
-    d: &InstanceData<'_, A>,
+pub(crate) fn memory_init<A: Allocator + Clone, M: Allocator + Clone>(
+    d: &InstanceData<'_, A, M>,
     memories: &mut [MemoryInst<A>],
     data_dropped: &[bool],
     mem: u32,

@@ -638,11 +638,10 @@ impl<A: Allocator + Clone> Thread<A> {
         }
 
         loop {
-            let at = pc;
             let op = byte(code, pc);
             pc += 1;
             match op {
-                0x00 => trap_at!(TrapCode::Unreachable, at),
+                0x00 => trap_at!(TrapCode::Unreachable, pc - 1),
                 0x01 => {}
                 0x02 | 0x03 => skip_leb!(),
                 0x04 => {
@@ -687,6 +686,7 @@ impl<A: Allocator + Clone> Thread<A> {
                 }
                 0x0f => do_return!(),
                 0x10..=0x13 => {
+                    let at = pc - 1;
                     // call, call_indirect, return_call, return_call_indirect: one call site.
                     let addr = if op & 1 == 0 {
                         let f = code_u32(code, &mut pc);
@@ -748,6 +748,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     st!(base + i) = st!(sp - 1);
                 }
                 0x23 => {
+                    let at = pc - 1;
                     let g = code_u32(code, &mut pc) as usize;
                     let v = match inst.globals.get(g).and_then(|&a| globals.get(a as usize)) {
                         Some(g) => g.value,
@@ -756,6 +757,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     push!(v);
                 }
                 0x24 => {
+                    let at = pc - 1;
                     let g = code_u32(code, &mut pc) as usize;
                     let v = pop!();
                     match inst.globals.get(g).and_then(|&a| globals.get_mut(a as usize)) {
@@ -764,6 +766,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     }
                 }
                 0x25 | 0x26 => {
+                    let at = pc - 1;
                     let t = code_u32(code, &mut pc);
                     let table = match inst.tables.get(t as usize).and_then(|&a| tables.get_mut(a as usize)) {
                         Some(t) => t,
@@ -785,6 +788,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     }
                 }
                 0x28..=0x3e => {
+                    let at = pc - 1;
                     let (idx, off) = memarg!();
                     let m = memory!(at, idx);
                     if op <= 0x35 {
@@ -823,11 +827,13 @@ impl<A: Allocator + Clone> Thread<A> {
                     }
                 }
                 0x3f => {
+                    let at = pc - 1;
                     let idx = code_u32(code, &mut pc);
                     let pages = memory_inst!(at, idx).pages;
                     push!(pages);
                 }
                 0x40 => {
+                    let at = pc - 1;
                     let idx = code_u32(code, &mut pc);
                     let delta = st!(sp - 1) as u32 as u64;
                     let r = memory_inst!(at, idx).grow(delta);
@@ -888,7 +894,7 @@ impl<A: Allocator + Clone> Thread<A> {
                 0x6a => bin!(|a: u64, c: u64| (a as u32).wrapping_add(c as u32) as u64),
                 0x6b => bin!(|a: u64, c: u64| (a as u32).wrapping_sub(c as u32) as u64),
                 0x6c => bin!(|a: u64, c: u64| (a as u32).wrapping_mul(c as u32) as u64),
-                0x6d => bin_trap!(at, |a: u64, c: u64| {
+                0x6d => bin_trap!(pc - 1, |a: u64, c: u64| {
                     let (a, c) = (a as i32, c as i32);
                     if c == 0 {
                         Err(TrapCode::IntegerDivideByZero)
@@ -898,21 +904,21 @@ impl<A: Allocator + Clone> Thread<A> {
                         Ok((a / c) as u32 as u64)
                     }
                 }),
-                0x6e => bin_trap!(at, |a: u64, c: u64| {
+                0x6e => bin_trap!(pc - 1, |a: u64, c: u64| {
                     if c as u32 == 0 {
                         Err(TrapCode::IntegerDivideByZero)
                     } else {
                         Ok(((a as u32) / (c as u32)) as u64)
                     }
                 }),
-                0x6f => bin_trap!(at, |a: u64, c: u64| {
+                0x6f => bin_trap!(pc - 1, |a: u64, c: u64| {
                     if c as u32 == 0 {
                         Err(TrapCode::IntegerDivideByZero)
                     } else {
                         Ok((a as i32).wrapping_rem(c as i32) as u32 as u64)
                     }
                 }),
-                0x70 => bin_trap!(at, |a: u64, c: u64| {
+                0x70 => bin_trap!(pc - 1, |a: u64, c: u64| {
                     if c as u32 == 0 {
                         Err(TrapCode::IntegerDivideByZero)
                     } else {
@@ -933,7 +939,7 @@ impl<A: Allocator + Clone> Thread<A> {
                 0x7c => bin!(|a: u64, c: u64| a.wrapping_add(c)),
                 0x7d => bin!(|a: u64, c: u64| a.wrapping_sub(c)),
                 0x7e => bin!(|a: u64, c: u64| a.wrapping_mul(c)),
-                0x7f => bin_trap!(at, |a: u64, c: u64| {
+                0x7f => bin_trap!(pc - 1, |a: u64, c: u64| {
                     let (a, c) = (a as i64, c as i64);
                     if c == 0 {
                         Err(TrapCode::IntegerDivideByZero)
@@ -943,15 +949,15 @@ impl<A: Allocator + Clone> Thread<A> {
                         Ok((a / c) as u64)
                     }
                 }),
-                0x80 => bin_trap!(at, |a: u64, c: u64| if c == 0 { Err(TrapCode::IntegerDivideByZero) } else { Ok(a / c) }),
-                0x81 => bin_trap!(at, |a: u64, c: u64| {
+                0x80 => bin_trap!(pc - 1, |a: u64, c: u64| if c == 0 { Err(TrapCode::IntegerDivideByZero) } else { Ok(a / c) }),
+                0x81 => bin_trap!(pc - 1, |a: u64, c: u64| {
                     if c == 0 {
                         Err(TrapCode::IntegerDivideByZero)
                     } else {
                         Ok((a as i64).wrapping_rem(c as i64) as u64)
                     }
                 }),
-                0x82 => bin_trap!(at, |a: u64, c: u64| if c == 0 { Err(TrapCode::IntegerDivideByZero) } else { Ok(a % c) }),
+                0x82 => bin_trap!(pc - 1, |a: u64, c: u64| if c == 0 { Err(TrapCode::IntegerDivideByZero) } else { Ok(a % c) }),
                 0x83 => bin!(|a: u64, c: u64| a & c),
                 0x84 => bin!(|a: u64, c: u64| a | c),
                 0x85 => bin!(|a: u64, c: u64| a ^ c),
@@ -989,16 +995,16 @@ impl<A: Allocator + Clone> Thread<A> {
                 0xa5 => bin!(|a, c| s64(float::fmax64(f64_(a), f64_(c)))),
                 0xa6 => bin!(|a: u64, c: u64| (a & 0x7fff_ffff_ffff_ffff) | (c & 0x8000_0000_0000_0000)),
                 0xa7 => un!(|a: u64| a as u32 as u64),
-                0xa8 => un_trap!(at, |a| float::i32_trunc_f32(f32_(a)).map(|x| x as u32 as u64)),
-                0xa9 => un_trap!(at, |a| float::u32_trunc_f32(f32_(a)).map(|x| x as u64)),
-                0xaa => un_trap!(at, |a| float::i32_trunc_f64(f64_(a)).map(|x| x as u32 as u64)),
-                0xab => un_trap!(at, |a| float::u32_trunc_f64(f64_(a)).map(|x| x as u64)),
+                0xa8 => un_trap!(pc - 1, |a| float::i32_trunc_f32(f32_(a)).map(|x| x as u32 as u64)),
+                0xa9 => un_trap!(pc - 1, |a| float::u32_trunc_f32(f32_(a)).map(|x| x as u64)),
+                0xaa => un_trap!(pc - 1, |a| float::i32_trunc_f64(f64_(a)).map(|x| x as u32 as u64)),
+                0xab => un_trap!(pc - 1, |a| float::u32_trunc_f64(f64_(a)).map(|x| x as u64)),
                 0xac => un!(|a: u64| a as i32 as i64 as u64),
                 0xad => un!(|a: u64| a as u32 as u64),
-                0xae => un_trap!(at, |a| float::i64_trunc_f32(f32_(a)).map(|x| x as u64)),
-                0xaf => un_trap!(at, |a| float::u64_trunc_f32(f32_(a))),
-                0xb0 => un_trap!(at, |a| float::i64_trunc_f64(f64_(a)).map(|x| x as u64)),
-                0xb1 => un_trap!(at, |a| float::u64_trunc_f64(f64_(a))),
+                0xae => un_trap!(pc - 1, |a| float::i64_trunc_f32(f32_(a)).map(|x| x as u64)),
+                0xaf => un_trap!(pc - 1, |a| float::u64_trunc_f32(f32_(a))),
+                0xb0 => un_trap!(pc - 1, |a| float::i64_trunc_f64(f64_(a)).map(|x| x as u64)),
+                0xb1 => un_trap!(pc - 1, |a| float::u64_trunc_f64(f64_(a))),
                 0xb2 => un!(|a: u64| s32(a as i32 as f32)),
                 0xb3 => un!(|a: u64| s32(a as u32 as f32)),
                 0xb4 => un!(|a: u64| s32(a as i64 as f32)),
@@ -1026,6 +1032,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     push!(r);
                 }
                 0xfc => {
+                    let at = pc - 1;
                     let sub = code_u32(code, &mut pc);
                     match sub {
                         0 => un!(|a| f32_(a) as i32 as u32 as u64),
@@ -1174,7 +1181,7 @@ impl<A: Allocator + Clone> Thread<A> {
                         _ => trap_at!(TrapCode::Internal, at),
                     }
                 }
-                _ => trap_at!(TrapCode::Internal, at),
+                _ => trap_at!(TrapCode::Internal, pc - 1),
             }
         }
         };

@@ -1,0 +1,119 @@
+//! Host calls leave the interpreter as values: `Exit::HostCall` with the
+//! registered id, arguments readable from the thread, results handed back with
+//! `host_return`, after which the guest continues exactly where it called.
+//! Imports are bound by (module, name) and type-checked at instantiation.
+
+use fireball_wasm::{
+    Exit, Extern, FuncAddr, HostLimits, ImportDesc, InstantiateError, Module, StackLimits, Store, Thread, TrapCode,
+    ValType, Value,
+};
+
+const GUEST: &str = r#"(module
+  (import "env" "hal_adc_read" (func $adc (param i32) (result i32)))
+  (import "env" "hal_get_time_ms" (func $time (result i32)))
+  ;; sum of n ADC readings of channel ch
+  (func (export "sum") (param $ch i32) (param $n i32) (result i32) (local $acc i32)
+    (block (loop
+      (br_if 1 (i32.eqz (local.get $n)))
+      (local.set $acc (i32.add (local.get $acc) (call $adc (local.get $ch))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br 0)))
+    (local.get $acc))
+  ;; a tail call into the host: its result is this function's result
+  (func (export "now") (result i32) (return_call $time)))"#;
+
+const ADC: u32 = 1;
+const TIME: u32 = 2;
+
+fn setup<'m>(module: &'m Module<'m>) -> (Store<'m>, fireball_wasm::Instance) {
+    let mut store = Store::new(HostLimits::default());
+    let adc = store.host_func(&[ValType::I32], &[ValType::I32], ADC).expect("host");
+    let time = store.host_func(&[], &[ValType::I32], TIME).expect("host");
+    let inst = store
+        .instantiate(module, |m, n, _| match (m, n) {
+            ("env", "hal_adc_read") => Some(Extern::Func(adc)),
+            ("env", "hal_get_time_ms") => Some(Extern::Func(time)),
+            _ => None,
+        })
+        .expect("instantiate");
+    (store, inst)
+}
+
+#[test]
+fn host_calls_exit_and_resume_with_results() {
+    let bytes = wat::parse_str(GUEST).expect("wat");
+    let module = Module::new(&bytes).expect("load");
+    let (mut store, inst) = setup(&module);
+    let sum = store.export_func(inst, "sum").expect("sum");
+    let mut thread = Thread::new(StackLimits::default()).expect("thread");
+    thread.invoke(&store, sum, &[Value::I32(3), Value::I32(5)]).expect("invoke");
+    let mut calls = 0;
+    loop {
+        match thread.resume(&mut store, 7) {
+            Exit::Done => break,
+            Exit::OutOfFuel => {}
+            Exit::HostCall { id, .. } => {
+                assert_eq!(id, ADC);
+                let args: Vec<Value> = thread.host_args(&store).collect();
+                assert_eq!(args, vec![Value::I32(3)]);
+                calls += 1;
+                // The simulated ADC answers 100 * channel + reading number.
+                thread.host_return(&store, &[Value::I32(300 + calls)]).expect("host_return");
+            }
+            Exit::Trap(t) => panic!("{t}"),
+        }
+    }
+    assert_eq!(calls, 5);
+    assert_eq!(thread.results(&store).next(), Some(Value::I32(5 * 300 + 15)));
+}
+
+#[test]
+fn tail_call_to_host_returns_its_result() {
+    let bytes = wat::parse_str(GUEST).expect("wat");
+    let module = Module::new(&bytes).expect("load");
+    let (mut store, inst) = setup(&module);
+    let now = store.export_func(inst, "now").expect("now");
+    let mut thread = Thread::new(StackLimits::default()).expect("thread");
+    thread.invoke(&store, now, &[]).expect("invoke");
+    assert!(matches!(thread.run(&mut store), Exit::HostCall { id: TIME, .. }));
+    thread.host_return(&store, &[Value::I32(1234)]).expect("host_return");
+    assert_eq!(thread.run(&mut store), Exit::Done);
+    assert_eq!(thread.results(&store).next(), Some(Value::I32(1234)));
+}
+
+#[test]
+fn host_misuse_is_an_error_not_a_crash() {
+    let bytes = wat::parse_str(GUEST).expect("wat");
+    let module = Module::new(&bytes).expect("load");
+    let (mut store, inst) = setup(&module);
+    let sum = store.export_func(inst, "sum").expect("sum");
+    let mut thread = Thread::new(StackLimits::default()).expect("thread");
+    // Wrong argument types and unknown functions are refused.
+    assert!(thread.invoke(&store, sum, &[Value::I64(1), Value::I32(1)]).is_err());
+    assert!(thread.invoke(&store, FuncAddr(9999), &[]).is_err());
+    thread.invoke(&store, sum, &[Value::I32(0), Value::I32(2)]).expect("invoke");
+    // host_return before any host call, and with the wrong result type.
+    assert!(thread.host_return(&store, &[Value::I32(1)]).is_err());
+    assert!(matches!(thread.run(&mut store), Exit::HostCall { .. }));
+    assert!(thread.host_return(&store, &[Value::F32(0)]).is_err());
+    // A failing device: the guest traps, the host carries on.
+    thread.host_trap();
+    assert!(matches!(thread.run(&mut store), Exit::Trap(t) if t.code == TrapCode::Host));
+}
+
+#[test]
+fn imports_are_type_checked_at_instantiation() {
+    let bytes = wat::parse_str(GUEST).expect("wat");
+    let module = Module::new(&bytes).expect("load");
+    let mut store = Store::new(HostLimits::default());
+    let wrong = store.host_func(&[ValType::I64], &[ValType::I32], ADC).expect("host");
+    let err = store
+        .instantiate(&module, |_, n, d| {
+            assert!(matches!(d, ImportDesc::Func(_)));
+            (n == "hal_adc_read").then_some(Extern::Func(wrong))
+        })
+        .err();
+    assert_eq!(err, Some(InstantiateError::IncompatibleImport { index: 0 }));
+    let err = store.instantiate(&module, |_, _, _| None).err();
+    assert_eq!(err, Some(InstantiateError::UnknownImport { index: 0 }));
+}

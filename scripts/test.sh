@@ -16,6 +16,13 @@ step "no_std engine for Cortex-M (thumbv7em, thumbv8m.main)"
 cargo build -q -p fireball-wasm --release --target thumbv7em-none-eabihf
 cargo build -q -p fireball-wasm --release --target thumbv8m.main-none-eabihf
 
+step "lints"
+if cargo clippy --version >/dev/null 2>&1; then
+  cargo clippy -q --workspace --all-targets -- -D warnings
+else
+  echo "clippy not installed on this toolchain: skipped"
+fi
+
 step "host tests: unit, CLI, robustness, spec testsuite"
 log=$(mktemp)
 cargo test --workspace --exclude fireball-bench 2>&1 | tee "$log"

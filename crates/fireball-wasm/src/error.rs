@@ -84,8 +84,6 @@ pub enum InstantiateError {
         /// Index in the module's import section.
         index: u32,
     },
-    /// A memory's minimum size exceeds the embedder's limit.
-    MemoryLimit,
     /// A table's minimum size exceeds the embedder's limit.
     TableLimit,
     /// The instance's allocator (its partition) is exhausted.
@@ -99,7 +97,6 @@ impl fmt::Display for InstantiateError {
         match self {
             InstantiateError::UnknownImport { index } => write!(f, "unknown import #{index}"),
             InstantiateError::IncompatibleImport { index } => write!(f, "incompatible import type for import #{index}"),
-            InstantiateError::MemoryLimit => f.write_str("memory minimum exceeds the host limit"),
             InstantiateError::TableLimit => f.write_str("table minimum exceeds the host limit"),
             InstantiateError::OutOfMemory => f.write_str("out of memory during instantiation"),
             InstantiateError::SegmentOutOfBounds(t) => write!(f, "{t}"),
@@ -110,3 +107,25 @@ impl fmt::Display for InstantiateError {
 /// The allocator refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutOfMemory;
+
+impl From<OutOfMemory> for LoadError {
+    fn from(_: OutOfMemory) -> Self {
+        LoadError::OutOfMemory
+    }
+}
+
+impl From<OutOfMemory> for InstantiateError {
+    fn from(_: OutOfMemory) -> Self {
+        InstantiateError::OutOfMemory
+    }
+}
+
+/// Push onto an allocator-backed vector, reporting exhaustion instead of aborting.
+pub(crate) fn try_push<T, A: allocator_api2::alloc::Allocator>(
+    v: &mut allocator_api2::vec::Vec<T, A>,
+    x: T,
+) -> Result<(), OutOfMemory> {
+    v.try_reserve(1).map_err(|_| OutOfMemory)?;
+    v.push(x);
+    Ok(())
+}

@@ -27,7 +27,6 @@ use crate::raw::{byte, entry, leb_i64 as code_i64, leb_u32 as code_u32, mem_load
 use crate::sidetable::Entry;
 use crate::store::{drop_elem, memory_init, table_init, FuncAddr, FuncKind, InstanceData, Store};
 use crate::trap::{Trap, TrapCode};
-use crate::types::ValType;
 use crate::value::Value;
 
 /// Why `resume` returned.
@@ -905,11 +904,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     }
                 }),
                 0x6e => bin_trap!(pc - 1, |a: u64, c: u64| {
-                    if c as u32 == 0 {
-                        Err(TrapCode::IntegerDivideByZero)
-                    } else {
-                        Ok(((a as u32) / (c as u32)) as u64)
-                    }
+                    (a as u32).checked_div(c as u32).map(|q| q as u64).ok_or(TrapCode::IntegerDivideByZero)
                 }),
                 0x6f => bin_trap!(pc - 1, |a: u64, c: u64| {
                     if c as u32 == 0 {
@@ -949,7 +944,7 @@ impl<A: Allocator + Clone> Thread<A> {
                         Ok((a / c) as u64)
                     }
                 }),
-                0x80 => bin_trap!(pc - 1, |a: u64, c: u64| if c == 0 { Err(TrapCode::IntegerDivideByZero) } else { Ok(a / c) }),
+                0x80 => bin_trap!(pc - 1, |a: u64, c: u64| a.checked_div(c).ok_or(TrapCode::IntegerDivideByZero)),
                 0x81 => bin_trap!(pc - 1, |a: u64, c: u64| {
                     if c == 0 {
                         Err(TrapCode::IntegerDivideByZero)
@@ -1073,8 +1068,8 @@ impl<A: Allocator + Clone> Thread<A> {
                                 }
                                 m.copy_within(s as usize..(s + n) as usize, d as usize);
                             } else {
-                                let slen = memory!(at, si).len() as u64;
-                                let dlen = memory!(at, di).len() as u64;
+                                let slen = memory_inst!(at, si).data.len() as u64;
+                                let dlen = memory_inst!(at, di).data.len() as u64;
                                 if s + n > slen || d + n > dlen {
                                     trap_at!(TrapCode::MemoryOutOfBounds, at);
                                 }
@@ -1196,9 +1191,4 @@ impl<A: Allocator + Clone> Thread<A> {
         self.fuel_left = fuel;
         Exit::Trap(t)
     }
-}
-
-/// Convenience for hosts: the type of a [`Value`] slot list.
-pub fn types_match(values: &[Value], types: &[ValType]) -> bool {
-    values.len() == types.len() && values.iter().zip(types).all(|(v, t)| v.ty() == *t)
 }

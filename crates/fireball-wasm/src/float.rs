@@ -83,7 +83,7 @@ macro_rules! trunc {
                 return Err(TrapCode::InvalidConversionToInteger);
             }
             let t = $trunc(x);
-            if t >= $lo && t < $hi {
+            if ($lo..$hi).contains(&t) {
                 Ok(t as $i)
             } else {
                 Err(TrapCode::IntegerOverflow)

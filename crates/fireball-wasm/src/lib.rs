@@ -4,6 +4,7 @@
 #![cfg_attr(feature = "checked", forbid(unsafe_code))]
 #![cfg_attr(not(feature = "checked"), deny(unsafe_code))]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo, clippy::unimplemented))]
 
 pub mod error;
 pub mod exec;

@@ -157,11 +157,9 @@ fn derr(offset: usize, reason: &'static str) -> LoadError {
     LoadError::Decode(DecodeError { offset, reason })
 }
 
-/// Push, reporting allocator exhaustion instead of aborting.
+/// Push, reporting allocator exhaustion as a load error.
 pub(crate) fn push<T, A: Allocator>(v: &mut Vec<T, A>, x: T) -> Result<(), LoadError> {
-    v.try_reserve(1).map_err(|_| LoadError::OutOfMemory)?;
-    v.push(x);
-    Ok(())
+    Ok(crate::error::try_push(v, x)?)
 }
 
 impl<'b> Module<'b, Global> {

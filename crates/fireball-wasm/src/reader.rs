@@ -109,7 +109,7 @@ impl<'b> Reader<'b> {
                 return Ok(result);
             }
             shift += 7;
-            if shift >= bits && bits % 7 == 0 {
+            if shift >= bits && bits.is_multiple_of(7) {
                 return Err(DecodeError { offset: start, reason: "integer representation too long" });
             }
         }
@@ -141,7 +141,7 @@ impl<'b> Reader<'b> {
                 }
                 return Ok(result);
             }
-            if shift >= bits && bits % 7 == 0 {
+            if shift >= bits && bits.is_multiple_of(7) {
                 return Err(DecodeError { offset: start, reason: "integer representation too long" });
             }
         }

@@ -7,7 +7,7 @@
 use allocator_api2::alloc::{Allocator, Global};
 use allocator_api2::vec::Vec;
 
-use crate::error::{InstantiateError, OutOfMemory};
+use crate::error::{try_push, InstantiateError, OutOfMemory};
 use crate::module::{ImportDesc, Module, SegmentMode, TypeSlot};
 use crate::reader::Reader;
 use crate::trap::TrapCode;
@@ -145,17 +145,6 @@ pub struct Store<'m, A: Allocator + Clone = Global, M: Allocator + Clone = A> {
     pub(crate) data_dropped: Vec<bool, A>,
 }
 
-fn vpush<T, A: Allocator>(v: &mut Vec<T, A>, x: T) -> Result<(), OutOfMemory> {
-    v.try_reserve(1).map_err(|_| OutOfMemory)?;
-    v.push(x);
-    Ok(())
-}
-
-impl From<OutOfMemory> for InstantiateError {
-    fn from(_: OutOfMemory) -> Self {
-        InstantiateError::OutOfMemory
-    }
-}
 
 impl<'m> Store<'m, Global> {
     /// An empty store on the global allocator.
@@ -200,7 +189,7 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         self.sig_types.try_reserve(params.len() + results.len()).map_err(|_| OutOfMemory)?;
         self.sig_types.extend_from_slice(params);
         self.sig_types.extend_from_slice(results);
-        vpush(&mut self.sigs, TypeSlot { start, params: params.len() as u16, results: results.len() as u16 })?;
+        try_push(&mut self.sigs, TypeSlot { start, params: params.len() as u16, results: results.len() as u16 })?;
         Ok(self.sigs.len() as u32 - 1)
     }
 
@@ -219,13 +208,13 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
     /// thread exits with `Exit::HostCall` carrying `id`.
     pub fn host_func(&mut self, params: &[ValType], results: &[ValType], id: u32) -> Result<FuncAddr, OutOfMemory> {
         let sig = self.intern(params, results)?;
-        vpush(&mut self.funcs, FuncInst { sig, kind: FuncKind::Host { id } })?;
+        try_push(&mut self.funcs, FuncInst { sig, kind: FuncKind::Host { id } })?;
         Ok(FuncAddr(self.funcs.len() as u32 - 1))
     }
 
     /// A stand-alone global.
     pub fn global(&mut self, ty: GlobalType, value: Value) -> Result<GlobalAddr, OutOfMemory> {
-        vpush(&mut self.globals, GlobalInst { value: value.to_bits(), ty })?;
+        try_push(&mut self.globals, GlobalInst { value: value.to_bits(), ty })?;
         Ok(GlobalAddr(self.globals.len() as u32 - 1))
     }
 
@@ -234,7 +223,7 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         let mut elems = Vec::new_in(self.alloc.clone());
         elems.try_reserve_exact(ty.limits.min as usize).map_err(|_| OutOfMemory)?;
         elems.resize(ty.limits.min as usize, 0);
-        vpush(&mut self.tables, TableInst { elems, ty })?;
+        try_push(&mut self.tables, TableInst { elems, ty })?;
         Ok(TableAddr(self.tables.len() as u32 - 1))
     }
 
@@ -245,7 +234,7 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         let mut data = Vec::new_in(self.alloc.clone());
         data.try_reserve_exact(bytes as usize).map_err(|_| OutOfMemory)?;
         data.resize(bytes as usize, 0);
-        vpush(&mut self.memories, MemoryInst { data, pages: ty.limits.min, ty, limit })?;
+        try_push(&mut self.memories, MemoryInst { data, pages: ty.limits.min, ty, limit })?;
         Ok(MemoryAddr(self.memories.len() as u32 - 1))
     }
 
@@ -360,39 +349,39 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
                 return Err(InstantiateError::IncompatibleImport { index });
             }
             match ext {
-                Extern::Func(f) => vpush(&mut d.funcs, f.0)?,
-                Extern::Table(t) => vpush(&mut d.tables, t.0)?,
-                Extern::Memory(m) => vpush(&mut d.memories, m.0)?,
-                Extern::Global(g) => vpush(&mut d.globals, g.0)?,
+                Extern::Func(f) => try_push(&mut d.funcs, f.0)?,
+                Extern::Table(t) => try_push(&mut d.tables, t.0)?,
+                Extern::Memory(m) => try_push(&mut d.memories, m.0)?,
+                Extern::Global(g) => try_push(&mut d.globals, g.0)?,
             }
         }
         for i in 0..module.types.len() {
             let ft = module.type_at(i as u32).unwrap_or(FuncType { params: &[], results: &[] });
             let id = self.intern(ft.params, ft.results)?;
-            vpush(&mut d.sigs, id)?;
+            try_push(&mut d.sigs, id)?;
         }
         let instance = self.instances.len() as u32;
         for body in 0..module.bodies.len() as u32 {
             let t = module.funcs[(module.imported_funcs + body) as usize];
             let sig = d.sigs[t as usize];
-            vpush(&mut self.funcs, FuncInst { sig, kind: FuncKind::Wasm { instance, body } })?;
-            vpush(&mut d.funcs, self.funcs.len() as u32 - 1)?;
+            try_push(&mut self.funcs, FuncInst { sig, kind: FuncKind::Wasm { instance, body } })?;
+            try_push(&mut d.funcs, self.funcs.len() as u32 - 1)?;
         }
         for t in &module.tables[module.imported_tables as usize..] {
             if t.limits.min > self.limits.max_table_elems as u64 {
                 return Err(InstantiateError::TableLimit);
             }
             let a = self.table(*t)?;
-            vpush(&mut d.tables, a.0)?;
+            try_push(&mut d.tables, a.0)?;
         }
         for m in &module.memories[module.imported_memories as usize..] {
             let a = self.memory(*m)?;
-            vpush(&mut d.memories, a.0)?;
+            try_push(&mut d.memories, a.0)?;
         }
         for g in &module.globals[module.imported_globals as usize..] {
             let v = self.eval_const(&d, g.init)?;
-            vpush(&mut self.globals, GlobalInst { value: v, ty: g.ty })?;
-            vpush(&mut d.globals, self.globals.len() as u32 - 1)?;
+            try_push(&mut self.globals, GlobalInst { value: v, ty: g.ty })?;
+            try_push(&mut d.globals, self.globals.len() as u32 - 1)?;
         }
         for seg in module.elems.iter() {
             let mut items = Vec::new_in(a.clone());
@@ -410,12 +399,12 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
                 };
                 items.push(v);
             }
-            vpush(&mut self.elem_items, items)?;
+            try_push(&mut self.elem_items, items)?;
         }
         for _ in module.datas.iter() {
-            vpush(&mut self.data_dropped, false)?;
+            try_push(&mut self.data_dropped, false)?;
         }
-        vpush(&mut self.instances, d)?;
+        try_push(&mut self.instances, d)?;
         let inst = Instance(instance);
         // Active and declarative segments: initialize, then drop (spec 2.0 order).
         for (i, seg) in module.elems.iter().enumerate() {
@@ -476,15 +465,14 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
                 0x6a..=0x6c | 0x7c..=0x7e if sp >= 2 => {
                     let (x, y) = (stack[sp - 2], stack[sp - 1]);
                     sp -= 2;
-                    let w = match op {
+                    match op {
                         0x6a => (x as u32).wrapping_add(y as u32) as u64,
                         0x6b => (x as u32).wrapping_sub(y as u32) as u64,
                         0x6c => (x as u32).wrapping_mul(y as u32) as u64,
                         0x7c => x.wrapping_add(y),
                         0x7d => x.wrapping_sub(y),
                         _ => x.wrapping_mul(y),
-                    };
-                    w
+                    }
                 }
                 _ => return Err(InstantiateError::OutOfMemory),
             };

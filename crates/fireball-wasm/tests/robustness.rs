@@ -118,20 +118,22 @@ fn mutated_modules_never_panic() {
 #[test]
 fn generated_valid_modules_are_accepted_and_run() {
     let mut rng = Rng(7);
-    let mut cfg = wasm_smith::Config::default();
-    cfg.simd_enabled = false;
-    cfg.relaxed_simd_enabled = false;
-    cfg.threads_enabled = false;
-    cfg.exceptions_enabled = false;
-    cfg.gc_enabled = false;
-    cfg.memory64_enabled = false;
-    cfg.wide_arithmetic_enabled = false;
-    cfg.custom_page_sizes_enabled = true;
-    cfg.max_memories = 1;
-    cfg.max_imports = 0;
-    cfg.max_memory32_bytes = 1 << 20;
-    cfg.max_table_elements = 1000;
-    cfg.export_everything = true;
+    let cfg = wasm_smith::Config {
+        simd_enabled: false,
+        relaxed_simd_enabled: false,
+        threads_enabled: false,
+        exceptions_enabled: false,
+        gc_enabled: false,
+        memory64_enabled: false,
+        wide_arithmetic_enabled: false,
+        custom_page_sizes_enabled: true,
+        max_memories: 1,
+        max_imports: 0,
+        max_memory32_bytes: 1 << 20,
+        max_table_elements: 1000,
+        export_everything: true,
+        ..wasm_smith::Config::default()
+    };
     let mut accepted = 0;
     for i in 0..iters(1_500) {
         let data: Vec<u8> = (0..1 + rng.below(4096)).map(|_| rng.next() as u8).collect();

@@ -297,6 +297,13 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         }
     }
 
+    /// Memory `index` of an instance (imported or defined), for host functions that
+    /// read or write guest buffers.
+    pub fn instance_memory(&self, inst: Instance, index: u32) -> Option<MemoryAddr> {
+        let d = self.instances.get(inst.0 as usize)?;
+        d.memories.get(index as usize).map(|&a| MemoryAddr(a))
+    }
+
     /// The instance's start function, which the embedder runs on a thread after instantiation.
     pub fn start_func(&self, inst: Instance) -> Option<FuncAddr> {
         let d = self.instances.get(inst.0 as usize)?;

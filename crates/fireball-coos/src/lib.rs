@@ -1,0 +1,21 @@
+//! COOS, Fireball's kernel: guests and services as isolated coroutines.
+//!
+//! ```text
+//! plan (RAM layout) → mem (partitions P1..P6, one allocator each)
+//!   → sched: tasks (wasm threads resumed with fuel = YIELD_INTERVAL, native futures)
+//!   → chan: CSP channels, the only way tasks talk; own: who owns which buffer
+//! ```
+#![no_std]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+pub mod mem;
+pub mod plan;
+pub mod chan;
+pub mod own;
+pub mod sched;
+mod ring;
+
+/// A task's index in the scheduler's table.
+pub type TaskId = u16;

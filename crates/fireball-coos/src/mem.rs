@@ -1,0 +1,1 @@
+//! co_mem: partitions (placeholder, being written).

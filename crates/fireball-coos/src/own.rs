@@ -1,0 +1,266 @@
+//! co_value: who owns which value or buffer. chan moves **handles**; this
+//! table says whose they are.
+//!
+//! A buffer is copied in once, when it is created; after that only its
+//! handle travels. Sending a handle over a channel hands it to the kernel
+//! (in flight: nobody may use it), and the receiver becomes its owner when it
+//! takes the message — the sender's copy of the handle is dead from the
+//! moment it sent it. Using a handle you do not own is an error, never a
+//! crash; a stale handle (its slot reused) is caught by a generation count.
+//! When a task dies, everything it owns is released, so nothing leaks.
+//!
+//! ```text
+//!   create ──► Owned(task) ── send ──► InFlight ── recv ──► Owned(receiver)
+//!                 │  ▲                     │
+//!        release  │  └──── transfer ───────┘ (channel closed: released)
+//!                 ▼
+//!               Free
+//! ```
+
+use allocator_api2::alloc::Allocator;
+use allocator_api2::vec::Vec;
+
+use crate::TaskId;
+use fireball_wasm::OutOfMemory;
+
+/// A handle: slot index in the low 16 bits, the slot's generation above (bit 31 clear,
+/// so a guest sees it as a positive `i32`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Handle(pub u32);
+
+impl Handle {
+    fn new(index: usize, gen: u16) -> Handle {
+        Handle(((gen as u32 & 0x7fff) << 16) | index as u32)
+    }
+    fn index(self) -> usize {
+        (self.0 & 0xffff) as usize
+    }
+    fn gen(self) -> u16 {
+        ((self.0 >> 16) & 0x7fff) as u16
+    }
+}
+
+/// Why an ownership operation was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OwnError {
+    /// The table is full (its capacity is fixed by the plan).
+    Full,
+    /// The buffer's bytes did not fit the registry's pool.
+    OutOfMemory,
+    /// No such handle, or a stale one whose slot was reused.
+    BadHandle,
+    /// The caller does not own the handle (for example: it already sent it).
+    NotOwner,
+}
+
+impl OwnError {
+    /// The negative code a guest import returns for this error.
+    pub fn code(self) -> i32 {
+        match self {
+            OwnError::Full => -2,
+            OwnError::OutOfMemory => -3,
+            OwnError::BadHandle => -4,
+            OwnError::NotOwner => -5,
+        }
+    }
+}
+
+const FREE: u16 = u16::MAX;
+const IN_FLIGHT: u16 = u16::MAX - 1;
+
+struct Slot<A: Allocator> {
+    owner: u16,
+    gen: u16,
+    value: u64,
+    bytes: Option<Vec<u8, A>>,
+}
+
+/// The ownership table: `capacity` slots (64 by default), buffers allocated from `A`.
+pub struct Registry<A: Allocator + Clone> {
+    slots: Vec<Slot<A>, A>,
+    alloc: A,
+    live: usize,
+}
+
+impl<A: Allocator + Clone> Registry<A> {
+    /// A table of `capacity` entries; buffers' bytes come from `alloc`.
+    pub fn new_in(capacity: usize, alloc: A) -> Result<Self, OutOfMemory> {
+        let mut slots = Vec::new_in(alloc.clone());
+        slots.try_reserve_exact(capacity).map_err(|_| OutOfMemory)?;
+        for _ in 0..capacity.min(0xffff) {
+            slots.push(Slot { owner: FREE, gen: 0, value: 0, bytes: None });
+        }
+        Ok(Registry { slots, alloc, live: 0 })
+    }
+
+    fn take_slot(&mut self) -> Result<usize, OwnError> {
+        self.slots.iter().position(|s| s.owner == FREE).ok_or(OwnError::Full)
+    }
+
+    fn slot(&self, h: Handle) -> Result<&Slot<A>, OwnError> {
+        match self.slots.get(h.index()) {
+            Some(s) if s.owner != FREE && s.gen == h.gen() => Ok(s),
+            _ => Err(OwnError::BadHandle),
+        }
+    }
+
+    fn owned_slot(&mut self, h: Handle, who: TaskId) -> Result<&mut Slot<A>, OwnError> {
+        let s = self.slot(h)?;
+        if s.owner != who {
+            return Err(OwnError::NotOwner);
+        }
+        Ok(&mut self.slots[h.index()])
+    }
+
+    /// Register an owned value.
+    pub fn create_value(&mut self, owner: TaskId, value: u64) -> Result<Handle, OwnError> {
+        let i = self.take_slot()?;
+        let s = &mut self.slots[i];
+        s.owner = owner;
+        s.value = value;
+        s.bytes = None;
+        self.live += 1;
+        Ok(Handle::new(i, s.gen))
+    }
+
+    /// Register a buffer holding a copy of `data` (the one copy a transfer costs).
+    pub fn create_buffer(&mut self, owner: TaskId, data: &[u8]) -> Result<Handle, OwnError> {
+        let i = self.take_slot()?;
+        let mut bytes = Vec::new_in(self.alloc.clone());
+        bytes.try_reserve_exact(data.len()).map_err(|_| OwnError::OutOfMemory)?;
+        bytes.extend_from_slice(data);
+        let s = &mut self.slots[i];
+        s.owner = owner;
+        s.value = data.len() as u64;
+        s.bytes = Some(bytes);
+        self.live += 1;
+        Ok(Handle::new(i, s.gen))
+    }
+
+    /// The owner hands the handle to the kernel for a channel send: from now on nobody may use it.
+    pub fn send(&mut self, h: Handle, from: TaskId) -> Result<(), OwnError> {
+        self.owned_slot(h, from)?.owner = IN_FLIGHT;
+        Ok(())
+    }
+
+    /// The receiver of an in-flight handle becomes its owner.
+    pub fn receive(&mut self, h: Handle, to: TaskId) -> Result<(), OwnError> {
+        self.owned_slot(h, IN_FLIGHT)?.owner = to;
+        Ok(())
+    }
+
+    /// Direct transfer between two tasks (no channel).
+    pub fn transfer(&mut self, h: Handle, from: TaskId, to: TaskId) -> Result<(), OwnError> {
+        self.owned_slot(h, from)?.owner = to;
+        Ok(())
+    }
+
+    /// The value (or a buffer's length) behind a handle the caller owns.
+    pub fn value(&self, h: Handle, who: TaskId) -> Result<u64, OwnError> {
+        let s = self.slot(h)?;
+        if s.owner != who {
+            return Err(OwnError::NotOwner);
+        }
+        Ok(s.value)
+    }
+
+    /// The bytes of a buffer the caller owns.
+    pub fn bytes(&self, h: Handle, who: TaskId) -> Result<&[u8], OwnError> {
+        let s = self.slot(h)?;
+        if s.owner != who {
+            return Err(OwnError::NotOwner);
+        }
+        s.bytes.as_deref().ok_or(OwnError::BadHandle)
+    }
+
+    /// Release a handle the caller owns (its buffer is freed).
+    pub fn release(&mut self, h: Handle, who: TaskId) -> Result<(), OwnError> {
+        self.owned_slot(h, who)?;
+        self.free(h.index());
+        Ok(())
+    }
+
+    fn free(&mut self, i: usize) {
+        let s = &mut self.slots[i];
+        s.owner = FREE;
+        s.gen = (s.gen + 1) & 0x7fff;
+        s.bytes = None;
+        self.live -= 1;
+    }
+
+    /// Release everything `owner` owns (it died or was unloaded); returns how many.
+    pub fn release_all(&mut self, owner: TaskId) -> usize {
+        let mut n = 0;
+        for i in 0..self.slots.len() {
+            if self.slots[i].owner == owner {
+                self.free(i);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Release a handle still in flight (its channel was closed or dropped with it inside).
+    pub fn release_in_flight(&mut self, h: Handle) -> Result<(), OwnError> {
+        self.release(h, IN_FLIGHT)
+    }
+
+    /// Entries in use.
+    pub fn live(&self) -> usize {
+        self.live
+    }
+
+    /// Entries `owner` holds.
+    pub fn owned_by(&self, owner: TaskId) -> usize {
+        self.slots.iter().filter(|s| s.owner == owner).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use allocator_api2::alloc::Global;
+
+    #[test]
+    fn ownership_moves_with_the_message() {
+        let mut r = Registry::new_in(4, Global).expect("alloc");
+        let h = r.create_buffer(1, b"sensor frame").expect("create");
+        assert_eq!(r.bytes(h, 1), Ok(&b"sensor frame"[..]));
+        r.send(h, 1).expect("send");
+        // In flight: the sender's handle is dead, and nobody else has it yet.
+        assert_eq!(r.bytes(h, 1), Err(OwnError::NotOwner));
+        assert_eq!(r.release(h, 1), Err(OwnError::NotOwner));
+        r.receive(h, 2).expect("receive");
+        assert_eq!(r.bytes(h, 2), Ok(&b"sensor frame"[..]));
+        assert_eq!(r.send(h, 1), Err(OwnError::NotOwner));
+        r.release(h, 2).expect("release");
+        assert_eq!(r.bytes(h, 2), Err(OwnError::BadHandle));
+        assert_eq!(r.live(), 0);
+    }
+
+    #[test]
+    fn stale_handles_are_caught_and_capacity_is_fixed() {
+        let mut r = Registry::new_in(2, Global).expect("alloc");
+        let a = r.create_value(1, 10).expect("a");
+        r.release(a, 1).expect("release");
+        let b = r.create_value(1, 20).expect("b");
+        assert_eq!(a.index(), b.index());
+        assert_eq!(r.value(a, 1), Err(OwnError::BadHandle));
+        assert_eq!(r.value(b, 1), Ok(20));
+        r.create_value(3, 30).expect("c");
+        assert_eq!(r.create_value(3, 40), Err(OwnError::Full));
+    }
+
+    #[test]
+    fn a_dead_task_leaks_nothing() {
+        let mut r = Registry::new_in(8, Global).expect("alloc");
+        for i in 0..5 {
+            r.create_buffer(7, &[i; 16]).expect("create");
+        }
+        let keep = r.create_value(8, 1).expect("other task");
+        assert_eq!(r.release_all(7), 5);
+        assert_eq!(r.live(), 1);
+        assert_eq!(r.value(keep, 8), Ok(1));
+    }
+}

@@ -1,0 +1,927 @@
+//! co_sched: the cooperative scheduler. plan → mem → **sched** ⇄ chan / own.
+//!
+//! One round-robin loop runs two kinds of task:
+//! - a **wasm task**: a module instance with its own store and thread, both in
+//!   its own partition, resumed with fuel = `YIELD_INTERVAL` (the automatic
+//!   yield: a guest in `while (1) {}` gets one slice, then the next task runs);
+//!   its kernel imports (`ch_send`, `ch_recv`, `co_yield`, `buf_*`) leave the
+//!   interpreter as host calls, which the kernel serves or parks;
+//! - a **native task**: a Rust future (the subsystems are written this way),
+//!   polled once per turn, which blocks only on kernel primitives (`Ctx`).
+//!
+//! Both block on the same channels (`chan`), so a wasm guest and a native
+//! service can ping-pong. The ready queue is a fixed ring: O(1) push and pop.
+//!
+//! ```text
+//!              spawn                 pick (O(1))
+//!   Free ───────────────► Ready ───────────────► Running
+//!                          ▲  ▲                    │ │ │
+//!        wake (completion) │  └─ slice spent/yield ┘ │ │ trap, kill, partition policy
+//!                          │                         │ ▼
+//!                       Blocked ◄── park on chan ────┘ Terminated ── unload ──► Free
+//!                                                    │
+//!                                            returns ▼
+//!                                                   Done ──────────── unload ──► Free
+//! ```
+
+use core::cell::RefCell;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+
+use allocator_api2::alloc::Allocator;
+use allocator_api2::boxed::Box;
+use allocator_api2::vec::Vec;
+
+use fireball_wasm::{
+    Exit, Extern, FuncAddr, HostLimits, Instance, MemoryAddr, Module, OutOfMemory, StackLimits, Store, Thread, Trap,
+    ValType, Value,
+};
+
+use crate::chan::{Channel, Completion, Message, Progress, TryRecvError, TrySendError};
+use crate::own::{Handle, OwnError, Registry};
+use crate::ring::Ring;
+use crate::TaskId;
+
+/// Where a task is in its life (see the module diagram).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(u8)]
+pub enum TaskState {
+    /// Slot unused.
+    #[default]
+    Free,
+    /// In the ready queue.
+    Ready,
+    /// Being run.
+    Running,
+    /// Waiting on a channel.
+    Blocked,
+    /// Returned.
+    Done,
+    /// Stopped by a trap, a kill or its partition's exhaustion policy; its resources
+    /// (ownership entries, channel waits) are released, its memory stays until `unload`.
+    Terminated,
+}
+
+/// Why a task was terminated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The guest trapped.
+    Trap(Trap),
+    /// The kernel stopped it (`Kernel::terminate`), for example its partition ran dry.
+    Killed,
+    /// A kernel import was misused (unknown channel, a channel closed under a blocked `ch_send`).
+    BadImport,
+}
+
+/// Counters kept per task and in total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counters {
+    /// Wasm instructions executed.
+    pub instructions: u64,
+    /// Times the task was switched in.
+    pub switches: u32,
+    /// Slices ended by the automatic yield or a voluntary yield.
+    pub yields: u32,
+    /// Channel operations completed.
+    pub chan_ops: u32,
+}
+
+/// The scheduler's record of one task: this is the per-task overhead (stacks, store
+/// and module live in the task's own partition).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TaskRecord {
+    /// Lifecycle state.
+    pub state: TaskState,
+    /// A completion waiting to be collected by the parked operation.
+    inbox: Option<Completion>,
+    /// When the task last became ready (scheduler clock).
+    ready_since: u64,
+}
+
+/// What a task has done, and how long it ever waited for the CPU.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TaskStats {
+    /// Its counters.
+    pub counters: Counters,
+    /// Longest time from ready to running (scheduler clock units).
+    pub worst_wait: u64,
+    /// Why it was terminated, if it was.
+    pub fault: Option<Fault>,
+}
+
+/// The state native tasks and the scheduler share: channels, ownership table,
+/// ready queue and task records. It lives in the kernel partition (P1).
+pub struct Core<A: Allocator + Clone> {
+    chans: Vec<Channel<A>, A>,
+    own: Registry<A>,
+    ready: Ring<TaskId, A>,
+    records: Vec<TaskRecord, A>,
+    stats: Vec<TaskStats, A>,
+    current: TaskId,
+    /// Scheduler clock: wasm instructions executed plus one per native poll.
+    now: u64,
+    totals: Counters,
+}
+
+/// Sizes the kernel is built for (from the memory plan).
+#[derive(Debug, Clone, Copy)]
+pub struct KernelConfig {
+    /// Most tasks alive at once (N_coro).
+    pub tasks: usize,
+    /// Channel capacities; channel `i` buffers `channels[i]` messages (0: rendezvous).
+    pub channels: &'static [usize],
+    /// Ownership-table entries (64 by default).
+    pub owned: usize,
+    /// CPU clock in MHz: the automatic yield is `fireball_wasm::yield_interval(cpu_mhz)` instructions.
+    pub cpu_mhz: u32,
+}
+
+impl<A: Allocator + Clone> Core<A> {
+    /// The kernel's shared state, allocated once from `alloc`.
+    pub fn new_in(cfg: &KernelConfig, alloc: A) -> Result<Self, OutOfMemory> {
+        let mut chans = Vec::new_in(alloc.clone());
+        chans.try_reserve_exact(cfg.channels.len()).map_err(|_| OutOfMemory)?;
+        for &cap in cfg.channels {
+            chans.push(Channel::new_in(cap, cfg.tasks, alloc.clone())?);
+        }
+        let mut records = Vec::new_in(alloc.clone());
+        records.try_reserve_exact(cfg.tasks).map_err(|_| OutOfMemory)?;
+        records.resize(cfg.tasks, TaskRecord::default());
+        let mut stats = Vec::new_in(alloc.clone());
+        stats.try_reserve_exact(cfg.tasks).map_err(|_| OutOfMemory)?;
+        stats.resize(cfg.tasks, TaskStats::default());
+        Ok(Core {
+            chans,
+            own: Registry::new_in(cfg.owned, alloc.clone())?,
+            ready: Ring::new_in(cfg.tasks, alloc)?,
+            records,
+            stats,
+            current: 0,
+            now: 0,
+            totals: Counters::default(),
+        })
+    }
+
+    /// Bytes of RAM the kernel state holds (records, queues, channels, ownership table).
+    pub fn ram_bytes(&self) -> usize {
+        core::mem::size_of::<Self>()
+            + self.chans.iter().map(|c| c.ram_bytes()).sum::<usize>()
+            + self.records.capacity() * core::mem::size_of::<TaskRecord>()
+            + self.stats.capacity() * core::mem::size_of::<TaskStats>()
+            + self.ready.ram_bytes()
+    }
+
+    /// Close channel `ch`: its waiters are woken with an error.
+    pub fn close(&mut self, ch: usize) {
+        let Core { chans, records, ready, now, .. } = self;
+        if let Some(c) = chans.get_mut(ch) {
+            c.close(&mut |t, comp| wake(records, ready, *now, t, comp));
+        }
+    }
+}
+
+/// Deliver a completion to a parked task and make it ready.
+fn wake<A: Allocator>(records: &mut [TaskRecord], ready: &mut Ring<TaskId, A>, now: u64, t: TaskId, c: Completion) {
+    if let Some(r) = records.get_mut(t as usize) {
+        r.inbox = Some(c);
+        if r.state == TaskState::Blocked {
+            r.state = TaskState::Ready;
+            r.ready_since = now;
+            let _ = ready.push(t);
+        }
+    }
+}
+
+/// The kernel imports a guest sees in module `env`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+enum Import {
+    /// `void ch_send(int ch, int value)`: blocks while the channel is full.
+    ChSend = 1,
+    /// `void ch_recv(int ch, int *value)`: blocks until a message arrives.
+    ChRecv,
+    /// `void co_yield(void)`: end this slice.
+    Yield,
+    /// `int buf_create(const void *data, int len)`: copy a buffer into the kernel, get its handle.
+    BufCreate,
+    /// `int buf_send(int ch, int handle)`: move the buffer to whoever receives it (0, or an error < 0).
+    BufSend,
+    /// `int buf_recv(int ch)`: receive a buffer handle (blocks).
+    BufRecv,
+    /// `int buf_read(int handle, void *dst, int cap)`: copy an owned buffer out; its length, or < 0.
+    BufRead,
+    /// `int buf_release(int handle)`: 0, or < 0.
+    BufRelease,
+}
+
+const IMPORTS: [(&str, Import, &[ValType], &[ValType]); 8] = {
+    use ValType::I32;
+    [
+        ("ch_send", Import::ChSend, &[I32, I32], &[]),
+        ("ch_recv", Import::ChRecv, &[I32, I32], &[]),
+        ("co_yield", Import::Yield, &[], &[]),
+        ("buf_create", Import::BufCreate, &[I32, I32], &[I32]),
+        ("buf_send", Import::BufSend, &[I32, I32], &[I32]),
+        ("buf_recv", Import::BufRecv, &[I32], &[I32]),
+        ("buf_read", Import::BufRead, &[I32, I32, I32], &[I32]),
+        ("buf_release", Import::BufRelease, &[I32], &[I32]),
+    ]
+};
+
+/// Marks a message that carries an ownership handle rather than a plain value.
+const BUFFER: Message = 1 << 32;
+
+/// A wasm task's instance and interpreter state, allocated in its own partition.
+pub struct WasmTask<'m, P: Allocator + Clone, M: Allocator + Clone> {
+    store: Store<'m, P, M>,
+    thread: Thread<P>,
+    memory: Option<MemoryAddr>,
+    /// The kernel import the thread is parked in.
+    parked: Option<Import>,
+}
+
+enum Body<'k, 'm, P: Allocator + Clone, M: Allocator + Clone> {
+    Empty,
+    Wasm(Box<WasmTask<'m, P, M>, P>),
+    Native(Pin<&'k mut (dyn Future<Output = ()> + 'k)>),
+}
+
+/// Why a task could not be spawned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpawnError {
+    /// Every task slot is in use.
+    NoSlot,
+    /// The task's partition could not hold its store, thread or record.
+    OutOfMemory,
+    /// The module imports something the kernel does not provide: import number `index`.
+    UnknownImport {
+        /// Index in the module's import section.
+        index: u32,
+    },
+    /// Instantiation failed otherwise (type mismatch, segment out of bounds).
+    Instantiate(fireball_wasm::InstantiateError),
+    /// No exported function with the entry name and type `[] -> []`.
+    NoEntry,
+}
+
+/// What one scheduling step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Task ran; it is now in this state.
+    Ran(TaskId, TaskState),
+    /// Nothing is ready.
+    Idle,
+}
+
+/// The scheduler: task bodies here, shared state in `Core`.
+pub struct Kernel<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocator + Clone> {
+    core: &'k RefCell<Core<A>>,
+    bodies: Vec<Body<'k, 'm, P, M>, A>,
+    slice: u64,
+}
+
+impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocator + Clone> Kernel<'k, 'm, A, P, M> {
+    /// A kernel over `core` (which native tasks share through [`Ctx`]); its task
+    /// table is allocated from `alloc`.
+    pub fn new_in(core: &'k RefCell<Core<A>>, cfg: &KernelConfig, alloc: A) -> Result<Self, OutOfMemory> {
+        let mut bodies = Vec::new_in(alloc);
+        bodies.try_reserve_exact(cfg.tasks).map_err(|_| OutOfMemory)?;
+        for _ in 0..cfg.tasks {
+            bodies.push(Body::Empty);
+        }
+        Ok(Kernel { core, bodies, slice: fireball_wasm::yield_interval(cfg.cpu_mhz) })
+    }
+
+    /// The handle native tasks use to reach channels and the ownership table.
+    pub fn ctx(&self) -> Ctx<'k, A> {
+        Ctx { core: self.core }
+    }
+
+    /// Instructions per slice (the automatic-yield interval).
+    pub fn slice(&self) -> u64 {
+        self.slice
+    }
+
+    fn free_slot(&self) -> Result<TaskId, SpawnError> {
+        let core = self.core.borrow();
+        core.records.iter().position(|r| r.state == TaskState::Free).map(|i| i as TaskId).ok_or(SpawnError::NoSlot)
+    }
+
+    fn make_ready(&self, t: TaskId) {
+        let mut core = self.core.borrow_mut();
+        let now = core.now;
+        let Core { records, ready, stats, .. } = &mut *core;
+        records[t as usize] = TaskRecord { state: TaskState::Ready, inbox: None, ready_since: now };
+        stats[t as usize] = TaskStats::default();
+        let _ = ready.push(t);
+    }
+
+    /// Spawn a wasm task: instantiate `module` in a store and thread allocated from
+    /// `partition`, binding its `env` imports to the kernel, and start `entry` (`[] -> []`).
+    pub fn spawn_wasm(
+        &mut self,
+        module: &'m Module<'m, M>,
+        entry: &str,
+        partition: P,
+        limits: HostLimits,
+        stack: StackLimits,
+    ) -> Result<TaskId, SpawnError> {
+        let t = self.free_slot()?;
+        let mut store = Store::new_in(limits, partition.clone());
+        let mut funcs = [FuncAddr(0); IMPORTS.len()];
+        for (f, (_, id, params, results)) in funcs.iter_mut().zip(IMPORTS.iter()) {
+            *f = store.host_func(params, results, *id as u32).map_err(|_| SpawnError::OutOfMemory)?;
+        }
+        let mut missing = None;
+        let inst = store.instantiate(module, |m, n, _| {
+            let found = (m == "env").then(|| IMPORTS.iter().position(|(name, ..)| *name == n)).flatten();
+            match found {
+                Some(i) => Some(Extern::Func(funcs[i])),
+                None => {
+                    missing.get_or_insert(());
+                    None
+                }
+            }
+        });
+        let inst: Instance = match inst {
+            Ok(i) => i,
+            Err(fireball_wasm::InstantiateError::UnknownImport { index }) => return Err(SpawnError::UnknownImport { index }),
+            Err(fireball_wasm::InstantiateError::OutOfMemory) => return Err(SpawnError::OutOfMemory),
+            Err(e) => return Err(SpawnError::Instantiate(e)),
+        };
+        let f = store.export_func(inst, entry).ok_or(SpawnError::NoEntry)?;
+        let ty = store.func_type(f);
+        if !ty.params.is_empty() || !ty.results.is_empty() {
+            return Err(SpawnError::NoEntry);
+        }
+        let mut thread = Thread::new_in(stack, partition.clone()).map_err(|_| SpawnError::OutOfMemory)?;
+        if let Some(start) = store.start_func(inst) {
+            // The start function runs to completion at spawn (it must not block).
+            thread.invoke(&store, start, &[]).map_err(|_| SpawnError::NoEntry)?;
+            if thread.run(&mut store) != Exit::Done {
+                return Err(SpawnError::NoEntry);
+            }
+        }
+        thread.invoke(&store, f, &[]).map_err(|_| SpawnError::NoEntry)?;
+        let memory = store.instance_memory(inst, 0);
+        let task = WasmTask { store, thread, memory, parked: None };
+        let body = Box::try_new_in(task, partition).map_err(|_| SpawnError::OutOfMemory)?;
+        self.bodies[t as usize] = Body::Wasm(body);
+        self.make_ready(t);
+        Ok(t)
+    }
+
+    /// Spawn a native task (a future the caller keeps pinned for the kernel's lifetime).
+    pub fn spawn_native(&mut self, fut: Pin<&'k mut (dyn Future<Output = ()> + 'k)>) -> Result<TaskId, SpawnError> {
+        let t = self.free_slot()?;
+        self.bodies[t as usize] = Body::Native(fut);
+        self.make_ready(t);
+        Ok(t)
+    }
+
+    /// A task's state.
+    pub fn state(&self, t: TaskId) -> TaskState {
+        self.core.borrow().records.get(t as usize).map_or(TaskState::Free, |r| r.state)
+    }
+
+    /// A task's counters, worst wait and fault.
+    pub fn stats(&self, t: TaskId) -> TaskStats {
+        self.core.borrow().stats.get(t as usize).copied().unwrap_or_default()
+    }
+
+    /// Counters summed over every task ever run.
+    pub fn totals(&self) -> Counters {
+        self.core.borrow().totals
+    }
+
+    /// Stop a task now: it is Terminated, its channel waits and owned buffers are released.
+    /// Its memory stays (for inspection) until [`Kernel::unload`].
+    pub fn terminate(&mut self, t: TaskId, fault: Fault) {
+        let mut core = self.core.borrow_mut();
+        let Core { chans, own, ready, records, stats, .. } = &mut *core;
+        let Some(r) = records.get_mut(t as usize) else { return };
+        if matches!(r.state, TaskState::Free | TaskState::Terminated | TaskState::Done) {
+            return;
+        }
+        r.state = TaskState::Terminated;
+        r.inbox = None;
+        ready.retain(|&x| x != t);
+        for c in chans.iter_mut() {
+            c.forget(t);
+        }
+        own.release_all(t);
+        if let Some(s) = stats.get_mut(t as usize) {
+            s.fault = Some(fault);
+        }
+    }
+
+    /// Free a finished or terminated task's slot and everything it allocated
+    /// (its store, thread and stacks go back to its partition).
+    pub fn unload(&mut self, t: TaskId) -> bool {
+        let state = self.state(t);
+        if !matches!(state, TaskState::Done | TaskState::Terminated) {
+            if state == TaskState::Free {
+                return false;
+            }
+            self.terminate(t, Fault::Killed);
+        }
+        self.bodies[t as usize] = Body::Empty;
+        let mut core = self.core.borrow_mut();
+        core.own.release_all(t);
+        core.records[t as usize] = TaskRecord::default();
+        true
+    }
+
+    /// Run tasks until nothing is ready or `max_steps` slices have run; returns the steps taken.
+    pub fn run(&mut self, max_steps: usize) -> usize {
+        for n in 0..max_steps {
+            if self.step() == Step::Idle {
+                return n;
+            }
+        }
+        max_steps
+    }
+
+    /// Run the next ready task for one slice.
+    pub fn step(&mut self) -> Step {
+        let t = {
+            let mut core = self.core.borrow_mut();
+            let Some(t) = core.ready.pop() else { return Step::Idle };
+            let now = core.now;
+            let Core { records, stats, totals, .. } = &mut *core;
+            let r = &mut records[t as usize];
+            r.state = TaskState::Running;
+            let s = &mut stats[t as usize];
+            s.worst_wait = s.worst_wait.max(now - r.ready_since.min(now));
+            s.counters.switches += 1;
+            totals.switches += 1;
+            core.current = t;
+            t
+        };
+        let mut body = core::mem::replace(&mut self.bodies[t as usize], Body::Empty);
+        match &mut body {
+            Body::Wasm(w) => self.run_wasm(t, w),
+            Body::Native(f) => self.run_native(t, f.as_mut()),
+            Body::Empty => self.terminate(t, Fault::Killed),
+        }
+        self.bodies[t as usize] = body;
+        let state = self.state(t);
+        if state == TaskState::Running {
+            // Slice over (fuel spent or a yield): to the back of the queue.
+            let mut core = self.core.borrow_mut();
+            let now = core.now;
+            let Core { records, ready, stats, totals, .. } = &mut *core;
+            records[t as usize].state = TaskState::Ready;
+            records[t as usize].ready_since = now;
+            stats[t as usize].counters.yields += 1;
+            totals.yields += 1;
+            let _ = ready.push(t);
+        }
+        Step::Ran(t, self.state(t))
+    }
+
+    fn run_native(&mut self, t: TaskId, f: Pin<&mut (dyn Future<Output = ()> + 'k)>) {
+        let mut cx = Context::from_waker(Waker::noop());
+        let done = f.poll(&mut cx).is_ready();
+        let mut core = self.core.borrow_mut();
+        core.now += 1;
+        if done {
+            core.records[t as usize].state = TaskState::Done;
+        }
+    }
+
+    fn run_wasm(&mut self, t: TaskId, w: &mut WasmTask<'m, P, M>) {
+        // Collect a completion the task was parked for.
+        if let Some(import) = w.parked.take() {
+            let done = self.core.borrow_mut().records[t as usize].inbox.take();
+            match done {
+                Some(c) => {
+                    if !self.complete(t, w, import, c) {
+                        return;
+                    }
+                }
+                None => {
+                    w.parked = Some(import);
+                    self.core.borrow_mut().records[t as usize].state = TaskState::Blocked;
+                    return;
+                }
+            }
+        }
+        let mut fuel = self.slice;
+        loop {
+            let before = w.thread.instructions();
+            let exit = w.thread.resume(&mut w.store, fuel);
+            let ran = w.thread.instructions() - before;
+            {
+                let mut core = self.core.borrow_mut();
+                core.now += ran;
+                core.totals.instructions += ran;
+                core.stats[t as usize].counters.instructions += ran;
+            }
+            fuel = fuel.saturating_sub(ran);
+            match exit {
+                Exit::Done => {
+                    self.core.borrow_mut().records[t as usize].state = TaskState::Done;
+                    return;
+                }
+                Exit::Trap(trap) => return self.terminate(t, Fault::Trap(trap)),
+                Exit::OutOfFuel => return,
+                Exit::HostCall { id, .. } => match self.serve(t, w, id) {
+                    Served::Continue if fuel > 0 => continue,
+                    Served::Continue | Served::Yield | Served::Parked => return,
+                    Served::Fault => return self.terminate(t, Fault::BadImport),
+                },
+            }
+        }
+    }
+
+    /// Serve a kernel import; the thread is left ready to resume, parked, or faulted.
+    fn serve(&mut self, t: TaskId, w: &mut WasmTask<'m, P, M>, id: u32) -> Served {
+        let mut a = [0i32; 3];
+        for (slot, v) in a.iter_mut().zip(w.thread.host_args(&w.store)) {
+            *slot = v.i32().unwrap_or(0);
+        }
+        let import = match IMPORTS.iter().find(|(_, i, ..)| *i as u32 == id) {
+            Some((_, i, ..)) => *i,
+            None => return Served::Fault,
+        };
+        let mut core = self.core.borrow_mut();
+        let now = core.now;
+        let Core { chans, own, records, ready, stats, totals, .. } = &mut *core;
+        let mut woke = |x: TaskId, c: Completion| wake(records, ready, now, x, c);
+        let ret = |w: &mut WasmTask<'m, P, M>, v: Option<i32>| {
+            let r = match v {
+                Some(v) => w.thread.host_return(&w.store, &[Value::I32(v)]),
+                None => w.thread.host_return(&w.store, &[]),
+            };
+            if r.is_ok() {
+                Served::Continue
+            } else {
+                Served::Fault
+            }
+        };
+        match import {
+            Import::ChSend | Import::BufSend => {
+                let Some(ch) = chans.get_mut(a[0] as u32 as usize) else { return Served::Fault };
+                let msg = if import == Import::BufSend {
+                    if let Err(e) = own.send(Handle(a[1] as u32), t) {
+                        return ret(w, Some(e.code()));
+                    }
+                    BUFFER | a[1] as u32 as u64
+                } else {
+                    a[1] as u32 as u64
+                };
+                match ch.send(msg, Some(t), &mut woke) {
+                    Ok(Progress::Done(())) => {
+                        stats[t as usize].counters.chan_ops += 1;
+                        totals.chan_ops += 1;
+                        ret(w, (import == Import::BufSend).then_some(0))
+                    }
+                    Ok(Progress::Parked) => {
+                        records[t as usize].state = TaskState::Blocked;
+                        w.parked = Some(import);
+                        Served::Parked
+                    }
+                    Err(TrySendError::Closed(m) | TrySendError::Full(m) | TrySendError::QueueFull(m)) => {
+                        if m & BUFFER != 0 {
+                            // The buffer never left: give it back to its owner.
+                            let _ = own.receive(Handle(m as u32), t);
+                        }
+                        if import == Import::BufSend {
+                            ret(w, Some(-1))
+                        } else {
+                            Served::Fault
+                        }
+                    }
+                }
+            }
+            Import::ChRecv | Import::BufRecv => {
+                let Some(ch) = chans.get_mut(a[0] as u32 as usize) else { return Served::Fault };
+                match ch.recv(Some(t), &mut woke) {
+                    Ok(Progress::Done(m)) => {
+                        stats[t as usize].counters.chan_ops += 1;
+                        totals.chan_ops += 1;
+                        drop(core);
+                        self.deliver(t, w, import, m, a[1])
+                    }
+                    Ok(Progress::Parked) => {
+                        records[t as usize].state = TaskState::Blocked;
+                        w.parked = Some(import);
+                        Served::Parked
+                    }
+                    Err(TryRecvError::Closed | TryRecvError::Empty | TryRecvError::QueueFull) => {
+                        if import == Import::BufRecv {
+                            ret(w, Some(-1))
+                        } else {
+                            Served::Fault
+                        }
+                    }
+                }
+            }
+            Import::Yield => match ret(w, None) {
+                Served::Continue => Served::Yield,
+                other => other,
+            },
+            Import::BufCreate => {
+                let (ptr, len) = (a[0] as u32 as usize, a[1] as u32 as usize);
+                let r = match guest_bytes(w, ptr, len) {
+                    Some(bytes) => own.create_buffer(t, bytes).map(|h| h.0 as i32).unwrap_or_else(|e| e.code()),
+                    None => OwnError::BadHandle.code(),
+                };
+                ret(w, Some(r))
+            }
+            Import::BufRead => {
+                let (h, ptr, cap) = (Handle(a[0] as u32), a[1] as u32 as usize, a[2] as u32 as usize);
+                let r = match own.bytes(h, t) {
+                    Ok(bytes) => {
+                        let n = bytes.len().min(cap);
+                        let dst = w.memory.and_then(|m| w.store.memory_data_mut(m));
+                        match dst.and_then(|d| d.get_mut(ptr..ptr.checked_add(n)?)) {
+                            Some(d) => {
+                                d.copy_from_slice(&bytes[..n]);
+                                bytes.len() as i32
+                            }
+                            None => -1,
+                        }
+                    }
+                    Err(e) => e.code(),
+                };
+                ret(w, Some(r))
+            }
+            Import::BufRelease => {
+                let r = own.release(Handle(a[0] as u32), t).map_or_else(|e| e.code(), |()| 0);
+                ret(w, Some(r))
+            }
+        }
+    }
+
+    /// Finish a receive: store the message where the guest asked, or hand over the buffer.
+    fn deliver(&mut self, t: TaskId, w: &mut WasmTask<'m, P, M>, import: Import, m: Message, ptr: i32) -> Served {
+        if m & BUFFER != 0 {
+            let _ = self.core.borrow_mut().own.receive(Handle(m as u32), t);
+        }
+        let r = if import == Import::BufRecv {
+            w.thread.host_return(&w.store, &[Value::I32(m as u32 as i32)])
+        } else {
+            let ptr = ptr as u32 as usize;
+            let dst = w.memory.and_then(|mem| w.store.memory_data_mut(mem));
+            match dst.and_then(|d| d.get_mut(ptr..ptr + 4)) {
+                Some(d) => {
+                    d.copy_from_slice(&(m as u32).to_le_bytes());
+                    w.thread.host_return(&w.store, &[])
+                }
+                None => return Served::Fault,
+            }
+        };
+        if r.is_ok() {
+            Served::Continue
+        } else {
+            Served::Fault
+        }
+    }
+
+    /// A parked import's completion arrived: finish it. Returns whether the task may run on.
+    fn complete(&mut self, t: TaskId, w: &mut WasmTask<'m, P, M>, import: Import, c: Completion) -> bool {
+        {
+            let mut core = self.core.borrow_mut();
+            if c != Completion::Closed {
+                core.stats[t as usize].counters.chan_ops += 1;
+                core.totals.chan_ops += 1;
+            }
+        }
+        let served = match (import, c) {
+            (Import::ChSend, Completion::Sent) => w.thread.host_return(&w.store, &[]).map_or(Served::Fault, |()| Served::Continue),
+            (Import::BufSend, Completion::Sent) => {
+                w.thread.host_return(&w.store, &[Value::I32(0)]).map_or(Served::Fault, |()| Served::Continue)
+            }
+            (Import::ChRecv | Import::BufRecv, Completion::Received(m)) => {
+                // The destination pointer is still the host call's second argument.
+                let ptr = w.thread.host_args(&w.store).nth(1).and_then(|v| v.i32()).unwrap_or(0);
+                self.deliver(t, w, import, m, ptr)
+            }
+            (Import::BufSend | Import::BufRecv, Completion::Closed) => {
+                w.thread.host_return(&w.store, &[Value::I32(-1)]).map_or(Served::Fault, |()| Served::Continue)
+            }
+            _ => Served::Fault,
+        };
+        if served == Served::Fault {
+            self.terminate(t, Fault::BadImport);
+            return false;
+        }
+        true
+    }
+}
+
+fn guest_bytes<'a, 'm, P: Allocator + Clone, M: Allocator + Clone>(
+    w: &'a WasmTask<'m, P, M>,
+    ptr: usize,
+    len: usize,
+) -> Option<&'a [u8]> {
+    w.store.memory_data(w.memory?)?.get(ptr..ptr.checked_add(len)?)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Served {
+    Continue,
+    Yield,
+    Parked,
+    Fault,
+}
+
+/// What native tasks hold to use the kernel: channels, yield, ownership.
+pub struct Ctx<'k, A: Allocator + Clone> {
+    core: &'k RefCell<Core<A>>,
+}
+
+impl<A: Allocator + Clone> Clone for Ctx<'_, A> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<A: Allocator + Clone> Copy for Ctx<'_, A> {}
+
+/// A native channel operation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChanError {
+    /// No such channel.
+    NoChannel,
+    /// The channel is closed (a send hands its message back).
+    Closed(Option<Message>),
+    /// Too many waiters.
+    QueueFull,
+}
+
+impl<'k, A: Allocator + Clone> Ctx<'k, A> {
+    /// A context over `core` (for native tasks created before the kernel).
+    pub fn new(core: &'k RefCell<Core<A>>) -> Self {
+        Ctx { core }
+    }
+
+    /// Send without blocking: `Err(Full(msg))` hands the message back.
+    pub fn try_send(&self, ch: usize, msg: Message) -> Result<(), TrySendError> {
+        let mut core = self.core.borrow_mut();
+        let now = core.now;
+        let t = core.current;
+        let Core { chans, records, ready, stats, totals, .. } = &mut *core;
+        let c = chans.get_mut(ch).ok_or(TrySendError::Closed(msg))?;
+        c.send(msg, None, &mut |x, comp| wake(records, ready, now, x, comp))?;
+        stats[t as usize].counters.chan_ops += 1;
+        totals.chan_ops += 1;
+        Ok(())
+    }
+
+    /// Receive without blocking.
+    pub fn try_recv(&self, ch: usize) -> Result<Message, TryRecvError> {
+        let mut core = self.core.borrow_mut();
+        let now = core.now;
+        let t = core.current;
+        let Core { chans, records, ready, stats, totals, .. } = &mut *core;
+        let c = chans.get_mut(ch).ok_or(TryRecvError::Closed)?;
+        match c.recv(None, &mut |x, comp| wake(records, ready, now, x, comp))? {
+            Progress::Done(m) => {
+                stats[t as usize].counters.chan_ops += 1;
+                totals.chan_ops += 1;
+                Ok(m)
+            }
+            Progress::Parked => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// Send, waiting while the channel is full.
+    pub fn send(&self, ch: usize, msg: Message) -> SendFuture<'k, A> {
+        SendFuture { core: self.core, ch, msg, parked: false }
+    }
+
+    /// Receive, waiting until a message arrives.
+    pub fn recv(&self, ch: usize) -> RecvFuture<'k, A> {
+        RecvFuture { core: self.core, ch, parked: false }
+    }
+
+    /// End this turn: the task goes to the back of the ready queue.
+    pub fn yield_now(&self) -> YieldFuture {
+        YieldFuture { yielded: false }
+    }
+
+    /// Close a channel: its waiters are woken with an error.
+    pub fn close(&self, ch: usize) {
+        self.core.borrow_mut().close(ch);
+    }
+}
+
+/// [`Ctx::send`].
+pub struct SendFuture<'k, A: Allocator + Clone> {
+    core: &'k RefCell<Core<A>>,
+    ch: usize,
+    msg: Message,
+    parked: bool,
+}
+
+impl<A: Allocator + Clone> Future for SendFuture<'_, A> {
+    type Output = Result<(), ChanError>;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut core = self.core.borrow_mut();
+        let now = core.now;
+        let t = core.current;
+        let Core { chans, records, ready, stats, totals, .. } = &mut *core;
+        if self.parked {
+            return match records[t as usize].inbox.take() {
+                Some(Completion::Sent) => {
+                    stats[t as usize].counters.chan_ops += 1;
+                    totals.chan_ops += 1;
+                    Poll::Ready(Ok(()))
+                }
+                Some(_) => Poll::Ready(Err(ChanError::Closed(None))),
+                None => {
+                    records[t as usize].state = TaskState::Blocked;
+                    Poll::Pending
+                }
+            };
+        }
+        let Some(c) = chans.get_mut(self.ch) else { return Poll::Ready(Err(ChanError::NoChannel)) };
+        match c.send(self.msg, Some(t), &mut |x, comp| wake(records, ready, now, x, comp)) {
+            Ok(Progress::Done(())) => {
+                stats[t as usize].counters.chan_ops += 1;
+                totals.chan_ops += 1;
+                Poll::Ready(Ok(()))
+            }
+            Ok(Progress::Parked) => {
+                records[t as usize].state = TaskState::Blocked;
+                drop(core);
+                self.parked = true;
+                Poll::Pending
+            }
+            Err(TrySendError::Closed(m)) => Poll::Ready(Err(ChanError::Closed(Some(m)))),
+            Err(_) => Poll::Ready(Err(ChanError::QueueFull)),
+        }
+    }
+}
+
+/// [`Ctx::recv`].
+pub struct RecvFuture<'k, A: Allocator + Clone> {
+    core: &'k RefCell<Core<A>>,
+    ch: usize,
+    parked: bool,
+}
+
+impl<A: Allocator + Clone> Future for RecvFuture<'_, A> {
+    type Output = Result<Message, ChanError>;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut core = self.core.borrow_mut();
+        let now = core.now;
+        let t = core.current;
+        let Core { chans, records, ready, stats, totals, .. } = &mut *core;
+        if self.parked {
+            return match records[t as usize].inbox.take() {
+                Some(Completion::Received(m)) => {
+                    stats[t as usize].counters.chan_ops += 1;
+                    totals.chan_ops += 1;
+                    Poll::Ready(Ok(m))
+                }
+                Some(_) => Poll::Ready(Err(ChanError::Closed(None))),
+                None => {
+                    records[t as usize].state = TaskState::Blocked;
+                    Poll::Pending
+                }
+            };
+        }
+        let Some(c) = chans.get_mut(self.ch) else { return Poll::Ready(Err(ChanError::NoChannel)) };
+        match c.recv(Some(t), &mut |x, comp| wake(records, ready, now, x, comp)) {
+            Ok(Progress::Done(m)) => {
+                stats[t as usize].counters.chan_ops += 1;
+                totals.chan_ops += 1;
+                Poll::Ready(Ok(m))
+            }
+            Ok(Progress::Parked) => {
+                records[t as usize].state = TaskState::Blocked;
+                drop(core);
+                self.parked = true;
+                Poll::Pending
+            }
+            Err(TryRecvError::Closed) => Poll::Ready(Err(ChanError::Closed(None))),
+            Err(_) => Poll::Ready(Err(ChanError::QueueFull)),
+        }
+    }
+}
+
+/// [`Ctx::yield_now`].
+pub struct YieldFuture {
+    yielded: bool,
+}
+
+impl Future for YieldFuture {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            Poll::Ready(())
+        } else {
+            self.yielded = true;
+            Poll::Pending
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The scheduler as its users meet it: busy guests share the CPU fairly, a
+//! runaway guest never starves anyone, wasm and native tasks talk over the
+//! same channels, waiters are served in order, owned buffers move, and one
+//! task's fault or death touches no other task.
+
+use std::cell::{Cell, RefCell};
+use std::pin::pin;
+
+use allocator_api2::alloc::Global;
+use fireball_coos::sched::{Core, Ctx, Fault, Kernel, KernelConfig, SpawnError, Step, TaskState};
+use fireball_wasm::{HostLimits, Module, StackLimits};
+
+const CHANNELS: &[usize] = &[0, 0, 4, 1];
+
+fn cfg() -> KernelConfig {
+    KernelConfig { tasks: 8, channels: CHANNELS, owned: 64, cpu_mhz: 100 }
+}
+
+fn module(wat: &str) -> &'static Module<'static> {
+    let bytes: &'static [u8] = Box::leak(wat::parse_str(wat).expect("wat").into_boxed_slice());
+    Box::leak(Box::new(Module::new(bytes).expect("valid module")))
+}
+
+const LIMITS: HostLimits = HostLimits { max_memory_bytes: 64 * 1024, max_table_elems: 64 };
+const STACK: StackLimits = StackLimits { value_slots: 512, frames: 32 };
+
+type K<'k> = Kernel<'k, 'static, Global, Global, Global>;
+
+fn spawn(k: &mut K<'_>, m: &'static Module<'static>) -> u16 {
+    k.spawn_wasm(m, "main", Global, LIMITS, STACK).expect("spawn")
+}
+
+const BUSY: &str = r#"(module (global $n (mut i64) (i64.const 0))
+  (func (export "main") (loop (global.set $n (i64.add (global.get $n) (i64.const 1))) (br 0))))"#;
+
+#[test]
+fn busy_guests_share_the_cpu_fairly() {
+    let core = RefCell::new(Core::new_in(&cfg(), Global).expect("core"));
+    let mut k: K<'_> = Kernel::new_in(&core, &cfg(), Global).expect("kernel");
+    let busy = module(BUSY);
+    let ts: Vec<u16> = (0..3).map(|_| spawn(&mut k, busy)).collect();
+    assert_eq!(k.run(300), 300, "busy guests never go idle");
+    let slice = k.slice();
+    assert_eq!(slice, 30_000, "YIELD_INTERVAL at 100 MHz");
+    for &t in &ts {
+        let s = k.stats(t);
+        assert_eq!(s.counters.switches, 100, "each guest gets every third slice");
+        let per = s.counters.instructions as f64 / 100.0;
+        assert!((per - slice as f64).abs() <= 8.0, "slice of {per} instructions");
+        assert_eq!(k.state(t), TaskState::Ready);
+    }
+    // Round robin: no task waited more than the two other slices.
+    assert!(ts.iter().all(|&t| k.stats(t).worst_wait <= 2 * slice + 16), "{:?}", k.stats(ts[0]));
+}
+
+#[test]
+fn a_runaway_guest_does_not_starve_a_native_task() {
+    let core = RefCell::new(Core::new_in(&cfg(), Global).expect("core"));
+    let turns = Cell::new(0u32);
+    let ctx = Ctx::new(&core);
+    let mut native = pin!(async {
+        loop {
+            turns.set(turns.get() + 1);
+            ctx.yield_now().await;
+        }
+    });
+    let mut k: K<'_> = Kernel::new_in(&core, &cfg(), Global).expect("kernel");
+    let g = spawn(&mut k, module(BUSY));
+    let n = k.spawn_native(native.as_mut()).expect("native");
+    k.run(100);
+    assert_eq!(turns.get(), 50, "every other slice is the native task's");
+    assert_eq!(k.stats(n).counters.yields, 50);
+    assert_eq!(k.stats(g).counters.yields, 50);
+}
+
+/// Guest: for i in 0..10 { ch_send(0, v); ch_recv(1, &v) } then stores v at 0 and returns.
+const PING: &str = r#"(module
+  (import "env" "ch_send" (func $send (param i32 i32)))
+  (import "env" "ch_recv" (func $recv (param i32 i32)))
+  (memory (export "memory") 1)
+  (func (export "main") (local $i i32)
+    (i32.store (i32.const 16) (i32.const 1))
+    (loop
+      (call $send (i32.const 0) (i32.load (i32.const 16)))
+      (call $recv (i32.const 1) (i32.const 16))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if 0 (i32.lt_u (local.get $i) (i32.const 10))))
+    (call $send (i32.const 0) (i32.load (i32.const 16)))))"#;
+
+#[test]
+fn wasm_and_native_ping_pong() {
+    let core = RefCell::new(Core::new_in(&cfg(), Global).expect("core"));
+    let ctx = Ctx::new(&core);
+    let seen = RefCell::new(Vec::new());
+    let mut pong = pin!(async {
+        for _ in 0..10 {
+            let v = ctx.recv(0).await.expect("recv");
+            seen.borrow_mut().push(v);
+            ctx.send(1, v * 2).await.expect("send");
+        }
+        let last = ctx.recv(0).await.expect("last");
+        seen.borrow_mut().push(last);
+    });
+    let mut k: K<'_> = Kernel::new_in(&core, &cfg(), Global).expect("kernel");
+    let g = spawn(&mut k, module(PING));
+    let n = k.spawn_native(pong.as_mut()).expect("native");
+    let steps = k.run(1000);
+    assert!(steps < 1000, "both finish");
+    assert_eq!(*seen.borrow(), [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
+    assert_eq!((k.state(g), k.state(n)), (TaskState::Done, TaskState::Done));
+    assert_eq!(k.stats(g).counters.chan_ops, 21);
+    assert_eq!(k.stats(n).counters.chan_ops, 21);
+    assert_eq!(k.totals().chan_ops, 42);
+}
+
+/// Guest: ch_recv(0, &v); ch_send(1, v * 10 + id) where id is the start argument baked in below.
+fn waiter(id: u32) -> String {
+    format!(
+        r#"(module
+          (import "env" "ch_send" (func $send (param i32 i32)))
+          (import "env" "ch_recv" (func $recv (param i32 i32)))
+          (memory 1)
+          (func (export "main")
+            (call $recv (i32.const 0) (i32.const 0))
+            (call $send (i32.const 2) (i32.add (i32.mul (i32.load (i32.const 0)) (i32.const 10)) (i32.const {id})))))"#
+    )
+}
+
+#[test]
+fn blocked_receivers_are_served_in_arrival_order() {
+    let core = RefCell::new(Core::new_in(&cfg(), Global).expect("core"));
+    let ctx = Ctx::new(&core);
+    let out = RefCell::new(Vec::new());
+    let mut feeder = pin!(async {
+        for v in 1..=3 {
+            ctx.send(0, v).await.expect("send");
+        }
+        for _ in 0..3 {
+            let v = ctx.recv(2).await.expect("recv");
+            out.borrow_mut().push(v);
+        }
+    });
+    let mut k: K<'_> = Kernel::new_in(&core, &cfg(), Global).expect("kernel");
+    let ws: Vec<u16> = (1..=3).map(|id| spawn(&mut k, module(&waiter(id)))).collect();
+    // Let all three block first.
+    for &w in &ws {
+        assert_eq!(k.step(), Step::Ran(w, TaskState::Blocked));
+    }
+    k.spawn_native(feeder.as_mut()).expect("feeder");
+    k.run(100);
+    // First to block got the first message.
+    assert_eq!(*out.borrow(), [11, 22, 33]);
+    assert!(ws.iter().all(|&w| k.state(w) == TaskState::Done));
+}
+
+#[test]
+fn lifecycle_transitions_follow_the_diagram() {
+    let core = RefCell::new(Core::new_in(&cfg(), Global).expect("core"));
+    let mut k: K<'_> = Kernel::new_in(&core, &cfg(), Global).expect("kernel");
+    let recv = module(&waiter(1));
+    let t = spawn(&mut k, recv);
+    assert_eq!(k.state(t), TaskState::Ready, "spawn → Ready");
+    assert_eq!(k.step(), Step::Ran(t, TaskState::Blocked), "Running → Blocked on an empty rendezvous");
+    assert_eq!(k.step(), Step::Idle, "a blocked task is not scheduled");
+    core.borrow_mut().close(0);
+    assert_eq!(k.state(t), TaskState::Ready, "close wakes the waiter");
+    assert_eq!(k.step(), Step::Ran(t, TaskState::Terminated), "a void ch_recv on a closed channel ends the guest");
+    assert_eq!(k.stats(t).fault, Some(Fault::BadImport));
+    assert!(k.unload(t), "Terminated → Free");
+    assert_eq!(k.state(t), TaskState::Free);
+    let done = spawn(&mut k, module(r#"(module (func (export "main")))"#));
+    assert_eq!(done, t, "the slot is reused");
+    assert_eq!(k.step(), Step::Ran(t, TaskState::Done));
+    let busy = spawn(&mut k, module(BUSY));
+    assert_eq!(k.step(), Step::Ran(busy, TaskState::Ready), "slice spent → back to Ready");
+    k.terminate(busy, Fault::Killed);
+    assert_eq!(k.state(busy), TaskState::Terminated);
+    assert_eq!(k.step(), Step::Idle);
+}
+
+#[test]
+fn a_trapping_guest_ends_alone() {
+    let core = RefCell::new(Core::new_in(&cfg(), Global).expect("core"));
+    let mut k: K<'_> = Kernel::new_in(&core, &cfg(), Global).expect("kernel");
+    let bad = spawn(&mut k, module(r#"(module (func (export "main") (loop (br 0)) ))"#));
+    let crash = spawn(&mut k, module(r#"(module (func (export "main") (drop (i32.div_s (i32.const 1) (i32.const 0)))))"#));
+    let busy = spawn(&mut k, module(BUSY));
+    k.run(30);
+    assert!(matches!(k.stats(crash).fault, Some(Fault::Trap(t)) if t.code == fireball_wasm::TrapCode::IntegerDivideByZero));
+    assert_eq!(k.state(crash), TaskState::Terminated);
+    assert_eq!(k.state(bad), TaskState::Ready);
+    assert!(k.stats(busy).counters.instructions > 0 && k.stats(busy).counters.switches >= 14);
+}
+
+const SENDER: &str = r#"(module
+  (import "env" "buf_create" (func $create (param i32 i32) (result i32)))
+  (import "env" "buf_send" (func $send (param i32 i32) (result i32)))
+  (import "env" "buf_read" (func $read (param i32 i32 i32) (result i32)))
+  (import "env" "ch_send" (func $report (param i32 i32)))
+  (memory 1)
+  (data (i32.const 0) "sensor frame #1")
+  (func (export "main") (local $h i32)
+    (local.set $h (call $create (i32.const 0) (i32.const 15)))
+    (call $report (i32.const 3) (call $send (i32.const 2) (local.get $h)))
+    ;; the handle moved: reading it now is refused
+    (call $report (i32.const 3) (call $read (local.get $h) (i32.const 100) (i32.const 15)))))"#;
+
+const RECEIVER: &str = r#"(module
+  (import "env" "buf_recv" (func $recv (param i32) (result i32)))
+  (import "env" "buf_read" (func $read (param i32 i32 i32) (result i32)))
+  (import "env" "buf_release" (func $release (param i32) (result i32)))
+  (import "env" "ch_send" (func $report (param i32 i32)))
+  (memory 1)
+  (func (export "main") (local $h i32)
+    (local.set $h (call $recv (i32.const 2)))
+    (call $report (i32.const 3) (call $read (local.get $h) (i32.const 0) (i32.const 64)))
+    (call $report (i32.const 3) (i32.load8_u (i32.const 14)))
+    (call $report (i32.const 3) (call $release (local.get $h)))))"#;
+
+#[test]
+fn buffers_move_and_a_moved_handle_is_refused() {
+    let core = RefCell::new(Core::new_in(&cfg(), Global).expect("core"));
+    let ctx = Ctx::new(&core);
+    let reports = RefCell::new(Vec::new());
+    let mut log = pin!(async {
+        for _ in 0..5 {
+            let v = ctx.recv(3).await.expect("report") as u32 as i32;
+            reports.borrow_mut().push(v);
+        }
+    });
+    let mut k: K<'_> = Kernel::new_in(&core, &cfg(), Global).expect("kernel");
+    let s = spawn(&mut k, module(SENDER));
+    let r = spawn(&mut k, module(RECEIVER));
+    k.spawn_native(log.as_mut()).expect("log");
+    k.run(200);
+    // sender: buf_send ok (0), then reading the moved handle → NotOwner (-5);
+    // receiver: 15 bytes, last byte '1', release ok (0).
+    let mut got = reports.borrow().clone();
+    got.sort();
+    let mut want = vec![0, -5, 15, b'1' as i32, 0];
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!((k.state(s), k.state(r)), (TaskState::Done, TaskState::Done));
+}
+
+#[test]
+fn unknown_imports_are_refused_at_spawn() {
+    let core = RefCell::new(Core::new_in(&cfg(), Global).expect("core"));
+    let mut k: K<'_> = Kernel::new_in(&core, &cfg(), Global).expect("kernel");
+    let m = module(r#"(module (import "env" "hal_adc_read" (func (param i32) (result i32))) (func (export "main")))"#);
+    assert_eq!(k.spawn_wasm(m, "main", Global, LIMITS, STACK).err(), Some(SpawnError::UnknownImport { index: 0 }));
+    let m = module(r#"(module (func (export "start") (param i32)))"#);
+    assert_eq!(k.spawn_wasm(m, "main", Global, LIMITS, STACK).err(), Some(SpawnError::NoEntry));
+}

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use allocator_api2::alloc::Global;
-use fireball_coos::chan::Channel;
+use fireball_coos::chan::{Channels, Link, Tagged};
 use fireball_coos::sched::{Core, Ctx, Kernel, KernelConfig};
 use fireball_wasm::{HostLimits, Module, StackLimits};
 
@@ -96,11 +96,11 @@ fn round_trip(n: u64, m: &'static Module<'static>) {
 }
 
 fn raw_channel(n: u64) {
-    let mut c: Channel<Global> = Channel::new_in(16, 8, Global).expect("chan");
-    let mut nop = |_, _| {};
+    let mut c: Channels<Global> = Channels::new_in(&[16], Global).expect("chan");
+    let mut links = [Link::default(); 8];
     for i in 0..n {
-        let _ = c.send(i, None, &mut nop);
-        let _ = std::hint::black_box(c.recv(None, &mut nop));
+        let _ = c.send(0, Tagged::value(i as u32), None, &mut links);
+        let _ = std::hint::black_box(c.recv(0, None, &mut links));
     }
 }
 
@@ -141,6 +141,13 @@ fn main() {
     println!("{:<52} {:>10.1}", "context switch, wasm <-> wasm (co_yield import)", wasm);
     println!("{:<52} {:>10.1}", "channel send + recv, raw (buffered, no task switch)", chan);
     println!("{:<52} {:>10.1}", "wasm -> native -> wasm round trip (2 rendezvous)", rt);
+    let ram_cfg = KernelConfig { tasks: 8, channels: &[4; 16], owned: 64, cpu_mhz: 100 };
+    let core: Core<Global> = Core::new_in(&ram_cfg, Global).expect("core");
+    println!(
+        "kernel RAM, 8 tasks + 16 channels of capacity 4 + 64 owned entries: {} B on this {}-bit host",
+        core.ram_bytes(),
+        usize::BITS
+    );
     match lua_resume_yield(n, reps) {
         Some(l) => {
             println!("{:<52} {:>10.1}", "Lua 5.4 coroutine resume + yield (same machine)", l);

@@ -2,55 +2,83 @@
 //!
 //! A channel of capacity N buffers N messages; capacity 0 is a rendezvous (a
 //! send completes only when a receiver takes the message). Blocked senders
-//! and receivers wait in FIFO queues and are served in arrival order: a
+//! and receivers wait in FIFO lists and are served in arrival order: a
 //! message is *handed off* to the first waiting receiver, so a woken task
-//! never has to race for it.
+//! never races for it.
 //!
-//! One core method per direction, [`Channel::send`] and [`Channel::recv`],
+//! One core method per direction, [`Channels::send`] and [`Channels::recv`],
 //! serves every caller: `park: None` is the non-blocking `try_` form (the
 //! message comes back in `TrySendError::Full`), `park: Some(task)` queues the
 //! task, and the scheduler parks it — a wasm task on its `ch_send`/`ch_recv`
-//! host call, a native task in its `Future::poll`. Completions of *other*
-//! tasks (a woken receiver gets its message, a woken sender learns it was
-//! taken) are reported through `wake`, which the scheduler turns into ready
-//! tasks.
+//! host call, a native task in its `Future::poll`. The task another operation
+//! completes (a receiver handed a message, a sender whose message was taken)
+//! is returned as a [`Wake`] for the scheduler to make ready.
+//!
+//! RAM is what an MCU kernel can afford: a channel is a 16-byte header, all
+//! buffers share one message pool, and waiting costs nothing per channel —
+//! the wait lists are linked through the tasks' own records ([`Link`]; a task
+//! waits on at most one list at a time, and the ready queue uses the same link).
 //!
 //! ```text
-//!            send/recv                 close()
-//!   Open ───────────────► Open   Open ─────────► Closed: waiters woken with
-//!    │ (buffer, queues)                          Completion::Closed; send → Closed(msg);
-//!    └────────────────────────────────────────── recv drains the buffer, then Closed
+//!   Open ── send/recv ──► Open          Open ── close() ──► Closed
+//!                                       waiters woken with Completion::Closed,
+//!                                       send → Closed(msg), recv drains the buffer
 //! ```
 
 use allocator_api2::alloc::Allocator;
+use allocator_api2::vec::Vec;
 
-use crate::ring::Ring;
-use crate::TaskId;
+use crate::{TaskId, NIL};
 use fireball_wasm::OutOfMemory;
 
-/// A message: an `i32` from a guest, or an ownership-registry handle (`own`).
-pub type Message = u64;
+/// A message: a guest's `int`, or an ownership handle when tagged (`own`).
+pub type Message = u32;
 
-/// How a parked operation ended, delivered to the task through the scheduler.
+/// A message and whether it carries an ownership handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tagged {
+    /// The payload.
+    pub msg: Message,
+    /// The payload is an ownership handle (moved, not copied).
+    pub handle: bool,
+}
+
+impl Tagged {
+    /// A plain value.
+    pub const fn value(msg: Message) -> Self {
+        Tagged { msg, handle: false }
+    }
+}
+
+/// How a parked operation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Completion {
     /// The parked send's message was taken.
     Sent,
     /// The parked receive got a message.
-    Received(Message),
+    Received(Tagged),
     /// The channel was closed while the task waited.
     Closed,
 }
 
-/// A send that could not complete now.
+/// A task whose parked operation just completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wake {
+    /// The task.
+    pub task: TaskId,
+    /// What happened.
+    pub completion: Completion,
+}
+
+/// A send that could not complete now; the message is handed back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrySendError {
-    /// No room (and no waiting receiver): the message is handed back.
-    Full(Message),
-    /// The channel is closed: the message is handed back.
-    Closed(Message),
-    /// Too many tasks already wait on this channel (the queue is sized for every task).
-    QueueFull(Message),
+    /// No room and no waiting receiver.
+    Full(Tagged),
+    /// The channel is closed.
+    Closed(Tagged),
+    /// No such channel.
+    NoChannel(Tagged),
 }
 
 /// A receive that could not complete now.
@@ -60,8 +88,8 @@ pub enum TryRecvError {
     Empty,
     /// Closed and drained.
     Closed,
-    /// Too many tasks already wait on this channel.
-    QueueFull,
+    /// No such channel.
+    NoChannel,
 }
 
 /// What a send or receive did.
@@ -69,140 +97,280 @@ pub enum TryRecvError {
 pub enum Progress<T> {
     /// Completed now.
     Done(T),
-    /// The caller was queued (only with `park: Some(..)`); it will be woken with a `Completion`.
+    /// The caller was queued (only with `park: Some(..)`).
     Parked,
 }
 
-/// One channel: buffer plus wait queues, all allocated when it is created.
-pub struct Channel<A: Allocator + Clone> {
-    buf: Ring<Message, A>,
-    senders: Ring<(TaskId, Message), A>,
-    receivers: Ring<TaskId, A>,
-    closed: bool,
-    sends: u32,
-    recvs: u32,
+/// A task's link in whichever list it is on, and the message it is sending
+/// (or, once woken, the message it received): 8 bytes per task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link {
+    /// Next task in the list (`NIL` at the end).
+    pub next: TaskId,
+    /// `msg` is an ownership handle.
+    pub handle: bool,
+    /// The message in transit.
+    pub msg: Message,
 }
 
-impl<A: Allocator + Clone> Channel<A> {
-    /// A channel buffering `capacity` messages (0: rendezvous) that up to `waiters`
-    /// tasks may block on at once, allocated from `alloc`.
-    pub fn new_in(capacity: usize, waiters: usize, alloc: A) -> Result<Self, OutOfMemory> {
-        Ok(Channel {
-            buf: Ring::new_in(capacity, alloc.clone())?,
-            senders: Ring::new_in(waiters, alloc.clone())?,
-            receivers: Ring::new_in(waiters, alloc)?,
-            closed: false,
-            sends: 0,
-            recvs: 0,
-        })
+impl Link {
+    /// The message with its tag.
+    pub fn tagged(&self) -> Tagged {
+        Tagged { msg: self.msg, handle: self.handle }
+    }
+}
+
+impl Default for Link {
+    fn default() -> Self {
+        Link { next: NIL, handle: false, msg: 0 }
+    }
+}
+
+/// A FIFO of tasks linked through their [`Link`]s: O(1) push and pop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct List {
+    head: TaskId,
+    tail: TaskId,
+}
+
+impl Default for List {
+    fn default() -> Self {
+        List { head: NIL, tail: NIL }
+    }
+}
+
+impl List {
+    /// Append `t`.
+    pub fn push(&mut self, links: &mut [Link], t: TaskId) {
+        if let Some(l) = links.get_mut(t as usize) {
+            l.next = NIL;
+        }
+        match links.get_mut(self.tail as usize) {
+            Some(tail) => tail.next = t,
+            None => self.head = t,
+        }
+        self.tail = t;
     }
 
-    /// Send `msg`. `park: Some(task)` queues the task if the send cannot complete.
+    /// Take the first task.
+    pub fn pop(&mut self, links: &mut [Link]) -> Option<TaskId> {
+        let t = self.head;
+        let l = links.get_mut(t as usize)?;
+        self.head = l.next;
+        l.next = NIL;
+        if self.head == NIL {
+            self.tail = NIL;
+        }
+        Some(t)
+    }
+
+    /// Unlink `t` wherever it is (O(n); only when a task dies while queued).
+    pub fn remove(&mut self, links: &mut [Link], t: TaskId) {
+        let mut prev = NIL;
+        let mut cur = self.head;
+        while cur != NIL {
+            let next = links.get(cur as usize).map_or(NIL, |l| l.next);
+            if cur == t {
+                match links.get_mut(prev as usize) {
+                    Some(p) => p.next = next,
+                    None => self.head = next,
+                }
+                if self.tail == t {
+                    self.tail = prev;
+                }
+                if let Some(l) = links.get_mut(t as usize) {
+                    l.next = NIL;
+                }
+                return;
+            }
+            prev = cur;
+            cur = next;
+        }
+    }
+
+    /// Whether no task is queued.
+    pub fn is_empty(&self) -> bool {
+        self.head == NIL
+    }
+}
+
+/// One channel's header; its buffer is `cap` slots of the shared pool at `off`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Channel {
+    off: u16,
+    cap: u8,
+    head: u8,
+    len: u8,
+    closed: bool,
+    /// Bit i: pool slot `off + i` holds a handle.
+    handles: u32,
+    senders: List,
+    receivers: List,
+}
+
+/// Every channel of the kernel: headers plus one message pool, allocated once.
+pub struct Channels<A: Allocator> {
+    chans: Vec<Channel, A>,
+    pool: Vec<Message, A>,
+}
+
+/// Most messages one channel can buffer (its handle tags are one `u32`).
+pub const MAX_CAPACITY: usize = 32;
+
+impl<A: Allocator + Clone> Channels<A> {
+    /// Channels with the given capacities (0: rendezvous; at most [`MAX_CAPACITY`]).
+    pub fn new_in(capacities: &[usize], alloc: A) -> Result<Self, OutOfMemory> {
+        let mut chans = Vec::new_in(alloc.clone());
+        chans.try_reserve_exact(capacities.len()).map_err(|_| OutOfMemory)?;
+        let total: usize = capacities.iter().map(|&c| c.min(MAX_CAPACITY)).sum();
+        let mut pool = Vec::new_in(alloc);
+        pool.try_reserve_exact(total).map_err(|_| OutOfMemory)?;
+        pool.resize(total, 0);
+        let mut off = 0;
+        for &c in capacities {
+            let cap = c.min(MAX_CAPACITY);
+            chans.push(Channel { off: off as u16, cap: cap as u8, ..Channel::default() });
+            off += cap;
+        }
+        Ok(Channels { chans, pool })
+    }
+
+    /// Number of channels.
+    pub fn len(&self) -> usize {
+        self.chans.len()
+    }
+
+    /// Whether there are no channels.
+    pub fn is_empty(&self) -> bool {
+        self.chans.is_empty()
+    }
+
+    /// Send `m` on `ch`. `park: Some(task)` queues the task if the send cannot complete
+    /// now; the returned `Wake` is a receiver that was handed the message.
     pub fn send(
         &mut self,
-        msg: Message,
+        ch: usize,
+        m: Tagged,
         park: Option<TaskId>,
-        wake: &mut impl FnMut(TaskId, Completion),
-    ) -> Result<Progress<()>, TrySendError> {
-        if self.closed {
-            return Err(TrySendError::Closed(msg));
+        links: &mut [Link],
+    ) -> Result<(Progress<()>, Option<Wake>), TrySendError> {
+        let Channels { chans, pool } = self;
+        let c = chans.get_mut(ch).ok_or(TrySendError::NoChannel(m))?;
+        if c.closed {
+            return Err(TrySendError::Closed(m));
         }
-        if let Some(r) = self.receivers.pop() {
-            // A receiver is waiting (so the buffer is empty): hand the message over.
-            self.sends += 1;
-            self.recvs += 1;
-            wake(r, Completion::Received(msg));
-            return Ok(Progress::Done(()));
+        if let Some(r) = c.receivers.pop(links) {
+            // A receiver waits (so the buffer is empty): hand the message over.
+            return Ok((Progress::Done(()), Some(Wake { task: r, completion: Completion::Received(m) })));
         }
-        if self.buf.push(msg).is_ok() {
-            self.sends += 1;
-            return Ok(Progress::Done(()));
+        if c.len < c.cap {
+            let i = (c.head as usize + c.len as usize) % c.cap as usize;
+            pool[c.off as usize + i] = m.msg;
+            set_bit(&mut c.handles, i, m.handle);
+            c.len += 1;
+            return Ok((Progress::Done(()), None));
         }
         match park {
-            None => Err(TrySendError::Full(msg)),
-            Some(t) => match self.senders.push((t, msg)) {
-                Ok(()) => Ok(Progress::Parked),
-                Err(_) => Err(TrySendError::QueueFull(msg)),
-            },
+            None => Err(TrySendError::Full(m)),
+            Some(t) => {
+                if let Some(l) = links.get_mut(t as usize) {
+                    l.msg = m.msg;
+                    l.handle = m.handle;
+                }
+                c.senders.push(links, t);
+                Ok((Progress::Parked, None))
+            }
         }
     }
 
-    /// Receive. `park: Some(task)` queues the task if nothing can be received now.
+    /// Receive from `ch`. `park: Some(task)` queues the task if nothing can be
+    /// received now; the returned `Wake` is a sender whose message was taken.
     pub fn recv(
         &mut self,
+        ch: usize,
         park: Option<TaskId>,
-        wake: &mut impl FnMut(TaskId, Completion),
-    ) -> Result<Progress<Message>, TryRecvError> {
-        if let Some(m) = self.buf.pop() {
+        links: &mut [Link],
+    ) -> Result<(Progress<Tagged>, Option<Wake>), TryRecvError> {
+        let Channels { chans, pool } = self;
+        let c = chans.get_mut(ch).ok_or(TryRecvError::NoChannel)?;
+        if c.len > 0 {
+            let i = c.head as usize;
+            let m = Tagged { msg: pool[c.off as usize + i], handle: c.handles & (1 << i) != 0 };
+            c.head = ((i + 1) % c.cap as usize) as u8;
+            c.len -= 1;
             // Room now: the first blocked sender's message moves into the buffer.
-            if let Some((s, sm)) = self.senders.pop() {
-                let _ = self.buf.push(sm);
-                self.sends += 1;
-                wake(s, Completion::Sent);
+            let mut woke = None;
+            if let Some(s) = c.senders.pop(links) {
+                let sm = links.get(s as usize).map_or(Tagged::default(), Link::tagged);
+                let j = (c.head as usize + c.len as usize) % c.cap as usize;
+                pool[c.off as usize + j] = sm.msg;
+                set_bit(&mut c.handles, j, sm.handle);
+                c.len += 1;
+                woke = Some(Wake { task: s, completion: Completion::Sent });
             }
-            self.recvs += 1;
-            return Ok(Progress::Done(m));
+            return Ok((Progress::Done(m), woke));
         }
-        if let Some((s, sm)) = self.senders.pop() {
+        if let Some(s) = c.senders.pop(links) {
             // Rendezvous: take the message straight from the waiting sender.
-            self.sends += 1;
-            self.recvs += 1;
-            wake(s, Completion::Sent);
-            return Ok(Progress::Done(sm));
+            let sm = links.get(s as usize).map_or(Tagged::default(), Link::tagged);
+            return Ok((Progress::Done(sm), Some(Wake { task: s, completion: Completion::Sent })));
         }
-        if self.closed {
+        if c.closed {
             return Err(TryRecvError::Closed);
         }
         match park {
             None => Err(TryRecvError::Empty),
-            Some(t) => match self.receivers.push(t) {
-                Ok(()) => Ok(Progress::Parked),
-                Err(_) => Err(TryRecvError::QueueFull),
-            },
+            Some(t) => {
+                c.receivers.push(links, t);
+                Ok((Progress::Parked, None))
+            }
         }
     }
 
-    /// Close: no more sends; every waiter is woken with `Completion::Closed`
-    /// (blocked senders' messages are dropped with them). Buffered messages can still be received.
-    pub fn close(&mut self, wake: &mut impl FnMut(TaskId, Completion)) {
-        self.closed = true;
-        while let Some((s, _)) = self.senders.pop() {
-            wake(s, Completion::Closed);
-        }
-        while let Some(r) = self.receivers.pop() {
-            wake(r, Completion::Closed);
+    /// Close `ch`: no more sends. Its waiters must then be woken with
+    /// `Completion::Closed`: take them one by one with [`Channels::take_waiter`]
+    /// (a blocked sender keeps its message). Buffered messages can still be received.
+    pub fn close(&mut self, ch: usize) {
+        if let Some(c) = self.chans.get_mut(ch) {
+            c.closed = true;
         }
     }
 
-    /// Forget a task that is going away (terminated or unloaded while it waited).
-    pub fn forget(&mut self, task: TaskId) {
-        self.senders.retain(|&(t, _)| t != task);
-        self.receivers.retain(|&t| t != task);
+    /// The next task waiting on `ch` (senders first), removed from its list.
+    pub fn take_waiter(&mut self, ch: usize, links: &mut [Link]) -> Option<TaskId> {
+        let c = self.chans.get_mut(ch)?;
+        c.senders.pop(links).or_else(|| c.receivers.pop(links))
     }
 
-    /// Whether `close` was called.
-    pub fn is_closed(&self) -> bool {
-        self.closed
+    /// Take a task that is going away off every wait list.
+    pub fn forget(&mut self, t: TaskId, links: &mut [Link]) {
+        for c in self.chans.iter_mut() {
+            c.senders.remove(links, t);
+            c.receivers.remove(links, t);
+        }
     }
 
-    /// Messages buffered now.
-    pub fn len(&self) -> usize {
-        self.buf.len()
+    /// Messages buffered in `ch`.
+    pub fn buffered(&self, ch: usize) -> usize {
+        self.chans.get(ch).map_or(0, |c| c.len as usize)
     }
 
-    /// Whether no message is buffered.
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+    /// Whether `ch` is closed.
+    pub fn is_closed(&self, ch: usize) -> bool {
+        self.chans.get(ch).is_some_and(|c| c.closed)
     }
 
-    /// Completed sends and receives.
-    pub fn counts(&self) -> (u32, u32) {
-        (self.sends, self.recvs)
-    }
-
-    /// Bytes of RAM this channel holds (buffer and wait queues).
+    /// Bytes of RAM: headers and the message pool.
     pub fn ram_bytes(&self) -> usize {
-        core::mem::size_of::<Self>() + self.buf.ram_bytes() + self.senders.ram_bytes() + self.receivers.ram_bytes()
+        self.chans.capacity() * core::mem::size_of::<Channel>() + self.pool.capacity() * core::mem::size_of::<Message>()
+    }
+}
+
+fn set_bit(bits: &mut u32, i: usize, on: bool) {
+    if on {
+        *bits |= 1 << i;
+    } else {
+        *bits &= !(1 << i);
     }
 }
 
@@ -213,65 +381,81 @@ mod tests {
     use allocator_api2::alloc::Global;
     use std::vec::Vec as StdVec;
 
-    fn chan(cap: usize) -> Channel<Global> {
-        Channel::new_in(cap, 4, Global).expect("alloc")
+    fn v(m: Message) -> Tagged {
+        Tagged::value(m)
+    }
+
+    fn setup(caps: &[usize]) -> (Channels<Global>, StdVec<Link>) {
+        (Channels::new_in(caps, Global).expect("alloc"), std::vec![Link::default(); 8])
+    }
+
+    #[test]
+    fn header_and_link_are_small() {
+        assert!(core::mem::size_of::<Channel>() <= 16);
+        assert_eq!(core::mem::size_of::<Link>(), 8);
     }
 
     #[test]
     fn buffered_fifo_and_full() {
-        let mut c = chan(2);
-        let mut woken = StdVec::new();
-        let mut w = |t, c| woken.push((t, c));
-        assert_eq!(c.send(1, None, &mut w), Ok(Progress::Done(())));
-        assert_eq!(c.send(2, None, &mut w), Ok(Progress::Done(())));
-        assert_eq!(c.send(3, None, &mut w), Err(TrySendError::Full(3)));
-        assert_eq!(c.send(3, Some(7), &mut w), Ok(Progress::Parked));
-        assert_eq!(c.recv(None, &mut w), Ok(Progress::Done(1)));
-        // The parked sender's message moved into the buffer, and it was told.
-        assert_eq!(c.recv(None, &mut w), Ok(Progress::Done(2)));
-        assert_eq!(c.recv(None, &mut w), Ok(Progress::Done(3)));
-        assert_eq!(c.recv(None, &mut w), Err(TryRecvError::Empty));
-        assert_eq!(woken, [(7, Completion::Sent)]);
+        let (mut c, mut l) = setup(&[2]);
+        assert_eq!(c.send(0, v(1), None, &mut l), Ok((Progress::Done(()), None)));
+        assert_eq!(c.send(0, v(2), None, &mut l), Ok((Progress::Done(()), None)));
+        assert_eq!(c.send(0, v(3), None, &mut l), Err(TrySendError::Full(v(3))));
+        assert_eq!(c.send(0, v(3), Some(7), &mut l), Ok((Progress::Parked, None)));
+        // The parked sender's message moves into the buffer, and it is woken.
+        assert_eq!(c.recv(0, None, &mut l), Ok((Progress::Done(v(1)), Some(Wake { task: 7, completion: Completion::Sent }))));
+        assert_eq!(c.recv(0, None, &mut l), Ok((Progress::Done(v(2)), None)));
+        assert_eq!(c.recv(0, None, &mut l), Ok((Progress::Done(v(3)), None)));
+        assert_eq!(c.recv(0, None, &mut l), Err(TryRecvError::Empty));
     }
 
     #[test]
     fn rendezvous_hands_off_in_arrival_order() {
-        let mut c = chan(0);
-        let mut woken = StdVec::new();
-        let mut w = |t, c| woken.push((t, c));
-        assert_eq!(c.send(9, None, &mut w), Err(TrySendError::Full(9)));
-        assert_eq!(c.recv(Some(1), &mut w), Ok(Progress::Parked));
-        assert_eq!(c.recv(Some(2), &mut w), Ok(Progress::Parked));
-        assert_eq!(c.send(10, None, &mut w), Ok(Progress::Done(())));
-        assert_eq!(c.send(11, Some(3), &mut w), Ok(Progress::Done(())));
-        assert_eq!(c.send(12, Some(3), &mut w), Ok(Progress::Parked));
-        assert_eq!(c.recv(None, &mut w), Ok(Progress::Done(12)));
-        assert_eq!(woken, [(1, Completion::Received(10)), (2, Completion::Received(11)), (3, Completion::Sent)]);
+        let (mut c, mut l) = setup(&[0]);
+        assert_eq!(c.send(0, v(9), None, &mut l), Err(TrySendError::Full(v(9))));
+        assert_eq!(c.recv(0, Some(1), &mut l), Ok((Progress::Parked, None)));
+        assert_eq!(c.recv(0, Some(2), &mut l), Ok((Progress::Parked, None)));
+        let r1 = Some(Wake { task: 1, completion: Completion::Received(v(10)) });
+        assert_eq!(c.send(0, v(10), None, &mut l), Ok((Progress::Done(()), r1)));
+        let r2 = Some(Wake { task: 2, completion: Completion::Received(v(11)) });
+        assert_eq!(c.send(0, v(11), Some(3), &mut l), Ok((Progress::Done(()), r2)));
+        assert_eq!(c.send(0, v(12), Some(3), &mut l), Ok((Progress::Parked, None)));
+        let s3 = Some(Wake { task: 3, completion: Completion::Sent });
+        assert_eq!(c.recv(0, None, &mut l), Ok((Progress::Done(v(12)), s3)));
+    }
+
+    #[test]
+    fn handles_keep_their_tag_through_the_buffer() {
+        let (mut c, mut l) = setup(&[2]);
+        let h = Tagged { msg: 5, handle: true };
+        c.send(0, v(4), None, &mut l).expect("send");
+        c.send(0, h, None, &mut l).expect("send");
+        assert_eq!(c.recv(0, None, &mut l).map(|x| x.0), Ok(Progress::Done(v(4))));
+        assert_eq!(c.recv(0, None, &mut l).map(|x| x.0), Ok(Progress::Done(h)));
     }
 
     #[test]
     fn close_wakes_waiters_and_drains() {
-        let mut c = chan(1);
-        let mut woken = StdVec::new();
-        let mut w = |t, c| woken.push((t, c));
-        assert_eq!(c.send(1, None, &mut w), Ok(Progress::Done(())));
-        assert_eq!(c.send(2, Some(5), &mut w), Ok(Progress::Parked));
-        c.close(&mut w);
-        assert_eq!(c.send(3, None, &mut w), Err(TrySendError::Closed(3)));
-        assert_eq!(c.recv(None, &mut w), Ok(Progress::Done(1)));
-        assert_eq!(c.recv(Some(6), &mut w), Err(TryRecvError::Closed));
-        assert_eq!(woken, [(5, Completion::Closed)]);
+        let (mut c, mut l) = setup(&[1]);
+        c.send(0, v(1), None, &mut l).expect("send");
+        assert_eq!(c.send(0, v(2), Some(5), &mut l), Ok((Progress::Parked, None)));
+        c.close(0);
+        assert_eq!(c.take_waiter(0, &mut l), Some(5));
+        assert_eq!(c.take_waiter(0, &mut l), None);
+        assert_eq!(c.send(0, v(3), None, &mut l), Err(TrySendError::Closed(v(3))));
+        assert_eq!(c.recv(0, None, &mut l).map(|x| x.0), Ok(Progress::Done(v(1))));
+        assert_eq!(c.recv(0, Some(6), &mut l), Err(TryRecvError::Closed));
     }
 
     #[test]
     fn forgotten_tasks_are_not_woken() {
-        let mut c = chan(0);
-        let mut woken = StdVec::new();
-        let mut w = |t, c| woken.push((t, c));
-        assert_eq!(c.recv(Some(1), &mut w), Ok(Progress::Parked));
-        assert_eq!(c.recv(Some(2), &mut w), Ok(Progress::Parked));
-        c.forget(1);
-        assert_eq!(c.send(5, None, &mut w), Ok(Progress::Done(())));
-        assert_eq!(woken, [(2, Completion::Received(5))]);
+        let (mut c, mut l) = setup(&[0, 0]);
+        for t in 1..=3 {
+            c.recv(0, Some(t), &mut l).expect("park");
+        }
+        c.forget(2, &mut l);
+        let got: StdVec<_> = (0..2).map(|i| c.send(0, v(i), None, &mut l).expect("send").1.map(|w| w.task)).collect();
+        assert_eq!(got, [Some(1), Some(3)]);
+        assert_eq!(c.send(1, v(0), None, &mut l), Err(TrySendError::Full(v(0))));
     }
 }

@@ -15,7 +15,9 @@ pub mod plan;
 pub mod chan;
 pub mod own;
 pub mod sched;
-mod ring;
 
-/// A task's index in the scheduler's table.
-pub type TaskId = u16;
+/// A task's index in the scheduler's table (at most 254 tasks).
+pub type TaskId = u8;
+
+/// "No task": the end of an intrusive task list.
+pub const NIL: TaskId = 0xff;

@@ -18,25 +18,26 @@
 //! ```
 
 use allocator_api2::alloc::Allocator;
+use allocator_api2::boxed::Box;
 use allocator_api2::vec::Vec;
 
 use crate::TaskId;
 use fireball_wasm::OutOfMemory;
 
-/// A handle: slot index in the low 16 bits, the slot's generation above (bit 31 clear,
-/// so a guest sees it as a positive `i32`).
+/// A handle: slot index in the low 16 bits, the slot's 8-bit generation above
+/// (a guest sees a positive `i32`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Handle(pub u32);
 
 impl Handle {
-    fn new(index: usize, gen: u16) -> Handle {
-        Handle(((gen as u32 & 0x7fff) << 16) | index as u32)
+    fn new(index: usize, gen: u8) -> Handle {
+        Handle(((gen as u32) << 16) | index as u32)
     }
     fn index(self) -> usize {
         (self.0 & 0xffff) as usize
     }
-    fn gen(self) -> u16 {
-        ((self.0 >> 16) & 0x7fff) as u16
+    fn gen(self) -> u8 {
+        (self.0 >> 16) as u8
     }
 }
 
@@ -66,19 +67,24 @@ impl OwnError {
     }
 }
 
-const FREE: u16 = u16::MAX;
-const IN_FLIGHT: u16 = u16::MAX - 1;
+const FREE: TaskId = 0xff;
+const IN_FLIGHT: TaskId = 0xfe;
 
-struct Slot<A: Allocator> {
-    owner: u16,
-    gen: u16,
-    value: u64,
-    bytes: Option<Vec<u8, A>>,
+/// One table entry: 8 bytes. A buffer's bytes are held in `Registry::buffers` only while it lives.
+#[derive(Clone, Copy)]
+struct Slot {
+    owner: TaskId,
+    gen: u8,
+    /// Whether the entry is a buffer (its bytes are in `buffers`).
+    buffer: bool,
+    value: u32,
 }
 
-/// The ownership table: `capacity` slots (64 by default), buffers allocated from `A`.
+/// The ownership table: `capacity` slots (64 by default) of 8 bytes, plus the
+/// bytes of the buffers alive now, all allocated from `A`.
 pub struct Registry<A: Allocator + Clone> {
-    slots: Vec<Slot<A>, A>,
+    slots: Vec<Slot, A>,
+    buffers: Vec<(u8, Box<[u8], A>), A>,
     alloc: A,
     live: usize,
 }
@@ -86,26 +92,25 @@ pub struct Registry<A: Allocator + Clone> {
 impl<A: Allocator + Clone> Registry<A> {
     /// A table of `capacity` entries; buffers' bytes come from `alloc`.
     pub fn new_in(capacity: usize, alloc: A) -> Result<Self, OutOfMemory> {
+        let capacity = capacity.min(256);
         let mut slots = Vec::new_in(alloc.clone());
         slots.try_reserve_exact(capacity).map_err(|_| OutOfMemory)?;
-        for _ in 0..capacity.min(0xffff) {
-            slots.push(Slot { owner: FREE, gen: 0, value: 0, bytes: None });
-        }
-        Ok(Registry { slots, alloc, live: 0 })
+        slots.resize(capacity, Slot { owner: FREE, gen: 0, buffer: false, value: 0 });
+        Ok(Registry { slots, buffers: Vec::new_in(alloc.clone()), alloc, live: 0 })
     }
 
     fn take_slot(&mut self) -> Result<usize, OwnError> {
         self.slots.iter().position(|s| s.owner == FREE).ok_or(OwnError::Full)
     }
 
-    fn slot(&self, h: Handle) -> Result<&Slot<A>, OwnError> {
+    fn slot(&self, h: Handle) -> Result<&Slot, OwnError> {
         match self.slots.get(h.index()) {
             Some(s) if s.owner != FREE && s.gen == h.gen() => Ok(s),
             _ => Err(OwnError::BadHandle),
         }
     }
 
-    fn owned_slot(&mut self, h: Handle, who: TaskId) -> Result<&mut Slot<A>, OwnError> {
+    fn owned_slot(&mut self, h: Handle, who: TaskId) -> Result<&mut Slot, OwnError> {
         let s = self.slot(h)?;
         if s.owner != who {
             return Err(OwnError::NotOwner);
@@ -114,12 +119,12 @@ impl<A: Allocator + Clone> Registry<A> {
     }
 
     /// Register an owned value.
-    pub fn create_value(&mut self, owner: TaskId, value: u64) -> Result<Handle, OwnError> {
+    pub fn create_value(&mut self, owner: TaskId, value: u32) -> Result<Handle, OwnError> {
         let i = self.take_slot()?;
         let s = &mut self.slots[i];
         s.owner = owner;
         s.value = value;
-        s.bytes = None;
+        s.buffer = false;
         self.live += 1;
         Ok(Handle::new(i, s.gen))
     }
@@ -127,13 +132,16 @@ impl<A: Allocator + Clone> Registry<A> {
     /// Register a buffer holding a copy of `data` (the one copy a transfer costs).
     pub fn create_buffer(&mut self, owner: TaskId, data: &[u8]) -> Result<Handle, OwnError> {
         let i = self.take_slot()?;
+        let len = u32::try_from(data.len()).map_err(|_| OwnError::OutOfMemory)?;
         let mut bytes = Vec::new_in(self.alloc.clone());
         bytes.try_reserve_exact(data.len()).map_err(|_| OwnError::OutOfMemory)?;
         bytes.extend_from_slice(data);
+        self.buffers.try_reserve(1).map_err(|_| OwnError::OutOfMemory)?;
+        self.buffers.push((i as u8, bytes.into_boxed_slice()));
         let s = &mut self.slots[i];
         s.owner = owner;
-        s.value = data.len() as u64;
-        s.bytes = Some(bytes);
+        s.value = len;
+        s.buffer = true;
         self.live += 1;
         Ok(Handle::new(i, s.gen))
     }
@@ -157,7 +165,7 @@ impl<A: Allocator + Clone> Registry<A> {
     }
 
     /// The value (or a buffer's length) behind a handle the caller owns.
-    pub fn value(&self, h: Handle, who: TaskId) -> Result<u64, OwnError> {
+    pub fn value(&self, h: Handle, who: TaskId) -> Result<u32, OwnError> {
         let s = self.slot(h)?;
         if s.owner != who {
             return Err(OwnError::NotOwner);
@@ -171,7 +179,11 @@ impl<A: Allocator + Clone> Registry<A> {
         if s.owner != who {
             return Err(OwnError::NotOwner);
         }
-        s.bytes.as_deref().ok_or(OwnError::BadHandle)
+        if !s.buffer {
+            return Err(OwnError::BadHandle);
+        }
+        let i = h.index() as u8;
+        self.buffers.iter().find(|(j, _)| *j == i).map(|(_, b)| &b[..]).ok_or(OwnError::BadHandle)
     }
 
     /// Release a handle the caller owns (its buffer is freed).
@@ -184,9 +196,19 @@ impl<A: Allocator + Clone> Registry<A> {
     fn free(&mut self, i: usize) {
         let s = &mut self.slots[i];
         s.owner = FREE;
-        s.gen = (s.gen + 1) & 0x7fff;
-        s.bytes = None;
+        s.gen = s.gen.wrapping_add(1);
+        if s.buffer {
+            s.buffer = false;
+            self.buffers.retain(|(j, _)| *j as usize != i);
+        }
         self.live -= 1;
+    }
+
+    /// Bytes of RAM: the table, plus the bytes of live buffers.
+    pub fn ram_bytes(&self) -> usize {
+        self.slots.capacity() * core::mem::size_of::<Slot>()
+            + self.buffers.capacity() * core::mem::size_of::<(u8, Box<[u8], A>)>()
+            + self.buffers.iter().map(|(_, b)| b.len()).sum::<usize>()
     }
 
     /// Release everything `owner` owns (it died or was unloaded); returns how many.
@@ -237,6 +259,11 @@ mod tests {
         r.release(h, 2).expect("release");
         assert_eq!(r.bytes(h, 2), Err(OwnError::BadHandle));
         assert_eq!(r.live(), 0);
+    }
+
+    #[test]
+    fn an_entry_is_eight_bytes() {
+        assert_eq!(core::mem::size_of::<Slot>(), 8);
     }
 
     #[test]

@@ -34,13 +34,12 @@ use allocator_api2::boxed::Box;
 use allocator_api2::vec::Vec;
 
 use fireball_wasm::{
-    Exit, Extern, FuncAddr, HostLimits, Instance, MemoryAddr, Module, OutOfMemory, StackLimits, Store, Thread, Trap,
+    Exit, Extern, FuncAddr, HostLimits, Instance, MemoryAddr, Module, OutOfMemory, StackLimits, Store, Thread,
     ValType, Value,
 };
 
-use crate::chan::{Channel, Completion, Message, Progress, TryRecvError, TrySendError};
+use crate::chan::{Channels, Completion, Link, List, Message, Progress, Tagged, TryRecvError, TrySendError, Wake};
 use crate::own::{Handle, OwnError, Registry};
-use crate::ring::Ring;
 use crate::TaskId;
 
 /// Where a task is in its life (see the module diagram).
@@ -66,8 +65,8 @@ pub enum TaskState {
 /// Why a task was terminated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// The guest trapped.
-    Trap(Trap),
+    /// The guest trapped (the thread keeps the offset and backtrace).
+    Trap(fireball_wasm::TrapCode),
     /// The kernel stopped it (`Kernel::terminate`), for example its partition ran dry.
     Killed,
     /// A kernel import was misused (unknown channel, a channel closed under a blocked `ch_send`).
@@ -87,16 +86,26 @@ pub struct Counters {
     pub chan_ops: u32,
 }
 
-/// The scheduler's record of one task: this is the per-task overhead (stacks, store
-/// and module live in the task's own partition).
+/// How a parked operation ended, as kept in a task's record (the message is in its link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(u8)]
+enum Inbox {
+    #[default]
+    Empty,
+    Sent,
+    Received,
+    Closed,
+}
+
+/// The scheduler's record of one task. With its [`Link`] this is the whole
+/// per-task overhead (16 bytes); stacks, store and module live in the task's partition.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TaskRecord {
     /// Lifecycle state.
     pub state: TaskState,
-    /// A completion waiting to be collected by the parked operation.
-    inbox: Option<Completion>,
-    /// When the task last became ready (scheduler clock).
-    ready_since: u64,
+    inbox: Inbox,
+    /// When the task last became ready (scheduler clock, wrapping).
+    ready_since: u32,
 }
 
 /// What a task has done, and how long it ever waited for the CPU.
@@ -105,7 +114,7 @@ pub struct TaskStats {
     /// Its counters.
     pub counters: Counters,
     /// Longest time from ready to running (scheduler clock units).
-    pub worst_wait: u64,
+    pub worst_wait: u32,
     /// Why it was terminated, if it was.
     pub fault: Option<Fault>,
 }
@@ -113,11 +122,12 @@ pub struct TaskStats {
 /// The state native tasks and the scheduler share: channels, ownership table,
 /// ready queue and task records. It lives in the kernel partition (P1).
 pub struct Core<A: Allocator + Clone> {
-    chans: Vec<Channel<A>, A>,
+    chans: Channels<A>,
     own: Registry<A>,
-    ready: Ring<TaskId, A>,
+    links: Vec<Link, A>,
     records: Vec<TaskRecord, A>,
     stats: Vec<TaskStats, A>,
+    ready: List,
     current: TaskId,
     /// Scheduler clock: wasm instructions executed plus one per native poll.
     now: u64,
@@ -127,7 +137,7 @@ pub struct Core<A: Allocator + Clone> {
 /// Sizes the kernel is built for (from the memory plan).
 #[derive(Debug, Clone, Copy)]
 pub struct KernelConfig {
-    /// Most tasks alive at once (N_coro).
+    /// Most tasks alive at once (N_coro, at most 254).
     pub tasks: usize,
     /// Channel capacities; channel `i` buffers `channels[i]` messages (0: rendezvous).
     pub channels: &'static [usize],
@@ -137,59 +147,80 @@ pub struct KernelConfig {
     pub cpu_mhz: u32,
 }
 
+fn filled<T: Clone, A: Allocator>(n: usize, x: T, alloc: A) -> Result<Vec<T, A>, OutOfMemory> {
+    let mut v = Vec::new_in(alloc);
+    v.try_reserve_exact(n).map_err(|_| OutOfMemory)?;
+    v.resize(n, x);
+    Ok(v)
+}
+
 impl<A: Allocator + Clone> Core<A> {
     /// The kernel's shared state, allocated once from `alloc`.
     pub fn new_in(cfg: &KernelConfig, alloc: A) -> Result<Self, OutOfMemory> {
-        let mut chans = Vec::new_in(alloc.clone());
-        chans.try_reserve_exact(cfg.channels.len()).map_err(|_| OutOfMemory)?;
-        for &cap in cfg.channels {
-            chans.push(Channel::new_in(cap, cfg.tasks, alloc.clone())?);
-        }
-        let mut records = Vec::new_in(alloc.clone());
-        records.try_reserve_exact(cfg.tasks).map_err(|_| OutOfMemory)?;
-        records.resize(cfg.tasks, TaskRecord::default());
-        let mut stats = Vec::new_in(alloc.clone());
-        stats.try_reserve_exact(cfg.tasks).map_err(|_| OutOfMemory)?;
-        stats.resize(cfg.tasks, TaskStats::default());
+        let tasks = cfg.tasks.min(crate::NIL as usize - 1);
         Ok(Core {
-            chans,
+            chans: Channels::new_in(cfg.channels, alloc.clone())?,
             own: Registry::new_in(cfg.owned, alloc.clone())?,
-            ready: Ring::new_in(cfg.tasks, alloc)?,
-            records,
-            stats,
+            links: filled(tasks, Link::default(), alloc.clone())?,
+            records: filled(tasks, TaskRecord::default(), alloc.clone())?,
+            stats: filled(tasks, TaskStats::default(), alloc)?,
+            ready: List::default(),
             current: 0,
             now: 0,
             totals: Counters::default(),
         })
     }
 
-    /// Bytes of RAM the kernel state holds (records, queues, channels, ownership table).
+    /// Bytes of RAM the kernel state holds: task records and links, statistics,
+    /// channel headers and message pool, the ownership table (and live buffers).
     pub fn ram_bytes(&self) -> usize {
         core::mem::size_of::<Self>()
-            + self.chans.iter().map(|c| c.ram_bytes()).sum::<usize>()
+            + self.chans.ram_bytes()
+            + self.own.ram_bytes()
+            + self.links.capacity() * core::mem::size_of::<Link>()
             + self.records.capacity() * core::mem::size_of::<TaskRecord>()
             + self.stats.capacity() * core::mem::size_of::<TaskStats>()
-            + self.ready.ram_bytes()
     }
 
     /// Close channel `ch`: its waiters are woken with an error.
     pub fn close(&mut self, ch: usize) {
-        let Core { chans, records, ready, now, .. } = self;
-        if let Some(c) = chans.get_mut(ch) {
-            c.close(&mut |t, comp| wake(records, ready, *now, t, comp));
+        self.chans.close(ch);
+        while let Some(t) = self.chans.take_waiter(ch, &mut self.links) {
+            self.wake(Wake { task: t, completion: Completion::Closed });
         }
+    }
+
+    fn wake(&mut self, w: Wake) {
+        let Core { links, records, ready, now, .. } = self;
+        deliver(records, links, ready, *now, w);
+    }
+
+    fn count_op(&mut self, t: TaskId) {
+        if let Some(s) = self.stats.get_mut(t as usize) {
+            s.counters.chan_ops += 1;
+        }
+        self.totals.chan_ops += 1;
     }
 }
 
 /// Deliver a completion to a parked task and make it ready.
-fn wake<A: Allocator>(records: &mut [TaskRecord], ready: &mut Ring<TaskId, A>, now: u64, t: TaskId, c: Completion) {
-    if let Some(r) = records.get_mut(t as usize) {
-        r.inbox = Some(c);
-        if r.state == TaskState::Blocked {
-            r.state = TaskState::Ready;
-            r.ready_since = now;
-            let _ = ready.push(t);
+fn deliver(records: &mut [TaskRecord], links: &mut [Link], ready: &mut List, now: u64, w: Wake) {
+    let Some(r) = records.get_mut(w.task as usize) else { return };
+    r.inbox = match w.completion {
+        Completion::Sent => Inbox::Sent,
+        Completion::Closed => Inbox::Closed,
+        Completion::Received(m) => {
+            if let Some(l) = links.get_mut(w.task as usize) {
+                l.msg = m.msg;
+                l.handle = m.handle;
+            }
+            Inbox::Received
         }
+    };
+    if r.state == TaskState::Blocked {
+        r.state = TaskState::Ready;
+        r.ready_since = now as u32;
+        ready.push(links, w.task);
     }
 }
 
@@ -228,9 +259,6 @@ const IMPORTS: [(&str, Import, &[ValType], &[ValType]); 8] = {
         ("buf_release", Import::BufRelease, &[I32], &[I32]),
     ]
 };
-
-/// Marks a message that carries an ownership handle rather than a plain value.
-const BUFFER: Message = 1 << 32;
 
 /// A wasm task's instance and interpreter state, allocated in its own partition.
 pub struct WasmTask<'m, P: Allocator + Clone, M: Allocator + Clone> {
@@ -275,7 +303,15 @@ pub enum Step {
     Idle,
 }
 
-/// The scheduler: task bodies here, shared state in `Core`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Served {
+    Continue,
+    Yield,
+    Parked,
+    Fault,
+}
+
+/// The scheduler: task bodies here, shared state in [`Core`].
 pub struct Kernel<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocator + Clone> {
     core: &'k RefCell<Core<A>>,
     bodies: Vec<Body<'k, 'm, P, M>, A>,
@@ -283,12 +319,13 @@ pub struct Kernel<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocat
 }
 
 impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocator + Clone> Kernel<'k, 'm, A, P, M> {
-    /// A kernel over `core` (which native tasks share through [`Ctx`]); its task
-    /// table is allocated from `alloc`.
+    /// A kernel over `core` (which native tasks share through [`Ctx`]); its table of
+    /// task bodies (a pointer each) is allocated from `alloc`.
     pub fn new_in(core: &'k RefCell<Core<A>>, cfg: &KernelConfig, alloc: A) -> Result<Self, OutOfMemory> {
+        let tasks = core.borrow().records.len();
         let mut bodies = Vec::new_in(alloc);
-        bodies.try_reserve_exact(cfg.tasks).map_err(|_| OutOfMemory)?;
-        for _ in 0..cfg.tasks {
+        bodies.try_reserve_exact(tasks).map_err(|_| OutOfMemory)?;
+        for _ in 0..tasks {
             bodies.push(Body::Empty);
         }
         Ok(Kernel { core, bodies, slice: fireball_wasm::yield_interval(cfg.cpu_mhz) })
@@ -311,11 +348,11 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocator + Clone> K
 
     fn make_ready(&self, t: TaskId) {
         let mut core = self.core.borrow_mut();
-        let now = core.now;
-        let Core { records, ready, stats, .. } = &mut *core;
-        records[t as usize] = TaskRecord { state: TaskState::Ready, inbox: None, ready_since: now };
+        let now = core.now as u32;
+        let Core { records, links, ready, stats, .. } = &mut *core;
+        records[t as usize] = TaskRecord { state: TaskState::Ready, inbox: Inbox::Empty, ready_since: now };
         stats[t as usize] = TaskStats::default();
-        let _ = ready.push(t);
+        ready.push(links, t);
     }
 
     /// Spawn a wasm task: instantiate `module` in a store and thread allocated from
@@ -334,16 +371,9 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocator + Clone> K
         for (f, (_, id, params, results)) in funcs.iter_mut().zip(IMPORTS.iter()) {
             *f = store.host_func(params, results, *id as u32).map_err(|_| SpawnError::OutOfMemory)?;
         }
-        let mut missing = None;
         let inst = store.instantiate(module, |m, n, _| {
-            let found = (m == "env").then(|| IMPORTS.iter().position(|(name, ..)| *name == n)).flatten();
-            match found {
-                Some(i) => Some(Extern::Func(funcs[i])),
-                None => {
-                    missing.get_or_insert(());
-                    None
-                }
-            }
+            let i = (m == "env").then(|| IMPORTS.iter().position(|(name, ..)| *name == n)).flatten()?;
+            Some(Extern::Func(funcs[i]))
         });
         let inst: Instance = match inst {
             Ok(i) => i,
@@ -400,17 +430,17 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocator + Clone> K
     /// Its memory stays (for inspection) until [`Kernel::unload`].
     pub fn terminate(&mut self, t: TaskId, fault: Fault) {
         let mut core = self.core.borrow_mut();
-        let Core { chans, own, ready, records, stats, .. } = &mut *core;
+        let Core { chans, own, ready, links, records, stats, .. } = &mut *core;
         let Some(r) = records.get_mut(t as usize) else { return };
         if matches!(r.state, TaskState::Free | TaskState::Terminated | TaskState::Done) {
             return;
         }
-        r.state = TaskState::Terminated;
-        r.inbox = None;
-        ready.retain(|&x| x != t);
-        for c in chans.iter_mut() {
-            c.forget(t);
+        if r.state == TaskState::Ready {
+            ready.remove(links, t);
         }
+        r.state = TaskState::Terminated;
+        r.inbox = Inbox::Empty;
+        chans.forget(t, links);
         own.release_all(t);
         if let Some(s) = stats.get_mut(t as usize) {
             s.fault = Some(fault);
@@ -420,12 +450,10 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocator + Clone> K
     /// Free a finished or terminated task's slot and everything it allocated
     /// (its store, thread and stacks go back to its partition).
     pub fn unload(&mut self, t: TaskId) -> bool {
-        let state = self.state(t);
-        if !matches!(state, TaskState::Done | TaskState::Terminated) {
-            if state == TaskState::Free {
-                return false;
-            }
-            self.terminate(t, Fault::Killed);
+        match self.state(t) {
+            TaskState::Free => return false,
+            TaskState::Done | TaskState::Terminated => {}
+            _ => self.terminate(t, Fault::Killed),
         }
         self.bodies[t as usize] = Body::Empty;
         let mut core = self.core.borrow_mut();
@@ -444,20 +472,20 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocator + Clone> K
         max_steps
     }
 
-    /// Run the next ready task for one slice.
+    /// Run the next ready task for one slice (O(1) pick).
     pub fn step(&mut self) -> Step {
         let t = {
             let mut core = self.core.borrow_mut();
-            let Some(t) = core.ready.pop() else { return Step::Idle };
-            let now = core.now;
-            let Core { records, stats, totals, .. } = &mut *core;
+            let now = core.now as u32;
+            let Core { ready, links, records, stats, totals, current, .. } = &mut *core;
+            let Some(t) = ready.pop(links) else { return Step::Idle };
             let r = &mut records[t as usize];
             r.state = TaskState::Running;
             let s = &mut stats[t as usize];
-            s.worst_wait = s.worst_wait.max(now - r.ready_since.min(now));
+            s.worst_wait = s.worst_wait.max(now.wrapping_sub(r.ready_since));
             s.counters.switches += 1;
             totals.switches += 1;
-            core.current = t;
+            *current = t;
             t
         };
         let mut body = core::mem::replace(&mut self.bodies[t as usize], Body::Empty);
@@ -467,19 +495,19 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocator + Clone> K
             Body::Empty => self.terminate(t, Fault::Killed),
         }
         self.bodies[t as usize] = body;
-        let state = self.state(t);
-        if state == TaskState::Running {
+        let mut core = self.core.borrow_mut();
+        let now = core.now as u32;
+        let Core { records, links, ready, stats, totals, .. } = &mut *core;
+        let r = &mut records[t as usize];
+        if r.state == TaskState::Running {
             // Slice over (fuel spent or a yield): to the back of the queue.
-            let mut core = self.core.borrow_mut();
-            let now = core.now;
-            let Core { records, ready, stats, totals, .. } = &mut *core;
-            records[t as usize].state = TaskState::Ready;
-            records[t as usize].ready_since = now;
+            r.state = TaskState::Ready;
+            r.ready_since = now;
             stats[t as usize].counters.yields += 1;
             totals.yields += 1;
-            let _ = ready.push(t);
+            ready.push(links, t);
         }
-        Step::Ran(t, self.state(t))
+        Step::Ran(t, r.state)
     }
 
     fn run_native(&mut self, t: TaskId, f: Pin<&mut (dyn Future<Output = ()> + 'k)>) {
@@ -493,20 +521,38 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocator + Clone> K
     }
 
     fn run_wasm(&mut self, t: TaskId, w: &mut WasmTask<'m, P, M>) {
-        // Collect a completion the task was parked for.
         if let Some(import) = w.parked.take() {
-            let done = self.core.borrow_mut().records[t as usize].inbox.take();
-            match done {
-                Some(c) => {
-                    if !self.complete(t, w, import, c) {
-                        return;
-                    }
-                }
-                None => {
+            // Collect the completion the task was parked for.
+            let (inbox, msg) = {
+                let mut core = self.core.borrow_mut();
+                let inbox = core::mem::take(&mut core.records[t as usize].inbox);
+                (inbox, core.links[t as usize].tagged())
+            };
+            let served = match (import, inbox) {
+                (_, Inbox::Empty) => {
                     w.parked = Some(import);
                     self.core.borrow_mut().records[t as usize].state = TaskState::Blocked;
                     return;
                 }
+                (Import::ChSend, Inbox::Sent) => {
+                    self.core.borrow_mut().count_op(t);
+                    reply(w, None)
+                }
+                (Import::BufSend, Inbox::Sent) => {
+                    self.core.borrow_mut().count_op(t);
+                    reply(w, Some(0))
+                }
+                (Import::ChRecv | Import::BufRecv, Inbox::Received) => {
+                    self.core.borrow_mut().count_op(t);
+                    // The destination pointer is still the host call's second argument.
+                    let ptr = w.thread.host_args(&w.store).nth(1).and_then(|v| v.i32()).unwrap_or(0);
+                    self.receive(t, w, import, msg, ptr)
+                }
+                (Import::BufSend | Import::BufRecv, Inbox::Closed) => reply(w, Some(-1)),
+                _ => Served::Fault,
+            };
+            if served == Served::Fault {
+                return self.terminate(t, Fault::BadImport);
             }
         }
         let mut fuel = self.slice;
@@ -526,7 +572,7 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocator + Clone> K
                     self.core.borrow_mut().records[t as usize].state = TaskState::Done;
                     return;
                 }
-                Exit::Trap(trap) => return self.terminate(t, Fault::Trap(trap)),
+                Exit::Trap(trap) => return self.terminate(t, Fault::Trap(trap.code)),
                 Exit::OutOfFuel => return,
                 Exit::HostCall { id, .. } => match self.serve(t, w, id) {
                     Served::Continue if fuel > 0 => continue,
@@ -537,60 +583,46 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocator + Clone> K
         }
     }
 
-    /// Serve a kernel import; the thread is left ready to resume, parked, or faulted.
+    /// Serve a kernel import: answered (the thread may go on), parked, or a fault.
     fn serve(&mut self, t: TaskId, w: &mut WasmTask<'m, P, M>, id: u32) -> Served {
         let mut a = [0i32; 3];
         for (slot, v) in a.iter_mut().zip(w.thread.host_args(&w.store)) {
             *slot = v.i32().unwrap_or(0);
         }
-        let import = match IMPORTS.iter().find(|(_, i, ..)| *i as u32 == id) {
-            Some((_, i, ..)) => *i,
-            None => return Served::Fault,
-        };
-        let mut core = self.core.borrow_mut();
-        let now = core.now;
-        let Core { chans, own, records, ready, stats, totals, .. } = &mut *core;
-        let mut woke = |x: TaskId, c: Completion| wake(records, ready, now, x, c);
-        let ret = |w: &mut WasmTask<'m, P, M>, v: Option<i32>| {
-            let r = match v {
-                Some(v) => w.thread.host_return(&w.store, &[Value::I32(v)]),
-                None => w.thread.host_return(&w.store, &[]),
-            };
-            if r.is_ok() {
-                Served::Continue
-            } else {
-                Served::Fault
-            }
-        };
+        let Some(&(_, import, ..)) = IMPORTS.iter().find(|(_, i, ..)| *i as u32 == id) else { return Served::Fault };
+        let ch = a[0] as u32 as usize;
         match import {
             Import::ChSend | Import::BufSend => {
-                let Some(ch) = chans.get_mut(a[0] as u32 as usize) else { return Served::Fault };
-                let msg = if import == Import::BufSend {
-                    if let Err(e) = own.send(Handle(a[1] as u32), t) {
-                        return ret(w, Some(e.code()));
+                let mut core = self.core.borrow_mut();
+                let core = &mut *core;
+                let m = if import == Import::BufSend {
+                    if let Err(e) = core.own.send(Handle(a[1] as u32), t) {
+                        return reply(w, Some(e.code()));
                     }
-                    BUFFER | a[1] as u32 as u64
+                    Tagged { msg: a[1] as u32, handle: true }
                 } else {
-                    a[1] as u32 as u64
+                    Tagged::value(a[1] as u32)
                 };
-                match ch.send(msg, Some(t), &mut woke) {
-                    Ok(Progress::Done(())) => {
-                        stats[t as usize].counters.chan_ops += 1;
-                        totals.chan_ops += 1;
-                        ret(w, (import == Import::BufSend).then_some(0))
+                match core.chans.send(ch, m, Some(t), &mut core.links) {
+                    Ok((Progress::Done(()), woke)) => {
+                        if let Some(x) = woke {
+                            core.wake(x);
+                        }
+                        core.count_op(t);
+                        reply(w, (import == Import::BufSend).then_some(0))
                     }
-                    Ok(Progress::Parked) => {
-                        records[t as usize].state = TaskState::Blocked;
+                    Ok((Progress::Parked, _)) => {
+                        core.records[t as usize].state = TaskState::Blocked;
                         w.parked = Some(import);
                         Served::Parked
                     }
-                    Err(TrySendError::Closed(m) | TrySendError::Full(m) | TrySendError::QueueFull(m)) => {
-                        if m & BUFFER != 0 {
-                            // The buffer never left: give it back to its owner.
-                            let _ = own.receive(Handle(m as u32), t);
+                    Err(TrySendError::Closed(m) | TrySendError::Full(m) | TrySendError::NoChannel(m)) => {
+                        if m.handle {
+                            // The buffer never left: it is the sender's again.
+                            let _ = core.own.receive(Handle(m.msg), t);
                         }
                         if import == Import::BufSend {
-                            ret(w, Some(-1))
+                            reply(w, Some(-1))
                         } else {
                             Served::Fault
                         }
@@ -598,43 +630,57 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocator + Clone> K
                 }
             }
             Import::ChRecv | Import::BufRecv => {
-                let Some(ch) = chans.get_mut(a[0] as u32 as usize) else { return Served::Fault };
-                match ch.recv(Some(t), &mut woke) {
-                    Ok(Progress::Done(m)) => {
-                        stats[t as usize].counters.chan_ops += 1;
-                        totals.chan_ops += 1;
-                        drop(core);
-                        self.deliver(t, w, import, m, a[1])
+                let got = {
+                    let mut core = self.core.borrow_mut();
+                    let core = &mut *core;
+                    match core.chans.recv(ch, Some(t), &mut core.links) {
+                        Ok((Progress::Done(m), woke)) => {
+                            if let Some(x) = woke {
+                                core.wake(x);
+                            }
+                            core.count_op(t);
+                            Ok(Some(m))
+                        }
+                        Ok((Progress::Parked, _)) => {
+                            core.records[t as usize].state = TaskState::Blocked;
+                            Ok(None)
+                        }
+                        Err(e) => Err(e),
                     }
-                    Ok(Progress::Parked) => {
-                        records[t as usize].state = TaskState::Blocked;
+                };
+                match got {
+                    Ok(Some(m)) => self.receive(t, w, import, m, a[1]),
+                    Ok(None) => {
                         w.parked = Some(import);
                         Served::Parked
                     }
-                    Err(TryRecvError::Closed | TryRecvError::Empty | TryRecvError::QueueFull) => {
+                    Err(TryRecvError::Closed | TryRecvError::Empty | TryRecvError::NoChannel) => {
                         if import == Import::BufRecv {
-                            ret(w, Some(-1))
+                            reply(w, Some(-1))
                         } else {
                             Served::Fault
                         }
                     }
                 }
             }
-            Import::Yield => match ret(w, None) {
+            Import::Yield => match reply(w, None) {
                 Served::Continue => Served::Yield,
                 other => other,
             },
             Import::BufCreate => {
                 let (ptr, len) = (a[0] as u32 as usize, a[1] as u32 as usize);
+                let mut core = self.core.borrow_mut();
                 let r = match guest_bytes(w, ptr, len) {
-                    Some(bytes) => own.create_buffer(t, bytes).map(|h| h.0 as i32).unwrap_or_else(|e| e.code()),
+                    Some(bytes) => core.own.create_buffer(t, bytes).map(|h| h.0 as i32).unwrap_or_else(|e| e.code()),
                     None => OwnError::BadHandle.code(),
                 };
-                ret(w, Some(r))
+                drop(core);
+                reply(w, Some(r))
             }
             Import::BufRead => {
                 let (h, ptr, cap) = (Handle(a[0] as u32), a[1] as u32 as usize, a[2] as u32 as usize);
-                let r = match own.bytes(h, t) {
+                let core = self.core.borrow();
+                let r = match core.own.bytes(h, t) {
                     Ok(bytes) => {
                         let n = bytes.len().min(cap);
                         let dst = w.memory.and_then(|m| w.store.memory_data_mut(m));
@@ -648,89 +694,54 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocator + Clone> K
                     }
                     Err(e) => e.code(),
                 };
-                ret(w, Some(r))
+                drop(core);
+                reply(w, Some(r))
             }
             Import::BufRelease => {
-                let r = own.release(Handle(a[0] as u32), t).map_or_else(|e| e.code(), |()| 0);
-                ret(w, Some(r))
+                let r = self.core.borrow_mut().own.release(Handle(a[0] as u32), t).map_or_else(|e| e.code(), |()| 0);
+                reply(w, Some(r))
             }
         }
     }
 
     /// Finish a receive: store the message where the guest asked, or hand over the buffer.
-    fn deliver(&mut self, t: TaskId, w: &mut WasmTask<'m, P, M>, import: Import, m: Message, ptr: i32) -> Served {
-        if m & BUFFER != 0 {
-            let _ = self.core.borrow_mut().own.receive(Handle(m as u32), t);
+    fn receive(&mut self, t: TaskId, w: &mut WasmTask<'m, P, M>, import: Import, m: Tagged, ptr: i32) -> Served {
+        if m.handle {
+            let _ = self.core.borrow_mut().own.receive(Handle(m.msg), t);
         }
-        let r = if import == Import::BufRecv {
-            w.thread.host_return(&w.store, &[Value::I32(m as u32 as i32)])
-        } else {
-            let ptr = ptr as u32 as usize;
-            let dst = w.memory.and_then(|mem| w.store.memory_data_mut(mem));
-            match dst.and_then(|d| d.get_mut(ptr..ptr + 4)) {
-                Some(d) => {
-                    d.copy_from_slice(&(m as u32).to_le_bytes());
-                    w.thread.host_return(&w.store, &[])
-                }
-                None => return Served::Fault,
-            }
-        };
-        if r.is_ok() {
-            Served::Continue
-        } else {
-            Served::Fault
+        if import == Import::BufRecv {
+            return reply(w, Some(m.msg as i32));
         }
-    }
-
-    /// A parked import's completion arrived: finish it. Returns whether the task may run on.
-    fn complete(&mut self, t: TaskId, w: &mut WasmTask<'m, P, M>, import: Import, c: Completion) -> bool {
-        {
-            let mut core = self.core.borrow_mut();
-            if c != Completion::Closed {
-                core.stats[t as usize].counters.chan_ops += 1;
-                core.totals.chan_ops += 1;
+        let ptr = ptr as u32 as usize;
+        let dst = w.memory.and_then(|mem| w.store.memory_data_mut(mem));
+        match dst.and_then(|d| d.get_mut(ptr..ptr.checked_add(4)?)) {
+            Some(d) => {
+                d.copy_from_slice(&m.msg.to_le_bytes());
+                reply(w, None)
             }
+            None => Served::Fault,
         }
-        let served = match (import, c) {
-            (Import::ChSend, Completion::Sent) => w.thread.host_return(&w.store, &[]).map_or(Served::Fault, |()| Served::Continue),
-            (Import::BufSend, Completion::Sent) => {
-                w.thread.host_return(&w.store, &[Value::I32(0)]).map_or(Served::Fault, |()| Served::Continue)
-            }
-            (Import::ChRecv | Import::BufRecv, Completion::Received(m)) => {
-                // The destination pointer is still the host call's second argument.
-                let ptr = w.thread.host_args(&w.store).nth(1).and_then(|v| v.i32()).unwrap_or(0);
-                self.deliver(t, w, import, m, ptr)
-            }
-            (Import::BufSend | Import::BufRecv, Completion::Closed) => {
-                w.thread.host_return(&w.store, &[Value::I32(-1)]).map_or(Served::Fault, |()| Served::Continue)
-            }
-            _ => Served::Fault,
-        };
-        if served == Served::Fault {
-            self.terminate(t, Fault::BadImport);
-            return false;
-        }
-        true
     }
 }
 
-fn guest_bytes<'a, 'm, P: Allocator + Clone, M: Allocator + Clone>(
-    w: &'a WasmTask<'m, P, M>,
-    ptr: usize,
-    len: usize,
-) -> Option<&'a [u8]> {
+/// Answer the pending host call (with an `i32` for the imports that return one).
+fn reply<P: Allocator + Clone, M: Allocator + Clone>(w: &mut WasmTask<'_, P, M>, v: Option<i32>) -> Served {
+    let r = match v {
+        Some(v) => w.thread.host_return(&w.store, &[Value::I32(v)]),
+        None => w.thread.host_return(&w.store, &[]),
+    };
+    if r.is_ok() {
+        Served::Continue
+    } else {
+        Served::Fault
+    }
+}
+
+fn guest_bytes<'a, P: Allocator + Clone, M: Allocator + Clone>(w: &'a WasmTask<'_, P, M>, ptr: usize, len: usize) -> Option<&'a [u8]> {
     w.store.memory_data(w.memory?)?.get(ptr..ptr.checked_add(len)?)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Served {
-    Continue,
-    Yield,
-    Parked,
-    Fault,
-}
-
-/// What native tasks hold to use the kernel: channels, yield, ownership.
+/// What native tasks hold to use the kernel: channels and yield.
 pub struct Ctx<'k, A: Allocator + Clone> {
     core: &'k RefCell<Core<A>>,
 }
@@ -750,8 +761,6 @@ pub enum ChanError {
     NoChannel,
     /// The channel is closed (a send hands its message back).
     Closed(Option<Message>),
-    /// Too many waiters.
-    QueueFull,
 }
 
 impl<'k, A: Allocator + Clone> Ctx<'k, A> {
@@ -763,30 +772,30 @@ impl<'k, A: Allocator + Clone> Ctx<'k, A> {
     /// Send without blocking: `Err(Full(msg))` hands the message back.
     pub fn try_send(&self, ch: usize, msg: Message) -> Result<(), TrySendError> {
         let mut core = self.core.borrow_mut();
-        let now = core.now;
+        let core = &mut *core;
         let t = core.current;
-        let Core { chans, records, ready, stats, totals, .. } = &mut *core;
-        let c = chans.get_mut(ch).ok_or(TrySendError::Closed(msg))?;
-        c.send(msg, None, &mut |x, comp| wake(records, ready, now, x, comp))?;
-        stats[t as usize].counters.chan_ops += 1;
-        totals.chan_ops += 1;
+        let (_, woke) = core.chans.send(ch, Tagged::value(msg), None, &mut core.links)?;
+        if let Some(x) = woke {
+            core.wake(x);
+        }
+        core.count_op(t);
         Ok(())
     }
 
     /// Receive without blocking.
     pub fn try_recv(&self, ch: usize) -> Result<Message, TryRecvError> {
         let mut core = self.core.borrow_mut();
-        let now = core.now;
+        let core = &mut *core;
         let t = core.current;
-        let Core { chans, records, ready, stats, totals, .. } = &mut *core;
-        let c = chans.get_mut(ch).ok_or(TryRecvError::Closed)?;
-        match c.recv(None, &mut |x, comp| wake(records, ready, now, x, comp))? {
-            Progress::Done(m) => {
-                stats[t as usize].counters.chan_ops += 1;
-                totals.chan_ops += 1;
-                Ok(m)
+        match core.chans.recv(ch, None, &mut core.links)? {
+            (Progress::Done(m), woke) => {
+                if let Some(x) = woke {
+                    core.wake(x);
+                }
+                core.count_op(t);
+                Ok(m.msg)
             }
-            Progress::Parked => Err(TryRecvError::Empty),
+            (Progress::Parked, _) => Err(TryRecvError::Empty),
         }
     }
 
@@ -811,6 +820,19 @@ impl<'k, A: Allocator + Clone> Ctx<'k, A> {
     }
 }
 
+/// A parked native operation: collect its completion, or stay blocked.
+fn collect<A: Allocator + Clone>(core: &mut Core<A>, t: TaskId) -> Option<(Inbox, Tagged)> {
+    let inbox = core::mem::take(&mut core.records[t as usize].inbox);
+    if inbox == Inbox::Empty {
+        core.records[t as usize].state = TaskState::Blocked;
+        return None;
+    }
+    if inbox != Inbox::Closed {
+        core.count_op(t);
+    }
+    Some((inbox, core.links[t as usize].tagged()))
+}
+
 /// [`Ctx::send`].
 pub struct SendFuture<'k, A: Allocator + Clone> {
     core: &'k RefCell<Core<A>>,
@@ -823,39 +845,32 @@ impl<A: Allocator + Clone> Future for SendFuture<'_, A> {
     type Output = Result<(), ChanError>;
 
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut core = self.core.borrow_mut();
-        let now = core.now;
+        let cell = self.core;
+        let mut core = cell.borrow_mut();
+        let core = &mut *core;
         let t = core.current;
-        let Core { chans, records, ready, stats, totals, .. } = &mut *core;
         if self.parked {
-            return match records[t as usize].inbox.take() {
-                Some(Completion::Sent) => {
-                    stats[t as usize].counters.chan_ops += 1;
-                    totals.chan_ops += 1;
-                    Poll::Ready(Ok(()))
-                }
-                Some(_) => Poll::Ready(Err(ChanError::Closed(None))),
-                None => {
-                    records[t as usize].state = TaskState::Blocked;
-                    Poll::Pending
-                }
+            return match collect(core, t) {
+                None => Poll::Pending,
+                Some((Inbox::Sent, _)) => Poll::Ready(Ok(())),
+                Some(_) => Poll::Ready(Err(ChanError::Closed(Some(self.msg)))),
             };
         }
-        let Some(c) = chans.get_mut(self.ch) else { return Poll::Ready(Err(ChanError::NoChannel)) };
-        match c.send(self.msg, Some(t), &mut |x, comp| wake(records, ready, now, x, comp)) {
-            Ok(Progress::Done(())) => {
-                stats[t as usize].counters.chan_ops += 1;
-                totals.chan_ops += 1;
+        match core.chans.send(self.ch, Tagged::value(self.msg), Some(t), &mut core.links) {
+            Ok((Progress::Done(()), woke)) => {
+                if let Some(x) = woke {
+                    core.wake(x);
+                }
+                core.count_op(t);
                 Poll::Ready(Ok(()))
             }
-            Ok(Progress::Parked) => {
-                records[t as usize].state = TaskState::Blocked;
-                drop(core);
+            Ok((Progress::Parked, _)) => {
+                core.records[t as usize].state = TaskState::Blocked;
                 self.parked = true;
                 Poll::Pending
             }
-            Err(TrySendError::Closed(m)) => Poll::Ready(Err(ChanError::Closed(Some(m)))),
-            Err(_) => Poll::Ready(Err(ChanError::QueueFull)),
+            Err(TrySendError::NoChannel(_)) => Poll::Ready(Err(ChanError::NoChannel)),
+            Err(TrySendError::Closed(m) | TrySendError::Full(m)) => Poll::Ready(Err(ChanError::Closed(Some(m.msg)))),
         }
     }
 }
@@ -871,39 +886,32 @@ impl<A: Allocator + Clone> Future for RecvFuture<'_, A> {
     type Output = Result<Message, ChanError>;
 
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut core = self.core.borrow_mut();
-        let now = core.now;
+        let cell = self.core;
+        let mut core = cell.borrow_mut();
+        let core = &mut *core;
         let t = core.current;
-        let Core { chans, records, ready, stats, totals, .. } = &mut *core;
         if self.parked {
-            return match records[t as usize].inbox.take() {
-                Some(Completion::Received(m)) => {
-                    stats[t as usize].counters.chan_ops += 1;
-                    totals.chan_ops += 1;
-                    Poll::Ready(Ok(m))
-                }
+            return match collect(core, t) {
+                None => Poll::Pending,
+                Some((Inbox::Received, m)) => Poll::Ready(Ok(m.msg)),
                 Some(_) => Poll::Ready(Err(ChanError::Closed(None))),
-                None => {
-                    records[t as usize].state = TaskState::Blocked;
-                    Poll::Pending
-                }
             };
         }
-        let Some(c) = chans.get_mut(self.ch) else { return Poll::Ready(Err(ChanError::NoChannel)) };
-        match c.recv(Some(t), &mut |x, comp| wake(records, ready, now, x, comp)) {
-            Ok(Progress::Done(m)) => {
-                stats[t as usize].counters.chan_ops += 1;
-                totals.chan_ops += 1;
-                Poll::Ready(Ok(m))
+        match core.chans.recv(self.ch, Some(t), &mut core.links) {
+            Ok((Progress::Done(m), woke)) => {
+                if let Some(x) = woke {
+                    core.wake(x);
+                }
+                core.count_op(t);
+                Poll::Ready(Ok(m.msg))
             }
-            Ok(Progress::Parked) => {
-                records[t as usize].state = TaskState::Blocked;
-                drop(core);
+            Ok((Progress::Parked, _)) => {
+                core.records[t as usize].state = TaskState::Blocked;
                 self.parked = true;
                 Poll::Pending
             }
-            Err(TryRecvError::Closed) => Poll::Ready(Err(ChanError::Closed(None))),
-            Err(_) => Poll::Ready(Err(ChanError::QueueFull)),
+            Err(TryRecvError::NoChannel) => Poll::Ready(Err(ChanError::NoChannel)),
+            Err(_) => Poll::Ready(Err(ChanError::Closed(None))),
         }
     }
 }

@@ -31,6 +31,9 @@ spec_line=$(grep -E '^spec: [0-9]+ passed, [0-9]+ failed' "$log" || true)
 step "firmware on QEMU: mps2-an386 (Cortex-M4) and mps2-an505 (Cortex-M33)"
 (cd boards/qemu-m4 && cargo run -q --release && cargo run -q --release --target thumbv8m.main-none-eabihf)
 
+step "kernel micro-benchmarks on QEMU (instructions per operation, -icount)"
+bash scripts/kernel-bench-qemu.sh
+
 step "engine flash size"
 bash scripts/size.sh
 

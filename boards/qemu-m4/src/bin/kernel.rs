@@ -1,0 +1,170 @@
+//! COOS kernel micro-benchmarks on a Cortex-M, meant to run under
+//! `qemu-system-arm -icount shift=0` (see scripts/kernel-bench-qemu.sh): there
+//! every instruction advances virtual time by 1 ns and SysTick, clocked by the
+//! 25 MHz system clock of mps2-an386 (20 MHz on an505), ticks once per 40 (50)
+//! instructions. Each figure is the SysTick delta over N operations, turned
+//! into instructions per operation, and printed next to the spec's target.
+#![no_std]
+#![no_main]
+
+use core::cell::RefCell;
+use core::pin::pin;
+
+use allocator_api2::alloc::Global;
+use cortex_m::peripheral::syst::SystClkSource;
+use cortex_m::peripheral::SYST;
+use cortex_m_rt::entry;
+use cortex_m_semihosting::hprintln;
+use fireball_coos::chan::{Channels, Link, Tagged};
+use fireball_coos::sched::{Core, Ctx, Kernel, KernelConfig};
+use fireball_qemu_m4::{exit, HEAP};
+use fireball_wasm::{HostLimits, Module, StackLimits};
+
+static YIELD: &[u8] = include_bytes!("../../guest/yield.wasm");
+static BUSY: &[u8] = include_bytes!("../../guest/busy.wasm");
+
+
+const N: u32 = 2000;
+
+/// Instructions per SysTick tick under `-icount shift=0`: SYSCLK is 25 MHz on
+/// mps2-an386 (Cortex-M4) and 20 MHz on mps2-an505 (Cortex-M33), told apart by CPUID.
+fn insns_per_tick(cpuid: u32) -> u32 {
+    if (cpuid >> 4) & 0xfff == 0xd21 {
+        50
+    } else {
+        40
+    }
+}
+
+/// Instructions per operation for `n` operations done by `f` (SysTick counts down).
+fn measure(per_tick: u32, n: u32, f: impl FnOnce()) -> u32 {
+    let start = SYST::get_current();
+    f();
+    let end = SYST::get_current();
+    let elapsed = start.wrapping_sub(end) & 0x00ff_ffff;
+    elapsed * per_tick / n
+}
+
+fn report(what: &str, insns: u32, target: Option<u32>) {
+    match target {
+        Some(t) => hprintln!("{:<46} {:>6} instructions   (spec target {})", what, insns, t),
+        None => hprintln!("{:<46} {:>6} instructions", what, insns),
+    }
+}
+
+const CFG: KernelConfig = KernelConfig { tasks: 8, channels: &[4; 16], owned: 64, cpu_mhz: 100 };
+
+#[entry]
+fn main() -> ! {
+    let Some(mut p) = cortex_m::Peripherals::take() else { exit(false) };
+    p.SYST.set_clock_source(SystClkSource::Core);
+    p.SYST.set_reload(0x00ff_ffff);
+    p.SYST.clear_current();
+    p.SYST.enable_counter();
+    let syst = insns_per_tick(p.CPUID.base.read());
+    hprintln!("COOS kernel on a Cortex-M (QEMU, -icount shift=0: 1 SysTick = {} instructions)", syst);
+
+    // Kernel RAM for 8 coroutines and 16 channels: what Core reports, and what the heap gave.
+    let before = HEAP.live_bytes();
+    let core = match Core::new_in(&CFG, Global) {
+        Ok(c) => RefCell::new(c),
+        Err(_) => exit(false),
+    };
+    let heap = HEAP.live_bytes() - before;
+    hprintln!(
+        "kernel RAM (8 tasks, 16 channels x 4 messages, 64 owned entries): {} B (heap blocks {} B), spec P1 budget 1536 B",
+        core.borrow().ram_bytes(),
+        heap
+    );
+
+    // Channel send + receive, no task switch.
+    let mut chans: Channels<Global> = match Channels::new_in(&[4], Global) {
+        Ok(c) => c,
+        Err(_) => exit(false),
+    };
+    let mut links = [Link::default(); 8];
+    let send = measure(syst, N, || {
+        for i in 0..N {
+            let _ = chans.send(0, Tagged::value(i), None, &mut links);
+            let _ = chans.recv(0, None, &mut links);
+        }
+    });
+    report("channel send + recv (pair)", send, Some(50 + 45));
+
+    // Native <-> native context switch.
+    let ctx = Ctx::new(&core);
+    let mut a = pin!(async {
+        loop {
+            ctx.yield_now().await
+        }
+    });
+    let mut b = pin!(async {
+        loop {
+            ctx.yield_now().await
+        }
+    });
+    {
+        let mut k: Kernel<'_, 'static, Global, Global, Global> = match Kernel::new_in(&core, &CFG, Global) {
+            Ok(k) => k,
+            Err(_) => exit(false),
+        };
+        if k.spawn_native(a.as_mut()).is_err() || k.spawn_native(b.as_mut()).is_err() {
+            exit(false);
+        }
+        let sw = measure(syst, N, || {
+            k.run(N as usize);
+        });
+        report("context switch, native <-> native", sw, Some(60));
+    }
+
+    // Wasm <-> wasm: explicit co_yield, and the automatic yield (fuel spent).
+    let (Ok(yielder), Ok(busy)) = (Module::new(YIELD), Module::new(BUSY)) else { exit(false) };
+    let limits = HostLimits { max_memory_bytes: 0, max_table_elems: 0 };
+    let stack = StackLimits { value_slots: 64, frames: 8 };
+    for (what, module, mhz, target) in [
+        ("context switch, wasm <-> wasm (co_yield)", &yielder, 100, Some(60)),
+        ("automatic yield, wasm <-> wasm (fuel out)", &busy, 0, Some(60)),
+    ] {
+        let core = match Core::new_in(&CFG, Global) {
+            Ok(c) => RefCell::new(c),
+            Err(_) => exit(false),
+        };
+        let cfg = KernelConfig { cpu_mhz: mhz, ..CFG };
+        let mut k: Kernel<'_, '_, Global, Global, Global> = match Kernel::new_in(&core, &cfg, Global) {
+            Ok(k) => k,
+            Err(_) => exit(false),
+        };
+        for _ in 0..2 {
+            if k.spawn_wasm(module, "main", Global, limits, stack).is_err() {
+                exit(false);
+            }
+        }
+        let insns = measure(syst, N, || {
+            k.run(N as usize);
+        });
+        report(what, insns, target);
+    }
+
+    // Allocation of 8 bytes from the heap (talc) and its release.
+    let layout = core::alloc::Layout::from_size_align(8, 4).unwrap_or(core::alloc::Layout::new::<u64>());
+    let mut ptrs = [core::ptr::null_mut::<u8>(); 64];
+    let alloc = measure(syst, 64, || {
+        for p in ptrs.iter_mut() {
+            // SAFETY: a non-zero-size layout; the pointers are freed below with the same layout.
+            *p = unsafe { alloc::alloc::alloc(layout) };
+        }
+    });
+    let free = measure(syst, 64, || {
+        for p in ptrs.iter() {
+            if !p.is_null() {
+                // SAFETY: allocated just above with `layout` and not freed since.
+                unsafe { alloc::alloc::dealloc(*p, layout) };
+            }
+        }
+    });
+    report("alloc 8 B (global talc heap)", alloc, Some(200));
+    report("free 8 B (global talc heap)", free, Some(100));
+    exit(true)
+}
+
+extern crate alloc;

@@ -10,7 +10,15 @@
 //!   polled once per turn, which blocks only on kernel primitives (`Ctx`).
 //!
 //! Both block on the same channels (`chan`), so a wasm guest and a native
-//! service can ping-pong. The ready queue is a fixed ring: O(1) push and pop.
+//! service can ping-pong. The ready queue is an intrusive list through the
+//! tasks' links: O(1) push and pop.
+//!
+//! A wasm task lives in its own partition (a service's sub-heap in P4, the
+//! guest's in P5). When it runs that partition dry, the scheduler applies the
+//! spec's table to that task alone: P4 → the service is terminated, P5 → the
+//! guest is terminated and unloaded (its memory returns to P5), P3 → degrade
+//! (the task runs on with what it has), P1/P2/P6 → `Step::Fatal` for the
+//! system to answer; every other task keeps running.
 //!
 //! ```text
 //!              spawn                 pick (O(1))
@@ -38,6 +46,7 @@ use fireball_wasm::{
     ValType, Value,
 };
 
+use crate::mem::{Exhaustion, Partition};
 use crate::chan::{Channels, Completion, Link, List, Message, Progress, Tagged, TryRecvError, TrySendError, Wake};
 use crate::own::{Handle, OwnError, Registry};
 use crate::TaskId;
@@ -71,6 +80,27 @@ pub enum Fault {
     Killed,
     /// A kernel import was misused (unknown channel, a channel closed under a blocked `ch_send`).
     BadImport,
+    /// Its partition ran dry; the value is the policy the spec gives that partition.
+    Exhausted(Exhaustion),
+}
+
+/// A task's memory as the scheduler sees it: whether it ran dry, and so what
+/// the spec's exhaustion table says to do with the task.
+pub trait Policy {
+    /// The exhaustion policy triggered since the last check, if any (and clear it).
+    fn take_exhausted(&self) -> Option<Exhaustion>;
+}
+
+impl Policy for allocator_api2::alloc::Global {
+    fn take_exhausted(&self) -> Option<Exhaustion> {
+        None
+    }
+}
+
+impl Policy for &Partition {
+    fn take_exhausted(&self) -> Option<Exhaustion> {
+        self.clear_exhausted()
+    }
 }
 
 /// Counters kept per task and in total.
@@ -262,6 +292,7 @@ const IMPORTS: [(&str, Import, &[ValType], &[ValType]); 8] = {
 
 /// A wasm task's instance and interpreter state, allocated in its own partition.
 pub struct WasmTask<'m, P: Allocator + Clone, M: Allocator + Clone> {
+    partition: P,
     store: Store<'m, P, M>,
     thread: Thread<P>,
     memory: Option<MemoryAddr>,
@@ -301,6 +332,9 @@ pub enum Step {
     Ran(TaskId, TaskState),
     /// Nothing is ready.
     Idle,
+    /// A task's partition is one whose exhaustion the whole system must answer
+    /// (P1/P2: fatal, reset; P6: critical). The task is terminated; the caller decides the rest.
+    Fatal(TaskId, Exhaustion),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -312,13 +346,13 @@ enum Served {
 }
 
 /// The scheduler: task bodies here, shared state in [`Core`].
-pub struct Kernel<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocator + Clone> {
+pub struct Kernel<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator + Clone> {
     core: &'k RefCell<Core<A>>,
     bodies: Vec<Body<'k, 'm, P, M>, A>,
     slice: u64,
 }
 
-impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocator + Clone> Kernel<'k, 'm, A, P, M> {
+impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator + Clone> Kernel<'k, 'm, A, P, M> {
     /// A kernel over `core` (which native tasks share through [`Ctx`]); its table of
     /// task bodies (a pointer each) is allocated from `alloc`.
     pub fn new_in(core: &'k RefCell<Core<A>>, cfg: &KernelConfig, alloc: A) -> Result<Self, OutOfMemory> {
@@ -396,7 +430,7 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocator + Clone> K
         }
         thread.invoke(&store, f, &[]).map_err(|_| SpawnError::NoEntry)?;
         let memory = store.instance_memory(inst, 0);
-        let task = WasmTask { store, thread, memory, parked: None };
+        let task = WasmTask { partition: partition.clone(), store, thread, memory, parked: None };
         let body = Box::try_new_in(task, partition).map_err(|_| SpawnError::OutOfMemory)?;
         self.bodies[t as usize] = Body::Wasm(body);
         self.make_ready(t);
@@ -489,12 +523,29 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone, M: Allocator + Clone> K
             t
         };
         let mut body = core::mem::replace(&mut self.bodies[t as usize], Body::Empty);
+        let mut exhausted = None;
         match &mut body {
-            Body::Wasm(w) => self.run_wasm(t, w),
+            Body::Wasm(w) => {
+                self.run_wasm(t, w);
+                exhausted = w.partition.take_exhausted();
+            }
             Body::Native(f) => self.run_native(t, f.as_mut()),
             Body::Empty => self.terminate(t, Fault::Killed),
         }
         self.bodies[t as usize] = body;
+        match exhausted {
+            // The spec's exhaustion table, applied to the task whose partition ran dry.
+            None | Some(Exhaustion::Degrade) => {}
+            Some(policy @ Exhaustion::TerminateService) => self.terminate(t, Fault::Exhausted(policy)),
+            Some(policy @ Exhaustion::UnloadGuest) => {
+                self.terminate(t, Fault::Exhausted(policy));
+                self.unload(t);
+            }
+            Some(policy @ (Exhaustion::Fatal | Exhaustion::Critical)) => {
+                self.terminate(t, Fault::Exhausted(policy));
+                return Step::Fatal(t, policy);
+            }
+        }
         let mut core = self.core.borrow_mut();
         let now = core.now as u32;
         let Core { records, links, ready, stats, totals, .. } = &mut *core;

@@ -348,6 +348,20 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
             elem_base: self.elem_items.len() as u32,
             data_base: self.data_dropped.len() as u32,
         };
+        // Every vector's final size is known: reserve it exactly (no doubling, no slack in a small partition).
+        let reserve = |n: usize| -> Vec<u32, A> {
+            let mut v = Vec::new_in(a.clone());
+            let _ = v.try_reserve_exact(n);
+            v
+        };
+        d.funcs = reserve(module.funcs.len());
+        d.tables = reserve(module.tables.len());
+        d.memories = reserve(module.memories.len());
+        d.globals = reserve(module.globals.len());
+        d.sigs = reserve(module.types.len());
+        self.funcs.try_reserve_exact(module.bodies.len()).map_err(|_| OutOfMemory)?;
+        self.globals.try_reserve_exact(module.globals.len() - module.imported_globals as usize).map_err(|_| OutOfMemory)?;
+        self.instances.try_reserve_exact(1).map_err(|_| OutOfMemory)?;
         for (index, imp) in module.imports.iter().enumerate() {
             let index = index as u32;
             let ext = resolve(module.str_at(imp.module), module.str_at(imp.name), &imp.desc)

@@ -10,6 +10,8 @@ use std::time::Instant;
 
 use allocator_api2::alloc::Global;
 use fireball_coos::chan::{Channels, Link, Tagged};
+use fireball_coos::mem::{Partition, PartitionId};
+use allocator_api2::alloc::Allocator;
 use fireball_coos::sched::{Core, Ctx, Kernel, KernelConfig};
 use fireball_wasm::{HostLimits, Module, StackLimits};
 
@@ -95,6 +97,29 @@ fn round_trip(n: u64, m: &'static Module<'static>) {
     k.run(n as usize);
 }
 
+/// 8-byte allocations from a partition: (ns per alloc, ns per free), medians.
+fn partition_alloc_free(reps: usize) -> (f64, f64) {
+    let region: &'static mut [u8] = Box::leak(vec![0u8; 16 * 1024].into_boxed_slice());
+    let p = Partition::new(PartitionId::Kernel, region).expect("partition");
+    let layout = std::alloc::Layout::from_size_align(8, 4).expect("layout");
+    let mut ptrs = Vec::with_capacity(256);
+    let (mut a, mut f) = (Vec::new(), Vec::new());
+    for _ in 0..reps * 10 {
+        let t = Instant::now();
+        for _ in 0..256 {
+            ptrs.push((&p).allocate(layout).expect("alloc"));
+        }
+        a.push(t.elapsed().as_nanos() as f64 / 256.0);
+        let t = Instant::now();
+        for q in ptrs.drain(..) {
+            // SAFETY: allocated above from this partition with `layout`, freed once.
+            unsafe { (&p).deallocate(q.cast(), layout) };
+        }
+        f.push(t.elapsed().as_nanos() as f64 / 256.0);
+    }
+    (median(a), median(f))
+}
+
 fn raw_channel(n: u64) {
     let mut c: Channels<Global> = Channels::new_in(&[16], Global).expect("chan");
     let mut links = [Link::default(); 8];
@@ -141,6 +166,9 @@ fn main() {
     println!("{:<52} {:>10.1}", "context switch, wasm <-> wasm (co_yield import)", wasm);
     println!("{:<52} {:>10.1}", "channel send + recv, raw (buffered, no task switch)", chan);
     println!("{:<52} {:>10.1}", "wasm -> native -> wasm round trip (2 rendezvous)", rt);
+    let (alloc, free) = partition_alloc_free(reps);
+    println!("{:<52} {:>10.1}", "alloc 8 B from a partition (talc)", alloc);
+    println!("{:<52} {:>10.1}", "free 8 B to a partition (talc)", free);
     let ram_cfg = KernelConfig { tasks: 8, channels: &[4; 16], owned: 64, cpu_mhz: 100 };
     let core: Core<Global> = Core::new_in(&ram_cfg, Global).expect("core");
     println!(

@@ -113,3 +113,35 @@ fn an_exhausted_guest_is_unloaded_and_services_run_on() {
     assert!(received.get() > before + 50, "the service kept producing");
     assert_ne!(k.state(svc), TaskState::Terminated);
 }
+
+#[test]
+fn degrade_runs_on_and_fatal_partitions_stop_the_system() {
+    let layout = plan(&Config::row(64 * KIB)).expect("plan");
+    let mem = Memory::new(&layout, ram(64 * KIB)).expect("memory");
+    let core = RefCell::new(Core::new_in(&CFG, Global).expect("core"));
+    let mut k: K<'_, '_> = Kernel::new_in(&core, &CFG, Global).expect("kernel");
+    // A task living in P3 (subsystems) that runs it dry: degrade, it keeps running.
+    let p3 = mem.partition(PartitionId::Subsystems);
+    let sub = k.spawn_wasm(module(HOG), "main", p3, LIMITS, STACK).expect("P3 task");
+    let mut steps = 0;
+    while p3.stats().fails == 0 && steps < 10_000 {
+        k.step();
+        steps += 1;
+    }
+    assert!(p3.stats().fails > 0, "P3 ran dry");
+    k.run(10);
+    assert_eq!(k.state(sub), TaskState::Ready, "degrade: control continues");
+    assert_eq!(k.stats(sub).fault, None);
+    // A task in P2 (the runtime) that runs it dry: fatal, the system must answer.
+    let p2 = mem.partition(PartitionId::Runtime);
+    let rt = k.spawn_wasm(module(HOG), "main", p2, LIMITS, STACK).expect("P2 task");
+    let mut fatal = None;
+    for _ in 0..10_000 {
+        if let fireball_coos::sched::Step::Fatal(t, policy) = k.step() {
+            fatal = Some((t, policy));
+            break;
+        }
+    }
+    assert_eq!(fatal, Some((rt, Exhaustion::Fatal)));
+    assert_eq!(k.state(rt), TaskState::Terminated);
+}

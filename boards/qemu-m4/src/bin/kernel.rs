@@ -15,7 +15,9 @@ use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m::peripheral::SYST;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
+use allocator_api2::alloc::Allocator;
 use fireball_coos::chan::{Channels, Link, Tagged};
+use fireball_coos::mem::{Partition, PartitionId};
 use fireball_coos::sched::{Core, Ctx, Kernel, KernelConfig};
 use fireball_qemu_m4::{exit, HEAP};
 use fireball_wasm::{HostLimits, Module, StackLimits};
@@ -145,26 +147,26 @@ fn main() -> ! {
         report(what, insns, target);
     }
 
-    // Allocation of 8 bytes from the heap (talc) and its release.
-    let layout = core::alloc::Layout::from_size_align(8, 4).unwrap_or(core::alloc::Layout::new::<u64>());
-    let mut ptrs = [core::ptr::null_mut::<u8>(); 64];
+    // Allocation of 8 bytes from a partition (talc, 32 free lists) and its release.
+    let Some(region) = cortex_m::singleton!(: [u8; 4096] = [0; 4096]) else { exit(false) };
+    let Ok(part) = Partition::new(PartitionId::Kernel, &mut region[..]) else { exit(false) };
+    let layout = core::alloc::Layout::new::<u64>();
+    let mut ptrs = [None; 64];
     let alloc = measure(syst, 64, || {
         for p in ptrs.iter_mut() {
-            // SAFETY: a non-zero-size layout; the pointers are freed below with the same layout.
-            *p = unsafe { alloc::alloc::alloc(layout) };
+            *p = (&part).allocate(layout).ok();
         }
     });
     let free = measure(syst, 64, || {
-        for p in ptrs.iter() {
-            if !p.is_null() {
-                // SAFETY: allocated just above with `layout` and not freed since.
-                unsafe { alloc::alloc::dealloc(*p, layout) };
+        for p in ptrs.iter_mut() {
+            if let Some(q) = p.take() {
+                // SAFETY: allocated just above from `part` with `layout` and not freed since.
+                unsafe { (&part).deallocate(q.cast(), layout) };
             }
         }
     });
-    report("alloc 8 B (global talc heap)", alloc, Some(200));
-    report("free 8 B (global talc heap)", free, Some(100));
+    report("alloc 8 B (partition, talc)", alloc, Some(200));
+    report("free 8 B (partition, talc)", free, Some(100));
     exit(true)
 }
 
-extern crate alloc;

@@ -7,9 +7,13 @@
 //! ```
 #![no_std]
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo))]
 
 extern crate alloc;
 
+// The allocator glue is the crate's only `unsafe` (UNSAFE.md).
+#[allow(unsafe_code)]
 pub mod mem;
 pub mod plan;
 pub mod chan;

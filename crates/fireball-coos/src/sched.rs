@@ -984,3 +984,15 @@ impl Future for YieldFuture {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_task_overhead_is_small() {
+        assert_eq!(core::mem::size_of::<TaskRecord>(), 8);
+        assert_eq!(core::mem::size_of::<Link>(), 8);
+        assert!(core::mem::size_of::<TaskStats>() <= 32);
+    }
+}

@@ -12,9 +12,10 @@ step() { printf '\n== %s\n' "$*"; }
 step "setup"
 bash scripts/setup.sh
 
-step "no_std engine for Cortex-M (thumbv7em, thumbv8m.main)"
-cargo build -q -p fireball-wasm --release --target thumbv7em-none-eabihf
-cargo build -q -p fireball-wasm --release --target thumbv8m.main-none-eabihf
+step "no_std runtime crates for Cortex-M (thumbv7em, thumbv8m.main)"
+for t in thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
+  cargo build -q -p fireball-wasm -p fireball-coos --release --target "$t"
+done
 
 step "lints"
 if cargo clippy --version >/dev/null 2>&1; then

@@ -599,7 +599,12 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator +
                     let ptr = w.thread.host_args(&w.store).nth(1).and_then(|v| v.i32()).unwrap_or(0);
                     self.receive(t, w, import, msg, ptr)
                 }
-                (Import::BufSend | Import::BufRecv, Inbox::Closed) => reply(w, Some(-1)),
+                (Import::BufSend, Inbox::Closed) => {
+                    // The message never left: the buffer is the sender's again.
+                    let _ = self.core.borrow_mut().own.receive(Handle(msg.msg), t);
+                    reply(w, Some(-1))
+                }
+                (Import::BufRecv, Inbox::Closed) => reply(w, Some(-1)),
                 _ => Served::Fault,
             };
             if served == Served::Fault {

@@ -252,3 +252,30 @@ fn unknown_imports_are_refused_at_spawn() {
     let m = module(r#"(module (func (export "start") (param i32)))"#);
     assert_eq!(k.spawn_wasm(m, "main", Global, LIMITS, STACK).err(), Some(SpawnError::NoEntry));
 }
+
+/// Blocks in buf_send on a full channel; after the close, reads its buffer back (it is still the owner).
+const STUCK_SENDER: &str = r#"(module
+  (import "env" "buf_create" (func $create (param i32 i32) (result i32)))
+  (import "env" "buf_send" (func $send (param i32 i32) (result i32)))
+  (import "env" "buf_read" (func $read (param i32 i32 i32) (result i32)))
+  (import "env" "ch_send" (func $report (param i32 i32)))
+  (memory 1)
+  (data (i32.const 0) "abc")
+  (func (export "main") (local $h i32)
+    (local.set $h (call $create (i32.const 0) (i32.const 3)))
+    (call $report (i32.const 2) (call $send (i32.const 0) (local.get $h)))
+    (call $report (i32.const 2) (call $read (local.get $h) (i32.const 100) (i32.const 3)))))"#;
+
+#[test]
+fn a_buffer_stuck_in_a_closed_channel_returns_to_its_sender() {
+    let core = RefCell::new(Core::new_in(&cfg(), Global).expect("core"));
+    let mut k: K<'_> = Kernel::new_in(&core, &cfg(), Global).expect("kernel");
+    let t = spawn(&mut k, module(STUCK_SENDER));
+    assert_eq!(k.step(), Step::Ran(t, TaskState::Blocked), "rendezvous channel 0: nobody receives");
+    core.borrow_mut().close(0);
+    k.run(10);
+    let ctx = Ctx::new(&core);
+    assert_eq!(ctx.try_recv(2), Ok((-1i32) as u32), "buf_send reports the close");
+    assert_eq!(ctx.try_recv(2), Ok(3), "and the sender still owns its 3-byte buffer");
+    assert_eq!(k.state(t), TaskState::Done);
+}

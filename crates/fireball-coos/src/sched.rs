@@ -177,6 +177,16 @@ pub struct KernelConfig {
     pub cpu_mhz: u32,
 }
 
+/// Channels of the default configuration: 16 rendezvous channels (N_chan = 16).
+pub const DEFAULT_CHANNELS: &[usize] = &[0; 16];
+
+impl Default for KernelConfig {
+    /// The spec's defaults: 8 coroutines, 16 channels, 64 ownership entries, 100 MHz.
+    fn default() -> Self {
+        KernelConfig { tasks: 8, channels: DEFAULT_CHANNELS, owned: 64, cpu_mhz: 100 }
+    }
+}
+
 fn filled<T: Clone, A: Allocator>(n: usize, x: T, alloc: A) -> Result<Vec<T, A>, OutOfMemory> {
     let mut v = Vec::new_in(alloc);
     v.try_reserve_exact(n).map_err(|_| OutOfMemory)?;

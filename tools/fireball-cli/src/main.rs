@@ -27,6 +27,21 @@ enum Cmd {
         /// The module (.wasm binary or .wat text).
         module: String,
     },
+    /// Print the memory plan (partitions P1..P6 and coroutine stacks) for a device.
+    Plan {
+        /// RAM size: bytes, or with a K/M suffix (96K).
+        #[arg(long, default_value = "96K")]
+        ram: String,
+        /// Coroutines (N_coro); default: the spec's row for this RAM size.
+        #[arg(long)]
+        coroutines: Option<usize>,
+        /// Stack bytes per coroutine (K suffix allowed).
+        #[arg(long)]
+        stack: Option<String>,
+        /// Wasm service plugins (N_svc).
+        #[arg(long)]
+        services: Option<usize>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -58,7 +73,35 @@ fn main() -> ExitCode {
     match cli.cmd {
         Cmd::Run(a) => report(run(&a)),
         Cmd::Inspect { module } => report(inspect(&module)),
+        Cmd::Plan { ram, coroutines, stack, services } => report(plan(&ram, coroutines, stack.as_deref(), services)),
     }
+}
+
+fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (num, mul) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 1024),
+        Some((i, 'M' | 'm')) => (&t[..i], 1024 * 1024),
+        _ => (t, 1),
+    };
+    num.trim().parse::<usize>().ok().and_then(|n| n.checked_mul(mul)).ok_or_else(|| format!("'{s}' is not a size (bytes, or with K/M)"))
+}
+
+fn plan(ram: &str, coroutines: Option<usize>, stack: Option<&str>, services: Option<usize>) -> Result<(), String> {
+    use fireball_coos::plan::Config;
+    let mut cfg = Config::row(parse_size(ram)?);
+    if let Some(n) = coroutines {
+        cfg.n_coro = n;
+    }
+    if let Some(s) = stack {
+        cfg.stack = parse_size(s)?;
+    }
+    if let Some(n) = services {
+        cfg.n_svc = n;
+    }
+    let layout = fireball_coos::plan::plan(&cfg).map_err(|e| e.to_string())?;
+    print!("{layout}");
+    Ok(())
 }
 
 fn report(r: Result<(), String>) -> ExitCode {

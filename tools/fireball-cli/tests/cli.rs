@@ -119,3 +119,16 @@ fn bad_arguments_are_reported() {
     let (code, _, err) = fireball(&["run", "/nonexistent.wasm"]);
     assert_eq!(code, 1, "{err}");
 }
+
+#[test]
+fn plan_prints_the_partitions_or_says_why_not() {
+    let (code, out, err) = fireball(&["plan", "--ram", "64K"]);
+    assert_eq!(code, 0, "{err}");
+    for row in ["P1   kernel", "P5   guest", "16 KiB  unload the guest", "8 x 4096 B"] {
+        assert!(out.contains(row), "missing '{row}' in:\n{out}");
+    }
+    let (code, _, err) = fireball(&["plan", "--ram", "256K"]);
+    assert_clean_error(code, &err, "24576 B short");
+    let (code, _, err) = fireball(&["plan", "--ram", "lots"]);
+    assert_clean_error(code, &err, "not a size");
+}

@@ -1,0 +1,1 @@
+//! keyval (being written).

@@ -606,7 +606,7 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator +
                 (Import::ChRecv | Import::BufRecv, Inbox::Received) => {
                     self.core.borrow_mut().count_op(t);
                     // The destination pointer is still the host call's second argument.
-                    let ptr = w.thread.host_args(&w.store).nth(1).and_then(|v| v.i32()).unwrap_or(0);
+                    let ptr = w.thread.host_args_raw().get(1).map_or(0, |&v| v as u32 as i32);
                     self.receive(t, w, import, msg, ptr)
                 }
                 (Import::BufSend, Inbox::Closed) => {
@@ -651,9 +651,10 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator +
 
     /// Serve a kernel import: answered (the thread may go on), parked, or a fault.
     fn serve(&mut self, t: TaskId, w: &mut WasmTask<'m, P, M>, id: u32) -> Served {
+        // Every kernel import takes and returns i32s: read the raw slots.
         let mut a = [0i32; 3];
-        for (slot, v) in a.iter_mut().zip(w.thread.host_args(&w.store)) {
-            *slot = v.i32().unwrap_or(0);
+        for (slot, &v) in a.iter_mut().zip(w.thread.host_args_raw()) {
+            *slot = v as u32 as i32;
         }
         let Some(&(_, import, ..)) = IMPORTS.iter().find(|(_, i, ..)| *i as u32 == id) else { return Served::Fault };
         let ch = a[0] as u32 as usize;
@@ -793,8 +794,8 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator +
 /// Answer the pending host call (with an `i32` for the imports that return one).
 fn reply<P: Allocator + Clone, M: Allocator + Clone>(w: &mut WasmTask<'_, P, M>, v: Option<i32>) -> Served {
     let r = match v {
-        Some(v) => w.thread.host_return(&w.store, &[Value::I32(v)]),
-        None => w.thread.host_return(&w.store, &[]),
+        Some(v) => w.thread.host_return_raw(&[Value::I32(v).to_bits()]),
+        None => w.thread.host_return_raw(&[]),
     };
     if r.is_ok() {
         Served::Continue

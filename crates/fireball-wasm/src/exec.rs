@@ -107,6 +107,9 @@ pub struct Thread<A: Allocator + Clone = Global> {
     /// Host function being called, and whether it was a tail call.
     host: u32,
     tail_host: bool,
+    /// Its parameter and result counts (cached at the call, for the raw accessors).
+    host_params: u16,
+    host_results: u16,
     /// Function invoked by the embedder (its signature gives the results).
     entry: u32,
     trap: Option<Trap>,
@@ -142,6 +145,8 @@ impl<A: Allocator + Clone> Thread<A> {
             func: 0,
             host: 0,
             tail_host: false,
+            host_params: 0,
+            host_results: 0,
             entry: 0,
             trap: None,
             fuel_left: 0,
@@ -206,6 +211,8 @@ impl<A: Allocator + Clone> Thread<A> {
             }
             FuncKind::Host { .. } => {
                 self.host = func.0;
+                self.host_params = sig.params.len() as u16;
+                self.host_results = sig.results.len() as u16;
                 self.state = State::Host;
             }
         }
@@ -257,6 +264,41 @@ impl<A: Allocator + Clone> Thread<A> {
             return Ok(());
         }
         self.state = State::Ready;
+        Ok(())
+    }
+
+    /// Arguments of the pending host call as raw slots (the engine's encoding, see
+    /// `value`): for embedders that know their imports' signatures, without a store lookup.
+    pub fn host_args_raw(&self) -> &[u64] {
+        if self.state != State::Host {
+            return &[];
+        }
+        let sp = self.sp as usize;
+        &self.stack[sp.saturating_sub(self.host_params as usize)..sp]
+    }
+
+    /// Finish the pending host call with raw result slots. The count must match the
+    /// host function's signature; the embedder vouches for the types (a slot is untyped,
+    /// so a wrong type is a wrong value for the guest, never unsoundness).
+    pub fn host_return_raw(&mut self, results: &[u64]) -> Result<(), InvokeError> {
+        if self.state != State::Host {
+            return Err(InvokeError::State);
+        }
+        if results.len() != self.host_results as usize {
+            return Err(InvokeError::Signature);
+        }
+        let base = self.sp as usize - self.host_params as usize;
+        if base + results.len() > self.stack.len() {
+            self.fail(Trap { code: TrapCode::StackOverflow, offset: self.pc, func: self.func });
+            return Ok(());
+        }
+        self.stack[base..base + results.len()].copy_from_slice(results);
+        self.sp = (base + results.len()) as u32;
+        self.state = if self.host == self.entry && self.frames.is_empty() && self.func == self.entry {
+            State::Done
+        } else {
+            State::Ready
+        };
         Ok(())
     }
 
@@ -313,7 +355,7 @@ impl<A: Allocator + Clone> Thread<A> {
         store: &mut Store<'m, SA, M>,
         fuel: u64,
     ) -> Exit {
-        let Store { funcs, tables, memories, globals, instances, elem_items, data_dropped, limits, .. } = store;
+        let Store { funcs, tables, memories, globals, instances, elem_items, data_dropped, limits, sigs, .. } = store;
         let funcs = &funcs[..];
         let instances = &instances[..];
         let max_table = limits.max_table_elems as u64;
@@ -550,6 +592,9 @@ impl<A: Allocator + Clone> Thread<A> {
                     }
                     FuncKind::Host { id } => {
                         save!(pc);
+                        let (np, nr) = sigs.get(fi.sig as usize).map_or((0, 0), |t| (t.params, t.results));
+                        self.host_params = np;
+                        self.host_results = nr;
                         self.host = addr;
                         self.tail_host = $tail;
                         self.state = State::Host;

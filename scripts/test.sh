@@ -14,12 +14,13 @@ bash scripts/setup.sh
 
 step "no_std runtime crates for Cortex-M (thumbv7em, thumbv8m.main)"
 for t in thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
-  cargo build -q -p fireball-wasm -p fireball-coos --release --target "$t"
+  cargo build -q -p fireball-wasm -p fireball-coos -p fireball-sys --release --target "$t"
 done
 
 step "lints"
 if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy -q --workspace --all-targets -- -D warnings
+  cargo clippy -q -p fireball-sys --all-targets --all-features -- -D warnings
 else
   echo "clippy not installed on this toolchain: skipped"
 fi
@@ -27,6 +28,8 @@ fi
 step "host tests: unit, CLI, robustness, spec testsuite"
 log=$(mktemp)
 cargo test --workspace --exclude fireball-bench 2>&1 | tee "$log"
+# The subsystems' host backends (simulated devices, captures) are behind `std`.
+cargo test -p fireball-sys --all-features
 spec_line=$(grep -E '^spec: [0-9]+ passed, [0-9]+ failed' "$log" || true)
 
 step "firmware on QEMU: mps2-an386 (Cortex-M4) and mps2-an505 (Cortex-M33)"

@@ -1,1 +1,0 @@
-//! hal (being written).

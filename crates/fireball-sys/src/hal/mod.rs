@@ -43,10 +43,8 @@
 //! [`Device::query`] answers one key, with the keys of [`key`]. The router
 //! decodes a message with the `keyval` codec and calls
 //! [`Registry::configure`] once per entry (and encodes [`Registry::query`]'s
-//! answers back). [`Value`] has exactly the variants of `keyval::Value`, and
-//! keys are the codec's one-byte keys, so when the codec settles the local enum
-//! here is replaced by `pub use crate::keyval::Value;` and nothing else
-//! changes.
+//! answers back). [`Value`] *is* the codec's value and keys are its one-byte
+//! keys, so a decoded entry goes to a device as it is.
 
 pub mod board;
 mod device;
@@ -141,25 +139,9 @@ impl fmt::Display for HalError {
 
 impl core::error::Error for HalError {}
 
-/// A typed configuration or query value. Same variants as `keyval::Value`
-/// (the codec's wire types), which will replace it (see the module docs).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Value<'a> {
-    /// A flag.
-    Bool(bool),
-    /// A signed 32-bit integer.
-    I32(i32),
-    /// An unsigned 32-bit integer.
-    U32(u32),
-    /// A signed 64-bit integer.
-    I64(i64),
-    /// A 32-bit float.
-    F32(f32),
-    /// A byte string.
-    Bytes(&'a [u8]),
-    /// A UTF-8 string.
-    Str(&'a str),
-}
+/// A typed configuration or query value: the key-value codec's value, so a
+/// configuration message decodes straight into device calls.
+pub use crate::keyval::Value;
 
 impl Value<'_> {
     /// The value as an integer, whichever integer variant holds it

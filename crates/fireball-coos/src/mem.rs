@@ -1036,6 +1036,7 @@ mod tests {
         let whole = Layout::from_size_align(cap - TAG, 1).unwrap();
         let b = (&p).allocate(whole).unwrap();
         assert_eq!(p.free(), 0);
+        // SAFETY: the block was allocated from this allocator with this layout and is freed exactly once
         unsafe { (&p).deallocate(b.cast(), whole) };
         assert_eq!(p.free(), cap);
     }
@@ -1056,6 +1057,7 @@ mod tests {
         let z = a.allocate(Layout::from_size_align(0, 64).unwrap()).unwrap();
         assert_eq!(z.cast::<u8>().as_ptr() as usize % 64, 0);
         assert_eq!((p.allocated(), p.stats().allocs), (0, 0));
+        // SAFETY: the block was allocated from this allocator with this layout and is freed exactly once
         unsafe { a.deallocate(z.cast(), Layout::from_size_align(0, 64).unwrap()) };
 
         let mut v: allocator_api2::vec::Vec<u32, &Partition> = allocator_api2::vec::Vec::new_in(&p);
@@ -1072,10 +1074,14 @@ mod tests {
         // Shrinking to a larger alignment moves the block.
         let l = Layout::from_size_align(40, 4).unwrap();
         let b = a.allocate(l).unwrap().cast::<u8>();
+        // SAFETY: the block is live and 40 bytes long (layout `l`)
         unsafe { b.as_ptr().write_bytes(7, 40) };
+        // SAFETY: `b` is a live block allocated with `l`, and 8 <= its size
         let moved = unsafe { a.shrink(b, l, Layout::from_size_align(8, 256).unwrap()) }.unwrap().cast::<u8>();
         assert_eq!(moved.as_ptr() as usize % 256, 0);
+        // SAFETY: `moved` is a live block of at least 8 bytes
         assert_eq!(unsafe { core::slice::from_raw_parts(moved.as_ptr(), 8) }, &[7; 8]);
+        // SAFETY: `moved` came from `shrink` with the 8-byte, 256-aligned layout and is freed once
         unsafe { a.deallocate(moved, Layout::from_size_align(8, 256).unwrap()) };
         assert_eq!(p.allocated(), 0);
         let s = p.stats();
@@ -1105,6 +1111,7 @@ mod tests {
             assert_eq!((w.partition, w.severity, w.threshold_percent), (id, sev, pct), "{id:?}");
             assert!(w.used_percent >= pct);
             for b in held {
+                // SAFETY: the block was allocated from this allocator with this layout and is freed exactly once
                 unsafe { (&p).deallocate(b.cast(), l) };
             }
         }
@@ -1113,6 +1120,7 @@ mod tests {
         let b = (&p6).allocate(Layout::new::<u8>()).unwrap();
         assert_eq!(p6.level().map(|w| w.severity), Some(Severity::Critical));
         assert_eq!(p6.exhausted(), Some(Exhaustion::Critical), "any use of P6 is critical");
+        // SAFETY: the block was allocated from this allocator with this layout and is freed exactly once
         unsafe { (&p6).deallocate(b.cast(), Layout::new::<u8>()) };
     }
 

@@ -52,6 +52,7 @@ struct TalcHeap<B: Binning>(Talc<Manual, B>);
 impl<B: Binning> TalcHeap<B> {
     fn new(r: &'static mut [u8]) -> Self {
         let mut t = Talc::new(Manual);
+        // SAFETY: the region is a leaked buffer owned by this heap alone
         unsafe { t.claim(r.as_mut_ptr(), r.len()).expect("claim") };
         TalcHeap(t)
     }
@@ -59,9 +60,11 @@ impl<B: Binning> TalcHeap<B> {
 
 impl<B: Binning> Heap for TalcHeap<B> {
     fn alloc(&mut self, l: Layout) -> Option<NonNull<u8>> {
+        // SAFETY: talc's allocate needs a non-zero size; the workload never asks for zero bytes
         unsafe { self.0.allocate(l) }
     }
     unsafe fn free(&mut self, p: NonNull<u8>, l: Layout) {
+        // SAFETY: `p` was allocated by this heap with layout `l` and is freed exactly once
         unsafe { self.0.deallocate(p.as_ptr(), l) }
     }
 }
@@ -72,8 +75,10 @@ struct Region {
     len: usize,
 }
 
+// SAFETY: the region is only ever used from the thread that owns the test allocator
 unsafe impl Send for Region {}
 
+// SAFETY: hands dlmalloc one leaked region once and never gives it out again
 unsafe impl dlmalloc::Allocator for Region {
     fn alloc(&self, size: usize) -> (*mut u8, usize, u32) {
         let b = self.base.get();
@@ -116,9 +121,11 @@ impl DlHeap {
 
 impl Heap for DlHeap {
     fn alloc(&mut self, l: Layout) -> Option<NonNull<u8>> {
+        // SAFETY: dlmalloc over the test's own region; a non-zero size
         NonNull::new(unsafe { self.0.malloc(l.size(), l.align()) })
     }
     unsafe fn free(&mut self, p: NonNull<u8>, l: Layout) {
+        // SAFETY: `p` was allocated by this heap with layout `l` and is freed exactly once
         unsafe { self.0.free(p.as_ptr(), l.size(), l.align()) }
     }
 }
@@ -130,6 +137,7 @@ impl Heap for PartitionHeap {
         (&self.0).allocate(l).ok().map(NonNull::cast)
     }
     unsafe fn free(&mut self, p: NonNull<u8>, l: Layout) {
+        // SAFETY: `p` was allocated by this heap with layout `l` and is freed exactly once
         unsafe { (&self.0).deallocate(p, l) }
     }
 }
@@ -159,6 +167,7 @@ fn largest(h: &mut dyn Heap) -> usize {
         let l = Layout::from_size_align(mid, 8).unwrap();
         match h.alloc(l) {
             Some(p) => {
+                // SAFETY: `p` was allocated by this heap with layout `l` and is freed exactly once
                 unsafe { h.free(p, l) };
                 lo = mid;
             }
@@ -178,6 +187,7 @@ fn warmed(h: &mut dyn Heap) {
         live.push((h.alloc(l).unwrap(), l));
     }
     for (p, l) in live.into_iter().step_by(2) {
+        // SAFETY: `p` was allocated by this heap with layout `l` and is freed exactly once
         unsafe { h.free(p, l) };
     }
 }
@@ -196,6 +206,7 @@ fn time_8b(h: &mut dyn Heap) -> (f64, f64) {
         black_box(&slots);
         let t = Instant::now();
         for s in slots.iter() {
+            // SAFETY: `p` was allocated by this heap with layout `l` and is freed exactly once
             unsafe { h.free(*s, L8) };
         }
         f.push(t.elapsed().as_nanos() as f64 / BATCH as f64);
@@ -227,6 +238,7 @@ fn churn(h: &mut dyn Heap) -> (f64, f64) {
                     for _ in 0..live.len() / 2 {
                         let (p, l) = live.swap_remove(rng.next() as usize % live.len());
                         used -= l.size();
+                        // SAFETY: `p` was allocated by this heap with layout `l` and is freed exactly once
                         unsafe { h.free(p, l) };
                     }
                 }
@@ -234,6 +246,7 @@ fn churn(h: &mut dyn Heap) -> (f64, f64) {
         } else {
             let (p, l) = live.swap_remove(rng.next() as usize % live.len());
             used -= l.size();
+            // SAFETY: `p` was allocated by this heap with layout `l` and is freed exactly once
             unsafe { h.free(p, l) };
         }
         if step % 997 == 0 {
@@ -268,6 +281,7 @@ macro_rules! counted {
         #[inline(never)]
         fn $free(h: &mut $heap, out: &[NonNull<u8>; N]) {
             for s in out.iter() {
+                // SAFETY: `p` was allocated by this heap with layout `l` and is freed exactly once
                 unsafe { h.free(*s, L8) };
             }
         }

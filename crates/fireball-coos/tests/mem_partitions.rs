@@ -54,6 +54,7 @@ impl Blocks for Partition {
         self.allocate(l).map(|s| s.cast())
     }
     unsafe fn free_block_of(&self, b: NonNull<u8>, l: Layout) {
+        // SAFETY: the block was allocated from this allocator with this layout and is freed exactly once
         unsafe { self.deallocate(b, l) }
     }
 }
@@ -112,6 +113,7 @@ fn the_reserve_is_critical_on_any_use() {
     assert_eq!(p6.level().map(|w| w.severity), Some(Severity::Critical));
     let text = p6.level().unwrap().to_string();
     assert!(text.starts_with("CRITICAL: P6 reserve in use"), "{text}");
+    // SAFETY: the block was allocated from this allocator with this layout and is freed exactly once
     unsafe { p6.free_block_of(b, Layout::new::<u32>()) };
 }
 
@@ -247,6 +249,7 @@ fn fragmentation_is_reported() {
     let mut keep = Vec::new();
     for (i, b) in held.into_iter().enumerate() {
         if i % 2 == 0 {
+            // SAFETY: the block was allocated from this allocator with this layout and is freed exactly once
             unsafe { p5.free_block_of(b, l) };
         } else {
             keep.push(b);
@@ -260,6 +263,7 @@ fn fragmentation_is_reported() {
     assert!(p5.allocate_block(Layout::from_size_align(512, 8).unwrap()).is_err());
     assert_eq!(p5.exhausted(), Some(Exhaustion::UnloadGuest));
     for b in keep {
+        // SAFETY: the block was allocated from this allocator with this layout and is freed exactly once
         unsafe { p5.free_block_of(b, l) };
     }
     let s = p5.stats();
@@ -333,6 +337,7 @@ fn warnings_follow_the_thresholds() {
     assert!(text.starts_with("WARN: P3 subsystems 7") && text.ends_with("% used (threshold 70 %)"), "{text}");
     for (p, v) in [p1, p3].into_iter().zip(held) {
         for b in v {
+            // SAFETY: the block was allocated from this allocator with this layout and is freed exactly once
             unsafe { p.free_block_of(b, Layout::from_size_align(8, 8).unwrap()) };
         }
     }

@@ -235,6 +235,14 @@ impl<A: Allocator + Clone> Core<A> {
         deliver(records, links, ready, *now, w);
     }
 
+    /// Task `t`'s channel operation completed; `woke` is the task it completed for the other side.
+    fn completed(&mut self, t: TaskId, woke: Option<Wake>) {
+        if let Some(w) = woke {
+            self.wake(w);
+        }
+        self.count_op(t);
+    }
+
     fn count_op(&mut self, t: TaskId) {
         if let Some(s) = self.stats.get_mut(t as usize) {
             s.counters.chan_ops += 1;
@@ -672,10 +680,7 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator +
                 };
                 match core.chans.send(ch, m, Some(t), &mut core.links) {
                     Ok((Progress::Done(()), woke)) => {
-                        if let Some(x) = woke {
-                            core.wake(x);
-                        }
-                        core.count_op(t);
+                        core.completed(t, woke);
                         reply(w, (import == Import::BufSend).then_some(0))
                     }
                     Ok((Progress::Parked, _)) => {
@@ -702,10 +707,7 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator +
                     let core = &mut *core;
                     match core.chans.recv(ch, Some(t), &mut core.links) {
                         Ok((Progress::Done(m), woke)) => {
-                            if let Some(x) = woke {
-                                core.wake(x);
-                            }
-                            core.count_op(t);
+                            core.completed(t, woke);
                             Ok(Some(m))
                         }
                         Ok((Progress::Parked, _)) => {
@@ -842,10 +844,7 @@ impl<'k, A: Allocator + Clone> Ctx<'k, A> {
         let core = &mut *core;
         let t = core.current;
         let (_, woke) = core.chans.send(ch, Tagged::value(msg), None, &mut core.links)?;
-        if let Some(x) = woke {
-            core.wake(x);
-        }
-        core.count_op(t);
+        core.completed(t, woke);
         Ok(())
     }
 
@@ -856,10 +855,7 @@ impl<'k, A: Allocator + Clone> Ctx<'k, A> {
         let t = core.current;
         match core.chans.recv(ch, None, &mut core.links)? {
             (Progress::Done(m), woke) => {
-                if let Some(x) = woke {
-                    core.wake(x);
-                }
-                core.count_op(t);
+                core.completed(t, woke);
                 Ok(m.msg)
             }
             (Progress::Parked, _) => Err(TryRecvError::Empty),
@@ -925,10 +921,7 @@ impl<A: Allocator + Clone> Future for SendFuture<'_, A> {
         }
         match core.chans.send(self.ch, Tagged::value(self.msg), Some(t), &mut core.links) {
             Ok((Progress::Done(()), woke)) => {
-                if let Some(x) = woke {
-                    core.wake(x);
-                }
-                core.count_op(t);
+                core.completed(t, woke);
                 Poll::Ready(Ok(()))
             }
             Ok((Progress::Parked, _)) => {
@@ -966,10 +959,7 @@ impl<A: Allocator + Clone> Future for RecvFuture<'_, A> {
         }
         match core.chans.recv(self.ch, Some(t), &mut core.links) {
             Ok((Progress::Done(m), woke)) => {
-                if let Some(x) = woke {
-                    core.wake(x);
-                }
-                core.count_op(t);
+                core.completed(t, woke);
                 Poll::Ready(Ok(m.msg))
             }
             Ok((Progress::Parked, _)) => {

@@ -249,21 +249,7 @@ impl<A: Allocator + Clone> Thread<A> {
         if ty.results.len() != results.len() || ty.results.iter().zip(results).any(|(t, r)| *t != r.ty()) {
             return Err(InvokeError::Signature);
         }
-        let base = self.sp as usize - ty.params.len();
-        if base + results.len() > self.stack.len() {
-            self.fail(Trap { code: TrapCode::StackOverflow, offset: self.pc, func: self.func });
-            return Ok(());
-        }
-        for (i, r) in results.iter().enumerate() {
-            self.stack[base + i] = r.to_bits();
-        }
-        self.sp = (base + results.len()) as u32;
-        if self.host == self.entry && self.frames.is_empty() && self.func == self.entry {
-            // The embedder invoked a host function directly.
-            self.state = State::Done;
-            return Ok(());
-        }
-        self.state = State::Ready;
+        self.finish_host(results.iter().map(Value::to_bits), results.len());
         Ok(())
     }
 
@@ -287,19 +273,28 @@ impl<A: Allocator + Clone> Thread<A> {
         if results.len() != self.host_results as usize {
             return Err(InvokeError::Signature);
         }
+        self.finish_host(results.iter().copied(), results.len());
+        Ok(())
+    }
+
+    /// Replace the host call's arguments by its `n` results (already checked against its
+    /// signature) and make the thread ready, or done if the embedder invoked the host function.
+    fn finish_host(&mut self, results: impl Iterator<Item = u64>, n: usize) {
         let base = self.sp as usize - self.host_params as usize;
-        if base + results.len() > self.stack.len() {
+        if base + n > self.stack.len() {
             self.fail(Trap { code: TrapCode::StackOverflow, offset: self.pc, func: self.func });
-            return Ok(());
+            return;
         }
-        self.stack[base..base + results.len()].copy_from_slice(results);
-        self.sp = (base + results.len()) as u32;
+        for (slot, bits) in self.stack[base..base + n].iter_mut().zip(results) {
+            *slot = bits;
+        }
+        self.sp = (base + n) as u32;
         self.state = if self.host == self.entry && self.frames.is_empty() && self.func == self.entry {
+            // The embedder invoked a host function directly.
             State::Done
         } else {
             State::Ready
         };
-        Ok(())
     }
 
     /// Fail the pending host call: the thread traps with `TrapCode::Host`.

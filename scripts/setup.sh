@@ -3,7 +3,7 @@
 # on a fresh Debian (bookworm) machine. Idempotent: a second run only checks.
 set -euo pipefail
 
-APT_PACKAGES=(qemu-system-arm gcc-arm-none-eabi binutils-arm-none-eabi clang lld wabt lua5.4 valgrind)
+APT_PACKAGES=(qemu-system-arm gcc-arm-none-eabi binutils-arm-none-eabi clang lld wasi-libc libclang-rt-14-dev-wasm32 wabt lua5.4 valgrind)
 RUST_TARGETS=(thumbv7em-none-eabihf thumbv8m.main-none-eabihf)
 
 missing=()

@@ -42,8 +42,8 @@ use allocator_api2::boxed::Box;
 use allocator_api2::vec::Vec;
 
 use fireball_wasm::{
-    Exit, Extern, FuncAddr, HostLimits, Instance, MemoryAddr, Module, OutOfMemory, StackLimits, Store, Thread,
-    ValType, Value,
+    Exit, Extern, FuncAddr, FuncType, HostLimits, ImportDesc, Instance, MemoryAddr, Module, OutOfMemory, StackLimits,
+    Store, Thread, ValType, Value,
 };
 
 use crate::mem::{Exhaustion, Partition};
@@ -102,6 +102,57 @@ impl Policy for &Partition {
         self.clear_exhausted()
     }
 }
+
+/// The imports a wasm task may call beyond the kernel's own: the subsystems
+/// (HAL, logger, WASI…) behind the IPC router, which checks each module's grants.
+///
+/// The kernel asks [`Syscalls::resolve`] for every import it does not serve
+/// itself when it spawns a task, and forwards each call to [`Syscalls::call`]
+/// with the task's linear memory. An import nobody resolves fails the spawn
+/// with the import's index, so the loader can name it.
+pub trait Syscalls {
+    /// Bind import `module.name` of type `ty` for `task`: an id passed back to [`Syscalls::call`].
+    fn resolve(&mut self, task: TaskId, module: &str, name: &str, ty: FuncType<'_>) -> Result<u32, Refused>;
+    /// Serve call `id` (from [`Syscalls::resolve`]) made by `task` with `args` (raw
+    /// value slots); `memory` is the task's linear memory (empty if it has none).
+    fn call(&mut self, task: TaskId, id: u32, args: &[u64], memory: &mut [u8]) -> SysAction;
+    /// The kernel refused `task` a channel operation on `port` (not in its port map).
+    fn denied_port(&mut self, task: TaskId, port: i32) {
+        let _ = (task, port);
+    }
+}
+
+/// Why [`Syscalls::resolve`] would not bind an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// No subsystem provides it.
+    Unknown,
+    /// It exists with another signature.
+    Signature,
+}
+
+/// What the kernel does after a [`Syscalls::call`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SysAction {
+    /// Return this value (or none, for a `void` import) and go on.
+    Return(Option<Value>),
+    /// Return the value, then end the task's slice.
+    ReturnAndYield(Option<Value>),
+    /// The task asked to end (WASI `proc_exit`): it is Done. The status is the
+    /// subsystems' to keep (the kernel's per-task record stays at 32 bytes).
+    Exit,
+    /// The call broke the protocol: terminate the task ([`Fault::BadImport`]).
+    Fault,
+}
+
+/// Channel ports a wasm task may name in `ch_*`/`buf_*` calls (0..PORTS).
+pub const PORTS: usize = 8;
+
+/// A port with no channel behind it: operations on it are refused.
+pub const NO_CHANNEL: u8 = 0xff;
+
+/// Import ids at or above this are the subsystems' ([`Syscalls`]).
+const SYS_BASE: u32 = 0x100;
 
 /// Counters kept per task and in total.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -316,6 +367,8 @@ pub struct WasmTask<'m, P: Allocator + Clone, M: Allocator + Clone> {
     memory: Option<MemoryAddr>,
     /// The kernel import the thread is parked in.
     parked: Option<Import>,
+    /// The kernel channel behind each of the task's ports ([`NO_CHANNEL`]: refused).
+    ports: [u8; PORTS],
 }
 
 enum Body<'k, 'm, P: Allocator + Clone, M: Allocator + Clone> {
@@ -332,8 +385,13 @@ pub enum SpawnError {
     NoSlot,
     /// The task's partition could not hold its store, thread or record.
     OutOfMemory,
-    /// The module imports something the kernel does not provide: import number `index`.
+    /// The module imports something neither the kernel nor the subsystems provide: import number `index`.
     UnknownImport {
+        /// Index in the module's import section.
+        index: u32,
+    },
+    /// Import number `index` exists, but with another signature.
+    ImportSignature {
         /// Index in the module's import section.
         index: u32,
     },
@@ -368,6 +426,7 @@ pub struct Kernel<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M
     core: &'k RefCell<Core<A>>,
     bodies: Vec<Body<'k, 'm, P, M>, A>,
     slice: u64,
+    sys: Option<&'k RefCell<dyn Syscalls + 'k>>,
 }
 
 impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator + Clone> Kernel<'k, 'm, A, P, M> {
@@ -380,7 +439,7 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator +
         for _ in 0..tasks {
             bodies.push(Body::Empty);
         }
-        Ok(Kernel { core, bodies, slice: fireball_wasm::yield_interval(cfg.cpu_mhz) })
+        Ok(Kernel { core, bodies, slice: fireball_wasm::yield_interval(cfg.cpu_mhz), sys: None })
     }
 
     /// The handle native tasks use to reach channels and the ownership table.
@@ -388,9 +447,31 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator +
         Ctx { core: self.core }
     }
 
+    /// Serve every import beyond the kernel's own through `sys` (tasks spawned from now on).
+    pub fn set_syscalls(&mut self, sys: &'k RefCell<dyn Syscalls + 'k>) {
+        self.sys = Some(sys);
+    }
+
+    /// Map task `t`'s ports to kernel channels: port `p` is channel `ports[p]`,
+    /// [`NO_CHANNEL`] refuses it. A new task's ports are the identity (port `p` is channel `p`).
+    pub fn bind_ports(&mut self, t: TaskId, ports: [u8; PORTS]) -> bool {
+        match self.bodies.get_mut(t as usize) {
+            Some(Body::Wasm(w)) => {
+                w.ports = ports;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Instructions per slice (the automatic-yield interval).
     pub fn slice(&self) -> u64 {
         self.slice
+    }
+
+    /// The id the next spawn will get (to admit the module to the router first).
+    pub fn next_task(&self) -> Option<TaskId> {
+        self.free_slot().ok()
     }
 
     fn free_slot(&self) -> Result<TaskId, SpawnError> {
@@ -419,17 +500,52 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator +
     ) -> Result<TaskId, SpawnError> {
         let t = self.free_slot()?;
         let mut store = Store::new_in(limits, partition.clone());
-        let mut funcs = [FuncAddr(0); IMPORTS.len()];
-        for (f, (_, id, params, results)) in funcs.iter_mut().zip(IMPORTS.iter()) {
-            *f = store.host_func(params, results, *id as u32).map_err(|_| SpawnError::OutOfMemory)?;
+        // One host function per function import, registered in import order: the
+        // kernel's own (`env.ch_*`, `buf_*`, `co_yield`), the rest resolved by the subsystems.
+        let n_imports = module.imports().count();
+        store
+            .reserve_funcs(module.imported_func_count() as usize + module.bodies().len())
+            .map_err(|_| SpawnError::OutOfMemory)?;
+        let mut bound: Vec<Option<FuncAddr>, P> = Vec::new_in(partition.clone());
+        bound.try_reserve_exact(n_imports).map_err(|_| SpawnError::OutOfMemory)?;
+        let mut func_index = 0u32;
+        for (index, (m, n, desc)) in module.imports().enumerate() {
+            let index = index as u32;
+            let mut f = None;
+            if let ImportDesc::Func(_) = desc {
+                let kernel = if m == "env" { IMPORTS.iter().find(|(name, ..)| *name == n) } else { None };
+                f = Some(match kernel {
+                    Some((_, id, params, results)) => {
+                        store.host_func(params, results, *id as u32).map_err(|_| SpawnError::OutOfMemory)?
+                    }
+                    None => {
+                        let ty = module.func_type(func_index).ok_or(SpawnError::UnknownImport { index })?;
+                        let sys = self.sys.ok_or(SpawnError::UnknownImport { index })?;
+                        let id = sys.borrow_mut().resolve(t, m, n, ty).map_err(|r| match r {
+                            Refused::Unknown => SpawnError::UnknownImport { index },
+                            Refused::Signature => SpawnError::ImportSignature { index },
+                        })?;
+                        let id = id.checked_add(SYS_BASE).ok_or(SpawnError::UnknownImport { index })?;
+                        store.host_func(ty.params, ty.results, id).map_err(|_| SpawnError::OutOfMemory)?
+                    }
+                });
+                func_index += 1;
+            }
+            bound.push(f);
         }
-        let inst = store.instantiate(module, |m, n, _| {
-            let i = (m == "env").then(|| IMPORTS.iter().position(|(name, ..)| *name == n)).flatten()?;
-            Some(Extern::Func(funcs[i]))
+        let mut next = 0usize;
+        let inst = store.instantiate(module, |_, _, _| {
+            let f = bound.get(next).copied().flatten();
+            next += 1;
+            f.map(Extern::Func)
         });
+        drop(bound);
         let inst: Instance = match inst {
             Ok(i) => i,
             Err(fireball_wasm::InstantiateError::UnknownImport { index }) => return Err(SpawnError::UnknownImport { index }),
+            Err(fireball_wasm::InstantiateError::IncompatibleImport { index }) => {
+                return Err(SpawnError::ImportSignature { index })
+            }
             Err(fireball_wasm::InstantiateError::OutOfMemory) => return Err(SpawnError::OutOfMemory),
             Err(e) => return Err(SpawnError::Instantiate(e)),
         };
@@ -439,16 +555,22 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator +
             return Err(SpawnError::NoEntry);
         }
         let mut thread = Thread::new_in(stack, partition.clone()).map_err(|_| SpawnError::OutOfMemory)?;
-        if let Some(start) = store.start_func(inst) {
-            // The start function runs to completion at spawn (it must not block).
-            thread.invoke(&store, start, &[]).map_err(|_| SpawnError::NoEntry)?;
+        // The start function, then a WASI reactor's `_initialize` (when the entry is not
+        // `_start`), run to completion at spawn: they must not call imports.
+        let init = store.export_func(inst, "_initialize").filter(|_| entry != "_start");
+        for f in store.start_func(inst).into_iter().chain(init) {
+            thread.invoke(&store, f, &[]).map_err(|_| SpawnError::NoEntry)?;
             if thread.run(&mut store) != Exit::Done {
                 return Err(SpawnError::NoEntry);
             }
         }
         thread.invoke(&store, f, &[]).map_err(|_| SpawnError::NoEntry)?;
         let memory = store.instance_memory(inst, 0);
-        let task = WasmTask { partition: partition.clone(), store, thread, memory, parked: None };
+        let mut ports = [NO_CHANNEL; PORTS];
+        for (p, c) in ports.iter_mut().enumerate() {
+            *c = p as u8;
+        }
+        let task = WasmTask { partition: partition.clone(), store, thread, memory, parked: None, ports };
         let body = Box::try_new_in(task, partition).map_err(|_| SpawnError::OutOfMemory)?;
         self.bodies[t as usize] = Body::Wasm(body);
         self.make_ready(t);
@@ -664,8 +786,19 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator +
         for (slot, &v) in a.iter_mut().zip(w.thread.host_args_raw()) {
             *slot = v as u32 as i32;
         }
+        if id >= SYS_BASE {
+            return self.syscall(t, w, id - SYS_BASE);
+        }
         let Some(&(_, import, ..)) = IMPORTS.iter().find(|(_, i, ..)| *i as u32 == id) else { return Served::Fault };
-        let ch = a[0] as u32 as usize;
+        let ch = match import {
+            Import::ChSend | Import::ChRecv | Import::BufSend | Import::BufRecv => {
+                match usize::try_from(a[0]).ok().and_then(|p| w.ports.get(p)).filter(|&&c| c != NO_CHANNEL) {
+                    Some(&c) => usize::from(c),
+                    None => return self.refuse_port(t, w, import, a[0]),
+                }
+            }
+            _ => 0,
+        };
         match import {
             Import::ChSend | Import::BufSend => {
                 let mut core = self.core.borrow_mut();
@@ -770,6 +903,53 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator +
                 let r = self.core.borrow_mut().own.release(Handle(a[0] as u32), t).map_or_else(|e| e.code(), |()| 0);
                 reply(w, Some(r))
             }
+        }
+    }
+
+    /// A channel operation on a port the task was not given: the subsystems log it,
+    /// `buf_*` return -1, and `ch_send`/`ch_recv` (void) return with nothing sent or
+    /// stored; each ends the slice, so a guest retrying in a loop cannot spin.
+    fn refuse_port(&mut self, t: TaskId, w: &mut WasmTask<'m, P, M>, import: Import, port: i32) -> Served {
+        if let Some(sys) = self.sys {
+            sys.borrow_mut().denied_port(t, port);
+        }
+        let v = matches!(import, Import::BufSend | Import::BufRecv).then_some(-1);
+        match reply(w, v) {
+            Served::Continue => Served::Yield,
+            other => other,
+        }
+    }
+
+    /// Forward a call to the subsystems.
+    fn syscall(&mut self, t: TaskId, w: &mut WasmTask<'m, P, M>, id: u32) -> Served {
+        let Some(sys) = self.sys else { return Served::Fault };
+        let mut args = [0u64; 8];
+        let raw = w.thread.host_args_raw();
+        let n = raw.len().min(args.len());
+        args[..n].copy_from_slice(&raw[..n]);
+        let action = {
+            let memory = match w.memory.and_then(|m| w.store.memory_data_mut(m)) {
+                Some(m) => m,
+                None => &mut [],
+            };
+            sys.borrow_mut().call(t, id, &args[..n], memory)
+        };
+        let (v, then) = match action {
+            SysAction::Return(v) => (v, Served::Continue),
+            SysAction::ReturnAndYield(v) => (v, Served::Yield),
+            SysAction::Exit => {
+                self.core.borrow_mut().records[t as usize].state = TaskState::Done;
+                return Served::Parked;
+            }
+            SysAction::Fault => return Served::Fault,
+        };
+        let r = match v {
+            Some(v) => w.thread.host_return_raw(&[v.to_bits()]),
+            None => w.thread.host_return_raw(&[]),
+        };
+        match r {
+            Ok(()) => then,
+            Err(_) => Served::Fault,
         }
     }
 

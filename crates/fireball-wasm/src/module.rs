@@ -738,6 +738,40 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         self.imports.iter().map(move |i| (self.str_at(i.module), self.str_at(i.name), i.desc))
     }
 
+    /// Bytes of linear memory 0 the module touches before it allocates anything:
+    /// the highest of the end of its active data segments, the initial value of
+    /// its first mutable `i32` global (a C toolchain's stack pointer, whose stack
+    /// grows down from there) and an exported `__heap_base` (where wasm-ld puts
+    /// the heap, after zero-initialised data that has no segment; link with
+    /// `--export=__heap_base` to have it). `None` when one of these is not a
+    /// plain `i32.const` (it then depends on imports).
+    /// What a loader compares with the memory a partition can give.
+    pub fn static_footprint(&self) -> Option<u32> {
+        let const_i32 = |at: u32| -> Option<u32> {
+            let mut r = Reader::new(self.bytes, at as usize, self.bytes.len());
+            if r.u8().ok()? != 0x41 {
+                return None;
+            }
+            let v = r.i32().ok()? as u32;
+            (r.u8().ok()? == 0x0b).then_some(v)
+        };
+        let mut end = 0u32;
+        for d in self.datas.iter() {
+            if let SegmentMode::Active { index: 0, offset } = d.mode {
+                end = end.max(const_i32(offset)?.checked_add(d.len)?);
+            }
+        }
+        let imported = self.imported_globals as usize;
+        if let Some(g) = self.globals.iter().skip(imported).find(|g| g.ty.mutable && g.ty.ty == ValType::I32) {
+            end = end.max(const_i32(g.init)?);
+        }
+        if let Some((ExternKind::Global, i)) = self.export("__heap_base") {
+            let g = self.globals.get(i as usize).filter(|_| i as usize >= imported)?;
+            end = end.max(const_i32(g.init)?);
+        }
+        Some(end)
+    }
+
     /// Memory types, imports first.
     pub fn memories(&self) -> &[MemoryType] {
         &self.memories

@@ -212,6 +212,13 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         Ok(FuncAddr(self.funcs.len() as u32 - 1))
     }
 
+    /// Reserve room for `n` more functions (host functions and a module's own)
+    /// in one allocation, so registering them does not grow the table step by
+    /// step (which leaves holes in a small partition).
+    pub fn reserve_funcs(&mut self, n: usize) -> Result<(), OutOfMemory> {
+        self.funcs.try_reserve_exact(n).map_err(|_| OutOfMemory)
+    }
+
     /// A stand-alone global.
     pub fn global(&mut self, ty: GlobalType, value: Value) -> Result<GlobalAddr, OutOfMemory> {
         try_push(&mut self.globals, GlobalInst { value: value.to_bits(), ty })?;

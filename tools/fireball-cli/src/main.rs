@@ -6,7 +6,11 @@
 
 use std::process::ExitCode;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use clap::{Parser, Subcommand};
+use fireball_cli::system;
+use fireball_sys::hal::sim::Signal;
 use fireball_wasm::{
     Exit, ExternKind, FuncAddr, HostLimits, Instance, LoadError, Module, StackLimits, Store, Thread, ValType, Value,
 };
@@ -46,11 +50,33 @@ enum Cmd {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// The module (.wasm binary or .wat text).
+    /// The app (.wasm binary or .wat text); `file.wasm:entry` names its entry export.
     module: String,
-    /// Export to call; without it, `_start` if exported, else only the start function runs.
+    /// Call this export once and print its results (no kernel, no imports). Without
+    /// it the app runs on the kernel with the subsystems, as on a device.
     #[arg(long)]
     invoke: Option<String>,
+    /// A service plugin to load next to the app (repeatable): `svc.wasm[:entry]`.
+    #[arg(long = "service")]
+    services: Vec<String>,
+    /// Device RAM to plan the partitions for (K suffix allowed).
+    #[arg(long, default_value = "96K")]
+    ram: String,
+    /// A simulated ADC channel, repeatable: `N=sine:OFFSET,AMPLITUDE,PERIOD_MS`,
+    /// `N=ramp:FROM,TO,PERIOD_MS`, `N=noise:SEED,MIN,MAX`, `N=const:V`, `N=csv:FILE[:COLUMN[:STEP_MS]]`.
+    /// Default: 0=sine:2048,1000,1000 1=sine:2048,600,700 2=ramp:0,4095,2000 3=noise:1,1800,2200.
+    #[arg(long)]
+    adc: Vec<String>,
+    /// Stop after a simulated duration (`500ms`, `2s`) or a number of wasm
+    /// instructions (`1000000`, `5M`). Default: until Ctrl-C.
+    #[arg(long = "for")]
+    duration: Option<String>,
+    /// Manifest: grants and channel wiring (see crates/fireball-sys/src/manifest.rs).
+    #[arg(long)]
+    manifest: Option<String>,
+    /// Seed of the guests' `random_get`.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
     /// Stop after this many wasm instructions (the run fails with "out of fuel").
     #[arg(long)]
     fuel: Option<u64>,
@@ -192,7 +218,113 @@ fn describe_load_error(path: &str, e: &LoadError) -> String {
     format!("{path}: {e}")
 }
 
+/// `path[:entry]` → (path, entry); a Windows-style `C:\\` is not split.
+fn split_entry(s: &str) -> (&str, Option<String>) {
+    match s.rsplit_once(':') {
+        Some((p, e)) if !e.is_empty() && !e.contains(['/', '\\', '.']) && p.len() > 1 => (p, Some(e.to_string())),
+        _ => (s, None),
+    }
+}
+
+fn module_spec(arg: &str) -> Result<system::ModuleSpec, String> {
+    let (path, entry) = split_entry(arg);
+    let name = std::path::Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("module").to_string();
+    Ok(system::ModuleSpec { name, bytes: load_bytes(path)?, entry })
+}
+
+fn parse_signal(s: &str) -> Result<(usize, Signal<'static>), String> {
+    let bad = || format!("--adc '{s}': expected N=sine:OFFSET,AMPLITUDE,PERIOD_MS (or ramp:, noise:, const:, csv:)");
+    let (ch, spec) = s.split_once('=').ok_or_else(bad)?;
+    let ch: usize = ch.trim().parse().map_err(|_| bad())?;
+    let (kind, args) = spec.split_once(':').ok_or_else(bad)?;
+    if kind == "csv" {
+        let mut parts = args.split(':');
+        let file = parts.next().ok_or_else(bad)?;
+        let column: usize = parts.next().map_or(Ok(0), |c| c.parse().map_err(|_| bad()))?;
+        let step: u32 = parts.next().map_or(Ok(1), |c| c.parse().map_err(|_| bad()))?;
+        let table = fireball_sys::hal::sim::CsvTable::load(file).map_err(|e| format!("--adc {file}: {e:?}"))?;
+        let samples: &'static [u16] = Box::leak(table.column(column).ok_or_else(|| format!("{file}: no column {column}"))?.to_vec().into_boxed_slice());
+        return Ok((ch, Signal::Table { samples, step_ms: step }));
+    }
+    let n: Vec<u64> = args.split(',').map(|x| x.trim().parse::<u64>()).collect::<Result<_, _>>().map_err(|_| bad())?;
+    let u16_ = |x: u64| u16::try_from(x).map_err(|_| bad());
+    let u32_ = |x: u64| u32::try_from(x).map_err(|_| bad());
+    Ok((ch, match (kind, n.as_slice()) {
+        ("sine", &[o, a, p]) => Signal::Sine { offset: u16_(o)?, amplitude: u16_(a)?, period_ms: u32_(p)? },
+        ("ramp", &[f, t, p]) => Signal::Ramp { from: u16_(f)?, to: u16_(t)?, period_ms: u32_(p)? },
+        ("noise", &[seed, lo, hi]) => Signal::Noise { seed, min: u16_(lo)?, max: u16_(hi)? },
+        ("const", &[v]) => Signal::Constant(u16_(v)?),
+        _ => return Err(bad()),
+    }))
+}
+
+fn parse_limit(s: &str) -> Result<system::Limit, String> {
+    let t = s.trim();
+    let bad = || format!("--for '{s}': a duration (500ms, 2s) or a number of instructions (1000000, 5M)");
+    if let Some(ms) = t.strip_suffix("ms") {
+        return ms.trim().parse().map(system::Limit::Millis).map_err(|_| bad());
+    }
+    if let Some(sec) = t.strip_suffix('s') {
+        return sec.trim().parse::<u64>().ok().and_then(|x| x.checked_mul(1000)).map(system::Limit::Millis).ok_or_else(bad);
+    }
+    let (num, mul) = match t.strip_suffix(['M', 'm']) {
+        Some(n) => (n, 1_000_000),
+        None => match t.strip_suffix(['K', 'k']) {
+            Some(n) => (n, 1_000),
+            None => (t, 1),
+        },
+    };
+    num.parse::<u64>().ok().and_then(|n| n.checked_mul(mul)).map(system::Limit::Instructions).ok_or_else(bad)
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// `fireball run app.wasm` without `--invoke`: the app and its services on the kernel.
+fn run_system(a: &RunArgs) -> Result<(), String> {
+    let app = module_spec(&a.module)?;
+    let services = a.services.iter().map(|s| module_spec(s)).collect::<Result<Vec<_>, _>>()?;
+    let mut adc: Vec<Signal<'static>> = Vec::new();
+    let given = a.adc.iter().map(|s| parse_signal(s)).collect::<Result<Vec<_>, _>>()?;
+    if given.is_empty() {
+        adc = system::default_adc();
+    }
+    for (ch, sig) in given {
+        if adc.len() <= ch {
+            adc.resize(ch + 1, Signal::Constant(0));
+        }
+        adc[ch] = sig;
+    }
+    let manifest = match &a.manifest {
+        Some(p) => Some(std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"))?),
+        None => None,
+    };
+    let limit = match &a.duration {
+        Some(d) => parse_limit(d)?,
+        None => system::Limit::Instructions(u64::MAX),
+    };
+    let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));
+    let mut stdout = std::io::stdout().lock();
+    let report = system::run(system::RunConfig {
+        app: Some(app),
+        services,
+        ram: parse_size(&a.ram)?,
+        adc,
+        limit,
+        manifest,
+        seed: a.seed,
+        out: &mut stdout,
+        stop: Some(&STOP),
+    })?;
+    match report.fatal {
+        Some(f) => Err(f),
+        None => Ok(()),
+    }
+}
+
 fn run(a: &RunArgs) -> Result<(), String> {
+    if a.invoke.is_none() && a.args.is_empty() {
+        return run_system(a);
+    }
     let bytes = load_bytes(&a.module)?;
     let module = Module::new(&bytes).map_err(|e| describe_load_error(&a.module, &e))?;
     let limits = HostLimits { max_memory_bytes: a.max_memory.unwrap_or(1 << 32), ..HostLimits::default() };

@@ -105,8 +105,22 @@ fn host_memory_limit_below_one_page() {
 
 #[test]
 fn unknown_import_is_named() {
-    let wat = tmp_file("imp.wat", b"(module (import \"env\" \"hal_adc_read\" (func (param i32) (result i32))))");
-    let (code, _, err) = fireball(&["run", &wat]);
+    // On the kernel (no --invoke): the HAL import binds, the WASI call outside the subset does not.
+    let wat = tmp_file(
+        "imp.wat",
+        br#"(module (import "env" "hal_adc_read" (func (param i32) (result i32)))
+                    (import "wasi_snapshot_preview1" "fd_read" (func (param i32 i32 i32 i32) (result i32)))
+                    (func (export "_start")))"#,
+    );
+    let (code, _, err) = fireball(&["run", &wat, "--for", "1ms"]);
+    assert_clean_error(code, &err, "unknown import wasi_snapshot_preview1.fd_read");
+    // A kernel import with the wrong signature is named too.
+    let wat = tmp_file("sig.wat", br#"(module (import "env" "hal_tx_send" (func (param i32))) (func (export "_start")))"#);
+    let (code, _, err) = fireball(&["run", &wat, "--for", "1ms"]);
+    assert_clean_error(code, &err, "import env.hal_tx_send has the wrong signature");
+    // With --invoke nothing is provided, and the message says so.
+    let wat = tmp_file("inv.wat", br#"(module (import "env" "hal_adc_read" (func (param i32) (result i32))) (func (export "f")))"#);
+    let (code, _, err) = fireball(&["run", &wat, "--invoke", "f"]);
     assert_clean_error(code, &err, "unknown import env.hal_adc_read");
 }
 

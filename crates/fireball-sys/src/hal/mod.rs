@@ -76,6 +76,8 @@ macro_rules! hal_errors {
         /// | -8 | `NoAcknowledge` | an I²C address or byte was not acknowledged |
         /// | -9 | `TooLong` | the frame is longer than the device's maximum |
         /// | -10 | `Timeout` | the device did not answer in time |
+        /// | -11 | `Denied` | the module's manifest does not grant that endpoint (the router logs it) |
+        /// | -12 | `BadMessage` | a malformed key-value message (an error for its sender only) |
         ///
         /// Codes are stable: new variants get new codes, old ones never move.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -129,6 +131,10 @@ hal_errors! {
     TooLong = -9, "frame too long";
     /// The device did not answer in time.
     Timeout = -10, "timeout";
+    /// The module's manifest does not grant the endpoint (the router logs the attempt).
+    Denied = -11, "access denied";
+    /// A malformed key-value message; only its sender sees the error.
+    BadMessage = -12, "malformed message";
 }
 
 impl fmt::Display for HalError {

@@ -1,0 +1,159 @@
+//! Manifests: which endpoints each module may use, and how modules' channel
+//! ports are wired. Plain text, one directive per line, `#` starts a comment:
+//!
+//! ```text
+//! # examples/gateway.manifest
+//! grant   aggregator  hal/adc/* hal/tx log
+//! grant   mesh        hal/ble log
+//! connect aggregator:0 mesh:1      # the app's port 0 and the service's port 1 share a channel
+//! sink    iir:2                    # port 2's messages go to the host, which counts them
+//! ```
+//!
+//! - `grant <module> <pattern>…`: the module's URI patterns ([`Grants::parse`]);
+//!   one line per module. A module the manifest does not mention gets nothing.
+//! - `connect <module>:<port> <module>:<port>`: one kernel channel behind both ports.
+//! - `sink <module>:<port>`: a channel the system drains (a `ch_send` there
+//!   never blocks for long; a `ch_recv` there waits forever).
+//!
+//! A port neither connected nor sunk is refused ([`fireball_coos::sched::NO_CHANNEL`]):
+//! the kernel logs the attempt through the router and the call returns.
+//! The text is borrowed, nothing is allocated: the parser checks every line
+//! once, and the accessors walk the text again.
+
+use crate::router::Grants;
+
+/// A module's channel port, as written `name:port`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRef<'a> {
+    /// Module name.
+    pub module: &'a str,
+    /// Port number (`0..fireball_coos::sched::PORTS`).
+    pub port: u8,
+}
+
+/// A channel directive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire<'a> {
+    /// Two ports share one channel.
+    Connect(PortRef<'a>, PortRef<'a>),
+    /// The port's channel is drained by the host.
+    Sink(PortRef<'a>),
+}
+
+/// A manifest line the parser refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ManifestError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong.
+    pub what: &'static str,
+}
+
+impl core::fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "manifest line {}: {}", self.line, self.what)
+    }
+}
+
+/// A checked manifest over its text.
+#[derive(Debug, Clone, Copy)]
+pub struct Manifest<'a> {
+    text: &'a str,
+}
+
+enum Line<'a> {
+    Grant(&'a str, &'a str),
+    Wire(Wire<'a>),
+}
+
+fn port_ref(word: Option<&str>) -> Result<PortRef<'_>, &'static str> {
+    let word = word.ok_or("expected <module>:<port>")?;
+    let (module, port) = word.rsplit_once(':').ok_or("expected <module>:<port>")?;
+    let port: u8 = port.parse().map_err(|_| "the port is not a number")?;
+    if module.is_empty() {
+        return Err("empty module name");
+    }
+    if usize::from(port) >= fireball_coos::sched::PORTS {
+        return Err("port out of range (0..8)");
+    }
+    Ok(PortRef { module, port })
+}
+
+fn parse_line(line: &str) -> Result<Option<Line<'_>>, &'static str> {
+    let line = line.split('#').next().unwrap_or("").trim();
+    let mut words = line.split_ascii_whitespace();
+    let Some(directive) = words.next() else { return Ok(None) };
+    let parsed = match directive {
+        "grant" => {
+            let module = words.next().ok_or("grant: expected a module name")?;
+            let rest = line[directive.len()..].trim_start()[module.len()..].trim();
+            Line::Grant(module, rest)
+        }
+        "connect" => Line::Wire(Wire::Connect(port_ref(words.next())?, port_ref(words.next())?)),
+        "sink" => Line::Wire(Wire::Sink(port_ref(words.next())?)),
+        _ => return Err("unknown directive (grant, connect, sink)"),
+    };
+    if !matches!(parsed, Line::Grant(..)) && words.next().is_some() {
+        return Err("unexpected words at the end of the line");
+    }
+    Ok(Some(parsed))
+}
+
+impl<'a> Manifest<'a> {
+    /// Check every line of `text`.
+    pub fn parse(text: &'a str) -> Result<Manifest<'a>, ManifestError> {
+        let m = Manifest { text };
+        for (i, line) in text.lines().enumerate() {
+            let err = |what| ManifestError { line: i + 1, what };
+            if let Some(Line::Grant(module, _)) = parse_line(line).map_err(err)? {
+                if m.lines().take(i).any(|l| matches!(l, Line::Grant(other, _) if other == module)) {
+                    return Err(err("a second grant line for this module"));
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    fn lines(&self) -> impl Iterator<Item = Line<'a>> + 'a {
+        self.text.lines().map(|l| parse_line(l).ok().flatten())
+            .map(|l| l.unwrap_or(Line::Grant("", "")))
+    }
+
+    /// The grants of `module` ([`Grants::NONE`] if the manifest does not mention it).
+    pub fn grants(&self, module: &str) -> Grants<'a> {
+        self.lines()
+            .find_map(|l| match l {
+                Line::Grant(m, patterns) if m == module && !m.is_empty() => Some(Grants::parse(patterns)),
+                _ => None,
+            })
+            .unwrap_or(Grants::NONE)
+    }
+
+    /// The channel directives, in order.
+    pub fn wires(&self) -> impl Iterator<Item = Wire<'a>> + 'a {
+        self.lines().filter_map(|l| match l {
+            Line::Wire(w) => Some(w),
+            Line::Grant(..) => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_refuses() {
+        let m = Manifest::parse("# x\ngrant app hal/adc/* log  # c\n\nconnect app:0 svc:1\nsink svc:2\n").unwrap();
+        assert!(m.grants("app").allows("hal/adc/3"));
+        assert!(!m.grants("app").allows("hal/tx"));
+        assert!(!m.grants("svc").allows("log"));
+        let w: std::vec::Vec<_> = m.wires().collect();
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[0], Wire::Connect(PortRef { module: "app", port: 0 }, PortRef { module: "svc", port: 1 }));
+        assert_eq!(Manifest::parse("grant a x\ngrant a y").unwrap_err().line, 2);
+        assert_eq!(Manifest::parse("connect a:9 b:1").unwrap_err().what, "port out of range (0..8)");
+        assert_eq!(Manifest::parse("allow a x").unwrap_err().line, 1);
+        assert_eq!(Manifest::parse("sink a:1 b").unwrap_err().what, "unexpected words at the end of the line");
+    }
+}

@@ -1,0 +1,696 @@
+//! ipc_router: every import a guest or service makes beyond the kernel's own
+//! channels arrives here, is checked against the module's grants, and goes to
+//! the subsystem behind the endpoint.
+//!
+//! ```text
+//!  wasm import ──► kernel (ch_*, buf_*, co_yield)
+//!       │
+//!       └──────► Router::call ── grant? ──no──► -11 Denied + WARN event
+//!                    │ yes
+//!                    ├─ hal/adc/<n>, hal/tx, hal/ble, hal/clock ──► hal::Registry
+//!                    ├─ log (log_event, stdout/stderr)          ──► log::Logger (+ console)
+//!                    ├─ hal/<device path> (sys_request)         ──► Registry::configure/query
+//!                    └─ WASI subset (wasi_snapshot_preview1)    ──► the same endpoints
+//! ```
+//!
+//! # Endpoints
+//!
+//! | URI | reached by | what |
+//! |---|---|---|
+//! | `hal/adc/<n>` | `hal_adc_read(n)` | guest ADC channel `n` (the registry's numbering) |
+//! | `hal/tx` | `hal_tx_send` | the radio |
+//! | `hal/ble` | `hal_ble_init`, `hal_ble_send` | BLE |
+//! | `hal/clock` | `hal_get_time_ms`, WASI `clock_time_get` | the clock |
+//! | `hal/<path>` | `sys_request` | any registered device by path (`hal/adc/0` is also device `adc/0`): get/set its configuration as key-value messages |
+//! | `log` | `log_event`, WASI `fd_write` to fd 1 and 2 | the logger (and, on a host, the console) |
+//! | `sys/random` | WASI `random_get` | SplitMix64 seeded by the system |
+//! | `svc/<name>` | channel ports wired by the manifest | a service (the system wires these) |
+//!
+//! WASI `proc_exit`, `args_*`, `environ_*` (both empty) and the stdio
+//! `fd_fdstat_get`/`fd_seek`/`fd_close` that wasi-libc's start-up and `printf`
+//! import need no grant. Every other import is unknown: the kernel refuses the
+//! module at load with the import's index, which the loader turns into its name.
+//!
+//! # Grants
+//!
+//! Each module has a list of URI patterns, from its manifest line: a pattern is
+//! a URI, or a prefix ending in `/*` (`hal/*`, `hal/adc/*`), or `*`. The
+//! fast-path imports are checked against masks computed once at admission
+//! (one bit test per call); `sys_request` matches the patterns. A denied call
+//! returns [`HalError::Denied`] (-11, or WASI errno 76 `notcapable`) and records
+//! a WARN event naming the endpoint; the module runs on.
+//!
+//! The router owns nothing: the registry, the logger and the console are lent
+//! to it by the system (dependency injection), which keeps them in P3.
+
+use core::fmt;
+
+use fireball_coos::sched::{Refused, SysAction, Syscalls};
+use fireball_coos::TaskId;
+use fireball_wasm::{FuncType, ValType, Value};
+
+use crate::hal::{HalError, Registry};
+use crate::keyval::{Reader, Writer};
+use crate::log::{Event, Level, Logger, Names};
+
+/// Modules (tasks) the router keeps grants for: task ids `0..MAX_MODULES`.
+pub const MAX_MODULES: usize = 8;
+
+/// Log module id of the router's own events.
+pub const LOG_ROUTER: u8 = 1;
+
+/// Log module id of task `t`'s events: `LOG_TASK_BASE + t`.
+pub const LOG_TASK_BASE: u8 = 16;
+
+/// Application event ids a guest may use with `log_event` (`0..APP_EVENTS`);
+/// the ids above are the router's, recorded under the module's own id.
+pub const APP_EVENTS: u8 = 200;
+
+/// The router's events, recorded under the calling module's log id.
+pub mod event {
+    /// `hal_adc_read(n)` denied; the argument is `n`.
+    pub const DENIED_ADC: u8 = 240;
+    /// `hal_tx_send` denied.
+    pub const DENIED_TX: u8 = 241;
+    /// `hal_ble_*` denied.
+    pub const DENIED_BLE: u8 = 242;
+    /// The clock denied.
+    pub const DENIED_CLOCK: u8 = 243;
+    /// `log_event` or stdout denied.
+    pub const DENIED_LOG: u8 = 244;
+    /// `random_get` denied.
+    pub const DENIED_RANDOM: u8 = 245;
+    /// `sys_request` denied; the argument is the URI's length.
+    pub const DENIED_REQUEST: u8 = 246;
+    /// A channel operation on a port the manifest did not wire; the argument is the port.
+    pub const DENIED_PORT: u8 = 247;
+    /// Bytes written to stdout/stderr; the argument is the count.
+    pub const STDOUT: u8 = 248;
+    /// The module called `proc_exit`; the argument is the status.
+    pub const EXIT: u8 = 249;
+    /// A malformed key-value message; the argument is the byte offset of the fault.
+    pub const BAD_MESSAGE: u8 = 250;
+}
+
+const EVENT_TEXT: [(u8, &str); 11] = [
+    (event::DENIED_ADC, "denied hal/adc/{}"),
+    (event::DENIED_TX, "denied hal/tx"),
+    (event::DENIED_BLE, "denied hal/ble"),
+    (event::DENIED_CLOCK, "denied hal/clock"),
+    (event::DENIED_LOG, "denied log"),
+    (event::DENIED_RANDOM, "denied sys/random"),
+    (event::DENIED_REQUEST, "denied a sys_request ({}-byte URI)"),
+    (event::DENIED_PORT, "denied channel port {}"),
+    (event::STDOUT, "wrote {} bytes to stdout"),
+    (event::EXIT, "exit {}"),
+    (event::BAD_MESSAGE, "malformed key-value message at byte {}"),
+];
+
+/// `sys_request` operations (message key 0).
+pub mod op {
+    /// Reply with the value of every other key in the request.
+    pub const GET: u32 = 1;
+    /// Configure every other entry of the request.
+    pub const SET: u32 = 2;
+}
+
+/// WASI errno values the subset returns.
+mod errno {
+    pub const SUCCESS: i32 = 0;
+    pub const BADF: i32 = 8;
+    pub const FAULT: i32 = 21;
+    pub const INVAL: i32 = 28;
+    pub const SPIPE: i32 = 70;
+    pub const NOTCAPABLE: i32 = 76;
+}
+
+/// What a module may reach: URI patterns, and the masks the fast paths test.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Grants<'r> {
+    patterns: &'r str,
+    adc: u32,
+    bits: u8,
+}
+
+const G_TX: u8 = 1;
+const G_BLE: u8 = 2;
+const G_CLOCK: u8 = 4;
+const G_LOG: u8 = 8;
+const G_RANDOM: u8 = 16;
+
+impl<'r> Grants<'r> {
+    /// Everything (`*`): what a module run without a manifest gets.
+    pub const ALL: Grants<'static> = Grants { patterns: "*", adc: u32::MAX, bits: 0xff };
+
+    /// Nothing at all.
+    pub const NONE: Grants<'static> = Grants { patterns: "", adc: 0, bits: 0 };
+
+    /// The grants of a whitespace-separated list of URI patterns (a manifest
+    /// line's tail): `hal/adc/0 hal/tx log`, `hal/*`, `*`.
+    pub fn parse(patterns: &'r str) -> Grants<'r> {
+        let mut g = Grants { patterns, adc: 0, bits: 0 };
+        for ch in 0..32u32 {
+            let mut buf = [0u8; 12];
+            if g.allows(adc_uri(&mut buf, ch)) {
+                g.adc |= 1 << ch;
+            }
+        }
+        for (uri, bit) in [("hal/tx", G_TX), ("hal/ble", G_BLE), ("hal/clock", G_CLOCK), ("log", G_LOG), ("sys/random", G_RANDOM)] {
+            if g.allows(uri) {
+                g.bits |= bit;
+            }
+        }
+        g
+    }
+
+    /// Whether some pattern covers `uri`.
+    pub fn allows(&self, uri: &str) -> bool {
+        self.patterns.split_ascii_whitespace().any(|p| pattern_matches(p, uri))
+    }
+
+    /// The patterns, as given.
+    pub fn patterns(&self) -> &'r str {
+        self.patterns
+    }
+
+    fn adc(&self, channel: i32) -> bool {
+        // Channels past 31 are checked by pattern (rare).
+        match u32::try_from(channel) {
+            Ok(ch) if ch < 32 => self.adc & (1 << ch) != 0,
+            Ok(ch) => {
+                let mut buf = [0u8; 20];
+                self.allows(adc_uri(&mut buf, ch))
+            }
+            Err(_) => true, // a negative channel is the registry's BadChannel, not a denial
+        }
+    }
+
+    fn has(&self, bit: u8) -> bool {
+        self.bits & bit != 0
+    }
+}
+
+/// `hal/adc/<ch>` in `buf`.
+fn adc_uri(buf: &mut [u8], ch: u32) -> &str {
+    const PREFIX: &[u8] = b"hal/adc/";
+    let mut digits = [0u8; 10];
+    let mut n = 0;
+    let mut v = ch;
+    loop {
+        digits[n] = b'0' + (v % 10) as u8;
+        n += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let len = (PREFIX.len() + n).min(buf.len());
+    let mut out = buf.iter_mut();
+    for (o, &b) in out.by_ref().zip(PREFIX.iter().chain(digits[..n].iter().rev())) {
+        *o = b;
+    }
+    core::str::from_utf8(&buf[..len]).unwrap_or("")
+}
+
+/// `pattern` covers `uri`: equal, `*`, or a `prefix/*` with `uri` under `prefix/`.
+pub fn pattern_matches(pattern: &str, uri: &str) -> bool {
+    if pattern == "*" || pattern == uri {
+        return true;
+    }
+    match pattern.strip_suffix('*') {
+        Some(prefix) if prefix.ends_with('/') => uri.starts_with(prefix),
+        _ => false,
+    }
+}
+
+/// One admitted module.
+#[derive(Debug, Clone, Copy)]
+struct Slot<'r> {
+    name: &'r str,
+    grants: Grants<'r>,
+    exit: Option<i32>,
+    /// The console is at the start of a line for this module.
+    line_start: bool,
+}
+
+/// Per-router counters, printed by the system at exit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RouterStats {
+    /// Calls served (denied ones included).
+    pub calls: u32,
+    /// Calls refused by a grant.
+    pub denied: u32,
+    /// Malformed key-value messages.
+    pub bad_messages: u32,
+}
+
+/// The signature and endpoint of each import the router serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    AdcRead,
+    TxSend,
+    TimeMs,
+    BleInit,
+    BleSend,
+    LogEvent,
+    Request,
+    ProcExit,
+    FdWrite,
+    ClockTimeGet,
+    RandomGet,
+    ArgsSizesGet,
+    ArgsGet,
+    EnvironSizesGet,
+    EnvironGet,
+    FdFdstatGet,
+    FdSeek,
+    FdClose,
+}
+
+const ENV: &str = "env";
+const WASI: &str = "wasi_snapshot_preview1";
+
+type Sig = (&'static [ValType], &'static [ValType]);
+
+const IMPORTS: [(&str, &str, Sig, Call); 18] = {
+    use ValType::{I32, I64};
+    [
+        (ENV, "hal_adc_read", (&[I32], &[I32]), Call::AdcRead),
+        (ENV, "hal_tx_send", (&[I32, I32], &[I32]), Call::TxSend),
+        (ENV, "hal_get_time_ms", (&[], &[I32]), Call::TimeMs),
+        (ENV, "hal_ble_init", (&[I32], &[I32]), Call::BleInit),
+        (ENV, "hal_ble_send", (&[I32, I32], &[I32]), Call::BleSend),
+        (ENV, "log_event", (&[I32, I32, I32], &[I32]), Call::LogEvent),
+        (ENV, "sys_request", (&[I32, I32, I32, I32, I32, I32], &[I32]), Call::Request),
+        (WASI, "proc_exit", (&[I32], &[]), Call::ProcExit),
+        (WASI, "fd_write", (&[I32, I32, I32, I32], &[I32]), Call::FdWrite),
+        (WASI, "clock_time_get", (&[I32, I64, I32], &[I32]), Call::ClockTimeGet),
+        (WASI, "random_get", (&[I32, I32], &[I32]), Call::RandomGet),
+        (WASI, "args_sizes_get", (&[I32, I32], &[I32]), Call::ArgsSizesGet),
+        (WASI, "args_get", (&[I32, I32], &[I32]), Call::ArgsGet),
+        (WASI, "environ_sizes_get", (&[I32, I32], &[I32]), Call::EnvironSizesGet),
+        (WASI, "environ_get", (&[I32, I32], &[I32]), Call::EnvironGet),
+        (WASI, "fd_fdstat_get", (&[I32, I32], &[I32]), Call::FdFdstatGet),
+        (WASI, "fd_seek", (&[I32, I64, I32, I32], &[I32]), Call::FdSeek),
+        (WASI, "fd_close", (&[I32], &[I32]), Call::FdClose),
+    ]
+};
+
+/// Whether the router (with the kernel's `env` imports) would bind `module.name`:
+/// for tools that check a module before running it.
+pub fn provides(module: &str, name: &str) -> bool {
+    IMPORTS.iter().any(|(m, n, ..)| *m == module && *n == name)
+}
+
+/// The router: grants per task, and the subsystems it dispatches to.
+pub struct Router<'r, 'd, S, const N: usize = { crate::hal::DEFAULT_CAPACITY }> {
+    hal: &'r mut Registry<'d, N>,
+    log: &'r mut Logger<S>,
+    console: Option<&'r mut dyn fmt::Write>,
+    modules: [Option<Slot<'r>>; MAX_MODULES],
+    rng: u64,
+    stats: RouterStats,
+}
+
+impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, S, N> {
+    /// A router over the system's device registry and logger; `seed` seeds `random_get`.
+    pub fn new(hal: &'r mut Registry<'d, N>, log: &'r mut Logger<S>, seed: u64) -> Self {
+        Router { hal, log, console: None, modules: [None; MAX_MODULES], rng: seed, stats: RouterStats::default() }
+    }
+
+    /// Where guests' stdout/stderr text goes (a host console); without one, only
+    /// the byte counts reach the logger.
+    pub fn set_console(&mut self, console: &'r mut dyn fmt::Write) {
+        self.console = Some(console);
+    }
+
+    /// Admit module `name` as task `task` with `grants` (before the kernel spawns it:
+    /// imports are resolved at spawn). False if `task` is past [`MAX_MODULES`].
+    pub fn admit(&mut self, task: TaskId, name: &'r str, grants: Grants<'r>) -> bool {
+        match self.modules.get_mut(usize::from(task)) {
+            Some(slot) => {
+                *slot = Some(Slot { name, grants, exit: None, line_start: true });
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forget task `task` (after the kernel unloaded it).
+    pub fn dismiss(&mut self, task: TaskId) {
+        if let Some(slot) = self.modules.get_mut(usize::from(task)) {
+            *slot = None;
+        }
+    }
+
+    /// The name task `task` was admitted with.
+    pub fn name(&self, task: TaskId) -> Option<&'r str> {
+        self.slot(task).map(|s| s.name)
+    }
+
+    /// The status task `task` passed to `proc_exit`, if it did.
+    pub fn exit_code(&self, task: TaskId) -> Option<i32> {
+        self.slot(task).and_then(|s| s.exit)
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> RouterStats {
+        self.stats
+    }
+
+    /// The device registry (for the system's own use between steps).
+    pub fn hal(&mut self) -> &mut Registry<'d, N> {
+        self.hal
+    }
+
+    /// The logger (to drain it between steps).
+    pub fn logger(&mut self) -> &mut Logger<S> {
+        self.log
+    }
+
+    /// The text backend for the system's logger: every held event as a line in
+    /// `out` (modules and the router's events by name), then the dropped count.
+    pub fn drain_log(&mut self, out: &mut dyn fmt::Write) -> fmt::Result {
+        let now = self.now_ms();
+        while let Some(e) = self.log.pop() {
+            writeln!(out, "{}", e.display(&*self).at(now))?;
+        }
+        let dropped = self.log.take_dropped();
+        if dropped > 0 {
+            writeln!(out, "({dropped} events dropped)")?;
+        }
+        Ok(())
+    }
+
+    /// Milliseconds on the system clock (0 without one): the log timestamp.
+    pub fn now_ms(&mut self) -> u32 {
+        self.hal.time_ms().map_or(0, |ms| ms as u32)
+    }
+
+    /// Record an event for task `task`'s module.
+    pub fn record(&mut self, task: TaskId, level: Level, event: u8, arg: i32) {
+        let now = self.now_ms();
+        self.log.record(now, level, LOG_TASK_BASE.saturating_add(task), event, arg);
+    }
+
+    fn slot(&self, task: TaskId) -> Option<&Slot<'r>> {
+        self.modules.get(usize::from(task))?.as_ref()
+    }
+
+    fn grants(&self, task: TaskId) -> Grants<'r> {
+        self.slot(task).map_or(Grants::NONE, |s| s.grants)
+    }
+
+    fn deny(&mut self, task: TaskId, event: u8, arg: i32) -> i32 {
+        self.stats.denied += 1;
+        self.record(task, Level::Warn, event, arg);
+        HalError::Denied.code()
+    }
+
+    /// Serve one call; `args` are the raw slots.
+    fn dispatch(&mut self, task: TaskId, call: Call, args: &[u64], memory: &mut [u8]) -> SysAction {
+        self.stats.calls += 1;
+        let a = |i: usize| args.get(i).map_or(0, |&v| v as u32 as i32);
+        let g = self.grants(task);
+        let ret = |v: i32| SysAction::Return(Some(Value::I32(v)));
+        match call {
+            Call::AdcRead => {
+                let ch = a(0);
+                if !g.adc(ch) {
+                    return ret(self.deny(task, event::DENIED_ADC, ch));
+                }
+                ret(self.hal.hal_adc_read(ch))
+            }
+            Call::TxSend | Call::BleSend => {
+                let (bit, ev) = if call == Call::TxSend { (G_TX, event::DENIED_TX) } else { (G_BLE, event::DENIED_BLE) };
+                if !g.has(bit) {
+                    return ret(self.deny(task, ev, 0));
+                }
+                let r = match crate::hal::guest_bytes(memory, a(0), a(1)) {
+                    Ok(bytes) if call == Call::TxSend => self.hal.hal_tx_send(bytes),
+                    Ok(bytes) => self.hal.hal_ble_send(bytes),
+                    Err(e) => e.code(),
+                };
+                ret(r)
+            }
+            Call::TimeMs => {
+                if !g.has(G_CLOCK) {
+                    return ret(self.deny(task, event::DENIED_CLOCK, 0));
+                }
+                ret(self.hal.hal_get_time_ms())
+            }
+            Call::BleInit => {
+                if !g.has(G_BLE) {
+                    return ret(self.deny(task, event::DENIED_BLE, 0));
+                }
+                ret(self.hal.hal_ble_init(a(0)))
+            }
+            Call::LogEvent => {
+                if !g.has(G_LOG) {
+                    return ret(self.deny(task, event::DENIED_LOG, 0));
+                }
+                let (Ok(level), Ok(ev)) = (u8::try_from(a(0)), u8::try_from(a(1))) else {
+                    return ret(HalError::InvalidArgument.code());
+                };
+                match Level::from_u8(level) {
+                    Some(level) if ev < APP_EVENTS => {
+                        self.record(task, level, ev, a(2));
+                        ret(0)
+                    }
+                    _ => ret(HalError::InvalidArgument.code()),
+                }
+            }
+            Call::Request => ret(self.request(task, [a(0), a(1), a(2), a(3), a(4), a(5)], memory)),
+            Call::ProcExit => {
+                let code = a(0);
+                if let Some(Some(slot)) = self.modules.get_mut(usize::from(task)) {
+                    slot.exit = Some(code);
+                }
+                self.record(task, Level::Info, event::EXIT, code);
+                SysAction::Exit
+            }
+            Call::FdWrite => ret(self.fd_write(task, a(0), a(1), a(2), a(3), memory)),
+            Call::ClockTimeGet => {
+                if !g.has(G_CLOCK) {
+                    self.deny(task, event::DENIED_CLOCK, 0);
+                    return ret(errno::NOTCAPABLE);
+                }
+                if !matches!(a(0), 0 | 1) {
+                    return ret(errno::INVAL);
+                }
+                let Ok(us) = self.hal.time_us() else { return ret(errno::INVAL) };
+                ret(put(memory, a(2), &us.saturating_mul(1000).to_le_bytes()))
+            }
+            Call::RandomGet => {
+                if !g.has(G_RANDOM) {
+                    self.deny(task, event::DENIED_RANDOM, 0);
+                    return ret(errno::NOTCAPABLE);
+                }
+                let Some(buf) = range_mut(memory, a(0), a(1)) else { return ret(errno::FAULT) };
+                for chunk in buf.chunks_mut(8) {
+                    self.rng = self.rng.wrapping_add(crate::hal::sim::SPLITMIX64_GAMMA);
+                    let z = crate::hal::sim::splitmix64(self.rng).to_le_bytes();
+                    chunk.copy_from_slice(&z[..chunk.len()]);
+                }
+                ret(errno::SUCCESS)
+            }
+            // No arguments and no environment: counts and sizes are 0.
+            Call::ArgsSizesGet | Call::EnvironSizesGet => {
+                let r = put(memory, a(0), &0u32.to_le_bytes());
+                ret(if r == errno::SUCCESS { put(memory, a(1), &0u32.to_le_bytes()) } else { r })
+            }
+            Call::ArgsGet | Call::EnvironGet => ret(errno::SUCCESS),
+            Call::FdFdstatGet => {
+                if !matches!(a(0), 0..=2) {
+                    return ret(errno::BADF);
+                }
+                // fdstat: filetype u8 (2 = character device), flags u16 at 2, rights at 8 and 16.
+                let mut st = [0u8; 24];
+                st[0] = 2;
+                let rights: u64 = if a(0) == 0 { 1 << 1 } else { 1 << 6 }; // fd_read / fd_write
+                st[8..16].copy_from_slice(&rights.to_le_bytes());
+                ret(put(memory, a(1), &st))
+            }
+            Call::FdSeek => ret(if matches!(a(0), 0..=2) { errno::SPIPE } else { errno::BADF }),
+            Call::FdClose => ret(if matches!(a(0), 0..=2) { errno::SUCCESS } else { errno::BADF }),
+        }
+    }
+
+    /// WASI `fd_write` to stdout/stderr: the bytes go to the console (each line
+    /// prefixed with the module's name), their count to the logger.
+    fn fd_write(&mut self, task: TaskId, fd: i32, iovs: i32, n_iovs: i32, nwritten: i32, memory: &mut [u8]) -> i32 {
+        if !matches!(fd, 1 | 2) {
+            return errno::BADF;
+        }
+        if !self.grants(task).has(G_LOG) {
+            self.deny(task, event::DENIED_LOG, 0);
+            return errno::NOTCAPABLE;
+        }
+        if range_mut(memory, iovs, n_iovs.saturating_mul(8)).is_none() {
+            return errno::FAULT;
+        }
+        let mut total: u32 = 0;
+        let mut iov = [0u8; 8];
+        for i in 0..n_iovs as usize {
+            let Some(src) = memory.get(iovs as u32 as usize + i * 8..).and_then(|m| m.get(..8)) else {
+                return errno::FAULT;
+            };
+            iov.copy_from_slice(src);
+            let (ptr, len) = (le32(&iov[..4]) as i32, le32(&iov[4..]) as i32);
+            let Ok(bytes) = crate::hal::guest_bytes(memory, ptr, len) else { return errno::FAULT };
+            total = total.saturating_add(bytes.len() as u32);
+            self.console_write(task, bytes);
+        }
+        self.record(task, Level::Info, event::STDOUT, total as i32);
+        put(memory, nwritten, &total.to_le_bytes())
+    }
+
+    fn console_write(&mut self, task: TaskId, bytes: &[u8]) {
+        let Some(console) = self.console.as_deref_mut() else { return };
+        let Some(Some(slot)) = self.modules.get_mut(usize::from(task)) else { return };
+        for line in bytes.split_inclusive(|&b| b == b'\n') {
+            if slot.line_start {
+                let _ = write!(console, "[{}] ", slot.name);
+            }
+            let text = core::str::from_utf8(line).unwrap_or("<non-UTF-8 output>");
+            let _ = console.write_str(text);
+            slot.line_start = line.ends_with(b"\n");
+        }
+    }
+
+    /// `sys_request(uri, msg) → reply`: a key-value message to `hal/<path>`.
+    fn request(&mut self, task: TaskId, [uri, uri_len, msg, msg_len, reply, reply_cap]: [i32; 6], memory: &mut [u8]) -> i32 {
+        let Ok(uri_bytes) = crate::hal::guest_bytes(memory, uri, uri_len) else { return HalError::InvalidArgument.code() };
+        let Ok(uri_str) = core::str::from_utf8(uri_bytes) else { return HalError::InvalidArgument.code() };
+        if !self.grants(task).allows(uri_str) {
+            return self.deny(task, event::DENIED_REQUEST, uri_len);
+        }
+        let Some(path) = uri_str.strip_prefix("hal/") else { return HalError::NoDevice.code() };
+        let Some(id) = self.hal.find(path) else { return HalError::NoDevice.code() };
+        let Ok(msg_bytes) = crate::hal::guest_bytes(memory, msg, msg_len) else { return HalError::InvalidArgument.code() };
+        // Validate the whole message first: a malformed one is the sender's error only.
+        if let Err(e) = crate::keyval::validate(msg_bytes) {
+            self.stats.bad_messages += 1;
+            self.record(task, Level::Warn, event::BAD_MESSAGE, e.offset as i32);
+            return HalError::BadMessage.code();
+        }
+        let mut out = [0u8; 128];
+        let reply_len = {
+            let Ok(op) = crate::keyval::find(msg_bytes, 0) else { return HalError::BadMessage.code() };
+            let op = op.and_then(|v| v.as_i64().ok());
+            let Ok(mut reader) = Reader::new(msg_bytes) else { return HalError::BadMessage.code() };
+            let Ok(mut w) = Writer::new(&mut out) else { return HalError::TooLong.code() };
+            while let Some(Ok((key, value))) = reader.next() {
+                if key == 0 {
+                    continue;
+                }
+                let r = match op {
+                    Some(v) if v == i64::from(op::SET) => self.hal.configure(id, key, value),
+                    Some(v) if v == i64::from(op::GET) => match self.hal.query(id, key) {
+                        Ok(v) => w.put(key, v).map(|_| ()).map_err(|_| HalError::TooLong),
+                        Err(e) => Err(e),
+                    },
+                    _ => Err(HalError::InvalidArgument),
+                };
+                if let Err(e) = r {
+                    return e.code();
+                }
+            }
+            w.len()
+        };
+        match range_mut(memory, reply, reply_len as i32) {
+            Some(dst) if reply_len as i64 <= i64::from(reply_cap) => {
+                dst.copy_from_slice(&out[..reply_len]);
+                reply_len as i32
+            }
+            _ => HalError::TooLong.code(),
+        }
+    }
+}
+
+impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Syscalls for Router<'_, '_, S, N> {
+    fn resolve(&mut self, _task: TaskId, module: &str, name: &str, ty: FuncType<'_>) -> Result<u32, Refused> {
+        let i = IMPORTS.iter().position(|(m, n, ..)| *m == module && *n == name).ok_or(Refused::Unknown)?;
+        let (_, _, (params, results), _) = IMPORTS[i];
+        if ty.params != params || ty.results != results {
+            return Err(Refused::Signature);
+        }
+        Ok(i as u32)
+    }
+
+    fn call(&mut self, task: TaskId, id: u32, args: &[u64], memory: &mut [u8]) -> SysAction {
+        match IMPORTS.get(id as usize) {
+            Some(&(.., call)) => self.dispatch(task, call, args, memory),
+            None => SysAction::Fault,
+        }
+    }
+
+    fn denied_port(&mut self, task: TaskId, port: i32) {
+        self.stats.calls += 1;
+        self.deny(task, event::DENIED_PORT, port);
+    }
+}
+
+impl<S, const N: usize> Names for Router<'_, '_, S, N> {
+    fn module(&self, module: u8) -> Option<&str> {
+        match module {
+            0 => Some("kernel"),
+            LOG_ROUTER => Some("router"),
+            m => {
+                let t = m.checked_sub(LOG_TASK_BASE)?;
+                self.modules.get(usize::from(t))?.as_ref().map(|s| s.name)
+            }
+        }
+    }
+
+    fn event(&self, module: u8, event: u8) -> Option<&str> {
+        if module < LOG_TASK_BASE {
+            return None;
+        }
+        EVENT_TEXT.iter().find(|(e, _)| *e == event).map(|(_, t)| *t)
+    }
+}
+
+
+fn le32(b: &[u8]) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&b[..4]);
+    u32::from_le_bytes(w)
+}
+
+fn range_mut(memory: &mut [u8], ptr: i32, len: i32) -> Option<&mut [u8]> {
+    let start = usize::try_from(ptr as u32).ok()?;
+    let len = usize::try_from(len).ok()?;
+    memory.get_mut(start..start.checked_add(len)?)
+}
+
+/// Write `bytes` at `ptr`: WASI success, or `fault` outside memory.
+fn put(memory: &mut [u8], ptr: i32, bytes: &[u8]) -> i32 {
+    match range_mut(memory, ptr, bytes.len() as i32) {
+        Some(dst) => {
+            dst.copy_from_slice(bytes);
+            errno::SUCCESS
+        }
+        None => errno::FAULT,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(pattern_matches("*", "hal/tx"));
+        assert!(pattern_matches("hal/*", "hal/adc/3"));
+        assert!(pattern_matches("hal/adc/*", "hal/adc/3"));
+        assert!(!pattern_matches("hal/adc/*", "hal/tx"));
+        assert!(!pattern_matches("hal/adc", "hal/adc/0"));
+        assert!(!pattern_matches("hal/a*", "hal/adc/0"), "only whole segments");
+        let g = Grants::parse("hal/adc/0 hal/adc/2 log");
+        assert!(g.adc(0) && !g.adc(1) && g.adc(2) && g.adc(-1));
+        assert!(g.has(G_LOG) && !g.has(G_TX));
+        let mut buf = [0u8; 12];
+        assert_eq!(adc_uri(&mut buf, 1234), "hal/adc/1234");
+    }
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Builds the origin document's five example programs (FIREBALL.md §4), whose
+# sources under examples/*/ are copied unmodified from the seed, into the
+# checked-in examples/*/*.wasm that `fireball run` and the tests use (running
+# them needs no C toolchain). Needs clang, lld and wasi-libc (Debian:
+# clang lld wasi-libc libclang-rt-14-dev-wasm32; scripts/setup.sh installs them).
+#
+#   scripts/build-examples.sh            rebuild every example
+#   scripts/build-examples.sh --check    rebuild into a temporary folder and
+#                                        fail if a checked-in .wasm differs
+#
+# Flags, and why (the README's "Building a guest" explains them for your own):
+#   --target=wasm32-wasi         wasi-libc: memset, the C start-up (_start calls main)
+#   -Wl,--allow-undefined        the seed declares the imports with plain `extern`:
+#                                undefined functions become imports from "env"
+#   -Wl,-z,stack-size=N          the C shadow stack: 64 KiB by default, far above
+#                                what a 32 KB device's guest partition holds
+#   -Wl,--stack-first            the stack sits below the data: an overflow runs
+#                                off address 0 and traps instead of corrupting data
+#   -Wl,--initial-memory=65536   one 64 KiB page, the least clang 14 emits; the
+#                                runtime backs only what the partition allows
+#   -Wl,--export=__heap_base     where the data ends: the runtime sizes the memory it
+#                                backs from it (`fireball inspect` prints it)
+#   -nostartfiles -Wl,--no-entry -Wl,--export=<entry>
+#                                services have no main: their loop is the entry
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CLANG=${CLANG:-clang}
+OUT=examples
+if [ "${1:-}" = "--check" ]; then
+  OUT=$(mktemp -d)
+  trap 'rm -rf "$OUT"' EXIT
+fi
+
+COMMON=(--target=wasm32-wasi -O2 -Wl,--allow-undefined -Wl,--stack-first
+  -Wl,--initial-memory=65536 -Wl,--export=__heap_base -Wl,--strip-all)
+
+# name  kind     entry               stack
+EXAMPLES="
+sensor       app      _start              2048
+aggregator   app      _start              2048
+inference    app      _start              4096
+mesh-gateway service  mesh_gateway        512
+iir-filter   service  preprocess_service  512
+"
+
+status=0
+while read -r name kind entry stack; do
+  [ -z "$name" ] && continue
+  src=examples/$name/${name//-/_}.c
+  mkdir -p "$OUT/$name"
+  wasm=$OUT/$name/${name//-/_}.wasm
+  flags=("${COMMON[@]}" -Wl,-z,stack-size="$stack")
+  if [ "$kind" = service ]; then
+    flags+=(-nostartfiles -Wl,--no-entry -Wl,--export="$entry")
+  fi
+  "$CLANG" "${flags[@]}" -o "$wasm" "$src"
+  chmod 644 "$wasm"
+  printf '%-13s %-8s %6d bytes  entry %s\n' "$name" "$kind" "$(wc -c <"$wasm")" "$entry"
+  if [ "$OUT" != examples ] && ! cmp -s "$wasm" "examples/$name/${name//-/_}.wasm"; then
+    echo "  differs from the checked-in examples/$name/${name//-/_}.wasm: run scripts/build-examples.sh"
+    status=1
+  fi
+done <<<"$EXAMPLES"
+exit $status

@@ -1,0 +1,592 @@
+//! The host simulator: one guest app and its services on the kernel, with the
+//! subsystems behind the router, exactly as on a device — only the devices
+//! are simulated and time is simulated too (so a run is reproducible).
+//!
+//! ```text
+//! RAM (leaked, plan for --ram) ─► Memory: P1 kernel core · P2 modules · P3 logger ring
+//!                                          P4 one sub-heap per service · P5 the app
+//! devices (sim ADC, clock, TX, BLE) ─► hal::Registry ─► Router (grants from the manifest)
+//!                                                          ▲ Syscalls
+//! Kernel::step ─► wasm tasks ─► imports ─► kernel (ch_*, buf_*) or Router
+//!      └─ between steps: time += instructions / INSTRUCTIONS_PER_MS, drain sinks, log, TX
+//! ```
+
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use fireball_coos::mem::{Memory, Partition, PartitionId, SubPartition};
+use fireball_coos::plan::{plan, Config};
+use fireball_coos::sched::{
+    Core, Counters, Ctx, Fault, Kernel, KernelConfig, SpawnError, Step, TaskState, NO_CHANNEL, PORTS,
+};
+use fireball_coos::TaskId;
+use fireball_sys::hal::sim::{SimBle, SimClock, SimTime, SimTx};
+use fireball_sys::hal::{Adc, Device, HalError, Registry};
+use fireball_sys::hal::sim::{Signal, SimAdc};
+use fireball_sys::log::{Logger, CAPACITY};
+use fireball_sys::manifest::{Manifest, PortRef, Wire};
+use fireball_sys::router::{Grants, Router};
+use fireball_wasm::{Features, HostLimits, Module, StackLimits};
+
+/// Simulated time: one millisecond per this many wasm instructions (about what
+/// the interpreter executes per millisecond on the 100 MHz Cortex-M33).
+pub const INSTRUCTIONS_PER_MS: u64 = 4_000;
+
+/// Messages each wired channel buffers.
+pub const CHANNEL_CAPACITY: usize = 16;
+
+/// The app's interpreter stacks: value slots and call depth.
+pub const APP_STACK: StackLimits = StackLimits { value_slots: 256, frames: 32 };
+
+/// A service's interpreter stacks.
+pub const SERVICE_STACK: StackLimits = StackLimits { value_slots: 96, frames: 12 };
+
+/// Heap a service gets past its static footprint (bytes of linear memory).
+pub const SERVICE_HEAP: u32 = 64;
+
+/// The ADC channels `fireball run` simulates when none are given.
+pub fn default_adc() -> Vec<Signal<'static>> {
+    vec![
+        Signal::Sine { offset: 2048, amplitude: 1000, period_ms: 1000 },
+        Signal::Sine { offset: 2048, amplitude: 600, period_ms: 700 },
+        Signal::Ramp { from: 0, to: 4095, period_ms: 2000 },
+        Signal::Noise { seed: 1, min: 1800, max: 2200 },
+    ]
+}
+
+/// One module to run.
+#[derive(Debug, Clone)]
+pub struct ModuleSpec {
+    /// Name (the manifest's, and the log's): the file's stem by default.
+    pub name: String,
+    /// The wasm binary.
+    pub bytes: Vec<u8>,
+    /// Entry export (`[] -> []`); `None`: `_start`, else the only such export.
+    pub entry: Option<String>,
+}
+
+/// When a run stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// After this many wasm instructions (all tasks together).
+    Instructions(u64),
+    /// After this much simulated time.
+    Millis(u64),
+}
+
+/// Everything a run needs.
+pub struct RunConfig<'a> {
+    /// The guest app (in P5), if any.
+    pub app: Option<ModuleSpec>,
+    /// Service plugins (each in its own P4 sub-heap).
+    pub services: Vec<ModuleSpec>,
+    /// Device RAM to plan for.
+    pub ram: usize,
+    /// ADC channel `i` follows `adc[i]`.
+    pub adc: Vec<Signal<'static>>,
+    /// Stop condition.
+    pub limit: Limit,
+    /// Manifest text; `None`: every module is granted `*` and its ports 0..4 are sinks.
+    pub manifest: Option<String>,
+    /// Seed of `random_get`.
+    pub seed: u64,
+    /// Where logger lines, TX/BLE frames, console text and the final report go.
+    pub out: &'a mut dyn Write,
+    /// Set (by Ctrl-C) to stop the run cleanly.
+    pub stop: Option<&'static AtomicBool>,
+}
+
+/// How one module ended up.
+#[derive(Debug, Clone)]
+pub struct TaskReport {
+    /// Its name.
+    pub name: String,
+    /// Its final state.
+    pub state: TaskState,
+    /// Why it was terminated.
+    pub fault: Option<Fault>,
+    /// WASI `proc_exit` status.
+    pub exit_code: Option<i32>,
+    /// Its counters.
+    pub counters: Counters,
+    /// Longest wait for the CPU (scheduler clock).
+    pub worst_wait: u32,
+}
+
+/// Messages drained from one sink port.
+#[derive(Debug, Clone)]
+pub struct SinkReport {
+    /// `module:port`.
+    pub label: String,
+    /// Every message, in order.
+    pub values: Vec<u32>,
+}
+
+/// What a run produced.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// TX frames, in order.
+    pub tx: Vec<Vec<u8>>,
+    /// BLE frames, in order.
+    pub ble: Vec<Vec<u8>>,
+    /// The profile BLE was initialised with.
+    pub ble_profile: Option<u32>,
+    /// Every ADC read: (channel, value), in order.
+    pub adc_reads: Vec<(u8, u16)>,
+    /// Sinks.
+    pub sinks: Vec<SinkReport>,
+    /// Tasks (app first, then services in order).
+    pub tasks: Vec<TaskReport>,
+    /// Wasm instructions executed.
+    pub instructions: u64,
+    /// Simulated milliseconds.
+    pub millis: u64,
+    /// Logger lines (also written to `out`).
+    pub log: String,
+    /// Events the logger ring dropped.
+    pub log_dropped: u32,
+    /// Why the run stopped.
+    pub stopped: String,
+    /// A P1/P2/P6 exhaustion: the fatal error the system would reset on.
+    pub fatal: Option<String>,
+}
+
+/// An ADC that records what it returns (the tests recompute the examples' outputs from it).
+struct TapAdc<'a> {
+    inner: SimAdc<'a>,
+    reads: &'a RefCell<Vec<(u8, u16)>>,
+}
+
+impl Adc for TapAdc<'_> {
+    fn channels(&self) -> u8 {
+        self.inner.channels()
+    }
+
+    fn read(&mut self, channel: u8) -> Result<u16, HalError> {
+        let v = self.inner.read(channel)?;
+        self.reads.borrow_mut().push((channel, v));
+        Ok(v)
+    }
+}
+
+impl Device for TapAdc<'_> {
+    fn support_adc(&mut self) -> Option<&mut dyn Adc> {
+        Some(self)
+    }
+}
+
+/// The TX/BLE capture's line writer: into the run's text, in order with the log.
+struct Lines<'a>(&'a RefCell<String>);
+
+impl Write for Lines<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().push_str(&String::from_utf8_lossy(buf));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The router's console (guests' stdout): into the run's text.
+struct Console<'a>(&'a RefCell<String>);
+
+impl std::fmt::Write for Console<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.borrow_mut().push_str(s);
+        Ok(())
+    }
+}
+
+/// The entry of `module`: `want`, else `_start`, else its only `[] -> []` export.
+pub fn entry_of(module: &Module<'_, impl allocator_api2::alloc::Allocator + Clone>, want: Option<&str>) -> Result<String, String> {
+    if let Some(w) = want {
+        return Ok(w.to_string());
+    }
+    if module.export("_start").is_some() {
+        return Ok("_start".into());
+    }
+    let candidates: Vec<&str> = module
+        .exports()
+        .filter(|(n, k, i)| {
+            *k == fireball_wasm::ExternKind::Func
+                && !n.starts_with('_')
+                && module.func_type(*i).is_some_and(|t| t.params.is_empty() && t.results.is_empty())
+        })
+        .map(|(n, ..)| n)
+        .collect();
+    match candidates.as_slice() {
+        [one] => Ok(one.to_string()),
+        [] => Err("no entry: export `_start` or a `[] -> []` function".into()),
+        _ => Err(format!("several possible entries ({}): name one with `name.wasm:entry`", candidates.join(", "))),
+    }
+}
+
+fn leak_ram(n: usize) -> &'static mut [u8] {
+    let r: &'static mut [u8] = Box::leak(vec![0u8; n + 64].into_boxed_slice());
+    let off = r.as_ptr().align_offset(16);
+    &mut r[off..off + n]
+}
+
+fn spawn_error(name: &str, module: &Module<'_, impl allocator_api2::alloc::Allocator + Clone>, e: SpawnError) -> String {
+    let import = |index: u32| {
+        module.imports().nth(index as usize).map_or_else(|| format!("#{index}"), |(m, n, _)| format!("{m}.{n}"))
+    };
+    match e {
+        SpawnError::UnknownImport { index } => format!(
+            "{name}: unknown import {} (Fireball provides env.hal_*, env.ch_*, env.buf_*, env.co_yield, env.log_event, env.sys_request and a WASI subset)",
+            import(index)
+        ),
+        SpawnError::ImportSignature { index } => format!("{name}: import {} has the wrong signature", import(index)),
+        SpawnError::NoSlot => format!("{name}: no free task slot"),
+        SpawnError::OutOfMemory => format!("{name}: does not fit its partition"),
+        SpawnError::Instantiate(e) => format!("{name}: {e}"),
+        SpawnError::NoEntry => format!("{name}: the entry is not a `[] -> []` export, or the start function failed"),
+        _ => format!("{name}: cannot spawn ({e:?})"),
+    }
+}
+
+/// Run the app and services until `cfg.limit`, Ctrl-C, or until nothing can run.
+pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
+    let RunConfig { app, services, ram, adc, limit, manifest, seed, out, stop } = cfg;
+    let manifest_text: &'static str = Box::leak(manifest.unwrap_or_default().into_boxed_str());
+    let manifest = if manifest_text.is_empty() { None } else { Some(Manifest::parse(manifest_text).map_err(|e| e.to_string())?) };
+
+    // Memory: the plan's partitions over leaked RAM, its P4 sized for these services
+    // (FIREBALL.md §3: P4 = max(4 KB, N_svc × MAX_SERVICE_SIZE + 1 KB)).
+    let mut pcfg = Config::row(ram);
+    pcfg.n_svc = pcfg.n_svc.max(services.len());
+    for svc in &services {
+        let m = Module::new(&svc.bytes).map_err(|e| format!("{}: {e}", svc.name))?;
+        let need = service_need(&m);
+        pcfg.max_service_size = pcfg.max_service_size.max(need);
+    }
+    let layout = plan(&pcfg).map_err(|e| format!("--ram {ram}: {e}"))?;
+    let mem = Memory::new(&layout, leak_ram(ram)).map_err(|e| format!("memory: {e:?}"))?;
+    let p1 = mem.partition(PartitionId::Kernel);
+    let p2 = mem.partition(PartitionId::Runtime);
+    let p3 = mem.partition(PartitionId::Subsystems);
+    let p4 = mem.partition(PartitionId::Services);
+    let p5 = mem.partition(PartitionId::Guest);
+
+    // Modules: metadata in P2 (bytes leaked: on a device they stay in flash).
+    let mut specs: Vec<(ModuleSpec, bool)> = Vec::new();
+    specs.extend(app.map(|a| (a, false)));
+    specs.extend(services.into_iter().map(|s| (s, true)));
+    if specs.is_empty() {
+        return Err("nothing to run".into());
+    }
+    let mut modules = Vec::new();
+    for (spec, _) in &specs {
+        let bytes: &'static [u8] = Box::leak(spec.bytes.clone().into_boxed_slice());
+        let m = Module::new_in(bytes, Features::default(), p2).map_err(|e| match e {
+            fireball_wasm::LoadError::OutOfMemory => format!(
+                "{}: P2 ({} B, {} B free) cannot hold the module's metadata ({} B on the host heap)",
+                spec.name,
+                p2.capacity(),
+                p2.free(),
+                Module::new(bytes).map_or(0, |m| m.metadata_bytes())
+            ),
+            e => format!("{}: {e}", spec.name),
+        })?;
+        modules.push(m);
+    }
+
+    // Sub-heaps: one per service in P4 (the app gets P5).
+    let n_services = specs.iter().filter(|(_, s)| *s).count().max(1);
+    let svc_heap_size = (p4.capacity() / n_services).min(pcfg.max_service_size) & !15;
+    let mut sub_heaps: Vec<SubPartition<'_>> = Vec::new();
+    for (spec, is_service) in &specs {
+        if *is_service {
+            let sub = p4
+                .sub_partition(svc_heap_size, sub_heaps.len() as u16 + 1)
+                .map_err(|e| format!("{}: no P4 sub-heap of {svc_heap_size} B ({e:?})", spec.name))?;
+            sub_heaps.push(sub);
+        }
+    }
+
+    // Channels: one per manifest wire (or four sinks per module without a manifest).
+    let mut ports = vec![[NO_CHANNEL; PORTS]; specs.len()];
+    let mut sinks: Vec<(usize, String)> = Vec::new();
+    let mut n_chan = 0usize;
+    let index_of = |p: &PortRef<'_>| specs.iter().position(|(s, _)| s.name == p.module);
+    match &manifest {
+        Some(m) => {
+            for w in m.wires() {
+                let (a, b) = match w {
+                    Wire::Connect(a, b) => (a, Some(b)),
+                    Wire::Sink(a) => (a, None),
+                };
+                let c = n_chan;
+                n_chan += 1;
+                for p in std::iter::once(a).chain(b) {
+                    let i = index_of(&p).ok_or_else(|| format!("manifest: no module named {}", p.module))?;
+                    ports[i][usize::from(p.port)] = c as u8;
+                }
+                if b.is_none() {
+                    sinks.push((c, format!("{}:{}", a.module, a.port)));
+                }
+            }
+        }
+        None => {
+            // Without a manifest, a module's ports 0..4 all go to one sink of its own.
+            for (i, (spec, _)) in specs.iter().enumerate() {
+                ports[i][..4].fill(n_chan as u8);
+                sinks.push((n_chan, format!("{}:0-3", spec.name)));
+                n_chan += 1;
+            }
+        }
+    }
+    let capacities: &'static [usize] = Box::leak(vec![CHANNEL_CAPACITY; n_chan].into_boxed_slice());
+    // Task slots: the modules run here and one spare (the plan's N_coro is an upper bound).
+    let kcfg = KernelConfig { tasks: pcfg.n_coro.min(specs.len() + 1), channels: capacities, owned: 32, cpu_mhz: 100 };
+    let core = RefCell::new(Core::new_in(&kcfg, p1).map_err(|_| {
+        format!("P1 ({} B) cannot hold the kernel's tables for {} tasks and {n_chan} channels", p1.capacity(), kcfg.tasks)
+    })?);
+    let ctx = Ctx::new(&core);
+
+    // Devices, the registry, the logger (its ring in P3) and the router.
+    let time = SimTime::new();
+    let reads = RefCell::new(Vec::new());
+    let signals: &'static [Signal<'static>] = Box::leak(adc.into_boxed_slice());
+    let mut adc_dev = TapAdc { inner: SimAdc::new(&time, signals), reads: &reads };
+    let mut clock = SimClock::new(&time);
+    let console_text = RefCell::new(String::new());
+    let mut tx = SimTx::new().with_time(&time).with_writer(Lines(&console_text));
+    let mut ble = SimBle::new().with_time(&time).with_writer(Lines(&console_text));
+    let mut hal: Registry<'_> = Registry::new();
+    let reg = |r: Result<_, _>| r.map(|_| ()).map_err(|_| "the HAL registry is full".to_string());
+    if !signals.is_empty() {
+        reg(hal.register("adc/0", &mut adc_dev))?;
+    }
+    reg(hal.register("clock", &mut clock))?;
+    reg(hal.register("tx", &mut tx))?;
+    reg(hal.register("ble", &mut ble))?;
+    let mut logger = Logger::try_new_in(CAPACITY, p3).map_err(|_| "P3 cannot hold the logger ring".to_string())?;
+    let mut console = Console(&console_text);
+    let router = RefCell::new(Router::new(&mut hal, &mut logger, seed));
+    router.borrow_mut().set_console(&mut console);
+
+    let mut kernel: Kernel<'_, '_, &Partition, &Partition, &Partition> =
+        Kernel::new_in(&core, &kcfg, p2).map_err(|_| "P2 cannot hold the task table".to_string())?;
+    kernel.set_syscalls(&router);
+
+    // Spawn: the app in P5, each service in its own P4 sub-heap.
+    let mut tasks: Vec<TaskId> = Vec::new();
+    let mut svc_i = 0;
+    for (i, (spec, is_service)) in specs.iter().enumerate() {
+        let module = &modules[i];
+        let entry = entry_of(module, spec.entry.as_deref()).map_err(|e| format!("{}: {e}", spec.name))?;
+        let (heap, stack): (&Partition, StackLimits) = if *is_service {
+            svc_i += 1;
+            (&sub_heaps[svc_i - 1], SERVICE_STACK)
+        } else {
+            (p5, APP_STACK)
+        };
+        let footprint = module.static_footprint().unwrap_or(0);
+        let thread_bytes = stack.value_slots as usize * 8 + stack.frames as usize * 16;
+        // 256 B of margin for the allocator's alignment and splitting.
+        let budget = heap.free().saturating_sub(thread_bytes + module_overhead(module) + 256);
+        let want = if *is_service { footprint.saturating_add(SERVICE_HEAP) } else { budget as u32 };
+        let max_memory = want.min(budget as u32);
+        if (max_memory as usize) < footprint as usize {
+            return Err(format!(
+                "{}: needs {footprint} B of linear memory (data + stack) plus {} B of interpreter stacks, store and margin; its partition has {} B free",
+                spec.name,
+                thread_bytes + module_overhead(module) + 256,
+                heap.free()
+            ));
+        }
+        let limits = HostLimits { max_memory_bytes: u64::from(max_memory.max(footprint)), max_table_elems: 64 };
+        let t = kernel.next_task().ok_or_else(|| format!("{}: no free task slot", spec.name))?;
+        let name: &'static str = Box::leak(spec.name.clone().into_boxed_str());
+        let grants = match &manifest {
+            Some(m) => m.grants(name),
+            None => Grants::ALL,
+        };
+        router.borrow_mut().admit(t, name, grants);
+        let t2 = kernel.spawn_wasm(module, &entry, heap, limits, stack).map_err(|e| spawn_error(&spec.name, module, e))?;
+        debug_assert_eq!(t, t2);
+        if std::env::var_os("FIREBALL_DEBUG_FIT").is_some() {
+            eprintln!("{}: memory {max_memory} B, stacks {thread_bytes} B, store etc. {} B", spec.name, heap.stats().allocated as i64 - i64::from(max_memory) - thread_bytes as i64);
+        }
+        kernel.bind_ports(t, ports[i]);
+        tasks.push(t);
+    }
+
+    // Run.
+    let mut report = Report::default();
+    let mut states: Vec<TaskState> = tasks.iter().map(|&t| kernel.state(t)).collect();
+    let mut sink_values: Vec<Vec<u32>> = vec![Vec::new(); sinks.len()];
+    let mut idle_ms = 0u64;
+    let mut idle_run = 0u64;
+    let stopped = loop {
+        if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            break "interrupted (Ctrl-C)".to_string();
+        }
+        let total = kernel.totals().instructions;
+        let ms = total / INSTRUCTIONS_PER_MS + idle_ms;
+        match limit {
+            Limit::Instructions(n) if total >= n => break format!("after {total} instructions (--for {n})"),
+            Limit::Millis(n) if ms >= n => break format!("after {ms} ms of simulated time"),
+            _ => {}
+        }
+        let step = kernel.step();
+        let total = kernel.totals().instructions;
+        let mut drained = false;
+        for (k, (ch, _)) in sinks.iter().enumerate() {
+            while let Ok(v) = ctx.try_recv(*ch) {
+                sink_values[k].push(v);
+                drained = true;
+            }
+        }
+        if step == Step::Idle && !drained {
+            // Nothing ready and nothing the host could unblock: time passes (a device would sleep).
+            idle_ms += 1;
+            idle_run += 1;
+        } else {
+            idle_run = 0;
+        }
+        time.advance_to_ms(total / INSTRUCTIONS_PER_MS + idle_ms);
+        // Log lines, frames and console text, in the order they happened (roughly).
+        let mut text = String::new();
+        let _ = router.borrow_mut().drain_log(&mut text);
+        report.log.push_str(&text);
+        text.push_str(&std::mem::take(&mut *console_text.borrow_mut()));
+        let _ = out.write_all(text.as_bytes());
+        if let Step::Fatal(t, policy) = step {
+            let msg = format!("fatal: task {t} ran a partition dry whose policy is {policy:?}: a device would reset here");
+            let _ = writeln!(out, "{msg}");
+            report.fatal = Some(msg);
+            break "fatal error".to_string();
+        }
+        for (k, &t) in tasks.iter().enumerate() {
+            let s = kernel.state(t);
+            if s != states[k] && matches!(s, TaskState::Terminated | TaskState::Done) {
+                let st = kernel.stats(t);
+                let why = match (st.fault, router.borrow().exit_code(t)) {
+                    (Some(f), _) => format!("terminated: {}", describe_fault(f)),
+                    (None, Some(c)) => format!("exited with status {c}"),
+                    (None, None) => "returned".to_string(),
+                };
+                let _ = writeln!(out, "[{}] {why}; the other modules keep running", specs[k].0.name);
+            }
+            states[k] = s;
+        }
+        if step == Step::Idle && states.iter().all(|s| matches!(s, TaskState::Done | TaskState::Terminated)) {
+            break "every module has finished".to_string();
+        }
+        if idle_run > 10_000 {
+            break "every module is blocked: nothing can make progress".to_string();
+        }
+    };
+
+    // The report: tasks, partitions, counters.
+    let totals = kernel.totals();
+    for (k, &t) in tasks.iter().enumerate() {
+        let st = kernel.stats(t);
+        report.tasks.push(TaskReport {
+            name: specs[k].0.name.clone(),
+            state: kernel.state(t),
+            fault: st.fault,
+            exit_code: router.borrow().exit_code(t),
+            counters: st.counters,
+            worst_wait: st.worst_wait,
+        });
+    }
+    let kernel_ram = core.borrow().ram_bytes();
+    let partition_table = partition_table(&mem, &sub_heaps, &specs);
+    drop(kernel);
+    let router_stats = router.borrow().stats();
+    report.log_dropped = logger.dropped();
+    report.tx = tx.frames().to_vec();
+    report.ble = ble.frames().to_vec();
+    report.ble_profile = ble.profile();
+    report.adc_reads = reads.take();
+    report.instructions = totals.instructions;
+    report.millis = totals.instructions / INSTRUCTIONS_PER_MS + idle_ms;
+    report.stopped = stopped;
+    report.sinks = sinks.iter().zip(sink_values).map(|((_, label), values)| SinkReport { label: label.clone(), values }).collect();
+
+    let mut t = String::new();
+    let _ = writeln!(t, "\n-- stopped {} ({} ms simulated) --", report.stopped, report.millis);
+    let _ = writeln!(t, "{:<12} {:>10} {:>12} {:>10} {:>7} {:>8}  state", "module", "instrs", "switches", "yields", "chan", "worst");
+    for r in &report.tasks {
+        let state = match (r.fault, r.exit_code) {
+            (Some(f), _) => format!("terminated: {}", describe_fault(f)),
+            (None, Some(c)) => format!("exit {c}"),
+            (None, None) => format!("{:?}", r.state),
+        };
+        let c = r.counters;
+        let _ = writeln!(
+            t,
+            "{:<12} {:>10} {:>12} {:>10} {:>7} {:>8}  {state}",
+            r.name, c.instructions, c.switches, c.yields, c.chan_ops, r.worst_wait
+        );
+    }
+    let _ = writeln!(
+        t,
+        "total: {} instructions, {} switches, {} channel ops; router: {} calls, {} denied, {} malformed messages",
+        totals.instructions, totals.switches, totals.chan_ops, router_stats.calls, router_stats.denied, router_stats.bad_messages
+    );
+    let _ = writeln!(t, "tx: {} frames, ble: {} frames, adc: {} reads, log: {} events dropped", report.tx.len(), report.ble.len(), report.adc_reads.len(), report.log_dropped);
+    for sink in &report.sinks {
+        if !sink.values.is_empty() {
+            let _ = writeln!(t, "sink {}: {} messages, last {}", sink.label, sink.values.len(), sink.values.last().copied().unwrap_or(0) as i32);
+        }
+    }
+    t.push_str(&partition_table);
+    let _ = writeln!(t, "kernel tables: {kernel_ram} B in P1");
+    let _ = out.write_all(t.as_bytes());
+    Ok(report)
+}
+
+fn partition_table(mem: &Memory, sub_heaps: &[SubPartition<'_>], specs: &[(ModuleSpec, bool)]) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "{:<14} {:>8} {:>9} {:>8} {:>7} {:>7} {:>5}", "partition", "size", "allocated", "peak", "allocs", "fails", "frag");
+    let mut row = |name: &str, p: &Partition| {
+        let s = p.stats();
+        let _ = writeln!(t, "{:<14} {:>8} {:>9} {:>8} {:>7} {:>7} {:>4}%", name, s.capacity, s.allocated, s.peak, s.allocs, s.fails, s.fragmentation);
+    };
+    for (id, p) in [PartitionId::Kernel, PartitionId::Runtime, PartitionId::Subsystems, PartitionId::Services, PartitionId::Guest, PartitionId::Reserve]
+        .into_iter()
+        .map(|id| (id, mem.partition(id)))
+    {
+        row(&format!("{id:?}"), p);
+    }
+    for (k, sub) in sub_heaps.iter().enumerate() {
+        let name = specs.iter().filter(|(_, s)| *s).nth(k).map_or("service", |(s, _)| s.name.as_str());
+        row(&format!("  P4 {name}"), sub);
+    }
+    t
+}
+
+/// Bytes of P4 sub-heap a service needs: its static footprint and heap margin,
+/// interpreter stacks, store and task record, and the sub-heap's own bookkeeping.
+fn service_need(module: &Module<'_, impl allocator_api2::alloc::Allocator + Clone>) -> usize {
+    let memory = module.static_footprint().unwrap_or(0) as usize + SERVICE_HEAP as usize;
+    let stacks = SERVICE_STACK.value_slots as usize * 8 + SERVICE_STACK.frames as usize * 16;
+    // + 256 B of the loader's margin, + 256 B of the sub-heap's own bookkeeping.
+    (memory + stacks + module_overhead(module) + 512 + 255) & !255
+}
+
+fn module_overhead(module: &Module<'_, impl allocator_api2::alloc::Allocator + Clone>) -> usize {
+    // The task's store (instance tables, one entry per function, host functions
+    // included), its boxed record and the allocator's per-block tags: measured
+    // with FIREBALL_DEBUG_FIT=1 as 1 952 B for examples/mesh-gateway (6 functions)
+    // and 2 208 B for examples/inference (19), so 1 856 B + 24 B per function.
+    1856 + module.func_count() as usize * 24
+}
+
+/// A fault in words.
+pub fn describe_fault(f: Fault) -> String {
+    match f {
+        Fault::Trap(code) => format!("trap ({code})"),
+        Fault::Killed => "killed".into(),
+        Fault::BadImport => "broke an import's protocol".into(),
+        Fault::Exhausted(p) => format!("its partition ran out of memory ({p:?})"),
+    }
+}

@@ -359,6 +359,11 @@ const IMPORTS: [(&str, Import, &[ValType], &[ValType]); 8] = {
     ]
 };
 
+/// Whether the kernel itself serves import `module.name` (`env.ch_send`, …).
+pub fn provides(module: &str, name: &str) -> bool {
+    module == "env" && IMPORTS.iter().any(|(n, ..)| *n == name)
+}
+
 /// A wasm task's instance and interpreter state, allocated in its own partition.
 pub struct WasmTask<'m, P: Allocator + Clone, M: Allocator + Clone> {
     partition: P,

@@ -90,9 +90,12 @@ pub mod event {
     pub const EXIT: u8 = 249;
     /// A malformed key-value message; the argument is the byte offset of the fault.
     pub const BAD_MESSAGE: u8 = 250;
+    /// A HAL call failed (the guest got the code too); the argument is the code.
+    pub const HAL_ERROR: u8 = 251;
 }
 
-const EVENT_TEXT: [(u8, &str); 11] = [
+const EVENT_TEXT: [(u8, &str); 12] = [
+    (event::HAL_ERROR, "HAL call failed with code {}"),
     (event::DENIED_ADC, "denied hal/adc/{}"),
     (event::DENIED_TX, "denied hal/tx"),
     (event::DENIED_BLE, "denied hal/ble"),
@@ -369,17 +372,18 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
     }
 
     /// The text backend for the system's logger: every held event as a line in
-    /// `out` (modules and the router's events by name), then the dropped count.
-    pub fn drain_log(&mut self, out: &mut dyn fmt::Write) -> fmt::Result {
+    /// `out` (modules and the router's events by name), then `(N events dropped)`
+    /// if the ring overflowed since the last drain. Returns N (reset to 0).
+    pub fn drain_log(&mut self, out: &mut dyn fmt::Write) -> u32 {
         let now = self.now_ms();
         while let Some(e) = self.log.pop() {
-            writeln!(out, "{}", e.display(&*self).at(now))?;
+            let _ = writeln!(out, "{}", e.display(&*self).at(now));
         }
         let dropped = self.log.take_dropped();
         if dropped > 0 {
-            writeln!(out, "({dropped} events dropped)")?;
+            let _ = writeln!(out, "({dropped} events dropped)");
         }
-        Ok(())
+        dropped
     }
 
     /// Milliseconds on the system clock (0 without one): the log timestamp.
@@ -399,6 +403,14 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
 
     fn grants(&self, task: TaskId) -> Grants<'r> {
         self.slot(task).map_or(Grants::NONE, |s| s.grants)
+    }
+
+    /// A send or init the guest may not check: a failure is logged as well as returned.
+    fn checked(&mut self, task: TaskId, r: i32) -> i32 {
+        if r < 0 {
+            self.record(task, Level::Warn, event::HAL_ERROR, r);
+        }
+        r
     }
 
     fn deny(&mut self, task: TaskId, event: u8, arg: i32) -> i32 {
@@ -431,7 +443,7 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
                     Ok(bytes) => self.hal.hal_ble_send(bytes),
                     Err(e) => e.code(),
                 };
-                ret(r)
+                ret(self.checked(task, r))
             }
             Call::TimeMs => {
                 if !g.has(G_CLOCK) {
@@ -443,7 +455,8 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
                 if !g.has(G_BLE) {
                     return ret(self.deny(task, event::DENIED_BLE, 0));
                 }
-                ret(self.hal.hal_ble_init(a(0)))
+                let r = self.hal.hal_ble_init(a(0));
+                ret(self.checked(task, r))
             }
             Call::LogEvent => {
                 if !g.has(G_LOG) {

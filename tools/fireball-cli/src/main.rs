@@ -30,6 +30,12 @@ enum Cmd {
     Inspect {
         /// The module (.wasm binary or .wat text).
         module: String,
+        /// Check whether it fits a device with this much RAM (K suffix allowed).
+        #[arg(long)]
+        ram: Option<String>,
+        /// Check it as a service (a P4 sub-heap) rather than the app (P5).
+        #[arg(long)]
+        service: bool,
     },
     /// Print the memory plan (partitions P1..P6 and coroutine stacks) for a device.
     Plan {
@@ -98,7 +104,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Run(a) => report(run(&a)),
-        Cmd::Inspect { module } => report(inspect(&module)),
+        Cmd::Inspect { module, ram, service } => report(inspect(&module, ram.as_deref(), service)),
         Cmd::Plan { ram, coroutines, stack, services } => report(plan(&ram, coroutines, stack.as_deref(), services)),
     }
 }
@@ -140,7 +146,7 @@ fn report(r: Result<(), String>) -> ExitCode {
     }
 }
 
-fn inspect(path: &str) -> Result<(), String> {
+fn inspect(path: &str, ram: Option<&str>, service: bool) -> Result<(), String> {
     let bytes = load_bytes(path)?;
     let module = Module::new(&bytes).map_err(|e| describe_load_error(path, &e))?;
     println!("module {path}: {} bytes", bytes.len());
@@ -170,6 +176,43 @@ fn inspect(path: &str) -> Result<(), String> {
     println!("  engine metadata in RAM (side table included): {} B", module.metadata_bytes());
     let frame_slots: u32 = module.bodies().iter().map(|b| b.locals + b.max_height).max().unwrap_or(0);
     println!("  deepest single frame: {frame_slots} value slots ({} B)", frame_slots * 8);
+    match module.static_footprint() {
+        Some(f) => println!("  linear memory it touches before allocating (data, stack, __heap_base): {f} B"),
+        None => println!("  linear memory footprint: unknown (offsets depend on imports)"),
+    }
+    let missing: Vec<String> = module
+        .imports()
+        .filter(|(m, n, d)| {
+            matches!(d, fireball_wasm::ImportDesc::Func(_))
+                && !fireball_coos::sched::provides(m, n)
+                && !fireball_sys::router::provides(m, n)
+        })
+        .map(|(m, n, _)| format!("{m}.{n}"))
+        .collect();
+    if missing.is_empty() {
+        println!("  imports: all provided by Fireball");
+    } else {
+        println!("  imports Fireball does not provide (loading fails): {}", missing.join(", "));
+    }
+    if let Some(ram) = ram {
+        use fireball_coos::mem::PartitionId;
+        let bytes = parse_size(ram)?;
+        let mut cfg = fireball_coos::plan::Config::row(bytes);
+        let need = system::partition_need(&module, service);
+        if service {
+            cfg.max_service_size = cfg.max_service_size.max(need + 256);
+        }
+        let layout = fireball_coos::plan::plan(&cfg).map_err(|e| format!("--ram {ram}: {e}"))?;
+        let (id, what) = if service { (PartitionId::Services, "a P4 service sub-heap") } else { (PartitionId::Guest, "the guest partition P5") };
+        let have = if service { cfg.max_service_size } else { layout.partition(id).size };
+        let verdict = if need <= have && missing.is_empty() { "fits" } else { "does NOT fit" };
+        println!(
+            "  on a {ram} device: needs {need} B (memory, interpreter stacks, store) of {what}, which has {have} B: {verdict}"
+        );
+        if !service && module.memories().first().is_some_and(|m| m.limits.min * m.page_size() > have as u64) {
+            println!("  (it declares {} B of memory; Fireball backs only what the partition holds)", module.memories()[0].limits.min * module.memories()[0].page_size());
+        }
+    }
     Ok(())
 }
 

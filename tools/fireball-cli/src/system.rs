@@ -34,6 +34,9 @@ use fireball_wasm::{Features, HostLimits, Module, StackLimits};
 /// the interpreter executes per millisecond on the 100 MHz Cortex-M33).
 pub const INSTRUCTIONS_PER_MS: u64 = 4_000;
 
+/// Longest frame the simulated radio takes.
+pub const TX_MAX_FRAME: usize = 512;
+
 /// Messages each wired channel buffers.
 pub const CHANNEL_CAPACITY: usize = 16;
 
@@ -145,8 +148,10 @@ pub struct Report {
     pub millis: u64,
     /// Logger lines (also written to `out`).
     pub log: String,
-    /// Events the logger ring dropped.
+    /// Events the logger ring dropped (overwritten before a drain).
     pub log_dropped: u32,
+    /// The router's counters (calls, denials, malformed messages).
+    pub router: fireball_sys::router::RouterStats,
     /// Why the run stopped.
     pub stopped: String,
     /// A P1/P2/P6 exhaustion: the fatal error the system would reset on.
@@ -174,6 +179,14 @@ impl Adc for TapAdc<'_> {
 impl Device for TapAdc<'_> {
     fn support_adc(&mut self) -> Option<&mut dyn Adc> {
         Some(self)
+    }
+
+    fn configure(&mut self, key: u8, value: fireball_sys::hal::Value<'_>) -> Result<(), HalError> {
+        self.inner.configure(key, value)
+    }
+
+    fn query(&mut self, key: u8) -> Result<fireball_sys::hal::Value<'_>, HalError> {
+        self.inner.query(key)
     }
 }
 
@@ -355,7 +368,8 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
     let mut adc_dev = TapAdc { inner: SimAdc::new(&time, signals), reads: &reads };
     let mut clock = SimClock::new(&time);
     let console_text = RefCell::new(String::new());
-    let mut tx = SimTx::new().with_time(&time).with_writer(Lines(&console_text));
+    // 512-byte frames: the seed's 64 KB aggregator sends 256 bytes at once.
+    let mut tx = SimTx::new().with_time(&time).with_writer(Lines(&console_text)).with_max_frame(TX_MAX_FRAME);
     let mut ble = SimBle::new().with_time(&time).with_writer(Lines(&console_text));
     let mut hal: Registry<'_> = Registry::new();
     let reg = |r: Result<_, _>| r.map(|_| ()).map_err(|_| "the HAL registry is full".to_string());
@@ -390,8 +404,9 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
         let thread_bytes = stack.value_slots as usize * 8 + stack.frames as usize * 16;
         // 256 B of margin for the allocator's alignment and splitting.
         let budget = heap.free().saturating_sub(thread_bytes + module_overhead(module) + 256);
-        let want = if *is_service { footprint.saturating_add(SERVICE_HEAP) } else { budget as u32 };
-        let max_memory = want.min(budget as u32);
+        // Every module may use what its partition has left: growing past it runs the
+        // partition dry, and the partition's policy answers (P4: terminate, P5: unload).
+        let max_memory = u32::try_from(budget).unwrap_or(u32::MAX);
         if (max_memory as usize) < footprint as usize {
             return Err(format!(
                 "{}: needs {footprint} B of linear memory (data + stack) plus {} B of interpreter stacks, store and margin; its partition has {} B free",
@@ -453,7 +468,7 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
         time.advance_to_ms(total / INSTRUCTIONS_PER_MS + idle_ms);
         // Log lines, frames and console text, in the order they happened (roughly).
         let mut text = String::new();
-        let _ = router.borrow_mut().drain_log(&mut text);
+        report.log_dropped += router.borrow_mut().drain_log(&mut text);
         report.log.push_str(&text);
         text.push_str(&std::mem::take(&mut *console_text.borrow_mut()));
         let _ = out.write_all(text.as_bytes());
@@ -501,7 +516,8 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
     let partition_table = partition_table(&mem, &sub_heaps, &specs);
     drop(kernel);
     let router_stats = router.borrow().stats();
-    report.log_dropped = logger.dropped();
+    report.log_dropped += logger.dropped();
+    report.router = router_stats;
     report.tx = tx.frames().to_vec();
     report.ble = ble.frames().to_vec();
     report.ble_profile = ble.profile();
@@ -562,6 +578,17 @@ fn partition_table(mem: &Memory, sub_heaps: &[SubPartition<'_>], specs: &[(Modul
         row(&format!("  P4 {name}"), sub);
     }
     t
+}
+
+/// Bytes of its partition a module needs to be spawned: linear memory up to its
+/// static footprint, interpreter stacks, store and margin (what `run` checks).
+pub fn partition_need(module: &Module<'_, impl allocator_api2::alloc::Allocator + Clone>, service: bool) -> usize {
+    let stack = if service { SERVICE_STACK } else { APP_STACK };
+    module.static_footprint().unwrap_or(0) as usize
+        + stack.value_slots as usize * 8
+        + stack.frames as usize * 16
+        + module_overhead(module)
+        + 256
 }
 
 /// Bytes of P4 sub-heap a service needs: its static footprint and heap margin,

@@ -146,3 +146,30 @@ fn plan_prints_the_partitions_or_says_why_not() {
     let (code, _, err) = fireball(&["plan", "--ram", "lots"]);
     assert_clean_error(code, &err, "not a size");
 }
+
+#[test]
+fn inspect_says_whether_a_module_fits_a_device() {
+    let (code, out, err) = fireball(&["inspect", &example("sensor/sensor.wasm"), "--ram", "32K"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("imports: all provided by Fireball"), "{out}");
+    assert!(out.contains("on a 32K device: needs") && out.contains(": fits"), "{out}");
+    let (code, out, err) = fireball(&["inspect", &example("inference/inference.wasm"), "--ram", "32K"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("does NOT fit"), "{out}");
+}
+
+#[test]
+fn run_on_the_kernel_prints_frames_and_the_exit_report() {
+    let (code, out, err) =
+        fireball(&["run", &example("sensor/sensor.wasm"), "--ram", "32K", "--adc", "0=const:5", "--for", "10ms"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("tx t=") && out.contains("len=128 data=05000500"), "{out}");
+    assert!(out.contains("-- stopped after 10 ms of simulated time"), "{out}");
+    for needle in ["module", "sensor", "Kernel", "Guest", "Reserve", "router:"] {
+        assert!(out.contains(needle), "{needle} missing: {out}");
+    }
+    let (code, _, err) = fireball(&["run", &example("sensor/sensor.wasm"), "--adc", "0=wobble:1"]);
+    assert_clean_error(code, &err, "--adc '0=wobble:1'");
+    let (code, _, err) = fireball(&["run", &example("sensor/sensor.wasm"), "--manifest", &tmp_file("m", b"allow x")]);
+    assert_clean_error(code, &err, "manifest line 1: unknown directive");
+}

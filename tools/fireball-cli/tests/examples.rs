@@ -204,3 +204,20 @@ fn mesh_gateway_broadcasts_the_nodes_the_app_announces() {
     let gateway = &r.tasks[1];
     assert!(sensor.counters.chan_ops > 0 && gateway.counters.chan_ops > 0);
 }
+
+/// examples/rust-sensor (fireball-guest): min, max and sum of every 16 samples.
+#[test]
+fn rust_guest_frames_summarise_each_window() {
+    let r = run(Some("rust-sensor/sensor.wasm"), &[], 64 * 1024, vec![noise(9)], 20, None);
+    assert!(r.tx.len() >= 10, "{} frames", r.tx.len());
+    for (k, frame) in r.tx.iter().enumerate() {
+        let w: Vec<i32> = r.adc_reads[k * 16..(k + 1) * 16].iter().map(|&(_, v)| i32::from(v)).collect();
+        let want: Vec<u8> = [w.iter().min(), w.iter().max()]
+            .into_iter()
+            .map(|x| x.copied().unwrap_or(0))
+            .chain([w.iter().sum()])
+            .flat_map(i32::to_le_bytes)
+            .collect();
+        assert_eq!(frame, &want, "frame {k}");
+    }
+}

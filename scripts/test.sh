@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Every test, from a fresh Debian machine: installs what it needs (scripts/setup.sh),
-# then builds the no_std engine for both Cortex-M targets, runs the host tests
-# (unit, CLI, robustness, the spec testsuite), runs the firmware under QEMU
-# (Cortex-M4 and Cortex-M33), checks the engine's flash budget and smoke-runs
-# the benchmark. The last line repeats the spec testsuite summary.
+# then builds the no_std runtime crates for both Cortex-M targets, runs the host
+# tests (unit, CLI, examples, system, robustness, the spec testsuite), checks the
+# examples' .wasm against their sources, runs the firmware under QEMU (Cortex-M4
+# and Cortex-M33: the engine demo, the sensor example on the kernel, the kernel
+# benchmarks), checks the engine's flash budget and smoke-runs the benchmark. The last line repeats the spec testsuite summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,8 +33,18 @@ cargo test --workspace --exclude fireball-bench 2>&1 | tee "$log"
 cargo test -p fireball-sys --all-features
 spec_line=$(grep -E '^spec: [0-9]+ passed, [0-9]+ failed' "$log" || true)
 
+step "examples: the checked-in .wasm are what their C sources build to"
+bash scripts/build-examples.sh --check
+
 step "firmware on QEMU: mps2-an386 (Cortex-M4) and mps2-an505 (Cortex-M33)"
 (cd boards/qemu-m4 && cargo run -q --release && cargo run -q --release --target thumbv8m.main-none-eabihf)
+# The origin document's sensor example on the kernel, subsystems behind the router
+# (src/bin/example.rs): it checks its TX frames against its ADC samples itself.
+(cd boards/qemu-m4 && for t in thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
+  out=$(cargo run -q --release --bin example --target "$t" 2>&1) || { printf '%s\n' "$out"; exit 1; }
+  printf '%s\n' "$out"
+  grep -qx 'example ok' <<<"$out" || { echo "example ($t): no 'example ok'"; exit 1; }
+done)
 
 step "kernel micro-benchmarks on QEMU (instructions per operation, -icount)"
 bash scripts/kernel-bench-qemu.sh

@@ -561,11 +561,12 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator +
         }
         let mut thread = Thread::new_in(stack, partition.clone()).map_err(|_| SpawnError::OutOfMemory)?;
         // The start function, then a WASI reactor's `_initialize` (when the entry is not
-        // `_start`), run to completion at spawn: they must not call imports.
+        // `_start`), run to completion at spawn: they must not call imports. Through
+        // `resume` (unbounded fuel), not `run`: a firmware then links one interpreter loop, not two.
         let init = store.export_func(inst, "_initialize").filter(|_| entry != "_start");
         for f in store.start_func(inst).into_iter().chain(init) {
             thread.invoke(&store, f, &[]).map_err(|_| SpawnError::NoEntry)?;
-            if thread.run(&mut store) != Exit::Done {
+            if thread.resume(&mut store, u64::MAX) != Exit::Done {
                 return Err(SpawnError::NoEntry);
             }
         }

@@ -445,8 +445,8 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
         let total = kernel.totals().instructions;
         let ms = total / INSTRUCTIONS_PER_MS + idle_ms;
         match limit {
-            Limit::Instructions(n) if total >= n => break format!("after {total} instructions (--for {n})"),
-            Limit::Millis(n) if ms >= n => break format!("after {ms} ms of simulated time"),
+            Limit::Instructions(n) if total >= n => break format!("--for {n} instructions reached"),
+            Limit::Millis(n) if ms >= n => break format!("--for {n}ms reached"),
             _ => {}
         }
         let step = kernel.step();
@@ -472,6 +472,10 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
         report.log.push_str(&text);
         text.push_str(&std::mem::take(&mut *console_text.borrow_mut()));
         let _ = out.write_all(text.as_bytes());
+        if p3.clear_exhausted().is_some() {
+            // The spec's P3 policy: degrade. Say so; the logger and the HAL go on with what they have.
+            let _ = writeln!(out, "[system] ERROR P3 (subsystems) ran dry: degrading, control continues");
+        }
         if let Step::Fatal(t, policy) = step {
             let msg = format!("fatal: task {t} ran a partition dry whose policy is {policy:?}: a device would reset here");
             let _ = writeln!(out, "{msg}");
@@ -528,7 +532,7 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
     report.sinks = sinks.iter().zip(sink_values).map(|((_, label), values)| SinkReport { label: label.clone(), values }).collect();
 
     let mut t = String::new();
-    let _ = writeln!(t, "\n-- stopped {} ({} ms simulated) --", report.stopped, report.millis);
+    let _ = writeln!(t, "\n-- stopped: {}; {} ms simulated --", report.stopped, report.millis);
     let _ = writeln!(t, "{:<12} {:>10} {:>12} {:>10} {:>7} {:>8}  state", "module", "instrs", "switches", "yields", "chan", "worst");
     for r in &report.tasks {
         let state = match (r.fault, r.exit_code) {

@@ -164,7 +164,7 @@ fn run_on_the_kernel_prints_frames_and_the_exit_report() {
         fireball(&["run", &example("sensor/sensor.wasm"), "--ram", "32K", "--adc", "0=const:5", "--for", "10ms"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("tx t=") && out.contains("len=128 data=05000500"), "{out}");
-    assert!(out.contains("-- stopped after 10 ms of simulated time"), "{out}");
+    assert!(out.contains("-- stopped: --for 10ms reached; 10 ms simulated --"), "{out}");
     for needle in ["module", "sensor", "Kernel", "Guest", "Reserve", "router:"] {
         assert!(out.contains(needle), "{needle} missing: {out}");
     }
@@ -172,4 +172,25 @@ fn run_on_the_kernel_prints_frames_and_the_exit_report() {
     assert_clean_error(code, &err, "--adc '0=wobble:1'");
     let (code, _, err) = fireball(&["run", &example("sensor/sensor.wasm"), "--manifest", &tmp_file("m", b"allow x")]);
     assert_clean_error(code, &err, "manifest line 1: unknown directive");
+}
+
+/// Ctrl-C (SIGINT) ends a run that has no --for cleanly: the report still prints.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_a_run_cleanly() {
+    use std::process::Stdio;
+    let child = Command::new(env!("CARGO_BIN_EXE_fireball"))
+        .args(["run", &example("sensor/sensor.wasm"), "--ram", "32K"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("-- stopped: interrupted (Ctrl-C);"), "{}", &stdout[stdout.len().saturating_sub(600)..]);
+    assert!(stdout.contains("partition"));
 }

@@ -5,7 +5,10 @@
 //!   its own partition, resumed with fuel = `YIELD_INTERVAL` (the automatic
 //!   yield: a guest in `while (1) {}` gets one slice, then the next task runs);
 //!   its kernel imports (`ch_send`, `ch_recv`, `co_yield`, `buf_*`) leave the
-//!   interpreter as host calls, which the kernel serves or parks;
+//!   interpreter as host calls, which the kernel serves or parks; the channel
+//!   numbers it names are its own ports, mapped to kernel channels per task
+//!   (`bind_ports`); every other import goes to the [`Syscalls`] object the
+//!   system installed (the subsystems' router), resolved by name at spawn;
 //! - a **native task**: a Rust future (the subsystems are written this way),
 //!   polled once per turn, which blocks only on kernel primitives (`Ctx`).
 //!

@@ -14,6 +14,8 @@
 //! - `connect <module>:<port> <module>:<port>`: one kernel channel behind both ports.
 //! - `sink <module>:<port>`: a channel the system drains (a `ch_send` there
 //!   never blocks for long; a `ch_recv` there waits forever).
+//! - `restart <module> <times>`: when the module faults, the system loads it
+//!   again, fresh, in the same partition, at most `times` times (default 0).
 //!
 //! A port neither connected nor sunk is refused ([`fireball_coos::sched::NO_CHANNEL`]):
 //! the kernel logs the attempt through the router and the call returns.
@@ -64,6 +66,7 @@ pub struct Manifest<'a> {
 enum Line<'a> {
     Grant(&'a str, &'a str),
     Wire(Wire<'a>),
+    Restart(&'a str, u8),
 }
 
 fn port_ref(word: Option<&str>) -> Result<PortRef<'_>, &'static str> {
@@ -91,7 +94,12 @@ fn parse_line(line: &str) -> Result<Option<Line<'_>>, &'static str> {
         }
         "connect" => Line::Wire(Wire::Connect(port_ref(words.next())?, port_ref(words.next())?)),
         "sink" => Line::Wire(Wire::Sink(port_ref(words.next())?)),
-        _ => return Err("unknown directive (grant, connect, sink)"),
+        "restart" => {
+            let module = words.next().ok_or("restart: expected a module name")?;
+            let times = words.next().ok_or("restart: expected how many times")?;
+            Line::Restart(module, times.parse().map_err(|_| "restart: times must be 0..=255")?)
+        }
+        _ => return Err("unknown directive (grant, connect, sink, restart)"),
     };
     if !matches!(parsed, Line::Grant(..)) && words.next().is_some() {
         return Err("unexpected words at the end of the line");
@@ -133,8 +141,18 @@ impl<'a> Manifest<'a> {
     pub fn wires(&self) -> impl Iterator<Item = Wire<'a>> + 'a {
         self.lines().filter_map(|l| match l {
             Line::Wire(w) => Some(w),
-            Line::Grant(..) => None,
+            _ => None,
         })
+    }
+
+    /// How many times `module` may be restarted after a fault (0 if not said).
+    pub fn restarts(&self, module: &str) -> u8 {
+        self.lines()
+            .find_map(|l| match l {
+                Line::Restart(m, n) if m == module => Some(n),
+                _ => None,
+            })
+            .unwrap_or(0)
     }
 }
 
@@ -154,6 +172,9 @@ mod tests {
         assert_eq!(Manifest::parse("grant a x\ngrant a y").unwrap_err().line, 2);
         assert_eq!(Manifest::parse("connect a:9 b:1").unwrap_err().what, "port out of range (0..8)");
         assert_eq!(Manifest::parse("allow a x").unwrap_err().line, 1);
+        let r = Manifest::parse("restart svc 3").unwrap();
+        assert_eq!((r.restarts("svc"), r.restarts("app")), (3, 0));
+        assert!(Manifest::parse("restart svc many").is_err());
         assert_eq!(Manifest::parse("sink a:1 b").unwrap_err().what, "unexpected words at the end of the line");
     }
 }

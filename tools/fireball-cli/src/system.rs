@@ -112,8 +112,10 @@ pub struct TaskReport {
     pub fault: Option<Fault>,
     /// WASI `proc_exit` status.
     pub exit_code: Option<i32>,
-    /// Its counters.
+    /// Its counters (since its last restart).
     pub counters: Counters,
+    /// Times the restart policy loaded it again.
+    pub restarts: u8,
     /// Longest wait for the CPU (scheduler clock).
     pub worst_wait: u32,
 }
@@ -390,6 +392,8 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
 
     // Spawn: the app in P5, each service in its own P4 sub-heap.
     let mut tasks: Vec<TaskId> = Vec::new();
+    // What it takes to spawn each module again (the manifest's `restart`).
+    let mut respawn: Vec<(String, &Partition, HostLimits, StackLimits, Grants<'static>, u8)> = Vec::new();
     let mut svc_i = 0;
     for (i, (spec, is_service)) in specs.iter().enumerate() {
         let module = &modules[i];
@@ -430,7 +434,10 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
         }
         kernel.bind_ports(t, ports[i]);
         tasks.push(t);
+        let restarts = manifest.as_ref().map_or(0, |m| m.restarts(name));
+        respawn.push((entry, heap, limits, stack, grants, restarts));
     }
+    let mut restarted = vec![0u8; tasks.len()];
 
     // Run.
     let mut report = Report::default();
@@ -482,9 +489,11 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
             report.fatal = Some(msg);
             break "fatal error".to_string();
         }
-        for (k, &t) in tasks.iter().enumerate() {
+        for k in 0..tasks.len() {
+            let t = tasks[k];
             let s = kernel.state(t);
-            if s != states[k] && matches!(s, TaskState::Terminated | TaskState::Done) {
+            // Free: its partition's policy unloaded it (P5) within the step.
+            if s != states[k] && matches!(s, TaskState::Terminated | TaskState::Done | TaskState::Free) {
                 let st = kernel.stats(t);
                 let why = match (st.fault, router.borrow().exit_code(t)) {
                     (Some(f), _) => format!("terminated: {}", describe_fault(f)),
@@ -492,6 +501,34 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
                     (None, None) => "returned".to_string(),
                 };
                 let _ = writeln!(out, "[{}] {why}; the other modules keep running", specs[k].0.name);
+                let (entry, heap, limits, stack, grants, max) = &respawn[k];
+                if st.fault.is_some() && restarted[k] < *max {
+                    // The restart policy: unload it (its memory goes back to its
+                    // partition), then load it again, fresh, with the same grants and ports.
+                    kernel.unload(t);
+                    router.borrow_mut().dismiss(t);
+                    let name: &'static str = Box::leak(specs[k].0.name.clone().into_boxed_str());
+                    let again = kernel.next_task().map(|t| {
+                        router.borrow_mut().admit(t, name, *grants);
+                        kernel.spawn_wasm(&modules[k], entry, heap, *limits, *stack)
+                    });
+                    match again {
+                        Some(Ok(t)) => {
+                            kernel.bind_ports(t, ports[k]);
+                            tasks[k] = t;
+                            restarted[k] += 1;
+                            let _ = writeln!(out, "[{name}] restarted ({} of {max})", restarted[k]);
+                            states[k] = kernel.state(t);
+                            continue;
+                        }
+                        Some(Err(e)) => {
+                            let _ = writeln!(out, "[{name}] cannot restart: {}", spawn_error(name, &modules[k], e));
+                        }
+                        None => {
+                            let _ = writeln!(out, "[{name}] cannot restart: no free task slot");
+                        }
+                    }
+                }
             }
             states[k] = s;
         }
@@ -514,6 +551,7 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
             exit_code: router.borrow().exit_code(t),
             counters: st.counters,
             worst_wait: st.worst_wait,
+            restarts: restarted[k],
         });
     }
     let kernel_ram = core.borrow().ram_bytes();

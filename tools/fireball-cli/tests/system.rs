@@ -161,3 +161,15 @@ fn a_malformed_message_is_an_error_for_its_sender_only() {
     assert_eq!(r.router.bad_messages, 1);
     assert_eq!(r.tasks[0].state, TaskState::Done);
 }
+
+#[test]
+fn the_restart_policy_loads_a_faulting_service_again() {
+    let manifest = "grant sensor hal/adc/0 hal/tx\ngrant svc log\nsink sensor:0\nrestart svc 2\n";
+    let (r, out) = run(example("sensor/sensor.wasm"), vec![failing_service("trap")], 60, Some(manifest));
+    assert!(out.contains("[svc] restarted (1 of 2)") && out.contains("[svc] restarted (2 of 2)"), "{out}");
+    assert_eq!(out.matches("[svc] terminated").count(), 3, "{out}");
+    let svc = &r.tasks[1];
+    assert_eq!((svc.restarts, svc.state), (2, TaskState::Terminated));
+    assert_eq!(r.tasks[0].fault, None);
+    assert!(r.tx.len() >= 10);
+}

@@ -120,6 +120,12 @@ fn tx_captures_frames_and_writes_hex_lines() {
     // Without a time source, no `t=`; a failing writer is a bus error and the frame is not kept.
     let log = FrameLog::new("radio");
     assert_eq!(log.line(&[1, 2]), "radio len=2 data=0102");
+    // A frame that is a whole key-value message is decoded too.
+    let mut buf = [0u8; 32];
+    let mut w = fireball_sys::keyval::Writer::new(&mut buf).expect("writer");
+    w.i32(1, -5).and_then(|w| w.str(2, "ok")).expect("put");
+    let msg = w.finish().to_vec();
+    assert!(log.line(&msg).ends_with(" kv={1: -5, 2: \"ok\"}"), "{}", log.line(&msg));
     let mut broken = SimTx::new().with_writer(Broken);
     assert_eq!(broken.send(&[1]), Err(HalError::BusError));
     assert!(broken.frames().is_empty());

@@ -91,6 +91,26 @@ impl<'a> FrameLog<'a> {
         for b in frame {
             let _ = write!(line, "{b:02x}");
         }
+        // Decoded where the format is known: a frame that is a whole, valid
+        // key-value message (Fireball's own codec) is also printed entry by entry.
+        if frame.len() > 1 {
+            if let Ok(reader) = crate::keyval::Reader::new(frame).and_then(|r| crate::keyval::validate(frame).map(|_| r)) {
+                line.push_str(" kv={");
+                for (i, (k, v)) in reader.flatten().enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    let _ = match v {
+                        Value::Bool(b) => write!(line, "{sep}{k}: {b}"),
+                        Value::I32(x) => write!(line, "{sep}{k}: {x}"),
+                        Value::U32(x) => write!(line, "{sep}{k}: {x}u"),
+                        Value::I64(x) => write!(line, "{sep}{k}: {x}i64"),
+                        Value::F32(x) => write!(line, "{sep}{k}: {x}f"),
+                        Value::Bytes(b) => write!(line, "{sep}{k}: {} bytes", b.len()),
+                        Value::Str(t) => write!(line, "{sep}{k}: {t:?}"),
+                    };
+                }
+                line.push('}');
+            }
+        }
         line
     }
 

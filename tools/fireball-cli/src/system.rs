@@ -30,8 +30,9 @@ use fireball_sys::manifest::{Manifest, PortRef, Wire};
 use fireball_sys::router::{Grants, Router};
 use fireball_wasm::{Features, HostLimits, Module, StackLimits};
 
-/// Simulated time: one millisecond per this many wasm instructions (about what
-/// the interpreter executes per millisecond on the 100 MHz Cortex-M33).
+/// Simulated time: one millisecond per this many wasm instructions. A round guess
+/// at the interpreter's rate on a 100 MHz Cortex-M (25 cycles per wasm
+/// instruction), not a measurement: it only sets how fast simulated time runs.
 pub const INSTRUCTIONS_PER_MS: u64 = 4_000;
 
 /// Longest frame the simulated radio takes.

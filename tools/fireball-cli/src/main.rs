@@ -198,19 +198,30 @@ fn inspect(path: &str, ram: Option<&str>, service: bool) -> Result<(), String> {
         use fireball_coos::mem::PartitionId;
         let bytes = parse_size(ram)?;
         let mut cfg = fireball_coos::plan::Config::row(bytes);
-        let need = system::partition_need(&module, service);
+        let ok = |fits: bool| if fits && missing.is_empty() { "fits" } else { "does NOT fit" };
         if service {
-            cfg.max_service_size = cfg.max_service_size.max(need + 256);
-        }
-        let layout = fireball_coos::plan::plan(&cfg).map_err(|e| format!("--ram {ram}: {e}"))?;
-        let (id, what) = if service { (PartitionId::Services, "a P4 service sub-heap") } else { (PartitionId::Guest, "the guest partition P5") };
-        let have = if service { cfg.max_service_size } else { layout.partition(id).size };
-        let verdict = if need <= have && missing.is_empty() { "fits" } else { "does NOT fit" };
-        println!(
-            "  on a {ram} device: needs {need} B (memory, interpreter stacks, store) of {what}, which has {have} B: {verdict}"
-        );
-        if !service && module.memories().first().is_some_and(|m| m.limits.min * m.page_size() > have as u64) {
-            println!("  (it declares {} B of memory; Fireball backs only what the partition holds)", module.memories()[0].limits.min * module.memories()[0].page_size());
+            // Sized as `fireball run` sizes it: P4 grows by the plan's formula until the
+            // service's sub-heap fits; it fits the device if the plan still does.
+            let need = system::service_need(&module);
+            cfg.max_service_size = cfg.max_service_size.max(need);
+            let layout = fireball_coos::plan::plan(&cfg).map_err(|e| format!("--ram {ram}: {e}"))?;
+            println!(
+                "  on a {ram} device: needs a {need} B P4 sub-heap (memory, interpreter stacks, store); P4 is then {} B and the guest partition keeps {} B: {}",
+                layout.partition(PartitionId::Services).size,
+                layout.partition(PartitionId::Guest).size,
+                ok(true)
+            );
+        } else {
+            let need = system::partition_need(&module, false);
+            let layout = fireball_coos::plan::plan(&cfg).map_err(|e| format!("--ram {ram}: {e}"))?;
+            let have = layout.partition(PartitionId::Guest).size;
+            println!(
+                "  on a {ram} device: needs {need} B (memory, interpreter stacks, store) of the guest partition P5, which has {have} B: {}",
+                ok(need <= have)
+            );
+            if let Some(m) = module.memories().first().filter(|m| m.limits.min * m.page_size() > have as u64) {
+                println!("  (it declares {} B of memory; Fireball backs only what the partition holds)", m.limits.min * m.page_size());
+            }
         }
     }
     Ok(())
@@ -271,8 +282,7 @@ fn split_entry(s: &str) -> (&str, Option<String>) {
 
 fn module_spec(arg: &str) -> Result<system::ModuleSpec, String> {
     let (path, entry) = split_entry(arg);
-    let name = std::path::Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("module").to_string();
-    Ok(system::ModuleSpec { name, bytes: load_bytes(path)?, entry })
+    Ok(system::ModuleSpec::new(path, load_bytes(path)?, entry))
 }
 
 fn parse_signal(s: &str) -> Result<(usize, Signal<'static>), String> {

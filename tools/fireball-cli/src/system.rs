@@ -25,7 +25,7 @@ use fireball_coos::TaskId;
 use fireball_sys::hal::sim::{SimBle, SimClock, SimTime, SimTx};
 use fireball_sys::hal::{Adc, Device, HalError, Registry};
 use fireball_sys::hal::sim::{Signal, SimAdc};
-use fireball_sys::log::{Logger, CAPACITY};
+use fireball_sys::log::{Event, Logger, CAPACITY};
 use fireball_sys::manifest::{Manifest, PortRef, Wire};
 use fireball_sys::router::{Grants, Router};
 use fireball_wasm::{Features, HostLimits, Module, StackLimits};
@@ -69,6 +69,14 @@ pub struct ModuleSpec {
     pub bytes: Vec<u8>,
     /// Entry export (`[] -> []`); `None`: `_start`, else the only such export.
     pub entry: Option<String>,
+}
+
+impl ModuleSpec {
+    /// A module loaded from `path`, named after the file's stem (`examples/sensor/sensor.wasm` → `sensor`).
+    pub fn new(path: &str, bytes: Vec<u8>, entry: Option<String>) -> ModuleSpec {
+        let name = std::path::Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("module").to_string();
+        ModuleSpec { name, bytes, entry }
+    }
 }
 
 /// When a run stops.
@@ -193,10 +201,11 @@ impl Device for TapAdc<'_> {
     }
 }
 
-/// The TX/BLE capture's line writer: into the run's text, in order with the log.
-struct Lines<'a>(&'a RefCell<String>);
+/// The run's text, in order: the radios' frame lines (`io::Write`) and the
+/// guests' stdout through the router's console (`fmt::Write`).
+struct Text<'a>(&'a RefCell<String>);
 
-impl Write for Lines<'_> {
+impl Write for Text<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0.borrow_mut().push_str(&String::from_utf8_lossy(buf));
         Ok(buf.len())
@@ -207,10 +216,7 @@ impl Write for Lines<'_> {
     }
 }
 
-/// The router's console (guests' stdout): into the run's text.
-struct Console<'a>(&'a RefCell<String>);
-
-impl std::fmt::Write for Console<'_> {
+impl std::fmt::Write for Text<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         self.0.borrow_mut().push_str(s);
         Ok(())
@@ -245,6 +251,35 @@ fn leak_ram(n: usize) -> &'static mut [u8] {
     let r: &'static mut [u8] = Box::leak(vec![0u8; n + 64].into_boxed_slice());
     let off = r.as_ptr().align_offset(16);
     &mut r[off..off + n]
+}
+
+/// How one module is started: everything `Kernel::spawn_wasm`, the router and
+/// the port map need, kept so the restart policy can start it again the same way.
+struct Launch<'p> {
+    name: &'static str,
+    entry: String,
+    heap: &'p Partition,
+    limits: HostLimits,
+    stack: StackLimits,
+    grants: Grants<'static>,
+    restarts: u8,
+    ports: [u8; PORTS],
+}
+
+impl<'p> Launch<'p> {
+    /// Admit it to the router under the id the kernel will give it, spawn it, wire its ports.
+    fn start<'k, 'm, S: AsRef<[Event]> + AsMut<[Event]>>(
+        &self,
+        kernel: &mut Kernel<'k, 'm, &'p Partition, &'p Partition, &'p Partition>,
+        router: &RefCell<Router<'_, '_, S>>,
+        module: &'m Module<'m, &'p Partition>,
+    ) -> Result<TaskId, SpawnError> {
+        let t = kernel.next_task().ok_or(SpawnError::NoSlot)?;
+        router.borrow_mut().admit(t, self.name, self.grants);
+        let t = kernel.spawn_wasm(module, &self.entry, self.heap, self.limits, self.stack)?;
+        kernel.bind_ports(t, self.ports);
+        Ok(t)
+    }
 }
 
 fn spawn_error(name: &str, module: &Module<'_, impl allocator_api2::alloc::Allocator + Clone>, e: SpawnError) -> String {
@@ -372,8 +407,8 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
     let mut clock = SimClock::new(&time);
     let console_text = RefCell::new(String::new());
     // 512-byte frames: the seed's 64 KB aggregator sends 256 bytes at once.
-    let mut tx = SimTx::new().with_time(&time).with_writer(Lines(&console_text)).with_max_frame(TX_MAX_FRAME);
-    let mut ble = SimBle::new().with_time(&time).with_writer(Lines(&console_text));
+    let mut tx = SimTx::new().with_time(&time).with_writer(Text(&console_text)).with_max_frame(TX_MAX_FRAME);
+    let mut ble = SimBle::new().with_time(&time).with_writer(Text(&console_text));
     let mut hal: Registry<'_> = Registry::new();
     let reg = |r: Result<_, _>| r.map(|_| ()).map_err(|_| "the HAL registry is full".to_string());
     if !signals.is_empty() {
@@ -383,7 +418,7 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
     reg(hal.register("tx", &mut tx))?;
     reg(hal.register("ble", &mut ble))?;
     let mut logger = Logger::try_new_in(CAPACITY, p3).map_err(|_| "P3 cannot hold the logger ring".to_string())?;
-    let mut console = Console(&console_text);
+    let mut console = Text(&console_text);
     let router = RefCell::new(Router::new(&mut hal, &mut logger, seed));
     router.borrow_mut().set_console(&mut console);
 
@@ -393,8 +428,8 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
 
     // Spawn: the app in P5, each service in its own P4 sub-heap.
     let mut tasks: Vec<TaskId> = Vec::new();
-    // What it takes to spawn each module again (the manifest's `restart`).
-    let mut respawn: Vec<(String, &Partition, HostLimits, StackLimits, Grants<'static>, u8)> = Vec::new();
+    // How each module is started, kept to start it again (the manifest's `restart`).
+    let mut launches: Vec<Launch<'_>> = Vec::new();
     let mut svc_i = 0;
     for (i, (spec, is_service)) in specs.iter().enumerate() {
         let module = &modules[i];
@@ -406,37 +441,35 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
             (p5, APP_STACK)
         };
         let footprint = module.static_footprint().unwrap_or(0);
-        let thread_bytes = stack.value_slots as usize * 8 + stack.frames as usize * 16;
-        // 256 B of margin for the allocator's alignment and splitting.
-        let budget = heap.free().saturating_sub(thread_bytes + module_overhead(module) + 256);
+        let fixed = fixed_cost(module, stack);
         // Every module may use what its partition has left: growing past it runs the
         // partition dry, and the partition's policy answers (P4: terminate, P5: unload).
-        let max_memory = u32::try_from(budget).unwrap_or(u32::MAX);
+        let max_memory = u32::try_from(heap.free().saturating_sub(fixed)).unwrap_or(u32::MAX);
         if (max_memory as usize) < footprint as usize {
             return Err(format!(
-                "{}: needs {footprint} B of linear memory (data + stack) plus {} B of interpreter stacks, store and margin; its partition has {} B free",
+                "{}: needs {footprint} B of linear memory (data + stack) plus {fixed} B of interpreter stacks, store and margin; its partition has {} B free",
                 spec.name,
-                thread_bytes + module_overhead(module) + 256,
                 heap.free()
             ));
         }
-        let limits = HostLimits { max_memory_bytes: u64::from(max_memory.max(footprint)), max_table_elems: 64 };
-        let t = kernel.next_task().ok_or_else(|| format!("{}: no free task slot", spec.name))?;
         let name: &'static str = Box::leak(spec.name.clone().into_boxed_str());
-        let grants = match &manifest {
-            Some(m) => m.grants(name),
-            None => Grants::ALL,
+        let launch = Launch {
+            name,
+            entry,
+            heap,
+            limits: HostLimits { max_memory_bytes: u64::from(max_memory.max(footprint)), max_table_elems: 64 },
+            stack,
+            grants: manifest.as_ref().map_or(Grants::ALL, |m| m.grants(name)),
+            restarts: manifest.as_ref().map_or(0, |m| m.restarts(name)),
+            ports: ports[i],
         };
-        router.borrow_mut().admit(t, name, grants);
-        let t2 = kernel.spawn_wasm(module, &entry, heap, limits, stack).map_err(|e| spawn_error(&spec.name, module, e))?;
-        debug_assert_eq!(t, t2);
+        let t = launch.start(&mut kernel, &router, module).map_err(|e| spawn_error(name, module, e))?;
         if std::env::var_os("FIREBALL_DEBUG_FIT").is_some() {
-            eprintln!("{}: memory {max_memory} B, stacks {thread_bytes} B, store etc. {} B", spec.name, heap.stats().allocated as i64 - i64::from(max_memory) - thread_bytes as i64);
+            let stacks = stack.value_slots as usize * 8 + stack.frames as usize * 16;
+            eprintln!("{name}: memory {max_memory} B, stacks {stacks} B, store etc. {} B", heap.stats().allocated as i64 - i64::from(max_memory) - stacks as i64);
         }
-        kernel.bind_ports(t, ports[i]);
         tasks.push(t);
-        let restarts = manifest.as_ref().map_or(0, |m| m.restarts(name));
-        respawn.push((entry, heap, limits, stack, grants, restarts));
+        launches.push(launch);
     }
     let mut restarted = vec![0u8; tasks.len()];
 
@@ -502,31 +535,23 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
                     (None, None) => "returned".to_string(),
                 };
                 let _ = writeln!(out, "[{}] {why}; the other modules keep running", specs[k].0.name);
-                let (entry, heap, limits, stack, grants, max) = &respawn[k];
-                if st.fault.is_some() && restarted[k] < *max {
+                let launch = &launches[k];
+                if st.fault.is_some() && restarted[k] < launch.restarts {
                     // The restart policy: unload it (its memory goes back to its
                     // partition), then load it again, fresh, with the same grants and ports.
                     kernel.unload(t);
                     router.borrow_mut().dismiss(t);
-                    let name: &'static str = Box::leak(specs[k].0.name.clone().into_boxed_str());
-                    let again = kernel.next_task().map(|t| {
-                        router.borrow_mut().admit(t, name, *grants);
-                        kernel.spawn_wasm(&modules[k], entry, heap, *limits, *stack)
-                    });
-                    match again {
-                        Some(Ok(t)) => {
-                            kernel.bind_ports(t, ports[k]);
+                    let name = launch.name;
+                    match launch.start(&mut kernel, &router, &modules[k]) {
+                        Ok(t) => {
                             tasks[k] = t;
                             restarted[k] += 1;
-                            let _ = writeln!(out, "[{name}] restarted ({} of {max})", restarted[k]);
+                            let _ = writeln!(out, "[{name}] restarted ({} of {})", restarted[k], launch.restarts);
                             states[k] = kernel.state(t);
                             continue;
                         }
-                        Some(Err(e)) => {
+                        Err(e) => {
                             let _ = writeln!(out, "[{name}] cannot restart: {}", spawn_error(name, &modules[k], e));
-                        }
-                        None => {
-                            let _ = writeln!(out, "[{name}] cannot restart: no free task slot");
                         }
                     }
                 }
@@ -623,24 +648,24 @@ fn partition_table(mem: &Memory, sub_heaps: &[SubPartition<'_>], specs: &[(Modul
     t
 }
 
-/// Bytes of its partition a module needs to be spawned: linear memory up to its
-/// static footprint, interpreter stacks, store and margin (what `run` checks).
-pub fn partition_need(module: &Module<'_, impl allocator_api2::alloc::Allocator + Clone>, service: bool) -> usize {
-    let stack = if service { SERVICE_STACK } else { APP_STACK };
-    module.static_footprint().unwrap_or(0) as usize
-        + stack.value_slots as usize * 8
-        + stack.frames as usize * 16
-        + module_overhead(module)
-        + 256
+/// Bytes of its partition a module needs besides its linear memory: interpreter
+/// stacks, store and task record, and 256 B of margin for the allocator's
+/// alignment and splitting.
+fn fixed_cost(module: &Module<'_, impl allocator_api2::alloc::Allocator + Clone>, stack: StackLimits) -> usize {
+    stack.value_slots as usize * 8 + stack.frames as usize * 16 + module_overhead(module) + 256
 }
 
-/// Bytes of P4 sub-heap a service needs: its static footprint and heap margin,
-/// interpreter stacks, store and task record, and the sub-heap's own bookkeeping.
-fn service_need(module: &Module<'_, impl allocator_api2::alloc::Allocator + Clone>) -> usize {
-    let memory = module.static_footprint().unwrap_or(0) as usize + SERVICE_HEAP as usize;
-    let stacks = SERVICE_STACK.value_slots as usize * 8 + SERVICE_STACK.frames as usize * 16;
-    // + 256 B of the loader's margin, + 256 B of the sub-heap's own bookkeeping.
-    (memory + stacks + module_overhead(module) + 512 + 255) & !255
+/// Bytes of its partition a module needs to be spawned: linear memory up to its
+/// static footprint, plus [`fixed_cost`] (what `run` checks).
+pub fn partition_need(module: &Module<'_, impl allocator_api2::alloc::Allocator + Clone>, service: bool) -> usize {
+    let stack = if service { SERVICE_STACK } else { APP_STACK };
+    module.static_footprint().unwrap_or(0) as usize + fixed_cost(module, stack)
+}
+
+/// Bytes of P4 sub-heap a service needs: [`partition_need`], its heap margin
+/// ([`SERVICE_HEAP`]) and 256 B of the sub-heap's own bookkeeping, in 256-byte steps.
+pub fn service_need(module: &Module<'_, impl allocator_api2::alloc::Allocator + Clone>) -> usize {
+    (partition_need(module, true) + SERVICE_HEAP as usize + 256 + 255) & !255
 }
 
 fn module_overhead(module: &Module<'_, impl allocator_api2::alloc::Allocator + Clone>) -> usize {

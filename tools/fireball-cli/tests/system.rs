@@ -13,8 +13,7 @@ fn wat(name: &str, text: &str) -> ModuleSpec {
 
 fn example(path: &str) -> ModuleSpec {
     let bytes = std::fs::read(format!("{}/../../examples/{path}", env!("CARGO_MANIFEST_DIR"))).expect("example");
-    let name = std::path::Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("m").to_string();
-    ModuleSpec { name, bytes, entry: None }
+    ModuleSpec::new(path, bytes, None)
 }
 
 fn run(app: ModuleSpec, services: Vec<ModuleSpec>, ms: u64, manifest: Option<&str>) -> (Report, String) {

@@ -10,8 +10,7 @@ use fireball_sys::hal::sim::Signal;
 fn module(path: &str) -> ModuleSpec {
     let full = format!("{}/../../examples/{path}", env!("CARGO_MANIFEST_DIR"));
     let bytes = std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
-    let name = std::path::Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("m").to_string();
-    ModuleSpec { name, bytes, entry: None }
+    ModuleSpec::new(path, bytes, None)
 }
 
 fn noise(seed: u64) -> Signal<'static> {
@@ -189,15 +188,18 @@ fn mesh_gateway_broadcasts_the_nodes_the_app_announces() {
     // app sends) until 8 are known, then sends one 8-byte frame per node.
     let frame = [1u8, 0, 0, 0, 0, 0, 0, 0];
     assert!(r.ble.iter().all(|f| f == &frame), "{:?}", r.ble.first());
-    let mut left = r.ble.len();
-    let mut j = 0;
-    while left > 0 {
-        j += 1;
-        let n = j.min(8);
-        assert!(left >= n || j > 1, "a loop sends its frames together");
-        left = left.saturating_sub(n);
-    }
-    assert!(j > 8, "the table filled up: {j} iterations");
+    // Frames after m whole iterations: 1 + 2 + … + 8, then 8 per iteration.
+    let frames_after = |m: usize| (1..=m).map(|j| j.min(8)).sum::<usize>();
+    // The gateway completed `receives` ch_recv calls: iteration m = ceil(receives / 2)
+    // has begun, so every frame of the iterations before it is out, and at most its own.
+    let receives = r.tasks[1].counters.chan_ops as usize;
+    let m = receives.div_ceil(2);
+    assert!(m > 8, "the table filled up: {m} iterations");
+    let sent = r.ble.len();
+    assert!(
+        (frames_after(m - 1)..=frames_after(m)).contains(&sent),
+        "{sent} frames after {receives} receives (iteration {m})"
+    );
     // Both ran; the app's TX frames still flow.
     assert!(!r.tx.is_empty());
     let sensor = &r.tasks[0];

@@ -12,9 +12,9 @@
 //! scripts/setup.sh installs both); without them they print why and pass.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
+mod common;
+use common::{clang, include_dir, scratch};
 use fireball_sys::hal::{key, HalError};
 use fireball_sys::log;
 use fireball_wasm::{ImportDesc, Module, ValType};
@@ -169,28 +169,6 @@ fn every_import_is_declared_once() {
     assert_eq!(declared, expected);
 }
 
-fn include_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../include")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("guest_header");
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir.join(name)
-}
-
-/// Runs clang; `None` (with the reason printed) if clang cannot be run at all.
-fn clang(args: &[&str]) -> Option<std::process::Output> {
-    match Command::new("clang").args(args).output() {
-        Ok(out) => Some(out),
-        Err(e) => {
-            eprintln!(
-                "SKIPPED: clang not found ({e}); install clang and lld (scripts/setup.sh) to test include/fireball.h"
-            );
-            None
-        }
-    }
-}
 
 /// A seed program's own declarations (FIREBALL.md §4), exactly as it writes them.
 const SEED_DECLS: &str = "extern int hal_adc_read(int channel);
@@ -236,20 +214,20 @@ fn header_compiles_cleanly_for_wasm32() {
     ];
     let base = ["--target=wasm32", "-ffreestanding", "-nostdlib", "-fsyntax-only", "-Wall", "-Wextra", "-Werror"];
     for (name, text) in &variants {
-        let src = scratch(name);
+        let src = scratch("guest_header", name);
         std::fs::write(&src, text).expect("write");
         for std in ["-std=c99", "-std=c11"] {
             let mut args = base.to_vec();
             args.extend([std, "-pedantic", "-Wconversion", "-Wsign-conversion", &inc, src.to_str().expect("utf8")]);
-            let Some(out) = clang(&args) else { return };
+            let Some(out) = clang(&args, "include/fireball.h") else { return };
             assert!(out.status.success(), "clang {std} {name}:\n{}", String::from_utf8_lossy(&out.stderr));
         }
     }
     // C++ (no seed declarations: C++ would need them in extern "C" itself).
-    let src = scratch("probe.c");
+    let src = scratch("guest_header", "probe.c");
     let mut args = base.to_vec();
     args.extend(["-x", "c++", "-std=c++17", &inc, src.to_str().expect("utf8")]);
-    let Some(out) = clang(&args) else { return };
+    let Some(out) = clang(&args, "include/fireball.h") else { return };
     assert!(out.status.success(), "clang c++:\n{}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -260,8 +238,8 @@ fn a_guest_through_the_header_imports_exactly_the_abi() {
         ("abi_header.c", format!("#include \"fireball.h\"\n{PROBE}")),
         ("abi_seed_first.c", format!("#include <stdint.h>\n{SEED_DECLS}#include \"fireball.h\"\n{PROBE}")),
     ] {
-        let src = scratch(name);
-        let wasm = scratch(&name.replace(".c", ".wasm"));
+        let src = scratch("guest_header", name);
+        let wasm = scratch("guest_header", &name.replace(".c", ".wasm"));
         std::fs::write(&src, text).expect("write");
         let Some(out) = clang(&[
             "--target=wasm32",
@@ -279,7 +257,7 @@ fn a_guest_through_the_header_imports_exactly_the_abi() {
             "-o",
             wasm.to_str().expect("utf8"),
             src.to_str().expect("utf8"),
-        ]) else {
+        ], "include/fireball.h") else {
             return;
         };
         let stderr = String::from_utf8_lossy(&out.stderr);

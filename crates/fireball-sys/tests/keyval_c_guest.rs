@@ -10,9 +10,9 @@
 //! Needs `clang` and `wasm-ld` (scripts/setup.sh installs both); without
 //! them the tests print why and pass.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
+mod common;
+use common::{clang, include_dir, scratch};
 use fireball_sys::keyval::{DecodeErrorKind, Reader, Value, Writer};
 use fireball_wasm::{Exit, HostLimits, Instance, Module, StackLimits, Store, Thread, Value as WasmValue};
 
@@ -131,40 +131,20 @@ __attribute__((export_name("decode"))) int32_t decode(uint32_t len) {
 }
 "#;
 
-fn include_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../include")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("keyval_c_guest");
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir.join(name)
-}
-
-/// Runs clang; `None` (with the reason printed) if clang cannot be run at all.
-fn clang(args: &[&str]) -> Option<std::process::Output> {
-    match Command::new("clang").args(args).output() {
-        Ok(out) => Some(out),
-        Err(e) => {
-            eprintln!("SKIPPED: clang not found ({e}); install clang and lld (scripts/setup.sh) to test include/fireball_kv.h");
-            None
-        }
-    }
-}
 
 #[test]
 fn header_compiles_cleanly_for_wasm32() {
-    let src = scratch("header_only.c");
+    let src = scratch("keyval_c_guest", "header_only.c");
     std::fs::write(&src, "#include \"fireball_kv.h\"\nint32_t probe(uint8_t *b) { fkv_writer w; fkv_writer_init(&w, b, 8); fkv_put_bool(&w, 1, 1); return fkv_writer_finish(&w); }\n")
         .expect("write");
     let inc = format!("-I{}", include_dir().display());
-    let obj = scratch("header_only.o");
+    let obj = scratch("keyval_c_guest", "header_only.o");
     let warn = ["-Wall", "-Wextra", "-Werror", "-pedantic", "-Wconversion", "-Wsign-conversion"];
     for std in ["-std=c99", "-std=c11"] {
         let mut args = vec!["--target=wasm32", "-O2", "-nostdlib", std, &inc, "-c", src.to_str().expect("utf8")];
         args.extend(warn);
         args.extend(["-o", obj.to_str().expect("utf8")]);
-        let Some(out) = clang(&args) else { return };
+        let Some(out) = clang(&args, "include/fireball_kv.h") else { return };
         assert!(out.status.success(), "clang {std}:\n{}", String::from_utf8_lossy(&out.stderr));
     }
     let Some(out) = clang(&[
@@ -178,7 +158,7 @@ fn header_compiles_cleanly_for_wasm32() {
         &inc,
         "-fsyntax-only",
         src.to_str().expect("utf8"),
-    ]) else {
+    ], "include/fireball_kv.h") else {
         return;
     };
     assert!(out.status.success(), "clang c++:\n{}", String::from_utf8_lossy(&out.stderr));
@@ -186,8 +166,8 @@ fn header_compiles_cleanly_for_wasm32() {
 
 /// The guest as wasm, or `None` if the toolchain is missing (reason printed).
 fn build_guest() -> Option<Vec<u8>> {
-    let src = scratch("guest.c");
-    let wasm = scratch("guest.wasm");
+    let src = scratch("keyval_c_guest", "guest.c");
+    let wasm = scratch("keyval_c_guest", "guest.wasm");
     std::fs::write(&src, GUEST_C).expect("write");
     let inc = format!("-I{}", include_dir().display());
     let out = clang(&[
@@ -205,7 +185,7 @@ fn build_guest() -> Option<Vec<u8>> {
         "-o",
         wasm.to_str().expect("utf8"),
         src.to_str().expect("utf8"),
-    ])?;
+    ], "include/fireball_kv.h")?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success()
         && (stderr.contains("wasm-ld") && stderr.contains("not found") || stderr.contains("unable to execute"))

@@ -35,6 +35,14 @@ pub enum LoadError {
     Validate(ValidateError),
     /// The allocator could not provide the module's metadata.
     OutOfMemory,
+    /// A packed module's side table differs from what the validator computes for its
+    /// code: corrupted or forged, refused.
+    SideTable {
+        /// Index of the first wrong side-table word.
+        entry: u32,
+        /// Code offset of the branch site (or function) it belongs to.
+        offset: usize,
+    },
 }
 
 impl LoadError {
@@ -44,6 +52,7 @@ impl LoadError {
             LoadError::Decode(e) => Some(e.offset),
             LoadError::Validate(e) => Some(e.offset),
             LoadError::OutOfMemory => None,
+            LoadError::SideTable { offset, .. } => Some(*offset),
         }
     }
 }
@@ -66,6 +75,10 @@ impl fmt::Display for LoadError {
             LoadError::Decode(e) => write!(f, "malformed module at offset {:#x}: {}", e.offset, e.reason),
             LoadError::Validate(e) => write!(f, "invalid module at offset {:#x}: {}", e.offset, e.reason),
             LoadError::OutOfMemory => f.write_str("out of memory while loading module"),
+            LoadError::SideTable { entry, offset } => write!(
+                f,
+                "packed side table refused: word {entry} (code offset {offset:#x}) is not what the validator computes"
+            ),
         }
     }
 }

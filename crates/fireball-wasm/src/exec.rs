@@ -22,9 +22,9 @@ use allocator_api2::alloc::{Allocator, Global};
 use allocator_api2::vec::Vec;
 
 use crate::float;
-use crate::module::FuncBody;
-use crate::raw::{byte, entry, leb_i64 as code_i64, leb_u32 as code_u32, mem_load, mem_store, slot};
-use crate::sidetable::Entry;
+use crate::module::{FuncInfo, Module};
+use crate::raw::{byte, leb_i64 as code_i64, leb_u32 as code_u32, mem_load, mem_store, side_word, slot};
+use crate::sidetable::{Entry, WIDE_BYTES};
 use crate::store::{drop_elem, memory_init, table_init, FuncAddr, FuncKind, InstanceData, Store};
 use crate::trap::{Trap, TrapCode};
 use crate::value::Value;
@@ -192,21 +192,22 @@ impl<A: Allocator + Clone> Thread<A> {
         self.sp = args.len() as u32;
         match fi.kind {
             FuncKind::Wasm { instance, body } => {
-                let b = match store.instances.get(instance as usize).and_then(|i| i.module.bodies.get(body as usize)) {
-                    Some(b) => *b,
+                let b: FuncInfo = match store.instances.get(instance as usize).and_then(|i| i.module.func_info(body)) {
+                    Some(b) => b,
                     None => return Err(InvokeError::UnknownFunction),
                 };
-                let end = b.locals as usize + b.max_height as usize;
+                let h = b.header;
+                let end = h.locals as usize + h.max_height as usize;
                 if end > self.stack.len() {
                     self.fail(Trap { code: TrapCode::StackOverflow, offset: b.code_start, func: func.0 });
                     return Ok(());
                 }
-                self.stack[args.len()..b.locals as usize].fill(0);
+                self.stack[args.len()..h.locals as usize].fill(0);
                 self.base = 0;
-                self.sp = b.locals;
+                self.sp = h.locals as u32;
                 self.pc = b.code_start;
                 self.stp = b.stp_start;
-                self.debt = b.entry_cost;
+                self.debt = h.entry_cost;
                 self.state = State::Ready;
             }
             FuncKind::Host { .. } => {
@@ -368,8 +369,9 @@ impl<A: Allocator + Clone> Thread<A> {
         let mut inst_idx: u32 = u32::MAX;
         let mut inst: &InstanceData<'m, SA, M>;
         let mut code: &[u8] = &[];
-        let mut side: &[Entry] = &[];
-        let mut bodies: &[FuncBody] = &[];
+        let mut side: &[u8] = &[];
+        let mut overflow: &[u8] = &[];
+        let mut module: &Module<'m, M>;
         let mut mem: usize = usize::MAX;
         let mut body_end: usize;
         let mut nresults: usize;
@@ -409,8 +411,9 @@ impl<A: Allocator + Clone> Thread<A> {
                     None => trap_at!(TrapCode::Internal, pc),
                 };
                 code = inst.module.bytes;
-                side = &inst.module.sidetable;
-                bodies = &inst.module.bodies;
+                module = inst.module;
+                side = module.side.side();
+                overflow = module.side.overflow();
                 mem = inst.memories.first().map_or(usize::MAX, |&m| m as usize);
             }};
         }
@@ -422,10 +425,10 @@ impl<A: Allocator + Clone> Thread<A> {
                         if instance != inst_idx {
                             enter_instance!(instance);
                         }
-                        match bodies.get(body as usize) {
+                        match module.func_info(body) {
                             Some(b) => {
                                 body_end = b.code_end as usize;
-                                nresults = b.results as usize;
+                                nresults = b.header.results as usize;
                             }
                             None => trap_at!(TrapCode::Internal, pc),
                         }
@@ -438,6 +441,7 @@ impl<A: Allocator + Clone> Thread<A> {
             Some(i) => i,
             None => trap_at!(TrapCode::Internal, pc),
         };
+        module = inst.module;
         load_func!();
 
         macro_rules! do_return {
@@ -492,9 +496,21 @@ impl<A: Allocator + Clone> Thread<A> {
                 }
             };
         }
-        macro_rules! branch {
+        // Side-table entry `$idx`, unpacked (an escape reads its overflow record).
+        macro_rules! entry {
             ($idx:expr) => {{
-                let e = entry(side, $idx);
+                let w = side_word(side, $idx);
+                match Entry::escaped(w) {
+                    None => Entry::unpack(w),
+                    Some(o) => Entry::from_wide(overflow.get(o as usize * WIDE_BYTES..).unwrap_or(&[])),
+                }
+            }};
+        }
+        // Take the branch at code offset `$site` whose entry is `$idx`.
+        macro_rules! branch {
+            ($idx:expr, $site:expr) => {{
+                let idx = $idx;
+                let e = entry!(idx);
                 charge!(e.cost);
                 let drop = e.drop as usize;
                 if drop != 0 {
@@ -506,8 +522,8 @@ impl<A: Allocator + Clone> Thread<A> {
                     }
                     sp -= drop;
                 }
-                pc = e.pc as usize;
-                stp = e.stp as usize;
+                pc = ($site as isize + e.dpc as isize) as usize;
+                stp = (idx as isize + e.dstp as isize) as usize;
                 out_of_fuel!();
             }};
         }
@@ -542,14 +558,15 @@ impl<A: Allocator + Clone> Thread<A> {
                 };
                 match fi.kind {
                     FuncKind::Wasm { instance, body } => {
-                        let b = if instance == inst_idx { bodies.get(body as usize) } else {
-                            instances.get(instance as usize).and_then(|i| i.module.bodies.get(body as usize))
+                        let b = if instance == inst_idx { module.func_info(body) } else {
+                            instances.get(instance as usize).and_then(|i| i.module.func_info(body))
                         };
                         let b = match b {
                             Some(b) => b,
                             None => trap_at!(TrapCode::Internal, $op_pc),
                         };
-                        let params = b.params as usize;
+                        let h = b.header;
+                        let params = h.params as usize;
                         let tail: bool = $tail;
                         let new_base = if tail {
                             stack.copy_within(sp - params..sp, base);
@@ -560,8 +577,8 @@ impl<A: Allocator + Clone> Thread<A> {
                             }
                             sp - params
                         };
-                        let locals_end = new_base + b.locals as usize;
-                        if locals_end + b.max_height as usize > stack.len() {
+                        let locals_end = new_base + h.locals as usize;
+                        if locals_end + h.max_height as usize > stack.len() {
                             trap_at!(TrapCode::StackOverflow, $op_pc);
                         }
                         let mut i = new_base + params;
@@ -578,8 +595,8 @@ impl<A: Allocator + Clone> Thread<A> {
                         pc = b.code_start as usize;
                         stp = b.stp_start as usize;
                         body_end = b.code_end as usize;
-                        nresults = b.results as usize;
-                        charge!(b.entry_cost);
+                        nresults = h.results as usize;
+                        charge!(h.entry_cost);
                         if instance != inst_idx {
                             enter_instance!(instance);
                         }
@@ -684,44 +701,46 @@ impl<A: Allocator + Clone> Thread<A> {
                 0x01 => {}
                 0x02 | 0x03 => skip_leb!(),
                 0x04 => {
+                    let at = pc - 1;
                     skip_leb!();
-                    let e = entry(side, stp);
+                    let e = entry!(stp);
                     if pop!() as u32 != 0 {
                         charge!(e.fall);
                         stp += 1;
                     } else {
                         charge!(e.cost);
-                        pc = e.pc as usize;
-                        stp = e.stp as usize;
+                        pc = (at as isize + e.dpc as isize) as usize;
+                        stp = (stp as isize + e.dstp as isize) as usize;
                     }
                 }
                 0x05 => {
-                    let e = entry(side, stp);
+                    let e = entry!(stp);
                     charge!(e.cost);
-                    pc = e.pc as usize;
-                    stp = e.stp as usize;
+                    pc = (pc as isize - 1 + e.dpc as isize) as usize;
+                    stp = (stp as isize + e.dstp as isize) as usize;
                 }
                 0x0b => {
                     if pc == body_end {
                         do_return!();
                     }
                 }
-                0x0c => branch!(stp),
+                0x0c => branch!(stp, pc - 1),
                 0x0d => {
                     if pop!() as u32 != 0 {
-                        branch!(stp);
+                        branch!(stp, pc - 1);
                     } else {
                         if METERED {
-                            charge!(entry(side, stp).fall);
+                            charge!(entry!(stp).fall);
                         }
                         skip_leb!();
                         stp += 1;
                     }
                 }
                 0x0e => {
+                    let at = pc - 1;
                     let n = code_u32(code, &mut pc) as usize;
                     let i = pop!() as u32 as usize;
-                    branch!(stp + if i < n { i } else { n });
+                    branch!(stp + if i < n { i } else { n }, at);
                 }
                 0x0f => do_return!(),
                 0x10..=0x13 => {

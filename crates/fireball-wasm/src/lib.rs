@@ -11,6 +11,7 @@ pub mod exec;
 mod float;
 pub mod module;
 pub mod ops;
+pub mod pack;
 #[cfg_attr(not(feature = "checked"), allow(unsafe_code))]
 mod raw;
 pub mod reader;
@@ -23,7 +24,7 @@ pub mod value;
 
 pub use error::{DecodeError, InstantiateError, LoadError, OutOfMemory, ValidateError};
 pub use exec::{Exit, InvokeError, StackLimits, Thread};
-pub use module::{Features, FuncBody, ImportDesc, Module};
+pub use module::{Features, FuncBody, FuncInfo, ImportDesc, Module};
 pub use store::{Extern, FuncAddr, GlobalAddr, HostLimits, Instance, MemoryAddr, Store, TableAddr};
 pub use trap::{Trap, TrapCode};
 pub use types::{ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};

@@ -8,7 +8,7 @@ use allocator_api2::vec::Vec;
 
 use crate::error::{DecodeError, LoadError, ValidateError};
 use crate::reader::Reader;
-use crate::sidetable::Entry;
+use crate::sidetable::{self, Entry, Header, ENTRY_BYTES, HEADER_ENTRIES, WIDE_BYTES};
 use crate::types::*;
 use crate::validate;
 
@@ -98,25 +98,51 @@ pub(crate) struct DataSegment {
     pub len: u32,
 }
 
-/// Per-function facts the interpreter needs at a call.
-#[derive(Debug, Clone, Copy, Default)]
+/// Where a defined function's code and side-table header are: the only
+/// per-function record a module keeps in RAM (8 bytes). Everything else a
+/// call needs is in the header words at `side[stp_start]` ([`Header`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FuncBody {
+    /// Offset of the first instruction.
+    pub code_start: u32,
+    /// Index of the function's first side-table word (its header).
+    pub stp_start: u32,
+}
+
+/// A defined function's facts: its [`FuncBody`] and its decoded [`Header`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FuncInfo {
     /// Offset of the first instruction.
     pub code_start: u32,
     /// Offset one past the function's final `end`.
     pub code_end: u32,
-    /// Index of the function's first side-table entry.
+    /// Index of the function's first branch entry (after its header).
     pub stp_start: u32,
-    /// Parameters + declared locals.
-    pub locals: u32,
-    /// Deepest operand stack the function can reach.
-    pub max_height: u32,
-    /// Parameter count.
-    pub params: u16,
-    /// Result count.
-    pub results: u16,
-    /// Instructions in the body's first straight-line run (fuel charged on entry).
-    pub entry_cost: u32,
+    /// The header.
+    pub header: Header,
+}
+
+/// The side table and its overflow records: built in RAM by the validator
+/// (`Owned`), or borrowed from a packed module and checked by it (`Packed`).
+pub(crate) enum SideTable<'b, A: Allocator> {
+    Owned { side: Vec<u8, A>, overflow: Vec<u8, A> },
+    Packed { side: &'b [u8], overflow: &'b [u8] },
+}
+
+impl<A: Allocator> SideTable<'_, A> {
+    pub(crate) fn side(&self) -> &[u8] {
+        match self {
+            SideTable::Owned { side, .. } => side,
+            SideTable::Packed { side, .. } => side,
+        }
+    }
+
+    pub(crate) fn overflow(&self) -> &[u8] {
+        match self {
+            SideTable::Owned { overflow, .. } => overflow,
+            SideTable::Packed { overflow, .. } => overflow,
+        }
+    }
 }
 
 /// A decoded and validated module. It borrows its bytes; the metadata it owns
@@ -135,7 +161,7 @@ pub struct Module<'b, A: Allocator + Clone = Global> {
     pub(crate) elems: Vec<ElemSegment, A>,
     pub(crate) datas: Vec<DataSegment, A>,
     pub(crate) bodies: Vec<FuncBody, A>,
-    pub(crate) sidetable: Vec<Entry, A>,
+    pub(crate) side: SideTable<'b, A>,
     pub(crate) start: Option<u32>,
     pub(crate) imported_funcs: u32,
     pub(crate) imported_tables: u32,
@@ -167,11 +193,32 @@ impl<'b> Module<'b, Global> {
     pub fn new(bytes: &'b [u8]) -> Result<Self, LoadError> {
         Self::new_in(bytes, Features::default(), Global)
     }
+
+    /// Load a packed module (see [`crate::pack`]) with the global allocator and all supported features.
+    pub fn from_packed(packed: &'b [u8]) -> Result<Self, LoadError> {
+        Self::from_packed_in(packed, Features::default(), Global)
+    }
 }
 
 impl<'b, A: Allocator + Clone> Module<'b, A> {
-    /// Decode and validate `bytes`, allocating the module's metadata from `alloc`.
+    /// Decode and validate `bytes`, allocating the module's metadata (side table
+    /// included) from `alloc`.
     pub fn new_in(bytes: &'b [u8], features: Features, alloc: A) -> Result<Self, LoadError> {
+        let side = SideTable::Owned { side: Vec::new_in(alloc.clone()), overflow: Vec::new_in(alloc.clone()) };
+        Self::load(bytes, side, features, alloc)
+    }
+
+    /// Load a packed module: its wasm bytes and its side table stay where they are
+    /// (flash); the validator runs as for [`Module::new_in`] but *checks* every
+    /// side-table word against the packed one instead of storing it, so a corrupted
+    /// or forged table is refused ([`LoadError::SideTable`]) and never trusted.
+    /// Only the per-function records and the module-level metadata come from `alloc`.
+    pub fn from_packed_in(packed: &'b [u8], features: Features, alloc: A) -> Result<Self, LoadError> {
+        let p = crate::pack::parse(packed)?;
+        Self::load(p.wasm, SideTable::Packed { side: p.side, overflow: p.overflow }, features, alloc)
+    }
+
+    fn load(bytes: &'b [u8], side: SideTable<'b, A>, features: Features, alloc: A) -> Result<Self, LoadError> {
         let mut m = Module {
             bytes,
             valtypes: Vec::new_in(alloc.clone()),
@@ -185,7 +232,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             elems: Vec::new_in(alloc.clone()),
             datas: Vec::new_in(alloc.clone()),
             bodies: Vec::new_in(alloc.clone()),
-            sidetable: Vec::new_in(alloc.clone()),
+            side,
             start: None,
             imported_funcs: 0,
             imported_tables: 0,
@@ -197,6 +244,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             features,
         };
         m.decode(alloc)?;
+        m.shrink();
         Ok(m)
     }
 
@@ -582,9 +630,10 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             return Err(derr(at, "function and code section have inconsistent lengths"));
         }
         let mut bodies: Vec<FuncBody, A> = Vec::new_in(alloc.clone());
-        bodies.try_reserve(n as usize).map_err(|_| LoadError::OutOfMemory)?;
-        let mut side: Vec<Entry, A> = Vec::new_in(alloc.clone());
+        bodies.try_reserve_exact(n as usize).map_err(|_| LoadError::OutOfMemory)?;
         let mut scratch = validate::Scratch::new_in(alloc);
+        let mut stp = 0u32;
+        let mut escapes = 0u32;
         for i in 0..n {
             let size = s.u32()? as usize;
             let start = s.pos();
@@ -594,13 +643,89 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             let mut body = Reader::new(self.bytes, start, start + size);
             let func = self.imported_funcs + i;
             let type_idx = self.funcs[func as usize];
-            let fb = validate::function(self, type_idx, &mut body, &mut side, &mut scratch)?;
-            push(&mut bodies, fb)?;
+            let (code_start, header) = validate::function(self, type_idx, &mut body, &mut scratch)?;
+            let stp_start = stp;
+            let [h0, h1] = header.pack();
+            self.put(stp, h0, code_start)?;
+            self.put(stp + 1, h1, code_start)?;
+            let first = stp + HEADER_ENTRIES;
+            for (k, site) in scratch.sites.iter().enumerate() {
+                let own = k as u32;
+                let dpc = i32::try_from(site.pc as i64 - site.at as i64).map_err(|_| verr(site.at as usize, "implementation limit: branch too far"))?;
+                let e = Entry { dpc, dstp: site.stp as i32 - own as i32, keep: site.keep, drop: site.drop, cost: site.cost, fall: site.fall };
+                let w = match e.pack() {
+                    Some(w) => w,
+                    None => {
+                        self.put_wide(escapes, &e, first + own)?;
+                        escapes += 1;
+                        Entry::escape(escapes - 1)
+                    }
+                };
+                self.put(first + own, w, site.at)?;
+            }
+            stp = first + scratch.sites.len() as u32;
+            push(&mut bodies, FuncBody { code_start, stp_start })?;
             s.skip(size)?;
         }
+        if let SideTable::Packed { side, overflow } = &self.side {
+            // Nothing may follow the last entry: a packed table is exactly what the validator computes.
+            if side.len() != stp as usize * ENTRY_BYTES || overflow.len() != escapes as usize * WIDE_BYTES {
+                return Err(LoadError::SideTable { entry: stp, offset: s.pos() });
+            }
+        }
         self.bodies = bodies;
-        self.sidetable = side;
         Ok(())
+    }
+
+    /// Side-table word `index` (a branch site at code offset `at`, or a header):
+    /// appended when the table is built here, compared when it is packed.
+    fn put(&mut self, index: u32, w: u64, at: u32) -> Result<(), LoadError> {
+        match &mut self.side {
+            SideTable::Owned { side, .. } => grow_push(side, &w.to_le_bytes()),
+            SideTable::Packed { side, .. } => {
+                let ok = side.len() >= (index as usize + 1) * ENTRY_BYTES && sidetable::word(side, index as usize) == w;
+                if ok {
+                    Ok(())
+                } else {
+                    Err(LoadError::SideTable { entry: index, offset: at as usize })
+                }
+            }
+        }
+    }
+
+    /// Overflow record `index` for the escaped entry `entry`.
+    fn put_wide(&mut self, index: u32, e: &Entry, entry: u32) -> Result<(), LoadError> {
+        let wide = e.to_wide();
+        match &mut self.side {
+            SideTable::Owned { overflow, .. } => grow_push(overflow, &wide),
+            SideTable::Packed { overflow, .. } => {
+                let at = index as usize * WIDE_BYTES;
+                if overflow.get(at..at + WIDE_BYTES) == Some(&wide[..]) {
+                    Ok(())
+                } else {
+                    Err(LoadError::SideTable { entry, offset: 0 })
+                }
+            }
+        }
+    }
+
+    /// Give back what the vectors reserved beyond their length.
+    fn shrink(&mut self) {
+        self.valtypes.shrink_to_fit();
+        self.types.shrink_to_fit();
+        self.funcs.shrink_to_fit();
+        self.tables.shrink_to_fit();
+        self.memories.shrink_to_fit();
+        self.globals.shrink_to_fit();
+        self.imports.shrink_to_fit();
+        self.exports.shrink_to_fit();
+        self.elems.shrink_to_fit();
+        self.datas.shrink_to_fit();
+        self.declared_refs.shrink_to_fit();
+        if let SideTable::Owned { side, overflow } = &mut self.side {
+            side.shrink_to_fit();
+            overflow.shrink_to_fit();
+        }
     }
 
     /// Validate a constant expression of type `ty` whose `global.get`s may name
@@ -787,18 +912,54 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         &self.bodies
     }
 
-    /// Number of side-table entries (each `size_of::<Entry>()` bytes).
-    pub fn sidetable_len(&self) -> usize {
-        self.sidetable.len()
+    /// Branch entries in the side table (function headers and overflow records not counted).
+    pub fn side_entries(&self) -> usize {
+        (self.side.side().len() / ENTRY_BYTES).saturating_sub(self.bodies.len() * HEADER_ENTRIES as usize)
     }
 
-    /// Total bytes of function code (bodies, locals declarations included).
+    /// Side-table escapes: entries whose numbers needed a 24-byte overflow record.
+    pub fn side_escapes(&self) -> usize {
+        self.side.overflow().len() / WIDE_BYTES
+    }
+
+    /// Bytes of side table (headers, entries and overflow records), wherever it lives.
+    pub fn side_bytes(&self) -> usize {
+        self.side.side().len() + self.side.overflow().len()
+    }
+
+    /// Whether the side table is borrowed from a packed module (flash) rather than built in RAM.
+    pub fn is_packed(&self) -> bool {
+        matches!(self.side, SideTable::Packed { .. })
+    }
+
+    /// The side table and overflow records as stored (what `pack` writes).
+    pub fn side_table(&self) -> (&[u8], &[u8]) {
+        (self.side.side(), self.side.overflow())
+    }
+
+    /// Defined function `i` (counted without imports): where it is and its header.
+    pub fn func_info(&self, i: u32) -> Option<FuncInfo> {
+        let b = *self.bodies.get(i as usize)?;
+        let side = self.side.side();
+        let h = Header::unpack(
+            sidetable::word(side, b.stp_start as usize),
+            sidetable::word(side, b.stp_start as usize + 1),
+        );
+        Some(FuncInfo { code_start: b.code_start, code_end: b.code_start + h.code_len, stp_start: b.stp_start + HEADER_ENTRIES, header: h })
+    }
+
+    /// Total bytes of function code (instructions; local declarations not counted).
     pub fn code_bytes(&self) -> usize {
-        self.bodies.iter().map(|b| (b.code_end - b.code_start) as usize).sum()
+        (0..self.bodies.len() as u32).filter_map(|i| self.func_info(i)).map(|f| f.header.code_len as usize).sum()
     }
 
-    /// Bytes of RAM this module's metadata occupies (vectors' capacities), side table included.
+    /// Bytes of RAM this module's metadata occupies (vectors' capacities), side table
+    /// included unless it is packed (then it stays in flash with the module).
     pub fn metadata_bytes(&self) -> usize {
+        let side = match &self.side {
+            SideTable::Owned { side, overflow } => side.capacity() + overflow.capacity(),
+            SideTable::Packed { .. } => 0,
+        };
         use core::mem::size_of;
         self.valtypes.capacity() * size_of::<ValType>()
             + self.types.capacity() * size_of::<TypeSlot>()
@@ -811,7 +972,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             + self.elems.capacity() * size_of::<ElemSegment>()
             + self.datas.capacity() * size_of::<DataSegment>()
             + self.bodies.capacity() * size_of::<FuncBody>()
-            + self.sidetable.capacity() * size_of::<Entry>()
+            + side
             + self.declared_refs.capacity() * 4
     }
 
@@ -841,6 +1002,17 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         }
         None
     }
+}
+
+/// Append `bytes`, growing by at least a quarter (not doubling: in a small
+/// partition the table's slack is RAM another module could use; `shrink` returns the rest).
+fn grow_push<A: Allocator>(v: &mut Vec<u8, A>, bytes: &[u8]) -> Result<(), LoadError> {
+    if v.capacity() - v.len() < bytes.len() {
+        let more = bytes.len().max(v.capacity() / 4).max(64);
+        v.try_reserve_exact(more).map_err(|_| LoadError::OutOfMemory)?;
+    }
+    v.extend_from_slice(bytes);
+    Ok(())
 }
 
 fn global_type(s: &mut Reader<'_>) -> Result<GlobalType, LoadError> {

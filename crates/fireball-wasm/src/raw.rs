@@ -16,8 +16,6 @@
 //! debug builds also `debug_assert!` every index. CI runs the spec suite and
 //! the robustness tests in debug.
 
-use crate::sidetable::Entry;
-
 /// `code[i]` for a validated body.
 #[inline(always)]
 pub(crate) fn byte(code: &[u8], i: usize) -> u8 {
@@ -33,18 +31,20 @@ pub(crate) fn byte(code: &[u8], i: usize) -> u8 {
     }
 }
 
-/// `side[i]` for the current branch site.
+/// Side-table word `i` (little-endian bytes) for the current branch site or function.
 #[inline(always)]
-pub(crate) fn entry(side: &[Entry], i: usize) -> Entry {
+pub(crate) fn side_word(side: &[u8], i: usize) -> u64 {
     #[cfg(feature = "checked")]
     {
-        side[i]
+        crate::sidetable::word(side, i)
     }
     #[cfg(not(feature = "checked"))]
     {
-        debug_assert!(i < side.len());
-        // SAFETY: `i` is the stp of an executed branch site (module docs: side table).
-        unsafe { *side.get_unchecked(i) }
+        debug_assert!(i * 8 + 8 <= side.len());
+        // SAFETY: `i` is the stp of an executed branch site, or a function's header
+        // index (module docs: side table), so its 8 bytes lie inside the table.
+        let b = unsafe { &*(side.as_ptr().add(i * 8) as *const [u8; 8]) };
+        u64::from_le_bytes(*b)
     }
 }
 

@@ -8,10 +8,10 @@ use allocator_api2::alloc::Allocator;
 use allocator_api2::vec::Vec;
 
 use crate::error::{DecodeError, LoadError, ValidateError};
-use crate::module::{push, FuncBody, Module};
+use crate::module::{push, Module};
 use crate::ops;
 use crate::reader::Reader;
-use crate::sidetable::Entry;
+use crate::sidetable::Header;
 use crate::types::{BlockType, ValType};
 
 /// Operand type on the validator's stack; 0 is "unknown" (polymorphic stack).
@@ -20,6 +20,25 @@ const UNKNOWN: Ty = 0;
 const NONE: u32 = u32::MAX;
 /// Implementation limit on a function's locals (parameters included).
 const MAX_LOCALS: u64 = 50_000;
+/// Implementation limit on a function's operand stack height (a header field is 16 bits).
+const MAX_HEIGHT: u32 = u16::MAX as u32;
+
+/// A branch site as the validator builds it: absolute pcs, function-relative
+/// side-table indices, full-width counts. Compressed to one word (or an escape)
+/// when its function is done.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Site {
+    /// Offset of the branch instruction.
+    pub at: u32,
+    /// Target pc (while unresolved: the next site in the label's patch list).
+    pub pc: u32,
+    /// Target side-table index, counted from the function's first entry.
+    pub stp: u32,
+    pub keep: u32,
+    pub drop: u32,
+    pub cost: u32,
+    pub fall: u32,
+}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -40,7 +59,7 @@ struct Ctrl {
     unreachable: bool,
     /// The whole block is unreachable: it gets no side-table entries.
     dead: bool,
-    /// Head of the list of entries that branch to this block's end (linked through `Entry::pc`).
+    /// Head of the list of entries that branch to this block's end (linked through `Site::pc`).
     patch: u32,
     /// The `if` entry to point at the else-arm or the end.
     if_entry: u32,
@@ -53,9 +72,9 @@ struct Ctrl {
 /// Where the cost of a straight-line run, once known, is written.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Holder {
-    /// `Entry::cost` of side-table entry n.
+    /// `Site::cost` of site n.
     Target(u32),
-    /// `Entry::fall` of side-table entry n.
+    /// `Site::fall` of site n.
     Fall(u32),
     /// `Ctrl::head_cost` of control frame n.
     LoopHead(u32),
@@ -71,6 +90,8 @@ pub(crate) struct Scratch<A: Allocator> {
     locals: Vec<(u32, ValType), A>,
     /// Entry points whose run has not ended yet: (instruction index, where its cost goes).
     pending: Vec<(u32, Holder), A>,
+    /// The function's branch sites, in code order.
+    pub sites: Vec<Site, A>,
 }
 
 impl<A: Allocator + Clone> Scratch<A> {
@@ -79,7 +100,8 @@ impl<A: Allocator + Clone> Scratch<A> {
             vals: Vec::new_in(alloc.clone()),
             ctrls: Vec::new_in(alloc.clone()),
             locals: Vec::new_in(alloc.clone()),
-            pending: Vec::new_in(alloc),
+            pending: Vec::new_in(alloc.clone()),
+            sites: Vec::new_in(alloc),
         }
     }
 }
@@ -98,7 +120,6 @@ fn one(t: ValType) -> &'static [ValType] {
 struct V<'m, 'b, 's, A: Allocator + Clone> {
     m: &'m Module<'b, A>,
     s: &'s mut Scratch<A>,
-    side: &'s mut Vec<Entry, A>,
     max_height: u32,
     results: &'m [ValType],
     at: usize,
@@ -141,6 +162,9 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
         push(&mut self.s.vals, t)?;
         let h = self.s.vals.len() as u32;
         if h > self.max_height {
+            if h > MAX_HEIGHT {
+                return Err(self.err("implementation limit: operand stack deeper than 65535 values"));
+            }
             self.max_height = h;
         }
         Ok(())
@@ -247,7 +271,7 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
                 patch: NONE,
                 if_entry: NONE,
                 loop_pc: pc,
-                loop_stp: self.side.len() as u32,
+                loop_stp: self.s.sites.len() as u32,
                 head_cost: 0,
             },
         )?;
@@ -279,28 +303,25 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
         let keep = self.label_types(&f).len() as u32;
         let height = self.s.vals.len() as u32;
         let drop = height.saturating_sub(f.height + keep);
-        if keep > u16::MAX as u32 || drop > u16::MAX as u32 {
-            return Err(self.err("implementation limit: branch carries or drops too many values"));
-        }
-        let mut e = Entry { pc: NONE, stp: 0, keep: keep as u16, drop: drop as u16, cost: 0, fall: 0 };
+        let mut e = Site { at: self.at as u32, pc: NONE, stp: 0, keep, drop, cost: 0, fall: 0 };
         if f.kind == Kind::Loop {
             e.pc = f.loop_pc;
             e.stp = f.loop_stp;
             e.cost = f.head_cost;
         } else {
             e.pc = f.patch;
-            self.s.ctrls[idx].patch = self.side.len() as u32;
+            self.s.ctrls[idx].patch = self.s.sites.len() as u32;
         }
-        push(self.side, e)
+        push(&mut self.s.sites, e)
     }
 
     /// Point the entries listed from `head` at `pc`; their fuel cost is that of the
     /// run starting at instruction `ins` (known at the next site).
     fn resolve(&mut self, mut head: u32, pc: u32, ins: u32) -> R<()> {
-        let stp = self.side.len() as u32;
+        let stp = self.s.sites.len() as u32;
         while head != NONE {
             let idx = head;
-            let e = &mut self.side[idx as usize];
+            let e = &mut self.s.sites[idx as usize];
             head = e.pc;
             e.pc = pc;
             e.stp = stp;
@@ -317,12 +338,12 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
             let cost = ins + 1 - start.min(ins + 1);
             match holder {
                 Holder::Target(i) => {
-                    if let Some(e) = self.side.get_mut(i as usize) {
+                    if let Some(e) = self.s.sites.get_mut(i as usize) {
                         e.cost = cost;
                     }
                 }
                 Holder::Fall(i) => {
-                    if let Some(e) = self.side.get_mut(i as usize) {
+                    if let Some(e) = self.s.sites.get_mut(i as usize) {
                         e.fall = cost;
                     }
                 }
@@ -445,20 +466,21 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
     }
 }
 
-/// Validate the body in `r` of a function of type `type_idx`; append its side-table
-/// entries to `side`; return what the interpreter needs to call it.
+/// Validate the body in `r` of a function of type `type_idx`. Its branch sites
+/// are left in `scratch.sites` (for the caller to compress or check); returns
+/// the offset of its first instruction and its header.
 pub(crate) fn function<A: Allocator + Clone>(
     m: &Module<'_, A>,
     type_idx: u32,
     r: &mut Reader<'_>,
-    side: &mut Vec<Entry, A>,
     scratch: &mut Scratch<A>,
-) -> R<FuncBody> {
+) -> R<(u32, Header)> {
     let ft = m.type_at(type_idx).ok_or(LoadError::Validate(ValidateError { offset: r.pos(), reason: "unknown type" }))?;
     scratch.vals.clear();
     scratch.ctrls.clear();
     scratch.locals.clear();
     scratch.pending.clear();
+    scratch.sites.clear();
     let mut total: u64 = 0;
     for &p in ft.params {
         total += 1;
@@ -481,8 +503,7 @@ pub(crate) fn function<A: Allocator + Clone>(
         }
     }
     let code_start = r.pos() as u32;
-    let stp_start = side.len() as u32;
-    let mut v = V { m, s: scratch, side, max_height: 0, results: ft.results, at: r.pos(), ins: 0, entry_cost: 0 };
+    let mut v = V { m, s: scratch, max_height: 0, results: ft.results, at: r.pos(), ins: 0, entry_cost: 0 };
     v.push_ctrl(Kind::Func, BlockType::Empty, code_start)?;
     v.wait(0, Holder::Body)?;
     let tail_call = m.features.tail_call;
@@ -527,8 +548,9 @@ pub(crate) fn function<A: Allocator + Clone>(
                 v.pop_all(params)?;
                 v.end_run();
                 let entry = if v.live() {
-                    push(v.side, Entry { pc: NONE, stp: 0, keep: 0, drop: 0, cost: 0, fall: 0 })?;
-                    let e = v.side.len() as u32 - 1;
+                    let at = v.at as u32;
+                    push(&mut v.s.sites, Site { at, pc: NONE, stp: 0, keep: 0, drop: 0, cost: 0, fall: 0 })?;
+                    let e = v.s.sites.len() as u32 - 1;
                     v.wait(v.ins + 1, Holder::Fall(e))?;
                     e
                 } else {
@@ -553,15 +575,15 @@ pub(crate) fn function<A: Allocator + Clone>(
                 v.end_run();
                 if v.live() {
                     let idx = v.s.ctrls.len() - 1;
-                    let e = Entry { pc: v.s.ctrls[idx].patch, stp: 0, keep: 0, drop: 0, cost: 0, fall: 0 };
-                    v.s.ctrls[idx].patch = v.side.len() as u32;
-                    push(v.side, e)?;
+                    let e = Site { at: v.at as u32, pc: v.s.ctrls[idx].patch, stp: 0, keep: 0, drop: 0, cost: 0, fall: 0 };
+                    v.s.ctrls[idx].patch = v.s.sites.len() as u32;
+                    push(&mut v.s.sites, e)?;
                 }
                 let after_else = r.pos() as u32;
-                let stp = v.side.len() as u32;
+                let stp = v.s.sites.len() as u32;
                 if c.if_entry != NONE {
-                    v.side[c.if_entry as usize].pc = after_else;
-                    v.side[c.if_entry as usize].stp = stp;
+                    v.s.sites[c.if_entry as usize].pc = after_else;
+                    v.s.sites[c.if_entry as usize].stp = stp;
                     v.wait(v.ins + 1, Holder::Target(c.if_entry))?;
                 }
                 let params = v.params(c.sig);
@@ -588,9 +610,9 @@ pub(crate) fn function<A: Allocator + Clone>(
                 v.s.pending.retain(|&(_, h)| h != Holder::LoopHead(depth));
                 let after = r.pos() as u32;
                 if c.if_entry != NONE {
-                    let stp = v.side.len() as u32;
-                    v.side[c.if_entry as usize].pc = after;
-                    v.side[c.if_entry as usize].stp = stp;
+                    let stp = v.s.sites.len() as u32;
+                    v.s.sites[c.if_entry as usize].pc = after;
+                    v.s.sites[c.if_entry as usize].stp = stp;
                     v.wait(v.ins + 1, Holder::Target(c.if_entry))?;
                 }
                 if c.kind == Kind::Func {
@@ -626,7 +648,7 @@ pub(crate) fn function<A: Allocator + Clone>(
                 let live = v.live();
                 v.emit_branch(l)?;
                 if live {
-                    let e = v.side.len() as u32 - 1;
+                    let e = v.s.sites.len() as u32 - 1;
                     v.wait(v.ins + 1, Holder::Fall(e))?;
                 }
             }
@@ -880,15 +902,15 @@ pub(crate) fn function<A: Allocator + Clone>(
     if !r.at_end() {
         return Err(LoadError::Decode(DecodeError { offset: r.pos(), reason: "section size mismatch: END opcode expected" }));
     }
-    let locals = total as u32;
-    Ok(FuncBody {
+    Ok((
         code_start,
-        code_end: r.pos() as u32,
-        stp_start,
-        locals,
-        max_height: v.max_height,
-        params: ft.params.len() as u16,
-        results: ft.results.len() as u16,
-        entry_cost: v.entry_cost,
-    })
+        Header {
+            code_len: r.pos() as u32 - code_start,
+            entry_cost: v.entry_cost,
+            locals: total as u16,
+            max_height: v.max_height as u16,
+            params: ft.params.len() as u16,
+            results: ft.results.len() as u16,
+        },
+    ))
 }

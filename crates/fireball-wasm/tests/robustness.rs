@@ -149,3 +149,50 @@ fn generated_valid_modules_are_accepted_and_run() {
     }
     assert!(accepted > 100, "only {accepted} modules generated");
 }
+
+/// A packed module's side table is checked, never trusted: every mutation of a
+/// packed module either is refused or loads a module whose side table is exactly
+/// what the validator computes for its (possibly mutated) code — and running it
+/// never panics. The hash is recomputed after each mutation, so the forgery
+/// reaches the validator rather than stopping at the integrity check.
+#[test]
+fn forged_or_truncated_packed_modules_are_refused() {
+    use fireball_wasm::pack;
+    let seeds: Vec<Vec<u8>> = SEED_MODULES.iter().map(|s| wat::parse_str(s).expect("seed")).collect();
+    let mut rng = Rng(0xfb);
+    let (mut refused, mut side_refused) = (0, 0);
+    for _ in 0..iters(5_000) {
+        let wasm = &seeds[rng.below(seeds.len())];
+        let module = Module::new(wasm).expect("seed");
+        let mut packed = Vec::new();
+        module.write_packed(|c| packed.extend_from_slice(c));
+        let side_at = pack::HEADER_BYTES + ((wasm.len() + 7) & !7);
+        let truncate = rng.below(8) == 0;
+        if truncate {
+            packed.truncate(rng.below(packed.len()));
+        } else {
+            // Mostly the side table, sometimes anywhere.
+            let i = if rng.below(4) == 0 { rng.below(packed.len()) } else { side_at + rng.below(packed.len() - side_at) };
+            packed[i] ^= 1 << rng.below(8);
+            if packed.len() >= pack::HEADER_BYTES {
+                let h = pack::hash([&packed[pack::HEADER_BYTES..]]);
+                packed[24..32].copy_from_slice(&h.to_le_bytes());
+            }
+        }
+        match Module::from_packed(&packed) {
+            Err(fireball_wasm::LoadError::SideTable { .. }) => {
+                refused += 1;
+                side_refused += 1;
+            }
+            Err(_) => refused += 1,
+            Ok(m) => {
+                assert!(!truncate, "a truncated packed module loaded");
+                // Accepted: then its table is the one the validator builds for its bytes.
+                let plain = Module::new(m.bytes()).expect("a packed module that loads is valid as plain wasm");
+                assert_eq!(plain.side_table(), m.side_table(), "a forged side table was accepted");
+                let _ = exercise(m.bytes(), Features::default());
+            }
+        }
+    }
+    assert!(refused > 0 && side_refused > 0, "refused {refused}, by the side-table check {side_refused}");
+}

@@ -26,8 +26,8 @@ pub struct FileResult {
     pub failures: Vec<String>,
     /// Function-code bytes of the modules that loaded.
     pub code_bytes: usize,
-    /// Side-table entries built for them.
-    pub side_entries: usize,
+    /// Side-table bytes built for them (function headers and overflow records included).
+    pub side_bytes: usize,
 }
 
 thread_local! {
@@ -53,11 +53,37 @@ struct Runner {
 fn leak_module(bytes: Vec<u8>, features: Features) -> Result<&'static Module<'static>, String> {
     let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
     let m = Module::new_in(bytes, features, fireball_wasm::Global).map_err(|e| e.to_string())?;
+    check_packed(&m, features)?;
     LOADED.with(|c| {
         let (code, side) = c.get();
-        c.set((code + m.code_bytes(), side + m.sidetable_len()));
+        c.set((code + m.code_bytes(), side + m.side_bytes()));
     });
     Ok(&*Box::leak(Box::new(m)))
+}
+
+/// Every module that loads also loads packed, with the same side table, and a
+/// packed copy with one side-table bit flipped is refused.
+fn check_packed(m: &Module<'static>, features: Features) -> Result<(), String> {
+    let mut packed = Vec::new();
+    m.write_packed(|c| packed.extend_from_slice(c));
+    let p = Module::from_packed_in(&packed, features, fireball_wasm::Global).map_err(|e| format!("packed: {e}"))?;
+    if p.side_table() != m.side_table() || p.metadata_bytes() > m.metadata_bytes() {
+        return Err("packed module differs from the plain one".into());
+    }
+    let (side, _) = m.side_table();
+    if !side.is_empty() {
+        let at = fireball_wasm::pack::HEADER_BYTES + ((m.bytes().len() + 7) & !7) + side.len() / 2;
+        packed[at] ^= 0x10;
+        // Re-hash so the forged table reaches the validator's check.
+        let h = fireball_wasm::pack::hash([&packed[fireball_wasm::pack::HEADER_BYTES..]]);
+        packed[24..32].copy_from_slice(&h.to_le_bytes());
+        match Module::from_packed_in(&packed, features, fireball_wasm::Global) {
+            Err(fireball_wasm::LoadError::SideTable { .. }) => {}
+            Err(e) => return Err(format!("forged packed table refused for the wrong reason: {e}")),
+            Ok(_) => return Err("forged packed side table accepted".into()),
+        }
+    }
+    Ok(())
 }
 
 impl Runner {
@@ -373,6 +399,6 @@ pub fn run_script(src: &str, features: Features) -> FileResult {
             }
         }
     }
-    (res.code_bytes, res.side_entries) = LOADED.with(|c| c.get());
+    (res.code_bytes, res.side_bytes) = LOADED.with(|c| c.get());
     res
 }

@@ -166,15 +166,21 @@ fn inspect(path: &str, ram: Option<&str>, service: bool) -> Result<(), String> {
         );
     }
     let code = module.code_bytes();
-    let entries = module.sidetable_len();
-    let side = entries * std::mem::size_of::<fireball_wasm::sidetable::Entry>();
+    let entries = module.side_entries();
+    let side = module.side_bytes();
+    let defined = module.bodies().len();
     println!("  functions: {} ({} imported), code {code} B", module.func_count(), module.imported_func_count());
     println!(
-        "  side table: {entries} entries, {side} B = {:.3} B per code byte",
+        "  side table: {entries} branch entries x 8 B + {defined} function headers x 16 B + {} escapes x 24 B = {side} B = {:.3} B per code byte",
+        module.side_escapes(),
         if code == 0 { 0.0 } else { side as f64 / code as f64 }
     );
     println!("  engine metadata in RAM (side table included): {} B", module.metadata_bytes());
-    let frame_slots: u32 = module.bodies().iter().map(|b| b.locals + b.max_height).max().unwrap_or(0);
+    let frame_slots: u32 = (0..defined as u32)
+        .filter_map(|i| module.func_info(i))
+        .map(|f| u32::from(f.header.locals) + u32::from(f.header.max_height))
+        .max()
+        .unwrap_or(0);
     println!("  deepest single frame: {frame_slots} value slots ({} B)", frame_slots * 8);
     match module.static_footprint() {
         Some(f) => println!("  linear memory it touches before allocating (data, stack, __heap_base): {f} B"),

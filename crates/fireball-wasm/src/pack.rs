@@ -1,0 +1,129 @@
+//! Packed modules: a module's bytes with its side table, so a device can keep
+//! both in flash. `fireball pack app.wasm -o app.fbx` writes one; loading it
+//! ([`crate::Module::from_packed_in`]) re-runs the validator, which checks every
+//! side-table word against the packed one instead of storing it: a packed
+//! table is never trusted, it only saves the RAM the table would take.
+//!
+//! Layout (all integers little-endian):
+//!
+//! ```text
+//!  0  magic      "FBX\0"
+//!  4  version    u16 = 1 (this container)     6  table version u16 = 1 (sidetable's format)
+//!  8  wasm_len   u32                         12  side_len u32 (bytes, a multiple of 8)
+//! 16  overflow_len u32 (a multiple of 24)    20  reserved u32 = 0
+//! 24  hash       u64: FNV-1a over the payload's 64-bit words (zero-padded tail)
+//! 32  payload:   wasm bytes, zero padding to a multiple of 8, side table, overflow records
+//! ```
+//!
+//! The hash catches a container damaged in storage before anything is parsed;
+//! the validator's check is what makes a forged table harmless.
+
+use crate::error::{DecodeError, LoadError};
+use crate::sidetable::{ENTRY_BYTES, WIDE_BYTES};
+
+/// The container's magic bytes.
+pub const MAGIC: [u8; 4] = *b"FBX\0";
+/// Container version.
+pub const VERSION: u16 = 1;
+/// Side-table format version.
+pub const TABLE_VERSION: u16 = 1;
+/// Header bytes before the payload.
+pub const HEADER_BYTES: usize = 32;
+
+/// The parts of a packed module, borrowed from it.
+#[derive(Debug, Clone, Copy)]
+pub struct Parts<'b> {
+    /// The untouched wasm bytes.
+    pub wasm: &'b [u8],
+    /// Side-table words.
+    pub side: &'b [u8],
+    /// Overflow records.
+    pub overflow: &'b [u8],
+}
+
+fn pad8(n: usize) -> usize {
+    (n + 7) & !7
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4).map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+/// FNV-1a over 64-bit little-endian words of `chunks`, each zero-padded to a multiple of 8 bytes.
+pub fn hash<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for c in chunks {
+        let mut words = c.chunks_exact(8);
+        for w in &mut words {
+            let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+            h = (h ^ w).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            h = (h ^ u64::from_le_bytes(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// Split a packed module into its parts, checking the header and the hash.
+pub fn parse(b: &[u8]) -> Result<Parts<'_>, LoadError> {
+    let err = |offset: usize, reason: &'static str| LoadError::Decode(DecodeError { offset, reason });
+    if b.len() < HEADER_BYTES || b[..4] != MAGIC {
+        return Err(err(0, "not a packed Fireball module (no FBX header)"));
+    }
+    let version = u16::from_le_bytes([b[4], b[5]]);
+    let table = u16::from_le_bytes([b[6], b[7]]);
+    if version != VERSION || table != TABLE_VERSION {
+        return Err(err(4, "packed module of another version: pack it again with this Fireball"));
+    }
+    let wasm_len = u32_at(b, 8) as usize;
+    let side_len = u32_at(b, 12) as usize;
+    let over_len = u32_at(b, 16) as usize;
+    if u32_at(b, 20) != 0 || !side_len.is_multiple_of(ENTRY_BYTES) || !over_len.is_multiple_of(WIDE_BYTES) {
+        return Err(err(8, "malformed packed module header"));
+    }
+    let wasm_at = HEADER_BYTES;
+    let side_at = wasm_at.checked_add(pad8(wasm_len)).ok_or(err(8, "malformed packed module header"))?;
+    let over_at = side_at.checked_add(side_len).ok_or(err(12, "malformed packed module header"))?;
+    let end = over_at.checked_add(over_len).ok_or(err(16, "malformed packed module header"))?;
+    if end != b.len() {
+        return Err(err(b.len().min(end), "packed module truncated or with trailing bytes"));
+    }
+    let stored = u64::from_le_bytes([b[24], b[25], b[26], b[27], b[28], b[29], b[30], b[31]]);
+    if hash([&b[HEADER_BYTES..]]) != stored {
+        return Err(err(24, "packed module damaged: hash mismatch"));
+    }
+    Ok(Parts { wasm: &b[wasm_at..wasm_at + wasm_len], side: &b[side_at..over_at], overflow: &b[over_at..end] })
+}
+
+/// Write the container for `wasm` and its side table through `out`, in order.
+/// Returns the container's length.
+pub fn write(wasm: &[u8], side: &[u8], overflow: &[u8], mut out: impl FnMut(&[u8])) -> usize {
+    let pad = [0u8; 8];
+    let padding = &pad[..pad8(wasm.len()) - wasm.len()];
+    // `hash` zero-pads each chunk to 8 bytes, so hashing the wasm alone covers its padding.
+    let h = hash([wasm, side, overflow]);
+    let mut head = [0u8; HEADER_BYTES];
+    head[..4].copy_from_slice(&MAGIC);
+    head[4..6].copy_from_slice(&VERSION.to_le_bytes());
+    head[6..8].copy_from_slice(&TABLE_VERSION.to_le_bytes());
+    head[8..12].copy_from_slice(&(wasm.len() as u32).to_le_bytes());
+    head[12..16].copy_from_slice(&(side.len() as u32).to_le_bytes());
+    head[16..20].copy_from_slice(&(overflow.len() as u32).to_le_bytes());
+    head[24..32].copy_from_slice(&h.to_le_bytes());
+    for chunk in [&head[..], wasm, padding, side, overflow] {
+        out(chunk);
+    }
+    HEADER_BYTES + wasm.len() + padding.len() + side.len() + overflow.len()
+}
+
+impl<A: allocator_api2::alloc::Allocator + Clone> crate::Module<'_, A> {
+    /// Write this module packed (its bytes and side table, see [`crate::pack`]) through `out`.
+    pub fn write_packed(&self, out: impl FnMut(&[u8])) -> usize {
+        let (side, overflow) = self.side_table();
+        write(self.bytes(), side, overflow, out)
+    }
+}

@@ -197,3 +197,28 @@ fn a_guests_stdout_is_printed_once() {
     assert!(!r.log.contains("hello:"), "{}", r.log);
     assert_eq!(r.tasks[0].state, TaskState::Done);
 }
+
+#[test]
+fn a_module_may_start_with_a_rust_sized_table() {
+    // Rust std programs start with 50-70 table entries (CoreMark: 65); the
+    // runner once refused anything past 64 ("table minimum exceeds the host limit").
+    let guest = wat("tabled", r#"(module (table 65 funcref) (func (export "_start")))"#);
+    let (r, out) = run(guest, vec![], 5, None);
+    assert_eq!(r.tasks[0].state, TaskState::Done, "{out}");
+    let too_big = wat("huge", r#"(module (table 1025 funcref) (func (export "_start")))"#);
+    let mut sink = Vec::new();
+    let Err(err) = system::run(RunConfig {
+        app: Some(too_big),
+        services: vec![],
+        ram: 64 * 1024,
+        adc: vec![],
+        limit: Limit::Millis(5),
+        manifest: None,
+        seed: 1,
+        out: &mut sink,
+        stop: None,
+    }) else {
+        panic!("a 1025-entry table is refused")
+    };
+    assert!(err.contains("table minimum exceeds the host limit"), "{err}");
+}

@@ -22,7 +22,7 @@
 //! | `hal/ble` | `hal_ble_init`, `hal_ble_send` | BLE |
 //! | `hal/clock` | `hal_get_time_ms`, WASI `clock_time_get` | the clock |
 //! | `hal/<path>` | `sys_request` | any registered device by path (`hal/adc/0` is also device `adc/0`): get/set its configuration as key-value messages |
-//! | `log` | `log_event`, WASI `fd_write` to fd 1 and 2 | the logger (and, on a host, the console) |
+//! | `log` | `log_event`, WASI `fd_write` to fd 1 and 2 | the logger; stdout/stderr text goes to the console once (a DEBUG byte count in the logger), or without a console only as an INFO byte count |
 //! | `sys/random` | WASI `random_get` | SplitMix64 seeded by the system |
 //! | `svc/<name>` | channel ports wired by the manifest | a service (the system wires these) |
 //!
@@ -84,7 +84,8 @@ pub mod event {
     pub const DENIED_REQUEST: u8 = 246;
     /// A channel operation on a port the manifest did not wire; the argument is the port.
     pub const DENIED_PORT: u8 = 247;
-    /// Bytes written to stdout/stderr; the argument is the count.
+    /// Bytes written to stdout/stderr; the argument is the count. DEBUG when a
+    /// console shows the text, INFO when none does.
     pub const STDOUT: u8 = 248;
     /// The module called `proc_exit`; the argument is the status.
     pub const EXIT: u8 = 249;
@@ -321,8 +322,8 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
         Router { hal, log, console: None, modules: [None; MAX_MODULES], rng: seed, stats: RouterStats::default() }
     }
 
-    /// Where guests' stdout/stderr text goes (a host console); without one, only
-    /// the byte counts reach the logger.
+    /// Where guests' stdout/stderr text goes (a host console), once; without one,
+    /// only the byte counts reach the logger (INFO events; DEBUG with a console).
     pub fn set_console(&mut self, console: &'r mut dyn fmt::Write) {
         self.console = Some(console);
     }
@@ -530,7 +531,10 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
     }
 
     /// WASI `fd_write` to stdout/stderr: the bytes go to the console (each line
-    /// prefixed with the module's name), their count to the logger.
+    /// prefixed with the module's name). Their count is a logger event too, at
+    /// DEBUG when a console shows the text (an INFO line for every write would
+    /// print the guest's output twice over), at INFO when nothing shows it (a
+    /// device without a console), where the event is all that is left of it.
     fn fd_write(&mut self, task: TaskId, fd: i32, iovs: i32, n_iovs: i32, nwritten: i32, memory: &mut [u8]) -> i32 {
         if !matches!(fd, 1 | 2) {
             return errno::BADF;
@@ -554,7 +558,8 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
             total = total.saturating_add(bytes.len() as u32);
             self.console_write(task, bytes);
         }
-        self.record(task, Level::Info, event::STDOUT, total as i32);
+        let level = if self.console.is_some() { Level::Debug } else { Level::Info };
+        self.record(task, level, event::STDOUT, total as i32);
         put(memory, nwritten, &total.to_le_bytes())
     }
 
@@ -705,5 +710,52 @@ mod tests {
         assert!(g.has(G_LOG) && !g.has(G_TX));
         let mut buf = [0u8; 12];
         assert_eq!(adc_uri(&mut buf, 1234), "hal/adc/1234");
+    }
+
+    /// `fd_write(1, iovs = [{16, 3}], 1, nwritten = 8)` over "hi\n" at 16.
+    fn write_hi(router: &mut Router<'_, '_, [Event; 8]>) -> SysAction {
+        let mut memory = [0u8; 32];
+        memory[0..4].copy_from_slice(&16u32.to_le_bytes());
+        memory[4..8].copy_from_slice(&3u32.to_le_bytes());
+        memory[16..19].copy_from_slice(b"hi\n");
+        let id = IMPORTS.iter().position(|(_, n, ..)| *n == "fd_write").unwrap() as u32;
+        let action = router.call(0, id, &[1, 0, 1, 8], &mut memory);
+        assert_eq!(&memory[8..12], &3u32.to_le_bytes(), "nwritten");
+        action
+    }
+
+    #[test]
+    fn stdout_reaches_the_console_once_and_the_logger_only_without_one() {
+        // With a console: the text, and no INFO event (the console would show it twice).
+        let mut hal: Registry<'_> = Registry::new();
+        let mut log = Logger::new([Event::EMPTY; 8]);
+        let mut console = std::string::String::new();
+        {
+            let mut router = Router::new(&mut hal, &mut log, 1);
+            router.set_console(&mut console);
+            assert!(router.admit(0, "g", Grants::ALL));
+            assert_eq!(write_hi(&mut router), SysAction::Return(Some(Value::I32(0))));
+        }
+        assert_eq!(console, "[g] hi\n");
+        assert!(log.is_empty(), "a DEBUG event only, below the default filter");
+        log.set_filter(crate::log::LevelFilter::Debug);
+        {
+            let mut router = Router::new(&mut hal, &mut log, 1);
+            router.set_console(&mut console);
+            assert!(router.admit(0, "g", Grants::ALL));
+            write_hi(&mut router);
+        }
+        let e = log.pop().unwrap();
+        assert_eq!((e.level(), e.event(), e.arg()), (Level::Debug, event::STDOUT, 3));
+
+        // Without a console the INFO byte count is all that is left of the text.
+        let mut log = Logger::new([Event::EMPTY; 8]);
+        {
+            let mut router = Router::new(&mut hal, &mut log, 1);
+            assert!(router.admit(0, "g", Grants::ALL));
+            write_hi(&mut router);
+        }
+        let e = log.pop().unwrap();
+        assert_eq!((e.level(), e.event(), e.arg()), (Level::Info, event::STDOUT, 3));
     }
 }

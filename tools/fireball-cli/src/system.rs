@@ -50,6 +50,12 @@ pub const SERVICE_STACK: StackLimits = StackLimits { value_slots: 96, frames: 12
 /// Heap a service gets past its static footprint (bytes of linear memory).
 pub const SERVICE_HEAP: u32 = 64;
 
+/// Most entries a module's function table may start with. Each takes 8 B of the
+/// module's own partition, which bounds it anyway; Rust `std` programs need more
+/// than a C guest (trait-object vtables: 56 for examples/programs/hello-rust,
+/// 65 for examples/programs/coremark, against 5 for hello-c).
+pub const MAX_TABLE_ELEMS: u32 = 1024;
+
 /// The ADC channels `fireball run` simulates when none are given.
 pub fn default_adc() -> Vec<Signal<'static>> {
     vec![
@@ -457,7 +463,7 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
             name,
             entry,
             heap,
-            limits: HostLimits { max_memory_bytes: u64::from(max_memory.max(footprint)), max_table_elems: 64 },
+            limits: HostLimits { max_memory_bytes: u64::from(max_memory.max(footprint)), max_table_elems: MAX_TABLE_ELEMS },
             stack,
             grants: manifest.as_ref().map_or(Grants::ALL, |m| m.grants(name)),
             restarts: manifest.as_ref().map_or(0, |m| m.restarts(name)),

@@ -172,3 +172,53 @@ fn the_restart_policy_loads_a_faulting_service_again() {
     assert_eq!(r.tasks[0].fault, None);
     assert!(r.tx.len() >= 10);
 }
+
+#[test]
+fn a_guests_stdout_is_printed_once() {
+    // Two fd_write calls to stdout ("hi\n", then "there\n" split over two iovecs):
+    // each line once on the console, prefixed with the module's name, and no
+    // logger line repeating it ("wrote N bytes" is a DEBUG event, filtered out).
+    let guest = wat(
+        "hello",
+        r#"(module
+          (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+          (memory 1)
+          (data (i32.const 0) "\40\00\00\00\03\00\00\00")
+          (data (i32.const 8) "\43\00\00\00\03\00\00\00\46\00\00\00\03\00\00\00")
+          (data (i32.const 64) "hi\nthere\n")
+          (func (export "_start")
+            (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 32)))
+            (drop (call $write (i32.const 1) (i32.const 8) (i32.const 2) (i32.const 32)))))"#,
+    );
+    let (r, out) = run(guest, vec![], 5, None);
+    assert_eq!(out.matches("[hello] hi\n").count(), 1, "{out}");
+    assert_eq!(out.matches("[hello] there\n").count(), 1, "{out}");
+    assert!(!out.contains("wrote"), "{out}");
+    assert!(!r.log.contains("hello:"), "{}", r.log);
+    assert_eq!(r.tasks[0].state, TaskState::Done);
+}
+
+#[test]
+fn a_module_may_start_with_a_rust_sized_table() {
+    // Rust std programs start with 50-70 table entries (CoreMark: 65); the
+    // runner once refused anything past 64 ("table minimum exceeds the host limit").
+    let guest = wat("tabled", r#"(module (table 65 funcref) (func (export "_start")))"#);
+    let (r, out) = run(guest, vec![], 5, None);
+    assert_eq!(r.tasks[0].state, TaskState::Done, "{out}");
+    let too_big = wat("huge", r#"(module (table 1025 funcref) (func (export "_start")))"#);
+    let mut sink = Vec::new();
+    let Err(err) = system::run(RunConfig {
+        app: Some(too_big),
+        services: vec![],
+        ram: 64 * 1024,
+        adc: vec![],
+        limit: Limit::Millis(5),
+        manifest: None,
+        seed: 1,
+        out: &mut sink,
+        stop: None,
+    }) else {
+        panic!("a 1025-entry table is refused")
+    };
+    assert!(err.contains("table minimum exceeds the host limit"), "{err}");
+}

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(qemu-system-arm gcc-arm-none-eabi binutils-arm-none-eabi clang lld wasi-libc libclang-rt-14-dev-wasm32 wabt lua5.4 valgrind)
-RUST_TARGETS=(thumbv7em-none-eabihf thumbv8m.main-none-eabihf)
+RUST_TARGETS=(thumbv7em-none-eabihf thumbv8m.main-none-eabihf wasm32-wasip1)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

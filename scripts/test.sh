@@ -36,6 +36,9 @@ spec_line=$(grep -E '^spec: [0-9]+ passed, [0-9]+ failed' "$log" || true)
 step "examples: the checked-in .wasm are what their C sources build to"
 bash scripts/build-examples.sh --check
 
+step "programs: the checked-in hello-c, hello-rust and CoreMark .wasm are what their sources build to"
+bash scripts/build-programs.sh --check
+
 step "firmware on QEMU: mps2-an386 (Cortex-M4) and mps2-an505 (Cortex-M33)"
 (cd boards/qemu-m4 && cargo run -q --release && cargo run -q --release --target thumbv8m.main-none-eabihf)
 # The origin document's sensor example on the kernel, subsystems behind the router

@@ -4,6 +4,10 @@
 //!   otherwise       → memory/mps2-an386/memory.x (Cortex-M4)
 //! (No `memory.x` at the crate root: the linker runs there and would find it
 //! before OUT_DIR, whatever the target.)
+//!
+//! Also packs the guests the firmware embeds (`fireball pack`, done here with the
+//! engine on the host): `OUT_DIR/sensor.fbx`, the module with its side table,
+//! both kept in flash. The firmware's loader checks the table, never trusts it.
 
 use std::{env, fs, path::PathBuf};
 
@@ -18,6 +22,14 @@ fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
     fs::copy(&src, out.join("memory.x")).unwrap_or_else(|e| panic!("copy {src}: {e}"));
     println!("cargo:rustc-link-search={}", out.display());
+    for (src, name) in [("../../examples/sensor/sensor.wasm", "sensor.fbx")] {
+        let wasm = fs::read(src).unwrap_or_else(|e| panic!("read {src}: {e}"));
+        let module = fireball_wasm::Module::new(&wasm).unwrap_or_else(|e| panic!("{src}: {e}"));
+        let mut packed = Vec::new();
+        module.write_packed(|c| packed.extend_from_slice(c));
+        fs::write(out.join(name), &packed).unwrap_or_else(|e| panic!("write {name}: {e}"));
+        println!("cargo:rerun-if-changed={src}");
+    }
     println!("cargo:rerun-if-changed=memory");
     println!("cargo:rerun-if-changed=build.rs");
 }

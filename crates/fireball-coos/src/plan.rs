@@ -47,10 +47,14 @@
 //!   seed's 2 × 2 KiB gives 5 KiB "→ recommended 8 KB"; the row uses
 //!   N_svc = 2 services of 3.5 KiB, `2 × 3.5 + 1 = 8 KiB`, so the room is
 //!   real rather than unexplained.
-//! - **256 KB+**: 32 coroutines × 8 KiB are 256 KiB on their own, so the row
-//!   cannot fit in exactly 256 KiB (it needs 276 KiB + [`MIN_GUEST`]):
-//!   [`plan`] answers [`PlanError::DoesNotFit`] with the shortfall. With 512 KiB
-//!   the row leaves the guest 236 KiB.
+//! - **256 KB+**: the seed's row (32+ coroutines × 8 KiB stacks) is impossible
+//!   as written: 32 × 8 KiB is 256 KiB on its own, the whole RAM of the row's
+//!   smallest device. The stacks are real memory (each wasm task's interpreter
+//!   stacks live in its coroutine stack), so [`Config::row`] keeps the 8 KiB
+//!   stack and halves the count below 512 KiB: **16 coroutines × 8 KiB** from
+//!   256 KiB (128 KiB of stacks, the guest gets 108 KiB of a 256 KiB device),
+//!   the seed's **32 × 8 KiB** from 512 KiB (the guest gets 236 KiB).
+//!   [`Config::seed_note`] says so, and `fireball plan` prints it.
 //!
 //! # Order in RAM
 //!
@@ -120,10 +124,25 @@ impl Config {
             (8, 4 * KIB, 1, 2 * KIB)
         } else if ram < 256 * KIB {
             (16, 4 * KIB, 1, 2 * KIB)
+        } else if ram < 512 * KIB {
+            // The seed's 32 × 8 KiB would take all 256 KiB: see `seed_note`.
+            (16, 8 * KIB, 2, 3 * KIB + KIB / 2)
         } else {
             (32, 8 * KIB, 2, 3 * KIB + KIB / 2)
         };
         Config { ram, n_coro, n_chan: 8, n_dev: 16, n_svc, stack, max_service_size }
+    }
+
+    /// Where [`Config::row`] departs from the seed's table for this RAM size, and why.
+    pub const fn seed_note(ram: usize) -> Option<&'static str> {
+        if ram >= 256 * KIB && ram < 512 * KIB {
+            Some(
+                "the seed's 256 KB row asks for 32 coroutines x 8 KiB stacks, which is 256 KiB of stacks alone: \
+                 impossible below 512 KiB, so this plan keeps the 8 KiB stacks and uses 16 coroutines (32 from 512 KiB)",
+            )
+        } else {
+            None
+        }
     }
 }
 
@@ -282,7 +301,9 @@ fn fixed_sizes(c: &Config) -> Option<[usize; 5]> {
 /// use fireball_coos::mem::PartitionId;
 /// let layout = plan(&Config::row(32 * KIB)).unwrap();
 /// assert_eq!(layout.partition(PartitionId::Guest).size, 8 * KIB);
-/// assert!(plan(&Config::row(256 * KIB)).is_err()); // 32 × 8 KiB stacks fill 256 KiB alone
+/// let mut seed = Config::row(256 * KIB);
+/// seed.n_coro = 32;
+/// assert!(plan(&seed).is_err()); // 32 × 8 KiB stacks fill 256 KiB alone
 /// ```
 pub fn plan(config: &Config) -> Result<Layout, PlanError> {
     if config.n_coro == 0 {
@@ -465,8 +486,17 @@ mod tests {
     }
 
     #[test]
-    fn row_256k_does_not_fit_in_exactly_256k() {
-        let err = plan(&Config::row(256 * KIB)).unwrap_err();
+    fn row_256k_halves_the_seeds_coroutines() {
+        // 16 × 8 KiB stacks; P4 = 8 KiB; the guest gets the rest.
+        let l = plan(&Config::row(256 * KIB)).unwrap();
+        assert_eq!((l.config.n_coro, l.config.stack, l.stacks.size), (16, 8 * KIB, 128 * KIB));
+        assert_eq!(sizes(&l), [1536, 4096, 4096, 8 * KIB, 2560, 256 * KIB - 20 * KIB - 128 * KIB]);
+        assert!(Config::seed_note(256 * KIB).is_some_and(|n| n.contains("16 coroutines")));
+        assert!(Config::seed_note(512 * KIB).is_none() && Config::seed_note(128 * KIB).is_none());
+        // The seed's own figures still do not fit, and the error says by how much.
+        let mut seed = Config::row(256 * KIB);
+        seed.n_coro = 32;
+        let err = plan(&seed).unwrap_err();
         assert_eq!(
             err,
             PlanError::DoesNotFit { ram: 256 * KIB, fixed: 20 * KIB, stacks: 256 * KIB, min_guest: MIN_GUEST }
@@ -483,10 +513,10 @@ mod tests {
         assert_eq!(sizes(&l), [1536, 4096, 4096, 8 * KIB, 2560, 512 * KIB - 20 * KIB - 256 * KIB]);
         assert_eq!((l.config.n_coro, l.config.stack), (32, 8 * KIB));
         check_contiguous(&l);
-        // The smallest RAM the row fits: 276 KiB + the minimum guest.
-        let least = 276 * KIB + MIN_GUEST;
-        assert!(plan(&Config::row(least)).is_ok());
-        assert_eq!(plan(&Config::row(least - 8)).unwrap_err().short_by(), 8);
+        // Every size from 256 KiB up has a plan.
+        for kib in (256..1024).step_by(8) {
+            assert!(plan(&Config::row(kib * KIB)).is_ok(), "{kib} KiB");
+        }
     }
 
     #[test]

@@ -506,6 +506,21 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator +
         limits: HostLimits,
         stack: StackLimits,
     ) -> Result<TaskId, SpawnError> {
+        self.spawn_wasm_with_stack(module, entry, partition.clone(), partition, limits, stack)
+    }
+
+    /// [`Kernel::spawn_wasm`] with the interpreter's stacks (the thread) allocated from
+    /// `stack_alloc` — the task's coroutine stack in the memory plan — and everything
+    /// else (store, instance, linear memory, the task record) from `partition`.
+    pub fn spawn_wasm_with_stack(
+        &mut self,
+        module: &'m Module<'m, M>,
+        entry: &str,
+        partition: P,
+        stack_alloc: P,
+        limits: HostLimits,
+        stack: StackLimits,
+    ) -> Result<TaskId, SpawnError> {
         let t = self.free_slot()?;
         let mut store = Store::new_in(limits, partition.clone());
         // One host function per function import, registered in import order: the
@@ -562,7 +577,7 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator +
         if !ty.params.is_empty() || !ty.results.is_empty() {
             return Err(SpawnError::NoEntry);
         }
-        let mut thread = Thread::new_in(stack, partition.clone()).map_err(|_| SpawnError::OutOfMemory)?;
+        let mut thread = Thread::new_in(stack, stack_alloc).map_err(|_| SpawnError::OutOfMemory)?;
         // The start function, then a WASI reactor's `_initialize` (when the entry is not
         // `_start`), run to completion at spawn: they must not call imports. Through
         // `resume` (unbounded fuel), not `run`: a firmware then links one interpreter loop, not two.
@@ -592,6 +607,14 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator +
         self.bodies[t as usize] = Body::Native(fut);
         self.make_ready(t);
         Ok(t)
+    }
+
+    /// Bytes of linear memory (memory 0) a wasm task has backed; 0 for a native task or none.
+    pub fn memory_bytes(&self, t: TaskId) -> usize {
+        match self.bodies.get(t as usize) {
+            Some(Body::Wasm(w)) => w.memory.and_then(|m| w.store.memory_data(m)).map_or(0, <[u8]>::len),
+            _ => 0,
+        }
     }
 
     /// A task's state.

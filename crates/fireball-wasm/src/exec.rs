@@ -672,6 +672,40 @@ impl<A: Allocator + Clone> Thread<A> {
                 }
             }};
         }
+        /// `memory.copy` within one memory that leaves its low part: both ranges must each lie
+        /// in the low part or the tail window. Copies through a buffer in the overlap-safe direction.
+        #[cold]
+        #[inline(never)]
+        fn bulk_copy_slow<A: Allocator>(m: &mut crate::store::MemoryInst<A>, d: u64, s: u64, n: u64) -> bool {
+            if m.window_mut(s, n).is_none() || m.window_mut(d, n).is_none() {
+                return false;
+            }
+            let mut buf = [0u8; 64];
+            let step = |i: u64, k: u64, m: &mut crate::store::MemoryInst<A>, buf: &mut [u8; 64]| {
+                if let Some(src) = m.window_mut(s + i, k) {
+                    buf[..k as usize].copy_from_slice(src);
+                }
+                if let Some(dst) = m.window_mut(d + i, k) {
+                    dst.copy_from_slice(&buf[..k as usize]);
+                }
+            };
+            if d <= s {
+                let mut i = 0;
+                while i < n {
+                    let k = (n - i).min(64);
+                    step(i, k, m, &mut buf);
+                    i += k;
+                }
+            } else {
+                let mut i = n;
+                while i > 0 {
+                    let k = i.min(64);
+                    i -= k;
+                    step(i, k, m, &mut buf);
+                }
+            }
+            true
+        }
         #[inline(always)]
         fn f32_(x: u64) -> f32 {
             f32::from_bits(x as u32)
@@ -848,14 +882,21 @@ impl<A: Allocator + Clone> Thread<A> {
                 0x28..=0x3e => {
                     let at = pc - 1;
                     let (idx, off) = memarg!();
-                    let m = memory!(at, idx);
+                    let mi = memory_inst!(at, idx);
                     if op <= 0x35 {
                         let ea = st!(sp - 1) as u32 as u64 + off;
                         macro_rules! ld {
                             ($n:literal, $conv:expr) => {
-                                match mem_load::<$n>(m, ea) {
+                                match mem_load::<$n>(&mi.data, ea) {
                                     Some(b) => $conv(b),
-                                    None => trap_at!(TrapCode::MemoryOutOfBounds, at),
+                                    None => match mi.tail_mut(ea, $n) {
+                                        Some(t) => {
+                                            let mut b = [0u8; $n];
+                                            b.copy_from_slice(t);
+                                            $conv(b)
+                                        }
+                                        None => trap_at!(TrapCode::MemoryOutOfBounds, at),
+                                    },
                                 }
                             };
                         }
@@ -873,14 +914,22 @@ impl<A: Allocator + Clone> Thread<A> {
                     } else {
                         let v = pop!();
                         let ea = pop!() as u32 as u64 + off;
-                        let done = match op {
-                            0x36 | 0x38 | 0x3e => mem_store(m, ea, (v as u32).to_le_bytes()),
-                            0x37 | 0x39 => mem_store(m, ea, v.to_le_bytes()),
-                            0x3a | 0x3c => mem_store(m, ea, [v as u8]),
-                            _ => mem_store(m, ea, (v as u16).to_le_bytes()),
-                        };
-                        if done.is_none() {
-                            trap_at!(TrapCode::MemoryOutOfBounds, at);
+                        macro_rules! st_ {
+                            ($b:expr) => {{
+                                let b = $b;
+                                if mem_store(&mut mi.data, ea, b).is_none() {
+                                    match mi.tail_mut(ea, b.len() as u64) {
+                                        Some(t) => t.copy_from_slice(&b),
+                                        None => trap_at!(TrapCode::MemoryOutOfBounds, at),
+                                    }
+                                }
+                            }};
+                        }
+                        match op {
+                            0x36 | 0x38 | 0x3e => st_!((v as u32).to_le_bytes()),
+                            0x37 | 0x39 => st_!(v.to_le_bytes()),
+                            0x3a | 0x3c => st_!([v as u8]),
+                            _ => st_!((v as u16).to_le_bytes()),
                         }
                     }
                 }
@@ -1122,26 +1171,27 @@ impl<A: Allocator + Clone> Thread<A> {
                             if di == si {
                                 let m = memory!(at, di);
                                 let len = m.len() as u64;
-                                if s + n > len || d + n > len {
+                                if s + n <= len && d + n <= len {
+                                    m.copy_within(s as usize..(s + n) as usize, d as usize);
+                                } else if !bulk_copy_slow(memory_inst!(at, di), d, s, n) {
                                     trap_at!(TrapCode::MemoryOutOfBounds, at);
                                 }
-                                m.copy_within(s as usize..(s + n) as usize, d as usize);
                             } else {
-                                let slen = memory_inst!(at, si).data.len() as u64;
-                                let dlen = memory_inst!(at, di).data.len() as u64;
-                                if s + n > slen || d + n > dlen {
+                                // Different memories: check both ranges, then copy through a small buffer.
+                                if memory_inst!(at, si).window_mut(s, n).is_none() || memory_inst!(at, di).window_mut(d, n).is_none() {
                                     trap_at!(TrapCode::MemoryOutOfBounds, at);
                                 }
-                                // Different memories: copy through a small buffer, front to back.
                                 let mut done = 0u64;
                                 let mut buf = [0u8; 64];
                                 while done < n {
-                                    let k = (n - done).min(64) as usize;
-                                    let from = (s + done) as usize;
-                                    buf[..k].copy_from_slice(&memory!(at, si)[from..from + k]);
-                                    let to = (d + done) as usize;
-                                    memory!(at, di)[to..to + k].copy_from_slice(&buf[..k]);
-                                    done += k as u64;
+                                    let k = (n - done).min(64);
+                                    if let Some(src) = memory_inst!(at, si).window_mut(s + done, k) {
+                                        buf[..k as usize].copy_from_slice(src);
+                                    }
+                                    if let Some(dst) = memory_inst!(at, di).window_mut(d + done, k) {
+                                        dst.copy_from_slice(&buf[..k as usize]);
+                                    }
+                                    done += k;
                                 }
                             }
                         }
@@ -1150,11 +1200,10 @@ impl<A: Allocator + Clone> Thread<A> {
                             let n = pop!() as u32 as u64;
                             let v = pop!() as u8;
                             let d = pop!() as u32 as u64;
-                            let m = memory!(at, idx);
-                            if d + n > m.len() as u64 {
-                                trap_at!(TrapCode::MemoryOutOfBounds, at);
+                            match memory_inst!(at, idx).window_mut(d, n) {
+                                Some(m) => m.fill(v),
+                                None => trap_at!(TrapCode::MemoryOutOfBounds, at),
                             }
-                            m[d as usize..(d + n) as usize].fill(v);
                         }
                         12 => {
                             let seg = code_u32(code, &mut pc);

@@ -183,6 +183,12 @@ fn derr(offset: usize, reason: &'static str) -> LoadError {
     LoadError::Decode(DecodeError { offset, reason })
 }
 
+/// Reserve room for exactly `n` more (a section's count is known before its items:
+/// reserving it exactly leaves no doubling slack and no holes in a small partition).
+pub(crate) fn reserve<T, A: Allocator>(v: &mut Vec<T, A>, n: u32) -> Result<(), LoadError> {
+    v.try_reserve_exact(n as usize).map_err(|_| LoadError::OutOfMemory)
+}
+
 /// Push, reporting allocator exhaustion as a load error.
 pub(crate) fn push<T, A: Allocator>(v: &mut Vec<T, A>, x: T) -> Result<(), LoadError> {
     Ok(crate::error::try_push(v, x)?)
@@ -307,6 +313,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 }
                 4 => {
                     let n = s.count()?;
+                    reserve(&mut self.tables, n)?;
                     for _ in 0..n {
                         let t = self.table_type(&mut s)?;
                         push(&mut self.tables, t)?;
@@ -314,6 +321,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 }
                 5 => {
                     let n = s.count()?;
+                    reserve(&mut self.memories, n)?;
                     for _ in 0..n {
                         let t = self.memory_type(&mut s)?;
                         push(&mut self.memories, t)?;
@@ -321,6 +329,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 }
                 6 => {
                     let n = s.count()?;
+                    reserve(&mut self.globals, n)?;
                     for _ in 0..n {
                         let ty = global_type(&mut s)?;
                         let init = s.pos() as u32;
@@ -369,6 +378,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
 
     fn type_section(&mut self, s: &mut Reader<'b>) -> Result<(), LoadError> {
         let n = s.count()?;
+        reserve(&mut self.types, n)?;
         for _ in 0..n {
             let at = s.pos();
             if s.u8()? != 0x60 {
@@ -376,11 +386,13 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             }
             let start = self.valtypes.len() as u32;
             let np = s.count()?;
+            reserve(&mut self.valtypes, np)?;
             for _ in 0..np {
                 let t = ValType::read(s)?;
                 push(&mut self.valtypes, t)?;
             }
             let nr = s.count()?;
+            reserve(&mut self.valtypes, nr)?;
             for _ in 0..nr {
                 let t = ValType::read(s)?;
                 push(&mut self.valtypes, t)?;
@@ -395,6 +407,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
 
     fn import_section(&mut self, s: &mut Reader<'b>) -> Result<(), LoadError> {
         let n = s.count()?;
+        reserve(&mut self.imports, n)?;
         for _ in 0..n {
             let module = s.name()?;
             let name = s.name()?;
@@ -495,6 +508,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
 
     fn export_section(&mut self, s: &mut Reader<'b>) -> Result<(), LoadError> {
         let n = s.count()?;
+        reserve(&mut self.exports, n)?;
         for _ in 0..n {
             let name_at = s.pos();
             let name = s.name()?;
@@ -531,6 +545,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
 
     fn elem_section(&mut self, s: &mut Reader<'b>) -> Result<(), LoadError> {
         let n = s.count()?;
+        reserve(&mut self.elems, n)?;
         for _ in 0..n {
             let at = s.pos();
             let flags = s.u32()?;
@@ -598,6 +613,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
 
     fn data_section(&mut self, s: &mut Reader<'b>) -> Result<(), LoadError> {
         let n = s.count()?;
+        reserve(&mut self.datas, n)?;
         for _ in 0..n {
             let at = s.pos();
             let flags = s.u32()?;
@@ -631,6 +647,13 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         }
         let mut bodies: Vec<FuncBody, A> = Vec::new_in(alloc.clone());
         bodies.try_reserve_exact(n as usize).map_err(|_| LoadError::OutOfMemory)?;
+        // The table's final size, bounded before any body is validated: reserved now, it never
+        // moves (which would leave a table-sized hole among the validator's scratch blocks).
+        if let SideTable::Owned { side, .. } = &mut self.side {
+            if let Some(words) = validate::count_words(self.bytes, s.pos(), s.end(), n) {
+                side.try_reserve_exact(words * ENTRY_BYTES).map_err(|_| LoadError::OutOfMemory)?;
+            }
+        }
         let mut scratch = validate::Scratch::new_in(alloc);
         let mut stp = 0u32;
         let mut escapes = 0u32;

@@ -17,8 +17,13 @@ use crate::value::Value;
 /// Resource limits the embedder sets. Going past one traps or fails cleanly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HostLimits {
-    /// Most bytes of linear memory backed per memory. A module may declare more;
-    /// accesses past this limit trap and `memory.grow` past it returns -1.
+    /// Most bytes of linear memory backed per memory, from address 0. A module may
+    /// declare more (a C program's one 64 KiB page on a device whose guest
+    /// partition is smaller); then its first `max_memory_bytes` bytes are backed
+    /// (data, stack, the start of its heap) and its last 256 as well
+    /// ([`TAIL_WINDOW`]: where wasi-libc's `malloc` keeps the end marker of the
+    /// heap it carves out of the initial memory). Accesses in between trap, and
+    /// `memory.grow` returns -1.
     pub max_memory_bytes: u64,
     /// Most elements per table.
     pub max_table_elems: u32,
@@ -76,17 +81,49 @@ pub(crate) struct TableInst<A: Allocator> {
     pub ty: TableType,
 }
 
+/// When a memory is backed only in part, its last `TAIL_WINDOW` bytes are backed
+/// too (see [`HostLimits::max_memory_bytes`]).
+pub const TAIL_WINDOW: u64 = 256;
+
 pub(crate) struct MemoryInst<A: Allocator> {
-    /// Backed bytes: `min(pages * page_size, limit)`.
+    /// Backed bytes from address 0: all `pages * page_size` of them, or as many as
+    /// the limit allows less the tail window.
     pub data: Vec<u8, A>,
+    /// The tail window, when the memory is backed only in part: the bytes at
+    /// `tail_start..pages * page_size` (empty otherwise).
+    pub tail: Vec<u8, A>,
+    pub tail_start: u64,
     pub pages: u64,
     pub ty: MemoryType,
     pub limit: u64,
 }
 
 impl<A: Allocator> MemoryInst<A> {
-    /// `memory.grow`: the old size in pages, or -1.
+    /// `n` bytes at `ea`, wholly inside the low part or the tail window; `None` otherwise.
+    #[cold]
+    #[inline(never)]
+    pub fn window_mut(&mut self, ea: u64, n: u64) -> Option<&mut [u8]> {
+        let end = ea.checked_add(n)?;
+        if end <= self.data.len() as u64 {
+            return Some(&mut self.data[ea as usize..end as usize]);
+        }
+        let off = ea.checked_sub(self.tail_start)?;
+        self.tail.get_mut(off as usize..(off + n) as usize)
+    }
+
+    /// `n` bytes at `ea` in the tail window (the slow path of a load or store).
+    #[cold]
+    #[inline(never)]
+    pub fn tail_mut(&mut self, ea: u64, n: u64) -> Option<&mut [u8]> {
+        let off = ea.checked_sub(self.tail_start)?;
+        self.tail.get_mut(off as usize..(off + n) as usize)
+    }
+
+    /// `memory.grow`: the old size in pages, or -1 (always -1 for a memory backed only in part).
     pub fn grow(&mut self, delta: u64) -> i64 {
+        if !self.tail.is_empty() {
+            return -1;
+        }
         let old = self.pages;
         let new = old + delta;
         let max = self.ty.limits.max.unwrap_or(u64::MAX).min(self.ty.max_pages_allowed());
@@ -237,11 +274,18 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
     /// A stand-alone memory.
     pub fn memory(&mut self, ty: MemoryType) -> Result<MemoryAddr, OutOfMemory> {
         let limit = self.limits.max_memory_bytes;
-        let bytes = (ty.limits.min << ty.page_size_log2).min(limit);
+        let declared = ty.limits.min << ty.page_size_log2;
+        // Backed in part: the bottom, and the tail window unless it would touch the bottom.
+        let tail_len = if declared >= limit + 2 * TAIL_WINDOW { TAIL_WINDOW } else { 0 };
+        let bytes = declared.min(limit);
         let mut data = Vec::new_in(self.alloc.clone());
         data.try_reserve_exact(bytes as usize).map_err(|_| OutOfMemory)?;
         data.resize(bytes as usize, 0);
-        try_push(&mut self.memories, MemoryInst { data, pages: ty.limits.min, ty, limit })?;
+        let mut tail = Vec::new_in(self.alloc.clone());
+        tail.try_reserve_exact(tail_len as usize).map_err(|_| OutOfMemory)?;
+        tail.resize(tail_len as usize, 0);
+        let mem = MemoryInst { data, tail, tail_start: declared - tail_len, pages: ty.limits.min, ty, limit };
+        try_push(&mut self.memories, mem)?;
         Ok(MemoryAddr(self.memories.len() as u32 - 1))
     }
 
@@ -266,7 +310,8 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         self.globals.get(g.0 as usize).map(|gi| Value::from_bits(gi.value, gi.ty.ty))
     }
 
-    /// A memory's backed bytes.
+    /// A memory's backed bytes from address 0 (for a memory backed only in part,
+    /// the tail window is not included: a host function cannot reach it).
     pub fn memory_data(&self, m: MemoryAddr) -> Option<&[u8]> {
         self.memories.get(m.0 as usize).map(|mi| &mi.data[..])
     }
@@ -278,7 +323,7 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
 
     /// Bytes of linear memory, tables and globals held by this store.
     pub fn heap_bytes(&self) -> usize {
-        self.memories.iter().map(|m| m.data.capacity()).sum::<usize>()
+        self.memories.iter().map(|m| m.data.capacity() + m.tail.capacity()).sum::<usize>()
             + self.tables.iter().map(|t| t.elems.capacity() * 8).sum::<usize>()
             + self.globals.capacity() * core::mem::size_of::<GlobalInst>()
     }
@@ -564,11 +609,12 @@ pub(crate) fn memory_init<A: Allocator + Clone, M: Allocator + Clone>(
     let ma = *d.memories.get(mem as usize).ok_or(TrapCode::Internal)?;
     let m = memories.get_mut(ma as usize).ok_or(TrapCode::Internal)?;
     let (dst, src, n) = (dst as usize, src as usize, n as usize);
-    if src.checked_add(n).is_none_or(|e| e > len) || dst.checked_add(n).is_none_or(|e| e > m.data.len()) {
+    if src.checked_add(n).is_none_or(|e| e > len) {
         return Err(TrapCode::MemoryOutOfBounds);
     }
+    let to = m.window_mut(dst as u64, n as u64).ok_or(TrapCode::MemoryOutOfBounds)?;
     let from = s.start as usize + src;
-    m.data[dst..dst + n].copy_from_slice(&d.module.bytes[from..from + n]);
+    to.copy_from_slice(&d.module.bytes[from..from + n]);
     Ok(())
 }
 

@@ -914,3 +914,83 @@ pub(crate) fn function<A: Allocator + Clone>(
         },
     ))
 }
+
+/// An upper bound on the side-table words the code section `bytes[start..end]`
+/// (after its function count) will need — every branch site, reachable or not,
+/// plus each function's header — from a quick scan that skips immediates and
+/// checks no types. The loader reserves this much before validating, so the
+/// table never moves while it grows (a move would leave a hole the size of the
+/// table in the module's partition). `None` if the scan meets something it does
+/// not know (the validator then reports it).
+pub(crate) fn count_words(bytes: &[u8], start: usize, end: usize, funcs: u32) -> Option<usize> {
+    let mut r = Reader::new(bytes, start, end);
+    let mut words = 0usize;
+    for _ in 0..funcs {
+        let size = r.u32().ok()? as usize;
+        let body_end = r.pos().checked_add(size)?;
+        let mut b = Reader::new(bytes, r.pos(), body_end.min(end));
+        r.skip(size).ok()?;
+        words += crate::sidetable::HEADER_ENTRIES as usize;
+        for _ in 0..b.u32().ok()? {
+            b.u32().ok()?;
+            b.u8().ok()?;
+        }
+        let leb = |b: &mut Reader<'_>| -> Option<()> {
+            while b.u8().ok()? & 0x80 != 0 {}
+            Some(())
+        };
+        while !b.at_end() {
+            let op = b.u8().ok()?;
+            match op {
+                0x02..=0x04 => {
+                    // Block type: 0x40, a value type, or an s33 type index.
+                    leb(&mut b)?;
+                    words += usize::from(op == 0x04);
+                }
+                0x05 => words += 1,
+                0x0c | 0x0d => {
+                    leb(&mut b)?;
+                    words += 1;
+                }
+                0x0e => {
+                    let n = b.u32().ok()? as usize;
+                    for _ in 0..=n {
+                        leb(&mut b)?;
+                    }
+                    words = words.checked_add(n + 1)?;
+                }
+                0x10 | 0x12 | 0x20..=0x26 | 0x3f | 0x40 | 0x41 | 0x42 | 0xd0 | 0xd2 => leb(&mut b)?,
+                0x11 | 0x13 => {
+                    leb(&mut b)?;
+                    leb(&mut b)?;
+                }
+                0x1c => {
+                    for _ in 0..b.u32().ok()? {
+                        b.u8().ok()?;
+                    }
+                }
+                0x28..=0x3e => {
+                    let align = b.u32().ok()?;
+                    if align & 0x40 != 0 {
+                        leb(&mut b)?;
+                    }
+                    leb(&mut b)?;
+                }
+                0x43 => b.skip(4).ok()?,
+                0x44 => b.skip(8).ok()?,
+                0xfc => match b.u32().ok()? {
+                    0..=7 => {}
+                    9 | 11 | 13 | 15..=17 => leb(&mut b)?,
+                    8 | 10 | 12 | 14 => {
+                        leb(&mut b)?;
+                        leb(&mut b)?;
+                    }
+                    _ => return None,
+                },
+                0x00 | 0x01 | 0x0b | 0x0f | 0x1a | 0x1b | 0x45..=0xc4 | 0xd1 => {}
+                _ => return None,
+            }
+        }
+    }
+    Some(words)
+}

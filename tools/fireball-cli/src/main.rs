@@ -37,6 +37,15 @@ enum Cmd {
         #[arg(long)]
         service: bool,
     },
+    /// Pack a module with its side table (a `.fbx`), so a device keeps both in flash.
+    /// Loading it re-runs the validator, which checks the packed table instead of building one.
+    Pack {
+        /// The module (.wasm binary or .wat text).
+        module: String,
+        /// Where to write the packed module.
+        #[arg(short, long)]
+        output: String,
+    },
     /// Print the memory plan (partitions P1..P6 and coroutine stacks) for a device.
     Plan {
         /// RAM size: bytes, or with a K/M suffix (96K).
@@ -105,6 +114,7 @@ fn main() -> ExitCode {
     match cli.cmd {
         Cmd::Run(a) => report(run(&a)),
         Cmd::Inspect { module, ram, service } => report(inspect(&module, ram.as_deref(), service)),
+        Cmd::Pack { module, output } => report(pack(&module, &output)),
         Cmd::Plan { ram, coroutines, stack, services } => report(plan(&ram, coroutines, stack.as_deref(), services)),
     }
 }
@@ -133,6 +143,39 @@ fn plan(ram: &str, coroutines: Option<usize>, stack: Option<&str>, services: Opt
     }
     let layout = fireball_coos::plan::plan(&cfg).map_err(|e| e.to_string())?;
     print!("{layout}");
+    if coroutines.is_none() && stack.is_none() {
+        if let Some(note) = Config::seed_note(cfg.ram) {
+            println!("note: {note}");
+        }
+    }
+    println!("each wasm task's interpreter stacks (value stack and call frames) live in its coroutine stack");
+    Ok(())
+}
+
+fn pack(path: &str, output: &str) -> Result<(), String> {
+    let bytes = load_bytes(path)?;
+    if bytes.starts_with(&fireball_wasm::pack::MAGIC) {
+        return Err(format!("{path}: already packed"));
+    }
+    let module = Module::new(&bytes).map_err(|e| describe_load_error(path, &e))?;
+    let mut out = Vec::new();
+    module.write_packed(|c| out.extend_from_slice(c));
+    let packed = Module::from_packed(&out).map_err(|e| format!("{output}: the packed module does not load back: {e}"))?;
+    std::fs::write(output, &out).map_err(|e| format!("{output}: {e}"))?;
+    println!(
+        "{output}: {} B = {} B of wasm + {} B of side table ({} entries, {} function headers, {} escapes) + header and padding",
+        out.len(),
+        bytes.len(),
+        module.side_bytes(),
+        module.side_entries(),
+        module.bodies().len(),
+        module.side_escapes()
+    );
+    println!(
+        "engine metadata in RAM: {} B loaded plain, {} B loaded packed",
+        module.metadata_bytes(),
+        packed.metadata_bytes()
+    );
     Ok(())
 }
 
@@ -148,8 +191,8 @@ fn report(r: Result<(), String>) -> ExitCode {
 
 fn inspect(path: &str, ram: Option<&str>, service: bool) -> Result<(), String> {
     let bytes = load_bytes(path)?;
-    let module = Module::new(&bytes).map_err(|e| describe_load_error(path, &e))?;
-    println!("module {path}: {} bytes", bytes.len());
+    let module = load_module(&bytes).map_err(|e| describe_load_error(path, &e))?;
+    println!("module {path}: {} bytes{}", bytes.len(), if module.is_packed() { format!(" (packed: {} B of wasm + its side table)", module.bytes().len()) } else { String::new() });
     for (m, n, d) in module.imports() {
         println!("  import {m}.{n}: {d:?}");
     }
@@ -201,41 +244,69 @@ fn inspect(path: &str, ram: Option<&str>, service: bool) -> Result<(), String> {
         println!("  imports Fireball does not provide (loading fails): {}", missing.join(", "));
     }
     if let Some(ram) = ram {
-        use fireball_coos::mem::PartitionId;
-        let bytes = parse_size(ram)?;
-        let mut cfg = fireball_coos::plan::Config::row(bytes);
-        let ok = |fits: bool| if fits && missing.is_empty() { "fits" } else { "does NOT fit" };
-        if service {
-            // Sized as `fireball run` sizes it: P4 grows by the plan's formula until the
-            // service's sub-heap fits; it fits the device if the plan still does.
-            let need = system::service_need(&module);
-            cfg.max_service_size = cfg.max_service_size.max(need);
-            let layout = fireball_coos::plan::plan(&cfg).map_err(|e| format!("--ram {ram}: {e}"))?;
+        // The verdict is `fireball run`'s own setup, run for zero instructions: they cannot disagree.
+        let spec = system::ModuleSpec::new(path, bytes.clone(), None);
+        let ram_bytes = parse_size(ram)?;
+        let mut sink = std::io::sink();
+        let mut sink2 = std::io::sink();
+        fn with_out<'a>(f: impl Fn(&'a mut dyn std::io::Write) -> system::RunConfig<'a>) -> impl Fn(&'a mut dyn std::io::Write) -> system::RunConfig<'a> {
+            f
+        }
+        let cfg = with_out(|out| system::RunConfig {
+            app: (!service).then(|| spec.clone()),
+            services: if service { vec![spec.clone()] } else { Vec::new() },
+            ram: ram_bytes,
+            adc: system::default_adc(),
+            limit: system::Limit::Instructions(0),
+            manifest: None,
+            seed: 1,
+            out,
+            stop: None,
+        });
+        let need = system::measure(&cfg(&mut sink))?;
+        let where_ = if service { "its P4 sub-heap" } else { "the guest partition P5" };
+        for f in &need {
             println!(
-                "  on a {ram} device: needs a {need} B P4 sub-heap (memory, interpreter stacks, store); P4 is then {} B and the guest partition keeps {} B: {}",
-                layout.partition(PartitionId::Services).size,
-                layout.partition(PartitionId::Guest).size,
-                ok(true)
+                "  needs {} B of {where_} at its peak (loading or spawning); once running: {} B module metadata{}, {} B linear memory (its static footprint), {} B store and task",
+                f.peak,
+                f.metadata,
+                if f.packed { " (side table in flash)" } else { "" },
+                f.memory,
+                f.live.saturating_sub(f.metadata + f.memory)
             );
-        } else {
-            let need = system::partition_need(&module, false);
-            let layout = fireball_coos::plan::plan(&cfg).map_err(|e| format!("--ram {ram}: {e}"))?;
-            let have = layout.partition(PartitionId::Guest).size;
-            println!(
-                "  on a {ram} device: needs {need} B (memory, interpreter stacks, store) of the guest partition P5, which has {have} B: {}",
-                ok(need <= have)
-            );
-            if let Some(m) = module.memories().first().filter(|m| m.limits.min * m.page_size() > have as u64) {
-                println!("  (it declares {} B of memory; Fireball backs only what the partition holds)", m.limits.min * m.page_size());
+            println!("  interpreter stacks in its coroutine stack: {} value slots, {} frames", f.stack.value_slots, f.stack.frames);
+        }
+        match system::check(cfg(&mut sink2)) {
+            Ok(fits) => {
+                for f in &fits {
+                    let extra = if f.service { "" } else { "; the rest of P5 becomes its heap" };
+                    println!("  on a {ram} device: fits ({where_} has {} B{extra})", f.capacity);
+                }
+            }
+            Err(e) => println!("  on a {ram} device: does NOT fit: {e}"),
+        }
+        if let Some(m) = module.memories().first() {
+            let declared = m.limits.min * m.page_size();
+            if need.first().is_some_and(|f| declared > f.memory as u64) {
+                println!("  (it declares {declared} B of memory; Fireball backs only what the partition holds)");
             }
         }
     }
     Ok(())
 }
 
+/// A plain or packed module (told apart by their magic bytes).
+fn load_module(bytes: &[u8]) -> Result<Module<'_>, LoadError> {
+    if bytes.starts_with(&fireball_wasm::pack::MAGIC) {
+        Module::from_packed(bytes)
+    } else {
+        Module::new(bytes)
+    }
+}
+
 fn load_bytes(path: &str) -> Result<Vec<u8>, String> {
     let raw = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
-    if raw.starts_with(b"\0asm") {
+    if raw.starts_with(b"\0asm") || raw.starts_with(&fireball_wasm::pack::MAGIC) {
         return Ok(raw);
     }
     let text = std::str::from_utf8(&raw).map_err(|_| format!("{path}: neither a wasm binary nor UTF-8 text"))?;
@@ -385,7 +456,7 @@ fn run(a: &RunArgs) -> Result<(), String> {
         return run_system(a);
     }
     let bytes = load_bytes(&a.module)?;
-    let module = Module::new(&bytes).map_err(|e| describe_load_error(&a.module, &e))?;
+    let module = load_module(&bytes).map_err(|e| describe_load_error(&a.module, &e))?;
     let limits = HostLimits { max_memory_bytes: a.max_memory.unwrap_or(1 << 32), ..HostLimits::default() };
     let mut store = Store::new(limits);
     let mut missing = None;

@@ -41,11 +41,15 @@ pub const TX_MAX_FRAME: usize = 512;
 /// Messages each wired channel buffers.
 pub const CHANNEL_CAPACITY: usize = 16;
 
-/// The app's interpreter stacks: value slots and call depth.
-pub const APP_STACK: StackLimits = StackLimits { value_slots: 256, frames: 32 };
-
-/// A service's interpreter stacks.
-pub const SERVICE_STACK: StackLimits = StackLimits { value_slots: 96, frames: 12 };
+/// A task's interpreter stacks in its coroutine stack (`slot`, one of the plan's
+/// `N_coro × STACK`): one frame per 128 bytes of it, the rest value slots.
+pub fn thread_limits(slot: &Partition) -> StackLimits {
+    // Two blocks, each with an allocator tag and rounding: 64 bytes of slack.
+    let cap = slot.capacity().saturating_sub(64);
+    let frames = (slot.region_size() / 128).max(4) as u32;
+    let value_slots = (cap.saturating_sub(frames as usize * 16) / 8) as u32;
+    StackLimits { value_slots, frames }
+}
 
 /// Heap a service gets past its static footprint (bytes of linear memory).
 pub const SERVICE_HEAP: u32 = 64;
@@ -71,7 +75,7 @@ pub fn default_adc() -> Vec<Signal<'static>> {
 pub struct ModuleSpec {
     /// Name (the manifest's, and the log's): the file's stem by default.
     pub name: String,
-    /// The wasm binary.
+    /// The wasm binary, or a packed module (`fireball pack`: wasm + side table).
     pub bytes: Vec<u8>,
     /// Entry export (`[] -> []`); `None`: `_start`, else the only such export.
     pub entry: Option<String>,
@@ -173,6 +177,35 @@ pub struct Report {
     pub stopped: String,
     /// A P1/P2/P6 exhaustion: the fatal error the system would reset on.
     pub fatal: Option<String>,
+    /// What each module took from its partition once spawned (app first, then services).
+    pub footprints: Vec<Footprint>,
+}
+
+/// What one module takes from its own partition (P5 for the app, its P4 sub-heap
+/// for a service), measured, not estimated: its metadata, its store and
+/// interpreter stacks, and its linear memory.
+#[derive(Debug, Clone, Default)]
+pub struct Footprint {
+    /// The module's name.
+    pub name: String,
+    /// Whether it is a service (its partition is a P4 sub-heap).
+    pub service: bool,
+    /// Most bytes of its partition in use from loading through spawning (allocator tags included).
+    pub peak: usize,
+    /// Bytes of its partition in use once spawned.
+    pub live: usize,
+    /// Most bytes in use while spawning (the store, linear memory and task record on top of the metadata).
+    pub spawn_peak: usize,
+    /// Of which the engine's metadata for the module (side table too, unless packed).
+    pub metadata: usize,
+    /// Of which linear memory.
+    pub memory: usize,
+    /// Bytes its partition can hold.
+    pub capacity: usize,
+    /// Whether it was loaded packed (side table in flash).
+    pub packed: bool,
+    /// Its interpreter stacks, in its coroutine stack.
+    pub stack: StackLimits,
 }
 
 /// An ADC that records what it returns (the tests recompute the examples' outputs from it).
@@ -265,8 +298,9 @@ struct Launch<'p> {
     name: &'static str,
     entry: String,
     heap: &'p Partition,
+    /// The plan's coroutine stacks: task `t`'s interpreter stacks go in `stacks[t]`.
+    stacks: &'p [Partition],
     limits: HostLimits,
-    stack: StackLimits,
     grants: Grants<'static>,
     restarts: u8,
     ports: [u8; PORTS],
@@ -281,8 +315,9 @@ impl<'p> Launch<'p> {
         module: &'m Module<'m, &'p Partition>,
     ) -> Result<TaskId, SpawnError> {
         let t = kernel.next_task().ok_or(SpawnError::NoSlot)?;
+        let slot = self.stacks.get(t as usize).ok_or(SpawnError::NoSlot)?;
         router.borrow_mut().admit(t, self.name, self.grants);
-        let t = kernel.spawn_wasm(module, &self.entry, self.heap, self.limits, self.stack)?;
+        let t = kernel.spawn_wasm_with_stack(module, &self.entry, self.heap, slot, self.limits, thread_limits(slot))?;
         kernel.bind_ports(t, self.ports);
         Ok(t)
     }
@@ -306,50 +341,141 @@ fn spawn_error(name: &str, module: &Module<'_, impl allocator_api2::alloc::Alloc
     }
 }
 
+/// How a run sizes and uses its partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Size everything from a probe, then run.
+    Run,
+    /// Load and spawn every module with room to spare and linear memory cut to its
+    /// static footprint, and measure what each took: the exact need, for sizing
+    /// P4's sub-heaps and the app's memory, and for the error when a module does not fit.
+    Probe,
+}
+
+/// RAM a probe adds to the device's, so every partition has room to spare.
+const PROBE_RAM: usize = 16 << 20;
+
+/// Bytes a sub-heap of P4 costs beyond what its allocations may use (talc's bookkeeping).
+const SUBHEAP_OVERHEAD: usize = 256;
+
 /// Run the app and services until `cfg.limit`, Ctrl-C, or until nothing can run.
 pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
+    run_mode(cfg, Mode::Run)
+}
+
+/// What every module of `cfg` needs of its partition, measured by loading and
+/// spawning it (no instruction runs) with room to spare. `cfg.out` gets nothing.
+pub fn measure(cfg: &RunConfig<'_>) -> Result<Vec<Footprint>, String> {
+    let mut sink = std::io::sink();
+    let probe = RunConfig {
+        app: cfg.app.clone(),
+        services: cfg.services.clone(),
+        ram: cfg.ram,
+        adc: cfg.adc.clone(),
+        limit: Limit::Instructions(0),
+        manifest: cfg.manifest.clone(),
+        seed: cfg.seed,
+        out: &mut sink,
+        stop: None,
+    };
+    Ok(run_mode(probe, Mode::Probe)?.footprints)
+}
+
+/// Sets up the system the way `run` does — plan, partitions, every module loaded
+/// into and spawned in its own partition — and runs nothing: `Ok` with each
+/// module's footprint if everything fits, else the error `run` would give.
+/// `fireball inspect --ram` answers with this, so it and `run` always agree.
+pub fn check(mut cfg: RunConfig<'_>) -> Result<Vec<Footprint>, String> {
+    cfg.limit = Limit::Instructions(0);
+    Ok(run(cfg)?.footprints)
+}
+
+/// The smallest `--ram` (a whole number of KiB, by the spec's rows) whose plan gives
+/// the app `p5` bytes of P5 and P4 `max_service` bytes per service.
+fn ram_for(p5: usize, n_svc: usize, max_service: usize) -> Option<usize> {
+    let mut ram = 16 * 1024;
+    while ram <= 64 << 20 {
+        let mut c = Config::row(ram);
+        c.n_svc = c.n_svc.max(n_svc);
+        c.max_service_size = c.max_service_size.max(max_service);
+        if plan(&c).is_ok_and(|l| l.partition(PartitionId::Guest).size >= p5) {
+            return Some(ram);
+        }
+        ram += 1024;
+    }
+    None
+}
+
+/// The one line a module that does not fit gets: what it needs, where, and what to change.
+fn does_not_fit(f: &Footprint, have: usize, ram: usize, n_svc: usize, max_service: usize) -> String {
+    let place = if f.service { "its P4 sub-heap" } else { "the guest partition P5" };
+    let rest = f.live.saturating_sub(f.metadata + f.memory);
+    let mut fixes = Vec::new();
+    if !f.service {
+        // P5 must hold the app plus a little slack for the allocator.
+        match ram_for(f.peak + 64, n_svc, max_service) {
+            Some(r) => fixes.push(format!("--ram {}K", r / 1024)),
+            None => fixes.push("more RAM than any plan here gives".to_string()),
+        }
+    }
+    if !f.packed && f.metadata > 0 {
+        fixes.push("`fireball pack` it (its side table then stays in flash)".to_string());
+    }
+    fixes.push("link it with a smaller stack or data (-Wl,-z,stack-size=N, --initial-memory)".to_string());
+    format!(
+        "{}: needs {} B of {place} but it has {have} B on a {} KiB device ({} B module metadata, {} B linear memory, {rest} B store and task); use {}",
+        f.name,
+        f.peak,
+        ram / 1024,
+        f.metadata,
+        f.memory,
+        fixes.join(", or ")
+    )
+}
+
+fn run_mode(cfg: RunConfig<'_>, mode: Mode) -> Result<Report, String> {
+    let probe = mode == Mode::Probe;
+    // A run sizes the service sub-heaps and the app's memory from what a probe measured.
+    let measured = if probe { Vec::new() } else { measure(&cfg)? };
     let RunConfig { app, services, ram, adc, limit, manifest, seed, out, stop } = cfg;
     let manifest_text: &'static str = Box::leak(manifest.unwrap_or_default().into_boxed_str());
     let manifest = if manifest_text.is_empty() { None } else { Some(Manifest::parse(manifest_text).map_err(|e| e.to_string())?) };
 
-    // Memory: the plan's partitions over leaked RAM, its P4 sized for these services
-    // (FIREBALL.md §3: P4 = max(4 KB, N_svc × MAX_SERVICE_SIZE + 1 KB)).
+    // Memory: the plan's partitions over leaked RAM. P4 holds one sub-heap per service,
+    // each as large as the largest service needs (FIREBALL.md §3: P4 = max(4 KB,
+    // N_svc × MAX_SERVICE_SIZE + 1 KB)); a probe gets room to spare everywhere.
     let mut pcfg = Config::row(ram);
     pcfg.n_svc = pcfg.n_svc.max(services.len());
-    for svc in &services {
-        let m = Module::new(&svc.bytes).map_err(|e| format!("{}: {e}", svc.name))?;
-        let need = service_need(&m);
-        pcfg.max_service_size = pcfg.max_service_size.max(need);
+    if probe {
+        pcfg.ram += PROBE_RAM;
+        pcfg.max_service_size = PROBE_RAM / 4 / pcfg.n_svc.max(1);
+    } else {
+        let svc_need = measured.iter().filter(|f| f.service).map(|f| f.peak + SERVICE_HEAP as usize).max().unwrap_or(0);
+        pcfg.max_service_size = pcfg.max_service_size.max((svc_need + SUBHEAP_OVERHEAD + 255) & !255);
     }
-    let layout = plan(&pcfg).map_err(|e| format!("--ram {ram}: {e}"))?;
-    let mem = Memory::new(&layout, leak_ram(ram)).map_err(|e| format!("memory: {e:?}"))?;
+    let layout = plan(&pcfg).map_err(|e| match measured.iter().find(|f| f.service) {
+        Some(_) => format!("--ram {ram}: {e} (with P4 sized for the services: {} B each)", pcfg.max_service_size),
+        None => format!("--ram {ram}: {e}"),
+    })?;
+    let mut mem = Memory::new(&layout, leak_ram(pcfg.ram)).map_err(|e| format!("memory: {e:?}"))?;
+    // The coroutine stacks: each task's interpreter stacks (its thread) live in one.
+    let stack_slots: Vec<Partition> = mem
+        .take_stacks()
+        .into_iter()
+        .flatten()
+        .map(|s| Partition::new(PartitionId::Guest, s).map_err(|e| format!("coroutine stack of {} B: {e:?}", pcfg.stack)))
+        .collect::<Result<_, _>>()?;
     let p1 = mem.partition(PartitionId::Kernel);
     let p2 = mem.partition(PartitionId::Runtime);
     let p3 = mem.partition(PartitionId::Subsystems);
     let p4 = mem.partition(PartitionId::Services);
     let p5 = mem.partition(PartitionId::Guest);
 
-    // Modules: metadata in P2 (bytes leaked: on a device they stay in flash).
     let mut specs: Vec<(ModuleSpec, bool)> = Vec::new();
     specs.extend(app.map(|a| (a, false)));
     specs.extend(services.into_iter().map(|s| (s, true)));
     if specs.is_empty() {
         return Err("nothing to run".into());
-    }
-    let mut modules = Vec::new();
-    for (spec, _) in &specs {
-        let bytes: &'static [u8] = Box::leak(spec.bytes.clone().into_boxed_slice());
-        let m = Module::new_in(bytes, Features::default(), p2).map_err(|e| match e {
-            fireball_wasm::LoadError::OutOfMemory => format!(
-                "{}: P2 ({} B, {} B free) cannot hold the module's metadata ({} B on the host heap)",
-                spec.name,
-                p2.capacity(),
-                p2.free(),
-                Module::new(bytes).map_or(0, |m| m.metadata_bytes())
-            ),
-            e => format!("{}: {e}", spec.name),
-        })?;
-        modules.push(m);
     }
 
     // Sub-heaps: one per service in P4 (the app gets P5).
@@ -364,7 +490,48 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
             sub_heaps.push(sub);
         }
     }
+    let heap_of = |k: usize| -> &Partition {
+        match specs[..k].iter().filter(|(_, s)| *s).count() {
+            _ if !specs[k].1 => p5,
+            i => &sub_heaps[i],
+        }
+    };
+    let fit_error = |k: usize| -> String {
+        let heap = heap_of(k);
+        match measured.get(k) {
+            Some(f) => does_not_fit(f, heap.capacity(), ram, pcfg.n_svc, pcfg.max_service_size),
+            None => format!("{}: does not fit its partition ({} B)", specs[k].0.name, heap.capacity()),
+        }
+    };
 
+    // Modules: every byte of their metadata in their own partition (the bytes
+    // themselves are leaked: on a device they stay in flash).
+    let mut modules = Vec::new();
+    let mut load_peaks = Vec::new();
+    for (k, (spec, _)) in specs.iter().enumerate() {
+        let bytes: &'static [u8] = Box::leak(spec.bytes.clone().into_boxed_slice());
+        let heap = heap_of(k);
+        heap.reset_peak();
+        let loaded = if bytes.starts_with(&fireball_wasm::pack::MAGIC) {
+            Module::from_packed_in(bytes, Features::default(), heap)
+        } else {
+            Module::new_in(bytes, Features::default(), heap)
+        };
+        let m = loaded.map_err(|e| match e {
+            fireball_wasm::LoadError::OutOfMemory => fit_error(k),
+            e => format!("{}: {e}", spec.name),
+        })?;
+        load_peaks.push(heap.stats().peak);
+        modules.push(m);
+    }
+    if !probe {
+        // Fail early, with the measured need, rather than half-way through the spawns.
+        for k in 0..specs.len() {
+            if measured.get(k).is_some_and(|f| f.peak > heap_of(k).capacity()) {
+                return Err(fit_error(k));
+            }
+        }
+    }
     // Channels: one per manifest wire (or four sinks per module without a manifest).
     let mut ports = vec![[NO_CHANNEL; PORTS]; specs.len()];
     let mut sinks: Vec<(usize, String)> = Vec::new();
@@ -436,46 +603,86 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
     let mut tasks: Vec<TaskId> = Vec::new();
     // How each module is started, kept to start it again (the manifest's `restart`).
     let mut launches: Vec<Launch<'_>> = Vec::new();
-    let mut svc_i = 0;
+    let mut footprints: Vec<Footprint> = Vec::new();
     for (i, (spec, is_service)) in specs.iter().enumerate() {
         let module = &modules[i];
         let entry = entry_of(module, spec.entry.as_deref()).map_err(|e| format!("{}: {e}", spec.name))?;
-        let (heap, stack): (&Partition, StackLimits) = if *is_service {
-            svc_i += 1;
-            (&sub_heaps[svc_i - 1], SERVICE_STACK)
-        } else {
-            (p5, APP_STACK)
-        };
+        let heap = heap_of(i);
         let footprint = module.static_footprint().unwrap_or(0);
-        let fixed = fixed_cost(module, stack);
-        // Every module may use what its partition has left: growing past it runs the
-        // partition dry, and the partition's policy answers (P4: terminate, P5: unload).
-        let max_memory = u32::try_from(heap.free().saturating_sub(fixed)).unwrap_or(u32::MAX);
-        if (max_memory as usize) < footprint as usize {
-            return Err(format!(
-                "{}: needs {footprint} B of linear memory (data + stack) plus {fixed} B of interpreter stacks, store and margin; its partition has {} B free",
-                spec.name,
-                heap.free()
-            ));
-        }
+        // Linear memory: its static footprint, and what the partition can spare past what
+        // the module measured it needs (a service: SERVICE_HEAP more at most; the probe: none).
+        let max_memory = match (mode, measured.get(i)) {
+            (Mode::Probe, _) => footprint as u64,
+            (Mode::Run, Some(f)) => {
+                // The probe spawned it with exactly its footprint: what is left past that peak
+                // (less a little for allocator rounding) can back more of its memory.
+                let spare = heap.capacity().saturating_sub(f.spawn_peak + 64) as u64;
+                let spare = if *is_service { spare.min(SERVICE_HEAP as u64) } else { spare };
+                footprint as u64 + spare
+            }
+            (Mode::Run, None) => footprint as u64,
+        };
         let name: &'static str = Box::leak(spec.name.clone().into_boxed_str());
         let launch = Launch {
             name,
             entry,
             heap,
-            limits: HostLimits { max_memory_bytes: u64::from(max_memory.max(footprint)), max_table_elems: MAX_TABLE_ELEMS },
-            stack,
+            stacks: &stack_slots,
+            limits: HostLimits { max_memory_bytes: max_memory, max_table_elems: MAX_TABLE_ELEMS },
             grants: manifest.as_ref().map_or(Grants::ALL, |m| m.grants(name)),
             restarts: manifest.as_ref().map_or(0, |m| m.restarts(name)),
             ports: ports[i],
         };
-        let t = launch.start(&mut kernel, &router, module).map_err(|e| spawn_error(name, module, e))?;
-        if std::env::var_os("FIREBALL_DEBUG_FIT").is_some() {
-            let stacks = stack.value_slots as usize * 8 + stack.frames as usize * 16;
-            eprintln!("{name}: memory {max_memory} B, stacks {stacks} B, store etc. {} B", heap.stats().allocated as i64 - i64::from(max_memory) - stacks as i64);
-        }
+        heap.reset_peak();
+        // The most memory that still spawns: the spare computed above is exact but for the
+        // holes loading may leave in the heap, so on a refusal bisect down towards the footprint.
+        let mut launch = launch;
+        let t = match launch.start(&mut kernel, &router, module) {
+            Ok(t) => t,
+            Err(SpawnError::OutOfMemory) if mode == Mode::Run => {
+                let (mut lo, mut hi) = (u64::from(footprint), launch.limits.max_memory_bytes);
+                while hi - lo > 256 {
+                    let mid = lo + (hi - lo) / 2;
+                    launch.limits.max_memory_bytes = mid;
+                    match launch.start(&mut kernel, &router, module) {
+                        Ok(t) => {
+                            kernel.unload(t);
+                            router.borrow_mut().dismiss(t);
+                            lo = mid;
+                        }
+                        Err(SpawnError::OutOfMemory) => hi = mid,
+                        Err(e) => return Err(spawn_error(name, module, e)),
+                    }
+                }
+                launch.limits.max_memory_bytes = lo;
+                launch.start(&mut kernel, &router, module).map_err(|e| match e {
+                    SpawnError::OutOfMemory => fit_error(i),
+                    e => spawn_error(name, module, e),
+                })?
+            }
+            Err(SpawnError::OutOfMemory) => return Err(fit_error(i)),
+            Err(e) => return Err(spawn_error(name, module, e)),
+        };
+        // The refusals while sizing its memory were the runner's, not the module's.
+        let _ = heap.clear_exhausted();
+        let stats = heap.stats();
+        footprints.push(Footprint {
+            name: spec.name.clone(),
+            service: *is_service,
+            peak: stats.peak.max(load_peaks[i]),
+            live: stats.allocated,
+            spawn_peak: stats.peak,
+            stack: stack_slots.get(t as usize).map_or(StackLimits { value_slots: 0, frames: 0 }, thread_limits),
+            metadata: module.metadata_bytes(),
+            memory: kernel.memory_bytes(t),
+            capacity: stats.capacity,
+            packed: module.is_packed(),
+        });
         tasks.push(t);
         launches.push(launch);
+    }
+    if mode == Mode::Probe {
+        return Ok(Report { footprints, ..Report::default() });
     }
     let mut restarted = vec![0u8; tasks.len()];
 
@@ -587,7 +794,7 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
         });
     }
     let kernel_ram = core.borrow().ram_bytes();
-    let partition_table = partition_table(&mem, &sub_heaps, &specs);
+    let partition_table = partition_table(&mem, &sub_heaps, &specs, &stack_slots, &tasks);
     drop(kernel);
     let router_stats = router.borrow().stats();
     report.log_dropped += logger.dropped();
@@ -599,6 +806,7 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
     report.instructions = totals.instructions;
     report.millis = totals.instructions / INSTRUCTIONS_PER_MS + idle_ms;
     report.stopped = stopped;
+    report.footprints = footprints;
     report.sinks = sinks.iter().zip(sink_values).map(|((_, label), values)| SinkReport { label: label.clone(), values }).collect();
 
     let mut t = String::new();
@@ -634,7 +842,7 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
     Ok(report)
 }
 
-fn partition_table(mem: &Memory, sub_heaps: &[SubPartition<'_>], specs: &[(ModuleSpec, bool)]) -> String {
+fn partition_table(mem: &Memory, sub_heaps: &[SubPartition<'_>], specs: &[(ModuleSpec, bool)], stacks: &[Partition], tasks: &[TaskId]) -> String {
     let mut t = String::new();
     let _ = writeln!(t, "{:<14} {:>8} {:>9} {:>8} {:>7} {:>7} {:>5}", "partition", "size", "allocated", "peak", "allocs", "fails", "frag");
     let mut row = |name: &str, p: &Partition| {
@@ -651,35 +859,12 @@ fn partition_table(mem: &Memory, sub_heaps: &[SubPartition<'_>], specs: &[(Modul
         let name = specs.iter().filter(|(_, s)| *s).nth(k).map_or("service", |(s, _)| s.name.as_str());
         row(&format!("  P4 {name}"), sub);
     }
+    for (k, &task) in tasks.iter().enumerate() {
+        if let (Some(slot), Some((spec, _))) = (stacks.get(task as usize), specs.get(k)) {
+            row(&format!("  stack {}", spec.name), slot);
+        }
+    }
     t
-}
-
-/// Bytes of its partition a module needs besides its linear memory: interpreter
-/// stacks, store and task record, and 256 B of margin for the allocator's
-/// alignment and splitting.
-fn fixed_cost(module: &Module<'_, impl allocator_api2::alloc::Allocator + Clone>, stack: StackLimits) -> usize {
-    stack.value_slots as usize * 8 + stack.frames as usize * 16 + module_overhead(module) + 256
-}
-
-/// Bytes of its partition a module needs to be spawned: linear memory up to its
-/// static footprint, plus [`fixed_cost`] (what `run` checks).
-pub fn partition_need(module: &Module<'_, impl allocator_api2::alloc::Allocator + Clone>, service: bool) -> usize {
-    let stack = if service { SERVICE_STACK } else { APP_STACK };
-    module.static_footprint().unwrap_or(0) as usize + fixed_cost(module, stack)
-}
-
-/// Bytes of P4 sub-heap a service needs: [`partition_need`], its heap margin
-/// ([`SERVICE_HEAP`]) and 256 B of the sub-heap's own bookkeeping, in 256-byte steps.
-pub fn service_need(module: &Module<'_, impl allocator_api2::alloc::Allocator + Clone>) -> usize {
-    (partition_need(module, true) + SERVICE_HEAP as usize + 256 + 255) & !255
-}
-
-fn module_overhead(module: &Module<'_, impl allocator_api2::alloc::Allocator + Clone>) -> usize {
-    // The task's store (instance tables, one entry per function, host functions
-    // included), its boxed record and the allocator's per-block tags: measured
-    // with FIREBALL_DEBUG_FIT=1 as 1 952 B for examples/mesh-gateway (6 functions)
-    // and 2 208 B for examples/inference (19), so 1 856 B + 24 B per function.
-    1856 + module.func_count() as usize * 24
 }
 
 /// A fault in words.

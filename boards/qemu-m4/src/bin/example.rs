@@ -6,7 +6,9 @@
 //! the memory plan gives a 64 KiB device.
 //!
 //! ```text
-//! RAM (static, 64 KiB) ─► plan ─► Memory: P1 kernel core · P2 task table + module · P3 logger ring · P5 the app
+//! RAM (static, 64 KiB) ─► plan ─► Memory: P1 kernel core · P2 task table · P3 logger ring
+//!                                         · P5 the app (module metadata, store, memory) · its coroutine stack (interpreter stacks)
+//! flash: sensor.fbx (the module and its side table, packed by build.rs; checked at load)
 //! SimAdc (ramp, SimTime) · SimClock · TX over semihosting ─► hal::Registry ─► Router (Grants::ALL)
 //! Kernel::step ─► sensor: hal_adc_read ─► router ─► ADC; hal_tx_send ─► router ─► TX; ch_send(0) ─► sink
 //!      └─ between steps: drain the sink, time = instructions / 4000 ms, drain the log
@@ -36,8 +38,8 @@ use fireball_sys::log::{Logger, CAPACITY};
 use fireball_sys::router::{Grants, Router};
 use fireball_wasm::{Features, HostLimits, LoadError, Module, StackLimits};
 
-/// The guest, executed in place from flash.
-static GUEST: &[u8] = include_bytes!("../../../../examples/sensor/sensor.wasm");
+/// The guest, packed with its side table by build.rs, executed in place from flash.
+static GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sensor.fbx"));
 
 /// The device the memory plan is for.
 const RAM_BYTES: usize = 64 * 1024;
@@ -60,8 +62,13 @@ const MAX_STEPS: u32 = 10_000;
 const SINK: usize = 0;
 static CHANNELS: [usize; 1] = [16];
 
-/// The app's interpreter stacks (the host simulator's `APP_STACK`).
-const APP_STACK: StackLimits = StackLimits { value_slots: 256, frames: 32 };
+/// The app's interpreter stacks in its coroutine stack (the host simulator's
+/// `thread_limits`: a frame per 128 B of it, the rest value slots, 64 B of slack).
+fn thread_limits(slot: &Partition) -> StackLimits {
+    let frames = (slot.region_size() / 128).max(4) as u32;
+    let value_slots = (slot.capacity().saturating_sub(64 + frames as usize * 16) / 8) as u32;
+    StackLimits { value_slots, frames }
+}
 
 /// The RAM the plan divides, aligned beyond the plan's 8 bytes.
 #[repr(C, align(16))]
@@ -206,10 +213,22 @@ fn run() -> bool {
         hprintln!("RAM taken twice");
         return false;
     };
-    let mem = match Memory::new(&layout, &mut ram.0) {
+    let mut mem = match Memory::new(&layout, &mut ram.0) {
         Ok(m) => m,
         Err(e) => {
             hprintln!("memory: {}", partition_error(e));
+            return false;
+        }
+    };
+    // The app's coroutine stack (the first of the plan's N_coro) holds its interpreter stacks.
+    let Some(slot) = mem.take_stacks().and_then(|mut s| s.next()) else {
+        hprintln!("no coroutine stack");
+        return false;
+    };
+    let stack = match Partition::new(PartitionId::Guest, slot) {
+        Ok(p) => p,
+        Err(e) => {
+            hprintln!("coroutine stack: {}", partition_error(e));
             return false;
         }
     };
@@ -218,11 +237,12 @@ fn run() -> bool {
     let p3 = mem.partition(PartitionId::Subsystems);
     let p5 = mem.partition(PartitionId::Guest);
 
-    // The module: decoded and validated in place, its metadata in P2.
-    let module = match Module::new_in(GUEST, Features::default(), p2) {
+    // The module: decoded in place, its side table checked against the packed one
+    // (both stay in flash); its metadata in P5, with everything else it needs.
+    let module = match Module::from_packed_in(GUEST, Features::default(), p5) {
         Ok(m) => m,
         Err(LoadError::OutOfMemory) => {
-            hprintln!("P2 ({} B, {} B free) cannot hold the module's metadata", p2.capacity(), p2.free());
+            hprintln!("P5 ({} B, {} B free) cannot hold the module's metadata", p5.capacity(), p5.free());
             return false;
         }
         Err(e) => {
@@ -271,36 +291,39 @@ fn run() -> bool {
     };
     kernel.set_syscalls(&router);
 
-    // Spawn the app in P5: linear memory is what P5 has left after the
-    // interpreter stacks, the store and a margin (as the host simulator sizes it).
+    // Spawn the app in P5: linear memory is what P5 has left after its store and
+    // task record (tried from the most down, 256 B at a time: a refused spawn frees everything).
     let footprint = module.static_footprint().unwrap_or(0);
-    let thread_bytes = APP_STACK.value_slots as usize * 8 + APP_STACK.frames as usize * 16;
-    let overhead = 1856 + module.func_count() as usize * 24 + 256;
-    let budget = p5.free().saturating_sub(thread_bytes + overhead) as u32;
-    if budget < footprint {
-        hprintln!("sensor: needs {} B of linear memory, P5 leaves {} B", footprint, budget);
-        return false;
-    }
-    let limits = HostLimits { max_memory_bytes: u64::from(budget), max_table_elems: 64 };
     let Some(task) = kernel.next_task() else {
         hprintln!("no free task slot");
         return false;
     };
     router.borrow_mut().admit(task, "sensor", Grants::ALL);
-    if let Err(e) = kernel.spawn_wasm(&module, "_start", p5, limits, APP_STACK) {
-        hprintln!("sensor: cannot spawn: {}", spawn_error(e));
-        return false;
+    let mut budget = p5.free() as u32;
+    loop {
+        let limits = HostLimits { max_memory_bytes: u64::from(budget), max_table_elems: 64 };
+        match kernel.spawn_wasm_with_stack(&module, "_start", p5, &stack, limits, thread_limits(&stack)) {
+            Ok(_) => break,
+            Err(SpawnError::OutOfMemory) if budget >= footprint + 256 => budget -= 256,
+            Err(e) => {
+                hprintln!("sensor: cannot spawn (linear memory {} B, footprint {} B): {}", budget, footprint, spawn_error(e));
+                return false;
+            }
+        }
     }
+    // The refusals while sizing its memory were this loop's, not the module's.
+    let _ = p5.clear_exhausted();
     let mut ports = [NO_CHANNEL; PORTS];
     ports[0] = SINK as u8;
     kernel.bind_ports(task, ports);
     hprintln!(
-        "plan for {} B: P1 {} B, P2 {} B, P3 {} B, P5 {} B; sensor: linear memory {} B (footprint {} B)",
+        "plan for {} B: P1 {} B, P2 {} B, P3 {} B, P5 {} B; sensor: packed, {} B of metadata in P5, linear memory {} B (footprint {} B)",
         RAM_BYTES,
         p1.capacity(),
         p2.capacity(),
         p3.capacity(),
         p5.capacity(),
+        module.metadata_bytes(),
         budget,
         footprint
     );

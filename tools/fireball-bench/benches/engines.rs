@@ -415,7 +415,7 @@ const RATIOS: [(&str, Variant, Variant); 6] = [
 ];
 
 fn ratio_line(label: &str, rows: &[&Row]) -> String {
-    let mut line = format!("{label:<16}");
+    let mut line = format!("{label:<18}");
     for (i, (_, a, b)) in RATIOS.iter().enumerate() {
         let r = geomean(rows.iter().map(|r| r.ms(*a) / r.ms(*b)));
         if i == RATIOS.len() - 1 {
@@ -564,7 +564,7 @@ fn main() {
     }
 
     if !rows.is_empty() {
-        let mut header = format!("{:<16}", "ratio");
+        let mut header = format!("{:<18}", "ratio");
         for (h, _, _) in RATIOS {
             header += &format!(" {h:>13}");
         }

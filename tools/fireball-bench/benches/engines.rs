@@ -498,6 +498,8 @@ fn main() {
     );
     println!("  translation, no fuel; wasm3 = crate defaults; native = the same C (clang -O2) or Rust (bench profile)");
     println!("  code in this process. Every engine runs the same .wasm and must return the native checksum.");
+    println!("  The workloads' .wasm are rustc's with memory.copy/fill lowered to wasm calls (wasm3 0.4.7 has no");
+    println!("  bulk memory); native sha2 uses the CPU's SHA/AVX2 instructions where it has them, as native code does.");
     println!("  spread = worst (max-min)/median of the five variants\n");
 
     let started = Instant::now();

@@ -22,6 +22,7 @@ step "lints"
 if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy -q --workspace --all-targets -- -D warnings
   cargo clippy -q -p fireball-sys --all-targets --all-features -- -D warnings
+  (cd benches/workloads && cargo clippy -q --all-targets -- -D warnings)
 else
   echo "clippy not installed on this toolchain: skipped"
 fi
@@ -38,6 +39,9 @@ bash scripts/build-examples.sh --check
 
 step "programs: the checked-in hello-c, hello-rust and CoreMark .wasm are what their sources build to"
 bash scripts/build-programs.sh --check
+
+step "bench workloads: the checked-in .wasm are what their Rust sources build to"
+bash scripts/build-bench-workloads.sh --check
 
 step "firmware on QEMU: mps2-an386 (Cortex-M4) and mps2-an505 (Cortex-M33)"
 (cd boards/qemu-m4 && cargo run -q --release && cargo run -q --release --target thumbv8m.main-none-eabihf)

@@ -1,10 +1,13 @@
-//! Benchmark-only crate: the harness is `benches/engines.rs`, the kernels are the
-//! C sources and prebuilt `.wasm` files in the repository's `benches/kernels/`
-//! (rebuilt by `scripts/build-bench-kernels.sh`).
+//! Benchmark-only crate: the harness is `benches/engines.rs`. It runs Fireball,
+//! wasmi, wasm3 and native code on the C kernels of the repository's
+//! `benches/kernels/` (prebuilt `.wasm`, rebuilt by `scripts/build-bench-kernels.sh`;
+//! build.rs compiles them natively and bundles them into this library) and on the
+//! Rust workloads of `benches/workloads/` (prebuilt `.wasm`, rebuilt by
+//! `scripts/build-bench-workloads.sh`; linked natively as dev-dependencies).
 //!
 //! ```text
-//! cargo bench -p fireball-bench              # full: 11 timed runs per engine and kernel
+//! cargo bench -p fireball-bench              # full: 11 timed runs per variant and program
 //! cargo bench -p fireball-bench -- --quick   # smoke test: 3 runs
-//! cargo bench -p fireball-bench -- fib nbody # only kernels whose name contains a filter
+//! cargo bench -p fireball-bench -- fib json  # only programs whose name contains a filter
 //! ```
 #![no_std]

@@ -56,6 +56,9 @@ done)
 step "kernel micro-benchmarks on QEMU (instructions per operation, -icount)"
 bash scripts/kernel-bench-qemu.sh
 
+step "CoreMark on QEMU (instructions per iteration, -icount; checksums checked)"
+bash scripts/coremark-qemu.sh
+
 step "engine flash size"
 bash scripts/size.sh
 

@@ -22,7 +22,10 @@ fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
     fs::copy(&src, out.join("memory.x")).unwrap_or_else(|e| panic!("copy {src}: {e}"));
     println!("cargo:rustc-link-search={}", out.display());
-    for (src, name) in [("../../examples/sensor/sensor.wasm", "sensor.fbx")] {
+    for (src, name) in [
+        ("../../examples/sensor/sensor.wasm", "sensor.fbx"),
+        ("../../benches/workloads/wasm/coremark.wasm", "coremark.fbx"),
+    ] {
         let wasm = fs::read(src).unwrap_or_else(|e| panic!("read {src}: {e}"));
         let module = fireball_wasm::Module::new(&wasm).unwrap_or_else(|e| panic!("{src}: {e}"));
         let mut packed = Vec::new();

@@ -85,6 +85,10 @@ pub(crate) struct TableInst<A: Allocator> {
 /// too (see [`HostLimits::max_memory_bytes`]).
 pub const TAIL_WINDOW: u64 = 256;
 
+/// A memory whose growth is limited to at most this many bytes (a device's
+/// partition, not a host's 4 GiB) reserves all of it when it is created.
+pub const RESERVE_LIMIT: u64 = 16 << 20;
+
 pub(crate) struct MemoryInst<A: Allocator> {
     /// Backed bytes from address 0: all `pages * page_size` of them, or as many as
     /// the limit allows less the tail window.
@@ -279,6 +283,13 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         let tail_len = if declared >= limit + 2 * TAIL_WINDOW { TAIL_WINDOW } else { 0 };
         let bytes = declared.min(limit);
         let mut data = Vec::new_in(self.alloc.clone());
+        // A memory that may grow takes its whole budget now, when the budget is a device's
+        // (at most `RESERVE_LIMIT`): `memory.grow` then never reallocates, which in a small
+        // partition would need the old and the new block at once.
+        let budget = ty.limits.max.map_or(limit, |m| (m << ty.page_size_log2).min(limit));
+        if budget > bytes && budget <= RESERVE_LIMIT && tail_len == 0 {
+            let _ = data.try_reserve_exact(budget as usize);
+        }
         data.try_reserve_exact(bytes as usize).map_err(|_| OutOfMemory)?;
         data.resize(bytes as usize, 0);
         let mut tail = Vec::new_in(self.alloc.clone());

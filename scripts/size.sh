@@ -5,11 +5,12 @@
 # Method: boards/qemu-m4 builds two binaries with the same runtime (cortex-m-rt,
 # talc heap, semihosting printing and exit, panic-halt):
 #   baseline          src/bin/baseline.rs: the runtime, no engine
-#   fireball-qemu-m4  src/main.rs: the runtime + Module::new / instantiate / Thread::resume
+#   size              src/bin/size.rs: the runtime + Module::new / instantiate / Thread::resume,
+#                     printing and exiting as the baseline does (no error messages)
 # The engine's cost is full - baseline, per section (.text, .rodata, .data; the
 # vector table is the same in both), minus the embedded guest module's bytes.
-# It still includes the firmware's own driver code in main() (a few hundred bytes
-# of calls and prints), since LTO inlines the engine into it and they cannot be split.
+# It still includes the firmware's own driver code in main() (a few dozen
+# instructions of calls), since LTO inlines the engine into it and they cannot be split.
 #
 # Exits non-zero only if the engine exceeds BUDGET_BYTES at some opt-level.
 # The largest symbols of the full binary go to boards/qemu-m4/target/size-report.txt.
@@ -51,7 +52,7 @@ for opt in "${OPT_LEVELS[@]}"; do
       --config "profile.$profile.opt-level=\"$opt\"" --bins)
   dir="$BOARD/target/$TARGET/$profile"
   base="$dir/baseline"
-  full="$dir/fireball-qemu-m4"
+  full="$dir/size"
 
   printf '\nopt-level=%s              %10s %10s %10s\n' "$opt" baseline full delta
   declare -A d=()

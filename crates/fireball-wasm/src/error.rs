@@ -5,14 +5,264 @@
 
 use core::fmt;
 
+/// Why a module was refused: one byte, not a string, so a firmware pays for the
+/// messages only if it prints them ([`Reason::message`], `Display`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[repr(u8)]
+pub enum Reason {
+    /// unexpected end
+    UnexpectedEnd,
+    /// magic header not detected
+    MagicHeaderNotDetected,
+    /// unknown binary version
+    UnknownBinaryVersion,
+    /// malformed section id
+    MalformedSectionId,
+    /// section size mismatch: length out of bounds
+    SectionOutOfBounds,
+    /// unexpected content after last section
+    UnexpectedContentAfterLastSection,
+    /// unknown type
+    UnknownType,
+    /// unknown function
+    UnknownFunction,
+    /// start function must have type \\[\\] -> \\[\\]
+    StartType,
+    /// section size mismatch
+    SectionSizeMismatch,
+    /// multiple memories
+    MultipleMemories,
+    /// function and code section have inconsistent lengths
+    FunctionAndCodeSectionHaveInconsistentLengths,
+    /// data count and data section have inconsistent lengths
+    DataCountAndDataSectionHaveInconsistentLengths,
+    /// integer representation too long: malformed function type
+    MalformedFuncType,
+    /// too many parameters or results
+    TooManyParametersOrResults,
+    /// malformed import kind
+    MalformedImportKind,
+    /// integer too large: malformed limits flags
+    MalformedLimits,
+    /// size minimum must not be greater than maximum
+    SizeMinimumMustNotBeGreaterThanMaximum,
+    /// memory64 and shared memories are not supported
+    MemoryKindUnsupported,
+    /// malformed memory page size
+    MalformedMemoryPageSize,
+    /// invalid custom page size
+    InvalidCustomPageSize,
+    /// memory size must be at most 4GiB
+    MemoryTooLarge,
+    /// memory size must be at most 65536 pages (4GiB)
+    MemoryTooLargePages,
+    /// malformed export kind
+    MalformedExportKind,
+    /// unknown table
+    UnknownTable,
+    /// unknown memory
+    UnknownMemory,
+    /// unknown global
+    UnknownGlobal,
+    /// duplicate export name
+    DuplicateExportName,
+    /// malformed elements segment kind
+    MalformedElementsSegmentKind,
+    /// malformed element kind
+    MalformedElementKind,
+    /// type mismatch: element segment does not match table
+    ElemTableMismatch,
+    /// malformed data segment kind
+    MalformedDataSegmentKind,
+    /// unexpected end of section or function
+    UnexpectedEndOfSectionOrFunction,
+    /// implementation limit: branch too far
+    BranchTooFar,
+    /// constant expression too deep
+    ConstantExpressionTooDeep,
+    /// constant expression required
+    ConstantExpressionRequired,
+    /// type mismatch
+    TypeMismatch,
+    /// malformed mutability
+    MalformedMutability,
+    /// implementation limit: operand stack deeper than 65535 values
+    StackTooDeep,
+    /// type mismatch: operand stack underflow
+    StackUnderflow,
+    /// type mismatch: reference expected
+    ReferenceExpected,
+    /// unknown label
+    UnknownLabel,
+    /// malformed block type
+    MalformedBlockType,
+    /// unknown local
+    UnknownLocal,
+    /// alignment must not be larger than natural
+    AlignmentMustNotBeLargerThanNatural,
+    /// unknown memory 0
+    NoMemory,
+    /// zero byte expected
+    ZeroByteExpected,
+    /// data count section required
+    DataCountSectionRequired,
+    /// unknown data segment
+    UnknownDataSegment,
+    /// unknown elem segment
+    UnknownElemSegment,
+    /// too many locals
+    LocalsOverflow,
+    /// implementation limit: too many locals
+    TooManyLocals,
+    /// else without matching if
+    ElseWithoutMatchingIf,
+    /// type mismatch: values remaining on stack at end of block
+    ValuesRemaining,
+    /// type mismatch: if without else must leave its parameters unchanged
+    IfWithoutElse,
+    /// type mismatch: br_table targets have different arities
+    BrTableArity,
+    /// type mismatch: call_indirect needs a funcref table
+    IndirectNeedsFuncref,
+    /// type mismatch: tail call results differ from the caller's
+    TailCallResults,
+    /// type mismatch: select needs numeric operands
+    SelectNeedsNumeric,
+    /// invalid result arity
+    InvalidResultArity,
+    /// global is immutable
+    GlobalIsImmutable,
+    /// undeclared function reference
+    UndeclaredFunctionReference,
+    /// illegal opcode
+    IllegalOpcode,
+    /// section size mismatch: END opcode expected
+    EndExpected,
+    /// integer representation too long
+    IntegerRepresentationTooLong,
+    /// integer too large
+    IntegerTooLarge,
+    /// length out of bounds
+    LengthOutOfBounds,
+    /// malformed UTF-8 encoding
+    MalformedUTF8Encoding,
+    /// SIMD (v128) is not supported
+    SimdUnsupported,
+    /// malformed value type
+    MalformedValueType,
+    /// malformed reference type
+    MalformedReferenceType,
+    /// not a packed Fireball module (no FBX header)
+    NotPacked,
+    /// packed module of another version: pack it again with this Fireball
+    PackedVersion,
+    /// malformed packed module header
+    MalformedPackedModuleHeader,
+    /// packed module truncated or with trailing bytes
+    PackedLength,
+    /// packed module damaged: hash mismatch
+    PackedHash,
+}
+
+impl Reason {
+    /// The rule or fault in words (the spec's words where it has them).
+    pub fn message(self) -> &'static str {
+        match self {
+            Reason::UnexpectedEnd => "unexpected end",
+            Reason::MagicHeaderNotDetected => "magic header not detected",
+            Reason::UnknownBinaryVersion => "unknown binary version",
+            Reason::MalformedSectionId => "malformed section id",
+            Reason::SectionOutOfBounds => "section size mismatch: length out of bounds",
+            Reason::UnexpectedContentAfterLastSection => "unexpected content after last section",
+            Reason::UnknownType => "unknown type",
+            Reason::UnknownFunction => "unknown function",
+            Reason::StartType => "start function must have type [] -> []",
+            Reason::SectionSizeMismatch => "section size mismatch",
+            Reason::MultipleMemories => "multiple memories",
+            Reason::FunctionAndCodeSectionHaveInconsistentLengths => "function and code section have inconsistent lengths",
+            Reason::DataCountAndDataSectionHaveInconsistentLengths => "data count and data section have inconsistent lengths",
+            Reason::MalformedFuncType => "integer representation too long: malformed function type",
+            Reason::TooManyParametersOrResults => "too many parameters or results",
+            Reason::MalformedImportKind => "malformed import kind",
+            Reason::MalformedLimits => "integer too large: malformed limits flags",
+            Reason::SizeMinimumMustNotBeGreaterThanMaximum => "size minimum must not be greater than maximum",
+            Reason::MemoryKindUnsupported => "memory64 and shared memories are not supported",
+            Reason::MalformedMemoryPageSize => "malformed memory page size",
+            Reason::InvalidCustomPageSize => "invalid custom page size",
+            Reason::MemoryTooLarge => "memory size must be at most 4GiB",
+            Reason::MemoryTooLargePages => "memory size must be at most 65536 pages (4GiB)",
+            Reason::MalformedExportKind => "malformed export kind",
+            Reason::UnknownTable => "unknown table",
+            Reason::UnknownMemory => "unknown memory",
+            Reason::UnknownGlobal => "unknown global",
+            Reason::DuplicateExportName => "duplicate export name",
+            Reason::MalformedElementsSegmentKind => "malformed elements segment kind",
+            Reason::MalformedElementKind => "malformed element kind",
+            Reason::ElemTableMismatch => "type mismatch: element segment does not match table",
+            Reason::MalformedDataSegmentKind => "malformed data segment kind",
+            Reason::UnexpectedEndOfSectionOrFunction => "unexpected end of section or function",
+            Reason::BranchTooFar => "implementation limit: branch too far",
+            Reason::ConstantExpressionTooDeep => "constant expression too deep",
+            Reason::ConstantExpressionRequired => "constant expression required",
+            Reason::TypeMismatch => "type mismatch",
+            Reason::MalformedMutability => "malformed mutability",
+            Reason::StackTooDeep => "implementation limit: operand stack deeper than 65535 values",
+            Reason::StackUnderflow => "type mismatch: operand stack underflow",
+            Reason::ReferenceExpected => "type mismatch: reference expected",
+            Reason::UnknownLabel => "unknown label",
+            Reason::MalformedBlockType => "malformed block type",
+            Reason::UnknownLocal => "unknown local",
+            Reason::AlignmentMustNotBeLargerThanNatural => "alignment must not be larger than natural",
+            Reason::NoMemory => "unknown memory 0",
+            Reason::ZeroByteExpected => "zero byte expected",
+            Reason::DataCountSectionRequired => "data count section required",
+            Reason::UnknownDataSegment => "unknown data segment",
+            Reason::UnknownElemSegment => "unknown elem segment",
+            Reason::LocalsOverflow => "too many locals",
+            Reason::TooManyLocals => "implementation limit: too many locals",
+            Reason::ElseWithoutMatchingIf => "else without matching if",
+            Reason::ValuesRemaining => "type mismatch: values remaining on stack at end of block",
+            Reason::IfWithoutElse => "type mismatch: if without else must leave its parameters unchanged",
+            Reason::BrTableArity => "type mismatch: br_table targets have different arities",
+            Reason::IndirectNeedsFuncref => "type mismatch: call_indirect needs a funcref table",
+            Reason::TailCallResults => "type mismatch: tail call results differ from the caller's",
+            Reason::SelectNeedsNumeric => "type mismatch: select needs numeric operands",
+            Reason::InvalidResultArity => "invalid result arity",
+            Reason::GlobalIsImmutable => "global is immutable",
+            Reason::UndeclaredFunctionReference => "undeclared function reference",
+            Reason::IllegalOpcode => "illegal opcode",
+            Reason::EndExpected => "section size mismatch: END opcode expected",
+            Reason::IntegerRepresentationTooLong => "integer representation too long",
+            Reason::IntegerTooLarge => "integer too large",
+            Reason::LengthOutOfBounds => "length out of bounds",
+            Reason::MalformedUTF8Encoding => "malformed UTF-8 encoding",
+            Reason::SimdUnsupported => "SIMD (v128) is not supported",
+            Reason::MalformedValueType => "malformed value type",
+            Reason::MalformedReferenceType => "malformed reference type",
+            Reason::NotPacked => "not a packed Fireball module (no FBX header)",
+            Reason::PackedVersion => "packed module of another version: pack it again with this Fireball",
+            Reason::MalformedPackedModuleHeader => "malformed packed module header",
+            Reason::PackedLength => "packed module truncated or with trailing bytes",
+            Reason::PackedHash => "packed module damaged: hash mismatch",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
 /// The bytes are not a well-formed WebAssembly binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DecodeError {
     /// Absolute byte offset in the module.
     pub offset: usize,
-    /// What was wrong, in the spec's words where it has them.
-    pub reason: &'static str,
+    /// What was wrong.
+    pub reason: Reason,
 }
 
 /// The module is well-formed but breaks a validation rule.
@@ -22,7 +272,7 @@ pub struct ValidateError {
     /// Absolute byte offset in the module.
     pub offset: usize,
     /// The rule that was broken.
-    pub reason: &'static str,
+    pub reason: Reason,
 }
 
 /// Why `Module::new` refused a module.

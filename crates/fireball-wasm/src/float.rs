@@ -100,6 +100,24 @@ trunc!(u64_trunc_f32, f32, u64, libm::truncf, -0.0f32, 18446744073709551616.0f32
 trunc!(i64_trunc_f64, f64, i64, libm::trunc, -9223372036854775808.0f64, 9223372036854775808.0f64);
 trunc!(u64_trunc_f64, f64, u64, libm::trunc, -0.0f64, 18446744073709551616.0f64);
 
+/// The trapping float-to-int truncations `0xa8..=0xab` (to i32) and `0xae..=0xb1`
+/// (to i64), by opcode, on the operand's bits.
+#[inline(never)]
+pub fn trunc_trapping(op: u8, a: u64) -> Result<u64, TrapCode> {
+    let f32_ = f32::from_bits(a as u32);
+    let f64_ = f64::from_bits(a);
+    Ok(match op {
+        0xa8 => i32_trunc_f32(f32_)? as u32 as u64,
+        0xa9 => u32_trunc_f32(f32_)? as u64,
+        0xaa => i32_trunc_f64(f64_)? as u32 as u64,
+        0xab => u32_trunc_f64(f64_)? as u64,
+        0xae => i64_trunc_f32(f32_)? as u64,
+        0xaf => u64_trunc_f32(f32_)?,
+        0xb0 => i64_trunc_f64(f64_)? as u64,
+        _ => u64_trunc_f64(f64_)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,7 @@ pub mod types;
 mod validate;
 pub mod value;
 
-pub use error::{DecodeError, InstantiateError, LoadError, OutOfMemory, ValidateError};
+pub use error::{DecodeError, InstantiateError, LoadError, OutOfMemory, Reason, ValidateError};
 pub use exec::{Exit, InvokeError, StackLimits, Thread};
 pub use module::{Features, FuncBody, FuncInfo, ImportDesc, Module};
 pub use store::{Extern, FuncAddr, GlobalAddr, HostLimits, Instance, MemoryAddr, Store, TableAddr};

@@ -6,7 +6,7 @@
 use allocator_api2::alloc::{Allocator, Global};
 use allocator_api2::vec::Vec;
 
-use crate::error::{DecodeError, LoadError, ValidateError};
+use crate::error::{DecodeError, LoadError, ValidateError, Reason};
 use crate::reader::Reader;
 use crate::sidetable::{self, Entry, Header, ENTRY_BYTES, HEADER_ENTRIES, WIDE_BYTES};
 use crate::types::*;
@@ -175,11 +175,11 @@ pub struct Module<'b, A: Allocator + Clone = Global> {
     pub(crate) features: Features,
 }
 
-fn verr(offset: usize, reason: &'static str) -> LoadError {
+fn verr(offset: usize, reason: Reason) -> LoadError {
     LoadError::Validate(ValidateError { offset, reason })
 }
 
-fn derr(offset: usize, reason: &'static str) -> LoadError {
+fn derr(offset: usize, reason: Reason) -> LoadError {
     LoadError::Decode(DecodeError { offset, reason })
 }
 
@@ -254,14 +254,15 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         Ok(m)
     }
 
+    #[inline(never)]
     fn decode(&mut self, alloc: A) -> Result<(), LoadError> {
         let mut r = Reader::new(self.bytes, 0, self.bytes.len());
-        if r.take(4).map_err(|_| derr(0, "unexpected end"))? != b"\0asm" {
-            return Err(derr(0, "magic header not detected"));
+        if r.take(4).map_err(|_| derr(0, Reason::UnexpectedEnd))? != b"\0asm" {
+            return Err(derr(0, Reason::MagicHeaderNotDetected));
         }
-        let v = r.take(4).map_err(|_| derr(4, "unexpected end"))?;
+        let v = r.take(4).map_err(|_| derr(4, Reason::UnexpectedEnd))?;
         if v != [1, 0, 0, 0] {
-            return Err(derr(4, "unknown binary version"));
+            return Err(derr(4, Reason::UnknownBinaryVersion));
         }
         let mut last_id = 0u8;
         let mut func_count: Option<u32> = None;
@@ -272,12 +273,12 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             let id_at = r.pos();
             let id = r.u8()?;
             if id > 12 {
-                return Err(derr(id_at, "malformed section id"));
+                return Err(derr(id_at, Reason::MalformedSectionId));
             }
             let size = r.u32()? as usize;
             let start = r.pos();
             if size > r.remaining() {
-                return Err(derr(start, "section size mismatch: length out of bounds"));
+                return Err(derr(start, Reason::SectionOutOfBounds));
             }
             let end = start + size;
             let mut s = Reader::new(self.bytes, start, end);
@@ -292,7 +293,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             }
             let rank = ORDER[id as usize];
             if rank <= last_id {
-                return Err(derr(id_at, "unexpected content after last section"));
+                return Err(derr(id_at, Reason::UnexpectedContentAfterLastSection));
             }
             last_id = rank;
             match id {
@@ -306,7 +307,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                         let at = s.pos();
                         let t = s.u32()?;
                         if t as usize >= self.types.len() {
-                            return Err(verr(at, "unknown type"));
+                            return Err(verr(at, Reason::UnknownType));
                         }
                         self.funcs.push(t);
                     }
@@ -342,9 +343,9 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 8 => {
                     let at = s.pos();
                     let f = s.u32()?;
-                    let ty = self.func_type(f).ok_or(verr(at, "unknown function"))?;
+                    let ty = self.func_type(f).ok_or(verr(at, Reason::UnknownFunction))?;
                     if !ty.params.is_empty() || !ty.results.is_empty() {
-                        return Err(verr(at, "start function must have type [] -> []"));
+                        return Err(verr(at, Reason::StartType));
                     }
                     self.start = Some(f);
                 }
@@ -355,22 +356,22 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                     self.code_section(&mut s, func_count.unwrap_or(0), alloc.clone())?;
                 }
                 11 => self.data_section(&mut s)?,
-                _ => return Err(derr(id_at, "malformed section id")),
+                _ => return Err(derr(id_at, Reason::MalformedSectionId)),
             }
             if s.pos() != end {
-                return Err(derr(s.pos(), "section size mismatch"));
+                return Err(derr(s.pos(), Reason::SectionSizeMismatch));
             }
             if (id == 2 || id == 5) && self.memories.len() > 1 && !self.features.multi_memory {
-                return Err(verr(id_at, "multiple memories"));
+                return Err(verr(id_at, Reason::MultipleMemories));
             }
             r.skip(size)?;
         }
         if func_count.unwrap_or(0) != 0 && !saw_code {
-            return Err(derr(self.bytes.len(), "function and code section have inconsistent lengths"));
+            return Err(derr(self.bytes.len(), Reason::FunctionAndCodeSectionHaveInconsistentLengths));
         }
         if let Some(n) = self.data_count {
             if n as usize != self.datas.len() {
-                return Err(derr(self.bytes.len(), "data count and data section have inconsistent lengths"));
+                return Err(derr(self.bytes.len(), Reason::DataCountAndDataSectionHaveInconsistentLengths));
             }
         }
         Ok(())
@@ -382,7 +383,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         for _ in 0..n {
             let at = s.pos();
             if s.u8()? != 0x60 {
-                return Err(derr(at, "integer representation too long: malformed function type"));
+                return Err(derr(at, Reason::MalformedFuncType));
             }
             let start = self.valtypes.len() as u32;
             let np = s.count()?;
@@ -398,7 +399,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 push(&mut self.valtypes, t)?;
             }
             if np > u16::MAX as u32 || nr > u16::MAX as u32 {
-                return Err(verr(at, "too many parameters or results"));
+                return Err(verr(at, Reason::TooManyParametersOrResults));
             }
             push(&mut self.types, TypeSlot { start, params: np as u16, results: nr as u16 })?;
         }
@@ -417,7 +418,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                     let t_at = s.pos();
                     let t = s.u32()?;
                     if t as usize >= self.types.len() {
-                        return Err(verr(t_at, "unknown type"));
+                        return Err(verr(t_at, Reason::UnknownType));
                     }
                     push(&mut self.funcs, t)?;
                     self.imported_funcs += 1;
@@ -441,7 +442,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                     self.imported_globals += 1;
                     ImportDesc::Global(t)
                 }
-                _ => return Err(derr(at, "malformed import kind")),
+                _ => return Err(derr(at, Reason::MalformedImportKind)),
             };
             push(&mut self.imports, Import { module, name, desc })?;
         }
@@ -453,13 +454,13 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         let at = s.pos();
         let flags = s.u8()?;
         if flags > 1 {
-            return Err(derr(at, "integer too large: malformed limits flags"));
+            return Err(derr(at, Reason::MalformedLimits));
         }
         let min = s.u32()? as u64;
         let max = if flags == 1 { Some(s.u32()? as u64) } else { None };
         if let Some(mx) = max {
             if mx < min {
-                return Err(verr(at, "size minimum must not be greater than maximum"));
+                return Err(verr(at, Reason::SizeMinimumMustNotBeGreaterThanMaximum));
             }
         }
         Ok(TableType { elem, limits: Limits { min, max } })
@@ -471,9 +472,9 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         let custom = self.features.custom_page_sizes && flags & 0x08 != 0;
         if flags & !(0x01 | if self.features.custom_page_sizes { 0x08 } else { 0 }) != 0 {
             if flags & 0x04 != 0 || flags & 0x02 != 0 {
-                return Err(derr(at, "memory64 and shared memories are not supported"));
+                return Err(derr(at, Reason::MemoryKindUnsupported));
             }
-            return Err(derr(at, "integer too large: malformed limits flags"));
+            return Err(derr(at, Reason::MalformedLimits));
         }
         let min = s.u32()? as u64;
         let max = if flags & 1 != 0 { Some(s.u32()? as u64) } else { None };
@@ -481,10 +482,10 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             let p_at = s.pos();
             let p = s.u32()?;
             if p > 64 {
-                return Err(derr(p_at, "malformed memory page size"));
+                return Err(derr(p_at, Reason::MalformedMemoryPageSize));
             }
             if p != 0 && p != 16 {
-                return Err(verr(p_at, "invalid custom page size"));
+                return Err(verr(p_at, Reason::InvalidCustomPageSize));
             }
             p as u8
         } else {
@@ -493,14 +494,14 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         let ty = MemoryType { limits: Limits { min, max }, page_size_log2 };
         let cap = ty.max_pages_allowed();
         if min > cap {
-            return Err(verr(at, if custom { "memory size must be at most 4GiB" } else { "memory size must be at most 65536 pages (4GiB)" }));
+            return Err(verr(at, if custom { Reason::MemoryTooLarge } else { Reason::MemoryTooLargePages }));
         }
         if let Some(mx) = max {
             if mx > cap {
-                return Err(verr(at, if custom { "memory size must be at most 4GiB" } else { "memory size must be at most 65536 pages (4GiB)" }));
+                return Err(verr(at, if custom { Reason::MemoryTooLarge } else { Reason::MemoryTooLargePages }));
             }
             if mx < min {
-                return Err(verr(at, "size minimum must not be greater than maximum"));
+                return Err(verr(at, Reason::SizeMinimumMustNotBeGreaterThanMaximum));
             }
         }
         Ok(ty)
@@ -518,22 +519,22 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 1 => ExternKind::Table,
                 2 => ExternKind::Memory,
                 3 => ExternKind::Global,
-                _ => return Err(derr(at, "malformed export kind")),
+                _ => return Err(derr(at, Reason::MalformedExportKind)),
             };
             let idx_at = s.pos();
             let index = s.u32()?;
             let (count, what) = match kind {
-                ExternKind::Func => (self.funcs.len(), "unknown function"),
-                ExternKind::Table => (self.tables.len(), "unknown table"),
-                ExternKind::Memory => (self.memories.len(), "unknown memory"),
-                ExternKind::Global => (self.globals.len(), "unknown global"),
+                ExternKind::Func => (self.funcs.len(), Reason::UnknownFunction),
+                ExternKind::Table => (self.tables.len(), Reason::UnknownTable),
+                ExternKind::Memory => (self.memories.len(), Reason::UnknownMemory),
+                ExternKind::Global => (self.globals.len(), Reason::UnknownGlobal),
             };
             if index as usize >= count {
                 return Err(verr(idx_at, what));
             }
             let this = self.str_at(name);
             if self.exports.iter().any(|e| self.str_at(e.name) == this) {
-                return Err(verr(name_at, "duplicate export name"));
+                return Err(verr(name_at, Reason::DuplicateExportName));
             }
             if kind == ExternKind::Func {
                 self.declare_ref(index)?;
@@ -550,7 +551,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             let at = s.pos();
             let flags = s.u32()?;
             if flags > 7 {
-                return Err(derr(at, "malformed elements segment kind"));
+                return Err(derr(at, Reason::MalformedElementsSegmentKind));
             }
             let passive_or_decl = flags & 1 != 0;
             let explicit_table = flags & 2 != 0;
@@ -565,7 +566,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 let t_at = s.pos();
                 let table = if explicit_table { s.u32()? } else { 0 };
                 if table as usize >= self.tables.len() {
-                    return Err(verr(t_at, "unknown table"));
+                    return Err(verr(t_at, Reason::UnknownTable));
                 }
                 let offset = s.pos() as u32;
                 self.const_expr(s, ValType::I32, self.imported_globals)?;
@@ -579,13 +580,13 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 ValType::read_ref(s)?
             } else {
                 if s.u8()? != 0 {
-                    return Err(derr(ty_at, "malformed element kind"));
+                    return Err(derr(ty_at, Reason::MalformedElementKind));
                 }
                 ValType::FuncRef
             };
             if let SegmentMode::Active { index, .. } = mode {
                 if self.tables[index as usize].elem != ty {
-                    return Err(verr(ty_at, "type mismatch: element segment does not match table"));
+                    return Err(verr(ty_at, Reason::ElemTableMismatch));
                 }
             }
             let count = s.count()?;
@@ -601,7 +602,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                     let f_at = s.pos();
                     let f = s.u32()?;
                     if f as usize >= self.funcs.len() {
-                        return Err(verr(f_at, "unknown function"));
+                        return Err(verr(f_at, Reason::UnknownFunction));
                     }
                     self.declare_ref(f)?;
                 }
@@ -622,18 +623,18 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                     let m_at = s.pos();
                     let mem = if flags == 2 { s.u32()? } else { 0 };
                     if mem as usize >= self.memories.len() {
-                        return Err(verr(m_at, "unknown memory"));
+                        return Err(verr(m_at, Reason::UnknownMemory));
                     }
                     let offset = s.pos() as u32;
                     self.const_expr(s, ValType::I32, self.imported_globals)?;
                     SegmentMode::Active { index: mem, offset }
                 }
                 1 => SegmentMode::Passive,
-                _ => return Err(derr(at, "malformed data segment kind")),
+                _ => return Err(derr(at, Reason::MalformedDataSegmentKind)),
             };
             let len = s.u32()? as usize;
             let start = s.pos();
-            s.skip(len).map_err(|_| derr(start, "unexpected end of section or function"))?;
+            s.skip(len).map_err(|_| derr(start, Reason::UnexpectedEndOfSectionOrFunction))?;
             push(&mut self.datas, DataSegment { mode, start: start as u32, len: len as u32 })?;
         }
         Ok(())
@@ -643,7 +644,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         let at = s.pos();
         let n = s.count()?;
         if n != defined {
-            return Err(derr(at, "function and code section have inconsistent lengths"));
+            return Err(derr(at, Reason::FunctionAndCodeSectionHaveInconsistentLengths));
         }
         let mut bodies: Vec<FuncBody, A> = Vec::new_in(alloc.clone());
         bodies.try_reserve_exact(n as usize).map_err(|_| LoadError::OutOfMemory)?;
@@ -661,7 +662,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             let size = s.u32()? as usize;
             let start = s.pos();
             if size > s.remaining() {
-                return Err(derr(start, "unexpected end of section or function"));
+                return Err(derr(start, Reason::UnexpectedEndOfSectionOrFunction));
             }
             let mut body = Reader::new(self.bytes, start, start + size);
             let func = self.imported_funcs + i;
@@ -674,7 +675,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             let first = stp + HEADER_ENTRIES;
             for (k, site) in scratch.sites.iter().enumerate() {
                 let own = k as u32;
-                let dpc = i32::try_from(site.pc as i64 - site.at as i64).map_err(|_| verr(site.at as usize, "implementation limit: branch too far"))?;
+                let dpc = i32::try_from(site.pc as i64 - site.at as i64).map_err(|_| verr(site.at as usize, Reason::BranchTooFar))?;
                 let e = Entry { dpc, dstp: site.stp as i32 - own as i32, keep: site.keep, drop: site.drop, cost: site.cost, fall: site.fall };
                 let w = match e.pack() {
                     Some(w) => w,
@@ -760,7 +761,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         macro_rules! push_t {
             ($t:expr) => {{
                 if sp == stack.len() {
-                    return Err(verr(s.pos(), "constant expression too deep"));
+                    return Err(verr(s.pos(), Reason::ConstantExpressionTooDeep));
                 }
                 stack[sp] = Some($t);
                 sp += 1;
@@ -768,7 +769,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         }
         loop {
             let at = s.pos();
-            let op = s.u8().map_err(|_| derr(at, "unexpected end of section or function"))?;
+            let op = s.u8().map_err(|_| derr(at, Reason::UnexpectedEndOfSectionOrFunction))?;
             match op {
                 0x0b => break,
                 0x41 => {
@@ -794,7 +795,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 0xd2 => {
                     let f = s.u32()?;
                     if f as usize >= self.funcs.len() {
-                        return Err(verr(at, "unknown function"));
+                        return Err(verr(at, Reason::UnknownFunction));
                     }
                     self.declare_ref(f)?;
                     func_ref = Some(f);
@@ -803,26 +804,26 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 0x23 => {
                     let g = s.u32()?;
                     if g >= globals_visible || g as usize >= self.globals.len() {
-                        return Err(verr(at, "unknown global"));
+                        return Err(verr(at, Reason::UnknownGlobal));
                     }
                     let gt = self.globals[g as usize].ty;
                     if gt.mutable {
-                        return Err(verr(at, "constant expression required"));
+                        return Err(verr(at, Reason::ConstantExpressionRequired));
                     }
                     push_t!(gt.ty)
                 }
                 0x6a | 0x6b | 0x6c | 0x7c | 0x7d | 0x7e if self.features.extended_const => {
                     let t = if op < 0x70 { ValType::I32 } else { ValType::I64 };
                     if sp < 2 || stack[sp - 1] != Some(t) || stack[sp - 2] != Some(t) {
-                        return Err(verr(at, "type mismatch"));
+                        return Err(verr(at, Reason::TypeMismatch));
                     }
                     sp -= 1;
                 }
-                _ => return Err(verr(at, "constant expression required")),
+                _ => return Err(verr(at, Reason::ConstantExpressionRequired)),
             }
         }
         if sp != 1 || stack[0] != Some(ty) {
-            return Err(verr(s.pos(), "type mismatch"));
+            return Err(verr(s.pos(), Reason::TypeMismatch));
         }
         Ok(func_ref)
     }
@@ -1044,7 +1045,7 @@ fn global_type(s: &mut Reader<'_>) -> Result<GlobalType, LoadError> {
     let mutable = match s.u8()? {
         0 => false,
         1 => true,
-        _ => return Err(derr(at, "malformed mutability")),
+        _ => return Err(derr(at, Reason::MalformedMutability)),
     };
     Ok(GlobalType { ty, mutable })
 }

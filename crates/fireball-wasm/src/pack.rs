@@ -18,7 +18,7 @@
 //! The hash catches a container damaged in storage before anything is parsed;
 //! the validator's check is what makes a forged table harmless.
 
-use crate::error::{DecodeError, LoadError};
+use crate::error::{DecodeError, LoadError, Reason};
 use crate::sidetable::{ENTRY_BYTES, WIDE_BYTES};
 
 /// The container's magic bytes.
@@ -70,31 +70,31 @@ pub fn hash<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> u64 {
 
 /// Split a packed module into its parts, checking the header and the hash.
 pub fn parse(b: &[u8]) -> Result<Parts<'_>, LoadError> {
-    let err = |offset: usize, reason: &'static str| LoadError::Decode(DecodeError { offset, reason });
+    let err = |offset: usize, reason: Reason| LoadError::Decode(DecodeError { offset, reason });
     if b.len() < HEADER_BYTES || b[..4] != MAGIC {
-        return Err(err(0, "not a packed Fireball module (no FBX header)"));
+        return Err(err(0, Reason::NotPacked));
     }
     let version = u16::from_le_bytes([b[4], b[5]]);
     let table = u16::from_le_bytes([b[6], b[7]]);
     if version != VERSION || table != TABLE_VERSION {
-        return Err(err(4, "packed module of another version: pack it again with this Fireball"));
+        return Err(err(4, Reason::PackedVersion));
     }
     let wasm_len = u32_at(b, 8) as usize;
     let side_len = u32_at(b, 12) as usize;
     let over_len = u32_at(b, 16) as usize;
     if u32_at(b, 20) != 0 || !side_len.is_multiple_of(ENTRY_BYTES) || !over_len.is_multiple_of(WIDE_BYTES) {
-        return Err(err(8, "malformed packed module header"));
+        return Err(err(8, Reason::MalformedPackedModuleHeader));
     }
     let wasm_at = HEADER_BYTES;
-    let side_at = wasm_at.checked_add(pad8(wasm_len)).ok_or(err(8, "malformed packed module header"))?;
-    let over_at = side_at.checked_add(side_len).ok_or(err(12, "malformed packed module header"))?;
-    let end = over_at.checked_add(over_len).ok_or(err(16, "malformed packed module header"))?;
+    let side_at = wasm_at.checked_add(pad8(wasm_len)).ok_or(err(8, Reason::MalformedPackedModuleHeader))?;
+    let over_at = side_at.checked_add(side_len).ok_or(err(12, Reason::MalformedPackedModuleHeader))?;
+    let end = over_at.checked_add(over_len).ok_or(err(16, Reason::MalformedPackedModuleHeader))?;
     if end != b.len() {
-        return Err(err(b.len().min(end), "packed module truncated or with trailing bytes"));
+        return Err(err(b.len().min(end), Reason::PackedLength));
     }
     let stored = u64::from_le_bytes([b[24], b[25], b[26], b[27], b[28], b[29], b[30], b[31]]);
     if hash([&b[HEADER_BYTES..]]) != stored {
-        return Err(err(24, "packed module damaged: hash mismatch"));
+        return Err(err(24, Reason::PackedHash));
     }
     Ok(Parts { wasm: &b[wasm_at..wasm_at + wasm_len], side: &b[side_at..over_at], overflow: &b[over_at..end] })
 }

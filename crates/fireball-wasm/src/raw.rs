@@ -34,28 +34,32 @@ pub(crate) fn side_word(side: &[u8], i: usize) -> u64 {
     }
 }
 
-/// Read `N` bytes of linear memory at effective address `ea`, or `None` if
-/// any of them is out of bounds (the wasm bounds check itself).
+/// Read `n` (1, 2, 4 or 8) bytes of linear memory at effective address `ea`,
+/// little-endian, zero-extended; `None` if any of them is out of bounds (the
+/// wasm bounds check itself). `N` is the largest `n` (8).
 #[inline(always)]
-pub(crate) fn mem_load<const N: usize>(m: &[u8], ea: u64) -> Option<[u8; N]> {
-    if ea + N as u64 > m.len() as u64 {
+pub(crate) fn mem_load<const N: usize>(m: &[u8], ea: u64, n: usize) -> Option<u64> {
+    if ea + n as u64 > m.len() as u64 {
         return None;
     }
     let mut b = [0u8; N];
-    // SAFETY: `ea + N <= m.len()` was checked just above, so the source range is in bounds;
-    // `b` is a distinct local of exactly N bytes.
-    unsafe { core::ptr::copy_nonoverlapping(m.as_ptr().add(ea as usize), b.as_mut_ptr(), N) };
-    Some(b)
+    // SAFETY: `ea + n <= m.len()` was checked just above, so the source range is in
+    // bounds; `n <= N` (callers pass a width from a table of 1, 2, 4 and 8), so it fits `b`.
+    unsafe { core::ptr::copy_nonoverlapping(m.as_ptr().add(ea as usize), b.as_mut_ptr(), n.min(N)) };
+    Some(u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
 }
 
-/// Write `N` bytes of linear memory at `ea`; `None` (and nothing written) if out of bounds.
+/// Write the low `n` (1, 2, 4 or 8) bytes of `v` at `ea`, little-endian; `None`
+/// (and nothing written) if out of bounds.
 #[inline(always)]
-pub(crate) fn mem_store<const N: usize>(m: &mut [u8], ea: u64, b: [u8; N]) -> Option<()> {
-    if ea + N as u64 > m.len() as u64 {
+pub(crate) fn mem_store(m: &mut [u8], ea: u64, v: u64, n: usize) -> Option<()> {
+    if ea + n as u64 > m.len() as u64 {
         return None;
     }
-    // SAFETY: `ea + N <= m.len()` was checked just above; `b` does not overlap `m`.
-    unsafe { core::ptr::copy_nonoverlapping(b.as_ptr(), m.as_mut_ptr().add(ea as usize), N) };
+    let b = v.to_le_bytes();
+    // SAFETY: `ea + n <= m.len()` was checked just above; `n <= 8` (a width from a table
+    // of 1, 2, 4 and 8); `b` is a local, so the ranges do not overlap.
+    unsafe { core::ptr::copy_nonoverlapping(b.as_ptr(), m.as_mut_ptr().add(ea as usize), n.min(8)) };
     Some(())
 }
 
@@ -270,16 +274,15 @@ impl Slot {
         s
     }
 
-    /// Copy `n` values from `src` up to `dst` (`dst <= src`; the ranges may overlap).
+    /// Copy `n` values from `src` down to `dst` (`dst <= src`; the ranges may overlap).
     #[inline(always)]
     pub(crate) fn copy_down(src: Slot, dst: Slot, n: usize) {
-        if n != 0 {
-            src.check();
-            dst.check();
-            src.add(n - 1).check();
+        // One slot at a time, lowest first: right for an overlap since `dst <= src`, and a
+        // handful of slots at most (a branch's or a call's results), so no `memmove`.
+        let mut i = 0;
+        while i < n {
+            dst.add(i).set(src.add(i).get());
+            i += 1;
         }
-        // SAFETY: both ranges lie inside the admitted frames of the running thread's stack
-        // (the callee's results, the values a branch keeps); `copy` allows the overlap.
-        unsafe { core::ptr::copy(src.p, dst.p, n) }
     }
 }

@@ -3,7 +3,7 @@
 //! encoding the spec allows, including over-long ones (rustc writes
 //! `call_indirect`'s table index as a 5-byte LEB), and rejects the rest.
 
-use crate::error::DecodeError;
+use crate::error::{DecodeError, Reason};
 
 /// A cursor over module bytes. Offsets are absolute positions in the module,
 /// so every error names the byte where it was found.
@@ -49,7 +49,7 @@ impl<'b> Reader<'b> {
     }
 
     /// An error at the current position.
-    pub fn err(&self, reason: &'static str) -> DecodeError {
+    pub fn err(&self, reason: Reason) -> DecodeError {
         DecodeError { offset: self.pos, reason }
     }
 
@@ -57,7 +57,7 @@ impl<'b> Reader<'b> {
     #[inline]
     pub fn u8(&mut self) -> Result<u8> {
         if self.pos >= self.end {
-            return Err(self.err("unexpected end"));
+            return Err(self.err(Reason::UnexpectedEnd));
         }
         let b = self.bytes[self.pos];
         self.pos += 1;
@@ -76,7 +76,7 @@ impl<'b> Reader<'b> {
     /// `n` raw bytes.
     pub fn take(&mut self, n: usize) -> Result<&'b [u8]> {
         if self.remaining() < n {
-            return Err(self.err("unexpected end"));
+            return Err(self.err(Reason::UnexpectedEnd));
         }
         let s = &self.bytes[self.pos..self.pos + n];
         self.pos += n;
@@ -93,15 +93,15 @@ impl<'b> Reader<'b> {
         let mut shift = 0u32;
         loop {
             let start = self.pos;
-            let b = self.u8().map_err(|_| DecodeError { offset: start, reason: "unexpected end" })?;
+            let b = self.u8().map_err(|_| DecodeError { offset: start, reason: Reason::UnexpectedEnd })?;
             let remaining = bits - shift;
             if remaining < 7 {
                 // Last byte: no continuation, and the unused high bits must be zero.
                 if b & 0x80 != 0 {
-                    return Err(DecodeError { offset: start, reason: "integer representation too long" });
+                    return Err(DecodeError { offset: start, reason: Reason::IntegerRepresentationTooLong });
                 }
                 if (b as u32) >> remaining != 0 {
-                    return Err(DecodeError { offset: start, reason: "integer too large" });
+                    return Err(DecodeError { offset: start, reason: Reason::IntegerTooLarge });
                 }
             }
             result |= ((b & 0x7f) as u64) << shift;
@@ -110,7 +110,7 @@ impl<'b> Reader<'b> {
             }
             shift += 7;
             if shift >= bits && bits.is_multiple_of(7) {
-                return Err(DecodeError { offset: start, reason: "integer representation too long" });
+                return Err(DecodeError { offset: start, reason: Reason::IntegerRepresentationTooLong });
             }
         }
     }
@@ -120,17 +120,17 @@ impl<'b> Reader<'b> {
         let mut shift = 0u32;
         loop {
             let start = self.pos;
-            let b = self.u8().map_err(|_| DecodeError { offset: start, reason: "unexpected end" })?;
+            let b = self.u8().map_err(|_| DecodeError { offset: start, reason: Reason::UnexpectedEnd })?;
             let remaining = bits - shift;
             if remaining < 7 {
                 if b & 0x80 != 0 {
-                    return Err(DecodeError { offset: start, reason: "integer representation too long" });
+                    return Err(DecodeError { offset: start, reason: Reason::IntegerRepresentationTooLong });
                 }
                 // The unused bits (and the sign bit) must all be equal.
                 let mask = (0x7fu8 >> (remaining - 1)) << (remaining - 1) & 0x7f;
                 let top = b & mask;
                 if top != 0 && top != mask {
-                    return Err(DecodeError { offset: start, reason: "integer too large" });
+                    return Err(DecodeError { offset: start, reason: Reason::IntegerTooLarge });
                 }
             }
             result |= ((b & 0x7f) as i64) << shift;
@@ -142,7 +142,7 @@ impl<'b> Reader<'b> {
                 return Ok(result);
             }
             if shift >= bits && bits.is_multiple_of(7) {
-                return Err(DecodeError { offset: start, reason: "integer representation too long" });
+                return Err(DecodeError { offset: start, reason: Reason::IntegerRepresentationTooLong });
             }
         }
     }
@@ -197,9 +197,9 @@ impl<'b> Reader<'b> {
     pub fn name(&mut self) -> Result<(u32, u32)> {
         let len = self.u32()? as usize;
         let start = self.pos;
-        let s = self.take(len).map_err(|_| DecodeError { offset: start, reason: "length out of bounds" })?;
+        let s = self.take(len).map_err(|_| DecodeError { offset: start, reason: Reason::LengthOutOfBounds })?;
         if core::str::from_utf8(s).is_err() {
-            return Err(DecodeError { offset: start, reason: "malformed UTF-8 encoding" });
+            return Err(DecodeError { offset: start, reason: Reason::MalformedUTF8Encoding });
         }
         Ok((start as u32, len as u32))
     }
@@ -209,7 +209,7 @@ impl<'b> Reader<'b> {
     pub fn count(&mut self) -> Result<u32> {
         let n = self.u32()?;
         if n as usize > self.remaining() {
-            return Err(self.err("length out of bounds"));
+            return Err(self.err(Reason::LengthOutOfBounds));
         }
         Ok(n)
     }

@@ -395,6 +395,7 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
 
     /// Instantiate `module`, binding each import through `resolve(module, name, desc)`.
     /// Active segments are copied in; the start function is *not* run (see [`Store::start_func`]).
+    #[inline(never)]
     pub fn instantiate(
         &mut self,
         module: &'m Module<'m, M>,

@@ -1,7 +1,7 @@
 //! Types of the WebAssembly type system as the decoder produces them and the
 //! validator and store consume them.
 
-use crate::error::DecodeError;
+use crate::error::{DecodeError, Reason};
 use crate::reader::Reader;
 
 /// A value type. SIMD (`v128`) is not supported.
@@ -41,7 +41,7 @@ impl ValType {
         let b = r.u8()?;
         ValType::from_byte(b).ok_or(DecodeError {
             offset: at,
-            reason: if b == 0x7b { "SIMD (v128) is not supported" } else { "malformed value type" },
+            reason: if b == 0x7b { Reason::SimdUnsupported } else { Reason::MalformedValueType },
         })
     }
 
@@ -49,7 +49,7 @@ impl ValType {
         let at = r.pos();
         match ValType::read(r)? {
             t @ (ValType::FuncRef | ValType::ExternRef) => Ok(t),
-            _ => Err(DecodeError { offset: at, reason: "malformed reference type" }),
+            _ => Err(DecodeError { offset: at, reason: Reason::MalformedReferenceType }),
         }
     }
 

@@ -7,7 +7,7 @@
 use allocator_api2::alloc::Allocator;
 use allocator_api2::vec::Vec;
 
-use crate::error::{DecodeError, LoadError, ValidateError};
+use crate::error::{DecodeError, LoadError, ValidateError, Reason};
 use crate::module::{push, Module};
 use crate::ops;
 use crate::reader::Reader;
@@ -131,7 +131,7 @@ struct V<'m, 'b, 's, A: Allocator + Clone> {
 type R<T> = Result<T, LoadError>;
 
 impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
-    fn err(&self, reason: &'static str) -> LoadError {
+    fn err(&self, reason: Reason) -> LoadError {
         LoadError::Validate(ValidateError { offset: self.at, reason })
     }
 
@@ -163,7 +163,7 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
         let h = self.s.vals.len() as u32;
         if h > self.max_height {
             if h > MAX_HEIGHT {
-                return Err(self.err("implementation limit: operand stack deeper than 65535 values"));
+                return Err(self.err(Reason::StackTooDeep));
             }
             self.max_height = h;
         }
@@ -187,7 +187,7 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
             if c.unreachable {
                 return Ok(UNKNOWN);
             }
-            return Err(self.err("type mismatch: operand stack underflow"));
+            return Err(self.err(Reason::StackUnderflow));
         }
         Ok(self.s.vals.pop().unwrap_or(UNKNOWN))
     }
@@ -195,7 +195,7 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
     fn pop_expect(&mut self, t: ValType) -> R<Ty> {
         let a = self.pop()?;
         if a != UNKNOWN && a != t as u8 {
-            return Err(self.err("type mismatch"));
+            return Err(self.err(Reason::TypeMismatch));
         }
         Ok(a)
     }
@@ -217,11 +217,11 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
                 if c.unreachable {
                     return Ok(());
                 }
-                return Err(self.err("type mismatch: operand stack underflow"));
+                return Err(self.err(Reason::StackUnderflow));
             }
             let a = self.s.vals[len - i - 1];
             if a != UNKNOWN && a != t as u8 {
-                return Err(self.err("type mismatch"));
+                return Err(self.err(Reason::TypeMismatch));
             }
         }
         Ok(())
@@ -230,7 +230,7 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
     fn pop_ref(&mut self) -> R<Ty> {
         let a = self.pop()?;
         if a != UNKNOWN && !ValType::from_byte(a).is_some_and(|t| t.is_ref()) {
-            return Err(self.err("type mismatch: reference expected"));
+            return Err(self.err(Reason::ReferenceExpected));
         }
         Ok(a)
     }
@@ -288,7 +288,7 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
     fn label(&self, depth: u32) -> R<Ctrl> {
         let n = self.s.ctrls.len();
         if depth as usize >= n {
-            return Err(self.err("unknown label"));
+            return Err(self.err(Reason::UnknownLabel));
         }
         Ok(self.s.ctrls[n - 1 - depth as usize])
     }
@@ -377,10 +377,10 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
             _ => {
                 let i = r.s33()?;
                 if i < 0 {
-                    return Err(LoadError::Decode(DecodeError { offset: at, reason: "malformed block type" }));
+                    return Err(LoadError::Decode(DecodeError { offset: at, reason: Reason::MalformedBlockType }));
                 }
                 if i as usize >= self.m.types.len() {
-                    return Err(LoadError::Validate(ValidateError { offset: at, reason: "unknown type" }));
+                    return Err(LoadError::Validate(ValidateError { offset: at, reason: Reason::UnknownType }));
                 }
                 Ok(BlockType::Func(i as u32))
             }
@@ -391,7 +391,7 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
         let l = &self.s.locals;
         // Runs are sorted by end; binary search the first run whose end > idx.
         let i = l.partition_point(|&(end, _)| end <= idx);
-        l.get(i).map(|&(_, t)| t).ok_or_else(|| self.err("unknown local"))
+        l.get(i).map(|&(_, t)| t).ok_or_else(|| self.err(Reason::UnknownLocal))
     }
 
     fn memarg(&mut self, r: &mut Reader<'_>, natural: u8) -> R<()> {
@@ -403,17 +403,17 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
         }
         r.u32()?;
         if mem as usize >= self.m.memories.len() {
-            return Err(self.err("unknown memory"));
+            return Err(self.err(Reason::UnknownMemory));
         }
         if align > natural as u32 {
-            return Err(self.err("alignment must not be larger than natural"));
+            return Err(self.err(Reason::AlignmentMustNotBeLargerThanNatural));
         }
         Ok(())
     }
 
     fn need_memory(&self) -> R<()> {
         if self.m.memories.is_empty() {
-            return Err(self.err("unknown memory 0"));
+            return Err(self.err(Reason::NoMemory));
         }
         Ok(())
     }
@@ -423,7 +423,7 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
         if self.m.features.multi_memory {
             let m = r.u32()?;
             if m as usize >= self.m.memories.len() {
-                return Err(self.err("unknown memory"));
+                return Err(self.err(Reason::UnknownMemory));
             }
             return Ok(());
         }
@@ -434,48 +434,49 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
     fn zero_byte(&self, r: &mut Reader<'_>) -> R<()> {
         let at = r.pos();
         if r.u8()? != 0 {
-            return Err(LoadError::Decode(DecodeError { offset: at, reason: "zero byte expected" }));
+            return Err(LoadError::Decode(DecodeError { offset: at, reason: Reason::ZeroByteExpected }));
         }
         Ok(())
     }
 
     fn table(&self, idx: u32) -> R<ValType> {
-        self.m.tables.get(idx as usize).map(|t| t.elem).ok_or_else(|| self.err("unknown table"))
+        self.m.tables.get(idx as usize).map(|t| t.elem).ok_or_else(|| self.err(Reason::UnknownTable))
     }
 
     fn func_sig(&self, f: u32) -> R<(&'m [ValType], &'m [ValType])> {
-        let t = self.m.func_type(f).ok_or_else(|| self.err("unknown function"))?;
+        let t = self.m.func_type(f).ok_or_else(|| self.err(Reason::UnknownFunction))?;
         Ok((t.params, t.results))
     }
 
     fn type_sig(&self, t: u32) -> R<(&'m [ValType], &'m [ValType])> {
-        let t = self.m.type_at(t).ok_or_else(|| self.err("unknown type"))?;
+        let t = self.m.type_at(t).ok_or_else(|| self.err(Reason::UnknownType))?;
         Ok((t.params, t.results))
     }
 
     fn data_index(&self, idx: u32) -> R<()> {
         match self.m.data_count {
-            None => Err(self.err("data count section required")),
-            Some(n) if idx >= n => Err(self.err("unknown data segment")),
+            None => Err(self.err(Reason::DataCountSectionRequired)),
+            Some(n) if idx >= n => Err(self.err(Reason::UnknownDataSegment)),
             _ => Ok(()),
         }
     }
 
     fn elem_index(&self, idx: u32) -> R<ValType> {
-        self.m.elems.get(idx as usize).map(|e| e.ty).ok_or_else(|| self.err("unknown elem segment"))
+        self.m.elems.get(idx as usize).map(|e| e.ty).ok_or_else(|| self.err(Reason::UnknownElemSegment))
     }
 }
 
 /// Validate the body in `r` of a function of type `type_idx`. Its branch sites
 /// are left in `scratch.sites` (for the caller to compress or check); returns
 /// the offset of its first instruction and its header.
+#[inline(never)]
 pub(crate) fn function<A: Allocator + Clone>(
     m: &Module<'_, A>,
     type_idx: u32,
     r: &mut Reader<'_>,
     scratch: &mut Scratch<A>,
 ) -> R<(u32, Header)> {
-    let ft = m.type_at(type_idx).ok_or(LoadError::Validate(ValidateError { offset: r.pos(), reason: "unknown type" }))?;
+    let ft = m.type_at(type_idx).ok_or(LoadError::Validate(ValidateError { offset: r.pos(), reason: Reason::UnknownType }))?;
     scratch.vals.clear();
     scratch.ctrls.clear();
     scratch.locals.clear();
@@ -493,10 +494,10 @@ pub(crate) fn function<A: Allocator + Clone>(
         let t = ValType::read(r)?;
         total += n;
         if total > u32::MAX as u64 {
-            return Err(LoadError::Decode(DecodeError { offset: at, reason: "too many locals" }));
+            return Err(LoadError::Decode(DecodeError { offset: at, reason: Reason::LocalsOverflow }));
         }
         if total > MAX_LOCALS {
-            return Err(LoadError::Validate(ValidateError { offset: at, reason: "implementation limit: too many locals" }));
+            return Err(LoadError::Validate(ValidateError { offset: at, reason: Reason::TooManyLocals }));
         }
         if n > 0 {
             push(&mut scratch.locals, (total as u32, t))?;
@@ -515,7 +516,7 @@ pub(crate) fn function<A: Allocator + Clone>(
         }
         first = false;
         v.at = r.pos();
-        let op = r.u8().map_err(|_| LoadError::Decode(DecodeError { offset: v.at, reason: "unexpected end of section or function" }))?;
+        let op = r.u8().map_err(|_| LoadError::Decode(DecodeError { offset: v.at, reason: Reason::UnexpectedEndOfSectionOrFunction }))?;
         if let Some(sig) = ops::simple(op) {
             if let Some(natural) = sig.align {
                 v.memarg(r, natural)?;
@@ -564,12 +565,12 @@ pub(crate) fn function<A: Allocator + Clone>(
             0x05 => {
                 let c = v.ctrl();
                 if c.kind != Kind::If {
-                    return Err(v.err("else without matching if"));
+                    return Err(v.err(Reason::ElseWithoutMatchingIf));
                 }
                 let results = v.results(c.sig);
                 v.pop_all(results)?;
                 if v.s.vals.len() as u32 != c.height {
-                    return Err(v.err("type mismatch: values remaining on stack at end of block"));
+                    return Err(v.err(Reason::ValuesRemaining));
                 }
                 // The then-arm falls through to here: jump over the else-arm.
                 v.end_run();
@@ -599,10 +600,10 @@ pub(crate) fn function<A: Allocator + Clone>(
                 let results = v.label_types(&Ctrl { kind: if c.kind == Kind::Func { Kind::Func } else { Kind::Block }, ..c });
                 v.pop_all(results)?;
                 if v.s.vals.len() as u32 != c.height {
-                    return Err(v.err("type mismatch: values remaining on stack at end of block"));
+                    return Err(v.err(Reason::ValuesRemaining));
                 }
                 if c.kind == Kind::If && v.params(c.sig) != v.results(c.sig) {
-                    return Err(v.err("type mismatch: if without else must leave its parameters unchanged"));
+                    return Err(v.err(Reason::IfWithoutElse));
                 }
                 let depth = v.s.ctrls.len() as u32 - 1;
                 v.s.ctrls.pop();
@@ -669,7 +670,7 @@ pub(crate) fn function<A: Allocator + Clone>(
                     let f = v.label(l)?;
                     let ts = v.label_types(&f);
                     if ts.len() != arity {
-                        return Err(v.err("type mismatch: br_table targets have different arities"));
+                        return Err(v.err(Reason::BrTableArity));
                     }
                     v.check_top(ts)?;
                     v.emit_branch(l)?;
@@ -692,7 +693,7 @@ pub(crate) fn function<A: Allocator + Clone>(
                 let t = r.u32()?;
                 let table = r.u32()?;
                 if v.table(table)? != ValType::FuncRef {
-                    return Err(v.err("type mismatch: call_indirect needs a funcref table"));
+                    return Err(v.err(Reason::IndirectNeedsFuncref));
                 }
                 let (p, res) = v.type_sig(t)?;
                 v.pop_expect(ValType::I32)?;
@@ -703,7 +704,7 @@ pub(crate) fn function<A: Allocator + Clone>(
                 let f = r.u32()?;
                 let (p, res) = v.func_sig(f)?;
                 if res != v.results {
-                    return Err(v.err("type mismatch: tail call results differ from the caller's"));
+                    return Err(v.err(Reason::TailCallResults));
                 }
                 v.pop_all(p)?;
                 v.end_run();
@@ -713,11 +714,11 @@ pub(crate) fn function<A: Allocator + Clone>(
                 let t = r.u32()?;
                 let table = r.u32()?;
                 if v.table(table)? != ValType::FuncRef {
-                    return Err(v.err("type mismatch: call_indirect needs a funcref table"));
+                    return Err(v.err(Reason::IndirectNeedsFuncref));
                 }
                 let (p, res) = v.type_sig(t)?;
                 if res != v.results {
-                    return Err(v.err("type mismatch: tail call results differ from the caller's"));
+                    return Err(v.err(Reason::TailCallResults));
                 }
                 v.pop_expect(ValType::I32)?;
                 v.pop_all(p)?;
@@ -733,17 +734,17 @@ pub(crate) fn function<A: Allocator + Clone>(
                 let b = v.pop()?;
                 let is_num = |t: Ty| t == UNKNOWN || !ValType::from_byte(t).is_some_and(|t| t.is_ref());
                 if !is_num(a) || !is_num(b) {
-                    return Err(v.err("type mismatch: select needs numeric operands"));
+                    return Err(v.err(Reason::SelectNeedsNumeric));
                 }
                 if a != UNKNOWN && b != UNKNOWN && a != b {
-                    return Err(v.err("type mismatch"));
+                    return Err(v.err(Reason::TypeMismatch));
                 }
                 v.push(if a == UNKNOWN { b } else { a })?;
             }
             0x1c => {
                 let n = r.u32()?;
                 if n != 1 {
-                    return Err(v.err("invalid result arity"));
+                    return Err(v.err(Reason::InvalidResultArity));
                 }
                 let t = ValType::read(r)?;
                 v.pop_expect(ValType::I32)?;
@@ -766,14 +767,14 @@ pub(crate) fn function<A: Allocator + Clone>(
             }
             0x23 => {
                 let g = r.u32()?;
-                let t = m.globals.get(g as usize).ok_or_else(|| v.err("unknown global"))?.ty;
+                let t = m.globals.get(g as usize).ok_or_else(|| v.err(Reason::UnknownGlobal))?.ty;
                 v.push_ty(t.ty)?;
             }
             0x24 => {
                 let g = r.u32()?;
-                let t = m.globals.get(g as usize).ok_or_else(|| v.err("unknown global"))?.ty;
+                let t = m.globals.get(g as usize).ok_or_else(|| v.err(Reason::UnknownGlobal))?.ty;
                 if !t.mutable {
-                    return Err(v.err("global is immutable"));
+                    return Err(v.err(Reason::GlobalIsImmutable));
                 }
                 v.pop_expect(t.ty)?;
             }
@@ -823,10 +824,10 @@ pub(crate) fn function<A: Allocator + Clone>(
             0xd2 => {
                 let f = r.u32()?;
                 if f >= m.func_count() {
-                    return Err(v.err("unknown function"));
+                    return Err(v.err(Reason::UnknownFunction));
                 }
                 if !m.is_declared_ref(f) {
-                    return Err(v.err("undeclared function reference"));
+                    return Err(v.err(Reason::UndeclaredFunctionReference));
                 }
                 v.push_ty(ValType::FuncRef)?;
             }
@@ -862,7 +863,7 @@ pub(crate) fn function<A: Allocator + Clone>(
                         let t = r.u32()?;
                         let et = v.elem_index(e)?;
                         if v.table(t)? != et {
-                            return Err(v.err("type mismatch"));
+                            return Err(v.err(Reason::TypeMismatch));
                         }
                         v.pop_all(&[ValType::I32, ValType::I32, ValType::I32])?;
                     }
@@ -873,7 +874,7 @@ pub(crate) fn function<A: Allocator + Clone>(
                         let dst = v.table(r.u32()?)?;
                         let src = v.table(r.u32()?)?;
                         if dst != src {
-                            return Err(v.err("type mismatch"));
+                            return Err(v.err(Reason::TypeMismatch));
                         }
                         v.pop_all(&[ValType::I32, ValType::I32, ValType::I32])?;
                     }
@@ -893,14 +894,14 @@ pub(crate) fn function<A: Allocator + Clone>(
                         v.pop_expect(t)?;
                         v.pop_expect(ValType::I32)?;
                     }
-                    _ => return Err(LoadError::Decode(DecodeError { offset: v.at, reason: "illegal opcode" })),
+                    _ => return Err(LoadError::Decode(DecodeError { offset: v.at, reason: Reason::IllegalOpcode })),
                 }
             }
-            _ => return Err(LoadError::Decode(DecodeError { offset: v.at, reason: "illegal opcode" })),
+            _ => return Err(LoadError::Decode(DecodeError { offset: v.at, reason: Reason::IllegalOpcode })),
         }
     }
     if !r.at_end() {
-        return Err(LoadError::Decode(DecodeError { offset: r.pos(), reason: "section size mismatch: END opcode expected" }));
+        return Err(LoadError::Decode(DecodeError { offset: r.pos(), reason: Reason::EndExpected }));
     }
     Ok((
         code_start,

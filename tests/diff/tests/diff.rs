@@ -1,7 +1,7 @@
 //! The differential fuzzer as a test (`harness = false`: it prints its seed and summary
 //! whether or not `--nocapture` is given). Environment:
 //!
-//! - `FIREBALL_DIFF_SECS` — how long to generate (default 90 s); `3600` for a long local run.
+//! - `FIREBALL_DIFF_SECS` — how long to generate (default 90 s; 10 s in a debug build); `3600` for a long local run.
 //! - `FIREBALL_DIFF_SEED` — the seed (decimal or 0x hex); default: today's UTC date, `yyyymmdd`.
 //! - `FIREBALL_DIFF_MODULE` — run only this module of the seed, printing every call.
 //! - `FIREBALL_DIFF_REPLAY` — a `.wat` (a divergence report) or `.wasm` to run alone, printing every call.
@@ -39,12 +39,13 @@ fn main() {
     let seed = env_u64("FIREBALL_DIFF_SEED");
     let opts = Options {
         seed: seed.unwrap_or_else(fireball_diff::utc_day_seed),
-        duration: Duration::from_secs(env_u64("FIREBALL_DIFF_SECS").unwrap_or(90)),
+        // A debug build (`cargo test --workspace`) gets a short smoke run; the real one is --release.
+        duration: Duration::from_secs(env_u64("FIREBALL_DIFF_SECS").unwrap_or(if cfg!(debug_assertions) { 10 } else { 90 })),
         fuel: env_u64("FIREBALL_DIFF_FUEL").unwrap_or(100_000),
         out_dir,
         only_module,
         verbose: only_module.is_some() || replay.is_some(),
-        max_reports: 100,
+        max_reports: 20,
     };
     // A big stack: the engines and tools under test may recurse on deep nesting (wasm-smith
     // modules nest blocks deeply), and the main thread's 8 MiB is not always enough.

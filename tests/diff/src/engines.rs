@@ -89,6 +89,74 @@ pub fn fb_sig(ty: fb::FuncType<'_>) -> (Vec<&'static str>, Vec<&'static str>) {
     (ty.params.iter().map(|&t| fb_ty(t)).collect(), ty.results.iter().map(|&t| fb_ty(t)).collect())
 }
 
+// ---------------------------------------------------------------- host functions
+
+/// The imports wasm-smith may use (`available_imports`), served alike by both engines (and
+/// the node script). They exercise the host-call path: leaving the interpreter, arguments and
+/// results crossing (NaN payloads included), a host failure, and tail calls into the host.
+pub const HOST_IMPORTS: &str = r#"(module
+  (import "env" "h0" (func (result i32)))
+  (import "env" "h1" (func (param i32) (result i32)))
+  (import "env" "h2" (func (param i64 i32) (result i64)))
+  (import "env" "h3" (func (param f32 f64) (result f64 f32)))
+  (import "env" "h4" (func (param i32)))
+  (import "env" "h5" (func (param i32) (result i32))))"#;
+
+/// The message of `h5`'s failure (so wasmi's error can be told from others).
+pub const HOST_TRAP: &str = "fireball-diff host trap";
+
+/// Host calls Fireball has made (and wasmi as many, or the calls would have diverged): for the summary.
+pub static HOST_CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A host function failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostTrap;
+
+/// Host state, one per instance: `h0` counts its calls, `h4` adds to the count.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Host {
+    counter: i32,
+}
+
+impl Host {
+    /// Serve host function `name`: its results, or `Err` if it fails.
+    pub fn call(&mut self, name: &str, args: &[Obs]) -> Result<Vec<Obs>, HostTrap> {
+        let i32_ = |i: usize| match args.get(i) {
+            Some(Obs::I32(x)) => *x as i32,
+            _ => 0,
+        };
+        Ok(match (name, args) {
+            ("h0", _) => {
+                self.counter = self.counter.wrapping_add(1);
+                vec![Obs::I32(self.counter as u32)]
+            }
+            ("h1", _) => vec![Obs::I32((i32_(0) as u32).rotate_left(5) ^ 0x1234_5678)],
+            ("h2", [Obs::I64(a), _]) => vec![Obs::I64((*a as i64).wrapping_mul(31).wrapping_add(i64::from(i32_(1))) as u64)],
+            ("h3", [Obs::F32(f), Obs::F64(d)]) => vec![Obs::F64(*d), Obs::F32(*f)],
+            ("h4", _) => {
+                self.counter = self.counter.wrapping_add(i32_(0));
+                vec![]
+            }
+            ("h5", _) if i32_(0) & 1 == 1 => return Err(HostTrap),
+            ("h5", _) => vec![Obs::I32((i32_(0) / 2) as u32)],
+            _ => return Err(HostTrap),
+        })
+    }
+}
+
+/// The host functions' signatures, for Fireball's store.
+fn host_sigs() -> [(&'static str, &'static [fb::ValType], &'static [fb::ValType]); 6] {
+    use fb::ValType::*;
+    [
+        ("h0", &[], &[I32]),
+        ("h1", &[I32], &[I32]),
+        ("h2", &[I64, I32], &[I64]),
+        ("h3", &[F32, F64], &[F64, F32]),
+        ("h4", &[I32], &[]),
+        ("h5", &[I32], &[I32]),
+    ]
+}
+
 // ---------------------------------------------------------------- Fireball
 
 /// A Fireball instance and the thread that runs its calls.
@@ -99,6 +167,8 @@ pub struct Fireball<'m> {
     pub inst: fb::Instance,
     /// One thread for every call of this module (reused, as a scheduler would).
     pub thread: fb::Thread,
+    /// The host functions' state.
+    pub host: Host,
 }
 
 /// Decode and validate.
@@ -114,7 +184,16 @@ pub fn fb_load(bytes: &[u8], features: fb::Features) -> Result<fb::Module<'_>, S
 pub fn fb_instantiate<'m>(module: &'m fb::Module<'m>, fuel: u64) -> (Outcome, Option<Fireball<'m>>) {
     let r = guarded(|| -> (Outcome, Option<Fireball<'m>>) {
         let mut store = fb::Store::new(fb::HostLimits { max_memory_bytes: MEMORY_LIMIT, max_table_elems: TABLE_LIMIT });
-        let inst = match store.instantiate(module, |_, _, _| None) {
+        let mut hosts = vec![];
+        for (id, (name, params, results)) in host_sigs().into_iter().enumerate() {
+            if let Ok(f) = store.host_func(params, results, id as u32) {
+                hosts.push((name, f));
+            }
+        }
+        let resolve = |m: &str, n: &str, _: &fb::ImportDesc| {
+            hosts.iter().find(|(h, _)| m == "env" && *h == n).map(|&(_, f)| fb::Extern::Func(f))
+        };
+        let inst = match store.instantiate(module, resolve) {
             Ok(i) => i,
             Err(fb::InstantiateError::SegmentOutOfBounds(code)) => return (Outcome::Trap(TrapKind::from_fireball(code)), None),
             Err(e) => return (Outcome::Trap(TrapKind::Other(format!("fireball instantiate: {e}"))), None),
@@ -122,7 +201,7 @@ pub fn fb_instantiate<'m>(module: &'m fb::Module<'m>, fuel: u64) -> (Outcome, Op
         let Ok(thread) = fb::Thread::new(fb::StackLimits { value_slots: VALUE_SLOTS, frames: FRAMES }) else {
             return (Outcome::Trap(TrapKind::Other("fireball: thread out of memory".into())), None);
         };
-        let mut f = Fireball { store, inst, thread };
+        let mut f = Fireball { store, inst, thread, host: Host::default() };
         if let Some(start) = f.store.start_func(inst) {
             let o = fb_run(&mut f, start, &[], FbMode::Whole, fuel);
             if o != Outcome::Values(vec![]) {
@@ -166,26 +245,54 @@ pub fn fb_run(f: &mut Fireball<'_>, func: fb::FuncAddr, args: &[fb::Value], mode
     if let Err(e) = f.thread.invoke(&f.store, func, args) {
         return Outcome::Trap(TrapKind::Other(format!("fireball invoke: {e:?}")));
     }
-    let exit = match mode {
-        FbMode::Whole => f.thread.resume(&mut f.store, fuel),
-        FbMode::Unmetered => f.thread.run(&mut f.store),
-        FbMode::Sliced { max, seed } => {
-            let mut rng = Rng::new(seed);
-            let start = f.thread.instructions();
-            loop {
+    let mut rng = Rng::new(if let FbMode::Sliced { seed, .. } = mode { seed } else { 0 });
+    let start = f.thread.instructions();
+    loop {
+        let used = f.thread.instructions() - start;
+        let exit = match mode {
+            FbMode::Whole if used >= fuel => fb::Exit::OutOfFuel,
+            FbMode::Whole => f.thread.resume(&mut f.store, fuel - used),
+            FbMode::Unmetered => f.thread.run(&mut f.store),
+            FbMode::Sliced { max, .. } => {
                 let k = 1 + rng.below(max as u64);
                 match f.thread.resume(&mut f.store, k) {
                     fb::Exit::OutOfFuel if f.thread.instructions() - start < fuel => continue,
-                    e => break e,
+                    e => e,
                 }
             }
-        }
-    };
-    match exit {
-        fb::Exit::Done => Outcome::Values(f.thread.results(&f.store).map(|v| fb_obs(&f.store, v)).collect()),
-        fb::Exit::Trap(t) => Outcome::Trap(TrapKind::from_fireball(t.code)),
-        fb::Exit::OutOfFuel => Outcome::OutOfFuel,
-        fb::Exit::HostCall { id, .. } => Outcome::Trap(TrapKind::Other(format!("fireball: unexpected host call {id}"))),
+        };
+        return match exit {
+            fb::Exit::Done => Outcome::Values(f.thread.results(&f.store).map(|v| fb_obs(&f.store, v)).collect()),
+            fb::Exit::Trap(t) => Outcome::Trap(TrapKind::from_fireball(t.code)),
+            fb::Exit::OutOfFuel => Outcome::OutOfFuel,
+            fb::Exit::HostCall { id, .. } => {
+                HOST_CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let name = host_sigs().get(id as usize).map_or("?", |h| h.0);
+                let args: Vec<Obs> = f.thread.host_args(&f.store).map(|v| fb_obs(&f.store, v)).collect();
+                match f.host.call(name, &args) {
+                    Ok(results) => {
+                        let vals: Vec<fb::Value> = results.iter().map(obs_value).collect();
+                        if let Err(e) = f.thread.host_return(&f.store, &vals) {
+                            return Outcome::Trap(TrapKind::Other(format!("fireball host_return: {e:?}")));
+                        }
+                    }
+                    Err(HostTrap) => f.thread.host_trap(),
+                }
+                continue;
+            }
+        };
+    }
+}
+
+/// A host result as a Fireball value (host functions return numbers only).
+fn obs_value(o: &Obs) -> fb::Value {
+    match *o {
+        Obs::I32(x) => fb::Value::I32(x as i32),
+        Obs::I64(x) => fb::Value::I64(x as i64),
+        Obs::F32(b) => fb::Value::F32(b),
+        Obs::F64(b) => fb::Value::F64(b),
+        Obs::Func(_) => fb::Value::FuncRef(None),
+        Obs::Extern(r) => fb::Value::ExternRef(r),
     }
 }
 
@@ -247,12 +354,48 @@ pub fn wasmi_engine() -> wasmi::Engine {
     wasmi::Engine::new(&c)
 }
 
+/// What a wasmi store carries: its limits and the host functions' state.
+pub struct WiData {
+    limits: wasmi::StoreLimits,
+    host: Host,
+}
+
 /// A wasmi instance.
 pub struct Wasmi {
-    /// Its store (limits as data).
-    pub store: wasmi::Store<wasmi::StoreLimits>,
+    /// Its store.
+    pub store: wasmi::Store<WiData>,
     /// The instance.
     pub inst: wasmi::Instance,
+}
+
+fn wi_host(c: &mut wasmi::Caller<'_, WiData>, name: &str, args: &[Obs]) -> Result<Vec<Obs>, wasmi::Error> {
+    c.data_mut().host.call(name, args).map_err(|HostTrap| wasmi::Error::new(HOST_TRAP))
+}
+
+fn wi_i32(v: &[Obs]) -> Result<i32, wasmi::Error> {
+    match v.first() {
+        Some(Obs::I32(x)) => Ok(*x as i32),
+        _ => Err(wasmi::Error::new("host: bad result")),
+    }
+}
+
+fn wi_linker(engine: &wasmi::Engine) -> Result<wasmi::Linker<WiData>, wasmi::errors::LinkerError> {
+    let mut l = wasmi::Linker::<WiData>::new(engine);
+    l.func_wrap("env", "h0", |mut c: wasmi::Caller<'_, WiData>| wi_i32(&wi_host(&mut c, "h0", &[])?))?;
+    l.func_wrap("env", "h1", |mut c: wasmi::Caller<'_, WiData>, x: i32| wi_i32(&wi_host(&mut c, "h1", &[Obs::I32(x as u32)])?))?;
+    l.func_wrap("env", "h2", |mut c: wasmi::Caller<'_, WiData>, a: i64, b: i32| match wi_host(&mut c, "h2", &[Obs::I64(a as u64), Obs::I32(b as u32)])?[..] {
+        [Obs::I64(r)] => Ok(r as i64),
+        _ => Err(wasmi::Error::new("host: bad result")),
+    })?;
+    l.func_wrap("env", "h3", |mut c: wasmi::Caller<'_, WiData>, f: wasmi::F32, d: wasmi::F64| {
+        match wi_host(&mut c, "h3", &[Obs::F32(f.to_bits()), Obs::F64(d.to_bits())])?[..] {
+            [Obs::F64(a), Obs::F32(b)] => Ok((wasmi::F64::from_bits(a), wasmi::F32::from_bits(b))),
+            _ => Err(wasmi::Error::new("host: bad result")),
+        }
+    })?;
+    l.func_wrap("env", "h4", |mut c: wasmi::Caller<'_, WiData>, x: i32| wi_host(&mut c, "h4", &[Obs::I32(x as u32)]).map(|_| ()))?;
+    l.func_wrap("env", "h5", |mut c: wasmi::Caller<'_, WiData>, x: i32| wi_i32(&wi_host(&mut c, "h5", &[Obs::I32(x as u32)])?))?;
+    Ok(l)
 }
 
 /// Decode, validate and translate.
@@ -266,6 +409,9 @@ pub fn wi_load(engine: &wasmi::Engine, bytes: &[u8]) -> Result<wasmi::Module, St
 
 fn wi_error(e: &wasmi::Error) -> Outcome {
     use wasmi::errors::{ErrorKind, InstantiationError};
+    if e.to_string().contains(HOST_TRAP) {
+        return Outcome::Trap(TrapKind::Host);
+    }
     match e.as_trap_code() {
         Some(wasmi::TrapCode::OutOfFuel) => Outcome::OutOfFuel,
         Some(c) => Outcome::Trap(TrapKind::from_wasmi(c)),
@@ -284,10 +430,13 @@ pub fn wi_instantiate(engine: &wasmi::Engine, module: &wasmi::Module, fuel: u64)
             .memory_size(MEMORY_LIMIT as usize)
             .table_elements(TABLE_LIMIT as usize)
             .build();
-        let mut store = wasmi::Store::new(engine, limits);
-        store.limiter(|l| l);
+        let mut store = wasmi::Store::new(engine, WiData { limits, host: Host::default() });
+        store.limiter(|d| &mut d.limits);
         let _ = store.set_fuel(fuel);
-        let linker = wasmi::Linker::<wasmi::StoreLimits>::new(engine);
+        let linker = match wi_linker(engine) {
+            Ok(l) => l,
+            Err(e) => return (Outcome::Trap(TrapKind::Other(format!("wasmi linker: {e}"))), None),
+        };
         match linker.instantiate_and_start(&mut store, module) {
             Ok(inst) => (Outcome::Values(vec![]), Some(Wasmi { store, inst })),
             Err(e) => (wi_error(&e), None),

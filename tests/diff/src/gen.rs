@@ -18,6 +18,8 @@ pub struct Shape {
     pub custom_pages: bool,
     /// Which instruction kinds wasm-smith may use (swarm testing).
     pub focus: Focus,
+    /// wasm-smith may import the host functions of [`crate::engines::HOST_IMPORTS`].
+    pub imports: bool,
     /// Not wasm-smith but [`template`]: one exported function per bulk-memory, table,
     /// load/store and grow instruction, operands from the arguments.
     pub template: bool,
@@ -78,6 +80,9 @@ impl std::fmt::Display for Shape {
         if self.custom_pages {
             v.push("custom-page-sizes");
         }
+        if self.imports {
+            v.push("imports");
+        }
         if self.template {
             v.push("template");
         } else {
@@ -97,6 +102,7 @@ impl Shape {
             multi_memory: has("multi-memory"),
             custom_pages: has("custom-page-sizes"),
             focus: [Focus::Memory, Focus::Table, Focus::Int].into_iter().find(|f| has(f.word())).unwrap_or(Focus::All),
+            imports: has("imports"),
             template: has("template"),
         }
     }
@@ -134,7 +140,8 @@ pub fn config(shape: &Shape, rng: &mut Rng) -> wasm_smith::Config {
         min_memories: if shape.multi_memory { 2 } else { 0 },
         allowed_instructions: shape.focus.kinds(),
         max_tables: 3,
-        max_imports: 0,
+        max_imports: if shape.imports { 6 } else { 0 },
+        available_imports: shape.imports.then(|| wat::parse_str(crate::engines::HOST_IMPORTS).expect("the host imports parse")),
         max_memory32_bytes: 1 << 20,
         max_table_elements: 1000,
         min_funcs: 1,
@@ -164,6 +171,7 @@ pub fn generate(module_seed: u64) -> Result<(Vec<u8>, Shape), String> {
         multi_memory: rng.chance(1, 5),
         custom_pages: rng.chance(1, 4),
         focus: *rng.pick(&[Focus::All, Focus::All, Focus::All, Focus::Memory, Focus::Table, Focus::Int]),
+        imports: rng.chance(1, 2),
         template: rng.chance(1, 16),
     };
     if shape.template {
@@ -498,7 +506,7 @@ mod tests {
             "return_call ", "return_call_indirect", "call_indirect", "br_table", "memory.grow", "memory.copy", "memory.fill",
             "memory.init", "data.drop", "table.grow", "table.copy", "table.init", "elem.drop", "table.fill", "ref.func",
             "select (result", "i64.extend32_s", "trunc_sat", "(pagesize", "if (type", "block (type", "loop (type",
-            "f64.promote_f32", "i32.const 1\n", "global.set",
+            "f64.promote_f32", "i32.const 1\n", "global.set", "(import \"env\"",
         ];
         let mut counts = vec![0usize; ops.len()];
         let (mut n, mut multi) = (0, 0);
@@ -520,7 +528,7 @@ mod tests {
     #[test]
     fn plans_cover_every_export_with_zero_args_first() {
         let funcs = [ExportFn { name: "a".into(), params: vec!["i32", "f64"] }, ExportFn { name: "b".into(), params: vec!["funcref"] }];
-        let shape = Shape { no_traps: false, terminates: false, multi_memory: false, custom_pages: false, focus: Focus::All, template: false };
+        let shape = Shape { no_traps: false, terminates: false, multi_memory: false, custom_pages: false, focus: Focus::All, imports: false, template: false };
         let p = plan(&funcs, 1, &shape, &[]);
         assert_eq!(p.len(), 2 * ARG_SETS);
         assert_eq!(p[0].args, vec![Arg::I32(0), Arg::F64(0)]);

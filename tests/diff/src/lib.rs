@@ -5,8 +5,13 @@
 //! float-to-int, multi-value, bulk memory, reference types (up to three
 //! tables), tail calls, extended-const, custom page sizes (a quarter of the
 //! modules) and, for a fifth, two or three memories with Fireball's
-//! `multi_memory` feature on; no SIMD, threads, GC, exceptions or memory64; no
-//! imports (`max_imports = 0`), everything exported. Each module's shape is
+//! `multi_memory` feature on; no SIMD, threads, GC, exceptions or memory64;
+//! everything exported. Half the modules may import six host functions
+//! ([`engines::HOST_IMPORTS`]: a call counter, integer mixing, floats passed
+//! through with their NaN payloads, a side effect, a failure on odd
+//! arguments) that both engines — and node — serve alike: Fireball's
+//! `HostCall` exit, `host_return`, `host_trap` and tail calls into the host
+//! get exercised. Each module's shape is
 //! drawn from its seed ([`gen::Shape`]): `disallow_traps` (a third),
 //! `ensure_termination` (a half), and which instruction kinds wasm-smith may
 //! use (half the modules get a memory-, table- or integer-only subset, so the
@@ -206,7 +211,7 @@ impl Summary {
         let reasons: Vec<String> = self.skipped.iter().map(|(k, v)| format!("{k}: {v}")).collect();
         format!(
             "modules generated {}, valid in both {}, instantiated {}; calls compared {} ({} trapped alike, \
-             {} equal only up to NaN payloads); calls skipped {}{}, re-instantiations {}; \
+             {} equal only up to NaN payloads; {} host calls in Fireball); calls skipped {}{}, re-instantiations {}; \
              divergences {} (Fireball's fault {}, oracle's fault {}, undecided {})",
             self.generated,
             self.valid_in_both,
@@ -214,6 +219,7 @@ impl Summary {
             self.calls_compared,
             self.calls_trapped,
             self.nan_results + self.nan_state,
+            engines::HOST_CALLS.load(std::sync::atomic::Ordering::Relaxed),
             skipped,
             if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) },
             self.resyncs,
@@ -631,7 +637,7 @@ fn shown(p: &Path) -> String {
 fn write_report(d: &Divergence, bytes: &[u8], wat: &str, ctx: &ModuleCtx, opts: &Options, node: &str) -> Option<PathBuf> {
     std::fs::create_dir_all(&opts.out_dir).ok()?;
     let stem = match &ctx.origin {
-        Origin::Generated { seed, index } => format!("{seed:x}-m{index}-{}", d.fault.word()),
+        Origin::Generated { seed, index } => format!("{seed}-m{index}-{}", d.fault.word()),
         Origin::File(p) => format!("replay-{}-{}", p.file_stem().map_or("x".into(), |s| s.to_string_lossy().to_string()), d.fault.word()),
     };
     let path = opts.out_dir.join(format!("{stem}.wat"));
@@ -639,7 +645,7 @@ fn write_report(d: &Divergence, bytes: &[u8], wat: &str, ctx: &ModuleCtx, opts: 
     let _ = writeln!(h, ";; fireball-diff divergence — {} fault: {}", d.fault.word(), d.reason);
     match &ctx.origin {
         Origin::Generated { seed, index } => {
-            let _ = writeln!(h, ";; seed: {seed:#x}, module {index}");
+            let _ = writeln!(h, ";; seed: {seed}, module {index}");
         }
         Origin::File(p) => {
             let _ = writeln!(h, ";; replayed from: {}", p.display());
@@ -672,7 +678,7 @@ fn write_report(d: &Divergence, bytes: &[u8], wat: &str, ctx: &ModuleCtx, opts: 
     let shown_path = shown(&path);
     let _ = writeln!(h, ";; reproduce: FIREBALL_DIFF_REPLAY={shown_path} cargo test -p fireball-diff --release --test diff");
     if let Origin::Generated { seed, index } = &ctx.origin {
-        let _ = writeln!(h, ";;        or: FIREBALL_DIFF_SEED={seed:#x} FIREBALL_DIFF_MODULE={index} cargo test -p fireball-diff --release --test diff");
+        let _ = writeln!(h, ";;        or: FIREBALL_DIFF_SEED={seed} FIREBALL_DIFF_MODULE={index} cargo test -p fireball-diff --release --test diff");
     }
     h.push_str(wat);
     std::fs::write(&path, h).ok()?;
@@ -698,7 +704,7 @@ pub fn run(opts: &Options) -> Summary {
         // If the process dies (a crash no `catch_unwind` can catch), this says where.
         let _ = std::fs::write(
             opts.out_dir.join("in-flight.txt"),
-            format!("FIREBALL_DIFF_SEED={:#x} FIREBALL_DIFF_MODULE={index}\n", opts.seed),
+            format!("FIREBALL_DIFF_SEED={} FIREBALL_DIFF_MODULE={index}\n", opts.seed),
         );
         match gen::generate(mseed) {
             Err(_) => sum.generation_failed += 1,
@@ -743,7 +749,7 @@ pub fn replay(path: &Path, opts: &Options) -> Result<Summary, String> {
     let path = path.as_path();
     let raw = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut plan_seed = 0;
-    let mut shape = Shape { no_traps: false, terminates: false, multi_memory: true, custom_pages: true, focus: gen::Focus::All, template: false };
+    let mut shape = Shape { no_traps: false, terminates: false, multi_memory: true, custom_pages: true, focus: gen::Focus::All, imports: true, template: false };
     let bytes = if raw.starts_with(b"\0asm") {
         raw
     } else {
@@ -822,13 +828,13 @@ mod watchdog {
             if t0.elapsed().as_millis() as u64 - since > LIMIT.as_millis() as u64 {
                 let index = s.0.load(Ordering::Relaxed);
                 let msg = format!(
-                    "fireball-diff: module {index} of seed {seed:#x} ran for more than {} s; stopping.\n\
-                     reproduce: FIREBALL_DIFF_SEED={seed:#x} FIREBALL_DIFF_MODULE={index} cargo test -p fireball-diff --release --test diff",
+                    "fireball-diff: module {index} of seed {seed} ran for more than {} s; stopping.\n\
+                     reproduce: FIREBALL_DIFF_SEED={seed} FIREBALL_DIFF_MODULE={index} cargo test -p fireball-diff --release --test diff",
                     LIMIT.as_secs()
                 );
                 eprintln!("{msg}");
                 let _ = std::fs::create_dir_all(&out);
-                let _ = std::fs::write(out.join(format!("{seed:x}-m{index}-hang.txt")), msg);
+                let _ = std::fs::write(out.join(format!("{seed}-m{index}-hang.txt")), msg);
                 std::process::exit(3);
             }
         });

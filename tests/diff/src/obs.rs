@@ -120,6 +120,8 @@ pub enum TrapKind {
     InvalidConversionToInteger,
     /// value stack or call depth exhausted (limits differ per engine: never compared)
     Exhaustion,
+    /// a host function failed (the fuzzer's `env.h5` on an odd argument)
+    Host,
     /// anything else (engine-internal, host), with the engine's words
     Other(String),
 }
@@ -135,6 +137,7 @@ impl TrapKind {
             TrapKind::IntegerOverflow | TrapKind::InvalidConversionToInteger => "overflow",
             TrapKind::IntegerDivideByZero => "divzero",
             TrapKind::Exhaustion => "exhaustion",
+            TrapKind::Host => "host",
             TrapKind::Other(_) => "other",
         }
     }
@@ -152,6 +155,7 @@ impl TrapKind {
             C::IntegerDivideByZero => TrapKind::IntegerDivideByZero,
             C::InvalidConversionToInteger => TrapKind::InvalidConversionToInteger,
             C::StackOverflow | C::CallStackExhausted => TrapKind::Exhaustion,
+            C::Host => TrapKind::Host,
             other => TrapKind::Other(format!("fireball: {other}")),
         }
     }

@@ -134,7 +134,8 @@ const show = v => typeof v === 'number' ? num(v)
 const classify = e => {
   const m = String(e && e.message || e);
   let c = 'other';
-  if (e instanceof RangeError && /call stack|stack size/i.test(m)) c = 'exhaustion';
+  if (/fireball-diff host trap/.test(m)) c = 'host';
+  else if (e instanceof RangeError && /call stack|stack size/i.test(m)) c = 'exhaustion';
   else if (/unreachable/.test(m)) c = 'unreachable';
   else if (/null function|signature mismatch/.test(m)) c = 'indirect';
   else if (/by zero/.test(m)) c = 'divzero';
@@ -145,6 +146,16 @@ const classify = e => {
 };
 const externs = new Map();
 const ext = k => { if (!externs.has(k)) externs.set(k, { fbid: k }); return externs.get(k); };
+// The host functions of engines::HOST_IMPORTS, the same arithmetic.
+let counter = 0;
+const imports = { env: {
+  h0: () => { counter = (counter + 1) | 0; return counter; },
+  h1: x => (((x << 5) | (x >>> 27)) ^ 0x12345678) | 0,
+  h2: (a, b) => BigInt.asIntN(64, a * 31n + BigInt(b)),
+  h3: (f, d) => [d, f],
+  h4: x => { counter = (counter + x) | 0; },
+  h5: x => { if (x & 1) throw new Error('fireball-diff host trap'); return (x / 2) | 0; },
+} };
 let inst;
 const finish = (step, outcome) => {
   const out = ['step ' + step, 'outcome ' + outcome];
@@ -162,7 +173,7 @@ const finish = (step, outcome) => {
 };
 let mod;
 try { mod = new WebAssembly.Module(bytes); } catch (e) { console.log('compile ' + String(e.message).replace(/\s+/g, '_')); process.exit(0); }
-try { inst = new WebAssembly.Instance(mod, {}); } catch (e) { inst = undefined; finish(0, 'trap ' + classify(e)); }
+try { inst = new WebAssembly.Instance(mod, imports); } catch (e) { inst = undefined; finish(0, 'trap ' + classify(e)); }
 if (calls.length === 0) finish(0, 'ok');
 calls.forEach((c, i) => {
   const f = inst.exports[hex(c[0])];

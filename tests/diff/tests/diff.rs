@@ -69,7 +69,7 @@ fn session(opts: Options, seed: Option<u64>, replay: Option<std::ffi::OsString>)
         }
     } else {
         println!(
-            "fireball-diff: seed {:#x} ({}), {} s, Fireball fuel {} per call (FIREBALL_DIFF_SEED={:#x} reproduces this run)",
+            "fireball-diff: seed {} ({}), {} s, Fireball fuel {} per call (FIREBALL_DIFF_SEED={} reproduces this run)",
             opts.seed,
             if seed.is_some() { "from FIREBALL_DIFF_SEED" } else { "today's UTC date" },
             opts.duration.as_secs(),

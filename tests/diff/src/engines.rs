@@ -25,7 +25,8 @@ pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     crate::panics::QUIET.with(|q| q.set(true));
     let r = catch_unwind(AssertUnwindSafe(f));
     crate::panics::QUIET.with(|q| q.set(false));
-    r.map_err(|_| crate::panics::LAST.with(|l| l.borrow().clone()))
+    // One line: it goes into `;;` comment headers.
+    r.map_err(|_| crate::panics::LAST.with(|l| l.borrow().replace('\n', " / ")))
 }
 
 /// How Fireball runs one call.

@@ -660,9 +660,10 @@ fn write_report(d: &Divergence, bytes: &[u8], wat: &str, ctx: &ModuleCtx, opts: 
         let _ = writeln!(h, ";; args: ({})", args.join(", "));
         let _ = writeln!(h, ";; fireball mode: {}", c.mode);
     }
-    let _ = writeln!(h, ";; fireball: {}", d.fireball);
-    let _ = writeln!(h, ";; wasmi:    {}", d.wasmi);
-    let _ = writeln!(h, ";; difference: {}", d.what);
+    let one_line = |s: &str| s.replace('\n', " / ");
+    let _ = writeln!(h, ";; fireball: {}", one_line(&d.fireball));
+    let _ = writeln!(h, ";; wasmi:    {}", one_line(&d.wasmi));
+    let _ = writeln!(h, ";; difference: {}", one_line(&d.what));
     if !node.is_empty() {
         let _ = writeln!(h, ";; {node}");
     }

@@ -10,10 +10,37 @@
 //!    using them cannot be tie-broken this way.
 //! 2. **patterns** of wasmi 2.0.0's known miscompilations, searched in the
 //!    printed module: (a) an `if` with parameters whose then-arm holds a nested
-//!    block (a value below it reads as 0 when the branch is not taken); (b) a
-//!    `select` whose condition is `i32.eqz`/`ref.is_null` of a local (returns
-//!    its first operand regardless). (c), a translator panic, is caught as an
-//!    oracle crash and needs no pattern.
+//!    block (a value below it reads as 0 when the branch is not taken) — and,
+//!    found by this fuzzer, the same with a `block` with parameters left early
+//!    by `br_if` (below); (b) a `select` whose condition is
+//!    `i32.eqz`/`ref.is_null` of a local (returns its first operand
+//!    regardless). (c), a translator panic, is caught as an oracle crash and
+//!    needs no pattern.
+//!
+//! The `block` form of (a), minimised from seed 20261128, module 102427
+//! (node agrees with Fireball: `g` is the bits of 1.5, wasmi leaves it 0):
+//!
+//! ```text
+//! (module
+//!   (global $g (export "g") (mut i64) (i64.const 0))
+//!   (global $c (mut i32) (i32.const 0))
+//!   (func $f (param f64) (result f64)
+//!     local.get 0
+//!     local.get 0
+//!     global.get $c
+//!     global.get $c
+//!     i32.le_s                 ;; 1: the br_if below is taken
+//!     block (param i32)
+//!       br_if 0
+//!       i64.const 1
+//!       block (result f32) f32.const 0 end
+//!       drop
+//!       drop
+//!     end
+//!     i64.reinterpret_f64      ;; wasmi reads the f64 below the block as 0
+//!     global.set $g)
+//!   (func (export "t") (result f64) f64.const 1.5 call $f))
+//! ```
 
 use std::io::Write;
 use std::path::Path;
@@ -297,9 +324,9 @@ pub fn known_wasmi_patterns(wat: &str) -> Vec<&'static str> {
     let lines: Vec<&str> = wat.lines().map(str::trim).collect();
     let opens = |l: &str| l == "block" || l == "loop" || l == "if" || l.starts_with("block ") || l.starts_with("loop ") || l.starts_with("if ");
     let mut found = vec![];
-    // (a) `if` with params, a nested block in its then-arm.
+    // (a) `if` (or `block`) with params, a nested block in its then-arm (body).
     'a: for (i, l) in lines.iter().enumerate() {
-        if !(l.starts_with("if ") && l.contains("(param")) {
+        if !((l.starts_with("if ") || l.starts_with("block ")) && l.contains("(param")) {
             continue;
         }
         for m in &lines[i + 1..] {
@@ -307,7 +334,7 @@ pub fn known_wasmi_patterns(wat: &str) -> Vec<&'static str> {
                 break;
             }
             if opens(m) {
-                found.push("(a) `if` with parameters whose then-arm holds a nested block");
+                found.push("(a) `if`/`block` with parameters holding a nested block");
                 break 'a;
             }
         }
@@ -335,6 +362,8 @@ mod tests {
         assert_eq!(known_wasmi_patterns(a).len(), 1);
         let not_a = "if (type 1) (param i32) (result i32)\n  drop\nelse\n  block\n  end\nend\n";
         assert!(known_wasmi_patterns(not_a).is_empty());
+        let a_block = "block (type 0) (param i32) ;; label = @1\n  br_if 0 (;@1;)\n  i64.const 1\n  block (result f32) ;; label = @2\n";
+        assert_eq!(known_wasmi_patterns(a_block).len(), 1);
         let b = "local.get 3\ni32.eqz\nselect (result i64)\n";
         assert_eq!(known_wasmi_patterns(b).len(), 1);
         assert!(known_wasmi_patterns("local.get 3\ni32.eqz\ni32.add\n").is_empty());

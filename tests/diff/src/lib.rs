@@ -636,9 +636,10 @@ fn pattern_note(p: &[&str]) -> String {
 
 /// The workspace's `target` directory.
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
+    let t = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    t.canonicalize().unwrap_or(t)
 }
 
 fn shown(p: &Path) -> String {

@@ -29,10 +29,14 @@ fi
 
 step "host tests: unit, CLI, robustness, spec testsuite"
 log=$(mktemp)
-cargo test --workspace --exclude fireball-bench 2>&1 | tee "$log"
+cargo test --workspace --exclude fireball-bench --exclude fireball-diff 2>&1 | tee "$log"
 # The subsystems' host backends (simulated devices, captures) are behind `std`.
 cargo test -p fireball-sys --all-features
 spec_line=$(grep -E '^spec: [0-9]+ passed, [0-9]+ failed' "$log" || true)
+
+step "differential fuzzing: Fireball vs wasmi 2.0.0 (90 s, seed = UTC date; reports in target/diff-divergences)"
+cargo test -p fireball-diff --release 2>&1 | tee -a "$log"
+diff_line=$(grep -E '^fireball-diff: [0-9]+ s:' "$log" || true)
 
 step "examples: the checked-in .wasm are what their C sources build to"
 bash scripts/build-examples.sh --check
@@ -68,3 +72,4 @@ cargo bench -q -p fireball-bench -- --quick
 step "summary"
 echo "all test steps passed"
 echo "${spec_line:-spec: summary line missing}"
+echo "${diff_line:-fireball-diff: summary line missing}"

@@ -332,6 +332,17 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         self.memories.get_mut(m.0 as usize).map(|mi| &mut mi.data[..])
     }
 
+    /// A table's current size in elements.
+    pub fn table_size(&self, t: TableAddr) -> Option<u32> {
+        self.tables.get(t.0 as usize).map(|ti| ti.elems.len() as u32)
+    }
+
+    /// Element `index` of a table (a `FuncRef` or `ExternRef`), if in bounds.
+    pub fn table_get(&self, t: TableAddr, index: u32) -> Option<Value> {
+        let ti = self.tables.get(t.0 as usize)?;
+        ti.elems.get(index as usize).map(|&bits| Value::from_bits(bits, ti.ty.elem))
+    }
+
     /// Bytes of linear memory, tables and globals held by this store.
     pub fn heap_bytes(&self) -> usize {
         self.memories.iter().map(|m| m.data.capacity() + m.tail.capacity()).sum::<usize>()

@@ -1217,27 +1217,16 @@ fn int_div(op: u8, a: u64, c: u64) -> Result<u64, TrapCode> {
 /// `ceil`, `floor`, `trunc`, `nearest`, `sqrt` of either width (`0x8d..=0x91`, `0x9b..=0x9f`), NaNs made quiet.
 #[inline(never)]
 fn float_round(op: u8, a: u64) -> u64 {
-    if op < 0x9b {
-        let x = f32::from_bits(a as u32);
-        let r = match op {
-            0x8d => libm::ceilf(x),
-            0x8e => libm::floorf(x),
-            0x8f => libm::truncf(x),
-            0x90 => float::nearest32(x),
-            _ => libm::sqrtf(x),
-        };
-        float::quiet32(r).to_bits() as u64
-    } else {
-        let x = f64::from_bits(a);
-        let r = match op {
-            0x9b => libm::ceil(x),
-            0x9c => libm::floor(x),
-            0x9d => libm::trunc(x),
-            0x9e => float::nearest64(x),
-            _ => libm::sqrt(x),
-        };
-        float::quiet64(r).to_bits()
-    }
+    let wide = op >= 0x9b;
+    let mode = match op - if wide { 0x9b } else { 0x8d } {
+        0 => float::Round::Up,
+        1 => float::Round::Down,
+        2 => float::Round::Zero,
+        3 => float::Round::Even,
+        _ if wide => return float::quiet64(libm::sqrt(f64::from_bits(a))).to_bits(),
+        _ => return float::quiet32(libm::sqrtf(f32::from_bits(a as u32))).to_bits() as u64,
+    };
+    float::round(a, wide, mode)
 }
 
 /// A load from the tail window (the slow path of a load that missed the bottom part).
@@ -1375,22 +1364,12 @@ impl<SA: Allocator + Clone, M: Allocator + Clone> Cold<'_, '_, SA, M> {
     }
 
     fn prefixed(&mut self) -> Result<(), TrapCode> {
-        let f32_ = |x: u64| f32::from_bits(x as u32);
-        let f64_ = f64::from_bits;
         match self.leb() {
             sub @ 0..=7 => {
+                // i32/i64.trunc_sat_f32/f64_s/u: 0 i32←f32 s, 1 u, 2 i32←f64 s, 3 u, 4..7 the same to i64.
                 let a = self.pop();
-                let r = match sub {
-                    0 => f32_(a) as i32 as u32 as u64,
-                    1 => f32_(a) as u32 as u64,
-                    2 => f64_(a) as i32 as u32 as u64,
-                    3 => f64_(a) as u32 as u64,
-                    4 => f32_(a) as i64 as u64,
-                    5 => f32_(a) as u64,
-                    6 => f64_(a) as i64 as u64,
-                    _ => f64_(a) as u64,
-                };
-                self.push(r);
+                let r = float::to_int(a, sub & 2 != 0, sub & 1 == 0, if sub >= 4 { 64 } else { 32 }, true);
+                self.push(r.unwrap_or(0));
             }
             8 => {
                 let seg = self.leb();

@@ -62,65 +62,128 @@ pub fn quiet64(x: f64) -> f64 {
     }
 }
 
-/// Round to nearest, ties to even.
-#[inline]
-pub fn nearest32(x: f32) -> f32 {
-    libm::rintf(x)
+/// How [`round`] rounds to an integral value.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Round {
+    /// Toward +∞ (`ceil`).
+    Up,
+    /// Toward −∞ (`floor`).
+    Down,
+    /// Toward zero (`trunc`).
+    Zero,
+    /// To nearest, ties to even (`nearest`).
+    Even,
 }
 
-/// Round to nearest, ties to even.
-#[inline]
-pub fn nearest64(x: f64) -> f64 {
-    libm::rint(x)
+/// The float with bits `x` (an f64 if `wide`, else an f32 in the low 32 bits)
+/// rounded to an integral value as `mode` says; NaNs come back quiet. Integer
+/// arithmetic on the bits only: no libm, no soft-float calls on a Cortex-M.
+pub fn round(x: u64, wide: bool, mode: Round) -> u64 {
+    let (frac, exp_mask, bias, sign_bit) = if wide { (52u32, 0x7ffu64, 1023i32, 1u64 << 63) } else { (23, 0xff, 127, 1 << 31) };
+    let x = if wide { x } else { x & 0xffff_ffff };
+    let exp = ((x >> frac) & exp_mask) as i32;
+    let neg = x & sign_bit != 0;
+    if exp as u64 == exp_mask {
+        // NaN made quiet; infinity as it is.
+        return if x & ((1 << frac) - 1) != 0 { x | 1 << (frac - 1) } else { x };
+    }
+    let e = exp - bias;
+    if e >= frac as i32 {
+        return x; // already integral
+    }
+    let one = (bias as u64) << frac; // 1.0
+    let mag = x & !sign_bit;
+    if e < 0 {
+        // |x| < 1: 0 or 1 with x's sign, by mode.
+        let away = match mode {
+            Round::Zero => false,
+            Round::Up => !neg && mag != 0,
+            Round::Down => neg && mag != 0,
+            // More than a half, or exactly a half (which ties to 0, even): not away.
+            Round::Even => e == -1 && mag > (((bias - 1) as u64) << frac),
+        };
+        return (x & sign_bit) | if away { one } else { 0 };
+    }
+    let unit = 1u64 << (frac as i32 - e);
+    let rem = mag & (unit - 1);
+    let trunc = mag - rem;
+    let away = rem != 0
+        && match mode {
+            Round::Zero => false,
+            Round::Up => !neg,
+            Round::Down => neg,
+            Round::Even => {
+                let half = unit >> 1;
+                rem > half || (rem == half && trunc & unit != 0)
+            }
+        };
+    // Adding a unit to the magnitude carries into the exponent correctly.
+    (x & sign_bit) | if away { trunc + unit } else { trunc }
 }
 
-macro_rules! trunc {
-    ($name:ident, $f:ty, $i:ty, $trunc:path, $lo:expr, $hi:expr) => {
-        /// Trapping truncation: NaN → invalid conversion, out of range → overflow.
-        #[inline]
-        pub fn $name(x: $f) -> Result<$i, TrapCode> {
-            if x.is_nan() {
-                return Err(TrapCode::InvalidConversionToInteger);
-            }
-            let t = $trunc(x);
-            if ($lo..$hi).contains(&t) {
-                Ok(t as $i)
-            } else {
-                Err(TrapCode::IntegerOverflow)
-            }
-        }
+/// The float with bits `x` (f64 if `wide`, else f32) truncated toward zero to a
+/// `bits`-bit (32 or 64) integer, signed or not, as wasm's `trunc` (trapping:
+/// NaN → invalid conversion, out of range → overflow) or `trunc_sat`
+/// (`saturate`: NaN → 0, out of range → the nearest bound). Integer arithmetic only.
+pub fn to_int(x: u64, wide: bool, signed: bool, bits: u32, saturate: bool) -> Result<u64, TrapCode> {
+    let (frac, exp_mask, bias, sign_bit) = if wide { (52u32, 0x7ffu64, 1023i32, 1u64 << 63) } else { (23, 0xff, 127, 1 << 31) };
+    let x = if wide { x } else { x & 0xffff_ffff };
+    let exp = ((x >> frac) & exp_mask) as i32;
+    let neg = x & sign_bit != 0;
+    let mant = x & ((1 << frac) - 1);
+    // The bounds a saturating conversion clamps to.
+    let (lo, hi): (u64, u64) = match (signed, bits) {
+        (true, 32) => (i32::MIN as u32 as u64, i32::MAX as u64),
+        (true, _) => (i64::MIN as u64, i64::MAX as u64),
+        (false, 32) => (0, u32::MAX as u64),
+        (false, _) => (0, u64::MAX),
     };
+    let clamp = |code: TrapCode| if saturate { Ok(if neg { lo } else { hi }) } else { Err(code) };
+    if exp as u64 == exp_mask {
+        if mant != 0 {
+            return if saturate { Ok(0) } else { Err(TrapCode::InvalidConversionToInteger) };
+        }
+        return clamp(TrapCode::IntegerOverflow);
+    }
+    let e = exp - bias;
+    if e < 0 {
+        return Ok(0); // |x| < 1 (zero and subnormals too)
+    }
+    if e >= 64 {
+        return clamp(TrapCode::IntegerOverflow);
+    }
+    let m = mant | 1 << frac;
+    let mag = if e as u32 >= frac { m << (e as u32 - frac) } else { m >> (frac - e as u32) };
+    if signed {
+        let limit = 1u64 << (bits - 1);
+        if mag > limit || (mag == limit && !neg) {
+            return clamp(TrapCode::IntegerOverflow);
+        }
+        let v = if neg { mag.wrapping_neg() } else { mag };
+        Ok(if bits == 32 { v as u32 as u64 } else { v })
+    } else {
+        if neg || (bits == 32 && mag >> 32 != 0) {
+            return clamp(TrapCode::IntegerOverflow);
+        }
+        Ok(mag)
+    }
 }
-trunc!(i32_trunc_f32, f32, i32, libm::truncf, -2147483648.0f32, 2147483648.0f32);
-trunc!(u32_trunc_f32, f32, u32, libm::truncf, -0.0f32, 4294967296.0f32);
-trunc!(i32_trunc_f64, f64, i32, libm::trunc, -2147483648.0f64, 2147483648.0f64);
-trunc!(u32_trunc_f64, f64, u32, libm::trunc, -0.0f64, 4294967296.0f64);
-trunc!(i64_trunc_f32, f32, i64, libm::truncf, -9223372036854775808.0f32, 9223372036854775808.0f32);
-trunc!(u64_trunc_f32, f32, u64, libm::truncf, -0.0f32, 18446744073709551616.0f32);
-trunc!(i64_trunc_f64, f64, i64, libm::trunc, -9223372036854775808.0f64, 9223372036854775808.0f64);
-trunc!(u64_trunc_f64, f64, u64, libm::trunc, -0.0f64, 18446744073709551616.0f64);
 
 /// The trapping float-to-int truncations `0xa8..=0xab` (to i32) and `0xae..=0xb1`
 /// (to i64), by opcode, on the operand's bits.
 #[inline(never)]
 pub fn trunc_trapping(op: u8, a: u64) -> Result<u64, TrapCode> {
-    let f32_ = f32::from_bits(a as u32);
-    let f64_ = f64::from_bits(a);
-    Ok(match op {
-        0xa8 => i32_trunc_f32(f32_)? as u32 as u64,
-        0xa9 => u32_trunc_f32(f32_)? as u64,
-        0xaa => i32_trunc_f64(f64_)? as u32 as u64,
-        0xab => u32_trunc_f64(f64_)? as u64,
-        0xae => i64_trunc_f32(f32_)? as u64,
-        0xaf => u64_trunc_f32(f32_)?,
-        0xb0 => i64_trunc_f64(f64_)? as u64,
-        _ => u64_trunc_f64(f64_)?,
-    })
+    // a8 i32.trunc_f32_s, a9 _u, aa i32.trunc_f64_s, ab _u; ae..b1 the same to i64.
+    let k = if op >= 0xae { op - 0xae } else { op - 0xa8 };
+    to_int(a, k >= 2, k & 1 == 0, if op >= 0xae { 64 } else { 32 }, false)
 }
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
+    use std::vec;
+    use std::vec::Vec;
 
     #[test]
     fn min_max_zeros_and_nan() {
@@ -131,11 +194,57 @@ mod tests {
 
     #[test]
     fn trunc_edges() {
-        assert_eq!(u32_trunc_f32(-0.9), Ok(0));
-        assert_eq!(i32_trunc_f64(-2147483648.9), Ok(i32::MIN));
-        assert_eq!(i32_trunc_f64(2147483648.0), Err(TrapCode::IntegerOverflow));
-        assert_eq!(u64_trunc_f64(f64::NAN), Err(TrapCode::InvalidConversionToInteger));
-        assert_eq!(nearest64(2.5), 2.0);
-        assert_eq!(nearest32(-3.5), -4.0);
+        let f32b = |x: f32| x.to_bits() as u64;
+        let f64b = f64::to_bits;
+        assert_eq!(to_int(f32b(-0.9), false, false, 32, false), Ok(0));
+        assert_eq!(to_int(f64b(-2147483648.9), true, true, 32, false), Ok(i32::MIN as u32 as u64));
+        assert_eq!(to_int(f64b(2147483648.0), true, true, 32, false), Err(TrapCode::IntegerOverflow));
+        assert_eq!(to_int(f64b(f64::NAN), true, false, 64, false), Err(TrapCode::InvalidConversionToInteger));
+        assert_eq!(to_int(f64b(-9223372036854775808.0), true, true, 64, false), Ok(i64::MIN as u64));
+        assert_eq!(to_int(f64b(1e300), true, true, 32, true), Ok(i32::MAX as u64));
+        assert_eq!(to_int(f64b(-1.0), true, false, 32, true), Ok(0));
+        assert_eq!(round(f64b(2.5), true, Round::Even), f64b(2.0));
+        assert_eq!(round(f32b(-3.5), false, Round::Even), f32b(-4.0));
+    }
+
+    /// `round` and `to_int` against the host's float operations, on edge values and
+    /// a deterministic spread of bit patterns, both widths, every mode.
+    #[test]
+    fn bit_arithmetic_matches_the_host() {
+        let mut seed = 0x1234_5678_9abc_def0u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut f64s: Vec<f64> = vec![0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49999999999999994, 4503599627370495.5, 1e300, -1e300,
+            f64::INFINITY, f64::NEG_INFINITY, f64::MIN_POSITIVE, 2147483647.9, -2147483648.9, 4294967295.9, 9.223372036854775e18, -9.223372036854776e18, 1.8446744073709552e19];
+        for _ in 0..20000 {
+            let r = next();
+            f64s.push(f64::from_bits(r));
+            f64s.push((r % 100_000) as f64 / 64.0 - 700.0);
+        }
+        for &x in &f64s {
+            if x.is_nan() {
+                continue;
+            }
+            let b = x.to_bits();
+            assert_eq!(f64::from_bits(round(b, true, Round::Up)), x.ceil(), "ceil {x}");
+            assert_eq!(f64::from_bits(round(b, true, Round::Down)), x.floor(), "floor {x}");
+            assert_eq!(f64::from_bits(round(b, true, Round::Zero)).to_bits(), x.trunc().to_bits(), "trunc {x}");
+            assert_eq!(f64::from_bits(round(b, true, Round::Even)).to_bits(), x.round_ties_even().to_bits(), "nearest {x}");
+            assert_eq!(to_int(b, true, true, 32, true), Ok(x as i32 as u32 as u64), "sat i32 {x}");
+            assert_eq!(to_int(b, true, false, 64, true), Ok(x as u64), "sat u64 {x}");
+            assert_eq!(to_int(b, true, true, 64, true), Ok(x as i64 as u64), "sat i64 {x}");
+            let y = x as f32;
+            let c = y.to_bits() as u64;
+            assert_eq!(f32::from_bits(round(c, false, Round::Up) as u32), y.ceil(), "ceilf {y}");
+            assert_eq!(f32::from_bits(round(c, false, Round::Down) as u32), y.floor(), "floorf {y}");
+            assert_eq!(f32::from_bits(round(c, false, Round::Even) as u32).to_bits(), y.round_ties_even().to_bits(), "nearestf {y}");
+            assert_eq!(to_int(c, false, false, 32, true), Ok(y as u32 as u64), "sat u32 {y}");
+        }
+        let nan = f64::NAN.to_bits() & !(1 << 51) | 1; // signalling
+        assert!(f64::from_bits(round(nan, true, Round::Even)).is_nan() && round(nan, true, Round::Even) & 1 << 51 != 0);
     }
 }

@@ -206,6 +206,62 @@ macro_rules! build_lookup {
 }
 for_each_simple_op!(build_lookup);
 
+/// Type code in [`SHAPES`]: `I32`, `I64`, `F32`, `F64` as 0..=3.
+const fn code(t: ValType) -> u8 {
+    match t {
+        I64 => 1,
+        F32 => 2,
+        F64 => 3,
+        _ => 0,
+    }
+}
+
+/// A simple instruction's signature packed in one byte, for the validator (256
+/// bytes of flash instead of a function returning slices): bits 0-1 the operand
+/// type, bits 2-3 the result type, bits 4-5 the shape (0 not a simple
+/// instruction, 1 unary `[t] -> [r]`, 2 binary `[t t] -> [r]`, 3 store
+/// `[i32 t] -> []`), bits 6-7 the natural alignment (log2) of a load or store.
+/// A load is unary with operand `i32`. Built from [`for_each_simple_op!`].
+pub static SHAPES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    macro_rules! fill {
+        ($($op:literal $name:literal [$($p:ident)*] [$($r:ident)*] $a:tt;)*) => {
+            $( t[$op] = shape(&[$($p),*], &[$($r),*], align_bits!($a)); )*
+        };
+    }
+    for_each_simple_op!(fill);
+    t
+};
+
+macro_rules! align_bits {
+    (-) => {
+        0
+    };
+    ($a:literal) => {
+        $a
+    };
+}
+use align_bits;
+
+const fn shape(params: &[ValType], results: &[ValType], align: u8) -> u8 {
+    let (kind, operand, result) = match (params.len(), results.len()) {
+        (1, 1) => (1, code(params[0]), code(results[0])),
+        (2, 1) => (2, code(params[1]), code(results[0])),
+        _ => (3, code(params[1]), 0),
+    };
+    operand | result << 2 | kind << 4 | align << 6
+}
+
+/// The value type of type code `c` (see [`SHAPES`]).
+pub const fn type_of(c: u8) -> ValType {
+    match c & 3 {
+        0 => I32,
+        1 => I64,
+        2 => F32,
+        _ => F64,
+    }
+}
+
 /// Saturating truncations, `0xFC 0..=7`: (name, param, result).
 pub const TRUNC_SAT: [(&str, ValType, ValType); 8] = [
     ("i32.trunc_sat_f32_s", F32, I32),
@@ -264,6 +320,7 @@ pub fn name(op: u8) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
 
     #[test]
@@ -286,5 +343,29 @@ mod tests {
             }
         }
         assert_eq!(n, 23 + 128);
+        // The packed table says the same as the rows.
+        for op in 0..=255u8 {
+            let shape = SHAPES[op as usize];
+            match simple(op) {
+                None => assert_eq!(shape, 0, "{op:#x}"),
+                Some(s) => {
+                    let kind = shape >> 4 & 3;
+                    let mut params = std::vec![type_of(shape)];
+                    if kind == 2 {
+                        params.push(type_of(shape));
+                    }
+                    if kind == 3 {
+                        params.insert(0, ValType::I32);
+                    }
+                    assert_eq!(&params[..], s.params, "{}", s.name);
+                    if kind == 3 {
+                        assert!(s.results.is_empty(), "{}", s.name);
+                    } else {
+                        assert_eq!(&[type_of(shape >> 2)][..], s.results, "{}", s.name);
+                    }
+                    assert_eq!(s.align.unwrap_or(0), shape >> 6, "{}", s.name);
+                }
+            }
+        }
     }
 }

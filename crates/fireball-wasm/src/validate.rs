@@ -517,12 +517,23 @@ pub(crate) fn function<A: Allocator + Clone>(
         first = false;
         v.at = r.pos();
         let op = r.u8().map_err(|_| LoadError::Decode(DecodeError { offset: v.at, reason: Reason::UnexpectedEndOfSectionOrFunction }))?;
-        if let Some(sig) = ops::simple(op) {
-            if let Some(natural) = sig.align {
-                v.memarg(r, natural)?;
+        let shape = ops::SHAPES[op as usize];
+        if shape != 0 {
+            // A simple instruction: its signature from the packed table.
+            let kind = shape >> 4 & 3;
+            if (0x28..=0x3e).contains(&op) {
+                v.memarg(r, shape >> 6)?;
             }
-            v.pop_all(sig.params)?;
-            v.push_all(sig.results)?;
+            let t = ops::type_of(shape);
+            v.pop_expect(t)?;
+            if kind == 2 {
+                v.pop_expect(t)?;
+            }
+            if kind == 3 {
+                v.pop_expect(ValType::I32)?;
+            } else {
+                v.push_ty(ops::type_of(shape >> 2))?;
+            }
             continue;
         }
         match op {

@@ -163,6 +163,10 @@ pub enum Reason {
     PackedLength,
     /// packed module damaged: hash mismatch
     PackedHash,
+    /// out of memory while loading module
+    OutOfMemory,
+    /// packed side table differs from what the validator computes
+    SideTableMismatch,
 }
 
 impl Reason {
@@ -245,6 +249,93 @@ impl Reason {
             Reason::MalformedPackedModuleHeader => "malformed packed module header",
             Reason::PackedLength => "packed module truncated or with trailing bytes",
             Reason::PackedHash => "packed module damaged: hash mismatch",
+            Reason::OutOfMemory => "out of memory while loading module",
+            Reason::SideTableMismatch => "packed side table differs from what the validator computes",
+        }
+    }
+
+    /// Whether the bytes are malformed (a decoding fault) rather than a well-formed
+    /// module that breaks a validation rule.
+    pub fn is_malformed(self) -> bool {
+        !matches!(
+            self,
+            Reason::StartType
+                | Reason::MultipleMemories
+                | Reason::TooManyParametersOrResults
+                | Reason::SizeMinimumMustNotBeGreaterThanMaximum
+                | Reason::InvalidCustomPageSize
+                | Reason::MemoryTooLarge
+                | Reason::MemoryTooLargePages
+                | Reason::UnknownType
+                | Reason::UnknownFunction
+                | Reason::UnknownTable
+                | Reason::UnknownMemory
+                | Reason::UnknownGlobal
+                | Reason::UnknownLabel
+                | Reason::UnknownLocal
+                | Reason::UnknownDataSegment
+                | Reason::UnknownElemSegment
+                | Reason::DuplicateExportName
+                | Reason::ElemTableMismatch
+                | Reason::BranchTooFar
+                | Reason::ConstantExpressionTooDeep
+                | Reason::ConstantExpressionRequired
+                | Reason::TypeMismatch
+                | Reason::StackTooDeep
+                | Reason::StackUnderflow
+                | Reason::ReferenceExpected
+                | Reason::AlignmentMustNotBeLargerThanNatural
+                | Reason::NoMemory
+                | Reason::DataCountSectionRequired
+                | Reason::TooManyLocals
+                | Reason::ElseWithoutMatchingIf
+                | Reason::ValuesRemaining
+                | Reason::IfWithoutElse
+                | Reason::BrTableArity
+                | Reason::IndirectNeedsFuncref
+                | Reason::TailCallResults
+                | Reason::SelectNeedsNumeric
+                | Reason::InvalidResultArity
+                | Reason::GlobalIsImmutable
+                | Reason::UndeclaredFunctionReference
+                | Reason::OutOfMemory
+                | Reason::SideTableMismatch
+        )
+    }
+}
+
+/// What the decoder and validator carry through `?`: a byte offset and a
+/// [`Reason`] in eight bytes, so that on a 32-bit target a `Result<u32, Fail>`
+/// comes back in two registers rather than through memory (the load path's code
+/// is a third smaller for it). [`LoadError`] is built from it once, at the API.
+/// For [`Reason::SideTableMismatch`], `at` is the index of the wrong side-table word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fail {
+    pub(crate) at: u32,
+    pub(crate) reason: Reason,
+}
+
+/// A fault at byte `at` (offsets saturate at 4 GiB, past any module a device loads).
+#[inline]
+pub(crate) fn fail(at: usize, reason: Reason) -> Fail {
+    Fail { at: u32::try_from(at).unwrap_or(u32::MAX), reason }
+}
+
+impl From<OutOfMemory> for Fail {
+    #[inline]
+    fn from(_: OutOfMemory) -> Self {
+        Fail { at: 0, reason: Reason::OutOfMemory }
+    }
+}
+
+impl From<Fail> for LoadError {
+    fn from(f: Fail) -> Self {
+        let offset = f.at as usize;
+        match f.reason {
+            Reason::OutOfMemory => LoadError::OutOfMemory,
+            Reason::SideTableMismatch => LoadError::SideTable { entry: f.at },
+            reason if reason.is_malformed() => LoadError::Decode(DecodeError { offset, reason }),
+            reason => LoadError::Validate(ValidateError { offset, reason }),
         }
     }
 }
@@ -288,10 +379,10 @@ pub enum LoadError {
     /// A packed module's side table differs from what the validator computes for its
     /// code: corrupted or forged, refused.
     SideTable {
-        /// Index of the first wrong side-table word.
+        /// Index of the first wrong side-table word (8 bytes each: its byte offset in
+        /// the packed table is `entry * 8`), or the number of words the code needs when
+        /// the table is longer.
         entry: u32,
-        /// Code offset of the branch site (or function) it belongs to.
-        offset: usize,
     },
 }
 
@@ -302,7 +393,7 @@ impl LoadError {
             LoadError::Decode(e) => Some(e.offset),
             LoadError::Validate(e) => Some(e.offset),
             LoadError::OutOfMemory => None,
-            LoadError::SideTable { offset, .. } => Some(*offset),
+            LoadError::SideTable { .. } => None,
         }
     }
 }
@@ -325,9 +416,10 @@ impl fmt::Display for LoadError {
             LoadError::Decode(e) => write!(f, "malformed module at offset {:#x}: {}", e.offset, e.reason),
             LoadError::Validate(e) => write!(f, "invalid module at offset {:#x}: {}", e.offset, e.reason),
             LoadError::OutOfMemory => f.write_str("out of memory while loading module"),
-            LoadError::SideTable { entry, offset } => write!(
+            LoadError::SideTable { entry } => write!(
                 f,
-                "packed side table refused: word {entry} (code offset {offset:#x}) is not what the validator computes"
+                "packed side table refused: word {entry} (byte {:#x} of the table) is not what the validator computes",
+                *entry as u64 * 8
             ),
         }
     }

@@ -14,7 +14,7 @@ pub mod ops;
 pub mod pack;
 #[cfg_attr(not(feature = "checked"), allow(unsafe_code))]
 mod raw;
-pub mod reader;
+mod reader;
 pub mod sidetable;
 pub mod store;
 pub mod trap;

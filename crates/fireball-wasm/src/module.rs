@@ -6,7 +6,7 @@
 use allocator_api2::alloc::{Allocator, Global};
 use allocator_api2::vec::Vec;
 
-use crate::error::{DecodeError, LoadError, ValidateError, Reason};
+use crate::error::{fail, Fail, LoadError, OutOfMemory, Reason};
 use crate::reader::Reader;
 use crate::sidetable::{self, Entry, Header, ENTRY_BYTES, HEADER_ENTRIES, WIDE_BYTES};
 use crate::types::*;
@@ -175,22 +175,17 @@ pub struct Module<'b, A: Allocator + Clone = Global> {
     pub(crate) features: Features,
 }
 
-fn verr(offset: usize, reason: Reason) -> LoadError {
-    LoadError::Validate(ValidateError { offset, reason })
-}
-
-fn derr(offset: usize, reason: Reason) -> LoadError {
-    LoadError::Decode(DecodeError { offset, reason })
-}
+use fail as verr;
+use fail as derr;
 
 /// Reserve room for exactly `n` more (a section's count is known before its items:
 /// reserving it exactly leaves no doubling slack and no holes in a small partition).
-pub(crate) fn reserve<T, A: Allocator>(v: &mut Vec<T, A>, n: u32) -> Result<(), LoadError> {
-    v.try_reserve_exact(n as usize).map_err(|_| LoadError::OutOfMemory)
+pub(crate) fn reserve<T, A: Allocator>(v: &mut Vec<T, A>, n: u32) -> Result<(), Fail> {
+    v.try_reserve_exact(n as usize).map_err(|_| Fail::from(OutOfMemory))
 }
 
 /// Push, reporting allocator exhaustion as a load error.
-pub(crate) fn push<T, A: Allocator>(v: &mut Vec<T, A>, x: T) -> Result<(), LoadError> {
+pub(crate) fn push<T, A: Allocator>(v: &mut Vec<T, A>, x: T) -> Result<(), Fail> {
     Ok(crate::error::try_push(v, x)?)
 }
 
@@ -249,13 +244,13 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             name_section: None,
             features,
         };
-        m.decode(alloc)?;
+        m.decode(alloc).map_err(LoadError::from)?;
         m.shrink();
         Ok(m)
     }
 
     #[inline(never)]
-    fn decode(&mut self, alloc: A) -> Result<(), LoadError> {
+    fn decode(&mut self, alloc: A) -> Result<(), Fail> {
         let mut r = Reader::new(self.bytes, 0, self.bytes.len());
         if r.take(4).map_err(|_| derr(0, Reason::UnexpectedEnd))? != b"\0asm" {
             return Err(derr(0, Reason::MagicHeaderNotDetected));
@@ -302,7 +297,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 3 => {
                     let n = s.count()?;
                     func_count = Some(n);
-                    self.funcs.try_reserve(n as usize).map_err(|_| LoadError::OutOfMemory)?;
+                    self.funcs.try_reserve(n as usize).map_err(|_| Fail::from(OutOfMemory))?;
                     for _ in 0..n {
                         let at = s.pos();
                         let t = s.u32()?;
@@ -377,7 +372,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         Ok(())
     }
 
-    fn type_section(&mut self, s: &mut Reader<'b>) -> Result<(), LoadError> {
+    fn type_section(&mut self, s: &mut Reader<'b>) -> Result<(), Fail> {
         let n = s.count()?;
         reserve(&mut self.types, n)?;
         for _ in 0..n {
@@ -406,7 +401,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         Ok(())
     }
 
-    fn import_section(&mut self, s: &mut Reader<'b>) -> Result<(), LoadError> {
+    fn import_section(&mut self, s: &mut Reader<'b>) -> Result<(), Fail> {
         let n = s.count()?;
         reserve(&mut self.imports, n)?;
         for _ in 0..n {
@@ -449,7 +444,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         Ok(())
     }
 
-    fn table_type(&self, s: &mut Reader<'b>) -> Result<TableType, LoadError> {
+    fn table_type(&self, s: &mut Reader<'b>) -> Result<TableType, Fail> {
         let elem = ValType::read_ref(s)?;
         let at = s.pos();
         let flags = s.u8()?;
@@ -466,7 +461,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         Ok(TableType { elem, limits: Limits { min, max } })
     }
 
-    fn memory_type(&self, s: &mut Reader<'b>) -> Result<MemoryType, LoadError> {
+    fn memory_type(&self, s: &mut Reader<'b>) -> Result<MemoryType, Fail> {
         let at = s.pos();
         let flags = s.u8()? as u32;
         let custom = self.features.custom_page_sizes && flags & 0x08 != 0;
@@ -507,7 +502,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         Ok(ty)
     }
 
-    fn export_section(&mut self, s: &mut Reader<'b>) -> Result<(), LoadError> {
+    fn export_section(&mut self, s: &mut Reader<'b>) -> Result<(), Fail> {
         let n = s.count()?;
         reserve(&mut self.exports, n)?;
         for _ in 0..n {
@@ -544,7 +539,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         Ok(())
     }
 
-    fn elem_section(&mut self, s: &mut Reader<'b>) -> Result<(), LoadError> {
+    fn elem_section(&mut self, s: &mut Reader<'b>) -> Result<(), Fail> {
         let n = s.count()?;
         reserve(&mut self.elems, n)?;
         for _ in 0..n {
@@ -612,7 +607,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         Ok(())
     }
 
-    fn data_section(&mut self, s: &mut Reader<'b>) -> Result<(), LoadError> {
+    fn data_section(&mut self, s: &mut Reader<'b>) -> Result<(), Fail> {
         let n = s.count()?;
         reserve(&mut self.datas, n)?;
         for _ in 0..n {
@@ -640,19 +635,19 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         Ok(())
     }
 
-    fn code_section(&mut self, s: &mut Reader<'b>, defined: u32, alloc: A) -> Result<(), LoadError> {
+    fn code_section(&mut self, s: &mut Reader<'b>, defined: u32, alloc: A) -> Result<(), Fail> {
         let at = s.pos();
         let n = s.count()?;
         if n != defined {
             return Err(derr(at, Reason::FunctionAndCodeSectionHaveInconsistentLengths));
         }
         let mut bodies: Vec<FuncBody, A> = Vec::new_in(alloc.clone());
-        bodies.try_reserve_exact(n as usize).map_err(|_| LoadError::OutOfMemory)?;
+        bodies.try_reserve_exact(n as usize).map_err(|_| Fail::from(OutOfMemory))?;
         // The table's final size, bounded before any body is validated: reserved now, it never
         // moves (which would leave a table-sized hole among the validator's scratch blocks).
         if let SideTable::Owned { side, .. } = &mut self.side {
             if let Some(words) = validate::count_words(self.bytes, s.pos(), s.end(), n) {
-                side.try_reserve_exact(words * ENTRY_BYTES).map_err(|_| LoadError::OutOfMemory)?;
+                side.try_reserve_exact(words * ENTRY_BYTES).map_err(|_| Fail::from(OutOfMemory))?;
             }
         }
         let mut scratch = validate::Scratch::new_in(alloc);
@@ -670,8 +665,8 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             let (code_start, header) = validate::function(self, type_idx, &mut body, &mut scratch)?;
             let stp_start = stp;
             let [h0, h1] = header.pack();
-            self.put(stp, h0, code_start)?;
-            self.put(stp + 1, h1, code_start)?;
+            self.put(stp, h0)?;
+            self.put(stp + 1, h1)?;
             let first = stp + HEADER_ENTRIES;
             for (k, site) in scratch.sites.iter().enumerate() {
                 let own = k as u32;
@@ -685,7 +680,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                         Entry::escape(escapes - 1)
                     }
                 };
-                self.put(first + own, w, site.at)?;
+                self.put(first + own, w)?;
             }
             stp = first + scratch.sites.len() as u32;
             push(&mut bodies, FuncBody { code_start, stp_start })?;
@@ -694,7 +689,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         if let SideTable::Packed { side, overflow } = &self.side {
             // Nothing may follow the last entry: a packed table is exactly what the validator computes.
             if side.len() != stp as usize * ENTRY_BYTES || overflow.len() != escapes as usize * WIDE_BYTES {
-                return Err(LoadError::SideTable { entry: stp, offset: s.pos() });
+                return Err(fail(stp as usize, Reason::SideTableMismatch));
             }
         }
         self.bodies = bodies;
@@ -703,7 +698,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
 
     /// Side-table word `index` (a branch site at code offset `at`, or a header):
     /// appended when the table is built here, compared when it is packed.
-    fn put(&mut self, index: u32, w: u64, at: u32) -> Result<(), LoadError> {
+    fn put(&mut self, index: u32, w: u64) -> Result<(), Fail> {
         match &mut self.side {
             SideTable::Owned { side, .. } => grow_push(side, &w.to_le_bytes()),
             SideTable::Packed { side, .. } => {
@@ -711,14 +706,14 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 if ok {
                     Ok(())
                 } else {
-                    Err(LoadError::SideTable { entry: index, offset: at as usize })
+                    Err(fail(index as usize, Reason::SideTableMismatch))
                 }
             }
         }
     }
 
     /// Overflow record `index` for the escaped entry `entry`.
-    fn put_wide(&mut self, index: u32, e: &Entry, entry: u32) -> Result<(), LoadError> {
+    fn put_wide(&mut self, index: u32, e: &Entry, entry: u32) -> Result<(), Fail> {
         let wide = e.to_wide();
         match &mut self.side {
             SideTable::Owned { overflow, .. } => grow_push(overflow, &wide),
@@ -727,7 +722,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 if overflow.get(at..at + WIDE_BYTES) == Some(&wide[..]) {
                     Ok(())
                 } else {
-                    Err(LoadError::SideTable { entry, offset: 0 })
+                    Err(fail(entry as usize, Reason::SideTableMismatch))
                 }
             }
         }
@@ -754,7 +749,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
 
     /// Validate a constant expression of type `ty` whose `global.get`s may name
     /// globals below `globals_visible`. Returns the function named by a lone `ref.func`.
-    pub(crate) fn const_expr(&mut self, s: &mut Reader<'b>, ty: ValType, globals_visible: u32) -> Result<Option<u32>, LoadError> {
+    pub(crate) fn const_expr(&mut self, s: &mut Reader<'b>, ty: ValType, globals_visible: u32) -> Result<Option<u32>, Fail> {
         let mut stack: [Option<ValType>; 16] = [None; 16];
         let mut sp = 0usize;
         let mut func_ref = None;
@@ -828,7 +823,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         Ok(func_ref)
     }
 
-    fn declare_ref(&mut self, f: u32) -> Result<(), LoadError> {
+    fn declare_ref(&mut self, f: u32) -> Result<(), Fail> {
         let word = (f / 32) as usize;
         while self.declared_refs.len() <= word {
             push(&mut self.declared_refs, 0)?;
@@ -1030,16 +1025,16 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
 
 /// Append `bytes`, growing by at least a quarter (not doubling: in a small
 /// partition the table's slack is RAM another module could use; `shrink` returns the rest).
-fn grow_push<A: Allocator>(v: &mut Vec<u8, A>, bytes: &[u8]) -> Result<(), LoadError> {
+fn grow_push<A: Allocator>(v: &mut Vec<u8, A>, bytes: &[u8]) -> Result<(), Fail> {
     if v.capacity() - v.len() < bytes.len() {
         let more = bytes.len().max(v.capacity() / 4).max(64);
-        v.try_reserve_exact(more).map_err(|_| LoadError::OutOfMemory)?;
+        v.try_reserve_exact(more).map_err(|_| Fail::from(OutOfMemory))?;
     }
     v.extend_from_slice(bytes);
     Ok(())
 }
 
-fn global_type(s: &mut Reader<'_>) -> Result<GlobalType, LoadError> {
+fn global_type(s: &mut Reader<'_>) -> Result<GlobalType, Fail> {
     let ty = ValType::read(s)?;
     let at = s.pos();
     let mutable = match s.u8()? {

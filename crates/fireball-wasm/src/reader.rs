@@ -3,7 +3,7 @@
 //! encoding the spec allows, including over-long ones (rustc writes
 //! `call_indirect`'s table index as a 5-byte LEB), and rejects the rest.
 
-use crate::error::{DecodeError, Reason};
+use crate::error::{fail, Fail, Reason};
 
 /// A cursor over module bytes. Offsets are absolute positions in the module,
 /// so every error names the byte where it was found.
@@ -14,7 +14,7 @@ pub struct Reader<'b> {
     end: usize,
 }
 
-type Result<T> = core::result::Result<T, DecodeError>;
+type Result<T> = core::result::Result<T, Fail>;
 
 impl<'b> Reader<'b> {
     /// A reader over `bytes[start..end]` (absolute offsets into `bytes`).
@@ -49,8 +49,8 @@ impl<'b> Reader<'b> {
     }
 
     /// An error at the current position.
-    pub fn err(&self, reason: Reason) -> DecodeError {
-        DecodeError { offset: self.pos, reason }
+    pub fn err(&self, reason: Reason) -> Fail {
+        fail(self.pos, reason)
     }
 
     /// One byte.
@@ -93,15 +93,15 @@ impl<'b> Reader<'b> {
         let mut shift = 0u32;
         loop {
             let start = self.pos;
-            let b = self.u8().map_err(|_| DecodeError { offset: start, reason: Reason::UnexpectedEnd })?;
+            let b = self.u8().map_err(|_| fail(start, Reason::UnexpectedEnd))?;
             let remaining = bits - shift;
             if remaining < 7 {
                 // Last byte: no continuation, and the unused high bits must be zero.
                 if b & 0x80 != 0 {
-                    return Err(DecodeError { offset: start, reason: Reason::IntegerRepresentationTooLong });
+                    return Err(fail(start, Reason::IntegerRepresentationTooLong));
                 }
                 if (b as u32) >> remaining != 0 {
-                    return Err(DecodeError { offset: start, reason: Reason::IntegerTooLarge });
+                    return Err(fail(start, Reason::IntegerTooLarge));
                 }
             }
             result |= ((b & 0x7f) as u64) << shift;
@@ -110,7 +110,7 @@ impl<'b> Reader<'b> {
             }
             shift += 7;
             if shift >= bits && bits.is_multiple_of(7) {
-                return Err(DecodeError { offset: start, reason: Reason::IntegerRepresentationTooLong });
+                return Err(fail(start, Reason::IntegerRepresentationTooLong));
             }
         }
     }
@@ -120,17 +120,17 @@ impl<'b> Reader<'b> {
         let mut shift = 0u32;
         loop {
             let start = self.pos;
-            let b = self.u8().map_err(|_| DecodeError { offset: start, reason: Reason::UnexpectedEnd })?;
+            let b = self.u8().map_err(|_| fail(start, Reason::UnexpectedEnd))?;
             let remaining = bits - shift;
             if remaining < 7 {
                 if b & 0x80 != 0 {
-                    return Err(DecodeError { offset: start, reason: Reason::IntegerRepresentationTooLong });
+                    return Err(fail(start, Reason::IntegerRepresentationTooLong));
                 }
                 // The unused bits (and the sign bit) must all be equal.
                 let mask = (0x7fu8 >> (remaining - 1)) << (remaining - 1) & 0x7f;
                 let top = b & mask;
                 if top != 0 && top != mask {
-                    return Err(DecodeError { offset: start, reason: Reason::IntegerTooLarge });
+                    return Err(fail(start, Reason::IntegerTooLarge));
                 }
             }
             result |= ((b & 0x7f) as i64) << shift;
@@ -142,7 +142,7 @@ impl<'b> Reader<'b> {
                 return Ok(result);
             }
             if shift >= bits && bits.is_multiple_of(7) {
-                return Err(DecodeError { offset: start, reason: Reason::IntegerRepresentationTooLong });
+                return Err(fail(start, Reason::IntegerRepresentationTooLong));
             }
         }
     }
@@ -157,11 +157,6 @@ impl<'b> Reader<'b> {
             }
         }
         Ok(self.leb_unsigned(32)? as u32)
-    }
-
-    /// An unsigned 64-bit LEB128.
-    pub fn u64(&mut self) -> Result<u64> {
-        self.leb_unsigned(64)
     }
 
     /// A signed 32-bit LEB128 (`i32.const`).
@@ -197,9 +192,9 @@ impl<'b> Reader<'b> {
     pub fn name(&mut self) -> Result<(u32, u32)> {
         let len = self.u32()? as usize;
         let start = self.pos;
-        let s = self.take(len).map_err(|_| DecodeError { offset: start, reason: Reason::LengthOutOfBounds })?;
+        let s = self.take(len).map_err(|_| fail(start, Reason::LengthOutOfBounds))?;
         if core::str::from_utf8(s).is_err() {
-            return Err(DecodeError { offset: start, reason: Reason::MalformedUTF8Encoding });
+            return Err(fail(start, Reason::MalformedUTF8Encoding));
         }
         Ok((start as u32, len as u32))
     }

@@ -1,7 +1,7 @@
 //! Types of the WebAssembly type system as the decoder produces them and the
 //! validator and store consume them.
 
-use crate::error::{DecodeError, Reason};
+use crate::error::{fail, Fail, Reason};
 use crate::reader::Reader;
 
 /// A value type. SIMD (`v128`) is not supported.
@@ -36,20 +36,17 @@ impl ValType {
         })
     }
 
-    pub(crate) fn read(r: &mut Reader<'_>) -> Result<ValType, DecodeError> {
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<ValType, Fail> {
         let at = r.pos();
         let b = r.u8()?;
-        ValType::from_byte(b).ok_or(DecodeError {
-            offset: at,
-            reason: if b == 0x7b { Reason::SimdUnsupported } else { Reason::MalformedValueType },
-        })
+        ValType::from_byte(b).ok_or(fail(at, if b == 0x7b { Reason::SimdUnsupported } else { Reason::MalformedValueType }))
     }
 
-    pub(crate) fn read_ref(r: &mut Reader<'_>) -> Result<ValType, DecodeError> {
+    pub(crate) fn read_ref(r: &mut Reader<'_>) -> Result<ValType, Fail> {
         let at = r.pos();
         match ValType::read(r)? {
             t @ (ValType::FuncRef | ValType::ExternRef) => Ok(t),
-            _ => Err(DecodeError { offset: at, reason: Reason::MalformedReferenceType }),
+            _ => Err(fail(at, Reason::MalformedReferenceType)),
         }
     }
 

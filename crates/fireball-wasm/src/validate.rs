@@ -7,7 +7,7 @@
 use allocator_api2::alloc::Allocator;
 use allocator_api2::vec::Vec;
 
-use crate::error::{DecodeError, LoadError, ValidateError, Reason};
+use crate::error::{fail, Fail, Reason};
 use crate::module::{push, Module};
 use crate::ops;
 use crate::reader::Reader;
@@ -128,11 +128,11 @@ struct V<'m, 'b, 's, A: Allocator + Clone> {
     entry_cost: u32,
 }
 
-type R<T> = Result<T, LoadError>;
+type R<T> = Result<T, Fail>;
 
 impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
-    fn err(&self, reason: Reason) -> LoadError {
-        LoadError::Validate(ValidateError { offset: self.at, reason })
+    fn err(&self, reason: Reason) -> Fail {
+        fail(self.at, reason)
     }
 
     fn params(&self, bt: BlockType) -> &'m [ValType] {
@@ -377,10 +377,10 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
             _ => {
                 let i = r.s33()?;
                 if i < 0 {
-                    return Err(LoadError::Decode(DecodeError { offset: at, reason: Reason::MalformedBlockType }));
+                    return Err(fail(at, Reason::MalformedBlockType));
                 }
                 if i as usize >= self.m.types.len() {
-                    return Err(LoadError::Validate(ValidateError { offset: at, reason: Reason::UnknownType }));
+                    return Err(fail(at, Reason::UnknownType));
                 }
                 Ok(BlockType::Func(i as u32))
             }
@@ -434,7 +434,7 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
     fn zero_byte(&self, r: &mut Reader<'_>) -> R<()> {
         let at = r.pos();
         if r.u8()? != 0 {
-            return Err(LoadError::Decode(DecodeError { offset: at, reason: Reason::ZeroByteExpected }));
+            return Err(fail(at, Reason::ZeroByteExpected));
         }
         Ok(())
     }
@@ -476,7 +476,7 @@ pub(crate) fn function<A: Allocator + Clone>(
     r: &mut Reader<'_>,
     scratch: &mut Scratch<A>,
 ) -> R<(u32, Header)> {
-    let ft = m.type_at(type_idx).ok_or(LoadError::Validate(ValidateError { offset: r.pos(), reason: Reason::UnknownType }))?;
+    let ft = m.type_at(type_idx).ok_or(fail(r.pos(), Reason::UnknownType))?;
     scratch.vals.clear();
     scratch.ctrls.clear();
     scratch.locals.clear();
@@ -494,10 +494,10 @@ pub(crate) fn function<A: Allocator + Clone>(
         let t = ValType::read(r)?;
         total += n;
         if total > u32::MAX as u64 {
-            return Err(LoadError::Decode(DecodeError { offset: at, reason: Reason::LocalsOverflow }));
+            return Err(fail(at, Reason::LocalsOverflow));
         }
         if total > MAX_LOCALS {
-            return Err(LoadError::Validate(ValidateError { offset: at, reason: Reason::TooManyLocals }));
+            return Err(fail(at, Reason::TooManyLocals));
         }
         if n > 0 {
             push(&mut scratch.locals, (total as u32, t))?;
@@ -516,7 +516,7 @@ pub(crate) fn function<A: Allocator + Clone>(
         }
         first = false;
         v.at = r.pos();
-        let op = r.u8().map_err(|_| LoadError::Decode(DecodeError { offset: v.at, reason: Reason::UnexpectedEndOfSectionOrFunction }))?;
+        let op = r.u8().map_err(|_| fail(v.at, Reason::UnexpectedEndOfSectionOrFunction))?;
         let shape = ops::SHAPES[op as usize];
         if shape != 0 {
             // A simple instruction: its signature from the packed table.
@@ -905,14 +905,14 @@ pub(crate) fn function<A: Allocator + Clone>(
                         v.pop_expect(t)?;
                         v.pop_expect(ValType::I32)?;
                     }
-                    _ => return Err(LoadError::Decode(DecodeError { offset: v.at, reason: Reason::IllegalOpcode })),
+                    _ => return Err(fail(v.at, Reason::IllegalOpcode)),
                 }
             }
-            _ => return Err(LoadError::Decode(DecodeError { offset: v.at, reason: Reason::IllegalOpcode })),
+            _ => return Err(fail(v.at, Reason::IllegalOpcode)),
         }
     }
     if !r.at_end() {
-        return Err(LoadError::Decode(DecodeError { offset: r.pos(), reason: Reason::EndExpected }));
+        return Err(fail(r.pos(), Reason::EndExpected));
     }
     Ok((
         code_start,

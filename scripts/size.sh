@@ -75,6 +75,38 @@ for opt in "${OPT_LEVELS[@]}"; do
   summary+=("$line")
   echo "  (rodata delta excludes the ${guest_bytes}-byte guest module; engine RAM in .bss: ${d[.bss]} bytes)"
 
+  # Per component: every flash symbol that only the full binary has, by name.
+  # What the symbols do not cover (baseline symbols that grew, padding) is "unattributed".
+  comm -13 <(arm-none-eabi-nm -C "$base" | awk '$2 ~ /^[tTrRdD]$/ { $1 = ""; $2 = ""; print substr($0, 3) }' | sort -u) \
+           <(arm-none-eabi-nm -C "$full" | awk '$2 ~ /^[tTrRdD]$/ { $1 = ""; $2 = ""; print substr($0, 3) }' | sort -u) >"$BOARD/target/.engine-syms"
+  components=$(arm-none-eabi-nm -S -t d -C "$full" | awk '$3 ~ /^[tTrRdD]$/' |
+    awk -v syms="$BOARD/target/.engine-syms" -v guest="$guest_bytes" -v engine="$engine" '
+      BEGIN { while ((getline l < syms) > 0) only[l] = 1 }
+      {
+        size = $2 + 0; name = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ /, "", name)
+        if (!(name in only)) next
+        if (name ~ /GUEST/) next
+        c = "other (drops, panics, glue)"
+        if (name ~ /fireball_wasm::(module|reader|types|pack|sidetable)|core::str::converts::from_utf8/) c = "decoder"
+        else if (name ~ /fireball_wasm::(validate|ops)/) c = "validator"
+        else if (name ~ /fireball_wasm::(exec|raw|trap|value)/) c = "interpreter"
+        else if (name ~ /fireball_wasm::store/) c = "instantiation (store)"
+        else if (name ~ /fireball_wasm::float|libm::|compiler_builtins::float|__aeabi_(d|f2d|i2d|ui2d|l2d|ul2d|l2f|ul2f|f2lz|f2ulz|d2)/) c = "float (soft f64, rounding)"
+        else if (name ~ /compiler_builtins::int|__aeabi_u?ldivmod|divmoddi4/) c = "64-bit division"
+        else if (name ~ /__rust_(alloc|realloc|dealloc)|talc::|allocator_api2::|fireball_wasm::error::try_push/) c = "alloc (allocator, vector growth)"
+        else if (name ~ /mem(cpy|set|move|cmp|clr)/) c = "mem* (copy, fill)"
+        else if (name ~ /^size::/) c = "driver (size.rs: load, run, read)"
+        sum[c] += size; total += size
+      }
+      END {
+        for (c in sum) printf "  %-36s %7d\n", c, sum[c] | "sort -k1,1"
+        close("sort -k1,1")
+        printf "  %-36s %7d\n", "net of baseline-only code, padding", engine - total
+      }')
+  rm -f "$BOARD/target/.engine-syms"
+  echo "  per component (opt-level=$opt):"
+  echo "$components"
+
   {
     echo "== opt-level=$opt: $full"
     echo "-- 20 largest flash symbols (size hex, type, name)"

@@ -304,7 +304,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                         if t as usize >= self.types.len() {
                             return Err(verr(at, Reason::UnknownType));
                         }
-                        self.funcs.push(t);
+                        push(&mut self.funcs, t)?;
                     }
                 }
                 4 => {

@@ -387,3 +387,199 @@ fn proc_exit_in_the_middle_of_a_run_ends_that_module() {
     run.others_kept_running("[exit] exited with status 3");
     run.nothing_leaked();
 }
+
+#[test]
+fn a_trap_right_after_a_host_call_returns_ends_the_offender_only() {
+    let name = "trap_after_call";
+    for (entry, wiring, want) in [
+        ("denied", "", TrapCode::MemoryOutOfBounds),
+        ("yield", "", TrapCode::Unreachable),
+        ("parked", "sink trap_after_call:1\n", TrapCode::IntegerDivideByZero),
+        ("received", "connect trap_after_call:1 trap_after_call:2\n", TrapCode::TableOutOfBounds),
+    ] {
+        let run = as_service(hostile("trap_after_call.wat", Some(entry)), &format!("grant {name} log\n{wiring}"), 60);
+        assert_eq!(run.offender().fault, Some(Fault::Trap(want)), "{entry}: {}", show(&run));
+        if entry == "parked" {
+            // It had parked: 16 messages went through, the 17th completed after the drain.
+            assert_eq!(run.sink("trap_after_call:1"), (0..17).collect::<Vec<i32>>(), "{entry}");
+        }
+        run.others_kept_running(&format!("[{name}] terminated: trap"));
+        run.nothing_leaked();
+    }
+}
+
+#[test]
+fn a_service_that_keeps_faulting_is_restarted_as_often_as_its_policy_says() {
+    let run = as_service(hostile("fault_restart.wat", Some("later")), "sink fault_restart:0\nrestart fault_restart 3\n", 150);
+    let svc = run.offender();
+    assert_eq!((svc.restarts, svc.state, svc.fault), (3, TaskState::Terminated, Some(Fault::Trap(TrapCode::Unreachable))), "{}", show(&run));
+    assert_eq!(run.out.matches("[fault_restart] terminated: trap (unreachable)").count(), 4);
+    assert!(run.out.contains("[fault_restart] restarted (3 of 3)"));
+    // Loaded fresh each time: its memory starts from its data again.
+    assert_eq!(run.sink("fault_restart:0"), [1, 1, 1, 1]);
+    run.others_kept_running("[fault_restart] restarted (3 of 3)");
+    run.nothing_leaked();
+
+    // Trapping on its first instruction, with the largest restart count a manifest takes:
+    // it is loaded 255 times over and the others do not notice.
+    let run = as_service(hostile("fault_restart.wat", Some("at_once")), "restart fault_restart 255\n", 60);
+    let svc = run.offender();
+    assert_eq!((svc.restarts, svc.state), (255, TaskState::Terminated), "{}", show(&run));
+    run.others_kept_running("[fault_restart] restarted (1 of 255)");
+    run.nothing_leaked();
+}
+
+// ---- refused at load: before anything runs ------------------------------------------------
+
+/// `fireball run` with the offender as a third module: the one-line error it refuses it with.
+fn refused(offender: ModuleSpec) -> String {
+    let mut out = Vec::new();
+    let services = vec![example("mesh-gateway/mesh_gateway.wasm"), offender];
+    let r = system::run(RunConfig {
+        app: Some(example("sensor/sensor.wasm")),
+        services,
+        ram: RAM,
+        adc: vec![],
+        limit: Limit::Millis(10),
+        manifest: Some(WELL_BEHAVED.to_string()),
+        seed: 1,
+        out: &mut out,
+        stop: None,
+    });
+    match r {
+        Ok(r) => panic!("accepted: {:?}", r.tasks),
+        Err(e) => {
+            assert_eq!(e.lines().count(), 1, "{e}");
+            e
+        }
+    }
+}
+
+#[test]
+fn imports_with_the_wrong_signature_are_refused_at_load() {
+    for (import, want) in [
+        (r#"(import "env" "ch_send" (func (param i64 i32)))"#, "import env.ch_send has the wrong signature"),
+        (r#"(import "env" "buf_read" (func (param i32 i32 i32)))"#, "import env.buf_read has the wrong signature"),
+        (r#"(import "env" "hal_tx_send" (func (param i32) (result i32)))"#, "import env.hal_tx_send has the wrong signature"),
+        (r#"(import "wasi_snapshot_preview1" "proc_exit" (func (param i32) (result i32)))"#, "import wasi_snapshot_preview1.proc_exit has the wrong signature"),
+        (r#"(import "env" "hal_flash_erase" (func))"#, "unknown import env.hal_flash_erase"),
+        (r#"(import "env" "memory" (memory 1))"#, "unknown import env.memory"),
+        (r#"(import "env" "ch_send" (global i32))"#, "unknown import env.ch_send"),
+        (r#"(import "env" "table" (table 1 funcref))"#, "unknown import env.table"),
+    ] {
+        let e = refused(wat_module("sig", &format!(r#"(module {import} (func (export "run")))"#)));
+        assert!(e.starts_with("sig: ") && e.contains(want), "{import}: {e}");
+    }
+}
+
+#[test]
+fn huge_tables_are_refused_at_load() {
+    for (table, want) in [
+        ("(table 100000 funcref)", "table minimum exceeds the host limit"),
+        ("(table 0xffffffff funcref)", "table minimum exceeds the host limit"),
+        // Within the host limit (1 024 entries), but 8 KiB more for one service: P4 no longer fits.
+        ("(table 1024 funcref)", "--ram 65536: the plan does not fit in 65536 B of RAM"),
+    ] {
+        let e = refused(wat_module("sig", &format!(r#"(module {table} (func (export "run")))"#)));
+        assert!(e.contains(want), "{table}: {e}");
+    }
+}
+
+/// A module whose `run` calls `pick(i)` for i = 0..=n and sends the sum on port 0;
+/// `pick` is one `br_table` of `n` targets (label k % 4 for target k) and a default.
+fn br_table_module(n: u32) -> Vec<u8> {
+    let targets: String = (0..n).map(|k| format!(" {}", k % 4)).collect();
+    let text = format!(
+        r#"(module (import "env" "ch_send" (func $send (param i32 i32)))
+          (func $pick (param i32) (result i32)
+            (block (block (block (block (block
+              (br_table{targets} 4 (local.get 0)))
+              (return (i32.const 0))) (return (i32.const 1))) (return (i32.const 2))) (return (i32.const 3)))
+            (i32.const -1))
+          (func (export "run") (local $i i32) (local $sum i32)
+            (loop
+              (local.set $sum (i32.add (local.get $sum) (call $pick (local.get $i))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if 0 (i32.le_u (local.get $i) (i32.const {n}))))
+            (call $send (i32.const 0) (local.get $sum))))"#
+    );
+    wat::parse_str(text).expect("br_table module")
+}
+
+#[test]
+fn a_huge_br_table_is_refused_at_load() {
+    // 30 000 targets: 240 KB of side table if loaded plain (8 B per target), far more than
+    // a 64 KiB device can give a service.
+    let n = 30_000u32;
+    let e = refused(ModuleSpec { name: "br".into(), bytes: br_table_module(n), entry: None });
+    assert!(e.starts_with("br: needs") || e.starts_with("--ram 65536: the plan does not fit"), "{e}");
+
+    // 30 000 nested blocks as targets: the validator's control stack alone needs more than
+    // the probe's 2 MiB sub-heap; refused as not fitting, cleanly.
+    let mut body = String::new();
+    for _ in 0..=n {
+        body.push_str("(block ");
+    }
+    body.push_str("(br_table");
+    body.extend((0..=n).map(|k| format!(" {k}")));
+    body.push_str(" (local.get 0))");
+    body.extend((0..=n).map(|_| ")"));
+    let deep = wat::parse_str(format!(r#"(module (func (param i32) {body}) (func (export "run")))"#)).expect("deep");
+    let e = refused(ModuleSpec { name: "deep".into(), bytes: deep, entry: None });
+    assert!(e.starts_with("deep: does not fit its partition"), "{e}");
+}
+
+#[test]
+#[ignore = "engine bug: validating a packed module holds a 28-byte Site (and a pending entry) per branch site of a \
+            function in the module's partition, ~46 B per br_table target: the 30 000-target module needs 1.4 MB to \
+            load packed (for 22 B of metadata), so the runner sizes P4 at 1 MB and 64 KiB does not fit"]
+fn a_huge_br_table_runs_packed_next_to_the_others() {
+    // Packed, the side table stays in flash and the module runs next to the others,
+    // every target taken once.
+    let n = 30_000u32;
+    let module_bytes = br_table_module(n);
+    let module = fireball_wasm::Module::new(&module_bytes).expect("valid");
+    let mut packed = Vec::new();
+    module.write_packed(|b| packed.extend_from_slice(b));
+    let run = as_service(ModuleSpec { name: "br".into(), bytes: packed, entry: None }, "sink br:0\n", 60);
+    let sum = (0..n).map(|k| (k % 4) as i32).sum::<i32>() - 1; // past the last target: the default, -1
+    assert_eq!(run.sink("br:0"), [sum], "{}", show(&run));
+    assert_eq!(run.offender().state, TaskState::Done);
+    run.others_kept_running("tx t=");
+    run.nothing_leaked();
+}
+
+/// Counts the bytes live and their peak (the engine's allocations for one module).
+struct Counting {
+    live: std::cell::Cell<usize>,
+    peak: std::cell::Cell<usize>,
+}
+
+// SAFETY: forwards to `Global` and frees through it with the same layout.
+unsafe impl allocator_api2::alloc::Allocator for &Counting {
+    fn allocate(&self, layout: std::alloc::Layout) -> Result<std::ptr::NonNull<[u8]>, allocator_api2::alloc::AllocError> {
+        let p = allocator_api2::alloc::Global.allocate(layout)?;
+        self.live.set(self.live.get() + layout.size());
+        self.peak.set(self.peak.get().max(self.live.get()));
+        Ok(p)
+    }
+
+    unsafe fn deallocate(&self, ptr: std::ptr::NonNull<u8>, layout: std::alloc::Layout) {
+        self.live.set(self.live.get() - layout.size());
+        // SAFETY: allocated by `Global` with `layout` in `allocate`.
+        unsafe { allocator_api2::alloc::Global.deallocate(ptr, layout) }
+    }
+}
+
+#[test]
+#[ignore = "engine bug: loading tests/hostile/br_table_1000.wat packed takes a 43 KB transient peak for 42 B of \
+            metadata (the validator's per-branch-site scratch, see a_huge_br_table_runs_packed_next_to_the_others)"]
+fn a_packed_br_table_loads_in_little_more_ram_than_it_keeps() {
+    let bytes = wat::parse_file(repo("tests/hostile/br_table_1000.wat")).expect("wat");
+    let mut packed = Vec::new();
+    fireball_wasm::Module::new(&bytes).expect("valid").write_packed(|b| packed.extend_from_slice(b));
+    let c = Counting { live: Default::default(), peak: Default::default() };
+    let m = fireball_wasm::Module::from_packed_in(&packed, fireball_wasm::Features::default(), &c).expect("loads");
+    assert!(m.metadata_bytes() < 64, "{}", m.metadata_bytes());
+    assert!(c.peak.get() <= 4096, "loading it packed peaked at {} B for {} B kept", c.peak.get(), m.metadata_bytes());
+}

@@ -145,8 +145,13 @@ fn as_service(offender: ModuleSpec, manifest: &str, ms: u64) -> Run {
 
 /// The offender as the app (in P5); the sensor runs as a service next to the gateway.
 fn as_app(offender: ModuleSpec, manifest: &str, ms: u64) -> Run {
+    as_app_on(RAM, offender, manifest, ms)
+}
+
+/// [`as_app`] on a device of `ram` bytes.
+fn as_app_on(ram: usize, offender: ModuleSpec, manifest: &str, ms: u64) -> Run {
     let services = vec![example("sensor/sensor.wasm"), example("mesh-gateway/mesh_gateway.wasm")];
-    run_system(offender, services, &format!("{WELL_BEHAVED}{manifest}"), ms, 0)
+    run_on(ram, offender, services, &format!("{WELL_BEHAVED}{manifest}"), ms, 0)
 }
 
 /// The run's output as the tests print it on a failure: without the frame lines.
@@ -582,4 +587,39 @@ fn a_packed_br_table_loads_in_little_more_ram_than_it_keeps() {
     let m = fireball_wasm::Module::from_packed_in(&packed, fireball_wasm::Features::default(), &c).expect("loads");
     assert!(m.metadata_bytes() < 64, "{}", m.metadata_bytes());
     assert!(c.peak.get() <= 4096, "loading it packed peaked at {} B for {} B kept", c.peak.get(), m.metadata_bytes());
+}
+
+// ---- the same attacks in C (tests/hostile/*.c, built by scripts/build-hostile.sh) -------
+
+#[test]
+fn c_guests_recursion_spin_exit_and_malloc_end_themselves_only() {
+    // Deep recursion: the 2 KiB C stack (below the data) runs off address 0.
+    let run = as_app(hostile("recurse.wasm", None), "sink recurse:0\n", 60);
+    assert_eq!(run.offender().fault, Some(Fault::Trap(TrapCode::MemoryOutOfBounds)), "{}", show(&run));
+    let depths = run.sink("recurse:0");
+    assert!(!depths.is_empty() && depths.len() < 16, "about 2 KiB / 256 B frames deep: {depths:?}");
+    run.others_kept_running("[recurse] terminated: trap (out of bounds memory access)");
+    run.nothing_leaked();
+
+    // A busy loop that never yields.
+    let run = as_app(hostile("spin.wasm", None), "", 300);
+    assert_eq!((run.offender().state, run.offender().fault), (TaskState::Ready, None), "{}", show(&run));
+    assert!(run.offender().counters.yields >= 20);
+    run.others_kept_running_within("tx t=", 2, 80);
+    run.nothing_leaked();
+
+    // exit(3) from the middle of a loop: WASI proc_exit (printf needs a larger device).
+    let run = as_app_on(96 * 1024, hostile("exit.wasm", None), "grant exit log\n", 60);
+    assert_eq!((run.offender().state, run.offender().exit_code), (TaskState::Done, Some(3)), "{}", show(&run));
+    assert!(run.out.contains("[exit] working\n") && run.out.contains("[exit] leaving in the middle, status 3\n"), "{}", show(&run));
+    run.others_kept_running("[exit] exited with status 3");
+    run.nothing_leaked();
+
+    // malloc until it fails: wasi-libc's malloc takes the whole 64 KiB initial page as its
+    // heap, of which the runtime backs what P5 holds (and the page's last 256 B); the first
+    // block past that traps on its first write.
+    let run = as_app_on(96 * 1024, hostile("malloc_hog.wasm", None), "sink malloc_hog:0\n", 60);
+    assert_eq!(run.offender().fault, Some(Fault::Trap(TrapCode::MemoryOutOfBounds)), "{}", show(&run));
+    run.others_kept_running("[malloc_hog] terminated: trap (out of bounds memory access)");
+    run.nothing_leaked();
 }

@@ -93,9 +93,9 @@ impl Run {
         // ... and up to the end: the last frames are from the run's last `window` ms.
         let last = |kind: &str| {
             out.lines()
+                .rev()
                 .filter_map(|l| l.strip_prefix(kind))
-                .filter_map(|l| l.split_whitespace().next()?.parse::<u64>().ok())
-                .last()
+                .find_map(|l| l.split_whitespace().next()?.parse::<u64>().ok())
                 .unwrap_or(0)
         };
         let (tx, ble) = (last("tx t="), last("ble t="));

@@ -200,6 +200,11 @@ impl<A: Allocator + Clone> Registry<A> {
         if s.buffer {
             s.buffer = false;
             self.buffers.retain(|(j, _)| *j as usize != i);
+            if self.buffers.is_empty() {
+                // The list grows as buffers are created; with none left it gives its
+                // block back, so the kernel's partition returns to its baseline.
+                self.buffers = Vec::new_in(self.alloc.clone());
+            }
         }
         self.live -= 1;
     }
@@ -226,6 +231,11 @@ impl<A: Allocator + Clone> Registry<A> {
     /// Release a handle still in flight (its channel was closed or dropped with it inside).
     pub fn release_in_flight(&mut self, h: Handle) -> Result<(), OwnError> {
         self.release(h, IN_FLIGHT)
+    }
+
+    /// The allocator the table and the buffers' bytes come from.
+    pub fn allocator(&self) -> &A {
+        &self.alloc
     }
 
     /// Entries in use.

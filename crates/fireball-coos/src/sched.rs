@@ -297,6 +297,17 @@ impl<A: Allocator + Clone> Core<A> {
         self.count_op(t);
     }
 
+    /// A message native code received: its value. Native code owns no buffers, so a
+    /// buffer handle it receives (a guest's `buf_send` to a native task, or to a sink
+    /// the host drains) is released here; otherwise it would stay in flight, its entry
+    /// and bytes lost to everyone, for good.
+    fn native_value(&mut self, m: Tagged) -> Message {
+        if m.handle {
+            let _ = self.own.release_in_flight(Handle(m.msg));
+        }
+        m.msg
+    }
+
     fn count_op(&mut self, t: TaskId) {
         if let Some(s) = self.stats.get_mut(t as usize) {
             s.counters.chan_ops += 1;
@@ -437,7 +448,7 @@ pub struct Kernel<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M
     sys: Option<&'k RefCell<dyn Syscalls + 'k>>,
 }
 
-impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator + Clone> Kernel<'k, 'm, A, P, M> {
+impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Allocator + Clone> Kernel<'k, 'm, A, P, M> {
     /// A kernel over `core` (which native tasks share through [`Ctx`]); its table of
     /// task bodies (a pointer each) is allocated from `alloc`.
     pub fn new_in(core: &'k RefCell<Core<A>>, cfg: &KernelConfig, alloc: A) -> Result<Self, OutOfMemory> {
@@ -904,8 +915,18 @@ impl<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator +
             Import::BufCreate => {
                 let (ptr, len) = (a[0] as u32 as usize, a[1] as u32 as usize);
                 let mut core = self.core.borrow_mut();
-                let r = match guest_bytes(w, ptr, len) {
-                    Some(bytes) => core.own.create_buffer(t, bytes).map(|h| h.0 as i32).unwrap_or_else(|e| e.code()),
+                let r = match guest_bytes(w, ptr, len).map(|bytes| core.own.create_buffer(t, bytes)) {
+                    Some(Ok(h)) => h.0 as i32,
+                    Some(Err(e)) => {
+                        if e == OwnError::OutOfMemory {
+                            // The guest's buffer did not fit the kernel's pool: the guest's
+                            // error (-3), not the kernel's, whose own tables are all allocated
+                            // up front. Leaving the kernel partition marked exhausted would let
+                            // a guest trigger its policy (P1: a system reset).
+                            let _ = core.own.allocator().take_exhausted();
+                        }
+                        e.code()
+                    }
                     None => OwnError::BadHandle.code(),
                 };
                 drop(core);
@@ -1068,7 +1089,7 @@ impl<'k, A: Allocator + Clone> Ctx<'k, A> {
         match core.chans.recv(ch, None, &mut core.links)? {
             (Progress::Done(m), woke) => {
                 core.completed(t, woke);
-                Ok(m.msg)
+                Ok(core.native_value(m))
             }
             (Progress::Parked, _) => Err(TryRecvError::Empty),
         }
@@ -1165,14 +1186,14 @@ impl<A: Allocator + Clone> Future for RecvFuture<'_, A> {
         if self.parked {
             return match collect(core, t) {
                 None => Poll::Pending,
-                Some((Inbox::Received, m)) => Poll::Ready(Ok(m.msg)),
+                Some((Inbox::Received, m)) => Poll::Ready(Ok(core.native_value(m))),
                 Some(_) => Poll::Ready(Err(ChanError::Closed(None))),
             };
         }
         match core.chans.recv(self.ch, Some(t), &mut core.links) {
             Ok((Progress::Done(m), woke)) => {
                 core.completed(t, woke);
-                Poll::Ready(Ok(m.msg))
+                Poll::Ready(Ok(core.native_value(m)))
             }
             Ok((Progress::Parked, _)) => {
                 core.records[t as usize].state = TaskState::Blocked;

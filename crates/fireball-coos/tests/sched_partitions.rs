@@ -145,3 +145,51 @@ fn degrade_runs_on_and_fatal_partitions_stop_the_system() {
     assert_eq!(fatal, Some((rt, Exhaustion::Fatal)));
     assert_eq!(k.state(rt), TaskState::Terminated);
 }
+
+/// Asks for a buffer larger than the kernel's partition can hold (-3 expected), then a
+/// small one (kept), and sends that one to the native sink: each result on channel 0.
+const BUFFERS: &str = r#"(module
+  (import "env" "buf_create" (func $create (param i32 i32) (result i32)))
+  (import "env" "buf_send" (func $bsend (param i32 i32) (result i32)))
+  (import "env" "ch_send" (func $send (param i32 i32)))
+  (memory 1)
+  (func (export "main")
+    (call $send (i32.const 0) (call $create (i32.const 0) (i32.const 2000)))
+    (call $send (i32.const 0) (call $bsend (i32.const 0) (call $create (i32.const 0) (i32.const 8))))))"#;
+
+#[test]
+fn a_buffer_the_kernel_partition_cannot_hold_is_the_guests_error_only() {
+    // The kernel's tables and the guests' buffers in P1, as the system sets it up.
+    let layout = plan(&Config::row(64 * KIB)).expect("plan");
+    let mem = Memory::new(&layout, ram(64 * KIB)).expect("memory");
+    let p1 = mem.partition(PartitionId::Kernel);
+    let guest_heap = mem.partition(PartitionId::Guest).sub_partition(6 * KIB, 1).expect("guest heap");
+    let cfg = KernelConfig { owned: 8, ..CFG };
+    let core = RefCell::new(Core::new_in(&cfg, p1).expect("core"));
+    let ctx = Ctx::new(&core);
+    let got = RefCell::new(Vec::new());
+    let mut sink = pin!(async {
+        while let Ok(v) = ctx.recv(0).await {
+            got.borrow_mut().push(v as i32);
+        }
+    });
+    let mut k: Kernel<'_, 'static, &Partition, &Partition, Global> = Kernel::new_in(&core, &cfg, mem.partition(PartitionId::Runtime)).expect("kernel");
+    let p1_base = p1.allocated();
+    let small = HostLimits { max_memory_bytes: 2048, ..LIMITS };
+    let guest = k.spawn_wasm(module(BUFFERS), "main", guest_heap.partition(), small, STACK).expect("guest");
+    k.spawn_native(sink.as_mut()).expect("sink");
+    let p1_spawned = p1.allocated();
+    k.run(100);
+    assert_eq!(k.state(guest), TaskState::Done);
+    let got = got.borrow();
+    assert_eq!(got[0], -3, "no memory for that buffer: {got:?}");
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[2], 0, "the small one was sent: {got:?}");
+    assert_eq!(p1.exhausted(), None, "the guest's failed buffer does not set off P1's policy (a reset)");
+    assert!(p1.stats().fails > 0, "the refusal is counted");
+    // The native sink got the buffer's handle: released on receipt, nothing stays in
+    // flight, and the buffer list gave its block back.
+    assert_eq!(p1.allocated(), p1_spawned, "no buffer bytes left in P1");
+    assert!(k.unload(guest));
+    assert_eq!(p1.allocated(), p1_base);
+}

@@ -586,6 +586,10 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
         let Some(path) = uri_str.strip_prefix("hal/") else { return HalError::NoDevice.code() };
         let Some(id) = self.hal.find(path) else { return HalError::NoDevice.code() };
         let Ok(msg_bytes) = crate::hal::guest_bytes(memory, msg, msg_len) else { return HalError::InvalidArgument.code() };
+        // The reply buffer too, before acting: a SET whose reply cannot be delivered configures nothing.
+        if crate::hal::guest_bytes(memory, reply, reply_cap).is_err() {
+            return HalError::InvalidArgument.code();
+        }
         // Validate the whole message first: a malformed one is the sender's error only.
         if let Err(e) = crate::keyval::validate(msg_bytes) {
             self.stats.bad_messages += 1;

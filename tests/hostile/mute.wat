@@ -1,0 +1,15 @@
+;; A module granted nothing at all: not even the logger or stdout.
+(module
+  (import "env" "log_event" (func $log (param i32 i32 i32) (result i32)))
+  (import "env" "hal_adc_read" (func $adc (param i32) (result i32)))
+  (import "env" "ch_send" (func $send (param i32 i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory 1)
+  (data (i32.const 0) "\10\00\00\00\03\00\00\00")
+  (data (i32.const 16) "hi\n")
+  (func $out (param i32) (call $send (i32.const 0) (local.get 0)))
+  (func (export "run")
+    (call $out (call $log (i32.const 1) (i32.const 1) (i32.const 0)))
+    (call $out (call $adc (i32.const 0)))
+    (call $out (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 32)))
+    (call $out (i32.const 999))))

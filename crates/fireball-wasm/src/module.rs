@@ -184,6 +184,13 @@ pub(crate) fn reserve<T, A: Allocator>(v: &mut Vec<T, A>, n: u32) -> Result<(), 
     v.try_reserve_exact(n as usize).map_err(|_| Fail::from(OutOfMemory))
 }
 
+/// Push one more, growing by exactly one (imports: their kinds are not counted
+/// beforehand, and no vector of a loaded module keeps slack).
+fn push_exact<T, A: Allocator>(v: &mut Vec<T, A>, x: T) -> Result<(), Fail> {
+    reserve(v, 1)?;
+    push(v, x)
+}
+
 /// Push, reporting allocator exhaustion as a load error.
 pub(crate) fn push<T, A: Allocator>(v: &mut Vec<T, A>, x: T) -> Result<(), Fail> {
     Ok(crate::error::try_push(v, x)?)
@@ -244,8 +251,9 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             name_section: None,
             features,
         };
+        // Every vector was reserved exactly (see `slack`): nothing to give back, and
+        // no `shrink_to_fit`, which aborts when an allocator refuses to shrink.
         m.decode(alloc).map_err(LoadError::from)?;
-        m.shrink();
         Ok(m)
     }
 
@@ -297,7 +305,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 3 => {
                     let n = s.count()?;
                     func_count = Some(n);
-                    self.funcs.try_reserve(n as usize).map_err(|_| Fail::from(OutOfMemory))?;
+                    reserve(&mut self.funcs, n)?;
                     for _ in 0..n {
                         let at = s.pos();
                         let t = s.u32()?;
@@ -415,25 +423,25 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                     if t as usize >= self.types.len() {
                         return Err(verr(t_at, Reason::UnknownType));
                     }
-                    push(&mut self.funcs, t)?;
+                    push_exact(&mut self.funcs, t)?;
                     self.imported_funcs += 1;
                     ImportDesc::Func(t)
                 }
                 0x01 => {
                     let t = self.table_type(s)?;
-                    push(&mut self.tables, t)?;
+                    push_exact(&mut self.tables, t)?;
                     self.imported_tables += 1;
                     ImportDesc::Table(t)
                 }
                 0x02 => {
                     let t = self.memory_type(s)?;
-                    push(&mut self.memories, t)?;
+                    push_exact(&mut self.memories, t)?;
                     self.imported_memories += 1;
                     ImportDesc::Memory(t)
                 }
                 0x03 => {
                     let t = global_type(s)?;
-                    push(&mut self.globals, GlobalDef { ty: t, init: 0 })?;
+                    push_exact(&mut self.globals, GlobalDef { ty: t, init: 0 })?;
                     self.imported_globals += 1;
                     ImportDesc::Global(t)
                 }
@@ -728,23 +736,20 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         }
     }
 
-    /// Give back what the vectors reserved beyond their length.
-    fn shrink(&mut self) {
-        self.valtypes.shrink_to_fit();
-        self.types.shrink_to_fit();
-        self.funcs.shrink_to_fit();
-        self.tables.shrink_to_fit();
-        self.memories.shrink_to_fit();
-        self.globals.shrink_to_fit();
-        self.imports.shrink_to_fit();
-        self.exports.shrink_to_fit();
-        self.elems.shrink_to_fit();
-        self.datas.shrink_to_fit();
-        self.declared_refs.shrink_to_fit();
-        if let SideTable::Owned { side, overflow } = &mut self.side {
-            side.shrink_to_fit();
-            overflow.shrink_to_fit();
+    /// Bytes reserved beyond the vectors' lengths: zero after a load (tested), since
+    /// a loaded module lives in a small partition for as long as it runs.
+    #[cfg(test)]
+    fn slack(&self) -> usize {
+        fn s<T, A: Allocator>(v: &Vec<T, A>) -> usize {
+            (v.capacity() - v.len()) * core::mem::size_of::<T>()
         }
+        let side = match &self.side {
+            SideTable::Owned { side, overflow } => s(side) + s(overflow),
+            SideTable::Packed { .. } => 0,
+        };
+        s(&self.valtypes) + s(&self.types) + s(&self.funcs) + s(&self.tables) + s(&self.memories) + s(&self.globals)
+            + s(&self.imports) + s(&self.exports) + s(&self.elems) + s(&self.datas) + s(&self.bodies)
+            + s(&self.declared_refs) + side
     }
 
     /// Validate a constant expression of type `ty` whose `global.get`s may name
@@ -825,8 +830,15 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
 
     fn declare_ref(&mut self, f: u32) -> Result<(), Fail> {
         let word = (f / 32) as usize;
-        while self.declared_refs.len() <= word {
-            push(&mut self.declared_refs, 0)?;
+        if self.declared_refs.len() <= word {
+            // The function count is final here (the function section precedes every
+            // section that declares references): one exact bitset for all of them.
+            let words = self.funcs.len().div_ceil(32).max(word + 1);
+            let more = (words - self.declared_refs.len()) as u32;
+            reserve(&mut self.declared_refs, more)?;
+            while self.declared_refs.len() < words {
+                push(&mut self.declared_refs, 0)?;
+            }
         }
         self.declared_refs[word] |= 1 << (f % 32);
         Ok(())
@@ -1023,12 +1035,12 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
     }
 }
 
-/// Append `bytes`, growing by at least a quarter (not doubling: in a small
-/// partition the table's slack is RAM another module could use; `shrink` returns the rest).
+/// Append `bytes`, growing exactly (the side table is reserved from
+/// `validate::count_words` before the first entry, so this grows only for escapes'
+/// overflow records, which are rare; a loaded module keeps no slack).
 fn grow_push<A: Allocator>(v: &mut Vec<u8, A>, bytes: &[u8]) -> Result<(), Fail> {
     if v.capacity() - v.len() < bytes.len() {
-        let more = bytes.len().max(v.capacity() / 4).max(64);
-        v.try_reserve_exact(more).map_err(|_| Fail::from(OutOfMemory))?;
+        v.try_reserve_exact(bytes.len()).map_err(|_| Fail::from(OutOfMemory))?;
     }
     v.extend_from_slice(bytes);
     Ok(())
@@ -1043,4 +1055,52 @@ fn global_type(s: &mut Reader<'_>) -> Result<GlobalType, Fail> {
         _ => return Err(derr(at, Reason::MalformedMutability)),
     };
     Ok(GlobalType { ty, mutable })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alloc_vec() -> Vec<u8, Global> {
+        Vec::new_in(Global)
+    }
+
+    /// A loaded module keeps no reserved-but-unused bytes: every vector was
+    /// reserved exactly, so nothing needs `shrink_to_fit` (which aborts when the
+    /// allocator refuses) and no partition pays for slack.
+    #[test]
+    fn loaded_modules_keep_no_slack() {
+        let wat = r#"(module
+            (import "env" "f" (func $f (param i32)))
+            (import "env" "g" (func $g))
+            (import "env" "t" (table 1 funcref))
+            (import "env" "m" (memory 1))
+            (import "env" "gl" (global i32))
+            (import "env" "h" (func $h (result i64)))
+            (global $r funcref (ref.func $k))
+            (table $t2 4 funcref)
+            (elem (table $t2) (i32.const 0) func $k $k)
+            (elem declare func $g)
+            (export "k" (func $k))
+            (data (i32.const 0) "hi")
+            (func $k (param i32) (result i32)
+              (block (br_if 0 (local.get 0)))
+              (block (br_table 0 0 0 (local.get 0)))
+              (local.get 0)))"#;
+        let wasm = wat::parse_str(wat).unwrap();
+        let programs: [&[u8]; 4] = [
+            &wasm,
+            include_bytes!("../../../examples/programs/hello-c/hello.wasm"),
+            include_bytes!("../../../examples/programs/hello-rust/hello.wasm"),
+            include_bytes!("../../../examples/programs/coremark/coremark.wasm"),
+        ];
+        for (i, bytes) in programs.iter().enumerate() {
+            let m = Module::new(bytes).unwrap();
+            assert_eq!(m.slack(), 0, "module {i}");
+            let mut packed = alloc_vec();
+            m.write_packed(|c| packed.extend_from_slice(c));
+            let p = Module::from_packed(&packed).unwrap();
+            assert_eq!(p.slack(), 0, "packed module {i}");
+        }
+    }
 }

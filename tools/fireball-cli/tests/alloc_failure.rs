@@ -335,9 +335,6 @@ unsafe impl Allocator for &NoShrink {
 }
 
 #[test]
-#[ignore = "engine bug: Module::load ends with Module::shrink, whose Vec::shrink_to_fit calls handle_alloc_error \
-            when the allocator refuses to shrink: the process aborts (SIGABRT, not even a panic) instead of keeping \
-            the larger block or returning LoadError::OutOfMemory; running this test aborts the test binary"]
 fn a_refused_shrink_at_the_end_of_a_load_is_not_an_abort() {
     let bytes = std::fs::read(repo("examples/sensor/sensor.wasm")).expect("sensor");
     let r = catch_unwind(AssertUnwindSafe(|| Module::new_in(&bytes, Features::default(), &NoShrink).map(drop)));

@@ -39,7 +39,7 @@ pub enum Reason {
     DataCountAndDataSectionHaveInconsistentLengths,
     /// integer representation too long: malformed function type
     MalformedFuncType,
-    /// too many parameters or results
+    /// implementation limit: more than 65535 parameters or results
     TooManyParametersOrResults,
     /// malformed import kind
     MalformedImportKind,
@@ -77,10 +77,8 @@ pub enum Reason {
     MalformedDataSegmentKind,
     /// unexpected end of section or function
     UnexpectedEndOfSectionOrFunction,
-    /// implementation limit: branch too far
+    /// implementation limit: branch over more than 2 GiB of code
     BranchTooFar,
-    /// constant expression too deep
-    ConstantExpressionTooDeep,
     /// constant expression required
     ConstantExpressionRequired,
     /// type mismatch
@@ -113,7 +111,7 @@ pub enum Reason {
     UnknownElemSegment,
     /// too many locals
     LocalsOverflow,
-    /// implementation limit: too many locals
+    /// implementation limit: more than 50000 locals in a function
     TooManyLocals,
     /// else without matching if
     ElseWithoutMatchingIf,
@@ -187,7 +185,7 @@ impl Reason {
             Reason::FunctionAndCodeSectionHaveInconsistentLengths => "function and code section have inconsistent lengths",
             Reason::DataCountAndDataSectionHaveInconsistentLengths => "data count and data section have inconsistent lengths",
             Reason::MalformedFuncType => "integer representation too long: malformed function type",
-            Reason::TooManyParametersOrResults => "too many parameters or results",
+            Reason::TooManyParametersOrResults => "implementation limit: more than 65535 parameters or results",
             Reason::MalformedImportKind => "malformed import kind",
             Reason::MalformedLimits => "integer too large: malformed limits flags",
             Reason::SizeMinimumMustNotBeGreaterThanMaximum => "size minimum must not be greater than maximum",
@@ -206,8 +204,7 @@ impl Reason {
             Reason::ElemTableMismatch => "type mismatch: element segment does not match table",
             Reason::MalformedDataSegmentKind => "malformed data segment kind",
             Reason::UnexpectedEndOfSectionOrFunction => "unexpected end of section or function",
-            Reason::BranchTooFar => "implementation limit: branch too far",
-            Reason::ConstantExpressionTooDeep => "constant expression too deep",
+            Reason::BranchTooFar => "implementation limit: branch over more than 2 GiB of code",
             Reason::ConstantExpressionRequired => "constant expression required",
             Reason::TypeMismatch => "type mismatch",
             Reason::MalformedMutability => "malformed mutability",
@@ -224,7 +221,7 @@ impl Reason {
             Reason::UnknownDataSegment => "unknown data segment",
             Reason::UnknownElemSegment => "unknown elem segment",
             Reason::LocalsOverflow => "too many locals",
-            Reason::TooManyLocals => "implementation limit: too many locals",
+            Reason::TooManyLocals => "implementation limit: more than 50000 locals in a function",
             Reason::ElseWithoutMatchingIf => "else without matching if",
             Reason::ValuesRemaining => "type mismatch: values remaining on stack at end of block",
             Reason::IfWithoutElse => "type mismatch: if without else must leave its parameters unchanged",
@@ -278,7 +275,6 @@ impl Reason {
                 | Reason::DuplicateExportName
                 | Reason::ElemTableMismatch
                 | Reason::BranchTooFar
-                | Reason::ConstantExpressionTooDeep
                 | Reason::ConstantExpressionRequired
                 | Reason::TypeMismatch
                 | Reason::StackTooDeep

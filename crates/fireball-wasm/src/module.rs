@@ -755,16 +755,13 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
     /// Validate a constant expression of type `ty` whose `global.get`s may name
     /// globals below `globals_visible`. Returns the function named by a lone `ref.func`.
     pub(crate) fn const_expr(&mut self, s: &mut Reader<'b>, ty: ValType, globals_visible: u32) -> Result<Option<u32>, Fail> {
-        let mut stack: [Option<ValType>; 16] = [None; 16];
-        let mut sp = 0usize;
+        // The type stack, as deep as the expression needs (extended constants nest
+        // without a fixed bound): from the module's allocator, for this expression only.
+        let mut stack: Vec<ValType, A> = Vec::new_in(self.valtypes.allocator().clone());
         let mut func_ref = None;
         macro_rules! push_t {
             ($t:expr) => {{
-                if sp == stack.len() {
-                    return Err(verr(s.pos(), Reason::ConstantExpressionTooDeep));
-                }
-                stack[sp] = Some($t);
-                sp += 1;
+                push(&mut stack, $t)?;
             }};
         }
         loop {
@@ -814,15 +811,16 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 }
                 0x6a | 0x6b | 0x6c | 0x7c | 0x7d | 0x7e if self.features.extended_const => {
                     let t = if op < 0x70 { ValType::I32 } else { ValType::I64 };
-                    if sp < 2 || stack[sp - 1] != Some(t) || stack[sp - 2] != Some(t) {
+                    let n = stack.len();
+                    if n < 2 || stack[n - 1] != t || stack[n - 2] != t {
                         return Err(verr(at, Reason::TypeMismatch));
                     }
-                    sp -= 1;
+                    stack.pop();
                 }
                 _ => return Err(verr(at, Reason::ConstantExpressionRequired)),
             }
         }
-        if sp != 1 || stack[0] != Some(ty) {
+        if stack.len() != 1 || stack[0] != ty {
             return Err(verr(s.pos(), Reason::TypeMismatch));
         }
         Ok(func_ref)

@@ -535,8 +535,8 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
     fn eval_const(&self, d: &InstanceData<'m, A, M>, at: u32) -> Result<u64, InstantiateError> {
         let m = d.module;
         let mut r = Reader::new(m.bytes, at as usize, m.bytes.len());
-        let mut stack = [0u64; 16];
-        let mut sp = 0;
+        // As deep as the (validated) expression needs, from the store's allocator.
+        let mut stack: Vec<u64, A> = Vec::new_in(self.alloc.clone());
         loop {
             let op = r.u8().unwrap_or(0x0b);
             let v = match op {
@@ -558,9 +558,9 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
                     let ga = d.globals.get(g as usize).copied().unwrap_or(u32::MAX);
                     self.globals.get(ga as usize).map_or(0, |gi| gi.value)
                 }
-                0x6a..=0x6c | 0x7c..=0x7e if sp >= 2 => {
-                    let (x, y) = (stack[sp - 2], stack[sp - 1]);
-                    sp -= 2;
+                0x6a..=0x6c | 0x7c..=0x7e if stack.len() >= 2 => {
+                    let y = stack.pop().unwrap_or(0);
+                    let x = stack.pop().unwrap_or(0);
                     match op {
                         0x6a => (x as u32).wrapping_add(y as u32) as u64,
                         0x6b => (x as u32).wrapping_sub(y as u32) as u64,
@@ -570,15 +570,12 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
                         _ => x.wrapping_mul(y),
                     }
                 }
-                _ => return Err(InstantiateError::OutOfMemory),
+                // Not a constant instruction: the validator refused the module already.
+                _ => 0,
             };
-            if sp == stack.len() {
-                return Err(InstantiateError::OutOfMemory);
-            }
-            stack[sp] = v;
-            sp += 1;
+            try_push(&mut stack, v)?;
         }
-        Ok(if sp > 0 { stack[sp - 1] } else { 0 })
+        Ok(stack.last().copied().unwrap_or(0))
     }
 
 }
@@ -586,8 +583,8 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
 /// `elem.drop`: forget a segment's items (and free them).
 pub(crate) fn drop_elem<A: Allocator + Clone, M: Allocator + Clone>(items: &mut [Vec<u64, A>], d: &InstanceData<'_, A, M>, seg: u32) {
     if let Some(v) = items.get_mut((d.elem_base + seg) as usize) {
-        v.clear();
-        v.shrink_to_fit();
+        // Freed, not shrunk (a refused shrink would abort).
+        *v = Vec::new_in(v.allocator().clone());
     }
 }
 
@@ -654,5 +651,30 @@ fn skip_const(r: &mut Reader<'_>) {
             0xd2 | 0x23 => r.u32().map(|_| ()),
             _ => Ok(()),
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Extern, HostLimits, Module, Store, Value};
+    use std::format;
+    use std::string::String;
+
+    /// Extended constant expressions nest as deep as the allocator allows: no fixed
+    /// depth (it was 16), in the validator and at instantiation.
+    #[test]
+    fn deep_constant_expressions_validate_and_evaluate() {
+        for depth in [20u32, 300] {
+            // 1 + 2 + ... + depth, right-nested: every constant is pushed before the first add.
+            let consts: String = (1..=depth).map(|k| format!("(i32.const {k}) ")).collect();
+            let adds = "(i32.add) ".repeat(depth as usize - 1);
+            let wat = format!(r#"(module (global (export "g") i32 {consts}{adds}))"#);
+            let wasm = wat::parse_str(&wat).unwrap();
+            let m = Module::new(&wasm).unwrap();
+            let mut store = Store::new(HostLimits::default());
+            let inst = store.instantiate(&m, |_, _, _| None).unwrap();
+            let Some(Extern::Global(g)) = store.export(inst, "g") else { panic!("no global") };
+            assert_eq!(store.global_get(g), Some(Value::I32((depth * (depth + 1) / 2) as i32)));
+        }
     }
 }

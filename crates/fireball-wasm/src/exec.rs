@@ -23,7 +23,8 @@ use allocator_api2::vec::Vec;
 
 use crate::float;
 use crate::module::{FuncBody, FuncInfo, Module};
-use crate::raw::{mem_load, mem_store, side_word, Code, Slot};
+use crate::raw::{mem_load, mem_store, side_word, Code, Slot, Stack};
+use core::cell::Cell;
 use crate::sidetable::{Entry, Header, HEADER_ENTRIES, WIDE_BYTES};
 use crate::store::{drop_elem, memory_init, table_init, FuncAddr, FuncInst, FuncKind, InstanceData, MemoryInst, Store, TableInst};
 use crate::trap::{Trap, TrapCode};
@@ -381,23 +382,56 @@ impl<A: Allocator + Clone> Thread<A> {
     /// host instructions on x86-64, 40 % more Cortex-M4 instructions: it costs two
     /// registers there); moving i64 and float arithmetic out of the loop (a second
     /// dispatch: 20 % more on SHA-512, and no gain on the i32-only CoreMark).
-    #[inline(never)]
-    #[allow(clippy::cognitive_complexity)]
+    #[cfg(not(feature = "checked"))]
+    #[inline(always)]
     fn execute<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool>(
         &mut self,
         store: &mut Store<'m, SA, M>,
         budget: isize,
     ) -> Exit {
+        self.execute_in::<SA, M, METERED>(store, budget)
+    }
+
+    #[cfg(feature = "checked")]
+    #[inline(always)]
+    fn execute<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool>(
+        &mut self,
+        store: &mut Store<'m, SA, M>,
+        budget: isize,
+    ) -> Exit {
+        // Raised when a value-stack access fell outside the stack (a broken validator
+        // guarantee): the guest ends with an internal error.
+        let poison = Cell::new(false);
+        let exit = self.execute_in::<SA, M, METERED>(store, budget, &poison);
+        if poison.get() {
+            let t = Trap { code: TrapCode::Internal, offset: self.pc, func: self.func };
+            self.trap = Some(t);
+            self.state = State::Trapped;
+            return Exit::Trap(t);
+        }
+        exit
+    }
+
+    #[inline(never)]
+    #[allow(clippy::cognitive_complexity)]
+    fn execute_in<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool>(
+        &mut self,
+        store: &mut Store<'m, SA, M>,
+        budget: isize,
+        #[cfg(feature = "checked")] poison: &Cell<bool>,
+    ) -> Exit {
+        #[cfg(not(feature = "checked"))]
+        let poison = &Cell::new(false);
         let Store { funcs, tables, memories, globals, instances, elem_items, data_dropped, limits, sigs, .. } = store;
         let funcs: &[FuncInst] = &funcs[..];
         let instances = &instances[..];
         let max_table = limits.max_table_elems as u64;
-        let stack = &mut self.stack[..];
+        let stack = Stack::new(&mut self.stack[..], poison);
         // The frame stack: `depth` frames in use (the vector is full-length from the start).
         let frames = &mut self.frames[..];
         let mut depth = self.depth as usize;
         // Slot indices for frames and the saved registers are counted from here.
-        let base: *const u64 = stack.as_ptr();
+        let base = stack;
         // One past the last slot: a call is admitted only if its frame ends at or below it.
         let stack_top = Slot::at(stack, stack.len());
 
@@ -500,7 +534,10 @@ impl<A: Allocator + Clone> Thread<A> {
                     None => trap!(TrapCode::Internal, 0),
                 };
                 let at = b.stp_start as usize;
-                (b, Header::unpack(side_word(side, at), side_word(side, at + 1)))
+                match (side_word(side, at), side_word(side, at + 1)) {
+                    (Some(w0), Some(w1)) => (b, Header::unpack(w0, w1)),
+                    _ => trap!(TrapCode::Internal, 0),
+                }
             }};
         }
         // The context of function `cur` (on entry, and after a return).
@@ -540,7 +577,10 @@ impl<A: Allocator + Clone> Thread<A> {
         // Side-table entry `$idx`, unpacked (an escape reads its overflow record).
         macro_rules! entry {
             ($idx:expr) => {{
-                let w = side_word(side, $idx);
+                let w = match side_word(side, $idx) {
+                    Some(w) => w,
+                    None => trap!(TrapCode::Internal, 0),
+                };
                 match Entry::escaped(w) {
                     None => Entry::unpack(w),
                     Some(o) => Entry::from_wide(overflow.get(o as usize * WIDE_BYTES..).unwrap_or(&[])),
@@ -997,7 +1037,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     // The rare instructions, out of line.
                     let at = at!().offset(code);
                     let mut cold = Cold {
-                        stack: &mut *stack,
+                        stack,
                         sp: sp.index(base),
                         code,
                         pc: pc.offset(code),
@@ -1153,11 +1193,11 @@ impl<A: Allocator + Clone> Thread<A> {
 
 /// What an instruction leaves for the loop's shared paths to do before the next dispatch.
 #[derive(Clone, Copy)]
-enum Act {
+enum Act<'a> {
     /// Nothing: dispatch the next instruction.
     Next,
     /// Take the branch at `.1` whose side-table entry is `.0`.
-    Branch(usize, Code),
+    Branch(usize, Code<'a>),
     /// Return from the running function.
     Return,
     /// Call store function `addr` (`body`: the running instance's defined function, when it
@@ -1281,7 +1321,7 @@ fn fuse_i32_const(op: u8, a: u32, c: u32) -> Option<u32> {
 /// The rare instructions (tables, bulk memory, `memory.size`/`grow`, `ref.func`),
 /// executed out of the interpreter loop on the operand stack `stack[..sp]`.
 struct Cold<'e, 'm, SA: Allocator + Clone, M: Allocator + Clone> {
-    stack: &'e mut [u64],
+    stack: Stack<'e>,
     sp: usize,
     code: &'e [u8],
     pc: usize,
@@ -1295,7 +1335,8 @@ struct Cold<'e, 'm, SA: Allocator + Clone, M: Allocator + Clone> {
 }
 
 impl<SA: Allocator + Clone, M: Allocator + Clone> Cold<'_, '_, SA, M> {
-    // Cold code: checked accesses (the validator's guarantees make them never fail).
+    // Cold code: the operand stack through `Slot` (the guarantee the loop relies on),
+    // everything else through checked accesses that the validator makes never fail.
     fn leb(&mut self) -> u32 {
         let mut r = crate::reader::Reader::new(self.code, self.pc, self.code.len());
         let v = r.u32().unwrap_or(0);
@@ -1305,13 +1346,11 @@ impl<SA: Allocator + Clone, M: Allocator + Clone> Cold<'_, '_, SA, M> {
 
     fn pop(&mut self) -> u64 {
         self.sp = self.sp.saturating_sub(1);
-        self.stack.get(self.sp).copied().unwrap_or(0)
+        Slot::at(self.stack, self.sp).get()
     }
 
     fn push(&mut self, v: u64) {
-        if let Some(s) = self.stack.get_mut(self.sp) {
-            *s = v;
-        }
+        Slot::at(self.stack, self.sp).set(v);
         self.sp += 1;
     }
 

@@ -12,17 +12,26 @@
 //!   validator saw in that body; every slot the body touches is below that.
 //!
 //! The interpreter's `pc`, `sp` and `fp` are pointers ([`Code`], [`Slot`]):
-//! one register each, no base + index. With the `checked` feature they carry
-//! their bounds and every access is checked (a violated invariant then panics
-//! instead of being undefined behaviour). Cold instructions (tables, bulk
-//! memory) use ordinary checked slices.
+//! one register each, no base + index. With the `checked` feature this module
+//! has no `unsafe` (the crate then forbids it): they are slices and indices,
+//! every access is checked, and a violated invariant ends the guest with an
+//! internal-error trap (`TrapCode::Internal`) instead of touching memory it
+//! should not. Cold instructions (tables, bulk memory) use ordinary checked
+//! slices in both builds.
 
-/// Side-table word `i` (little-endian bytes) for the current branch site or function.
+use core::cell::Cell;
+#[cfg(not(feature = "checked"))]
+use core::marker::PhantomData;
+
+/// Side-table word `i` (little-endian bytes) for the current branch site or
+/// function: always `Some` unchecked (the branch folds away), `None` past the
+/// table with the `checked` feature (the loop then traps, internal error).
 #[inline(always)]
-pub(crate) fn side_word(side: &[u8], i: usize) -> u64 {
+pub(crate) fn side_word(side: &[u8], i: usize) -> Option<u64> {
     #[cfg(feature = "checked")]
     {
-        crate::sidetable::word(side, i)
+        let b = side.get(i.checked_mul(8)?..)?.first_chunk::<8>()?;
+        Some(u64::from_le_bytes(*b))
     }
     #[cfg(not(feature = "checked"))]
     {
@@ -30,7 +39,7 @@ pub(crate) fn side_word(side: &[u8], i: usize) -> u64 {
         // SAFETY: `i` is the stp of an executed branch site, or a function's header
         // index (module docs: side table), so its 8 bytes lie inside the table.
         let b = unsafe { &*(side.as_ptr().add(i * 8) as *const [u8; 8]) };
-        u64::from_le_bytes(*b)
+        Some(u64::from_le_bytes(*b))
     }
 }
 
@@ -43,9 +52,14 @@ pub(crate) fn mem_load<const N: usize>(m: &[u8], ea: u64, n: usize) -> Option<u6
         return None;
     }
     let mut b = [0u8; N];
+    #[cfg(not(feature = "checked"))]
     // SAFETY: `ea + n <= m.len()` was checked just above, so the source range is in
     // bounds; `n <= N` (callers pass a width from a table of 1, 2, 4 and 8), so it fits `b`.
-    unsafe { core::ptr::copy_nonoverlapping(m.as_ptr().add(ea as usize), b.as_mut_ptr(), n.min(N)) };
+    unsafe {
+        core::ptr::copy_nonoverlapping(m.as_ptr().add(ea as usize), b.as_mut_ptr(), n.min(N))
+    };
+    #[cfg(feature = "checked")]
+    b.get_mut(..n)?.copy_from_slice(m.get(ea as usize..ea as usize + n)?);
     Some(u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
 }
 
@@ -57,54 +71,108 @@ pub(crate) fn mem_store(m: &mut [u8], ea: u64, v: u64, n: usize) -> Option<()> {
         return None;
     }
     let b = v.to_le_bytes();
+    #[cfg(not(feature = "checked"))]
     // SAFETY: `ea + n <= m.len()` was checked just above; `n <= 8` (a width from a table
     // of 1, 2, 4 and 8); `b` is a local, so the ranges do not overlap.
-    unsafe { core::ptr::copy_nonoverlapping(b.as_ptr(), m.as_mut_ptr().add(ea as usize), n.min(8)) };
+    unsafe {
+        core::ptr::copy_nonoverlapping(b.as_ptr(), m.as_mut_ptr().add(ea as usize), n.min(8))
+    };
+    #[cfg(feature = "checked")]
+    m.get_mut(ea as usize..ea as usize + n)?.copy_from_slice(b.get(..n)?);
     Some(())
 }
 
 /// A position in validated code: the interpreter's `pc` as a pointer (one
 /// register, no base + index). Sound for the reason `byte` is: it only ever
 /// points at an instruction or immediate of a validated body, whose bytes
-/// outlive the interpreter loop (they are borrowed by the module for `'m`).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Debug)]
-pub(crate) struct Code {
+/// outlive the interpreter loop (they are borrowed by the module for `'a`).
+///
+/// With the `checked` feature it is a slice and an index instead, with no
+/// `unsafe` at all: a read outside the slice gives `0xff`, which the dispatch
+/// turns into an internal-error trap, and immediates are read at most ten bytes
+/// long, so a broken guarantee ends the guest instead of reading stray memory.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Code<'a> {
+    #[cfg(not(feature = "checked"))]
     p: *const u8,
+    #[cfg(not(feature = "checked"))]
+    _code: PhantomData<&'a [u8]>,
     #[cfg(feature = "checked")]
-    lo: *const u8,
+    s: &'a [u8],
     #[cfg(feature = "checked")]
-    hi: *const u8,
+    i: usize,
 }
 
-impl Code {
+impl PartialEq for Code<'_> {
+    #[inline(always)]
+    fn eq(&self, other: &Self) -> bool {
+        self.pos() == other.pos()
+    }
+}
+
+impl PartialOrd for Code<'_> {
+    #[inline(always)]
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        self.pos().partial_cmp(&other.pos())
+    }
+}
+
+impl<'a> Code<'a> {
     /// Offset `i` of `code`.
     #[inline(always)]
-    pub(crate) fn at(code: &[u8], i: usize) -> Code {
-        Code {
-            p: code.as_ptr().wrapping_add(i),
-            #[cfg(feature = "checked")]
-            lo: code.as_ptr(),
-            #[cfg(feature = "checked")]
-            hi: code.as_ptr().wrapping_add(code.len()),
+    pub(crate) fn at(code: &'a [u8], i: usize) -> Code<'a> {
+        #[cfg(not(feature = "checked"))]
+        {
+            Code { p: code.as_ptr().wrapping_add(i), _code: PhantomData }
+        }
+        #[cfg(feature = "checked")]
+        {
+            Code { s: code, i }
+        }
+    }
+
+    /// A number that orders positions in the same code.
+    #[inline(always)]
+    fn pos(self) -> usize {
+        #[cfg(not(feature = "checked"))]
+        {
+            self.p as usize
+        }
+        #[cfg(feature = "checked")]
+        {
+            self.i
         }
     }
 
     /// This position as an offset in `code` (the slice it was made from).
     #[inline(always)]
     pub(crate) fn offset(self, code: &[u8]) -> usize {
-        (self.p as usize).wrapping_sub(code.as_ptr() as usize)
+        #[cfg(not(feature = "checked"))]
+        {
+            (self.p as usize).wrapping_sub(code.as_ptr() as usize)
+        }
+        #[cfg(feature = "checked")]
+        {
+            let _ = code;
+            self.i
+        }
     }
 
     /// The byte `k` past this position.
     #[inline(always)]
     pub(crate) fn peek(self, k: usize) -> u8 {
-        let p = self.p.wrapping_add(k);
+        #[cfg(not(feature = "checked"))]
+        {
+            let p = self.p.wrapping_add(k);
+            debug_assert!(!p.is_null());
+            // SAFETY: `p` is inside a validated body (type docs): the validator proved that
+            // every instruction and immediate the interpreter reads lies within the body.
+            unsafe { *p }
+        }
         #[cfg(feature = "checked")]
-        assert!(p >= self.lo && p < self.hi, "pc out of its body");
-        debug_assert!(!p.is_null());
-        // SAFETY: `p` is inside a validated body (type docs): the validator proved that
-        // every instruction and immediate the interpreter reads lies within the body.
-        unsafe { *p }
+        {
+            self.s.get(self.i.wrapping_add(k)).copied().unwrap_or(0xff)
+        }
     }
 
     /// The byte at this position.
@@ -115,17 +183,31 @@ impl Code {
 
     /// `n` bytes further (a plain add; only read positions the validator proved).
     #[inline(always)]
-    pub(crate) fn add(self, n: usize) -> Code {
+    pub(crate) fn add(self, n: usize) -> Code<'a> {
         let mut c = self;
-        c.p = self.p.wrapping_add(n);
+        #[cfg(not(feature = "checked"))]
+        {
+            c.p = self.p.wrapping_add(n);
+        }
+        #[cfg(feature = "checked")]
+        {
+            c.i = self.i.wrapping_add(n);
+        }
         c
     }
 
     /// A branch target: `d` bytes from here (either way).
     #[inline(always)]
-    pub(crate) fn offset_by(self, d: isize) -> Code {
+    pub(crate) fn offset_by(self, d: isize) -> Code<'a> {
         let mut c = self;
-        c.p = self.p.wrapping_offset(d);
+        #[cfg(not(feature = "checked"))]
+        {
+            c.p = self.p.wrapping_offset(d);
+        }
+        #[cfg(feature = "checked")]
+        {
+            c.i = self.i.wrapping_add_signed(d);
+        }
         c
     }
 
@@ -144,16 +226,18 @@ impl Code {
         v
     }
 
+    // (Both slow paths stop after ten bytes: validated code never has longer
+    // immediates, and a `checked` read past the code must not loop forever.)
     #[inline(never)]
     #[cold]
-    fn leb_u32_slow(mut p: Code) -> (u32, Code) {
+    fn leb_u32_slow(mut p: Code<'a>) -> (u32, Code<'a>) {
         let mut result = 0u32;
         let mut shift = 0;
         loop {
             let b = p.byte();
             p = p.add(1);
             result |= ((b & 0x7f) as u32).wrapping_shl(shift);
-            if b & 0x80 == 0 {
+            if b & 0x80 == 0 || (cfg!(feature = "checked") && shift >= 63) {
                 return (result, p);
             }
             shift += 7;
@@ -175,7 +259,7 @@ impl Code {
     }
 
     #[inline(never)]
-    fn leb_i64_slow(mut p: Code) -> (i64, Code) {
+    fn leb_i64_slow(mut p: Code<'a>) -> (i64, Code<'a>) {
         let mut result = 0i64;
         let mut shift = 0u32;
         loop {
@@ -189,94 +273,227 @@ impl Code {
                 }
                 return (result, p);
             }
+            if cfg!(feature = "checked") && shift >= 70 {
+                return (result, p);
+            }
         }
     }
 
     /// Move past a LEB128 immediate.
     #[inline(always)]
     pub(crate) fn skip_leb(&mut self) {
+        #[cfg(feature = "checked")]
+        let mut n = 0;
         while self.byte() & 0x80 != 0 {
             *self = self.add(1);
+            #[cfg(feature = "checked")]
+            {
+                n += 1;
+                if n == 10 {
+                    break;
+                }
+            }
         }
         *self = self.add(1);
+    }
+}
+
+/// The value stack as the interpreter loop sees it: where the thread's slots
+/// start and how many there are (the loop holds the stack's `&mut` for `'a`);
+/// with the `checked` feature, the slots as cells (shared, so `sp` and `fp` may
+/// both reach them) and the flag a slot out of bounds raises.
+#[derive(Clone, Copy)]
+pub(crate) struct Stack<'a> {
+    #[cfg(not(feature = "checked"))]
+    p: *mut u64,
+    #[cfg(not(feature = "checked"))]
+    len: usize,
+    #[cfg(not(feature = "checked"))]
+    _stack: PhantomData<&'a mut [u64]>,
+    #[cfg(feature = "checked")]
+    cells: &'a [Cell<u64>],
+    #[cfg(feature = "checked")]
+    poison: &'a Cell<bool>,
+}
+
+impl<'a> Stack<'a> {
+    /// The slots of `stack`; `poison` is raised (`checked` only) by an access outside them.
+    #[inline(always)]
+    pub(crate) fn new(stack: &'a mut [u64], poison: &'a Cell<bool>) -> Stack<'a> {
+        #[cfg(not(feature = "checked"))]
+        {
+            let _ = poison;
+            Stack { p: stack.as_mut_ptr(), len: stack.len(), _stack: PhantomData }
+        }
+        #[cfg(feature = "checked")]
+        {
+            Stack { cells: Cell::from_mut(stack).as_slice_of_cells(), poison }
+        }
+    }
+
+    /// Number of slots.
+    #[inline(always)]
+    pub(crate) fn len(self) -> usize {
+        #[cfg(not(feature = "checked"))]
+        {
+            self.len
+        }
+        #[cfg(feature = "checked")]
+        {
+            self.cells.len()
+        }
     }
 }
 
 /// A value-stack slot: the interpreter's `sp` and `fp` as pointers. Sound for
 /// the reason `slot` is: a call is admitted only if the callee's frame (locals,
 /// its spare slot and `max_height` operands) fits the stack, and the validator
-/// proved that no instruction of a body reaches past that.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Debug)]
-pub(crate) struct Slot {
+/// proved that no instruction of a body reaches past that. With the `checked`
+/// feature it is the stack and an index: a slot outside it reads 0, takes no
+/// write and raises the stack's poison flag, which ends the guest with an
+/// internal-error trap when the loop exits.
+#[derive(Clone, Copy)]
+pub(crate) struct Slot<'a> {
+    #[cfg(not(feature = "checked"))]
     p: *mut u64,
+    #[cfg(not(feature = "checked"))]
+    _stack: PhantomData<&'a mut [u64]>,
     #[cfg(feature = "checked")]
-    lo: *mut u64,
+    s: Stack<'a>,
     #[cfg(feature = "checked")]
-    hi: *mut u64,
+    i: usize,
 }
 
-impl Slot {
-    /// Slot `i` of `stack` (`i <= stack.len()`).
+impl PartialEq for Slot<'_> {
     #[inline(always)]
-    pub(crate) fn at(stack: &mut [u64], i: usize) -> Slot {
-        Slot {
-            p: stack.as_mut_ptr().wrapping_add(i),
-            #[cfg(feature = "checked")]
-            lo: stack.as_mut_ptr(),
-            #[cfg(feature = "checked")]
-            hi: stack.as_mut_ptr().wrapping_add(stack.len()),
+    fn eq(&self, other: &Self) -> bool {
+        self.pos() == other.pos()
+    }
+}
+
+impl PartialOrd for Slot<'_> {
+    #[inline(always)]
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        self.pos().partial_cmp(&other.pos())
+    }
+}
+
+impl<'a> Slot<'a> {
+    /// Slot `i` of `stack` (`i <= len`).
+    #[inline(always)]
+    pub(crate) fn at(stack: Stack<'a>, i: usize) -> Slot<'a> {
+        #[cfg(not(feature = "checked"))]
+        {
+            Slot { p: stack.p.wrapping_add(i), _stack: PhantomData }
+        }
+        #[cfg(feature = "checked")]
+        {
+            Slot { s: stack, i }
         }
     }
 
-    /// This slot's index in `stack` (the slice it was made from).
     #[inline(always)]
-    pub(crate) fn index(self, stack: *const u64) -> usize {
-        (self.p as usize).wrapping_sub(stack as usize) / 8
+    fn pos(self) -> usize {
+        #[cfg(not(feature = "checked"))]
+        {
+            self.p as usize
+        }
+        #[cfg(feature = "checked")]
+        {
+            self.i
+        }
     }
 
+    /// This slot's index in `stack` (the stack it was made from).
     #[inline(always)]
-    fn check(self) {
+    pub(crate) fn index(self, stack: Stack<'_>) -> usize {
+        #[cfg(not(feature = "checked"))]
+        {
+            (self.p as usize).wrapping_sub(stack.p as usize) / 8
+        }
         #[cfg(feature = "checked")]
-        assert!(self.p >= self.lo && self.p < self.hi, "stack slot out of the frame");
-        debug_assert!(!self.p.is_null());
+        {
+            let _ = stack;
+            self.i
+        }
+    }
+
+    #[cfg(feature = "checked")]
+    #[inline(always)]
+    fn cell(self) -> Option<&'a Cell<u64>> {
+        let c = self.s.cells.get(self.i);
+        if c.is_none() {
+            self.s.poison.set(true);
+        }
+        c
     }
 
     /// Its value.
     #[inline(always)]
     pub(crate) fn get(self) -> u64 {
-        self.check();
-        // SAFETY: inside the admitted frame (type docs), which lies inside the thread's stack,
-        // borrowed exclusively by the interpreter loop.
-        unsafe { *self.p }
+        #[cfg(not(feature = "checked"))]
+        {
+            debug_assert!(!self.p.is_null());
+            // SAFETY: inside the admitted frame (type docs), which lies inside the thread's
+            // stack, borrowed exclusively by the interpreter loop (`Stack`).
+            unsafe { *self.p }
+        }
+        #[cfg(feature = "checked")]
+        {
+            self.cell().map_or(0, Cell::get)
+        }
     }
 
     /// Store `v` in it.
     #[inline(always)]
     pub(crate) fn set(self, v: u64) {
-        self.check();
-        // SAFETY: as for `get`.
-        unsafe { *self.p = v }
+        #[cfg(not(feature = "checked"))]
+        {
+            debug_assert!(!self.p.is_null());
+            // SAFETY: as for `get`.
+            unsafe { *self.p = v }
+        }
+        #[cfg(feature = "checked")]
+        {
+            if let Some(c) = self.cell() {
+                c.set(v);
+            }
+        }
     }
 
     /// `n` slots up.
     #[inline(always)]
-    pub(crate) fn add(self, n: usize) -> Slot {
+    pub(crate) fn add(self, n: usize) -> Slot<'a> {
         let mut s = self;
-        s.p = self.p.wrapping_add(n);
+        #[cfg(not(feature = "checked"))]
+        {
+            s.p = self.p.wrapping_add(n);
+        }
+        #[cfg(feature = "checked")]
+        {
+            s.i = self.i.wrapping_add(n);
+        }
         s
     }
 
     /// `n` slots down.
     #[inline(always)]
-    pub(crate) fn sub(self, n: usize) -> Slot {
+    pub(crate) fn sub(self, n: usize) -> Slot<'a> {
         let mut s = self;
-        s.p = self.p.wrapping_sub(n);
+        #[cfg(not(feature = "checked"))]
+        {
+            s.p = self.p.wrapping_sub(n);
+        }
+        #[cfg(feature = "checked")]
+        {
+            s.i = self.i.wrapping_sub(n);
+        }
         s
     }
 
     /// Copy `n` values from `src` down to `dst` (`dst <= src`; the ranges may overlap).
     #[inline(always)]
-    pub(crate) fn copy_down(src: Slot, dst: Slot, n: usize) {
+    pub(crate) fn copy_down(src: Slot<'a>, dst: Slot<'a>, n: usize) {
         // One slot at a time, lowest first: right for an overlap since `dst <= src`, and a
         // handful of slots at most (a branch's or a call's results), so no `memmove`.
         let mut i = 0;
@@ -284,5 +501,43 @@ impl Slot {
             dst.add(i).set(src.add(i).get());
             i += 1;
         }
+    }
+}
+
+#[cfg(all(test, feature = "checked"))]
+mod tests {
+    use super::*;
+
+    /// In the `checked` build a broken guarantee is contained: a slot outside the
+    /// stack reads 0, keeps no write and raises the poison flag (the loop then traps,
+    /// internal error); code outside the body reads as 0xff (the dispatch's internal
+    /// error) and immediates stop after ten bytes.
+    #[test]
+    fn out_of_bounds_accesses_are_contained() {
+        let mut slots = [7u64, 8];
+        let poison = Cell::new(false);
+        let st = Stack::new(&mut slots, &poison);
+        assert_eq!(Slot::at(st, 1).get(), 8);
+        assert!(!poison.get());
+        let past = Slot::at(st, 2);
+        past.set(99);
+        assert_eq!(past.get(), 0);
+        assert!(poison.get());
+        assert_eq!(Slot::at(st, 0).sub(1).get(), 0, "below the stack");
+        assert_eq!(slots, [7, 8]);
+
+        let code = [0x80u8, 0x80];
+        let mut pc = Code::at(&code, 0);
+        assert_eq!(pc.peek(5), 0xff);
+        let _ = pc.leb_u32();
+        assert_eq!(pc.offset(&code), 10, "a LEB running off the code stops after ten bytes");
+        let mut pc = Code::at(&code, 0);
+        let _ = pc.leb_i64();
+        let mut pc = Code::at(&code, 0);
+        pc.skip_leb();
+        assert!(pc.offset(&code) <= 11);
+        assert_eq!(side_word(&[0; 12], 1), None);
+        assert_eq!(mem_load::<8>(&[1, 2, 3], 1, 2), Some(0x0302));
+        assert_eq!(mem_store(&mut [0; 3], 2, 1, 2), None);
     }
 }

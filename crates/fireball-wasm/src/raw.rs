@@ -231,6 +231,11 @@ impl<'a> Code<'a> {
     #[inline(never)]
     #[cold]
     fn leb_u32_slow(mut p: Code<'a>) -> (u32, Code<'a>) {
+        // Two bytes (most of the rest: indices and offsets below 16384) without the loop.
+        let c = p.peek(1);
+        if c < 0x80 {
+            return ((p.byte() & 0x7f) as u32 | (c as u32) << 7, p.add(2));
+        }
         let mut result = 0u32;
         let mut shift = 0;
         loop {
@@ -260,6 +265,12 @@ impl<'a> Code<'a> {
 
     #[inline(never)]
     fn leb_i64_slow(mut p: Code<'a>) -> (i64, Code<'a>) {
+        // Two bytes (constants in -8192..8192) without the loop: 14 bits, sign bit 13.
+        let c = p.peek(1);
+        if c < 0x80 {
+            let v = ((c as u16) << 7 | (p.byte() & 0x7f) as u16) << 2;
+            return ((v as i16 >> 2) as i64, p.add(2));
+        }
         let mut result = 0i64;
         let mut shift = 0u32;
         loop {

@@ -800,6 +800,12 @@ impl<A: Allocator + Clone> Thread<A> {
                 0x20 => {
                     let i = leb!() as usize;
                     push!(fp.add(i).get());
+                    // Fused with a second local.get (a quarter of them are followed by one).
+                    if pc.byte() == 0x20 {
+                        pc = pc.add(1);
+                        let j = leb!() as usize;
+                        push!(fp.add(j).get());
+                    }
                     continue;
                 }
                 0x21 => {

@@ -439,6 +439,8 @@ pub enum InstantiateError {
     TableLimit,
     /// The instance's allocator (its partition) is exhausted.
     OutOfMemory,
+    /// The store already holds 65 535 instances, or 65 535 distinct function signatures.
+    StoreLimit,
     /// An active segment did not fit its table or memory (the trap is in `trap`).
     SegmentOutOfBounds(crate::trap::TrapCode),
 }
@@ -450,6 +452,9 @@ impl fmt::Display for InstantiateError {
             InstantiateError::IncompatibleImport { index } => write!(f, "incompatible import type for import #{index}"),
             InstantiateError::TableLimit => f.write_str("table minimum exceeds the host limit"),
             InstantiateError::OutOfMemory => f.write_str("out of memory during instantiation"),
+            InstantiateError::StoreLimit => {
+                f.write_str("implementation limit: a store holds at most 65535 instances and 65535 distinct function signatures")
+            }
             InstantiateError::SegmentOutOfBounds(t) => write!(f, "{t}"),
         }
     }

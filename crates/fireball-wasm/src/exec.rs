@@ -182,7 +182,7 @@ impl<A: Allocator + Clone> Thread<A> {
     /// Start a call of `func` with `args`. Run it with [`Thread::resume`] or [`Thread::run`].
     pub fn invoke<'m, SA: Allocator + Clone, M: Allocator + Clone>(&mut self, store: &Store<'m, SA, M>, func: FuncAddr, args: &[Value]) -> Result<(), InvokeError> {
         let fi = *store.funcs.get(func.0 as usize).ok_or(InvokeError::UnknownFunction)?;
-        let sig = store.sig(fi.sig);
+        let sig = store.sig(fi.sig());
         if sig.params.len() != args.len() || sig.params.iter().zip(args).any(|(t, a)| *t != a.ty()) {
             return Err(InvokeError::Signature);
         }
@@ -199,7 +199,7 @@ impl<A: Allocator + Clone> Thread<A> {
             *slot = a.to_bits();
         }
         self.sp = args.len() as u32;
-        match fi.kind {
+        match fi.kind() {
             FuncKind::Wasm { instance, body } => {
                 let b: FuncInfo = match store.instances.get(instance as usize).and_then(|i| i.module.func_info(body)) {
                     Some(b) => b,
@@ -354,7 +354,7 @@ impl<A: Allocator + Clone> Thread<A> {
             State::Done => Exit::Done,
             State::Trapped => Exit::Trap(self.trap.unwrap_or(Trap { code: TrapCode::Internal, offset: 0, func: 0 })),
             State::Host => {
-                let id = match store.funcs.get(self.host as usize).map(|f| f.kind) {
+                let id = match store.funcs.get(self.host as usize).map(|f| f.kind()) {
                     Some(FuncKind::Host { id }) => id,
                     _ => 0,
                 };
@@ -543,7 +543,7 @@ impl<A: Allocator + Clone> Thread<A> {
         // The context of function `cur` (on entry, and after a return).
         macro_rules! load_func {
             () => {{
-                match funcs.get(cur as usize).map(|f| f.kind) {
+                match funcs.get(cur as usize).map(|f| f.kind()) {
                     Some(FuncKind::Wasm { instance, body }) => {
                         if instance != inst_idx {
                             enter_instance!(instance);
@@ -776,7 +776,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     }
                     let addr = (r - 1) as u32;
                     let want = inst.sigs.get(ty as usize).copied().unwrap_or(u32::MAX);
-                    if funcs.get(addr as usize).map(|f| f.sig) != Some(want) {
+                    if funcs.get(addr as usize).map(|f| f.sig()) != Some(want) {
                         trap!(TrapCode::IndirectCallTypeMismatch, at);
                     }
                     Act::Call { addr, body: None, at, tail: op == 0x13 }
@@ -1120,7 +1120,7 @@ impl<A: Allocator + Clone> Thread<A> {
                                 Some(f) => *f,
                                 None => trap!(TrapCode::Internal, at),
                             };
-                            match fi.kind {
+                            match fi.kind() {
                                 FuncKind::Wasm { instance, body } => {
                                     if instance != inst_idx {
                                         // Frames keep the caller's pc as an offset in its own code.
@@ -1132,7 +1132,7 @@ impl<A: Allocator + Clone> Thread<A> {
                                 }
                                 FuncKind::Host { id } => {
                                     save!();
-                                    let (np, nr) = sigs.get(fi.sig as usize).map_or((0, 0), |t| (t.params, t.results));
+                                    let (np, nr) = sigs.get(fi.sig() as usize).map_or((0, 0), |t| (t.params, t.results));
                                     self.host_params = np;
                                     self.host_results = nr;
                                     self.host = addr;

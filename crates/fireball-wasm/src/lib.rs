@@ -28,7 +28,7 @@ pub mod value;
 pub use error::{DecodeError, InstantiateError, LoadError, OutOfMemory, Reason, ValidateError};
 pub use exec::{Exit, InvokeError, StackLimits, Thread};
 pub use module::{Features, FuncBody, FuncInfo, ImportDesc, Module};
-pub use store::{Extern, FuncAddr, GlobalAddr, HostLimits, Instance, MemoryAddr, Store, TableAddr};
+pub use store::{Extern, MAX_STORE_INSTANCES, STORE_BYTES_PER_FUNC, FuncAddr, GlobalAddr, HostLimits, Instance, MemoryAddr, Store, TableAddr};
 pub use trap::{Trap, TrapCode};
 pub use types::{ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 pub use value::Value;

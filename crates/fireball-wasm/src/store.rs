@@ -70,10 +70,43 @@ pub(crate) enum FuncKind {
     Host { id: u32 },
 }
 
+/// A function of the store in 8 bytes (it costs one per function of every
+/// instance): its interned signature, and either its instance and body index or,
+/// for a host function (instance `HOST`), the embedder's id.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FuncInst {
-    pub sig: u32,
-    pub kind: FuncKind,
+    sig: u16,
+    instance: u16,
+    index: u32,
+}
+
+/// RAM a store spends per function of an instance: its `FuncInst` and the
+/// instance's address for it (besides the module's [`crate::FuncBody`]).
+pub const STORE_BYTES_PER_FUNC: usize = core::mem::size_of::<FuncInst>() + core::mem::size_of::<u32>();
+
+/// `FuncInst::instance` of a host function.
+const HOST: u16 = u16::MAX;
+
+/// Instances a store holds, and distinct function signatures it interns, at most
+/// (`FuncInst` keeps each in 16 bits).
+pub const MAX_STORE_INSTANCES: u32 = HOST as u32;
+
+impl FuncInst {
+    /// What the function is.
+    #[inline(always)]
+    pub(crate) fn kind(self) -> FuncKind {
+        if self.instance == HOST {
+            FuncKind::Host { id: self.index }
+        } else {
+            FuncKind::Wasm { instance: self.instance as u32, body: self.index }
+        }
+    }
+
+    /// Its signature's id in the store.
+    #[inline(always)]
+    pub(crate) fn sig(self) -> u32 {
+        self.sig as u32
+    }
 }
 
 pub(crate) struct TableInst<A: Allocator> {
@@ -230,6 +263,9 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         self.sig_types.try_reserve(params.len() + results.len()).map_err(|_| OutOfMemory)?;
         self.sig_types.extend_from_slice(params);
         self.sig_types.extend_from_slice(results);
+        if self.sigs.len() >= MAX_STORE_INSTANCES as usize {
+            return Err(OutOfMemory);
+        }
         try_push(&mut self.sigs, TypeSlot { start, params: params.len() as u16, results: results.len() as u16 })?;
         Ok(self.sigs.len() as u32 - 1)
     }
@@ -249,7 +285,7 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
     /// thread exits with `Exit::HostCall` carrying `id`.
     pub fn host_func(&mut self, params: &[ValType], results: &[ValType], id: u32) -> Result<FuncAddr, OutOfMemory> {
         let sig = self.intern(params, results)?;
-        try_push(&mut self.funcs, FuncInst { sig, kind: FuncKind::Host { id } })?;
+        try_push(&mut self.funcs, FuncInst { sig: sig as u16, instance: HOST, index: id })?;
         Ok(FuncAddr(self.funcs.len() as u32 - 1))
     }
 
@@ -302,12 +338,12 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
 
     /// Signature of a function.
     pub fn func_type(&self, f: FuncAddr) -> FuncType<'_> {
-        self.funcs.get(f.0 as usize).map_or(FuncType { params: &[], results: &[] }, |fi| self.sig(fi.sig))
+        self.funcs.get(f.0 as usize).map_or(FuncType { params: &[], results: &[] }, |fi| self.sig(fi.sig()))
     }
 
     /// The module and function index behind a wasm function (None for host functions).
     pub fn func_origin(&self, f: FuncAddr) -> Option<(&'m Module<'m, M>, u32)> {
-        match self.funcs.get(f.0 as usize)?.kind {
+        match self.funcs.get(f.0 as usize)?.kind() {
             FuncKind::Wasm { instance, body } => {
                 let m = self.instances.get(instance as usize)?.module;
                 Some((m, m.imported_funcs + body))
@@ -388,7 +424,7 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
     fn import_matches(&self, desc: &ImportDesc, module: &Module<'m, M>, ext: Extern) -> bool {
         match (desc, ext) {
             (ImportDesc::Func(t), Extern::Func(f)) => match (self.funcs.get(f.0 as usize), module.type_at(*t)) {
-                (Some(fi), Some(ft)) => self.sig(fi.sig) == ft,
+                (Some(fi), Some(ft)) => self.sig(fi.sig()) == ft,
                 _ => false,
             },
             (ImportDesc::Table(t), Extern::Table(a)) => self.tables.get(a.0 as usize).is_some_and(|ti| {
@@ -412,6 +448,9 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         module: &'m Module<'m, M>,
         mut resolve: impl FnMut(&str, &str, &ImportDesc) -> Option<Extern>,
     ) -> Result<Instance, InstantiateError> {
+        if self.instances.len() >= MAX_STORE_INSTANCES as usize {
+            return Err(InstantiateError::StoreLimit);
+        }
         let a = self.alloc.clone();
         let mut d = InstanceData {
             module,
@@ -453,14 +492,20 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         }
         for i in 0..module.types.len() {
             let ft = module.type_at(i as u32).unwrap_or(FuncType { params: &[], results: &[] });
-            let id = self.intern(ft.params, ft.results)?;
+            let id = self.intern(ft.params, ft.results).map_err(|_| {
+                if self.sigs.len() >= MAX_STORE_INSTANCES as usize {
+                    InstantiateError::StoreLimit
+                } else {
+                    InstantiateError::OutOfMemory
+                }
+            })?;
             try_push(&mut d.sigs, id)?;
         }
         let instance = self.instances.len() as u32;
         for body in 0..module.bodies.len() as u32 {
             let t = module.funcs[(module.imported_funcs + body) as usize];
             let sig = d.sigs[t as usize];
-            try_push(&mut self.funcs, FuncInst { sig, kind: FuncKind::Wasm { instance, body } })?;
+            try_push(&mut self.funcs, FuncInst { sig: sig as u16, instance: instance as u16, index: body })?;
             try_push(&mut d.funcs, self.funcs.len() as u32 - 1)?;
         }
         for t in &module.tables[module.imported_tables as usize..] {
@@ -657,6 +702,14 @@ fn skip_const(r: &mut Reader<'_>) {
 #[cfg(test)]
 mod tests {
     use crate::{Extern, HostLimits, Module, Store, Value};
+
+    /// Per-function records stay as small as a side-table entry.
+    #[test]
+    fn per_function_records_are_eight_bytes() {
+        assert_eq!(core::mem::size_of::<super::FuncInst>(), 8);
+        assert_eq!(core::mem::size_of::<crate::FuncBody>(), 8);
+        assert_eq!(super::STORE_BYTES_PER_FUNC, 12);
+    }
     use std::format;
     use std::string::String;
 

@@ -219,6 +219,13 @@ fn inspect(path: &str, ram: Option<&str>, service: bool) -> Result<(), String> {
         if code == 0 { 0.0 } else { side as f64 / code as f64 }
     );
     println!("  engine metadata in RAM (side table included): {} B", module.metadata_bytes());
+    let body = core::mem::size_of::<fireball_wasm::FuncBody>();
+    let per = body + fireball_wasm::STORE_BYTES_PER_FUNC;
+    println!(
+        "  per function: {body} B body record + {} B in the store = {per} B of RAM ({} B for its {defined}), besides its 16 B header in the side table",
+        fireball_wasm::STORE_BYTES_PER_FUNC,
+        per * defined
+    );
     let frame_slots: u32 = (0..defined as u32)
         .filter_map(|i| module.func_info(i))
         .map(|f| u32::from(f.header.locals) + u32::from(f.header.max_height))

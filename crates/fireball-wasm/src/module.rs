@@ -670,12 +670,14 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             let mut body = Reader::new(self.bytes, start, start + size);
             let func = self.imported_funcs + i;
             let type_idx = self.funcs[func as usize];
-            let (code_start, header) = validate::function(self, type_idx, &mut body, &mut scratch)?;
+            let first = stp + HEADER_ENTRIES;
+            let v = validate::function(self, type_idx, &mut body, &mut scratch, first, escapes)?;
+            let (code_start, header) = (v.code_start, v.header);
+            escapes = v.escapes;
             let stp_start = stp;
             let [h0, h1] = header.pack();
             self.put(stp, h0)?;
             self.put(stp + 1, h1)?;
-            let first = stp + HEADER_ENTRIES;
             for (k, site) in scratch.sites.iter().enumerate() {
                 let own = k as u32;
                 let dpc = i32::try_from(site.pc as i64 - site.at as i64).map_err(|_| verr(site.at as usize, Reason::BranchTooFar))?;
@@ -690,7 +692,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 };
                 self.put(first + own, w)?;
             }
-            stp = first + scratch.sites.len() as u32;
+            stp = first + v.sites;
             push(&mut bodies, FuncBody { code_start, stp_start })?;
             s.skip(size)?;
         }

@@ -11,7 +11,8 @@ use crate::error::{fail, Fail, Reason};
 use crate::module::{push, Module};
 use crate::ops;
 use crate::reader::Reader;
-use crate::sidetable::Header;
+use crate::module::SideTable;
+use crate::sidetable::{Entry, Header, ENTRY_BYTES, WIDE_BYTES};
 use crate::types::{BlockType, ValType};
 
 /// Operand type on the validator's stack; 0 is "unknown" (polymorphic stack).
@@ -67,6 +68,22 @@ struct Ctrl {
     loop_stp: u32,
     /// Fuel cost of the run starting at the loop head (resolved at the first site inside).
     head_cost: u32,
+    /// Packed module: where the first branch to this label claimed to land; every
+    /// later one must claim the same, and the label's end must be it.
+    claim: Option<Claim>,
+    /// Packed module: where this `if`'s own entry claimed to land (else-arm or end).
+    if_claim: Option<Claim>,
+}
+
+/// Where a packed module's entry says a branch lands (function-relative pc is
+/// absolute here; `stp` counted from the function's first site), and the cost
+/// of the run there; `index` is the entry's word, reported if it proves wrong.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Claim {
+    pc: u32,
+    stp: u32,
+    cost: u32,
+    index: u32,
 }
 
 /// Where the cost of a straight-line run, once known, is written.
@@ -80,6 +97,10 @@ enum Holder {
     LoopHead(u32),
     /// The function's `entry_cost`.
     Body,
+    /// Packed module: the run's cost must be `.0`, as word `.1` claims (a target's cost).
+    CheckCost(u32, u32),
+    /// Packed module: the run's cost must be `.0`, as word `.1` claims (a site's fall-through).
+    CheckFall(u32, u32),
 }
 
 /// Buffers reused across the bodies of one module.
@@ -90,7 +111,8 @@ pub(crate) struct Scratch<A: Allocator> {
     locals: Vec<(u32, ValType), A>,
     /// Entry points whose run has not ended yet: (instruction index, where its cost goes).
     pending: Vec<(u32, Holder), A>,
-    /// The function's branch sites, in code order.
+    /// The function's branch sites, in code order (a plain module's only: a packed
+    /// module's entries are checked as they are emitted, and nothing is kept per site).
     pub sites: Vec<Site, A>,
 }
 
@@ -126,9 +148,21 @@ struct V<'m, 'b, 's, A: Allocator + Clone> {
     /// Index of the instruction being validated, counted from the body's start.
     ins: u32,
     entry_cost: u32,
+    /// Branch sites emitted so far in this function (its side-table words after the header).
+    nsites: u32,
+    /// Checking a packed module's table: the global index of this function's first
+    /// site, and the escapes the module's table has used so far.
+    packed: bool,
+    first: u32,
+    escapes: u32,
 }
 
 type R<T> = Result<T, Fail>;
+
+/// The wrong side-table word `index` of a packed module.
+fn mismatch(index: u32) -> Fail {
+    fail(index as usize, Reason::SideTableMismatch)
+}
 
 impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
     fn err(&self, reason: Reason) -> Fail {
@@ -248,6 +282,8 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
             loop_pc: 0,
             loop_stp: 0,
             head_cost: 0,
+            claim: None,
+            if_claim: None,
         })
     }
 
@@ -271,8 +307,10 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
                 patch: NONE,
                 if_entry: NONE,
                 loop_pc: pc,
-                loop_stp: self.s.sites.len() as u32,
+                loop_stp: self.nsites,
                 head_cost: 0,
+                claim: None,
+                if_claim: None,
             },
         )?;
         self.push_all(params)
@@ -293,16 +331,103 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
         Ok(self.s.ctrls[n - 1 - depth as usize])
     }
 
-    /// Emit the side-table entry for a branch to `depth` from the current height.
-    fn emit_branch(&mut self, depth: u32) -> R<()> {
+    /// The entry a packed module has for this function's next site (its word, or
+    /// the overflow record an escape word points at), and the word's index. It must
+    /// be in canonical form: packed exactly when it fits, escapes numbered in order.
+    fn claimed(&mut self) -> R<(Entry, u32)> {
+        let index = self.first + self.nsites;
+        self.nsites += 1;
+        let (side, overflow) = match &self.m.side {
+            SideTable::Packed { side, overflow } => (*side, *overflow),
+            SideTable::Owned { .. } => return Err(mismatch(index)),
+        };
+        let at = index as usize * ENTRY_BYTES;
+        let w = match side.get(at..at + ENTRY_BYTES) {
+            Some(b) => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+            None => return Err(mismatch(index)),
+        };
+        let e = match Entry::escaped(w) {
+            None => {
+                let e = Entry::unpack(w);
+                if e.pack() != Some(w) {
+                    return Err(mismatch(index));
+                }
+                e
+            }
+            Some(o) => {
+                let rec = overflow.get(o as usize * WIDE_BYTES..o as usize * WIDE_BYTES + WIDE_BYTES);
+                let e = Entry::from_wide(rec.unwrap_or(&[]));
+                if o != self.escapes || rec.is_none() || w != Entry::escape(o) || e.pack().is_some() || rec != Some(&e.to_wide()[..]) {
+                    return Err(mismatch(index));
+                }
+                self.escapes += 1;
+                e
+            }
+        };
+        Ok((e, index))
+    }
+
+    /// A packed entry's landing place, as a claim (absolute pc, function-relative stp).
+    fn claim_of(&self, e: &Entry, index: u32) -> Claim {
+        Claim {
+            pc: (self.at as u32).wrapping_add(e.dpc as u32),
+            stp: (index - self.first).wrapping_add(e.dstp as u32),
+            cost: e.cost,
+            index,
+        }
+    }
+
+    /// Check a packed forward entry's claim against the label's (the first one sets it).
+    fn claim_label(&mut self, idx: usize, c: Claim) -> R<()> {
+        match self.s.ctrls[idx].claim {
+            None => self.s.ctrls[idx].claim = Some(c),
+            Some(l) if (l.pc, l.stp, l.cost) == (c.pc, c.stp, c.cost) => {}
+            Some(_) => return Err(mismatch(c.index)),
+        }
+        Ok(())
+    }
+
+    /// A label's (or an `if`'s) target is reached at `pc`, the next site being `stp`:
+    /// a packed claim must say exactly that, and its cost is checked when the run
+    /// starting at instruction `ins` ends.
+    fn land(&mut self, claim: Option<Claim>, pc: u32, ins: u32) -> R<()> {
+        if let Some(c) = claim {
+            if c.pc != pc || c.stp != self.nsites {
+                return Err(mismatch(c.index));
+            }
+            self.wait(ins, Holder::CheckCost(c.cost, c.index))?;
+        }
+        Ok(())
+    }
+
+    /// Emit the side-table entry for a branch to `depth` from the current height
+    /// (`cond`: a `br_if`, which falls through when not taken). Returns the holder
+    /// its fall-through cost waits on, if any.
+    fn emit_branch(&mut self, depth: u32, cond: bool) -> R<Option<Holder>> {
         if !self.live() {
-            return Ok(());
+            return Ok(None);
         }
         let idx = self.s.ctrls.len() - 1 - depth as usize;
         let f = self.s.ctrls[idx];
         let keep = self.label_types(&f).len() as u32;
         let height = self.s.vals.len() as u32;
         let drop = height.saturating_sub(f.height + keep);
+        if self.packed {
+            let (e, index) = self.claimed()?;
+            // An unconditional branch never falls through: its fall field is 0.
+            if e.keep != keep || e.drop != drop || (!cond && e.fall != 0) {
+                return Err(mismatch(index));
+            }
+            let c = self.claim_of(&e, index);
+            if f.kind == Kind::Loop {
+                if (c.pc, c.stp, c.cost) != (f.loop_pc, f.loop_stp, f.head_cost) {
+                    return Err(mismatch(index));
+                }
+            } else {
+                self.claim_label(idx, c)?;
+            }
+            return Ok(Some(Holder::CheckFall(e.fall, index)));
+        }
         let mut e = Site { at: self.at as u32, pc: NONE, stp: 0, keep, drop, cost: 0, fall: 0 };
         if f.kind == Kind::Loop {
             e.pc = f.loop_pc;
@@ -312,13 +437,15 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
             e.pc = f.patch;
             self.s.ctrls[idx].patch = self.s.sites.len() as u32;
         }
-        push(&mut self.s.sites, e)
+        push(&mut self.s.sites, e)?;
+        self.nsites += 1;
+        Ok(Some(Holder::Fall(self.nsites - 1)))
     }
 
     /// Point the entries listed from `head` at `pc`; their fuel cost is that of the
     /// run starting at instruction `ins` (known at the next site).
     fn resolve(&mut self, mut head: u32, pc: u32, ins: u32) -> R<()> {
-        let stp = self.s.sites.len() as u32;
+        let stp = self.nsites;
         while head != NONE {
             let idx = head;
             let e = &mut self.s.sites[idx as usize];
@@ -332,11 +459,16 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
 
     /// A straight-line run ends at the current instruction (a branch site):
     /// every entry point waiting in it learns its cost.
-    fn end_run(&mut self) {
+    fn end_run(&mut self) -> R<()> {
         let ins = self.ins;
         for &(start, holder) in self.s.pending.iter() {
             let cost = ins + 1 - start.min(ins + 1);
             match holder {
+                Holder::CheckCost(claimed, index) | Holder::CheckFall(claimed, index) => {
+                    if claimed != cost {
+                        return Err(mismatch(index));
+                    }
+                }
                 Holder::Target(i) => {
                     if let Some(e) = self.s.sites.get_mut(i as usize) {
                         e.cost = cost;
@@ -356,6 +488,7 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
             }
         }
         self.s.pending.clear();
+        Ok(())
     }
 
     /// An entry point at instruction `ins` whose cost goes to `holder`.
@@ -466,16 +599,31 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
     }
 }
 
-/// Validate the body in `r` of a function of type `type_idx`. Its branch sites
-/// are left in `scratch.sites` (for the caller to compress or check); returns
-/// the offset of its first instruction and its header.
+/// What validating one body leaves for the loader.
+pub(crate) struct Body {
+    /// Offset of the first instruction.
+    pub code_start: u32,
+    pub header: Header,
+    /// Its branch sites (side-table words after the header).
+    pub sites: u32,
+    /// The module's escapes so far (a packed module's, checked here).
+    pub escapes: u32,
+}
+
+/// Validate the body in `r` of a function of type `type_idx`, whose first branch
+/// site is side-table word `first`. A plain module's branch sites are left in
+/// `scratch.sites` for the caller to compress; a packed module's are checked
+/// against its table as they are emitted (`escapes`: the escapes before this
+/// function), so that checking keeps nothing per site.
 #[inline(never)]
 pub(crate) fn function<A: Allocator + Clone>(
     m: &Module<'_, A>,
     type_idx: u32,
     r: &mut Reader<'_>,
     scratch: &mut Scratch<A>,
-) -> R<(u32, Header)> {
+    first: u32,
+    escapes: u32,
+) -> R<Body> {
     let ft = m.type_at(type_idx).ok_or(fail(r.pos(), Reason::UnknownType))?;
     scratch.vals.clear();
     scratch.ctrls.clear();
@@ -504,7 +652,20 @@ pub(crate) fn function<A: Allocator + Clone>(
         }
     }
     let code_start = r.pos() as u32;
-    let mut v = V { m, s: scratch, max_height: 0, results: ft.results, at: r.pos(), ins: 0, entry_cost: 0 };
+    let packed = matches!(m.side, SideTable::Packed { .. });
+    let mut v = V {
+        m,
+        s: scratch,
+        max_height: 0,
+        results: ft.results,
+        at: r.pos(),
+        ins: 0,
+        entry_cost: 0,
+        nsites: 0,
+        packed,
+        first,
+        escapes,
+    };
     v.push_ctrl(Kind::Func, BlockType::Empty, code_start)?;
     v.wait(0, Holder::Body)?;
     let tail_call = m.features.tail_call;
@@ -538,7 +699,7 @@ pub(crate) fn function<A: Allocator + Clone>(
         }
         match op {
             0x00 => {
-                v.end_run();
+                v.end_run()?;
                 v.set_unreachable();
             }
             0x01 => {}
@@ -558,19 +719,30 @@ pub(crate) fn function<A: Allocator + Clone>(
                 v.pop_expect(ValType::I32)?;
                 let params = v.params(bt);
                 v.pop_all(params)?;
-                v.end_run();
-                let entry = if v.live() {
+                v.end_run()?;
+                let mut claim = None;
+                let entry = if !v.live() {
+                    NONE
+                } else if v.packed {
+                    let (e, index) = v.claimed()?;
+                    if e.keep != 0 || e.drop != 0 {
+                        return Err(mismatch(index));
+                    }
+                    claim = Some(v.claim_of(&e, index));
+                    v.wait(v.ins + 1, Holder::CheckFall(e.fall, index))?;
+                    NONE
+                } else {
                     let at = v.at as u32;
                     push(&mut v.s.sites, Site { at, pc: NONE, stp: 0, keep: 0, drop: 0, cost: 0, fall: 0 })?;
+                    v.nsites += 1;
                     let e = v.s.sites.len() as u32 - 1;
                     v.wait(v.ins + 1, Holder::Fall(e))?;
                     e
-                } else {
-                    NONE
                 };
                 v.push_ctrl(Kind::If, bt, r.pos() as u32)?;
                 if let Some(c) = v.s.ctrls.last_mut() {
                     c.if_entry = entry;
+                    c.if_claim = claim;
                 }
             }
             0x05 => {
@@ -584,25 +756,38 @@ pub(crate) fn function<A: Allocator + Clone>(
                     return Err(v.err(Reason::ValuesRemaining));
                 }
                 // The then-arm falls through to here: jump over the else-arm.
-                v.end_run();
+                v.end_run()?;
                 if v.live() {
                     let idx = v.s.ctrls.len() - 1;
-                    let e = Site { at: v.at as u32, pc: v.s.ctrls[idx].patch, stp: 0, keep: 0, drop: 0, cost: 0, fall: 0 };
-                    v.s.ctrls[idx].patch = v.s.sites.len() as u32;
-                    push(&mut v.s.sites, e)?;
+                    if v.packed {
+                        let (e, index) = v.claimed()?;
+                        if e.keep != 0 || e.drop != 0 || e.fall != 0 {
+                            return Err(mismatch(index));
+                        }
+                        let claim = v.claim_of(&e, index);
+                        v.claim_label(idx, claim)?;
+                    } else {
+                        let e = Site { at: v.at as u32, pc: v.s.ctrls[idx].patch, stp: 0, keep: 0, drop: 0, cost: 0, fall: 0 };
+                        v.s.ctrls[idx].patch = v.s.sites.len() as u32;
+                        push(&mut v.s.sites, e)?;
+                        v.nsites += 1;
+                    }
                 }
                 let after_else = r.pos() as u32;
-                let stp = v.s.sites.len() as u32;
+                let stp = v.nsites;
                 if c.if_entry != NONE {
                     v.s.sites[c.if_entry as usize].pc = after_else;
                     v.s.sites[c.if_entry as usize].stp = stp;
                     v.wait(v.ins + 1, Holder::Target(c.if_entry))?;
                 }
+                let ins = v.ins + 1;
+                v.land(c.if_claim, after_else, ins)?;
                 let params = v.params(c.sig);
                 if let Some(cm) = v.s.ctrls.last_mut() {
                     cm.kind = Kind::Else;
                     cm.unreachable = false;
                     cm.if_entry = NONE;
+                    cm.if_claim = None;
                 }
                 v.push_all(params)?;
             }
@@ -622,20 +807,24 @@ pub(crate) fn function<A: Allocator + Clone>(
                 v.s.pending.retain(|&(_, h)| h != Holder::LoopHead(depth));
                 let after = r.pos() as u32;
                 if c.if_entry != NONE {
-                    let stp = v.s.sites.len() as u32;
+                    let stp = v.nsites;
                     v.s.sites[c.if_entry as usize].pc = after;
                     v.s.sites[c.if_entry as usize].stp = stp;
                     v.wait(v.ins + 1, Holder::Target(c.if_entry))?;
                 }
+                let ins = v.ins + 1;
+                v.land(c.if_claim, after, ins)?;
                 if c.kind == Kind::Func {
                     // Branches to the function label land on this `end`, which returns.
-                    v.end_run();
+                    v.end_run()?;
                     let ins = v.ins;
                     v.resolve(c.patch, after - 1, ins)?;
-                    v.end_run();
+                    v.land(c.claim, after - 1, ins)?;
+                    v.end_run()?;
                 } else {
                     let ins = v.ins + 1;
                     v.resolve(c.patch, after, ins)?;
+                    v.land(c.claim, after, ins)?;
                     v.push_all(results)?;
                 }
             }
@@ -645,8 +834,8 @@ pub(crate) fn function<A: Allocator + Clone>(
                 let ts = v.label_types(&f);
                 v.pop_all(ts)?;
                 v.push_all(ts)?;
-                v.end_run();
-                v.emit_branch(l)?;
+                v.end_run()?;
+                v.emit_branch(l, false)?;
                 v.set_unreachable();
             }
             0x0d => {
@@ -656,12 +845,9 @@ pub(crate) fn function<A: Allocator + Clone>(
                 let ts = v.label_types(&f);
                 v.pop_all(ts)?;
                 v.push_all(ts)?;
-                v.end_run();
-                let live = v.live();
-                v.emit_branch(l)?;
-                if live {
-                    let e = v.s.sites.len() as u32 - 1;
-                    v.wait(v.ins + 1, Holder::Fall(e))?;
+                v.end_run()?;
+                if let Some(fall) = v.emit_branch(l, true)? {
+                    v.wait(v.ins + 1, fall)?;
                 }
             }
             0x0e => {
@@ -675,7 +861,7 @@ pub(crate) fn function<A: Allocator + Clone>(
                 let fd = v.label(default)?;
                 let arity = v.label_types(&fd).len();
                 let mut t = Reader::new(r.bytes(), targets, r.pos());
-                v.end_run();
+                v.end_run()?;
                 for i in 0..=n {
                     let l = if i < n { t.u32()? } else { default };
                     let f = v.label(l)?;
@@ -684,14 +870,14 @@ pub(crate) fn function<A: Allocator + Clone>(
                         return Err(v.err(Reason::BrTableArity));
                     }
                     v.check_top(ts)?;
-                    v.emit_branch(l)?;
+                    v.emit_branch(l, false)?;
                 }
                 v.set_unreachable();
             }
             0x0f => {
                 let rs = v.results;
                 v.pop_all(rs)?;
-                v.end_run();
+                v.end_run()?;
                 v.set_unreachable();
             }
             0x10 => {
@@ -718,7 +904,7 @@ pub(crate) fn function<A: Allocator + Clone>(
                     return Err(v.err(Reason::TailCallResults));
                 }
                 v.pop_all(p)?;
-                v.end_run();
+                v.end_run()?;
                 v.set_unreachable();
             }
             0x13 if tail_call => {
@@ -733,7 +919,7 @@ pub(crate) fn function<A: Allocator + Clone>(
                 }
                 v.pop_expect(ValType::I32)?;
                 v.pop_all(p)?;
-                v.end_run();
+                v.end_run()?;
                 v.set_unreachable();
             }
             0x1a => {
@@ -914,9 +1100,9 @@ pub(crate) fn function<A: Allocator + Clone>(
     if !r.at_end() {
         return Err(fail(r.pos(), Reason::EndExpected));
     }
-    Ok((
+    Ok(Body {
         code_start,
-        Header {
+        header: Header {
             code_len: r.pos() as u32 - code_start,
             entry_cost: v.entry_cost,
             locals: total as u16,
@@ -924,7 +1110,9 @@ pub(crate) fn function<A: Allocator + Clone>(
             params: ft.params.len() as u16,
             results: ft.results.len() as u16,
         },
-    ))
+        sites: v.nsites,
+        escapes: v.escapes,
+    })
 }
 
 /// An upper bound on the side-table words the code section `bytes[start..end]`

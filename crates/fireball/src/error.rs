@@ -267,7 +267,7 @@ impl fmt::Display for BuildError<'_> {
                         f,
                         "{module}: the entry is not a `[] -> []` export, or the start function failed"
                     ),
-                    e => write!(f, "{module}: cannot spawn ({e:?})"),
+                    _ => write!(f, "{module}: cannot spawn"),
                 }
             }
         }

@@ -329,8 +329,10 @@ impl<'a> Builder<'a> {
         self.guest(Guest::service(name, bytes))
     }
 
-    /// The manifest (grants, channel wiring, restarts). Without one, every
+    /// The manifest (grants, channel wiring, restarts; the `manifest` feature:
+    /// its parser costs some 6 KB of flash). Without one, every
     /// module is granted everything and its ports 0..4 share one sink.
+    #[cfg(feature = "manifest")]
     pub fn manifest(mut self, text: &'a str) -> Self {
         self.manifest = Some(text);
         self
@@ -609,10 +611,13 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
     if guests.is_empty() {
         return Err(BuildError::NothingToRun);
     }
+    #[cfg(feature = "manifest")]
     let manifest = match inp.manifest {
         Some(text) if !text.is_empty() => Some(Manifest::parse(text).map_err(BuildError::Manifest)?),
         _ => None,
     };
+    #[cfg(not(feature = "manifest"))]
+    let manifest: Option<Manifest<'a>> = inp.manifest.and(None);
 
     // Memory: the plan's partitions over the caller's RAM.
     let cfg = inp.cfg;

@@ -38,6 +38,23 @@ fn main() -> ! {
             let spi2 = dp.SPI2.spi((Some(gpiob.pb13), Some(gpiob.pb14), Some(gpiob.pb15)), embedded_hal::spi::MODE_0, 1.MHz(), &mut rcc);
             let spi = CsDevice::new(spi2, gpiob.pb12.into_push_pull_output());
             let _ = writeln!(uart.writer(), "baseline: {} MHz", hclk / 1_000_000);
+            // Every driver operation the firmware's devices reach, linked but not run: so the
+            // difference to the firmware is Fireball, not the drivers.
+            let (mut adc, mut clock, mut led, mut button, mut i2c, mut spi) = (adc, clock, led, button, i2c, spi);
+            if core::hint::black_box(false) {
+                use embedded_hal::digital::{InputPin, OutputPin};
+                use embedded_hal::i2c::I2c;
+                use embedded_hal::spi::SpiDevice;
+                use fireball::sys::hal::board::AdcRead;
+                use fireball::sys::hal::Clock;
+                let mut buf = [0u8; 4];
+                let _ = (adc.read_raw(0), clock.now_us(), OutputPin::set_high(&mut led), OutputPin::set_low(&mut led));
+                let _ = InputPin::is_high(&mut button);
+                let _ = (I2c::write(&mut i2c, 0x50u8, &[1]), I2c::read(&mut i2c, 0x50u8, &mut buf));
+                let _ = I2c::write_read(&mut i2c, 0x50u8, &[1], &mut buf);
+                let _ = (spi.write(&[1]), spi.read(&mut buf), spi.transfer_in_place(&mut buf));
+                let _ = write!(uart.writer(), "{:02x}", buf[0]);
+            }
             core::hint::black_box((adc, clock, led, button, i2c, spi));
         }
     }

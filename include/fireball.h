@@ -188,6 +188,10 @@ FB__IMPORT(hal_ble_send) int hal_ble_send(const uint8_t *data, int len);
 #define FB_KEY_ADDRESS 0x05   /* 7-bit I2C address (get/set; integer 0..127) */
 #define FB_KEY_NOW_MS 0x06    /* current time in milliseconds (get; i64) */
 #define FB_KEY_COUNT 0x07     /* frames sent or transfers done so far (get; u32) */
+#define FB_KEY_PIN 0x08       /* a GPIO pin number (READ/WRITE requests; integer 0..255) */
+#define FB_KEY_LEVEL 0x09     /* a pin's level, 1 = high (GPIO WRITE request, READ reply; bool) */
+#define FB_KEY_DATA 0x0A      /* bytes written (request) or read (reply) by I2C/SPI (bytes) */
+#define FB_KEY_LEN 0x0B       /* bytes an I2C/SPI READ or TRANSFER reads (integer, <= FB_MAX_TRANSFER) */
 
 /* ---- logger ------------------------------------------------------------ */
 
@@ -218,6 +222,17 @@ static inline int fb_log_trace(int event, int arg) { return log_event(FB_LOG_TRA
 #define FB_REQ_KEY_OP 0x00
 #define FB_REQ_GET 1 /* the reply carries the values of the message's other keys */
 #define FB_REQ_SET 2 /* each other entry configures its key */
+/* Device operations on "hal/gpio/<n>", "hal/i2c/<n>", "hal/spi/<n>"
+ * (fireball_hal.h has a function for each):
+ *   GPIO  READ {PIN} -> {LEVEL}             WRITE {PIN, LEVEL}
+ *   I2C   WRITE {ADDRESS, DATA}             READ {ADDRESS, LEN} -> {DATA}
+ *         TRANSFER {ADDRESS, DATA, LEN} -> {DATA}   (write, repeated start, read)
+ *   SPI   WRITE {DATA}   READ {LEN} -> {DATA}   TRANSFER {DATA} -> {DATA} (full duplex) */
+#define FB_REQ_READ 3
+#define FB_REQ_WRITE 4
+#define FB_REQ_TRANSFER 5
+/* Most bytes one I2C or SPI request moves (FB_ERR_TOO_LONG past it). */
+#define FB_MAX_TRANSFER 96
 
 /* Sends the key-value message msg[0..msg_len) (the format of fireball_kv.h)
  * to the endpoint uri[0..uri_len) ("hal/adc/0", not NUL-terminated) and

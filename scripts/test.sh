@@ -60,6 +60,11 @@ done)
 step "the Nucleo-F401RE firmware (boards/stm32f401): flash and static RAM against the STM32F401 budget"
 (cd boards/stm32f401 && cargo clippy -q --release --bins -- -D warnings)
 bash scripts/board-size.sh
+# The pin and bus examples build for the board too (blink, i2c-sensor in C; rust-hal in Rust).
+(cd boards/stm32f401 && for g in guest-blink guest-i2c-sensor guest-rust-hal; do
+  cargo build -q --release --features "$g"
+  printf 'stm32f401 with %-18s %s B of flash\n' "$g:" "$(arm-none-eabi-size -A target/thumbv7em-none-eabihf/release/fireball-stm32f401 | awk '$1 ~ /^\.(vector_table|text|rodata|data)$/ { s += $2 } END { print s }')"
+done)
 
 step "the same firmware on QEMU netduinoplus2 (STM32F405, feature qemu-f405): the sensor example on the modelled ADC"
 # It stops after three frames and checks them against the ADC's samples itself; exit status through semihosting.

@@ -2,9 +2,10 @@
 //! `link.x` includes it from: `memory/stm32f405/memory.x` with the `qemu-f405`
 //! feature, `memory/stm32f401re/memory.x` otherwise.
 //!
-//! Also packs the guest the firmware embeds (`fireball pack`, done here with the
-//! engine on the host): `OUT_DIR/sensor.fbx`, the seed's sensor example with its
-//! side table, both kept in flash. The firmware's loader checks the table, never trusts it.
+//! Also packs the guests the firmware can embed (`fireball pack`, done here with
+//! the engine on the host): `OUT_DIR/<name>.fbx`, each module with its side
+//! table, both kept in flash: the seed's sensor example (the default), and the
+//! pin and bus examples `blink`, `i2c-sensor` (C) and `rust-hal` (Rust). The firmware's loader checks the table, never trusts it.
 
 use std::{env, fs, path::PathBuf};
 
@@ -14,13 +15,19 @@ fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
     fs::copy(&src, out.join("memory.x")).unwrap_or_else(|e| panic!("copy {src}: {e}"));
     println!("cargo:rustc-link-search={}", out.display());
-    let src = "../../examples/sensor/sensor.wasm";
-    let wasm = fs::read(src).unwrap_or_else(|e| panic!("read {src}: {e}"));
-    let module = fireball_wasm::Module::new(&wasm).unwrap_or_else(|e| panic!("{src}: {e}"));
-    let mut packed = Vec::new();
-    module.write_packed(|c| packed.extend_from_slice(c));
-    fs::write(out.join("sensor.fbx"), &packed).unwrap_or_else(|e| panic!("write sensor.fbx: {e}"));
-    println!("cargo:rerun-if-changed={src}");
+    for (src, name) in [
+        ("../../examples/sensor/sensor.wasm", "sensor.fbx"),
+        ("../../examples/blink/blink.wasm", "blink.fbx"),
+        ("../../examples/i2c-sensor/i2c_sensor.wasm", "i2c_sensor.fbx"),
+        ("../../examples/rust-hal/hal.wasm", "rust_hal.fbx"),
+    ] {
+        let wasm = fs::read(src).unwrap_or_else(|e| panic!("read {src}: {e}"));
+        let module = fireball_wasm::Module::new(&wasm).unwrap_or_else(|e| panic!("{src}: {e}"));
+        let mut packed = Vec::new();
+        module.write_packed(|c| packed.extend_from_slice(c));
+        fs::write(out.join(name), &packed).unwrap_or_else(|e| panic!("write {name}: {e}"));
+        println!("cargo:rerun-if-changed={src}");
+    }
     println!("cargo:rerun-if-changed=memory");
     println!("cargo:rerun-if-changed=build.rs");
 }

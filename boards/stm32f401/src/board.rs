@@ -6,8 +6,7 @@
 //! | `adc/0` | ADC1, guest channels 0..3 | A0 PA0 (IN0), A1 PA1 (IN1), A2 PA4 (IN4), A3 PB0 (IN8) | [`Adc1`]: one-shot conversions, 84-cycle sampling, a bounded wait |
 //! | `clock` | SysTick at 1 kHz + DWT cycle counter | — | [`SysClock`] |
 //! | `tx` | the "radio": frames as hex lines on the UART | USART2 PA2/PA3 (ST-LINK VCP) | [`UartRadio`] |
-//! | `gpio/0` | the user LED LD2 (output) | PA5 | `Outputs` (fireball-sys, embedded-hal 1.0) |
-//! | `gpio/1` | the user button B1 (input, low when pressed) | PC13 | `Inputs` |
+//! | `gpio/0` | pin 0: the user LED LD2 (output); pin 1: the user button B1 (input, low while pressed) | PA5, PC13 | [`NucleoPins`] |
 //! | `i2c/0` | I2C1 at 100 kHz | D15 PB8 SCL, D14 PB9 SDA | `I2cPort` over the HAL's `I2c` |
 //! | `spi/0` | SPI2 at 1 MHz, mode 0, chip select PB12 | PB13 SCK, PB14 MISO, PB15 MOSI | `SpiPort` over [`CsDevice`] |
 //!
@@ -23,10 +22,10 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m::peripheral::{DCB, DWT, SYST};
 use cortex_m_rt::exception;
-use embedded_hal::digital::OutputPin;
+use embedded_hal::digital::{InputPin, OutputPin};
 use embedded_hal::spi::{ErrorType, Operation, SpiBus, SpiDevice};
 use fireball::sys::hal::board::AdcRead;
-use fireball::sys::hal::{key, Clock, Device, HalError, Tx, Value};
+use fireball::sys::hal::{key, Clock, Device, Gpio, HalError, Tx, Value};
 use stm32f4xx_hal::gpio::{Analog, Pin};
 use stm32f4xx_hal::pac;
 use stm32f4xx_hal::rcc::{Enable, Rcc};
@@ -272,6 +271,64 @@ impl Tx for UartRadio<'_> {
 impl Device for UartRadio<'_> {
     fn support_tx(&mut self) -> Option<&mut dyn Tx> {
         Some(self)
+    }
+}
+
+/// The user LED (pin 0, an output) and the user button (pin 1, an input, low
+/// while pressed) as one GPIO device, as the examples `blink` and `rust-hal` expect.
+pub struct NucleoPins<L, B> {
+    led: L,
+    led_level: bool,
+    button: B,
+}
+
+impl<L: OutputPin, B: InputPin> NucleoPins<L, B> {
+    /// The LED off.
+    pub fn new(mut led: L, button: B) -> Self {
+        let _ = led.set_low();
+        NucleoPins { led, led_level: false, button }
+    }
+}
+
+impl<L: OutputPin, B: InputPin> Gpio for NucleoPins<L, B> {
+    fn pins(&self) -> u8 {
+        2
+    }
+
+    fn read(&mut self, pin: u8) -> Result<bool, HalError> {
+        sample_stack();
+        match pin {
+            0 => Ok(self.led_level),
+            1 => self.button.is_high().map_err(|_| HalError::BusError),
+            _ => Err(HalError::BadChannel),
+        }
+    }
+
+    fn write(&mut self, pin: u8, high: bool) -> Result<(), HalError> {
+        match pin {
+            0 => {
+                let r = if high { self.led.set_high() } else { self.led.set_low() };
+                r.map_err(|_| HalError::BusError)?;
+                self.led_level = high;
+                Ok(())
+            }
+            1 => Err(HalError::NotSupported),
+            _ => Err(HalError::BadChannel),
+        }
+    }
+}
+
+impl<L: OutputPin, B: InputPin> Device for NucleoPins<L, B> {
+    fn support_gpio(&mut self) -> Option<&mut dyn Gpio> {
+        Some(self)
+    }
+
+    /// Keys: [`key::CHANNELS`] (get: 2).
+    fn query(&mut self, k: u8) -> Result<Value<'_>, HalError> {
+        match k {
+            key::CHANNELS => Ok(Value::U32(2)),
+            _ => Err(HalError::NotSupported),
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use core::cell::{Cell, RefCell};
 use core::fmt::Write;
 
 use cortex_m_rt::entry;
-use fireball::sys::hal::board::{AdcPort, I2cPort, Inputs, Outputs, SpiPort};
+use fireball::sys::hal::board::{AdcPort, I2cPort, SpiPort};
 #[cfg(not(feature = "qemu-f405"))]
 use fireball::Limit;
 use fireball::{AdcTap, Builder, Guest, Parts, Ram, Stop};
@@ -32,10 +32,20 @@ use stm32f4xx_hal::pac;
 use stm32f4xx_hal::prelude::*;
 use stm32f4xx_hal::rcc::Config;
 
-use board::{Adc1, CsDevice, SysClock, Uart, UartRadio};
+use board::{Adc1, CsDevice, NucleoPins, SysClock, Uart, UartRadio};
 
-/// The guest, packed with its side table by build.rs, executed in place from flash.
-static GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sensor.fbx"));
+/// The guest, packed with its side table by build.rs, executed in place from flash:
+/// the seed's sensor example, or the one a `guest-*` feature names.
+#[cfg(not(any(feature = "guest-blink", feature = "guest-i2c-sensor", feature = "guest-rust-hal")))]
+static GUEST: (&str, &[u8]) = ("sensor", include_bytes!(concat!(env!("OUT_DIR"), "/sensor.fbx")));
+#[cfg(feature = "guest-blink")]
+static GUEST: (&str, &[u8]) = ("blink", include_bytes!(concat!(env!("OUT_DIR"), "/blink.fbx")));
+#[cfg(feature = "guest-i2c-sensor")]
+static GUEST: (&str, &[u8]) = ("i2c_sensor", include_bytes!(concat!(env!("OUT_DIR"), "/i2c_sensor.fbx")));
+#[cfg(feature = "guest-rust-hal")]
+static GUEST: (&str, &[u8]) = ("rust_hal", include_bytes!(concat!(env!("OUT_DIR"), "/rust_hal.fbx")));
+#[cfg(all(feature = "qemu-f405", any(feature = "guest-blink", feature = "guest-i2c-sensor", feature = "guest-rust-hal")))]
+compile_error!("the QEMU run checks the sensor example's frames: use the guest-* features on the Nucleo");
 
 /// The RAM Fireball plans and partitions (of the chip's 96 KiB; the rest is the
 /// native stack, the parts and the HAL's state).
@@ -97,7 +107,7 @@ fn run() -> bool {
     let Ok(tx) = tx else { return false };
     let uart = Uart::new(tx);
     let mut out = uart.writer();
-    let _ = writeln!(out, "fireball on {}: {} MHz, sensor.wasm packed, {} B in flash", CHIP, hclk / 1_000_000, GUEST.len());
+    let _ = writeln!(out, "fireball on {}: {} MHz, {}.wasm packed, {} B in flash", CHIP, hclk / 1_000_000, GUEST.0, GUEST.1.len());
 
     // The devices (board.rs).
     let adc1 = Adc1::new(dp.ADC1, (gpioa.pa0.into_analog(), gpioa.pa1.into_analog(), gpioa.pa4.into_analog(), gpiob.pb0.into_analog()), &mut rcc);
@@ -108,8 +118,7 @@ fn run() -> bool {
     let mut clock = SysClock::new(cp.SYST, &mut dcb, &mut dwt, hclk);
     let (frames, sum) = (Cell::new(0u32), Cell::new(0i32));
     let mut radio = UartRadio::new(uart.writer(), &frames, &sum);
-    let mut led = Outputs::new([gpioa.pa5.into_push_pull_output()]);
-    let mut button = Inputs::new([gpioc.pc13.into_input()]);
+    let mut pins = NucleoPins::new(gpioa.pa5.into_push_pull_output(), gpioc.pc13.into_input());
     let mut i2c = I2cPort::new(dp.I2C1.i2c((gpiob.pb8, gpiob.pb9), I2cMode::standard(100.kHz()), &mut rcc));
     let spi2 = dp.SPI2.spi((Some(gpiob.pb13), Some(gpiob.pb14), Some(gpiob.pb15)), embedded_hal::spi::MODE_0, 1.MHz(), &mut rcc);
     let mut spi = SpiPort::new(CsDevice::new(spi2, gpiob.pb12.into_push_pull_output()));
@@ -123,11 +132,10 @@ fn run() -> bool {
         .device("adc/0", &mut adc)
         .device("clock", &mut clock)
         .device("tx", &mut radio)
-        .device("gpio/0", &mut led)
-        .device("gpio/1", &mut button)
+        .device("gpio/0", &mut pins)
         .device("i2c/0", &mut i2c)
         .device("spi/0", &mut spi)
-        .guest(Guest::app("sensor", GUEST))
+        .guest(Guest::app(GUEST.0, GUEST.1))
         .log_to(&mut log)
         .console(&mut console)
         .cpu_mhz(hclk / 1_000_000)
@@ -142,8 +150,8 @@ fn run() -> bool {
     if let Some(f) = system.footprints().first() {
         let _ = writeln!(
             out,
-            "sensor: {} B of metadata in P5 (side table in flash), {} B of linear memory, {} B of P5 at its peak",
-            f.metadata, f.memory, f.peak
+            "{}: {} B of metadata in P5 (side table in flash), {} B of linear memory, {} B of P5 at its peak",
+            GUEST.0, f.metadata, f.memory, f.peak
         );
     }
 

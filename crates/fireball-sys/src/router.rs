@@ -22,9 +22,27 @@
 //! | `hal/ble` | `hal_ble_init`, `hal_ble_send` | BLE |
 //! | `hal/clock` | `hal_get_time_ms`, WASI `clock_time_get` | the clock |
 //! | `hal/<path>` | `sys_request` | any registered device by path (`hal/adc/0` is also device `adc/0`): get/set its configuration as key-value messages |
+//! | `hal/gpio/<n>`, `hal/i2c/<n>`, `hal/spi/<n>` | `sys_request` with op `READ`/`WRITE`/`TRANSFER` | the device's pins or bus (table below) |
 //! | `log` | `log_event`, WASI `fd_write` to fd 1 and 2 | the logger; stdout/stderr text goes to the console once (a DEBUG byte count in the logger), or without a console only as an INFO byte count |
 //! | `sys/random` | WASI `random_get` | SplitMix64 seeded by the system |
 //! | `svc/<name>` | channel ports wired by the manifest | a service (the system wires these) |
+//!
+//! # Device operations (`sys_request`, key 0 = the operation)
+//!
+//! | device | op | request keys | reply keys |
+//! |---|---|---|---|
+//! | GPIO | `READ` | `PIN` | `LEVEL` (bool) |
+//! | GPIO | `WRITE` | `PIN`, `LEVEL` | — |
+//! | I²C | `WRITE` | `ADDRESS`, `DATA` | — |
+//! | I²C | `READ` | `ADDRESS`, `LEN` | `DATA` |
+//! | I²C | `TRANSFER` (write, repeated start, read: "read a register") | `ADDRESS`, `DATA`, `LEN` | `DATA` |
+//! | SPI | `WRITE` | `DATA` | — |
+//! | SPI | `READ` (clocks out zeros) | `LEN` | `DATA` |
+//! | SPI | `TRANSFER` (full duplex, in place) | `DATA` | `DATA`, as long |
+//!
+//! Keys are `hal::key`'s; a transfer moves at most [`MAX_TRANSFER`] bytes
+//! ([`HalError::TooLong`] past that); a device without the capability is
+//! [`HalError::NotSupported`], a missing key [`HalError::InvalidArgument`].
 //!
 //! WASI `proc_exit`, `args_*`, `environ_*` (both empty) and the stdio
 //! `fd_fdstat_get`/`fd_seek`/`fd_close` that wasi-libc's start-up and `printf`
@@ -116,7 +134,16 @@ pub mod op {
     pub const GET: u32 = 1;
     /// Configure every other entry of the request.
     pub const SET: u32 = 2;
+    /// Read a pin or from a bus (see the module's table).
+    pub const READ: u32 = 3;
+    /// Drive a pin or write to a bus.
+    pub const WRITE: u32 = 4;
+    /// Write then read (I²C), or exchange (SPI).
+    pub const TRANSFER: u32 = 5;
 }
+
+/// Most bytes one I²C or SPI request moves.
+pub const MAX_TRANSFER: usize = 96;
 
 /// WASI errno values the subset returns.
 mod errno {
@@ -596,6 +623,12 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
         let reply_len = {
             let Ok(op) = crate::keyval::find(msg_bytes, 0) else { return HalError::BadMessage.code() };
             let op = op.and_then(|v| v.as_i64().ok());
+            if let Some(op) = op.filter(|&v| (i64::from(op::READ)..=i64::from(op::TRANSFER)).contains(&v)) {
+                match self.operate(id, op as u32, msg_bytes, &mut out) {
+                    Ok(n) => n,
+                    Err(e) => return e.code(),
+                }
+            } else {
             let Ok(mut reader) = Reader::new(msg_bytes) else { return HalError::BadMessage.code() };
             let Ok(mut w) = Writer::new(&mut out) else { return HalError::TooLong.code() };
             while let Some(Ok((key, value))) = reader.next() {
@@ -615,6 +648,7 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
                 }
             }
             w.len()
+            }
         };
         match range_mut(memory, reply, reply_len as i32) {
             Some(dst) if reply_len as i64 <= i64::from(reply_cap) => {
@@ -623,6 +657,105 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
             }
             _ => HalError::TooLong.code(),
         }
+    }
+}
+
+/// A key the operation needs.
+fn need<T>(x: Option<T>) -> Result<T, HalError> {
+    x.ok_or(HalError::InvalidArgument)
+}
+
+/// The entries of a device-operation request.
+#[derive(Default)]
+struct Operands<'m> {
+    pin: Option<u8>,
+    level: Option<bool>,
+    address: Option<u8>,
+    data: Option<&'m [u8]>,
+    len: Option<usize>,
+}
+
+impl<'m> Operands<'m> {
+    fn parse(msg: &'m [u8]) -> Result<Self, HalError> {
+        let mut o = Operands::default();
+        let reader = Reader::new(msg).map_err(|_| HalError::BadMessage)?;
+        for entry in reader {
+            let (key, value) = entry.map_err(|_| HalError::BadMessage)?;
+            match key {
+                crate::hal::key::PIN => o.pin = Some(value.as_int_in(0, 255)? as u8),
+                crate::hal::key::LEVEL => o.level = Some(value.as_bool()?),
+                crate::hal::key::ADDRESS => o.address = Some(value.as_int_in(0, 127)? as u8),
+                crate::hal::key::DATA => match value {
+                    crate::keyval::Value::Bytes(b) => o.data = Some(b),
+                    _ => return Err(HalError::InvalidArgument),
+                },
+                crate::hal::key::LEN => o.len = Some(value.as_int_in(0, MAX_TRANSFER as i64)? as usize),
+                _ => {}
+            }
+        }
+        Ok(o)
+    }
+}
+
+impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
+    /// A device operation (`op::READ`, `WRITE`, `TRANSFER`) on device `id`: the
+    /// reply message is written to `out`; its length.
+    fn operate(&mut self, id: crate::hal::DeviceId, op: u32, msg: &[u8], out: &mut [u8]) -> Result<usize, HalError> {
+        use crate::hal::{key, Caps};
+        let o = Operands::parse(msg)?;
+        let caps = self.hal.caps(id).ok_or(HalError::NoDevice)?;
+        let mut w = Writer::new(out).map_err(|_| HalError::TooLong)?;
+        let mut buf = [0u8; MAX_TRANSFER];
+        if caps.contains(Caps::GPIO) {
+            let gpio = self.hal.gpio(id)?;
+            let pin = need(o.pin)?;
+            match op {
+                op::READ => {
+                    let level = gpio.read(pin)?;
+                    w.bool(key::LEVEL, level).map_err(|_| HalError::TooLong)?;
+                }
+                op::WRITE => gpio.write(pin, need(o.level)?)?,
+                _ => return Err(HalError::NotSupported),
+            }
+        } else if caps.contains(Caps::I2C) {
+            let i2c = self.hal.i2c(id)?;
+            let address = need(o.address)?;
+            match op {
+                op::WRITE => i2c.write(address, need(o.data)?)?,
+                op::READ | op::TRANSFER => {
+                    let n = need(o.len)?;
+                    let read = &mut buf[..n];
+                    match (op, o.data) {
+                        (op::TRANSFER, Some(data)) => i2c.write_read(address, data, read)?,
+                        (op::TRANSFER, None) => return Err(HalError::InvalidArgument),
+                        _ => i2c.read(address, read)?,
+                    }
+                    w.bytes(key::DATA, read).map_err(|_| HalError::TooLong)?;
+                }
+                _ => return Err(HalError::NotSupported),
+            }
+        } else if caps.contains(Caps::SPI) {
+            let spi = self.hal.spi(id)?;
+            match op {
+                op::WRITE => spi.write(need(o.data)?)?,
+                op::READ | op::TRANSFER => {
+                    let n = match op {
+                        op::READ => need(o.len)?,
+                        _ => need(o.data)?.len(),
+                    };
+                    let data = buf.get_mut(..n).ok_or(HalError::TooLong)?;
+                    if let (op::TRANSFER, Some(src)) = (op, o.data) {
+                        data.copy_from_slice(src);
+                    }
+                    spi.transfer_in_place(data)?;
+                    w.bytes(key::DATA, data).map_err(|_| HalError::TooLong)?;
+                }
+                _ => return Err(HalError::NotSupported),
+            }
+        } else {
+            return Err(HalError::NotSupported);
+        }
+        Ok(w.len())
     }
 }
 

@@ -139,6 +139,10 @@ fn hal_keys_are_hal_key() {
         ("FB_KEY_ADDRESS", key::ADDRESS),
         ("FB_KEY_NOW_MS", key::NOW_MS),
         ("FB_KEY_COUNT", key::COUNT),
+        ("FB_KEY_PIN", key::PIN),
+        ("FB_KEY_LEVEL", key::LEVEL),
+        ("FB_KEY_DATA", key::DATA),
+        ("FB_KEY_LEN", key::LEN),
     ];
     for (name, value) in pairs {
         assert_eq!(int_of(name), i64::from(value), "{name}");
@@ -160,6 +164,12 @@ fn log_levels_and_ranges_are_the_loggers() {
     assert_eq!(int_of("FB_LOG_EVENT_MAX"), i64::from(log::EVENT_UNREGISTERED) - 1);
     assert_eq!(int_of("FB_REQ_KEY_OP"), 0);
     assert_eq!((int_of("FB_REQ_GET"), int_of("FB_REQ_SET")), (1, 2));
+    use fireball_sys::router::{op, MAX_TRANSFER};
+    assert_eq!(
+        (int_of("FB_REQ_READ"), int_of("FB_REQ_WRITE"), int_of("FB_REQ_TRANSFER")),
+        (i64::from(op::READ), i64::from(op::WRITE), i64::from(op::TRANSFER))
+    );
+    assert_eq!(int_of("FB_MAX_TRANSFER"), MAX_TRANSFER as i64);
 }
 
 #[test]

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use fireball::{AdcTap, BuildError, Builder, EntryError, Guest, Notice, Parts, Stop, Time};
 use fireball_coos::sched::{Counters, Fault, SpawnError, TaskState};
-use fireball_sys::hal::sim::{Signal, SimAdc, SimBle, SimClock, SimTime, SimTx};
+use fireball_sys::hal::sim::{Signal, SimAdc, SimBle, SimClock, SimGpio, SimI2c, SimSpi, SimTime, SimTx};
 use fireball_wasm::{Module, StackLimits};
 
 /// Simulated time: one millisecond per this many wasm instructions. A round guess
@@ -46,6 +46,26 @@ pub use fireball::thread_limits;
 
 /// RAM a probe adds to the device's, so every partition has room to spare.
 const PROBE_RAM: usize = 16 << 20;
+
+/// The simulated board's GPIO (`hal/gpio/0`): pin 0 the LED, pin 1 the button
+/// (high: released; it pulls low while pressed, as on a Nucleo).
+pub fn sim_gpio() -> SimGpio {
+    let mut gpio = SimGpio::new(2);
+    let _ = gpio.drive(1, true);
+    gpio
+}
+
+/// The simulated board's I2C bus (`hal/i2c/0`): a TMP102-style temperature
+/// sensor at 0x48 reading 25.0 °C (register 0: 0x19 0x00, 1/16 °C left-aligned).
+pub const SIM_SENSOR: u8 = 0x48;
+
+/// The sensor on the simulated I2C bus.
+pub fn sim_i2c() -> SimI2c {
+    let mut i2c = SimI2c::new(SIM_SENSOR);
+    i2c.set_register(0, 0x19);
+    i2c.set_register(1, 0x00);
+    i2c
+}
 
 /// The ADC channels `fireball run` simulates when none are given.
 pub fn default_adc() -> Vec<Signal<'static>> {
@@ -360,7 +380,8 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
         .measure(leak_ram(ram + PROBE_RAM))
         .map_err(|e| describe(&e))?;
 
-    // Devices: a simulated ADC (every read recorded), clock, TX and BLE on simulated time.
+    // Devices: a simulated ADC (every read recorded), clock, TX and BLE on simulated time,
+    // the board's GPIO (LED and button), an I2C temperature sensor and an SPI loopback.
     let time = SimTime::new();
     let reads = RefCell::new(Vec::new());
     let mut on_read = |ch: u8, v: u16| reads.borrow_mut().push((ch, v));
@@ -372,6 +393,7 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
     // 512-byte frames: the seed's 64 KB aggregator sends 256 bytes at once.
     let mut tx = SimTx::new().with_time(&time).with_writer(Text(&console_text)).with_max_frame(TX_MAX_FRAME);
     let mut ble = SimBle::new().with_time(&time).with_writer(Text(&console_text));
+    let (mut gpio, mut i2c, mut spi) = (sim_gpio(), sim_i2c(), SimSpi::new());
     let sink_values = RefCell::new(Vec::<Vec<u32>>::new());
     let mut on_sink = |k: usize, v: u32| {
         let mut s = sink_values.borrow_mut();
@@ -396,6 +418,9 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
             .device("clock", &mut clock)
             .device("tx", &mut tx)
             .device("ble", &mut ble)
+            .device("gpio/0", &mut gpio)
+            .device("i2c/0", &mut i2c)
+            .device("spi/0", &mut spi)
             .log_to(&mut log_out)
             .console(&mut console)
             .on_sink(&mut on_sink)

@@ -17,7 +17,7 @@ use stm32f4xx_hal::pac;
 use stm32f4xx_hal::prelude::*;
 use stm32f4xx_hal::rcc::Config;
 
-use board::{Adc1, CsDevice, SysClock, Uart};
+use board::{Adc1, CsDevice, NucleoPins, SysClock, Uart};
 
 #[entry]
 fn main() -> ! {
@@ -32,30 +32,27 @@ fn main() -> ! {
             let adc = Adc1::new(dp.ADC1, (gpioa.pa0.into_analog(), gpioa.pa1.into_analog(), gpioa.pa4.into_analog(), gpiob.pb0.into_analog()), &mut rcc);
             let (mut dcb, mut dwt) = (cp.DCB, cp.DWT);
             let clock = SysClock::new(cp.SYST, &mut dcb, &mut dwt, hclk);
-            let led = gpioa.pa5.into_push_pull_output();
-            let button = gpioc.pc13.into_input();
+            let pins = NucleoPins::new(gpioa.pa5.into_push_pull_output(), gpioc.pc13.into_input());
             let i2c = dp.I2C1.i2c((gpiob.pb8, gpiob.pb9), I2cMode::standard(100.kHz()), &mut rcc);
             let spi2 = dp.SPI2.spi((Some(gpiob.pb13), Some(gpiob.pb14), Some(gpiob.pb15)), embedded_hal::spi::MODE_0, 1.MHz(), &mut rcc);
             let spi = CsDevice::new(spi2, gpiob.pb12.into_push_pull_output());
             let _ = writeln!(uart.writer(), "baseline: {} MHz", hclk / 1_000_000);
             // Every driver operation the firmware's devices reach, linked but not run: so the
             // difference to the firmware is Fireball, not the drivers.
-            let (mut adc, mut clock, mut led, mut button, mut i2c, mut spi) = (adc, clock, led, button, i2c, spi);
+            let (mut adc, mut clock, mut pins, mut i2c, mut spi) = (adc, clock, pins, i2c, spi);
             if core::hint::black_box(false) {
-                use embedded_hal::digital::{InputPin, OutputPin};
                 use embedded_hal::i2c::I2c;
                 use embedded_hal::spi::SpiDevice;
                 use fireball::sys::hal::board::AdcRead;
-                use fireball::sys::hal::Clock;
+                use fireball::sys::hal::{Clock, Gpio};
                 let mut buf = [0u8; 4];
-                let _ = (adc.read_raw(0), clock.now_us(), OutputPin::set_high(&mut led), OutputPin::set_low(&mut led));
-                let _ = InputPin::is_high(&mut button);
+                let _ = (adc.read_raw(0), clock.now_us(), pins.write(0, true), pins.read(1));
                 let _ = (I2c::write(&mut i2c, 0x50u8, &[1]), I2c::read(&mut i2c, 0x50u8, &mut buf));
                 let _ = I2c::write_read(&mut i2c, 0x50u8, &[1], &mut buf);
                 let _ = (spi.write(&[1]), spi.read(&mut buf), spi.transfer_in_place(&mut buf));
                 let _ = write!(uart.writer(), "{:02x}", buf[0]);
             }
-            core::hint::black_box((adc, clock, led, button, i2c, spi));
+            core::hint::black_box((adc, clock, pins, i2c, spi));
         }
     }
     loop {

@@ -199,4 +199,13 @@ pub mod key {
     pub const NOW_MS: u8 = 0x06;
     /// Frames sent or transfers done so far (get; `U32`).
     pub const COUNT: u8 = 0x07;
+    /// A GPIO pin number, in `READ`/`WRITE` requests (integer 0..=255).
+    pub const PIN: u8 = 0x08;
+    /// A pin's level, `true` = high: in a GPIO `WRITE` request and a `READ` reply (`Bool`).
+    pub const LEVEL: u8 = 0x09;
+    /// Bytes to write (request) or the bytes read (reply) of an I²C or SPI transfer (`Bytes`).
+    pub const DATA: u8 = 0x0a;
+    /// How many bytes an I²C or SPI `READ`/`TRANSFER` reads (integer, at most
+    /// the router's `MAX_TRANSFER`).
+    pub const LEN: u8 = 0x0b;
 }

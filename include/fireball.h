@@ -192,6 +192,7 @@ FB__IMPORT(hal_ble_send) int hal_ble_send(const uint8_t *data, int len);
 #define FB_KEY_LEVEL 0x09     /* a pin's level, 1 = high (GPIO WRITE request, READ reply; bool) */
 #define FB_KEY_DATA 0x0A      /* bytes written (request) or read (reply) by I2C/SPI (bytes) */
 #define FB_KEY_LEN 0x0B       /* bytes an I2C/SPI READ or TRANSFER reads (integer, <= FB_MAX_TRANSFER) */
+#define FB_KEY_OFFSET 0x0C    /* where a storage device's next sys_read/sys_write starts (get/set; integer) */
 
 /* ---- logger ------------------------------------------------------------ */
 
@@ -241,6 +242,16 @@ static inline int fb_log_trace(int event, int arg) { return log_event(FB_LOG_TRA
  * endpoint; FB_ERR_BAD_MESSAGE: msg is malformed). */
 FB__IMPORT(sys_request)
 int sys_request(const char *uri, int uri_len, const void *msg, int msg_len, void *reply, int reply_cap);
+
+/* The offloader: bulk transfers between buf[0..len) and the device at the
+ * NUL-terminated uri ("hal/flash/0", "hal/crc/0"; the manifest must grant it)
+ * — a SPI flash, I2C registers, a UART, an accelerator. A transfer the device
+ * completes later parks this module until it does (the others run; the buffer
+ * is lent to the device meanwhile): the bytes moved, or an FB_ERR_*
+ * (FB_ERR_DENIED, FB_ERR_BUSY: the device has another transfer pending,
+ * FB_ERR_TIMEOUT: it did not complete in time and was abandoned). */
+FB__IMPORT(sys_read) int sys_read(const char *uri, void *buf, int len);
+FB__IMPORT(sys_write) int sys_write(const char *uri, const void *buf, int len);
 
 /* sys_request with a NUL-terminated uri. For example, the ADC's resolution:
  *

@@ -9,6 +9,11 @@
 //! | `gpio/0` | pin 0: the user LED LD2 (output); pin 1: the user button B1 (input, low while pressed) | PA5, PC13 | [`NucleoPins`] |
 //! | `i2c/0` | I2C1 at 100 kHz | D15 PB8 SCL, D14 PB9 SDA | `I2cPort` over the HAL's `I2c` |
 //! | `spi/0` | SPI2 at 1 MHz, mode 0, chip select PB12 | PB13 SCK, PB14 MISO, PB15 MOSI | `SpiPort` over [`CsDevice`] |
+//! | `crc/0` | the CRC calculation unit (CRC-32/MPEG-2: polynomial 0x04C11DB7, not reflected, init 0xFFFFFFFF) | — | [`CrcUnit`] |
+//!
+//! `i2c/0`, `spi/0` and `crc/0` also take the offloader's `sys_read`/`sys_write`;
+//! the drivers block, so those complete at once (a DMA-driven backend would
+//! answer `Pending` and let the kernel park the caller).
 //!
 //! The logger's text goes to the same UART ([`Uart`]); its RX line is the
 //! debugger's serial link (the GDB stub is not in the tree yet). With the
@@ -25,7 +30,7 @@ use cortex_m_rt::exception;
 use embedded_hal::digital::{InputPin, OutputPin};
 use embedded_hal::spi::{ErrorType, Operation, SpiBus, SpiDevice};
 use fireball::sys::hal::board::AdcRead;
-use fireball::sys::hal::{key, Clock, Device, Gpio, HalError, Tx, Value};
+use fireball::sys::hal::{key, Clock, Device, Gpio, HalError, Offload, Progress, Tx, Value};
 use stm32f4xx_hal::gpio::{Analog, Pin};
 use stm32f4xx_hal::pac;
 use stm32f4xx_hal::rcc::{Enable, Rcc};
@@ -270,6 +275,53 @@ impl Tx for UartRadio<'_> {
 
 impl Device for UartRadio<'_> {
     fn support_tx(&mut self) -> Option<&mut dyn Tx> {
+        Some(self)
+    }
+}
+
+/// The CRC calculation unit as an offload device: `sys_write` feeds it bytes,
+/// `sys_read` of 4 bytes gets the CRC so far (little-endian), and a write of
+/// nothing restarts it. Blocking: both complete at once.
+pub struct CrcUnit {
+    crc: stm32f4xx_hal::crc32::Crc32,
+    last: u32,
+}
+
+impl CrcUnit {
+    /// The unit, reset.
+    pub fn new(crc: pac::CRC, rcc: &mut Rcc) -> Self {
+        let mut crc = stm32f4xx_hal::crc32::Crc32::new(crc, rcc);
+        crc.init();
+        CrcUnit { crc, last: 0xFFFF_FFFF }
+    }
+}
+
+impl Offload for CrcUnit {
+    fn start_write(&mut self, data: &[u8]) -> Result<Progress, HalError> {
+        if data.is_empty() {
+            self.crc.init();
+            self.last = 0xFFFF_FFFF;
+        } else {
+            self.last = self.crc.update_bytes(data);
+        }
+        Ok(Progress::Done(data.len()))
+    }
+
+    fn start_read(&mut self, buf: &mut [u8]) -> Result<Progress, HalError> {
+        let out = buf.get_mut(..4).ok_or(HalError::InvalidArgument)?;
+        out.copy_from_slice(&self.last.to_le_bytes());
+        Ok(Progress::Done(4))
+    }
+
+    fn poll(&mut self, _buf: &mut [u8]) -> Option<Result<usize, HalError>> {
+        None
+    }
+
+    fn cancel(&mut self) {}
+}
+
+impl Device for CrcUnit {
+    fn support_offload(&mut self) -> Option<&mut dyn Offload> {
         Some(self)
     }
 }

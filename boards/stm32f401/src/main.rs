@@ -32,7 +32,7 @@ use stm32f4xx_hal::pac;
 use stm32f4xx_hal::prelude::*;
 use stm32f4xx_hal::rcc::Config;
 
-use board::{Adc1, CsDevice, NucleoPins, SysClock, Uart, UartRadio};
+use board::{Adc1, CrcUnit, CsDevice, NucleoPins, SysClock, Uart, UartRadio};
 
 /// The guest, packed with its side table by build.rs, executed in place from flash:
 /// the seed's sensor example, or the one a `guest-*` feature names.
@@ -122,6 +122,7 @@ fn run() -> bool {
     let mut i2c = I2cPort::new(dp.I2C1.i2c((gpiob.pb8, gpiob.pb9), I2cMode::standard(100.kHz()), &mut rcc));
     let spi2 = dp.SPI2.spi((Some(gpiob.pb13), Some(gpiob.pb14), Some(gpiob.pb15)), embedded_hal::spi::MODE_0, 1.MHz(), &mut rcc);
     let mut spi = SpiPort::new(CsDevice::new(spi2, gpiob.pb12.into_push_pull_output()));
+    let mut crc = CrcUnit::new(dp.CRC, &mut rcc);
 
     // The system: the facade assembles it over the static RAM.
     let Some(ram) = cortex_m::singleton!(: Ram<RAM_BYTES> = Ram::new()) else { return false };
@@ -135,6 +136,7 @@ fn run() -> bool {
         .device("gpio/0", &mut pins)
         .device("i2c/0", &mut i2c)
         .device("spi/0", &mut spi)
+        .device("crc/0", &mut crc)
         .guest(Guest::app(GUEST.0, GUEST.1))
         .log_to(&mut log)
         .console(&mut console)

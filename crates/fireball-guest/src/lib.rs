@@ -65,6 +65,7 @@ mod buffer;
 pub mod chan;
 pub mod hal;
 pub mod log;
+pub mod offload;
 pub mod pins;
 pub mod router;
 

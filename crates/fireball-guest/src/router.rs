@@ -54,6 +54,8 @@ pub mod key {
     pub const DATA: u8 = 0x0a;
     /// Bytes an I²C/SPI `READ` or `TRANSFER` reads (integer).
     pub const LEN: u8 = 0x0b;
+    /// Where a storage device's next `sys_read`/`sys_write` starts (get/set; integer).
+    pub const OFFSET: u8 = 0x0c;
 }
 
 /// A key-value message being written into a fixed buffer (the runtime's
@@ -184,6 +186,7 @@ mod tests {
             ("LEVEL", super::key::LEVEL),
             ("DATA", super::key::DATA),
             ("LEN", super::key::LEN),
+            ("OFFSET", super::key::OFFSET),
         ] {
             let line = std::format!("pub const {name}: u8 = 0x{value:02x};");
             assert!(source.contains(&line), "fireball-sys hal::key lacks {line:?}");

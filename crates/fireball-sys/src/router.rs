@@ -23,6 +23,7 @@
 //! | `hal/clock` | `hal_get_time_ms`, WASI `clock_time_get` | the clock |
 //! | `hal/<path>` | `sys_request` | any registered device by path (`hal/adc/0` is also device `adc/0`): get/set its configuration as key-value messages |
 //! | `hal/gpio/<n>`, `hal/i2c/<n>`, `hal/spi/<n>` | `sys_request` with op `READ`/`WRITE`/`TRANSFER` | the device's pins or bus (table below) |
+//! | `hal/<path>` | `sys_read`, `sys_write` | bulk transfers of a device with the offload capability (below) |
 //! | `log` | `log_event`, WASI `fd_write` to fd 1 and 2 | the logger; stdout/stderr text goes to the console once (a DEBUG byte count in the logger), or without a console only as an INFO byte count |
 //! | `sys/random` | WASI `random_get` | SplitMix64 seeded by the system |
 //! | `svc/<name>` | channel ports wired by the manifest | a service (the system wires these) |
@@ -43,6 +44,23 @@
 //! Keys are `hal::key`'s; a transfer moves at most [`MAX_TRANSFER`] bytes
 //! ([`HalError::TooLong`] past that); a device without the capability is
 //! [`HalError::NotSupported`], a missing key [`HalError::InvalidArgument`].
+//!
+//! # The offloader (`sys_read`, `sys_write`)
+//!
+//! `int sys_read(const char *uri, void *buf, int len)` and `sys_write(uri,
+//! buf, len)` move bytes between the guest's buffer and a device's
+//! [`Offload`](crate::hal::Offload) capability (`uri` NUL-terminated, at most
+//! [`MAX_URI`] bytes), under the same grants as every endpoint (a denied one
+//! returns -11 and is logged). A device that completes at once answers at once;
+//! one that completes later answers [`SysAction::Park`]: the kernel parks the
+//! calling task (the others run), registers its buffer as lent in the
+//! ownership table, and asks [`Syscalls::poll`] between steps; the device
+//! gets the buffer again when it completes. The answer is the byte count or a
+//! negative [`HalError`] code; a transfer not complete after the offload
+//! timeout ([`OFFLOAD_TIMEOUT_MS`], [`Router::set_offload_timeout`]) fails
+//! with -10 (`Timeout`, logged) and is cancelled on the device; a task that
+//! dies with one pending has it cancelled ([`Syscalls::cancel`]). One pending
+//! transfer per device: another caller gets -6 (`Busy`).
 //!
 //! WASI `proc_exit`, `args_*`, `environ_*` (both empty) and the stdio
 //! `fd_fdstat_get`/`fd_seek`/`fd_close` that wasi-libc's start-up and `printf`
@@ -111,9 +129,15 @@ pub mod event {
     pub const BAD_MESSAGE: u8 = 250;
     /// A HAL call failed (the guest got the code too); the argument is the code.
     pub const HAL_ERROR: u8 = 251;
+    /// `sys_read`/`sys_write` denied; the argument is the URI's length.
+    pub const DENIED_OFFLOAD: u8 = 252;
+    /// An offloaded transfer timed out (and was cancelled); the argument is the timeout in ms.
+    pub const OFFLOAD_TIMEOUT: u8 = 253;
 }
 
-const EVENT_TEXT: [(u8, &str); 12] = [
+const EVENT_TEXT: [(u8, &str); 14] = [
+    (event::DENIED_OFFLOAD, "denied an offloaded transfer ({}-byte URI)"),
+    (event::OFFLOAD_TIMEOUT, "offloaded transfer timed out after {} ms"),
     (event::HAL_ERROR, "HAL call failed with code {}"),
     (event::DENIED_ADC, "denied hal/adc/{}"),
     (event::DENIED_TX, "denied hal/tx"),
@@ -144,6 +168,21 @@ pub mod op {
 
 /// Most bytes one I²C or SPI request moves.
 pub const MAX_TRANSFER: usize = 96;
+
+/// Longest URI `sys_read`/`sys_write` take (without the NUL).
+pub const MAX_URI: usize = 64;
+
+/// How long an offloaded transfer may stay pending before it fails with `Timeout`.
+pub const OFFLOAD_TIMEOUT_MS: u64 = 1_000;
+
+/// A transfer a device completes later, for the task parked on it.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    device: crate::hal::DeviceId,
+    ptr: u32,
+    len: u32,
+    deadline_ms: u64,
+}
 
 /// WASI errno values the subset returns.
 mod errno {
@@ -289,6 +328,8 @@ enum Call {
     FdWrite,
     ClockTimeGet,
     RandomGet,
+    SysRead,
+    SysWrite,
     ArgsSizesGet,
     ArgsGet,
     EnvironSizesGet,
@@ -303,7 +344,7 @@ const WASI: &str = "wasi_snapshot_preview1";
 
 type Sig = (&'static [ValType], &'static [ValType]);
 
-const IMPORTS: [(&str, &str, Sig, Call); 18] = {
+const IMPORTS: [(&str, &str, Sig, Call); 20] = {
     use ValType::{I32, I64};
     [
         (ENV, "hal_adc_read", (&[I32], &[I32]), Call::AdcRead),
@@ -313,6 +354,8 @@ const IMPORTS: [(&str, &str, Sig, Call); 18] = {
         (ENV, "hal_ble_send", (&[I32, I32], &[I32]), Call::BleSend),
         (ENV, "log_event", (&[I32, I32, I32], &[I32]), Call::LogEvent),
         (ENV, "sys_request", (&[I32, I32, I32, I32, I32, I32], &[I32]), Call::Request),
+        (ENV, "sys_read", (&[I32, I32, I32], &[I32]), Call::SysRead),
+        (ENV, "sys_write", (&[I32, I32, I32], &[I32]), Call::SysWrite),
         (WASI, "proc_exit", (&[I32], &[]), Call::ProcExit),
         (WASI, "fd_write", (&[I32, I32, I32, I32], &[I32]), Call::FdWrite),
         (WASI, "clock_time_get", (&[I32, I64, I32], &[I32]), Call::ClockTimeGet),
@@ -339,6 +382,8 @@ pub struct Router<'r, 'd, S, const N: usize = { crate::hal::DEFAULT_CAPACITY }> 
     log: &'r mut Logger<S>,
     console: Option<&'r mut dyn fmt::Write>,
     modules: [Option<Slot<'r>>; MAX_MODULES],
+    pending: [Option<Pending>; MAX_MODULES],
+    offload_timeout_ms: u64,
     rng: u64,
     stats: RouterStats,
 }
@@ -346,7 +391,26 @@ pub struct Router<'r, 'd, S, const N: usize = { crate::hal::DEFAULT_CAPACITY }> 
 impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, S, N> {
     /// A router over the system's device registry and logger; `seed` seeds `random_get`.
     pub fn new(hal: &'r mut Registry<'d, N>, log: &'r mut Logger<S>, seed: u64) -> Self {
-        Router { hal, log, console: None, modules: [None; MAX_MODULES], rng: seed, stats: RouterStats::default() }
+        Router {
+            hal,
+            log,
+            console: None,
+            modules: [None; MAX_MODULES],
+            pending: [None; MAX_MODULES],
+            offload_timeout_ms: OFFLOAD_TIMEOUT_MS,
+            rng: seed,
+            stats: RouterStats::default(),
+        }
+    }
+
+    /// How long an offloaded transfer may stay pending ([`OFFLOAD_TIMEOUT_MS`] by default).
+    pub fn set_offload_timeout(&mut self, ms: u64) {
+        self.offload_timeout_ms = ms;
+    }
+
+    /// Offloaded transfers pending now.
+    pub fn pending_transfers(&self) -> usize {
+        self.pending.iter().flatten().count()
     }
 
     /// Where guests' stdout/stderr text goes (a host console), once; without one,
@@ -502,6 +566,7 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
                 }
             }
             Call::Request => ret(self.request(task, [a(0), a(1), a(2), a(3), a(4), a(5)], memory)),
+            Call::SysRead | Call::SysWrite => self.offload(task, call == Call::SysWrite, [a(0), a(1), a(2)], memory),
             Call::ProcExit => {
                 let code = a(0);
                 if let Some(Some(slot)) = self.modules.get_mut(usize::from(task)) {
@@ -759,6 +824,57 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
     }
 }
 
+impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
+    /// `sys_read` / `sys_write`: start the transfer on the device at `uri`; answer
+    /// now, or park the task on it ([`SysAction::Park`]).
+    fn offload(&mut self, task: TaskId, write: bool, [uri, buf, len]: [i32; 3], memory: &mut [u8]) -> SysAction {
+        let ret = |v: i32| SysAction::Return(Some(Value::I32(v)));
+        // The URI, NUL-terminated in guest memory, copied out (the buffer is borrowed next).
+        let mut name = [0u8; MAX_URI];
+        let start = uri as u32 as usize;
+        let Some(tail) = memory.get(start..) else { return ret(HalError::InvalidArgument.code()) };
+        let Some(n) = tail.iter().take(MAX_URI + 1).position(|&b| b == 0) else {
+            return ret(HalError::InvalidArgument.code());
+        };
+        name[..n].copy_from_slice(&tail[..n]);
+        let Ok(uri) = core::str::from_utf8(&name[..n]) else { return ret(HalError::InvalidArgument.code()) };
+        if !self.grants(task).allows(uri) {
+            return ret(self.deny(task, event::DENIED_OFFLOAD, n as i32));
+        }
+        let Some(id) = uri.strip_prefix("hal/").and_then(|path| self.hal.find(path)) else {
+            return ret(HalError::NoDevice.code());
+        };
+        if self.pending.iter().flatten().any(|p| p.device == id) {
+            return ret(HalError::Busy.code());
+        }
+        let Some(range) = range_mut(memory, buf, len) else { return ret(HalError::InvalidArgument.code()) };
+        let started = match self.hal.offload(id) {
+            Ok(dev) if write => dev.start_write(range),
+            Ok(dev) => dev.start_read(range),
+            Err(e) => Err(e),
+        };
+        match started {
+            Ok(crate::hal::Progress::Done(n)) => ret(i32::try_from(n).unwrap_or(i32::MAX)),
+            Ok(crate::hal::Progress::Pending) => {
+                let deadline_ms = self.hal.time_ms().unwrap_or(0).saturating_add(self.offload_timeout_ms);
+                match self.pending.get_mut(usize::from(task)) {
+                    Some(slot) => {
+                        *slot = Some(Pending { device: id, ptr: buf as u32, len: len as u32, deadline_ms });
+                        SysAction::Park { lend: Some((buf as u32, len as u32)) }
+                    }
+                    None => {
+                        if let Ok(dev) = self.hal.offload(id) {
+                            dev.cancel();
+                        }
+                        ret(HalError::Busy.code())
+                    }
+                }
+            }
+            Err(e) => ret(self.checked(task, e.code())),
+        }
+    }
+}
+
 impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Syscalls for Router<'_, '_, S, N> {
     fn resolve(&mut self, _task: TaskId, module: &str, name: &str, ty: FuncType<'_>) -> Result<u32, Refused> {
         let i = IMPORTS.iter().position(|(m, n, ..)| *m == module && *n == name).ok_or(Refused::Unknown)?;
@@ -779,6 +895,51 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Syscalls for Router<'_,
     fn denied_port(&mut self, task: TaskId, port: i32) {
         self.stats.calls += 1;
         self.deny(task, event::DENIED_PORT, port);
+    }
+
+    fn poll(&mut self, task: TaskId, memory: &mut [u8]) -> Option<SysAction> {
+        let ret = |v: i32| Some(SysAction::Return(Some(Value::I32(v))));
+        let slot = self.pending.get_mut(usize::from(task))?;
+        let p = (*slot)?;
+        let now = self.hal.time_ms().unwrap_or(0);
+        let Some(range) = range_mut(memory, p.ptr as i32, p.len as i32) else {
+            *slot = None;
+            if let Ok(dev) = self.hal.offload(p.device) {
+                dev.cancel();
+            }
+            return ret(HalError::InvalidArgument.code());
+        };
+        let done = match self.hal.offload(p.device) {
+            Ok(dev) => match dev.poll(range) {
+                None if now >= p.deadline_ms => {
+                    dev.cancel();
+                    Some(Err(HalError::Timeout))
+                }
+                r => r,
+            },
+            Err(e) => Some(Err(e)),
+        };
+        let result = done?;
+        if let Some(slot) = self.pending.get_mut(usize::from(task)) {
+            *slot = None;
+        }
+        match result {
+            Ok(n) => ret(i32::try_from(n).unwrap_or(i32::MAX)),
+            Err(HalError::Timeout) => {
+                let ms = i32::try_from(self.offload_timeout_ms).unwrap_or(i32::MAX);
+                self.record(task, Level::Warn, event::OFFLOAD_TIMEOUT, ms);
+                ret(HalError::Timeout.code())
+            }
+            Err(e) => ret(self.checked(task, e.code())),
+        }
+    }
+
+    fn cancel(&mut self, task: TaskId) {
+        if let Some(p) = self.pending.get_mut(usize::from(task)).and_then(Option::take) {
+            if let Ok(dev) = self.hal.offload(p.device) {
+                dev.cancel();
+            }
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! loop over it.
 //!
 //! ```text
-//! step ─► Kernel::step (one task, one slice) ─► drain the sinks ─► time
+//! step ─► Kernel::step (one task, one slice) ─► drain the sinks ─► wake calls a device completed ─► time
 //!      ─► drain the logger to its sink ─► P3 ran dry? degrade
 //!      ─► a task ended? report it; restart it if the manifest says so
 //!      ─► Tick { step, notices, stop }
@@ -268,6 +268,10 @@ impl<'a> System<'a> {
                 }
                 drained = true;
             }
+        }
+        // Calls parked in a device (sys_read/sys_write): those that completed wake their task.
+        if self.kernel.poll_parked() > 0 {
+            drained = true;
         }
         if step == sched::Step::Idle && !drained {
             // Nothing ready and nothing drained: time passes (a device would sleep).

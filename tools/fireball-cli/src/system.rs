@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use fireball::{AdcTap, BuildError, Builder, EntryError, Guest, Notice, Parts, Stop, Time};
 use fireball_coos::sched::{Counters, Fault, SpawnError, TaskState};
-use fireball_sys::hal::sim::{Signal, SimAdc, SimBle, SimClock, SimGpio, SimI2c, SimSpi, SimTime, SimTx};
+use fireball_sys::hal::sim::{Signal, SimAdc, SimBle, SimClock, SimCrc32, SimGpio, SimI2c, SimSpi, SimTime, SimTx};
 use fireball_wasm::{Module, StackLimits};
 
 /// Simulated time: one millisecond per this many wasm instructions. A round guess
@@ -66,6 +66,9 @@ pub fn sim_i2c() -> SimI2c {
     i2c.set_register(1, 0x00);
     i2c
 }
+
+/// How long the simulated CRC-32 accelerator (`hal/crc/0`) takes per `sys_write`.
+pub const CRC_DELAY_MS: u64 = 5;
 
 /// The ADC channels `fireball run` simulates when none are given.
 pub fn default_adc() -> Vec<Signal<'static>> {
@@ -381,7 +384,8 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
         .map_err(|e| describe(&e))?;
 
     // Devices: a simulated ADC (every read recorded), clock, TX and BLE on simulated time,
-    // the board's GPIO (LED and button), an I2C temperature sensor and an SPI loopback.
+    // the board's GPIO (LED and button), an I2C temperature sensor and an SPI loopback, and a
+    // slow CRC-32 accelerator for the offloader (sys_write parks the caller for CRC_DELAY_MS).
     let time = SimTime::new();
     let reads = RefCell::new(Vec::new());
     let mut on_read = |ch: u8, v: u16| reads.borrow_mut().push((ch, v));
@@ -394,6 +398,7 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
     let mut tx = SimTx::new().with_time(&time).with_writer(Text(&console_text)).with_max_frame(TX_MAX_FRAME);
     let mut ble = SimBle::new().with_time(&time).with_writer(Text(&console_text));
     let (mut gpio, mut i2c, mut spi) = (sim_gpio(), sim_i2c(), SimSpi::new());
+    let mut crc = SimCrc32::new(&time, CRC_DELAY_MS);
     let sink_values = RefCell::new(Vec::<Vec<u32>>::new());
     let mut on_sink = |k: usize, v: u32| {
         let mut s = sink_values.borrow_mut();
@@ -421,6 +426,7 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
             .device("gpio/0", &mut gpio)
             .device("i2c/0", &mut i2c)
             .device("spi/0", &mut spi)
+            .device("crc/0", &mut crc)
             .log_to(&mut log_out)
             .console(&mut console)
             .on_sink(&mut on_sink)

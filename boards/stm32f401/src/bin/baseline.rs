@@ -17,7 +17,7 @@ use stm32f4xx_hal::pac;
 use stm32f4xx_hal::prelude::*;
 use stm32f4xx_hal::rcc::Config;
 
-use board::{Adc1, CsDevice, NucleoPins, SysClock, Uart};
+use board::{Adc1, CrcUnit, CsDevice, NucleoPins, SysClock, Uart};
 
 #[entry]
 fn main() -> ! {
@@ -36,23 +36,25 @@ fn main() -> ! {
             let i2c = dp.I2C1.i2c((gpiob.pb8, gpiob.pb9), I2cMode::standard(100.kHz()), &mut rcc);
             let spi2 = dp.SPI2.spi((Some(gpiob.pb13), Some(gpiob.pb14), Some(gpiob.pb15)), embedded_hal::spi::MODE_0, 1.MHz(), &mut rcc);
             let spi = CsDevice::new(spi2, gpiob.pb12.into_push_pull_output());
+            let crc = CrcUnit::new(dp.CRC, &mut rcc);
             let _ = writeln!(uart.writer(), "baseline: {} MHz", hclk / 1_000_000);
             // Every driver operation the firmware's devices reach, linked but not run: so the
             // difference to the firmware is Fireball, not the drivers.
-            let (mut adc, mut clock, mut pins, mut i2c, mut spi) = (adc, clock, pins, i2c, spi);
+            let (mut adc, mut clock, mut pins, mut i2c, mut spi, mut crc) = (adc, clock, pins, i2c, spi, crc);
             if core::hint::black_box(false) {
                 use embedded_hal::i2c::I2c;
                 use embedded_hal::spi::SpiDevice;
                 use fireball::sys::hal::board::AdcRead;
-                use fireball::sys::hal::{Clock, Gpio};
+                use fireball::sys::hal::{Clock, Gpio, Offload};
                 let mut buf = [0u8; 4];
                 let _ = (adc.read_raw(0), clock.now_us(), pins.write(0, true), pins.read(1));
                 let _ = (I2c::write(&mut i2c, 0x50u8, &[1]), I2c::read(&mut i2c, 0x50u8, &mut buf));
                 let _ = I2c::write_read(&mut i2c, 0x50u8, &[1], &mut buf);
                 let _ = (spi.write(&[1]), spi.read(&mut buf), spi.transfer_in_place(&mut buf));
+                let _ = (crc.start_write(&[1]), crc.start_read(&mut buf));
                 let _ = write!(uart.writer(), "{:02x}", buf[0]);
             }
-            core::hint::black_box((adc, clock, pins, i2c, spi));
+            core::hint::black_box((adc, clock, pins, i2c, spi, crc));
         }
     }
     loop {

@@ -51,7 +51,7 @@ mod device;
 mod registry;
 pub mod sim;
 
-pub use device::{Adc, Ble, Caps, Clock, Device, Gpio, I2c, Spi, Tx};
+pub use device::{Adc, Ble, Caps, Clock, Device, Gpio, I2c, Offload, Progress, Spi, Tx};
 pub use registry::{guest_bytes, DeviceId, DeviceInfo, RegisterError, Registry, DEFAULT_CAPACITY, MAX_PATH};
 
 use core::fmt;
@@ -208,4 +208,7 @@ pub mod key {
     /// How many bytes an I²C or SPI `READ`/`TRANSFER` reads (integer, at most
     /// the router's `MAX_TRANSFER`).
     pub const LEN: u8 = 0x0b;
+    /// Where the next `sys_read`/`sys_write` of a storage device starts, in
+    /// bytes (get/set; integer): a transfer moves it past what it moved.
+    pub const OFFSET: u8 = 0x0c;
 }

@@ -44,6 +44,7 @@ mesh-gateway service  mesh_gateway        512
 iir-filter   service  preprocess_service  512
 blink        app      _start              1024
 i2c-sensor   app      _start              1024
+checksum     app      _start              1024
 "
 
 status=0

@@ -60,8 +60,8 @@ done)
 step "the Nucleo-F401RE firmware (boards/stm32f401): flash and static RAM against the STM32F401 budget"
 (cd boards/stm32f401 && cargo clippy -q --release --bins -- -D warnings)
 bash scripts/board-size.sh
-# The pin and bus examples build for the board too (blink, i2c-sensor in C; rust-hal in Rust).
-(cd boards/stm32f401 && for g in guest-blink guest-i2c-sensor guest-rust-hal; do
+# The pin and bus examples build for the board too (blink, i2c-sensor in C; rust-hal in Rust), and the offloader's checksum.
+(cd boards/stm32f401 && for g in guest-blink guest-i2c-sensor guest-rust-hal guest-checksum; do
   cargo build -q --release --features "$g"
   printf 'stm32f401 with %-18s %s B of flash\n' "$g:" "$(arm-none-eabi-size -A target/thumbv7em-none-eabihf/release/fireball-stm32f401 | awk '$1 ~ /^\.(vector_table|text|rodata|data)$/ { s += $2 } END { print s }')"
 done)

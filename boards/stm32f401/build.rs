@@ -5,7 +5,8 @@
 //! Also packs the guests the firmware can embed (`fireball pack`, done here with
 //! the engine on the host): `OUT_DIR/<name>.fbx`, each module with its side
 //! table, both kept in flash: the seed's sensor example (the default), and the
-//! pin and bus examples `blink`, `i2c-sensor` (C) and `rust-hal` (Rust). The firmware's loader checks the table, never trusts it.
+//! pin and bus examples `blink`, `i2c-sensor` (C) and `rust-hal` (Rust), and
+//! the offloader's `checksum` (C, on the CRC unit). The firmware's loader checks the table, never trusts it.
 
 use std::{env, fs, path::PathBuf};
 
@@ -20,6 +21,7 @@ fn main() {
         ("../../examples/blink/blink.wasm", "blink.fbx"),
         ("../../examples/i2c-sensor/i2c_sensor.wasm", "i2c_sensor.fbx"),
         ("../../examples/rust-hal/hal.wasm", "rust_hal.fbx"),
+        ("../../examples/checksum/checksum.wasm", "checksum.fbx"),
     ] {
         let wasm = fs::read(src).unwrap_or_else(|e| panic!("read {src}: {e}"));
         let module = fireball_wasm::Module::new(&wasm).unwrap_or_else(|e| panic!("{src}: {e}"));

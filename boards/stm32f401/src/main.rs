@@ -36,7 +36,7 @@ use board::{Adc1, CrcUnit, CsDevice, NucleoPins, SysClock, Uart, UartRadio};
 
 /// The guest, packed with its side table by build.rs, executed in place from flash:
 /// the seed's sensor example, or the one a `guest-*` feature names.
-#[cfg(not(any(feature = "guest-blink", feature = "guest-i2c-sensor", feature = "guest-rust-hal")))]
+#[cfg(not(any(feature = "guest-blink", feature = "guest-i2c-sensor", feature = "guest-rust-hal", feature = "guest-checksum")))]
 static GUEST: (&str, &[u8]) = ("sensor", include_bytes!(concat!(env!("OUT_DIR"), "/sensor.fbx")));
 #[cfg(feature = "guest-blink")]
 static GUEST: (&str, &[u8]) = ("blink", include_bytes!(concat!(env!("OUT_DIR"), "/blink.fbx")));
@@ -44,7 +44,9 @@ static GUEST: (&str, &[u8]) = ("blink", include_bytes!(concat!(env!("OUT_DIR"), 
 static GUEST: (&str, &[u8]) = ("i2c_sensor", include_bytes!(concat!(env!("OUT_DIR"), "/i2c_sensor.fbx")));
 #[cfg(feature = "guest-rust-hal")]
 static GUEST: (&str, &[u8]) = ("rust_hal", include_bytes!(concat!(env!("OUT_DIR"), "/rust_hal.fbx")));
-#[cfg(all(feature = "qemu-f405", any(feature = "guest-blink", feature = "guest-i2c-sensor", feature = "guest-rust-hal")))]
+#[cfg(feature = "guest-checksum")]
+static GUEST: (&str, &[u8]) = ("checksum", include_bytes!(concat!(env!("OUT_DIR"), "/checksum.fbx")));
+#[cfg(all(feature = "qemu-f405", any(feature = "guest-blink", feature = "guest-i2c-sensor", feature = "guest-rust-hal", feature = "guest-checksum")))]
 compile_error!("the QEMU run checks the sensor example's frames: use the guest-* features on the Nucleo");
 
 /// The RAM Fireball plans and partitions (of the chip's 96 KiB; the rest is the

@@ -268,3 +268,38 @@ fn a_flash_and_i2c_registers_through_the_same_calls() {
     assert!(bytes[..0x100].iter().all(|&b| b == 0xFF));
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn the_c_example_offloads_its_crc_from_the_cli() {
+    // examples/checksum on `fireball run`'s simulated accelerator (hal/crc/0, 5 ms a write):
+    // every 100 ms, 32 ADC samples in, the running CRC out on port 0.
+    use fireball_cli::system::{self, Limit as RunLimit, ModuleSpec, RunConfig};
+    let bytes = std::fs::read(format!("{}/../../examples/checksum/checksum.wasm", env!("CARGO_MANIFEST_DIR"))).expect("example");
+    let mut out = Vec::new();
+    let r = system::run(RunConfig {
+        app: Some(ModuleSpec::new("checksum.wasm", bytes, None)),
+        services: vec![],
+        ram: 32 * 1024,
+        adc: vec![fireball::sys::hal::sim::Signal::Noise { seed: 3, min: 0, max: 4095 }],
+        limit: RunLimit::Millis(350),
+        manifest: None,
+        seed: 1,
+        out: &mut out,
+        stop: None,
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out);
+    let mut crc = 0u32;
+    let expected: Vec<u32> = r
+        .adc_reads
+        .chunks_exact(32)
+        .map(|block| {
+            let bytes: Vec<u8> = block.iter().flat_map(|&(_, v)| (v as i16).to_le_bytes()).collect();
+            crc = crc32_update(crc, &bytes);
+            crc
+        })
+        .collect();
+    assert_eq!(r.sinks[0].values, expected, "{text}");
+    assert_eq!(expected.len(), 4, "{text}");
+    assert_eq!(r.log.matches("checksum: e1 5").count(), 4, "each write parked it for the device's 5 ms: {text}");
+}

@@ -147,7 +147,9 @@ fn run() -> bool {
     let mut system = match built {
         Ok(s) => s,
         Err(e) => {
-            let _ = writeln!(out, "fireball: {e}");
+            // The name only (the text of every error is ~8 KB of flash): the same set-up on the
+            // host, `fireball inspect --ram 64K <guest>.wasm`, says what is wrong and what to change.
+            let _ = writeln!(out, "fireball: {} ({}): run `fireball inspect --ram 64K` on the guest", e.kind(), e.subject().unwrap_or("-"));
             return false;
         }
     };

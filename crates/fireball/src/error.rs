@@ -250,27 +250,76 @@ impl fmt::Display for BuildError<'_> {
             ),
             BuildError::TaskTable => f.write_str("P2 cannot hold the task table: plan a larger P2"),
             BuildError::LoggerRing => f.write_str("P3 cannot hold the logger ring: plan a larger P3"),
-            BuildError::Spawn { module, error, import } => {
-                let (m, n) = import.unwrap_or(("?", "?"));
-                match error {
-                    SpawnError::UnknownImport { .. } => write!(
-                        f,
-                        "{module}: unknown import {m}.{n} (Fireball provides env.hal_*, env.ch_*, env.buf_*, env.co_yield, env.log_event, env.sys_request and a WASI subset)"
-                    ),
-                    SpawnError::ImportSignature { .. } => {
-                        write!(f, "{module}: import {m}.{n} has the wrong signature (see include/fireball.h)")
-                    }
-                    SpawnError::NoSlot => write!(f, "{module}: no free task slot: plan more coroutines"),
-                    SpawnError::OutOfMemory => write!(f, "{module}: does not fit its partition"),
-                    SpawnError::Instantiate(e) => write!(f, "{module}: {e}"),
-                    SpawnError::NoEntry => write!(
-                        f,
-                        "{module}: the entry is not a `[] -> []` export, or the start function failed"
-                    ),
-                    _ => write!(f, "{module}: cannot spawn"),
-                }
-            }
+            BuildError::Spawn { module, error, import } => write_spawn_error(f, module, error, import),
         }
+    }
+}
+
+impl BuildError<'_> {
+    /// The variant's name, for a firmware that keeps its flash for other things
+    /// than error text (the `Display` text of every error is ~8 KB): the same
+    /// set-up on the host, `fireball inspect --ram <size> <module>`, prints it whole.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BuildError::NothingToRun => "NothingToRun",
+            BuildError::TwoApps { .. } => "TwoApps",
+            BuildError::TooManyModules => "TooManyModules",
+            BuildError::Device { .. } => "Device",
+            BuildError::Manifest(_) => "Manifest",
+            BuildError::ManifestModule { .. } => "ManifestModule",
+            BuildError::TooManyChannels => "TooManyChannels",
+            BuildError::Plan { .. } => "Plan",
+            BuildError::Memory(_) => "Memory",
+            BuildError::Stack { .. } => "Stack",
+            BuildError::SubHeap { .. } => "SubHeap",
+            BuildError::Load { .. } => "Load",
+            BuildError::DoesNotFit { .. } => "DoesNotFit",
+            BuildError::Entry { .. } => "Entry",
+            BuildError::KernelTables { .. } => "KernelTables",
+            BuildError::TaskTable => "TaskTable",
+            BuildError::LoggerRing => "LoggerRing",
+            BuildError::Spawn { .. } => "Spawn",
+        }
+    }
+
+    /// The module (or device path) the error is about, if it is about one.
+    pub fn subject(&self) -> Option<&str> {
+        match *self {
+            BuildError::TwoApps { name } | BuildError::ManifestModule { name } => Some(name),
+            BuildError::Device { path } => Some(path),
+            BuildError::SubHeap { module, .. }
+            | BuildError::Load { module, .. }
+            | BuildError::DoesNotFit { module, .. }
+            | BuildError::Entry { module, .. }
+            | BuildError::Spawn { module, .. } => Some(module),
+            _ => None,
+        }
+    }
+}
+
+/// Why the kernel would not spawn `module`, in words (a [`BuildError::Spawn`], a failed restart).
+pub(crate) fn write_spawn_error(
+    f: &mut fmt::Formatter<'_>,
+    module: &str,
+    error: SpawnError,
+    import: Option<(&str, &str)>,
+) -> fmt::Result {
+    let (m, n) = import.unwrap_or(("?", "?"));
+    match error {
+        SpawnError::UnknownImport { .. } => write!(
+            f,
+            "{module}: unknown import {m}.{n} (Fireball provides env.hal_*, env.ch_*, env.buf_*, env.co_yield, env.log_event, env.sys_request, env.sys_read, env.sys_write and a WASI subset)"
+        ),
+        SpawnError::ImportSignature { .. } => {
+            write!(f, "{module}: import {m}.{n} has the wrong signature (see include/fireball.h)")
+        }
+        SpawnError::NoSlot => write!(f, "{module}: no free task slot: plan more coroutines"),
+        SpawnError::OutOfMemory => write!(f, "{module}: does not fit its partition"),
+        SpawnError::Instantiate(e) => write!(f, "{module}: {e}"),
+        SpawnError::NoEntry => {
+            write!(f, "{module}: the entry is not a `[] -> []` export, or the start function failed")
+        }
+        _ => write!(f, "{module}: cannot spawn"),
     }
 }
 

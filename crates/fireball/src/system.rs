@@ -96,12 +96,14 @@ pub enum Notice<'a> {
         /// Restarts allowed.
         of: u8,
     },
-    /// A restart failed.
+    /// A restart failed: the kernel would not spawn the module again.
     RestartFailed {
         /// The module.
         module: &'a str,
         /// Why.
-        error: BuildError<'a>,
+        error: sched::SpawnError,
+        /// The import the error is about (`module`, `name`), when it is about one.
+        import: Option<(&'a str, &'a str)>,
     },
     /// P3 (subsystems) ran dry: the spec's policy is to degrade, and control continues.
     Degraded,
@@ -127,7 +129,10 @@ impl fmt::Display for Notice<'_> {
                 f.write_str("; the other modules keep running")
             }
             Notice::Restarted { module, count, of } => write!(f, "[{module}] restarted ({count} of {of})"),
-            Notice::RestartFailed { module, error } => write!(f, "[{module}] cannot restart: {error}"),
+            Notice::RestartFailed { module, error, import } => {
+                write!(f, "[{module}] cannot restart: ")?;
+                crate::error::write_spawn_error(f, module, *error, *import)
+            }
             Notice::Degraded => f.write_str("[system] ERROR P3 (subsystems) ran dry: degrading, control continues"),
             Notice::Fatal { task, policy } => {
                 write!(f, "fatal: task {task} ran a partition dry whose policy is {policy:?}: a device would reset here")
@@ -321,10 +326,13 @@ impl<'a> System<'a> {
                             slot.state = self.kernel.state(t);
                             continue;
                         }
-                        Err(e) => tick.push(Notice::RestartFailed {
-                            module: launch.name,
-                            error: spawn_error(launch.name, launch.module, e),
-                        }),
+                        Err(e) => {
+                            let import = match spawn_error(launch.name, launch.module, e) {
+                                BuildError::Spawn { import, .. } => import,
+                                _ => None,
+                            };
+                            tick.push(Notice::RestartFailed { module: launch.name, error: e, import });
+                        }
                     }
                 }
             }

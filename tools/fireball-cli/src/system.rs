@@ -458,7 +458,9 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
             let _ = out.write_all(text.as_bytes());
             for n in tick.notices() {
                 let line = match n {
-                    Notice::RestartFailed { module, error } => format!("[{module}] cannot restart: {}", describe(error)),
+                    &Notice::RestartFailed { module, error, import } => {
+                        format!("[{module}] cannot restart: {}", describe(&BuildError::Spawn { module, error, import }))
+                    }
                     n => n.to_string(),
                 };
                 let _ = writeln!(out, "{line}");

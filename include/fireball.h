@@ -188,6 +188,11 @@ FB__IMPORT(hal_ble_send) int hal_ble_send(const uint8_t *data, int len);
 #define FB_KEY_ADDRESS 0x05   /* 7-bit I2C address (get/set; integer 0..127) */
 #define FB_KEY_NOW_MS 0x06    /* current time in milliseconds (get; i64) */
 #define FB_KEY_COUNT 0x07     /* frames sent or transfers done so far (get; u32) */
+#define FB_KEY_PIN 0x08       /* a GPIO pin number (READ/WRITE requests; integer 0..255) */
+#define FB_KEY_LEVEL 0x09     /* a pin's level, 1 = high (GPIO WRITE request, READ reply; bool) */
+#define FB_KEY_DATA 0x0A      /* bytes written (request) or read (reply) by I2C/SPI (bytes) */
+#define FB_KEY_LEN 0x0B       /* bytes an I2C/SPI READ or TRANSFER reads (integer, <= FB_MAX_TRANSFER) */
+#define FB_KEY_OFFSET 0x0C    /* where a storage device's next sys_read/sys_write starts (get/set; integer) */
 
 /* ---- logger ------------------------------------------------------------ */
 
@@ -218,6 +223,17 @@ static inline int fb_log_trace(int event, int arg) { return log_event(FB_LOG_TRA
 #define FB_REQ_KEY_OP 0x00
 #define FB_REQ_GET 1 /* the reply carries the values of the message's other keys */
 #define FB_REQ_SET 2 /* each other entry configures its key */
+/* Device operations on "hal/gpio/<n>", "hal/i2c/<n>", "hal/spi/<n>"
+ * (fireball_hal.h has a function for each):
+ *   GPIO  READ {PIN} -> {LEVEL}             WRITE {PIN, LEVEL}
+ *   I2C   WRITE {ADDRESS, DATA}             READ {ADDRESS, LEN} -> {DATA}
+ *         TRANSFER {ADDRESS, DATA, LEN} -> {DATA}   (write, repeated start, read)
+ *   SPI   WRITE {DATA}   READ {LEN} -> {DATA}   TRANSFER {DATA} -> {DATA} (full duplex) */
+#define FB_REQ_READ 3
+#define FB_REQ_WRITE 4
+#define FB_REQ_TRANSFER 5
+/* Most bytes one I2C or SPI request moves (FB_ERR_TOO_LONG past it). */
+#define FB_MAX_TRANSFER 96
 
 /* Sends the key-value message msg[0..msg_len) (the format of fireball_kv.h)
  * to the endpoint uri[0..uri_len) ("hal/adc/0", not NUL-terminated) and
@@ -226,6 +242,16 @@ static inline int fb_log_trace(int event, int arg) { return log_event(FB_LOG_TRA
  * endpoint; FB_ERR_BAD_MESSAGE: msg is malformed). */
 FB__IMPORT(sys_request)
 int sys_request(const char *uri, int uri_len, const void *msg, int msg_len, void *reply, int reply_cap);
+
+/* The offloader: bulk transfers between buf[0..len) and the device at the
+ * NUL-terminated uri ("hal/flash/0", "hal/crc/0"; the manifest must grant it)
+ * — a SPI flash, I2C registers, a UART, an accelerator. A transfer the device
+ * completes later parks this module until it does (the others run; the buffer
+ * is lent to the device meanwhile): the bytes moved, or an FB_ERR_*
+ * (FB_ERR_DENIED, FB_ERR_BUSY: the device has another transfer pending,
+ * FB_ERR_TIMEOUT: it did not complete in time and was abandoned). */
+FB__IMPORT(sys_read) int sys_read(const char *uri, void *buf, int len);
+FB__IMPORT(sys_write) int sys_write(const char *uri, const void *buf, int len);
 
 /* sys_request with a NUL-terminated uri. For example, the ADC's resolution:
  *

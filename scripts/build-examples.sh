@@ -32,7 +32,7 @@ if [ "${1:-}" = "--check" ]; then
   trap 'rm -rf "$OUT"' EXIT
 fi
 
-COMMON=(--target=wasm32-wasi -O2 -Wl,--allow-undefined -Wl,--stack-first
+COMMON=(--target=wasm32-wasi -O2 -Iinclude -Wl,--allow-undefined -Wl,--stack-first
   -Wl,--initial-memory=65536 -Wl,--export=__heap_base -Wl,--strip-all)
 
 # name  kind     entry               stack
@@ -42,6 +42,9 @@ aggregator   app      _start              2048
 inference    app      _start              4096
 mesh-gateway service  mesh_gateway        512
 iir-filter   service  preprocess_service  512
+blink        app      _start              1024
+i2c-sensor   app      _start              1024
+checksum     app      _start              1024
 "
 
 status=0

@@ -15,7 +15,7 @@ bash scripts/setup.sh
 
 step "no_std runtime crates for Cortex-M (thumbv7em, thumbv8m.main)"
 for t in thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
-  cargo build -q -p fireball-wasm -p fireball-coos -p fireball-sys --release --target "$t"
+  cargo build -q -p fireball-wasm -p fireball-coos -p fireball-sys -p fireball --release --target "$t"
 done
 
 step "lints"
@@ -60,6 +60,23 @@ step "firmware on QEMU: mps2-an386 (Cortex-M4) and mps2-an505 (Cortex-M33)"
   printf '%s\n' "$out"
   grep -qx 'example ok' <<<"$out" || { echo "example ($t): no 'example ok'"; exit 1; }
 done)
+
+step "the Nucleo-F401RE firmware (boards/stm32f401): flash and static RAM against the STM32F401 budget"
+(cd boards/stm32f401 && cargo clippy -q --release --bins -- -D warnings)
+bash scripts/board-size.sh
+# The pin and bus examples build for the board too (blink, i2c-sensor in C; rust-hal in Rust), and the offloader's checksum.
+(cd boards/stm32f401 && for g in guest-blink guest-i2c-sensor guest-rust-hal guest-checksum; do
+  cargo build -q --release --features "$g"
+  printf 'stm32f401 with %-18s %s B of flash\n' "$g:" "$(arm-none-eabi-size -A target/thumbv7em-none-eabihf/release/fireball-stm32f401 | awk '$1 ~ /^\.(vector_table|text|rodata|data)$/ { s += $2 } END { print s }')"
+done)
+
+step "the same firmware on QEMU netduinoplus2 (STM32F405, feature qemu-f405): the sensor example on the modelled ADC"
+# It stops after three frames and checks them against the ADC's samples itself; exit status through semihosting.
+(cd boards/stm32f401 && {
+  out=$(timeout 300 cargo run -q --release --no-default-features --features qemu-f405 2>&1) || { printf '%s\n' "$out"; exit 1; }
+  printf '%s\n' "$out" | grep -v '^tx len='
+  grep -q '^frames sum .*: ok' <<<"$out" || { echo "stm32f401 on netduinoplus2: no 'frames sum … ok'"; exit 1; }
+})
 
 step "kernel micro-benchmarks on QEMU (instructions per operation, -icount)"
 bash scripts/kernel-bench-qemu.sh

@@ -9,12 +9,20 @@
 //! crash; a stale handle (its slot reused) is caught by a generation count.
 //! When a task dies, everything it owns is released, so nothing leaks.
 //!
+//! A handle can also be **lent** to a device for the length of an offloaded
+//! transfer (`sys_read`/`sys_write`): while lent, nobody owns it — its owner
+//! can neither send nor release it — and only the kernel gives it back, when
+//! the transfer completes ([`Registry::give_back`]) or ends otherwise
+//! ([`Registry::reclaim`]: the guest died, the call timed out).
+//!
 //! ```text
 //!   create ──► Owned(task) ── send ──► InFlight ── recv ──► Owned(receiver)
-//!                 │  ▲                     │
-//!        release  │  └──── transfer ───────┘ (channel closed: released)
-//!                 ▼
-//!               Free
+//!               │ │  ▲  ▲                  │
+//!               │ │  │  └─── transfer ─────┘ (channel closed: released)
+//!               │ │  └──── give_back ───┐
+//!               │ └── lend ──► Lent (a device has it) ── reclaim ──► Free
+//!       release ▼
+//!             Free
 //! ```
 
 use allocator_api2::alloc::Allocator;
@@ -69,6 +77,7 @@ impl OwnError {
 
 const FREE: TaskId = 0xff;
 const IN_FLIGHT: TaskId = 0xfe;
+const LENT: TaskId = 0xfd;
 
 /// One table entry: 8 bytes. A buffer's bytes are held in `Registry::buffers` only while it lives.
 #[derive(Clone, Copy)]
@@ -228,6 +237,30 @@ impl<A: Allocator + Clone> Registry<A> {
         n
     }
 
+    /// Lend a handle `from` owns to a device: until [`Registry::give_back`] or
+    /// [`Registry::reclaim`], nobody owns it (sending, reading or releasing it fails with `NotOwner`).
+    pub fn lend(&mut self, h: Handle, from: TaskId) -> Result<(), OwnError> {
+        self.owned_slot(h, from)?.owner = LENT;
+        Ok(())
+    }
+
+    /// A lent handle's transfer completed: `to` owns it again.
+    pub fn give_back(&mut self, h: Handle, to: TaskId) -> Result<(), OwnError> {
+        self.owned_slot(h, LENT)?.owner = to;
+        Ok(())
+    }
+
+    /// A lent handle's transfer ended without its owner (it died, or the call
+    /// was abandoned): the entry, and a buffer's bytes, are freed.
+    pub fn reclaim(&mut self, h: Handle) -> Result<(), OwnError> {
+        self.release(h, LENT)
+    }
+
+    /// Entries lent to devices now.
+    pub fn lent(&self) -> usize {
+        self.owned_by(LENT)
+    }
+
     /// Release a handle still in flight (its channel was closed or dropped with it inside).
     pub fn release_in_flight(&mut self, h: Handle) -> Result<(), OwnError> {
         self.release(h, IN_FLIGHT)
@@ -287,6 +320,27 @@ mod tests {
         assert_eq!(r.value(b, 1), Ok(20));
         r.create_value(3, 30).expect("c");
         assert_eq!(r.create_value(3, 40), Err(OwnError::Full));
+    }
+
+    #[test]
+    fn a_lent_buffer_is_nobodys_until_the_device_gives_it_back() {
+        let mut r = Registry::new_in(4, Global).expect("alloc");
+        let h = r.create_buffer(1, b"page").expect("create");
+        r.lend(h, 1).expect("lend");
+        assert_eq!(r.lent(), 1);
+        // Its owner can neither send, read nor free it while the device has it; nor can anyone else.
+        assert_eq!(r.send(h, 1), Err(OwnError::NotOwner));
+        assert_eq!(r.release(h, 1), Err(OwnError::NotOwner));
+        assert_eq!(r.bytes(h, 1), Err(OwnError::NotOwner));
+        assert_eq!(r.lend(h, 1), Err(OwnError::NotOwner));
+        assert_eq!(r.give_back(h, 2), Ok(()), "the kernel returns it to the task it names");
+        assert_eq!(r.bytes(h, 2), Ok(&b"page"[..]));
+        // Lent again, then the borrower is gone: the kernel reclaims it, nothing leaks.
+        r.lend(h, 2).expect("lend");
+        assert_eq!(r.release_all(2), 0, "a dead owner's release_all does not touch what is lent");
+        r.reclaim(h).expect("reclaim");
+        assert_eq!((r.live(), r.lent()), (0, 0));
+        assert_eq!(r.reclaim(h), Err(OwnError::BadHandle));
     }
 
     #[test]

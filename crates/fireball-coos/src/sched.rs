@@ -123,6 +123,18 @@ pub trait Syscalls {
     fn denied_port(&mut self, task: TaskId, port: i32) {
         let _ = (task, port);
     }
+    /// A call that answered [`SysAction::Park`]: `Some(action)` once it completed
+    /// (the kernel answers the guest with it and makes the task ready), `None`
+    /// while it is in progress. `memory` is the task's linear memory (where a
+    /// read's bytes go). [`Kernel::poll_parked`] asks, once per parked task.
+    fn poll(&mut self, task: TaskId, memory: &mut [u8]) -> Option<SysAction> {
+        let _ = (task, memory);
+        None
+    }
+    /// The task parked in a call is gone (terminated, unloaded): abandon the call.
+    fn cancel(&mut self, task: TaskId) {
+        let _ = task;
+    }
 }
 
 /// Why [`Syscalls::resolve`] would not bind an import.
@@ -146,6 +158,15 @@ pub enum SysAction {
     Exit,
     /// The call broke the protocol: terminate the task ([`Fault::BadImport`]).
     Fault,
+    /// The call goes on without the task (a device completes it later): park the
+    /// task — the others run — until [`Syscalls::poll`] answers. `lend` is a range
+    /// of the task's linear memory (`ptr`, `len`) the device works on meanwhile:
+    /// the kernel registers it in the ownership table as lent, and reclaims it
+    /// when the call completes or the task dies.
+    Park {
+        /// The guest buffer lent to the device, if any.
+        lend: Option<(u32, u32)>,
+    },
 }
 
 /// Channel ports a wasm task may name in `ch_*`/`buf_*` calls (0..PORTS).
@@ -156,6 +177,9 @@ pub const NO_CHANNEL: u8 = 0xff;
 
 /// Import ids at or above this are the subsystems' ([`Syscalls`]).
 const SYS_BASE: u32 = 0x100;
+
+/// What a parked call returns when it cannot be parked (the HAL's `Busy`).
+const BUSY: i32 = -6;
 
 /// Counters kept per task and in total.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -357,6 +381,8 @@ enum Import {
     BufRead,
     /// `int buf_release(int handle)`: 0, or < 0.
     BufRelease,
+    /// Not a guest import: the task is parked in a subsystem call ([`SysAction::Park`]).
+    Syscall = 0xff,
 }
 
 const IMPORTS: [(&str, Import, &[ValType], &[ValType]); 8] = {
@@ -388,6 +414,8 @@ pub struct WasmTask<'m, P: Allocator + Clone, M: Allocator + Clone> {
     parked: Option<Import>,
     /// The kernel channel behind each of the task's ports ([`NO_CHANNEL`]: refused).
     ports: [u8; PORTS],
+    /// The ownership entry of the buffer lent to a device while parked in a syscall.
+    lent: Option<Handle>,
 }
 
 enum Body<'k, 'm, P: Allocator + Clone, M: Allocator + Clone> {
@@ -605,7 +633,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
         for (p, c) in ports.iter_mut().enumerate() {
             *c = p as u8;
         }
-        let task = WasmTask { partition: partition.clone(), store, thread, memory, parked: None, ports };
+        let task = WasmTask { partition: partition.clone(), store, thread, memory, parked: None, ports, lent: None };
         let body = Box::try_new_in(task, partition).map_err(|_| SpawnError::OutOfMemory)?;
         self.bodies[t as usize] = Body::Wasm(body);
         self.make_ready(t);
@@ -646,6 +674,19 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
     /// Stop a task now: it is Terminated, its channel waits and owned buffers are released.
     /// Its memory stays (for inspection) until [`Kernel::unload`].
     pub fn terminate(&mut self, t: TaskId, fault: Fault) {
+        // A call parked in a device: abandon it, and reclaim what was lent for it.
+        let blocked = self.state(t) == TaskState::Blocked;
+        if let Some(Body::Wasm(w)) = self.bodies.get_mut(t as usize) {
+            if w.parked == Some(Import::Syscall) && blocked {
+                w.parked = None;
+                if let Some(sys) = self.sys {
+                    sys.borrow_mut().cancel(t);
+                }
+                if let Some(h) = w.lent.take() {
+                    let _ = self.core.borrow_mut().own.reclaim(h);
+                }
+            }
+        }
         let mut core = self.core.borrow_mut();
         let Core { chans, own, ready, links, records, stats, .. } = &mut *core;
         let Some(r) = records.get_mut(t as usize) else { return };
@@ -677,6 +718,71 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
         core.own.release_all(t);
         core.records[t as usize] = TaskRecord::default();
         true
+    }
+
+    /// Ask the subsystems about every task parked in a call ([`SysAction::Park`]):
+    /// each one that completed gets its answer, its lent buffer back, and is
+    /// ready again. Returns how many woke. The system calls it between steps.
+    pub fn poll_parked(&mut self) -> usize {
+        let Some(sys) = self.sys else { return 0 };
+        let mut woke = 0;
+        for t in 0..self.bodies.len() {
+            let Some(Body::Wasm(w)) = self.bodies.get_mut(t) else { continue };
+            if w.parked != Some(Import::Syscall) {
+                continue;
+            }
+            let action = {
+                let memory = match w.memory.and_then(|m| w.store.memory_data_mut(m)) {
+                    Some(m) => m,
+                    None => &mut [],
+                };
+                sys.borrow_mut().poll(t as TaskId, memory)
+            };
+            let Some(action) = action else { continue };
+            w.parked = None;
+            if let Some(h) = w.lent.take() {
+                // The device is done with it: the entry goes back to the task, which drops it.
+                let mut core = self.core.borrow_mut();
+                let _ = core.own.give_back(h, t as TaskId).and_then(|()| core.own.release(h, t as TaskId));
+            }
+            let served = match action {
+                SysAction::Return(v) | SysAction::ReturnAndYield(v) => {
+                    let r = match v {
+                        Some(v) => w.thread.host_return_raw(&[v.to_bits()]),
+                        None => w.thread.host_return_raw(&[]),
+                    };
+                    if r.is_ok() {
+                        Served::Continue
+                    } else {
+                        Served::Fault
+                    }
+                }
+                SysAction::Exit => {
+                    self.core.borrow_mut().records[t].state = TaskState::Done;
+                    continue;
+                }
+                SysAction::Fault | SysAction::Park { .. } => Served::Fault,
+            };
+            if served == Served::Fault {
+                self.terminate(t as TaskId, Fault::BadImport);
+                continue;
+            }
+            let mut core = self.core.borrow_mut();
+            let now = core.now as u32;
+            let Core { records, links, ready, .. } = &mut *core;
+            if records[t].state == TaskState::Blocked {
+                records[t].state = TaskState::Ready;
+                records[t].ready_since = now;
+                ready.push(links, t as TaskId);
+                woke += 1;
+            }
+        }
+        woke
+    }
+
+    /// Buffers lent to devices now (ownership entries of parked calls).
+    pub fn lent(&self) -> usize {
+        self.core.borrow().own.lent()
     }
 
     /// Run tasks until nothing is ready or `max_steps` slices have run; returns the steps taken.
@@ -956,6 +1062,8 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
                 let r = self.core.borrow_mut().own.release(Handle(a[0] as u32), t).map_or_else(|e| e.code(), |()| 0);
                 reply(w, Some(r))
             }
+            // Never an import id (the IMPORTS table has no such row).
+            Import::Syscall => Served::Fault,
         }
     }
 
@@ -995,6 +1103,25 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
                 return Served::Parked;
             }
             SysAction::Fault => return Served::Fault,
+            SysAction::Park { lend } => {
+                let mut core = self.core.borrow_mut();
+                if let Some((ptr, _)) = lend {
+                    // The range is registered as the task's, then lent: only the kernel gives it back.
+                    let own = &mut core.own;
+                    match own.create_value(t, ptr).and_then(|h| own.lend(h, t).map(|()| h)) {
+                        Ok(h) => w.lent = Some(h),
+                        Err(_) => {
+                            // The table is full: the call cannot go on; the guest sees Busy.
+                            drop(core);
+                            sys.borrow_mut().cancel(t);
+                            return reply(w, Some(BUSY));
+                        }
+                    }
+                }
+                core.records[t as usize].state = TaskState::Blocked;
+                w.parked = Some(Import::Syscall);
+                return Served::Parked;
+            }
         };
         let r = match v {
             Some(v) => w.thread.host_return_raw(&[v.to_bits()]),

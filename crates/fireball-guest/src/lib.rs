@@ -65,6 +65,8 @@ mod buffer;
 pub mod chan;
 pub mod hal;
 pub mod log;
+pub mod offload;
+pub mod pins;
 pub mod router;
 
 pub use buffer::{Buffer, BufferError, SendError};

@@ -19,6 +19,14 @@ pub mod op {
     pub const GET: u32 = 1;
     /// Write: each other entry configures its key.
     pub const SET: u32 = 2;
+    /// Read a pin or from a bus ([`crate::pins`]).
+    pub const READ: u32 = 3;
+    /// Drive a pin or write to a bus.
+    pub const WRITE: u32 = 4;
+    /// Write then read (I²C), or exchange (SPI).
+    pub const TRANSFER: u32 = 5;
+    /// Most bytes one I²C or SPI request moves (the runtime's `router::MAX_TRANSFER`).
+    pub const MAX_TRANSFER: usize = 96;
 }
 
 /// The HAL's configuration keys (`hal::key` in the runtime, `FB_KEY_*` in C).
@@ -38,6 +46,102 @@ pub mod key {
     pub const NOW_MS: u8 = 0x06;
     /// Frames sent or transfers done so far (get; `u32`).
     pub const COUNT: u8 = 0x07;
+    /// A GPIO pin number (`READ`/`WRITE` requests; integer 0..=255).
+    pub const PIN: u8 = 0x08;
+    /// A pin's level, `true` = high (GPIO `WRITE` request, `READ` reply; bool).
+    pub const LEVEL: u8 = 0x09;
+    /// Bytes written (request) or read (reply) by I²C/SPI (bytes).
+    pub const DATA: u8 = 0x0a;
+    /// Bytes an I²C/SPI `READ` or `TRANSFER` reads (integer).
+    pub const LEN: u8 = 0x0b;
+    /// Where a storage device's next `sys_read`/`sys_write` starts (get/set; integer).
+    pub const OFFSET: u8 = 0x0c;
+}
+
+/// A key-value message being written into a fixed buffer (the runtime's
+/// `keyval` format: a count byte, then `key, type, payload` entries).
+pub struct Message<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Message<N> {
+    /// An empty message (`N` must be at least 1).
+    pub const fn new() -> Self {
+        Message { buf: [0; N], len: 1 }
+    }
+
+    fn put(&mut self, key: u8, ty: u8, payload: &[u8], prefix_len: bool) -> Result<&mut Self, Error> {
+        let need = 2 + usize::from(prefix_len) + payload.len();
+        let count = *self.buf.first().ok_or(Error::TooLong)?;
+        if count == u8::MAX || payload.len() > usize::from(u8::MAX) {
+            return Err(Error::TooLong);
+        }
+        let out = self.buf.get_mut(self.len..self.len + need).ok_or(Error::TooLong)?;
+        out[0] = key;
+        out[1] = ty;
+        let at = if prefix_len {
+            out[2] = payload.len() as u8;
+            3
+        } else {
+            2
+        };
+        out[at..].copy_from_slice(payload);
+        self.len += need;
+        self.buf[0] = count + 1;
+        Ok(self)
+    }
+
+    /// A `u32` entry.
+    pub fn u32(&mut self, key: u8, v: u32) -> Result<&mut Self, Error> {
+        self.put(key, 0x03, &v.to_le_bytes(), false)
+    }
+
+    /// A `bool` entry.
+    pub fn bool(&mut self, key: u8, v: bool) -> Result<&mut Self, Error> {
+        self.put(key, 0x01, &[u8::from(v)], false)
+    }
+
+    /// A byte-string entry (at most 255 bytes).
+    pub fn bytes(&mut self, key: u8, v: &[u8]) -> Result<&mut Self, Error> {
+        self.put(key, 0x06, v, true)
+    }
+
+    /// The encoded message.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl<const N: usize> Default for Message<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The payload of the first entry of `msg` with key `key` and wire type `ty`
+/// (`0x01` bool … `0x06` bytes): for a byte string, its bytes without the length.
+pub fn find(msg: &[u8], key: u8, ty: u8) -> Option<&[u8]> {
+    let (&count, mut rest) = msg.split_first()?;
+    for _ in 0..count {
+        let (&k, after) = rest.split_first()?;
+        let (&t, after) = after.split_first()?;
+        let (payload, after) = match t {
+            0x01 => after.split_at_checked(1)?,
+            0x02 | 0x03 | 0x05 => after.split_at_checked(4)?,
+            0x04 => after.split_at_checked(8)?,
+            0x06 | 0x07 => {
+                let (&n, after) = after.split_first()?;
+                after.split_at_checked(usize::from(n))?
+            }
+            _ => return None,
+        };
+        if k == key && t == ty {
+            return Some(payload);
+        }
+        rest = after;
+    }
+    None
 }
 
 /// Sends the key-value message `msg` to the endpoint `uri` (`"hal/adc/0"`)
@@ -78,6 +182,11 @@ mod tests {
             ("ADDRESS", super::key::ADDRESS),
             ("NOW_MS", super::key::NOW_MS),
             ("COUNT", super::key::COUNT),
+            ("PIN", super::key::PIN),
+            ("LEVEL", super::key::LEVEL),
+            ("DATA", super::key::DATA),
+            ("LEN", super::key::LEN),
+            ("OFFSET", super::key::OFFSET),
         ] {
             let line = std::format!("pub const {name}: u8 = 0x{value:02x};");
             assert!(source.contains(&line), "fireball-sys hal::key lacks {line:?}");

@@ -52,6 +52,8 @@ mod raw {
             reply: *mut u8,
             reply_cap: i32,
         ) -> i32;
+        pub fn sys_read(uri: *const u8, buf: *mut u8, len: i32) -> i32;
+        pub fn sys_write(uri: *const u8, buf: *const u8, len: i32) -> i32;
     }
 }
 
@@ -107,6 +109,12 @@ mod raw {
     pub unsafe fn sys_request(_: *const u8, _: i32, _: *const u8, _: i32, _: *mut u8, _: i32) -> i32 {
         host("sys_request")
     }
+    pub unsafe fn sys_read(_: *const u8, _: *mut u8, _: i32) -> i32 {
+        host("sys_read")
+    }
+    pub unsafe fn sys_write(_: *const u8, _: *const u8, _: i32) -> i32 {
+        host("sys_write")
+    }
 }
 
 pub(crate) use raw::{
@@ -161,4 +169,37 @@ pub(crate) fn sys_request(uri: &str, msg: &[u8], reply: &mut [u8]) -> i32 {
             len_i32(reply.len()),
         )
     }
+}
+
+/// `uri` with a NUL after it, in `out`: the C string `sys_read`/`sys_write` take
+/// (`None` if it is too long or holds a NUL).
+fn c_uri<'o>(uri: &str, out: &'o mut [u8; 65]) -> Option<&'o [u8; 65]> {
+    let dst = out.get_mut(..uri.len())?;
+    if uri.len() > 64 || uri.as_bytes().contains(&0) {
+        return None;
+    }
+    dst.copy_from_slice(uri.as_bytes());
+    out[uri.len()] = 0;
+    Some(out)
+}
+
+/// `sys_read`: `None` if `uri` cannot be a C string.
+pub(crate) fn sys_read(uri: &str, buf: &mut [u8]) -> Option<i32> {
+    let mut name = [0u8; 65];
+    let name = c_uri(uri, &mut name)?;
+    // SAFETY: `name` is a NUL-terminated string the runtime only reads; `buf`
+    // is writable for `buf.len()` bytes and borrowed exclusively for the whole
+    // call — during which this module is parked if the device completes later,
+    // so nothing else reads or writes it; the runtime writes at most `len` bytes
+    // from its start and keeps no pointer after the call returns.
+    Some(unsafe { raw::sys_read(name.as_ptr(), buf.as_mut_ptr(), len_i32(buf.len())) })
+}
+
+/// `sys_write`: `None` if `uri` cannot be a C string.
+pub(crate) fn sys_write(uri: &str, data: &[u8]) -> Option<i32> {
+    let mut name = [0u8; 65];
+    let name = c_uri(uri, &mut name)?;
+    // SAFETY: `name` and `data` are readable for their lengths during the
+    // call and only read (a device may read `data` until the call returns).
+    Some(unsafe { raw::sys_write(name.as_ptr(), data.as_ptr(), len_i32(data.len())) })
 }

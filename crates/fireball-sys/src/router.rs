@@ -22,9 +22,45 @@
 //! | `hal/ble` | `hal_ble_init`, `hal_ble_send` | BLE |
 //! | `hal/clock` | `hal_get_time_ms`, WASI `clock_time_get` | the clock |
 //! | `hal/<path>` | `sys_request` | any registered device by path (`hal/adc/0` is also device `adc/0`): get/set its configuration as key-value messages |
+//! | `hal/gpio/<n>`, `hal/i2c/<n>`, `hal/spi/<n>` | `sys_request` with op `READ`/`WRITE`/`TRANSFER` | the device's pins or bus (table below) |
+//! | `hal/<path>` | `sys_read`, `sys_write` | bulk transfers of a device with the offload capability (below) |
 //! | `log` | `log_event`, WASI `fd_write` to fd 1 and 2 | the logger; stdout/stderr text goes to the console once (a DEBUG byte count in the logger), or without a console only as an INFO byte count |
 //! | `sys/random` | WASI `random_get` | SplitMix64 seeded by the system |
 //! | `svc/<name>` | channel ports wired by the manifest | a service (the system wires these) |
+//!
+//! # Device operations (`sys_request`, key 0 = the operation)
+//!
+//! | device | op | request keys | reply keys |
+//! |---|---|---|---|
+//! | GPIO | `READ` | `PIN` | `LEVEL` (bool) |
+//! | GPIO | `WRITE` | `PIN`, `LEVEL` | — |
+//! | I²C | `WRITE` | `ADDRESS`, `DATA` | — |
+//! | I²C | `READ` | `ADDRESS`, `LEN` | `DATA` |
+//! | I²C | `TRANSFER` (write, repeated start, read: "read a register") | `ADDRESS`, `DATA`, `LEN` | `DATA` |
+//! | SPI | `WRITE` | `DATA` | — |
+//! | SPI | `READ` (clocks out zeros) | `LEN` | `DATA` |
+//! | SPI | `TRANSFER` (full duplex, in place) | `DATA` | `DATA`, as long |
+//!
+//! Keys are `hal::key`'s; a transfer moves at most [`MAX_TRANSFER`] bytes
+//! ([`HalError::TooLong`] past that); a device without the capability is
+//! [`HalError::NotSupported`], a missing key [`HalError::InvalidArgument`].
+//!
+//! # The offloader (`sys_read`, `sys_write`)
+//!
+//! `int sys_read(const char *uri, void *buf, int len)` and `sys_write(uri,
+//! buf, len)` move bytes between the guest's buffer and a device's
+//! [`Offload`](crate::hal::Offload) capability (`uri` NUL-terminated, at most
+//! [`MAX_URI`] bytes), under the same grants as every endpoint (a denied one
+//! returns -11 and is logged). A device that completes at once answers at once;
+//! one that completes later answers [`SysAction::Park`]: the kernel parks the
+//! calling task (the others run), registers its buffer as lent in the
+//! ownership table, and asks [`Syscalls::poll`] between steps; the device
+//! gets the buffer again when it completes. The answer is the byte count or a
+//! negative [`HalError`] code; a transfer not complete after the offload
+//! timeout ([`OFFLOAD_TIMEOUT_MS`], [`Router::set_offload_timeout`]) fails
+//! with -10 (`Timeout`, logged) and is cancelled on the device; a task that
+//! dies with one pending has it cancelled ([`Syscalls::cancel`]). One pending
+//! transfer per device: another caller gets -6 (`Busy`).
 //!
 //! WASI `proc_exit`, `args_*`, `environ_*` (both empty) and the stdio
 //! `fd_fdstat_get`/`fd_seek`/`fd_close` that wasi-libc's start-up and `printf`
@@ -93,9 +129,15 @@ pub mod event {
     pub const BAD_MESSAGE: u8 = 250;
     /// A HAL call failed (the guest got the code too); the argument is the code.
     pub const HAL_ERROR: u8 = 251;
+    /// `sys_read`/`sys_write` denied; the argument is the URI's length.
+    pub const DENIED_OFFLOAD: u8 = 252;
+    /// An offloaded transfer timed out (and was cancelled); the argument is the timeout in ms.
+    pub const OFFLOAD_TIMEOUT: u8 = 253;
 }
 
-const EVENT_TEXT: [(u8, &str); 12] = [
+const EVENT_TEXT: [(u8, &str); 14] = [
+    (event::DENIED_OFFLOAD, "denied an offloaded transfer ({}-byte URI)"),
+    (event::OFFLOAD_TIMEOUT, "offloaded transfer timed out after {} ms"),
     (event::HAL_ERROR, "HAL call failed with code {}"),
     (event::DENIED_ADC, "denied hal/adc/{}"),
     (event::DENIED_TX, "denied hal/tx"),
@@ -116,6 +158,30 @@ pub mod op {
     pub const GET: u32 = 1;
     /// Configure every other entry of the request.
     pub const SET: u32 = 2;
+    /// Read a pin or from a bus (see the module's table).
+    pub const READ: u32 = 3;
+    /// Drive a pin or write to a bus.
+    pub const WRITE: u32 = 4;
+    /// Write then read (I²C), or exchange (SPI).
+    pub const TRANSFER: u32 = 5;
+}
+
+/// Most bytes one I²C or SPI request moves.
+pub const MAX_TRANSFER: usize = 96;
+
+/// Longest URI `sys_read`/`sys_write` take (without the NUL).
+pub const MAX_URI: usize = 64;
+
+/// How long an offloaded transfer may stay pending before it fails with `Timeout`.
+pub const OFFLOAD_TIMEOUT_MS: u64 = 1_000;
+
+/// A transfer a device completes later, for the task parked on it.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    device: crate::hal::DeviceId,
+    ptr: u32,
+    len: u32,
+    deadline_ms: u64,
 }
 
 /// WASI errno values the subset returns.
@@ -262,6 +328,8 @@ enum Call {
     FdWrite,
     ClockTimeGet,
     RandomGet,
+    SysRead,
+    SysWrite,
     ArgsSizesGet,
     ArgsGet,
     EnvironSizesGet,
@@ -276,7 +344,7 @@ const WASI: &str = "wasi_snapshot_preview1";
 
 type Sig = (&'static [ValType], &'static [ValType]);
 
-const IMPORTS: [(&str, &str, Sig, Call); 18] = {
+const IMPORTS: [(&str, &str, Sig, Call); 20] = {
     use ValType::{I32, I64};
     [
         (ENV, "hal_adc_read", (&[I32], &[I32]), Call::AdcRead),
@@ -286,6 +354,8 @@ const IMPORTS: [(&str, &str, Sig, Call); 18] = {
         (ENV, "hal_ble_send", (&[I32, I32], &[I32]), Call::BleSend),
         (ENV, "log_event", (&[I32, I32, I32], &[I32]), Call::LogEvent),
         (ENV, "sys_request", (&[I32, I32, I32, I32, I32, I32], &[I32]), Call::Request),
+        (ENV, "sys_read", (&[I32, I32, I32], &[I32]), Call::SysRead),
+        (ENV, "sys_write", (&[I32, I32, I32], &[I32]), Call::SysWrite),
         (WASI, "proc_exit", (&[I32], &[]), Call::ProcExit),
         (WASI, "fd_write", (&[I32, I32, I32, I32], &[I32]), Call::FdWrite),
         (WASI, "clock_time_get", (&[I32, I64, I32], &[I32]), Call::ClockTimeGet),
@@ -312,6 +382,8 @@ pub struct Router<'r, 'd, S, const N: usize = { crate::hal::DEFAULT_CAPACITY }> 
     log: &'r mut Logger<S>,
     console: Option<&'r mut dyn fmt::Write>,
     modules: [Option<Slot<'r>>; MAX_MODULES],
+    pending: [Option<Pending>; MAX_MODULES],
+    offload_timeout_ms: u64,
     rng: u64,
     stats: RouterStats,
 }
@@ -319,7 +391,26 @@ pub struct Router<'r, 'd, S, const N: usize = { crate::hal::DEFAULT_CAPACITY }> 
 impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, S, N> {
     /// A router over the system's device registry and logger; `seed` seeds `random_get`.
     pub fn new(hal: &'r mut Registry<'d, N>, log: &'r mut Logger<S>, seed: u64) -> Self {
-        Router { hal, log, console: None, modules: [None; MAX_MODULES], rng: seed, stats: RouterStats::default() }
+        Router {
+            hal,
+            log,
+            console: None,
+            modules: [None; MAX_MODULES],
+            pending: [None; MAX_MODULES],
+            offload_timeout_ms: OFFLOAD_TIMEOUT_MS,
+            rng: seed,
+            stats: RouterStats::default(),
+        }
+    }
+
+    /// How long an offloaded transfer may stay pending ([`OFFLOAD_TIMEOUT_MS`] by default).
+    pub fn set_offload_timeout(&mut self, ms: u64) {
+        self.offload_timeout_ms = ms;
+    }
+
+    /// Offloaded transfers pending now.
+    pub fn pending_transfers(&self) -> usize {
+        self.pending.iter().flatten().count()
     }
 
     /// Where guests' stdout/stderr text goes (a host console), once; without one,
@@ -475,6 +566,7 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
                 }
             }
             Call::Request => ret(self.request(task, [a(0), a(1), a(2), a(3), a(4), a(5)], memory)),
+            Call::SysRead | Call::SysWrite => self.offload(task, call == Call::SysWrite, [a(0), a(1), a(2)], memory),
             Call::ProcExit => {
                 let code = a(0);
                 if let Some(Some(slot)) = self.modules.get_mut(usize::from(task)) {
@@ -600,6 +692,12 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
         let reply_len = {
             let Ok(op) = crate::keyval::find(msg_bytes, 0) else { return HalError::BadMessage.code() };
             let op = op.and_then(|v| v.as_i64().ok());
+            if let Some(op) = op.filter(|&v| (i64::from(op::READ)..=i64::from(op::TRANSFER)).contains(&v)) {
+                match self.operate(id, op as u32, msg_bytes, &mut out) {
+                    Ok(n) => n,
+                    Err(e) => return e.code(),
+                }
+            } else {
             let Ok(mut reader) = Reader::new(msg_bytes) else { return HalError::BadMessage.code() };
             let Ok(mut w) = Writer::new(&mut out) else { return HalError::TooLong.code() };
             while let Some(Ok((key, value))) = reader.next() {
@@ -619,6 +717,7 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
                 }
             }
             w.len()
+            }
         };
         match range_mut(memory, reply, reply_len as i32) {
             Some(dst) if reply_len as i64 <= i64::from(reply_cap) => {
@@ -626,6 +725,156 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
                 reply_len as i32
             }
             _ => HalError::TooLong.code(),
+        }
+    }
+}
+
+/// A key the operation needs.
+fn need<T>(x: Option<T>) -> Result<T, HalError> {
+    x.ok_or(HalError::InvalidArgument)
+}
+
+/// The entries of a device-operation request.
+#[derive(Default)]
+struct Operands<'m> {
+    pin: Option<u8>,
+    level: Option<bool>,
+    address: Option<u8>,
+    data: Option<&'m [u8]>,
+    len: Option<usize>,
+}
+
+impl<'m> Operands<'m> {
+    fn parse(msg: &'m [u8]) -> Result<Self, HalError> {
+        let mut o = Operands::default();
+        let reader = Reader::new(msg).map_err(|_| HalError::BadMessage)?;
+        for entry in reader {
+            let (key, value) = entry.map_err(|_| HalError::BadMessage)?;
+            match key {
+                crate::hal::key::PIN => o.pin = Some(value.as_int_in(0, 255)? as u8),
+                crate::hal::key::LEVEL => o.level = Some(value.as_bool()?),
+                crate::hal::key::ADDRESS => o.address = Some(value.as_int_in(0, 127)? as u8),
+                crate::hal::key::DATA => match value {
+                    crate::keyval::Value::Bytes(b) => o.data = Some(b),
+                    _ => return Err(HalError::InvalidArgument),
+                },
+                crate::hal::key::LEN => o.len = Some(value.as_int_in(0, MAX_TRANSFER as i64)? as usize),
+                _ => {}
+            }
+        }
+        Ok(o)
+    }
+}
+
+impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
+    /// A device operation (`op::READ`, `WRITE`, `TRANSFER`) on device `id`: the
+    /// reply message is written to `out`; its length.
+    fn operate(&mut self, id: crate::hal::DeviceId, op: u32, msg: &[u8], out: &mut [u8]) -> Result<usize, HalError> {
+        use crate::hal::{key, Caps};
+        let o = Operands::parse(msg)?;
+        let caps = self.hal.caps(id).ok_or(HalError::NoDevice)?;
+        let mut w = Writer::new(out).map_err(|_| HalError::TooLong)?;
+        let mut buf = [0u8; MAX_TRANSFER];
+        if caps.contains(Caps::GPIO) {
+            let gpio = self.hal.gpio(id)?;
+            let pin = need(o.pin)?;
+            match op {
+                op::READ => {
+                    let level = gpio.read(pin)?;
+                    w.bool(key::LEVEL, level).map_err(|_| HalError::TooLong)?;
+                }
+                op::WRITE => gpio.write(pin, need(o.level)?)?,
+                _ => return Err(HalError::NotSupported),
+            }
+        } else if caps.contains(Caps::I2C) {
+            let i2c = self.hal.i2c(id)?;
+            let address = need(o.address)?;
+            match op {
+                op::WRITE => i2c.write(address, need(o.data)?)?,
+                op::READ | op::TRANSFER => {
+                    let n = need(o.len)?;
+                    let read = &mut buf[..n];
+                    match (op, o.data) {
+                        (op::TRANSFER, Some(data)) => i2c.write_read(address, data, read)?,
+                        (op::TRANSFER, None) => return Err(HalError::InvalidArgument),
+                        _ => i2c.read(address, read)?,
+                    }
+                    w.bytes(key::DATA, read).map_err(|_| HalError::TooLong)?;
+                }
+                _ => return Err(HalError::NotSupported),
+            }
+        } else if caps.contains(Caps::SPI) {
+            let spi = self.hal.spi(id)?;
+            match op {
+                op::WRITE => spi.write(need(o.data)?)?,
+                op::READ | op::TRANSFER => {
+                    let n = match op {
+                        op::READ => need(o.len)?,
+                        _ => need(o.data)?.len(),
+                    };
+                    let data = buf.get_mut(..n).ok_or(HalError::TooLong)?;
+                    if let (op::TRANSFER, Some(src)) = (op, o.data) {
+                        data.copy_from_slice(src);
+                    }
+                    spi.transfer_in_place(data)?;
+                    w.bytes(key::DATA, data).map_err(|_| HalError::TooLong)?;
+                }
+                _ => return Err(HalError::NotSupported),
+            }
+        } else {
+            return Err(HalError::NotSupported);
+        }
+        Ok(w.len())
+    }
+}
+
+impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
+    /// `sys_read` / `sys_write`: start the transfer on the device at `uri`; answer
+    /// now, or park the task on it ([`SysAction::Park`]).
+    fn offload(&mut self, task: TaskId, write: bool, [uri, buf, len]: [i32; 3], memory: &mut [u8]) -> SysAction {
+        let ret = |v: i32| SysAction::Return(Some(Value::I32(v)));
+        // The URI, NUL-terminated in guest memory, copied out (the buffer is borrowed next).
+        let mut name = [0u8; MAX_URI];
+        let start = uri as u32 as usize;
+        let Some(tail) = memory.get(start..) else { return ret(HalError::InvalidArgument.code()) };
+        let Some(n) = tail.iter().take(MAX_URI + 1).position(|&b| b == 0) else {
+            return ret(HalError::InvalidArgument.code());
+        };
+        name[..n].copy_from_slice(&tail[..n]);
+        let Ok(uri) = core::str::from_utf8(&name[..n]) else { return ret(HalError::InvalidArgument.code()) };
+        if !self.grants(task).allows(uri) {
+            return ret(self.deny(task, event::DENIED_OFFLOAD, n as i32));
+        }
+        let Some(id) = uri.strip_prefix("hal/").and_then(|path| self.hal.find(path)) else {
+            return ret(HalError::NoDevice.code());
+        };
+        if self.pending.iter().flatten().any(|p| p.device == id) {
+            return ret(HalError::Busy.code());
+        }
+        let Some(range) = range_mut(memory, buf, len) else { return ret(HalError::InvalidArgument.code()) };
+        let started = match self.hal.offload(id) {
+            Ok(dev) if write => dev.start_write(range),
+            Ok(dev) => dev.start_read(range),
+            Err(e) => Err(e),
+        };
+        match started {
+            Ok(crate::hal::Progress::Done(n)) => ret(i32::try_from(n).unwrap_or(i32::MAX)),
+            Ok(crate::hal::Progress::Pending) => {
+                let deadline_ms = self.hal.time_ms().unwrap_or(0).saturating_add(self.offload_timeout_ms);
+                match self.pending.get_mut(usize::from(task)) {
+                    Some(slot) => {
+                        *slot = Some(Pending { device: id, ptr: buf as u32, len: len as u32, deadline_ms });
+                        SysAction::Park { lend: Some((buf as u32, len as u32)) }
+                    }
+                    None => {
+                        if let Ok(dev) = self.hal.offload(id) {
+                            dev.cancel();
+                        }
+                        ret(HalError::Busy.code())
+                    }
+                }
+            }
+            Err(e) => ret(self.checked(task, e.code())),
         }
     }
 }
@@ -650,6 +899,51 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Syscalls for Router<'_,
     fn denied_port(&mut self, task: TaskId, port: i32) {
         self.stats.calls += 1;
         self.deny(task, event::DENIED_PORT, port);
+    }
+
+    fn poll(&mut self, task: TaskId, memory: &mut [u8]) -> Option<SysAction> {
+        let ret = |v: i32| Some(SysAction::Return(Some(Value::I32(v))));
+        let slot = self.pending.get_mut(usize::from(task))?;
+        let p = (*slot)?;
+        let now = self.hal.time_ms().unwrap_or(0);
+        let Some(range) = range_mut(memory, p.ptr as i32, p.len as i32) else {
+            *slot = None;
+            if let Ok(dev) = self.hal.offload(p.device) {
+                dev.cancel();
+            }
+            return ret(HalError::InvalidArgument.code());
+        };
+        let done = match self.hal.offload(p.device) {
+            Ok(dev) => match dev.poll(range) {
+                None if now >= p.deadline_ms => {
+                    dev.cancel();
+                    Some(Err(HalError::Timeout))
+                }
+                r => r,
+            },
+            Err(e) => Some(Err(e)),
+        };
+        let result = done?;
+        if let Some(slot) = self.pending.get_mut(usize::from(task)) {
+            *slot = None;
+        }
+        match result {
+            Ok(n) => ret(i32::try_from(n).unwrap_or(i32::MAX)),
+            Err(HalError::Timeout) => {
+                let ms = i32::try_from(self.offload_timeout_ms).unwrap_or(i32::MAX);
+                self.record(task, Level::Warn, event::OFFLOAD_TIMEOUT, ms);
+                ret(HalError::Timeout.code())
+            }
+            Err(e) => ret(self.checked(task, e.code())),
+        }
+    }
+
+    fn cancel(&mut self, task: TaskId) {
+        if let Some(p) = self.pending.get_mut(usize::from(task)).and_then(Option::take) {
+            if let Ok(dev) = self.hal.offload(p.device) {
+                dev.cancel();
+            }
+        }
     }
 }
 

@@ -38,6 +38,8 @@ const IMPORTS: &[(&str, usize, usize)] = &[
     ("hal_ble_send", 2, 1),
     ("log_event", 3, 1),
     ("sys_request", 6, 1),
+    ("sys_read", 3, 1),
+    ("sys_write", 3, 1),
 ];
 
 /// `#define NAME VALUE` lines (the value's text, comments cut), in header order.
@@ -139,6 +141,11 @@ fn hal_keys_are_hal_key() {
         ("FB_KEY_ADDRESS", key::ADDRESS),
         ("FB_KEY_NOW_MS", key::NOW_MS),
         ("FB_KEY_COUNT", key::COUNT),
+        ("FB_KEY_PIN", key::PIN),
+        ("FB_KEY_LEVEL", key::LEVEL),
+        ("FB_KEY_DATA", key::DATA),
+        ("FB_KEY_LEN", key::LEN),
+        ("FB_KEY_OFFSET", key::OFFSET),
     ];
     for (name, value) in pairs {
         assert_eq!(int_of(name), i64::from(value), "{name}");
@@ -160,6 +167,12 @@ fn log_levels_and_ranges_are_the_loggers() {
     assert_eq!(int_of("FB_LOG_EVENT_MAX"), i64::from(log::EVENT_UNREGISTERED) - 1);
     assert_eq!(int_of("FB_REQ_KEY_OP"), 0);
     assert_eq!((int_of("FB_REQ_GET"), int_of("FB_REQ_SET")), (1, 2));
+    use fireball_sys::router::{op, MAX_TRANSFER};
+    assert_eq!(
+        (int_of("FB_REQ_READ"), int_of("FB_REQ_WRITE"), int_of("FB_REQ_TRANSFER")),
+        (i64::from(op::READ), i64::from(op::WRITE), i64::from(op::TRANSFER))
+    );
+    assert_eq!(int_of("FB_MAX_TRANSFER"), MAX_TRANSFER as i64);
 }
 
 #[test]
@@ -199,6 +212,7 @@ __attribute__((export_name("probe"))) int probe(void) {
     rc |= fb_log_debug(4, -1) + fb_log_trace(FB_LOG_EVENT_MAX, 1) + log_event(FB_LOG_INFO, 0, 0);
     rc |= fb_request("hal/adc/0", bytes, 4, bytes, (int)sizeof bytes) + fb_ms_since(v);
     rc |= sys_request("hal/tx", 6, bytes, 1, bytes, 0);
+    rc |= sys_write("hal/crc/0", bytes, 4) + sys_read("hal/crc/0", bytes, 4);
     return rc == FB_ERR_DENIED || rc == FB_ERR_BAD_MESSAGE || rc == FB_BUF_ERR_NOT_OWNER;
 }
 "#;

@@ -1,34 +1,29 @@
 //! The host simulator: one guest app and its services on the kernel, with the
-//! subsystems behind the router, exactly as on a device — only the devices
-//! are simulated and time is simulated too (so a run is reproducible).
+//! subsystems behind the router, exactly as on a device — assembled by the
+//! `fireball` facade, the same code a firmware runs; only the devices are
+//! simulated and time is simulated too (so a run is reproducible).
 //!
 //! ```text
-//! RAM (leaked, plan for --ram) ─► Memory: P1 kernel core · P2 modules · P3 logger ring
-//!                                          P4 one sub-heap per service · P5 the app
-//! devices (sim ADC, clock, TX, BLE) ─► hal::Registry ─► Router (grants from the manifest)
-//!                                                          ▲ Syscalls
-//! Kernel::step ─► wasm tasks ─► imports ─► kernel (ch_*, buf_*) or Router
-//!      └─ between steps: time += instructions / INSTRUCTIONS_PER_MS, drain sinks, log, TX
+//! RunConfig ─► devices (sim ADC via AdcTap, clock, TX, BLE) ─► fireball::Builder
+//!          ─► measure (the probe, in leaked scratch RAM) ─► sized_by ─► build (leaked RAM for --ram)
+//! System::step ─► print the log lines, frames, console text and notices ─► until --for, Ctrl-C,
+//!          every module finished, or nothing can make progress ─► the exit report
 //! ```
+//!
+//! What stays here is what needs `std` or is the CLI's own: leaking the RAM
+//! and the module bytes, the simulated devices that capture frames into
+//! vectors, the text of the report and the one-line errors (which name
+//! `--ram` and `fireball pack`).
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use fireball_coos::mem::{Memory, Partition, PartitionId, SubPartition};
-use fireball_coos::plan::{plan, Config};
-use fireball_coos::sched::{
-    Core, Counters, Ctx, Fault, Kernel, KernelConfig, SpawnError, Step, TaskState, NO_CHANNEL, PORTS,
-};
-use fireball_coos::TaskId;
-use fireball_sys::hal::sim::{SimBle, SimClock, SimTime, SimTx};
-use fireball_sys::hal::{Adc, Device, HalError, Registry};
-use fireball_sys::hal::sim::{Signal, SimAdc};
-use fireball_sys::log::{Event, Logger, CAPACITY};
-use fireball_sys::manifest::{Manifest, PortRef, Wire};
-use fireball_sys::router::{Grants, Router};
-use fireball_wasm::{Features, HostLimits, Module, StackLimits};
+use fireball::{AdcTap, BuildError, Builder, EntryError, Guest, Notice, Parts, Stop, Time};
+use fireball_coos::sched::{Counters, Fault, SpawnError, TaskState};
+use fireball_sys::hal::sim::{Signal, SimAdc, SimBle, SimClock, SimCrc32, SimGpio, SimI2c, SimSpi, SimTime, SimTx};
+use fireball_wasm::{Module, StackLimits};
 
 /// Simulated time: one millisecond per this many wasm instructions. A round guess
 /// at the interpreter's rate on a 100 MHz Cortex-M (25 cycles per wasm
@@ -39,26 +34,41 @@ pub const INSTRUCTIONS_PER_MS: u64 = 4_000;
 pub const TX_MAX_FRAME: usize = 512;
 
 /// Messages each wired channel buffers.
-pub const CHANNEL_CAPACITY: usize = 16;
-
-/// A task's interpreter stacks in its coroutine stack (`slot`, one of the plan's
-/// `N_coro × STACK`): one frame per 128 bytes of it, the rest value slots.
-pub fn thread_limits(slot: &Partition) -> StackLimits {
-    // Two blocks, each with an allocator tag and rounding: 64 bytes of slack.
-    let cap = slot.capacity().saturating_sub(64);
-    let frames = (slot.region_size() / 128).max(4) as u32;
-    let value_slots = (cap.saturating_sub(frames as usize * 16) / 8) as u32;
-    StackLimits { value_slots, frames }
-}
+pub const CHANNEL_CAPACITY: usize = fireball::CHANNEL_CAPACITY;
 
 /// Heap a service gets past its static footprint (bytes of linear memory).
-pub const SERVICE_HEAP: u32 = 64;
+pub const SERVICE_HEAP: u32 = fireball::SERVICE_HEAP;
 
-/// Most entries a module's function table may start with. Each takes 8 B of the
-/// module's own partition, which bounds it anyway; Rust `std` programs need more
-/// than a C guest (trait-object vtables: 56 for examples/programs/hello-rust,
-/// 65 for examples/programs/coremark, against 5 for hello-c).
-pub const MAX_TABLE_ELEMS: u32 = 1024;
+/// Most entries a module's function table may start with (see `fireball::MAX_TABLE_ELEMS`).
+pub const MAX_TABLE_ELEMS: u32 = fireball::MAX_TABLE_ELEMS;
+
+pub use fireball::thread_limits;
+
+/// RAM a probe adds to the device's, so every partition has room to spare.
+const PROBE_RAM: usize = 16 << 20;
+
+/// The simulated board's GPIO (`hal/gpio/0`): pin 0 the LED, pin 1 the button
+/// (high: released; it pulls low while pressed, as on a Nucleo).
+pub fn sim_gpio() -> SimGpio {
+    let mut gpio = SimGpio::new(2);
+    let _ = gpio.drive(1, true);
+    gpio
+}
+
+/// The simulated board's I2C bus (`hal/i2c/0`): a TMP102-style temperature
+/// sensor at 0x48 reading 25.0 °C (register 0: 0x19 0x00, 1/16 °C left-aligned).
+pub const SIM_SENSOR: u8 = 0x48;
+
+/// The sensor on the simulated I2C bus.
+pub fn sim_i2c() -> SimI2c {
+    let mut i2c = SimI2c::new(SIM_SENSOR);
+    i2c.set_register(0, 0x19);
+    i2c.set_register(1, 0x00);
+    i2c
+}
+
+/// How long the simulated CRC-32 accelerator (`hal/crc/0`) takes per `sys_write`.
+pub const CRC_DELAY_MS: u64 = 5;
 
 /// The ADC channels `fireball run` simulates when none are given.
 pub fn default_adc() -> Vec<Signal<'static>> {
@@ -187,14 +197,14 @@ pub struct Report {
 /// One partition (P1..P6, a service's P4 sub-heap, a coroutine stack) at three moments.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PartitionUse {
-    /// `P1 kernel` … `P6 reserve`, `P4 <service>`, `stack <slot>`.
+    /// `Kernel` … `Reserve`, `P4 <service>`, `stack <module>`.
     pub name: String,
     /// Bytes allocated once every module was loaded, before the first spawn (the modules'
     /// metadata, the kernel's tables, the logger ring).
     pub baseline: usize,
     /// Bytes allocated when the run stopped.
     pub at_stop: usize,
-    /// Bytes allocated after the kernel unloaded every task (`Kernel::unload`).
+    /// Bytes allocated after every task was unloaded.
     pub unloaded: usize,
 }
 
@@ -225,40 +235,25 @@ pub struct Footprint {
     pub stack: StackLimits,
 }
 
-/// An ADC that records what it returns (the tests recompute the examples' outputs from it).
-struct TapAdc<'a> {
-    inner: SimAdc<'a>,
-    reads: &'a RefCell<Vec<(u8, u16)>>,
-}
-
-impl Adc for TapAdc<'_> {
-    fn channels(&self) -> u8 {
-        self.inner.channels()
-    }
-
-    fn read(&mut self, channel: u8) -> Result<u16, HalError> {
-        let v = self.inner.read(channel)?;
-        self.reads.borrow_mut().push((channel, v));
-        Ok(v)
-    }
-}
-
-impl Device for TapAdc<'_> {
-    fn support_adc(&mut self) -> Option<&mut dyn Adc> {
-        Some(self)
-    }
-
-    fn configure(&mut self, key: u8, value: fireball_sys::hal::Value<'_>) -> Result<(), HalError> {
-        self.inner.configure(key, value)
-    }
-
-    fn query(&mut self, key: u8) -> Result<fireball_sys::hal::Value<'_>, HalError> {
-        self.inner.query(key)
+impl From<&fireball::Footprint<'_>> for Footprint {
+    fn from(f: &fireball::Footprint<'_>) -> Footprint {
+        Footprint {
+            name: f.name.to_string(),
+            service: f.service,
+            peak: f.peak,
+            live: f.live,
+            spawn_peak: f.spawn_peak,
+            metadata: f.metadata,
+            memory: f.memory,
+            capacity: f.capacity,
+            packed: f.packed,
+            stack: f.stack,
+        }
     }
 }
 
-/// The run's text, in order: the radios' frame lines (`io::Write`) and the
-/// guests' stdout through the router's console (`fmt::Write`).
+/// The run's text, in order: the radios' frame lines (`io::Write`), the
+/// logger's lines and the guests' stdout (`fmt::Write`).
 struct Text<'a>(&'a RefCell<String>);
 
 impl Write for Text<'_> {
@@ -284,22 +279,16 @@ pub fn entry_of(module: &Module<'_, impl allocator_api2::alloc::Allocator + Clon
     if let Some(w) = want {
         return Ok(w.to_string());
     }
-    if module.export("_start").is_some() {
-        return Ok("_start".into());
-    }
-    let candidates: Vec<&str> = module
-        .exports()
-        .filter(|(n, k, i)| {
-            *k == fireball_wasm::ExternKind::Func
-                && !n.starts_with('_')
-                && module.func_type(*i).is_some_and(|t| t.params.is_empty() && t.results.is_empty())
-        })
-        .map(|(n, ..)| n)
-        .collect();
-    match candidates.as_slice() {
-        [one] => Ok(one.to_string()),
-        [] => Err("no entry: export `_start` or a `[] -> []` function".into()),
-        _ => Err(format!("several possible entries ({}): name one with `name.wasm:entry`", candidates.join(", "))),
+    fireball::entry_of(module, None).map(str::to_string).map_err(entry_problem)
+}
+
+fn entry_problem(e: EntryError<'_>) -> String {
+    match e {
+        EntryError::Several { names, .. } => {
+            let names: Vec<&str> = names.iter().flatten().copied().collect();
+            format!("several possible entries ({}): name one with `name.wasm:entry`", names.join(", "))
+        }
+        _ => "no entry: export `_start` or a `[] -> []` function".to_string(),
     }
 }
 
@@ -309,96 +298,301 @@ fn leak_ram(n: usize) -> &'static mut [u8] {
     &mut r[off..off + n]
 }
 
-/// How one module is started: everything `Kernel::spawn_wasm`, the router and
-/// the port map need, kept so the restart policy can start it again the same way.
-struct Launch<'p> {
-    name: &'static str,
-    entry: String,
-    heap: &'p Partition,
-    /// The plan's coroutine stacks: task `t`'s interpreter stacks go in `stacks[t]`.
-    stacks: &'p [Partition],
-    limits: HostLimits,
-    grants: Grants<'static>,
-    restarts: u8,
-    ports: [u8; PORTS],
+fn leak_str(s: &str) -> &'static str {
+    Box::leak(s.to_string().into_boxed_str())
 }
 
-impl<'p> Launch<'p> {
-    /// Admit it to the router under the id the kernel will give it, spawn it, wire its ports.
-    fn start<'k, 'm, S: AsRef<[Event]> + AsMut<[Event]>>(
-        &self,
-        kernel: &mut Kernel<'k, 'm, &'p Partition, &'p Partition, &'p Partition>,
-        router: &RefCell<Router<'_, '_, S>>,
-        module: &'m Module<'m, &'p Partition>,
-    ) -> Result<TaskId, SpawnError> {
-        let t = kernel.next_task().ok_or(SpawnError::NoSlot)?;
-        let slot = self.stacks.get(t as usize).ok_or(SpawnError::NoSlot)?;
-        router.borrow_mut().admit(t, self.name, self.grants);
-        let t = kernel.spawn_wasm_with_stack(module, &self.entry, self.heap, slot, self.limits, thread_limits(slot))?;
-        kernel.bind_ports(t, self.ports);
-        Ok(t)
+/// The facade's error as the CLI's one line: what is wrong, and what to change on the command line.
+fn describe(e: &BuildError<'_>) -> String {
+    match *e {
+        BuildError::NothingToRun => "nothing to run".into(),
+        BuildError::Plan { ram, error, service_size: Some(s) } => {
+            format!("--ram {ram}: {error} (with P4 sized for the services: {s} B each)")
+        }
+        BuildError::Plan { ram, error, service_size: None } => format!("--ram {ram}: {error}"),
+        BuildError::Memory(e) => format!("memory: {e:?}"),
+        BuildError::Stack { size, error } => format!("coroutine stack of {size} B: {error:?}"),
+        BuildError::SubHeap { module, size, error } => format!("{module}: no P4 sub-heap of {size} B ({error:?})"),
+        BuildError::Load { module, error } => format!("{module}: {error}"),
+        BuildError::DoesNotFit { module, service, need: Some(n), have, fits_in, ram } => {
+            let place = if service { "its P4 sub-heap" } else { "the guest partition P5" };
+            let mut fixes = Vec::new();
+            if !service {
+                match fits_in {
+                    Some(r) => fixes.push(format!("--ram {}K", r / 1024)),
+                    None => fixes.push("more RAM than any plan here gives".to_string()),
+                }
+            }
+            if !n.packed && n.metadata > 0 {
+                fixes.push("`fireball pack` it (its side table then stays in flash)".to_string());
+            }
+            fixes.push("link it with a smaller stack or data (-Wl,-z,stack-size=N, --initial-memory)".to_string());
+            format!(
+                "{module}: needs {} B of {place} but it has {have} B on a {} KiB device ({} B module metadata, {} B linear memory, {} B store and task); use {}",
+                n.peak,
+                ram / 1024,
+                n.metadata,
+                n.memory,
+                n.store_and_task(),
+                fixes.join(", or ")
+            )
+        }
+        BuildError::DoesNotFit { module, need: None, have, .. } => format!("{module}: does not fit its partition ({have} B)"),
+        BuildError::Entry { module, error } => format!("{module}: {}", entry_problem(error)),
+        BuildError::ManifestModule { name } => format!("manifest: no module named {name}"),
+        BuildError::Manifest(e) => e.to_string(),
+        BuildError::KernelTables { p1, tasks, channels } => {
+            format!("P1 ({p1} B) cannot hold the kernel's tables for {tasks} tasks and {channels} channels")
+        }
+        BuildError::TaskTable => "P2 cannot hold the task table".into(),
+        BuildError::LoggerRing => "P3 cannot hold the logger ring".into(),
+        BuildError::Device { .. } => "the HAL registry is full".into(),
+        BuildError::Spawn { module, error, import } => {
+            let import = import.map_or_else(String::new, |(m, n)| format!("{m}.{n}"));
+            match error {
+                SpawnError::UnknownImport { .. } => format!(
+                    "{module}: unknown import {import} (Fireball provides env.hal_*, env.ch_*, env.buf_*, env.co_yield, env.log_event, env.sys_request and a WASI subset)"
+                ),
+                SpawnError::ImportSignature { .. } => format!("{module}: import {import} has the wrong signature"),
+                SpawnError::NoSlot => format!("{module}: no free task slot"),
+                SpawnError::OutOfMemory => format!("{module}: does not fit its partition"),
+                SpawnError::Instantiate(e) => format!("{module}: {e}"),
+                SpawnError::NoEntry => format!("{module}: the entry is not a `[] -> []` export, or the start function failed"),
+                e => format!("{module}: cannot spawn ({e:?})"),
+            }
+        }
+        ref e => e.to_string(),
     }
 }
 
-fn spawn_error(name: &str, module: &Module<'_, impl allocator_api2::alloc::Allocator + Clone>, e: SpawnError) -> String {
-    let import = |index: u32| {
-        module.imports().nth(index as usize).map_or_else(|| format!("#{index}"), |(m, n, _)| format!("{m}.{n}"))
+/// The modules of `cfg`, app first, with their bytes, names and entries leaked
+/// (on a device they stay in flash for good).
+fn guests(app: Option<ModuleSpec>, services: Vec<ModuleSpec>) -> Vec<Guest<'static>> {
+    let leak = |s: ModuleSpec, service: bool| Guest {
+        name: leak_str(&s.name),
+        bytes: Box::leak(s.bytes.into_boxed_slice()),
+        entry: s.entry.as_deref().map(leak_str),
+        service,
     };
-    match e {
-        SpawnError::UnknownImport { index } => format!(
-            "{name}: unknown import {} (Fireball provides env.hal_*, env.ch_*, env.buf_*, env.co_yield, env.log_event, env.sys_request and a WASI subset)",
-            import(index)
-        ),
-        SpawnError::ImportSignature { index } => format!("{name}: import {} has the wrong signature", import(index)),
-        SpawnError::NoSlot => format!("{name}: no free task slot"),
-        SpawnError::OutOfMemory => format!("{name}: does not fit its partition"),
-        SpawnError::Instantiate(e) => format!("{name}: {e}"),
-        SpawnError::NoEntry => format!("{name}: the entry is not a `[] -> []` export, or the start function failed"),
-        _ => format!("{name}: cannot spawn ({e:?})"),
+    app.map(|a| leak(a, false)).into_iter().chain(services.into_iter().map(|s| leak(s, true))).collect()
+}
+
+/// A builder for `guests` over `ram` bytes of leaked RAM (or none, for a probe only).
+fn builder<'a>(ram: &'static mut [u8], planned: usize, guests: &[Guest<'static>], manifest: Option<&'static str>) -> Builder<'a> {
+    let mut b = Builder::new(ram).plan(fireball_coos::plan::Config::row(planned)).cpu_mhz(100);
+    for g in guests {
+        b = b.guest(*g);
     }
+    if let Some(m) = manifest {
+        b = b.manifest(m);
+    }
+    b
 }
-
-/// How a run sizes and uses its partitions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// Size everything from a probe, then run.
-    Run,
-    /// Load and spawn every module with room to spare and linear memory cut to its
-    /// static footprint, and measure what each took: the exact need, for sizing
-    /// P4's sub-heaps and the app's memory, and for the error when a module does not fit.
-    Probe,
-}
-
-/// RAM a probe adds to the device's, so every partition has room to spare.
-const PROBE_RAM: usize = 16 << 20;
-
-/// Bytes a sub-heap of P4 costs beyond what its allocations may use: talc's bookkeeping
-/// (36 words: 144 B on Cortex-M, 288 B on a 64-bit host), and room for the holes loading
-/// and spawning leave in a heap that is only just large enough (a module measured at
-/// 3 712 B by the probe did not spawn in a 3 808-byte sub-heap).
-const SUBHEAP_OVERHEAD: usize = 36 * core::mem::size_of::<usize>() + 128;
 
 /// Run the app and services until `cfg.limit`, Ctrl-C, or until nothing can run.
 pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
-    run_mode(cfg, Mode::Run)
+    let RunConfig { app, services, ram, adc, limit, manifest, seed, out, stop } = cfg;
+    let guests = guests(app, services);
+    let manifest: Option<&'static str> = manifest.as_deref().map(leak_str);
+
+    // A run sizes the service sub-heaps and the app's memory from what a probe measured.
+    let measured = builder(Default::default(), ram, &guests, manifest)
+        .measure(leak_ram(ram + PROBE_RAM))
+        .map_err(|e| describe(&e))?;
+
+    // Devices: a simulated ADC (every read recorded), clock, TX and BLE on simulated time,
+    // the board's GPIO (LED and button), an I2C temperature sensor and an SPI loopback, and a
+    // slow CRC-32 accelerator for the offloader (sys_write parks the caller for CRC_DELAY_MS).
+    let time = SimTime::new();
+    let reads = RefCell::new(Vec::new());
+    let mut on_read = |ch: u8, v: u16| reads.borrow_mut().push((ch, v));
+    let signals: &'static [Signal<'static>] = Box::leak(adc.into_boxed_slice());
+    let mut adc_dev = AdcTap::new(SimAdc::new(&time, signals), &mut on_read);
+    let mut clock = SimClock::new(&time);
+    let console_text = RefCell::new(String::new());
+    let log_text = RefCell::new(String::new());
+    // 512-byte frames: the seed's 64 KB aggregator sends 256 bytes at once.
+    let mut tx = SimTx::new().with_time(&time).with_writer(Text(&console_text)).with_max_frame(TX_MAX_FRAME);
+    let mut ble = SimBle::new().with_time(&time).with_writer(Text(&console_text));
+    let (mut gpio, mut i2c, mut spi) = (sim_gpio(), sim_i2c(), SimSpi::new());
+    let mut crc = SimCrc32::new(&time, CRC_DELAY_MS);
+    let sink_values = RefCell::new(Vec::<Vec<u32>>::new());
+    let mut on_sink = |k: usize, v: u32| {
+        let mut s = sink_values.borrow_mut();
+        if s.len() <= k {
+            s.resize(k + 1, Vec::new());
+        }
+        s[k].push(v);
+    };
+    let mut log_out = Text(&log_text);
+    let mut console = Text(&console_text);
+
+    let mut report = Report::default();
+    // The exit report, less its device line (the devices are the system's until it is gone).
+    let (mut head, mut tail) = (String::new(), String::new());
+    {
+        let mut b = builder(leak_ram(ram), ram, &guests, manifest);
+        if !signals.is_empty() {
+            b = b.device("adc/0", &mut adc_dev);
+        }
+        let mut parts = Parts::new();
+        let mut system = b
+            .device("clock", &mut clock)
+            .device("tx", &mut tx)
+            .device("ble", &mut ble)
+            .device("gpio/0", &mut gpio)
+            .device("i2c/0", &mut i2c)
+            .device("spi/0", &mut spi)
+            .device("crc/0", &mut crc)
+            .log_to(&mut log_out)
+            .console(&mut console)
+            .on_sink(&mut on_sink)
+            .seed(seed)
+            .time(Time::Simulated { time: &time, instructions_per_ms: INSTRUCTIONS_PER_MS })
+            .sized_by(measured)
+            .build(&mut parts)
+            .map_err(|e| describe(&e))?;
+        let limit = match limit {
+            Limit::Instructions(n) => fireball::Limit::Instructions(n),
+            Limit::Millis(n) => fireball::Limit::Millis(n),
+        };
+
+        // Run.
+        let stopped = loop {
+            if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                break "interrupted (Ctrl-C)".to_string();
+            }
+            match system.reached(limit) {
+                Some(Stop::Instructions(n)) => break format!("--for {n} instructions reached"),
+                Some(Stop::Millis(n)) => break format!("--for {n}ms reached"),
+                _ => {}
+            }
+            let tick = system.step();
+            // Log lines, frames and console text, in the order they happened (roughly).
+            let mut text = std::mem::take(&mut *log_text.borrow_mut());
+            report.log.push_str(&text);
+            text.push_str(&std::mem::take(&mut *console_text.borrow_mut()));
+            let _ = out.write_all(text.as_bytes());
+            for n in tick.notices() {
+                let line = match n {
+                    &Notice::RestartFailed { module, error, import } => {
+                        format!("[{module}] cannot restart: {}", describe(&BuildError::Spawn { module, error, import }))
+                    }
+                    n => n.to_string(),
+                };
+                let _ = writeln!(out, "{line}");
+                if matches!(n, Notice::Fatal { .. }) {
+                    report.fatal = Some(line);
+                }
+            }
+            match tick.stop {
+                Some(Stop::Fatal { .. }) => break "fatal error".to_string(),
+                Some(s @ (Stop::Finished | Stop::Blocked)) => break s.to_string(),
+                _ => {}
+            }
+        };
+
+        // The report: tasks, partitions, counters.
+        let totals = system.totals();
+        for m in system.modules() {
+            report.tasks.push(TaskReport {
+                name: m.name.to_string(),
+                state: m.state,
+                fault: m.fault.map(|f| f.cause),
+                exit_code: m.exit_code,
+                counters: m.counters,
+                worst_wait: m.worst_wait,
+                restarts: m.restarts,
+            });
+        }
+        let router_stats = system.router_stats();
+        report.log_dropped += system.log_dropped();
+        report.router = router_stats;
+        report.instructions = totals.instructions;
+        report.millis = system.millis();
+        report.stopped = stopped;
+        report.footprints = system.footprints().iter().map(Footprint::from).collect();
+        let values = sink_values.take();
+        report.sinks = system
+            .sinks()
+            .enumerate()
+            .map(|(k, s)| SinkReport {
+                label: match s.port {
+                    Some(p) => format!("{}:{p}", s.module),
+                    None => format!("{}:0-3", s.module),
+                },
+                values: values.get(k).cloned().unwrap_or_default(),
+            })
+            .collect();
+
+        let t = &mut head;
+        let _ = writeln!(t, "\n-- stopped: {}; {} ms simulated --", report.stopped, report.millis);
+        let _ = writeln!(t, "{:<12} {:>10} {:>12} {:>10} {:>7} {:>8}  state", "module", "instrs", "switches", "yields", "chan", "worst");
+        for r in &report.tasks {
+            let state = match (r.fault, r.exit_code) {
+                (Some(f), _) => format!("terminated: {}", describe_fault(f)),
+                (None, Some(c)) => format!("exit {c}"),
+                (None, None) => format!("{:?}", r.state),
+            };
+            let c = r.counters;
+            let _ = writeln!(
+                t,
+                "{:<12} {:>10} {:>12} {:>10} {:>7} {:>8}  {state}",
+                r.name, c.instructions, c.switches, c.yields, c.chan_ops, r.worst_wait
+            );
+        }
+        let _ = writeln!(
+            t,
+            "total: {} instructions, {} switches, {} channel ops; router: {} calls, {} denied, {} malformed messages",
+            totals.instructions, totals.switches, totals.chan_ops, router_stats.calls, router_stats.denied, router_stats.bad_messages
+        );
+        let t = &mut tail;
+        for sink in &report.sinks {
+            if !sink.values.is_empty() {
+                let _ = writeln!(t, "sink {}: {} messages, last {}", sink.label, sink.values.len(), sink.values.last().copied().unwrap_or(0) as i32);
+            }
+        }
+        let _ = write!(t, "{}", system.partition_table());
+        let _ = writeln!(t, "kernel tables: {} B in P1", system.kernel_ram());
+        // Then unload every task, as a restart does, and see every partition back where it was.
+        system.partition_use(|name, baseline, at_stop| {
+            report.partitions.push(PartitionUse { name: name.to_string(), baseline, at_stop, unloaded: 0 });
+        });
+        system.unload_all();
+        let mut k = 0;
+        system.partition_use(|_, _, now| {
+            if let Some(p) = report.partitions.get_mut(k) {
+                p.unloaded = now;
+            }
+            k += 1;
+        });
+    }
+    report.tx = tx.frames().to_vec();
+    report.ble = ble.frames().to_vec();
+    report.ble_profile = ble.profile();
+    report.adc_reads = reads.take();
+    let _ = writeln!(
+        head,
+        "tx: {} frames, ble: {} frames, adc: {} reads, log: {} events dropped",
+        report.tx.len(),
+        report.ble.len(),
+        report.adc_reads.len(),
+        report.log_dropped
+    );
+    head.push_str(&tail);
+    let _ = out.write_all(head.as_bytes());
+    Ok(report)
 }
 
 /// What every module of `cfg` needs of its partition, measured by loading and
 /// spawning it (no instruction runs) with room to spare. `cfg.out` gets nothing.
 pub fn measure(cfg: &RunConfig<'_>) -> Result<Vec<Footprint>, String> {
-    let mut sink = std::io::sink();
-    let probe = RunConfig {
-        app: cfg.app.clone(),
-        services: cfg.services.clone(),
-        ram: cfg.ram,
-        adc: cfg.adc.clone(),
-        limit: Limit::Instructions(0),
-        manifest: cfg.manifest.clone(),
-        seed: cfg.seed,
-        out: &mut sink,
-        stop: None,
-    };
-    Ok(run_mode(probe, Mode::Probe)?.footprints)
+    let guests = guests(cfg.app.clone(), cfg.services.clone());
+    let manifest: Option<&'static str> = cfg.manifest.as_deref().map(leak_str);
+    let measured = builder(Default::default(), cfg.ram, &guests, manifest)
+        .measure(leak_ram(cfg.ram + PROBE_RAM))
+        .map_err(|e| describe(&e))?;
+    Ok(measured.as_slice().iter().map(Footprint::from).collect())
 }
 
 /// Sets up the system the way `run` does — plan, partitions, every module loaded
@@ -410,509 +604,7 @@ pub fn check(mut cfg: RunConfig<'_>) -> Result<Vec<Footprint>, String> {
     Ok(run(cfg)?.footprints)
 }
 
-/// The smallest `--ram` (a whole number of KiB, by the spec's rows) whose plan gives
-/// the app `p5` bytes of P5 and P4 `max_service` bytes per service.
-fn ram_for(p5: usize, n_svc: usize, max_service: usize) -> Option<usize> {
-    let mut ram = 16 * 1024;
-    while ram <= 64 << 20 {
-        let mut c = Config::row(ram);
-        c.n_svc = c.n_svc.max(n_svc);
-        c.max_service_size = c.max_service_size.max(max_service);
-        if plan(&c).is_ok_and(|l| l.partition(PartitionId::Guest).size >= p5) {
-            return Some(ram);
-        }
-        ram += 1024;
-    }
-    None
-}
-
-/// The one line a module that does not fit gets: what it needs, where, and what to change.
-fn does_not_fit(f: &Footprint, have: usize, ram: usize, n_svc: usize, max_service: usize) -> String {
-    let place = if f.service { "its P4 sub-heap" } else { "the guest partition P5" };
-    let rest = f.live.saturating_sub(f.metadata + f.memory);
-    let mut fixes = Vec::new();
-    if !f.service {
-        // P5 must hold the app plus a little slack for the allocator.
-        match ram_for(f.peak + 64, n_svc, max_service) {
-            Some(r) => fixes.push(format!("--ram {}K", r / 1024)),
-            None => fixes.push("more RAM than any plan here gives".to_string()),
-        }
-    }
-    if !f.packed && f.metadata > 0 {
-        fixes.push("`fireball pack` it (its side table then stays in flash)".to_string());
-    }
-    fixes.push("link it with a smaller stack or data (-Wl,-z,stack-size=N, --initial-memory)".to_string());
-    format!(
-        "{}: needs {} B of {place} but it has {have} B on a {} KiB device ({} B module metadata, {} B linear memory, {rest} B store and task); use {}",
-        f.name,
-        f.peak,
-        ram / 1024,
-        f.metadata,
-        f.memory,
-        fixes.join(", or ")
-    )
-}
-
-fn run_mode(cfg: RunConfig<'_>, mode: Mode) -> Result<Report, String> {
-    let probe = mode == Mode::Probe;
-    // A run sizes the service sub-heaps and the app's memory from what a probe measured.
-    let measured = if probe { Vec::new() } else { measure(&cfg)? };
-    let RunConfig { app, services, ram, adc, limit, manifest, seed, out, stop } = cfg;
-    let manifest_text: &'static str = Box::leak(manifest.unwrap_or_default().into_boxed_str());
-    let manifest = if manifest_text.is_empty() { None } else { Some(Manifest::parse(manifest_text).map_err(|e| e.to_string())?) };
-
-    // Memory: the plan's partitions over leaked RAM. P4 holds one sub-heap per service,
-    // each as large as the largest service needs (FIREBALL.md §3: P4 = max(4 KB,
-    // N_svc × MAX_SERVICE_SIZE + 1 KB)); a probe gets room to spare everywhere.
-    let mut pcfg = Config::row(ram);
-    pcfg.n_svc = pcfg.n_svc.max(services.len());
-    if probe {
-        pcfg.ram += PROBE_RAM;
-        pcfg.max_service_size = PROBE_RAM / 4 / pcfg.n_svc.max(1);
-    } else {
-        let svc_need = measured.iter().filter(|f| f.service).map(|f| f.peak + SERVICE_HEAP as usize).max().unwrap_or(0);
-        pcfg.max_service_size = pcfg.max_service_size.max((svc_need + SUBHEAP_OVERHEAD + 255) & !255);
-    }
-    let layout = plan(&pcfg).map_err(|e| match measured.iter().find(|f| f.service) {
-        Some(_) => format!("--ram {ram}: {e} (with P4 sized for the services: {} B each)", pcfg.max_service_size),
-        None => format!("--ram {ram}: {e}"),
-    })?;
-    let mut mem = Memory::new(&layout, leak_ram(pcfg.ram)).map_err(|e| format!("memory: {e:?}"))?;
-    // The coroutine stacks: each task's interpreter stacks (its thread) live in one.
-    let stack_slots: Vec<Partition> = mem
-        .take_stacks()
-        .into_iter()
-        .flatten()
-        .map(|s| Partition::new(PartitionId::Guest, s).map_err(|e| format!("coroutine stack of {} B: {e:?}", pcfg.stack)))
-        .collect::<Result<_, _>>()?;
-    let p1 = mem.partition(PartitionId::Kernel);
-    let p2 = mem.partition(PartitionId::Runtime);
-    let p3 = mem.partition(PartitionId::Subsystems);
-    let p4 = mem.partition(PartitionId::Services);
-    let p5 = mem.partition(PartitionId::Guest);
-
-    let mut specs: Vec<(ModuleSpec, bool)> = Vec::new();
-    specs.extend(app.map(|a| (a, false)));
-    specs.extend(services.into_iter().map(|s| (s, true)));
-    if specs.is_empty() {
-        return Err("nothing to run".into());
-    }
-
-    // Sub-heaps: one per service in P4 (the app gets P5).
-    let n_services = specs.iter().filter(|(_, s)| *s).count().max(1);
-    let svc_heap_size = (p4.capacity() / n_services).min(pcfg.max_service_size) & !15;
-    let mut sub_heaps: Vec<SubPartition<'_>> = Vec::new();
-    for (spec, is_service) in &specs {
-        if *is_service {
-            let sub = p4
-                .sub_partition(svc_heap_size, sub_heaps.len() as u16 + 1)
-                .map_err(|e| format!("{}: no P4 sub-heap of {svc_heap_size} B ({e:?})", spec.name))?;
-            sub_heaps.push(sub);
-        }
-    }
-    let heap_of = |k: usize| -> &Partition {
-        match specs[..k].iter().filter(|(_, s)| *s).count() {
-            _ if !specs[k].1 => p5,
-            i => &sub_heaps[i],
-        }
-    };
-    let fit_error = |k: usize| -> String {
-        let heap = heap_of(k);
-        match measured.get(k) {
-            Some(f) => does_not_fit(f, heap.capacity(), ram, pcfg.n_svc, pcfg.max_service_size),
-            None => format!("{}: does not fit its partition ({} B)", specs[k].0.name, heap.capacity()),
-        }
-    };
-
-    // Modules: every byte of their metadata in their own partition (the bytes
-    // themselves are leaked: on a device they stay in flash).
-    let mut modules = Vec::new();
-    let mut load_peaks = Vec::new();
-    for (k, (spec, _)) in specs.iter().enumerate() {
-        let bytes: &'static [u8] = Box::leak(spec.bytes.clone().into_boxed_slice());
-        let heap = heap_of(k);
-        heap.reset_peak();
-        let loaded = if bytes.starts_with(&fireball_wasm::pack::MAGIC) {
-            Module::from_packed_in(bytes, Features::default(), heap)
-        } else {
-            Module::new_in(bytes, Features::default(), heap)
-        };
-        let m = loaded.map_err(|e| match e {
-            fireball_wasm::LoadError::OutOfMemory => fit_error(k),
-            e => format!("{}: {e}", spec.name),
-        })?;
-        load_peaks.push(heap.stats().peak);
-        modules.push(m);
-    }
-    if !probe {
-        // Fail early, with the measured need, rather than half-way through the spawns.
-        for k in 0..specs.len() {
-            if measured.get(k).is_some_and(|f| f.peak > heap_of(k).capacity()) {
-                return Err(fit_error(k));
-            }
-        }
-    }
-    // Channels: one per manifest wire (or four sinks per module without a manifest).
-    let mut ports = vec![[NO_CHANNEL; PORTS]; specs.len()];
-    let mut sinks: Vec<(usize, String)> = Vec::new();
-    let mut n_chan = 0usize;
-    let index_of = |p: &PortRef<'_>| specs.iter().position(|(s, _)| s.name == p.module);
-    match &manifest {
-        Some(m) => {
-            for w in m.wires() {
-                let (a, b) = match w {
-                    Wire::Connect(a, b) => (a, Some(b)),
-                    Wire::Sink(a) => (a, None),
-                };
-                let c = n_chan;
-                n_chan += 1;
-                for p in std::iter::once(a).chain(b) {
-                    let i = index_of(&p).ok_or_else(|| format!("manifest: no module named {}", p.module))?;
-                    ports[i][usize::from(p.port)] = c as u8;
-                }
-                if b.is_none() {
-                    sinks.push((c, format!("{}:{}", a.module, a.port)));
-                }
-            }
-        }
-        None => {
-            // Without a manifest, a module's ports 0..4 all go to one sink of its own.
-            for (i, (spec, _)) in specs.iter().enumerate() {
-                ports[i][..4].fill(n_chan as u8);
-                sinks.push((n_chan, format!("{}:0-3", spec.name)));
-                n_chan += 1;
-            }
-        }
-    }
-    let capacities: &'static [usize] = Box::leak(vec![CHANNEL_CAPACITY; n_chan].into_boxed_slice());
-    // Task slots: the modules run here and one spare (the plan's N_coro is an upper bound).
-    let kcfg = KernelConfig { tasks: pcfg.n_coro.min(specs.len() + 1), channels: capacities, owned: 32, cpu_mhz: 100 };
-    let core = RefCell::new(Core::new_in(&kcfg, p1).map_err(|_| {
-        format!("P1 ({} B) cannot hold the kernel's tables for {} tasks and {n_chan} channels", p1.capacity(), kcfg.tasks)
-    })?);
-    let ctx = Ctx::new(&core);
-
-    // Devices, the registry, the logger (its ring in P3) and the router.
-    let time = SimTime::new();
-    let reads = RefCell::new(Vec::new());
-    let signals: &'static [Signal<'static>] = Box::leak(adc.into_boxed_slice());
-    let mut adc_dev = TapAdc { inner: SimAdc::new(&time, signals), reads: &reads };
-    let mut clock = SimClock::new(&time);
-    let console_text = RefCell::new(String::new());
-    // 512-byte frames: the seed's 64 KB aggregator sends 256 bytes at once.
-    let mut tx = SimTx::new().with_time(&time).with_writer(Text(&console_text)).with_max_frame(TX_MAX_FRAME);
-    let mut ble = SimBle::new().with_time(&time).with_writer(Text(&console_text));
-    let mut hal: Registry<'_> = Registry::new();
-    let reg = |r: Result<_, _>| r.map(|_| ()).map_err(|_| "the HAL registry is full".to_string());
-    if !signals.is_empty() {
-        reg(hal.register("adc/0", &mut adc_dev))?;
-    }
-    reg(hal.register("clock", &mut clock))?;
-    reg(hal.register("tx", &mut tx))?;
-    reg(hal.register("ble", &mut ble))?;
-    let mut logger = Logger::try_new_in(CAPACITY, p3).map_err(|_| "P3 cannot hold the logger ring".to_string())?;
-    let mut console = Text(&console_text);
-    let router = RefCell::new(Router::new(&mut hal, &mut logger, seed));
-    router.borrow_mut().set_console(&mut console);
-
-    let mut kernel: Kernel<'_, '_, &Partition, &Partition, &Partition> =
-        Kernel::new_in(&core, &kcfg, p2).map_err(|_| "P2 cannot hold the task table".to_string())?;
-    kernel.set_syscalls(&router);
-
-    // Every partition's use before the first spawn: what unloading every task must come back to.
-    let all_partitions = || -> Vec<(String, usize)> {
-        let mut v: Vec<(String, usize)> = PartitionId::ALL.iter().map(|&id| (id.to_string(), mem.partition(id).allocated())).collect();
-        let services = specs.iter().filter(|(_, s)| *s).map(|(s, _)| s.name.as_str());
-        v.extend(sub_heaps.iter().zip(services).map(|(sub, name)| (format!("P4 {name}"), sub.allocated())));
-        v.extend(stack_slots.iter().enumerate().map(|(k, slot)| (format!("stack {k}"), slot.allocated())));
-        v
-    };
-    let baseline = all_partitions();
-
-    // Spawn: the app in P5, each service in its own P4 sub-heap.
-    let mut tasks: Vec<TaskId> = Vec::new();
-    // How each module is started, kept to start it again (the manifest's `restart`).
-    let mut launches: Vec<Launch<'_>> = Vec::new();
-    let mut footprints: Vec<Footprint> = Vec::new();
-    for (i, (spec, is_service)) in specs.iter().enumerate() {
-        let module = &modules[i];
-        let entry = entry_of(module, spec.entry.as_deref()).map_err(|e| format!("{}: {e}", spec.name))?;
-        let heap = heap_of(i);
-        let footprint = module.static_footprint().unwrap_or(0);
-        // Linear memory: its static footprint, and what the partition can spare past what
-        // the module measured it needs (a service: SERVICE_HEAP more at most; the probe: none).
-        let max_memory = match (mode, measured.get(i)) {
-            (Mode::Probe, _) => footprint as u64,
-            (Mode::Run, Some(f)) => {
-                // The probe spawned it with exactly its footprint: what is left past that peak
-                // (less a little for allocator rounding) can back more of its memory.
-                let spare = heap.capacity().saturating_sub(f.spawn_peak + 64) as u64;
-                let spare = if *is_service { spare.min(SERVICE_HEAP as u64) } else { spare };
-                footprint as u64 + spare
-            }
-            (Mode::Run, None) => footprint as u64,
-        };
-        let name: &'static str = Box::leak(spec.name.clone().into_boxed_str());
-        let launch = Launch {
-            name,
-            entry,
-            heap,
-            stacks: &stack_slots,
-            limits: HostLimits { max_memory_bytes: max_memory, max_table_elems: MAX_TABLE_ELEMS },
-            grants: manifest.as_ref().map_or(Grants::ALL, |m| m.grants(name)),
-            restarts: manifest.as_ref().map_or(0, |m| m.restarts(name)),
-            ports: ports[i],
-        };
-        heap.reset_peak();
-        // The most memory that still spawns: the spare computed above is exact but for the
-        // holes loading may leave in the heap, so on a refusal bisect down towards the footprint.
-        let mut launch = launch;
-        let t = match launch.start(&mut kernel, &router, module) {
-            Ok(t) => t,
-            Err(SpawnError::OutOfMemory) if mode == Mode::Run => {
-                let (mut lo, mut hi) = (u64::from(footprint), launch.limits.max_memory_bytes);
-                while hi - lo > 256 {
-                    let mid = lo + (hi - lo) / 2;
-                    launch.limits.max_memory_bytes = mid;
-                    match launch.start(&mut kernel, &router, module) {
-                        Ok(t) => {
-                            kernel.unload(t);
-                            router.borrow_mut().dismiss(t);
-                            lo = mid;
-                        }
-                        Err(SpawnError::OutOfMemory) => hi = mid,
-                        Err(e) => return Err(spawn_error(name, module, e)),
-                    }
-                }
-                launch.limits.max_memory_bytes = lo;
-                launch.start(&mut kernel, &router, module).map_err(|e| match e {
-                    SpawnError::OutOfMemory => fit_error(i),
-                    e => spawn_error(name, module, e),
-                })?
-            }
-            Err(SpawnError::OutOfMemory) => return Err(fit_error(i)),
-            Err(e) => return Err(spawn_error(name, module, e)),
-        };
-        // The refusals while sizing its memory were the runner's, not the module's.
-        let _ = heap.clear_exhausted();
-        let stats = heap.stats();
-        footprints.push(Footprint {
-            name: spec.name.clone(),
-            service: *is_service,
-            peak: stats.peak.max(load_peaks[i]),
-            live: stats.allocated,
-            spawn_peak: stats.peak,
-            stack: stack_slots.get(t as usize).map_or(StackLimits { value_slots: 0, frames: 0 }, thread_limits),
-            metadata: module.metadata_bytes(),
-            memory: kernel.memory_bytes(t),
-            capacity: stats.capacity,
-            packed: module.is_packed(),
-        });
-        tasks.push(t);
-        launches.push(launch);
-    }
-    if mode == Mode::Probe {
-        return Ok(Report { footprints, ..Report::default() });
-    }
-    let mut restarted = vec![0u8; tasks.len()];
-
-    // Run.
-    let mut report = Report::default();
-    let mut states: Vec<TaskState> = tasks.iter().map(|&t| kernel.state(t)).collect();
-    let mut sink_values: Vec<Vec<u32>> = vec![Vec::new(); sinks.len()];
-    let mut idle_ms = 0u64;
-    let mut idle_run = 0u64;
-    let stopped = loop {
-        if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
-            break "interrupted (Ctrl-C)".to_string();
-        }
-        let total = kernel.totals().instructions;
-        let ms = total / INSTRUCTIONS_PER_MS + idle_ms;
-        match limit {
-            Limit::Instructions(n) if total >= n => break format!("--for {n} instructions reached"),
-            Limit::Millis(n) if ms >= n => break format!("--for {n}ms reached"),
-            _ => {}
-        }
-        let step = kernel.step();
-        let total = kernel.totals().instructions;
-        let mut drained = false;
-        for (k, (ch, _)) in sinks.iter().enumerate() {
-            while let Ok(v) = ctx.try_recv(*ch) {
-                sink_values[k].push(v);
-                drained = true;
-            }
-        }
-        if step == Step::Idle && !drained {
-            // Nothing ready and nothing the host could unblock: time passes (a device would sleep).
-            idle_ms += 1;
-            idle_run += 1;
-        } else {
-            idle_run = 0;
-        }
-        time.advance_to_ms(total / INSTRUCTIONS_PER_MS + idle_ms);
-        // Log lines, frames and console text, in the order they happened (roughly).
-        let mut text = String::new();
-        report.log_dropped += router.borrow_mut().drain_log(&mut text);
-        report.log.push_str(&text);
-        text.push_str(&std::mem::take(&mut *console_text.borrow_mut()));
-        let _ = out.write_all(text.as_bytes());
-        if p3.clear_exhausted().is_some() {
-            // The spec's P3 policy: degrade. Say so; the logger and the HAL go on with what they have.
-            let _ = writeln!(out, "[system] ERROR P3 (subsystems) ran dry: degrading, control continues");
-        }
-        if let Step::Fatal(t, policy) = step {
-            let msg = format!("fatal: task {t} ran a partition dry whose policy is {policy:?}: a device would reset here");
-            let _ = writeln!(out, "{msg}");
-            report.fatal = Some(msg);
-            break "fatal error".to_string();
-        }
-        for k in 0..tasks.len() {
-            let t = tasks[k];
-            let s = kernel.state(t);
-            // Free: its partition's policy unloaded it (P5) within the step.
-            if s != states[k] && matches!(s, TaskState::Terminated | TaskState::Done | TaskState::Free) {
-                let st = kernel.stats(t);
-                let why = match (st.fault, router.borrow().exit_code(t)) {
-                    (Some(f), _) => format!("terminated: {}", describe_fault(f)),
-                    (None, Some(c)) => format!("exited with status {c}"),
-                    (None, None) => "returned".to_string(),
-                };
-                let _ = writeln!(out, "[{}] {why}; the other modules keep running", specs[k].0.name);
-                let launch = &launches[k];
-                if st.fault.is_some() && restarted[k] < launch.restarts {
-                    // The restart policy: unload it (its memory goes back to its
-                    // partition), then load it again, fresh, with the same grants and ports.
-                    kernel.unload(t);
-                    router.borrow_mut().dismiss(t);
-                    let name = launch.name;
-                    match launch.start(&mut kernel, &router, &modules[k]) {
-                        Ok(t) => {
-                            tasks[k] = t;
-                            restarted[k] += 1;
-                            let _ = writeln!(out, "[{name}] restarted ({} of {})", restarted[k], launch.restarts);
-                            states[k] = kernel.state(t);
-                            continue;
-                        }
-                        Err(e) => {
-                            let _ = writeln!(out, "[{name}] cannot restart: {}", spawn_error(name, &modules[k], e));
-                        }
-                    }
-                }
-            }
-            states[k] = s;
-        }
-        if step == Step::Idle && states.iter().all(|s| matches!(s, TaskState::Done | TaskState::Terminated)) {
-            break "every module has finished".to_string();
-        }
-        if idle_run > 10_000 {
-            break "every module is blocked: nothing can make progress".to_string();
-        }
-    };
-
-    // The report: tasks, partitions, counters.
-    let totals = kernel.totals();
-    for (k, &t) in tasks.iter().enumerate() {
-        let st = kernel.stats(t);
-        report.tasks.push(TaskReport {
-            name: specs[k].0.name.clone(),
-            state: kernel.state(t),
-            fault: st.fault,
-            exit_code: router.borrow().exit_code(t),
-            counters: st.counters,
-            worst_wait: st.worst_wait,
-            restarts: restarted[k],
-        });
-    }
-    let kernel_ram = core.borrow().ram_bytes();
-    let partition_table = partition_table(&mem, &sub_heaps, &specs, &stack_slots, &tasks);
-    let at_stop = all_partitions();
-    for &t in &tasks {
-        kernel.unload(t);
-    }
-    report.partitions = baseline
-        .into_iter()
-        .zip(at_stop)
-        .zip(all_partitions())
-        .map(|(((name, baseline), (_, at_stop)), (_, unloaded))| PartitionUse { name, baseline, at_stop, unloaded })
-        .collect();
-    drop(kernel);
-    let router_stats = router.borrow().stats();
-    report.log_dropped += logger.dropped();
-    report.router = router_stats;
-    report.tx = tx.frames().to_vec();
-    report.ble = ble.frames().to_vec();
-    report.ble_profile = ble.profile();
-    report.adc_reads = reads.take();
-    report.instructions = totals.instructions;
-    report.millis = totals.instructions / INSTRUCTIONS_PER_MS + idle_ms;
-    report.stopped = stopped;
-    report.footprints = footprints;
-    report.sinks = sinks.iter().zip(sink_values).map(|((_, label), values)| SinkReport { label: label.clone(), values }).collect();
-
-    let mut t = String::new();
-    let _ = writeln!(t, "\n-- stopped: {}; {} ms simulated --", report.stopped, report.millis);
-    let _ = writeln!(t, "{:<12} {:>10} {:>12} {:>10} {:>7} {:>8}  state", "module", "instrs", "switches", "yields", "chan", "worst");
-    for r in &report.tasks {
-        let state = match (r.fault, r.exit_code) {
-            (Some(f), _) => format!("terminated: {}", describe_fault(f)),
-            (None, Some(c)) => format!("exit {c}"),
-            (None, None) => format!("{:?}", r.state),
-        };
-        let c = r.counters;
-        let _ = writeln!(
-            t,
-            "{:<12} {:>10} {:>12} {:>10} {:>7} {:>8}  {state}",
-            r.name, c.instructions, c.switches, c.yields, c.chan_ops, r.worst_wait
-        );
-    }
-    let _ = writeln!(
-        t,
-        "total: {} instructions, {} switches, {} channel ops; router: {} calls, {} denied, {} malformed messages",
-        totals.instructions, totals.switches, totals.chan_ops, router_stats.calls, router_stats.denied, router_stats.bad_messages
-    );
-    let _ = writeln!(t, "tx: {} frames, ble: {} frames, adc: {} reads, log: {} events dropped", report.tx.len(), report.ble.len(), report.adc_reads.len(), report.log_dropped);
-    for sink in &report.sinks {
-        if !sink.values.is_empty() {
-            let _ = writeln!(t, "sink {}: {} messages, last {}", sink.label, sink.values.len(), sink.values.last().copied().unwrap_or(0) as i32);
-        }
-    }
-    t.push_str(&partition_table);
-    let _ = writeln!(t, "kernel tables: {kernel_ram} B in P1");
-    let _ = out.write_all(t.as_bytes());
-    Ok(report)
-}
-
-fn partition_table(mem: &Memory, sub_heaps: &[SubPartition<'_>], specs: &[(ModuleSpec, bool)], stacks: &[Partition], tasks: &[TaskId]) -> String {
-    let mut t = String::new();
-    let _ = writeln!(t, "{:<14} {:>8} {:>9} {:>8} {:>7} {:>7} {:>5}", "partition", "size", "allocated", "peak", "allocs", "fails", "frag");
-    let mut row = |name: &str, p: &Partition| {
-        let s = p.stats();
-        let _ = writeln!(t, "{:<14} {:>8} {:>9} {:>8} {:>7} {:>7} {:>4}%", name, s.capacity, s.allocated, s.peak, s.allocs, s.fails, s.fragmentation);
-    };
-    for (id, p) in [PartitionId::Kernel, PartitionId::Runtime, PartitionId::Subsystems, PartitionId::Services, PartitionId::Guest, PartitionId::Reserve]
-        .into_iter()
-        .map(|id| (id, mem.partition(id)))
-    {
-        row(&format!("{id:?}"), p);
-    }
-    for (k, sub) in sub_heaps.iter().enumerate() {
-        let name = specs.iter().filter(|(_, s)| *s).nth(k).map_or("service", |(s, _)| s.name.as_str());
-        row(&format!("  P4 {name}"), sub);
-    }
-    for (k, &task) in tasks.iter().enumerate() {
-        if let (Some(slot), Some((spec, _))) = (stacks.get(task as usize), specs.get(k)) {
-            row(&format!("  stack {}", spec.name), slot);
-        }
-    }
-    t
-}
-
 /// A fault in words.
 pub fn describe_fault(f: Fault) -> String {
-    match f {
-        Fault::Trap(code) => format!("trap ({code})"),
-        Fault::Killed => "killed".into(),
-        Fault::BadImport => "broke an import's protocol".into(),
-        Fault::Exhausted(p) => format!("its partition ran out of memory ({p:?})"),
-    }
+    fireball::describe_fault(f).to_string()
 }

@@ -1,23 +1,20 @@
 //! The origin document's sensor example (`examples/sensor/sensor.wasm`, from
 //! `sensor.c`) end to end on the board: the real kernel, the subsystems behind
 //! the router, an ADC from a simulated device, TX frames out over semihosting.
-//! It is the host simulator (`tools/fireball-cli/src/system.rs`, `run`) with
-//! devices a board can have and no heap: every byte comes from the partitions
-//! the memory plan gives a 64 KiB device.
+//! The system is assembled by the `fireball` facade, as the host simulator's
+//! is (`fireball run`): every byte comes from the partitions the memory plan
+//! gives a 64 KiB device.
 //!
 //! ```text
-//! RAM (static, 64 KiB) ─► plan ─► Memory: P1 kernel core · P2 task table · P3 logger ring
-//!                                         · P5 the app (module metadata, store, memory) · its coroutine stack (interpreter stacks)
+//! RAM (static, 64 KiB) ─► fireball::Builder ─► P1 kernel core · P2 task table · P3 logger ring
+//!                                   · P5 the app (module metadata, store, memory) · its coroutine stack
 //! flash: sensor.fbx (the module and its side table, packed by build.rs; checked at load)
-//! SimAdc (ramp, SimTime) · SimClock · TX over semihosting ─► hal::Registry ─► Router (Grants::ALL)
-//! Kernel::step ─► sensor: hal_adc_read ─► router ─► ADC; hal_tx_send ─► router ─► TX; ch_send(0) ─► sink
-//!      └─ between steps: drain the sink, time = instructions / 4000 ms, drain the log
+//! SimAdc (ramp, SimTime) behind an AdcTap · SimClock · TX over semihosting ─► devices by name
+//! System::run_until(three frames out) ─► counters, partition table, frames checked against samples
 //! ```
 //!
-//! The run stops after three frames, prints the counters and a checksum, and
-//! checks that each frame holds exactly the samples the ADC returned. Exits
-//! through semihosting: 0 if so (`example ok`), 1 otherwise; errors are
-//! printed, never panicked on.
+//! Exits through semihosting: 0 if every frame holds exactly the samples the
+//! ADC returned (`example ok`), 1 otherwise; errors are printed, never panicked on.
 #![no_std]
 #![no_main]
 // No unsafe here; `deny` rather than `forbid` so cortex-m's `singleton!` may allow its own.
@@ -28,25 +25,16 @@ use core::fmt;
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{hprint, hprintln};
-use fireball_coos::mem::{Memory, Partition, PartitionError, PartitionId};
-use fireball_coos::plan::{plan, Config};
-use fireball_coos::sched::{Core, Ctx, Fault, Kernel, KernelConfig, SpawnError, Step, TaskState, NO_CHANNEL, PORTS};
+use fireball::sys::hal::sim::{Signal, SimAdc, SimClock, SimTime};
+use fireball::sys::hal::{Device, HalError, Tx};
+use fireball::{AdcTap, Builder, Guest, Parts, Ram, Stop, Time};
 use fireball_qemu_m4::{exit, HEAP};
-use fireball_sys::hal::sim::{Signal, SimAdc, SimClock, SimTime};
-use fireball_sys::hal::{Adc, Device, HalError, Registry, Tx};
-use fireball_sys::log::{Logger, CAPACITY};
-use fireball_sys::router::{Grants, Router};
-use fireball_wasm::{Features, HostLimits, LoadError, Module, StackLimits};
 
 /// The guest, packed with its side table by build.rs, executed in place from flash.
 static GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sensor.fbx"));
 
 /// The device the memory plan is for.
 const RAM_BYTES: usize = 64 * 1024;
-
-/// Simulated time: one millisecond per this many wasm instructions (the host
-/// simulator's `INSTRUCTIONS_PER_MS`).
-const INSTRUCTIONS_PER_MS: u64 = 4_000;
 
 /// ADC channel 0: a sawtooth, 64 codes per millisecond.
 static SIGNALS: [Signal<'static>; 1] = [Signal::Ramp { from: 0, to: 4096, period_ms: 64 }];
@@ -55,27 +43,7 @@ static SIGNALS: [Signal<'static>; 1] = [Signal::Ramp { from: 0, to: 4096, period
 const FRAMES: usize = 3;
 const SAMPLES: usize = 64;
 
-/// Scheduler steps before the run is declared stuck.
-const MAX_STEPS: u32 = 10_000;
-
-/// The sink behind the app's port 0 (`ch_send(0, 1)`): kernel channel 0, buffering this many.
-const SINK: usize = 0;
-static CHANNELS: [usize; 1] = [16];
-
-/// The app's interpreter stacks in its coroutine stack (the host simulator's
-/// `thread_limits`: a frame per 128 B of it, the rest value slots, 64 B of slack).
-fn thread_limits(slot: &Partition) -> StackLimits {
-    let frames = (slot.region_size() / 128).max(4) as u32;
-    let value_slots = (slot.capacity().saturating_sub(64 + frames as usize * 16) / 8) as u32;
-    StackLimits { value_slots, frames }
-}
-
-/// The RAM the plan divides, aligned beyond the plan's 8 bytes.
-#[repr(C, align(16))]
-struct Ram([u8; RAM_BYTES]);
-
-/// What the devices saw, shared by reference with the run loop: the first
-/// `FRAMES × SAMPLES` ADC samples, and the frames the guest sent.
+/// What the devices saw: the first `FRAMES × SAMPLES` ADC samples, and the frames the guest sent.
 struct Record {
     samples: RefCell<[u16; FRAMES * SAMPLES]>,
     reads: Cell<usize>,
@@ -83,46 +51,6 @@ struct Record {
     sent: Cell<usize>,
     /// The length of the first frame that was not `SAMPLES` int16s.
     bad_len: Cell<Option<usize>>,
-}
-
-impl Record {
-    const fn new() -> Record {
-        Record {
-            samples: RefCell::new([0; FRAMES * SAMPLES]),
-            reads: Cell::new(0),
-            frames: RefCell::new([[0; SAMPLES]; FRAMES]),
-            sent: Cell::new(0),
-            bad_len: Cell::new(None),
-        }
-    }
-}
-
-/// The simulated ADC, recording what it returns.
-struct TapAdc<'a> {
-    inner: SimAdc<'a>,
-    record: &'a Record,
-}
-
-impl Adc for TapAdc<'_> {
-    fn channels(&self) -> u8 {
-        self.inner.channels()
-    }
-
-    fn read(&mut self, channel: u8) -> Result<u16, HalError> {
-        let v = self.inner.read(channel)?;
-        let n = self.record.reads.get();
-        if let Some(slot) = self.record.samples.borrow_mut().get_mut(n) {
-            *slot = v;
-        }
-        self.record.reads.set(n + 1);
-        Ok(v)
-    }
-}
-
-impl Device for TapAdc<'_> {
-    fn support_adc(&mut self) -> Option<&mut dyn Adc> {
-        Some(self)
-    }
 }
 
 /// The radio: each frame goes out over semihosting as one line
@@ -201,197 +129,75 @@ fn main() -> ! {
 }
 
 fn run() -> bool {
-    // Memory: the plan for a 64 KiB device, carved out of a static array.
-    let layout = match plan(&Config::row(RAM_BYTES)) {
-        Ok(l) => l,
-        Err(e) => {
-            hprintln!("plan: {}", e);
-            return false;
+    let Some(ram) = cortex_m::singleton!(: Ram<RAM_BYTES> = Ram::new()) else { return false };
+    let record = Record {
+        samples: RefCell::new([0; FRAMES * SAMPLES]),
+        reads: Cell::new(0),
+        frames: RefCell::new([[0; SAMPLES]; FRAMES]),
+        sent: Cell::new(0),
+        bad_len: Cell::new(None),
+    };
+    let mut on_read = |_channel: u8, v: u16| {
+        let n = record.reads.get();
+        if let Some(slot) = record.samples.borrow_mut().get_mut(n) {
+            *slot = v;
         }
+        record.reads.set(n + 1);
     };
-    let Some(ram) = cortex_m::singleton!(: Ram = Ram([0; RAM_BYTES])) else {
-        hprintln!("RAM taken twice");
-        return false;
-    };
-    let mut mem = match Memory::new(&layout, &mut ram.0) {
-        Ok(m) => m,
-        Err(e) => {
-            hprintln!("memory: {}", partition_error(e));
-            return false;
-        }
-    };
-    // The app's coroutine stack (the first of the plan's N_coro) holds its interpreter stacks.
-    let Some(slot) = mem.take_stacks().and_then(|mut s| s.next()) else {
-        hprintln!("no coroutine stack");
-        return false;
-    };
-    let stack = match Partition::new(PartitionId::Guest, slot) {
-        Ok(p) => p,
-        Err(e) => {
-            hprintln!("coroutine stack: {}", partition_error(e));
-            return false;
-        }
-    };
-    let p1 = mem.partition(PartitionId::Kernel);
-    let p2 = mem.partition(PartitionId::Runtime);
-    let p3 = mem.partition(PartitionId::Subsystems);
-    let p5 = mem.partition(PartitionId::Guest);
-
-    // The module: decoded in place, its side table checked against the packed one
-    // (both stay in flash); its metadata in P5, with everything else it needs.
-    let module = match Module::from_packed_in(GUEST, Features::default(), p5) {
-        Ok(m) => m,
-        Err(LoadError::OutOfMemory) => {
-            hprintln!("P5 ({} B, {} B free) cannot hold the module's metadata", p5.capacity(), p5.free());
-            return false;
-        }
-        Err(e) => {
-            hprintln!("sensor.wasm: {}", e);
-            return false;
-        }
-    };
-
-    // The kernel: its core in P1; one app and a spare slot, one sink channel.
-    let kcfg = KernelConfig { tasks: layout.config().n_coro.min(2), channels: &CHANNELS, owned: 32, cpu_mhz: 100 };
-    let core = match Core::new_in(&kcfg, p1) {
-        Ok(c) => RefCell::new(c),
-        Err(_) => {
-            hprintln!("P1 ({} B) cannot hold the kernel's tables", p1.capacity());
-            return false;
-        }
-    };
-    let ctx = Ctx::new(&core);
-
-    // Devices, the registry, the logger (its ring in P3) and the router.
-    let record = Record::new();
     let time = SimTime::new();
-    let mut adc = TapAdc { inner: SimAdc::new(&time, &SIGNALS), record: &record };
+    let mut adc = AdcTap::new(SimAdc::new(&time, &SIGNALS), &mut on_read);
     let mut clock = SimClock::new(&time);
     let mut tx = SemihostingTx { record: &record };
-    let mut hal: Registry<'_> = Registry::new();
-    if hal.register("adc/0", &mut adc).is_err()
-        || hal.register("clock", &mut clock).is_err()
-        || hal.register("tx", &mut tx).is_err()
-    {
-        hprintln!("the HAL registry is full");
-        return false;
-    }
-    let Ok(mut logger) = Logger::try_new_in(CAPACITY, p3) else {
-        hprintln!("P3 ({} B) cannot hold the logger ring", p3.capacity());
-        return false;
-    };
-    let router = RefCell::new(Router::new(&mut hal, &mut logger, 1));
-
-    let mut kernel: Kernel<'_, '_, &Partition, &Partition, &Partition> = match Kernel::new_in(&core, &kcfg, p2) {
-        Ok(k) => k,
-        Err(_) => {
-            hprintln!("P2 cannot hold the task table");
+    let mut console = Console;
+    let mut parts = Parts::new();
+    let built = Builder::new(ram.bytes())
+        .device("adc/0", &mut adc)
+        .device("clock", &mut clock)
+        .device("tx", &mut tx)
+        .guest(Guest::app("sensor", GUEST))
+        .log_to(&mut console)
+        .time(Time::Simulated { time: &time, instructions_per_ms: 4_000 })
+        .max_table_elems(64)
+        .build(&mut parts);
+    let mut system = match built {
+        Ok(s) => s,
+        Err(e) => {
+            hprintln!("fireball: {}", e);
             return false;
         }
     };
-    kernel.set_syscalls(&router);
-
-    // Spawn the app in P5: linear memory is what P5 has left after its store and
-    // task record (tried from the most down, 256 B at a time: a refused spawn frees everything).
-    let footprint = module.static_footprint().unwrap_or(0);
-    let Some(task) = kernel.next_task() else {
-        hprintln!("no free task slot");
-        return false;
-    };
-    router.borrow_mut().admit(task, "sensor", Grants::ALL);
-    let mut budget = p5.free() as u32;
-    loop {
-        let limits = HostLimits { max_memory_bytes: u64::from(budget), max_table_elems: 64 };
-        match kernel.spawn_wasm_with_stack(&module, "_start", p5, &stack, limits, thread_limits(&stack)) {
-            Ok(_) => break,
-            Err(SpawnError::OutOfMemory) if budget >= footprint + 256 => budget -= 256,
-            Err(e) => {
-                hprintln!("sensor: cannot spawn (linear memory {} B, footprint {} B): {}", budget, footprint, spawn_error(e));
-                return false;
-            }
-        }
+    if let Some(f) = system.footprints().first() {
+        hprintln!(
+            "plan for {} B; sensor: packed, {} B of metadata in P5, linear memory {} B, {} B of P5 at its peak",
+            RAM_BYTES,
+            f.metadata,
+            f.memory,
+            f.peak
+        );
     }
-    // The refusals while sizing its memory were this loop's, not the module's.
-    let _ = p5.clear_exhausted();
-    let mut ports = [NO_CHANNEL; PORTS];
-    ports[0] = SINK as u8;
-    kernel.bind_ports(task, ports);
-    hprintln!(
-        "plan for {} B: P1 {} B, P2 {} B, P3 {} B, P5 {} B; sensor: packed, {} B of metadata in P5, linear memory {} B (footprint {} B)",
-        RAM_BYTES,
-        p1.capacity(),
-        p2.capacity(),
-        p3.capacity(),
-        p5.capacity(),
-        module.metadata_bytes(),
-        budget,
-        footprint
-    );
 
     // Run until FRAMES frames are out.
-    let mut steps = 0u32;
-    let mut sunk = 0u32;
-    while record.sent.get() < FRAMES {
-        if steps == MAX_STEPS {
-            hprintln!("only {} of {} frames after {} steps", record.sent.get(), FRAMES, steps);
-            return false;
-        }
-        steps += 1;
-        let step = kernel.step();
-        let mut drained = false;
-        while ctx.try_recv(SINK).is_ok() {
-            sunk += 1;
-            drained = true;
-        }
-        time.advance_to_ms(kernel.totals().instructions / INSTRUCTIONS_PER_MS);
-        // Log lines (none while the sensor is healthy); a dropped count is printed by the drain.
-        let _ = router.borrow_mut().drain_log(&mut Console);
-        match step {
-            Step::Fatal(_, _) => {
-                hprintln!("fatal: the sensor ran P1 or P2 dry (a device would reset here)");
-                return false;
-            }
-            Step::Idle if !drained => {
-                hprintln!("the sensor is blocked and nothing can unblock it");
-                return false;
-            }
-            _ => {}
-        }
-        if matches!(kernel.state(task), TaskState::Done | TaskState::Terminated) {
-            hprintln!("sensor stopped: {}", fault(kernel.stats(task).fault));
-            return false;
-        }
+    let stop = system.run_until(|_| record.sent.get() >= FRAMES);
+    if stop != Stop::Condition {
+        hprintln!("stopped after {} of {} frames: {}", record.sent.get(), FRAMES, stop);
+        return false;
     }
-
-    // Counters.
-    let totals = kernel.totals();
-    let stats = kernel.stats(task);
-    let calls = router.borrow().stats().calls;
+    let totals = system.totals();
+    let calls = system.router_stats().calls;
+    let sunk = system.sinks().map(|s| s.count).sum::<u32>();
     hprintln!(
-        "kernel: {} steps, {} instructions ({} ms simulated), {} switches, {} yields, {} channel ops; router {} calls; sink {} messages; adc {} reads",
-        steps,
+        "kernel: {} instructions ({} ms simulated), {} switches, {} yields, {} channel ops; router {} calls; sink {} messages; adc {} reads",
         totals.instructions as u32,
-        (totals.instructions / INSTRUCTIONS_PER_MS) as u32,
-        stats.counters.switches,
-        stats.counters.yields,
-        stats.counters.chan_ops,
+        system.millis() as u32,
+        totals.switches,
+        totals.yields,
+        totals.chan_ops,
         calls,
         sunk,
         record.reads.get()
     );
-    for id in [PartitionId::Kernel, PartitionId::Runtime, PartitionId::Subsystems, PartitionId::Guest] {
-        let s = mem.partition(id).stats();
-        hprintln!(
-            "{} {:<10} {:>6} B, {:>6} allocated, peak {:>6}, {} fails",
-            id.tag(),
-            id.name(),
-            s.capacity,
-            s.allocated,
-            s.peak,
-            s.fails
-        );
-    }
-    hprintln!("kernel tables {} B in P1; global heap peak {} B", core.borrow().ram_bytes(), HEAP.peak_bytes());
+    hprint!("{}", system.partition_table());
+    hprintln!("kernel tables {} B in P1; global heap peak {} B", system.kernel_ram(), HEAP.peak_bytes());
 
     // The checksum, and the frames against the samples the ADC returned.
     if let Some(len) = record.bad_len.get() {
@@ -415,33 +221,4 @@ fn run() -> bool {
         }
     }
     true
-}
-
-fn partition_error(e: PartitionError) -> &'static str {
-    match e {
-        PartitionError::Misaligned { .. } => "RAM misaligned",
-        PartitionError::RamTooSmall { .. } => "RAM smaller than the plan",
-        _ => "a region is too small for a partition",
-    }
-}
-
-fn spawn_error(e: SpawnError) -> &'static str {
-    match e {
-        SpawnError::UnknownImport { .. } => "an import nobody provides",
-        SpawnError::ImportSignature { .. } => "an import with the wrong signature",
-        SpawnError::NoSlot => "no free task slot",
-        SpawnError::OutOfMemory => "does not fit P5",
-        SpawnError::NoEntry => "no `_start` entry",
-        _ => "cannot instantiate",
-    }
-}
-
-fn fault(f: Option<Fault>) -> &'static str {
-    match f {
-        None => "returned",
-        Some(Fault::Trap(t)) => t.message(),
-        Some(Fault::Killed) => "killed",
-        Some(Fault::BadImport) => "broke an import's protocol",
-        Some(Fault::Exhausted(_)) => "its partition ran dry",
-    }
 }

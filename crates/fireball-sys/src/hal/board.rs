@@ -24,7 +24,7 @@ use embedded_hal::digital::{InputPin, OutputPin};
 use embedded_hal::i2c;
 use embedded_hal::spi::SpiDevice;
 
-use super::device::{Adc, Device, Gpio, I2c, Spi};
+use super::device::{Adc, Device, Gpio, I2c, Offload, Progress, Spi};
 use super::{key, HalError, Value};
 
 fn pin_count(n: usize) -> u8 {
@@ -137,15 +137,18 @@ impl<P: InputPin, const N: usize> Device for Inputs<P, N> {
     }
 }
 
-/// An `embedded-hal` I²C bus (7-bit addresses) as an [`I2c`] device.
+/// An `embedded-hal` I²C bus (7-bit addresses) as an [`I2c`] device; also
+/// [`Offload`]: `sys_write`/`sys_read` to the target set with [`key::ADDRESS`]
+/// (blocking: they complete at once).
 pub struct I2cPort<B> {
     bus: B,
+    target: Option<u8>,
 }
 
 impl<B: i2c::I2c> I2cPort<B> {
     /// Wraps the bus.
     pub fn new(bus: B) -> Self {
-        I2cPort { bus }
+        I2cPort { bus, target: None }
     }
 
     /// The bus back.
@@ -184,9 +187,51 @@ impl<B: i2c::I2c> I2c for I2cPort<B> {
     }
 }
 
+impl<B: i2c::I2c> Offload for I2cPort<B> {
+    fn start_write(&mut self, data: &[u8]) -> Result<Progress, HalError> {
+        let target = self.target.ok_or(HalError::NotInitialized)?;
+        I2c::write(self, target, data)?;
+        Ok(Progress::Done(data.len()))
+    }
+
+    fn start_read(&mut self, buf: &mut [u8]) -> Result<Progress, HalError> {
+        let target = self.target.ok_or(HalError::NotInitialized)?;
+        I2c::read(self, target, buf)?;
+        Ok(Progress::Done(buf.len()))
+    }
+
+    fn poll(&mut self, _buf: &mut [u8]) -> Option<Result<usize, HalError>> {
+        None
+    }
+
+    fn cancel(&mut self) {}
+}
+
 impl<B: i2c::I2c> Device for I2cPort<B> {
     fn support_i2c(&mut self) -> Option<&mut dyn I2c> {
         Some(self)
+    }
+
+    fn support_offload(&mut self) -> Option<&mut dyn Offload> {
+        Some(self)
+    }
+
+    /// Keys: [`key::ADDRESS`] (get/set: the target of `sys_read`/`sys_write`).
+    fn configure(&mut self, k: u8, value: Value<'_>) -> Result<(), HalError> {
+        match k {
+            key::ADDRESS => {
+                self.target = Some(value.as_int_in(0, 0x7F)? as u8);
+                Ok(())
+            }
+            _ => Err(HalError::NotSupported),
+        }
+    }
+
+    fn query(&mut self, k: u8) -> Result<Value<'_>, HalError> {
+        match k {
+            key::ADDRESS => self.target.map(|a| Value::U32(u32::from(a))).ok_or(HalError::NotInitialized),
+            _ => Err(HalError::NotSupported),
+        }
     }
 }
 
@@ -221,8 +266,33 @@ impl<S: SpiDevice> Spi for SpiPort<S> {
     }
 }
 
+/// `sys_write` clocks the bytes out, `sys_read` clocks zeros out and keeps
+/// what comes in (one transaction each; blocking: they complete at once).
+impl<S: SpiDevice> Offload for SpiPort<S> {
+    fn start_write(&mut self, data: &[u8]) -> Result<Progress, HalError> {
+        self.spi.write(data).map_err(|_| HalError::BusError)?;
+        Ok(Progress::Done(data.len()))
+    }
+
+    fn start_read(&mut self, buf: &mut [u8]) -> Result<Progress, HalError> {
+        buf.fill(0);
+        self.spi.transfer_in_place(buf).map_err(|_| HalError::BusError)?;
+        Ok(Progress::Done(buf.len()))
+    }
+
+    fn poll(&mut self, _buf: &mut [u8]) -> Option<Result<usize, HalError>> {
+        None
+    }
+
+    fn cancel(&mut self) {}
+}
+
 impl<S: SpiDevice> Device for SpiPort<S> {
     fn support_spi(&mut self) -> Option<&mut dyn Spi> {
+        Some(self)
+    }
+
+    fn support_offload(&mut self) -> Option<&mut dyn Offload> {
         Some(self)
     }
 }

@@ -75,6 +75,12 @@ pub trait Device {
         None
     }
 
+    /// Bulk transfers it may complete later (`sys_read`, `sys_write`: the offloader).
+    #[inline(always)]
+    fn support_offload(&mut self) -> Option<&mut dyn Offload> {
+        None
+    }
+
     /// Sets one configuration entry (a key of [`key`](super::key) and a typed
     /// value). Default: [`HalError::NotSupported`] for every key. A value of
     /// the wrong type or range is [`HalError::InvalidArgument`].
@@ -179,6 +185,39 @@ pub trait Clock {
     }
 }
 
+/// How an offloaded transfer started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Done already: this many bytes moved.
+    Done(usize),
+    /// The device completes it later ([`Offload::poll`]).
+    Pending,
+}
+
+/// Bulk transfers a device may complete later — a SPI flash, I²C registers,
+/// a UART, an accelerator: what the guest imports `sys_read` and `sys_write`
+/// reach (the router's offloader). One transfer at a time per device.
+///
+/// The guest's buffer is *lent* to the device while a transfer is pending:
+/// [`Offload::poll`] gets it again (the same bytes of the guest's memory), so a
+/// device may read a write's data or fill a read's buffer when it completes,
+/// as a DMA engine would, instead of copying at the start. Nothing else can
+/// touch the buffer meanwhile: its task is parked, and the kernel's ownership
+/// table holds it as lent.
+pub trait Offload {
+    /// Starts writing `data`: [`Progress::Done`] if the device took it now,
+    /// [`Progress::Pending`] if it completes later.
+    fn start_write(&mut self, data: &[u8]) -> Result<Progress, HalError>;
+    /// Starts reading into `buf` (up to its length): `Done(n)` with `n` bytes
+    /// filled now, or `Pending`.
+    fn start_read(&mut self, buf: &mut [u8]) -> Result<Progress, HalError>;
+    /// The pending transfer: `None` while it is in progress, else its result
+    /// (bytes moved, or why it failed). `buf` is the transfer's buffer.
+    fn poll(&mut self, buf: &mut [u8]) -> Option<Result<usize, HalError>>;
+    /// Abandons the pending transfer (it timed out, or its caller died).
+    fn cancel(&mut self);
+}
+
 /// A set of capabilities, one bit each: what a device answered to its
 /// `support_*` methods when it was registered.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -201,8 +240,10 @@ impl Caps {
     pub const BLE: Caps = Caps(1 << 5);
     /// [`Device::support_clock`].
     pub const CLOCK: Caps = Caps(1 << 6);
+    /// [`Device::support_offload`].
+    pub const OFFLOAD: Caps = Caps(1 << 7);
 
-    const NAMES: [(Caps, &'static str); 7] = [
+    const NAMES: [(Caps, &'static str); 8] = [
         (Caps::ADC, "adc"),
         (Caps::GPIO, "gpio"),
         (Caps::I2C, "i2c"),
@@ -210,6 +251,7 @@ impl Caps {
         (Caps::TX, "tx"),
         (Caps::BLE, "ble"),
         (Caps::CLOCK, "clock"),
+        (Caps::OFFLOAD, "offload"),
     ];
 
     /// Asks each `support_*` method of `device` once.
@@ -223,6 +265,7 @@ impl Caps {
             (device.support_tx().is_some(), Caps::TX),
             (device.support_ble().is_some(), Caps::BLE),
             (device.support_clock().is_some(), Caps::CLOCK),
+            (device.support_offload().is_some(), Caps::OFFLOAD),
         ] {
             if present {
                 caps = caps | cap;
@@ -241,7 +284,7 @@ impl Caps {
         self.0 == 0
     }
 
-    /// The bits (ADC = bit 0 … CLOCK = bit 6).
+    /// The bits (ADC = bit 0 … CLOCK = bit 6, OFFLOAD = bit 7).
     pub const fn bits(self) -> u8 {
         self.0
     }

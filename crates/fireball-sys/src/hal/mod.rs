@@ -51,7 +51,7 @@ mod device;
 mod registry;
 pub mod sim;
 
-pub use device::{Adc, Ble, Caps, Clock, Device, Gpio, I2c, Spi, Tx};
+pub use device::{Adc, Ble, Caps, Clock, Device, Gpio, I2c, Offload, Progress, Spi, Tx};
 pub use registry::{guest_bytes, DeviceId, DeviceInfo, RegisterError, Registry, DEFAULT_CAPACITY, MAX_PATH};
 
 use core::fmt;
@@ -199,4 +199,16 @@ pub mod key {
     pub const NOW_MS: u8 = 0x06;
     /// Frames sent or transfers done so far (get; `U32`).
     pub const COUNT: u8 = 0x07;
+    /// A GPIO pin number, in `READ`/`WRITE` requests (integer 0..=255).
+    pub const PIN: u8 = 0x08;
+    /// A pin's level, `true` = high: in a GPIO `WRITE` request and a `READ` reply (`Bool`).
+    pub const LEVEL: u8 = 0x09;
+    /// Bytes to write (request) or the bytes read (reply) of an I²C or SPI transfer (`Bytes`).
+    pub const DATA: u8 = 0x0a;
+    /// How many bytes an I²C or SPI `READ`/`TRANSFER` reads (integer, at most
+    /// the router's `MAX_TRANSFER`).
+    pub const LEN: u8 = 0x0b;
+    /// Where the next `sys_read`/`sys_write` of a storage device starts, in
+    /// bytes (get/set; integer): a transfer moves it past what it moved.
+    pub const OFFSET: u8 = 0x0c;
 }

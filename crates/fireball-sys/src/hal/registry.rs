@@ -4,7 +4,7 @@
 
 use core::fmt;
 
-use super::device::{Adc, Ble, Caps, Clock, Device, Gpio, I2c, Spi, Tx};
+use super::device::{Adc, Ble, Caps, Clock, Device, Gpio, I2c, Offload, Spi, Tx};
 use super::{HalError, Value};
 
 /// Devices a [`Registry`] holds unless told otherwise (FIREBALL.md §2).
@@ -283,6 +283,11 @@ impl<'d, const N: usize> Registry<'d, N> {
     /// Device `id`'s clock (see [`Registry::adc`] for the errors).
     pub fn clock(&mut self, id: DeviceId) -> Result<&mut dyn Clock, HalError> {
         self.slot_mut(id).ok_or(HalError::NoDevice)?.device.support_clock().ok_or(HalError::NotSupported)
+    }
+
+    /// Device `id`'s offloaded transfers ([`HalError::NotSupported`] if it has none).
+    pub fn offload(&mut self, id: DeviceId) -> Result<&mut dyn Offload, HalError> {
+        self.slot_mut(id).ok_or(HalError::NoDevice)?.device.support_offload().ok_or(HalError::NotSupported)
     }
 
     // --- The guest operations, typed -------------------------------------

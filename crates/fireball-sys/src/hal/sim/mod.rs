@@ -26,6 +26,11 @@ use core::cell::Cell;
 use super::device::{Adc, Clock, Device, Gpio, I2c, Spi};
 use super::{key, HalError, Value};
 
+mod offload;
+pub use offload::{crc32_update, SimCrc32};
+#[cfg(feature = "std")]
+pub use offload::SimNorFlash;
+
 #[cfg(feature = "std")]
 mod capture;
 #[cfg(feature = "std")]
@@ -510,6 +515,11 @@ impl SimI2c {
         self.registers.get(usize::from(reg)).copied().unwrap_or(0)
     }
 
+    /// Its 7-bit address.
+    pub fn address(&self) -> u8 {
+        self.address
+    }
+
     /// The register pointer.
     pub fn pointer(&self) -> u8 {
         self.pointer
@@ -580,6 +590,11 @@ impl I2c for SimI2c {
 
 impl Device for SimI2c {
     fn support_i2c(&mut self) -> Option<&mut dyn I2c> {
+        Some(self)
+    }
+
+    /// `sys_write` is an I²C write to its own address, `sys_read` a read (both at once).
+    fn support_offload(&mut self) -> Option<&mut dyn crate::hal::Offload> {
         Some(self)
     }
 

@@ -1,0 +1,273 @@
+//! Simulated devices for the offloader (`sys_read`, `sys_write`): transfers a
+//! device completes later. registry ──► device ──► [`Offload`] ──► **these**.
+//!
+//! | device | `no_std` | `sys_write` | `sys_read` |
+//! |---|---|---|---|
+//! | [`SimCrc32`] | yes | feeds bytes to a CRC-32 engine that takes `delay_ms` per transfer (completes later) | the 4-byte CRC so far, at once |
+//! | `SimNorFlash` | std | programs at the offset (NOR: bits only go 1 → 0), completes after a page-program time | reads at the offset, at once |
+//! | [`SimI2c`](super::SimI2c) | yes | an I²C write (register pointer, then registers), at once | an I²C read from the pointer, at once |
+//!
+//! Each can be told to never complete ([`SimCrc32::stall`]) and counts the
+//! transfers abandoned on it ([`SimCrc32::cancelled`]), for the timeout and
+//! dead-guest paths.
+
+use super::TimeSource;
+use crate::hal::{key, Device, HalError, Offload, Progress, Value};
+
+/// CRC-32 (IEEE 802.3, reflected, as zlib's `crc32`) of `data`, continuing from `crc`.
+pub fn crc32_update(crc: u32, data: &[u8]) -> u32 {
+    let mut c = !crc;
+    for &b in data {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+        }
+    }
+    !c
+}
+
+/// A slow accelerator: a CRC-32 engine that needs `delay_ms` of (simulated)
+/// time per write. The written bytes are read from the guest's buffer when
+/// the transfer completes — the buffer is lent to the device until then.
+/// Keys: [`key::COUNT`] (get: transfers completed).
+pub struct SimCrc32<'a> {
+    time: &'a dyn TimeSource,
+    delay_ms: u64,
+    crc: u32,
+    /// The pending write: when it completes.
+    due_ms: Option<u64>,
+    stalled: bool,
+    completed: u32,
+    cancelled: u32,
+}
+
+impl<'a> SimCrc32<'a> {
+    /// An engine on `time` taking `delay_ms` per transfer.
+    pub fn new(time: &'a dyn TimeSource, delay_ms: u64) -> Self {
+        SimCrc32 { time, delay_ms, crc: 0, due_ms: None, stalled: false, completed: 0, cancelled: 0 }
+    }
+
+    /// Never complete a transfer from now on (a hung device).
+    pub fn stall(&mut self) {
+        self.stalled = true;
+    }
+
+    /// The CRC of everything written so far.
+    pub fn crc(&self) -> u32 {
+        self.crc
+    }
+
+    /// Transfers abandoned (timed out, or their caller died).
+    pub fn cancelled(&self) -> u32 {
+        self.cancelled
+    }
+
+    /// Whether a transfer is pending.
+    pub fn busy(&self) -> bool {
+        self.due_ms.is_some()
+    }
+}
+
+impl Offload for SimCrc32<'_> {
+    fn start_write(&mut self, _data: &[u8]) -> Result<Progress, HalError> {
+        if self.due_ms.is_some() {
+            return Err(HalError::Busy);
+        }
+        self.due_ms = Some(self.time.now_ms().saturating_add(self.delay_ms));
+        Ok(Progress::Pending)
+    }
+
+    fn start_read(&mut self, buf: &mut [u8]) -> Result<Progress, HalError> {
+        let out = buf.get_mut(..4).ok_or(HalError::InvalidArgument)?;
+        out.copy_from_slice(&self.crc.to_le_bytes());
+        Ok(Progress::Done(4))
+    }
+
+    fn poll(&mut self, buf: &mut [u8]) -> Option<Result<usize, HalError>> {
+        let due = self.due_ms?;
+        if self.stalled || self.time.now_ms() < due {
+            return None;
+        }
+        self.due_ms = None;
+        self.crc = crc32_update(self.crc, buf);
+        self.completed += 1;
+        Some(Ok(buf.len()))
+    }
+
+    fn cancel(&mut self) {
+        if self.due_ms.take().is_some() {
+            self.cancelled += 1;
+        }
+    }
+}
+
+impl Device for SimCrc32<'_> {
+    fn support_offload(&mut self) -> Option<&mut dyn Offload> {
+        Some(self)
+    }
+
+    fn query(&mut self, k: u8) -> Result<Value<'_>, HalError> {
+        match k {
+            key::COUNT => Ok(Value::U32(self.completed)),
+            _ => Err(HalError::NotSupported),
+        }
+    }
+}
+
+impl Offload for super::SimI2c {
+    fn start_write(&mut self, data: &[u8]) -> Result<Progress, HalError> {
+        let address = self.address();
+        crate::hal::I2c::write(self, address, data)?;
+        Ok(Progress::Done(data.len()))
+    }
+
+    fn start_read(&mut self, buf: &mut [u8]) -> Result<Progress, HalError> {
+        let address = self.address();
+        crate::hal::I2c::read(self, address, buf)?;
+        Ok(Progress::Done(buf.len()))
+    }
+
+    fn poll(&mut self, _buf: &mut [u8]) -> Option<Result<usize, HalError>> {
+        None
+    }
+
+    fn cancel(&mut self) {}
+}
+
+#[cfg(feature = "std")]
+pub use flash::SimNorFlash;
+
+#[cfg(feature = "std")]
+mod flash {
+    use std::fs::{File, OpenOptions};
+    use std::io::{Read, Seek, SeekFrom, Write};
+    use std::path::Path;
+
+    use super::TimeSource;
+    use crate::hal::{key, Device, HalError, Offload, Progress, Value};
+
+    /// A SPI NOR flash backed by a file (created all `0xFF`, erased, if it is
+    /// new): `sys_write` programs at the offset ([`key::OFFSET`], set with a
+    /// `sys_request`), clearing bits only, as NOR does, and completes after a
+    /// page-program time per 256 bytes; `sys_read` reads at the offset at once.
+    /// Each transfer moves the offset past what it moved.
+    pub struct SimNorFlash<'a> {
+        file: File,
+        size: u64,
+        offset: u64,
+        time: &'a dyn TimeSource,
+        page_ms: u64,
+        due_ms: Option<u64>,
+        cancelled: u32,
+    }
+
+    impl<'a> SimNorFlash<'a> {
+        /// Opens (or creates, erased) the `size`-byte flash at `path`; a page
+        /// (256 B) takes `page_ms` to program.
+        pub fn open(path: impl AsRef<Path>, size: u64, time: &'a dyn TimeSource, page_ms: u64) -> std::io::Result<Self> {
+            let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+            let len = file.metadata()?.len();
+            if len < size {
+                file.seek(SeekFrom::Start(len))?;
+                let erased = std::vec![0xFFu8; (size - len) as usize];
+                file.write_all(&erased)?;
+            }
+            Ok(SimNorFlash { file, size, offset: 0, time, page_ms, due_ms: None, cancelled: 0 })
+        }
+
+        /// Transfers abandoned (timed out, or their caller died).
+        pub fn cancelled(&self) -> u32 {
+            self.cancelled
+        }
+
+        fn io<T>(r: std::io::Result<T>) -> Result<T, HalError> {
+            r.map_err(|_| HalError::BusError)
+        }
+    }
+
+    impl Offload for SimNorFlash<'_> {
+        fn start_write(&mut self, data: &[u8]) -> Result<Progress, HalError> {
+            if self.due_ms.is_some() {
+                return Err(HalError::Busy);
+            }
+            if self.offset + data.len() as u64 > self.size {
+                return Err(HalError::InvalidArgument);
+            }
+            let pages = (data.len() as u64).div_ceil(256).max(1);
+            self.due_ms = Some(self.time.now_ms().saturating_add(pages * self.page_ms));
+            Ok(Progress::Pending)
+        }
+
+        fn start_read(&mut self, buf: &mut [u8]) -> Result<Progress, HalError> {
+            let n = buf.len().min((self.size.saturating_sub(self.offset)) as usize);
+            Self::io(self.file.seek(SeekFrom::Start(self.offset)))?;
+            Self::io(self.file.read_exact(&mut buf[..n]))?;
+            self.offset += n as u64;
+            Ok(Progress::Done(n))
+        }
+
+        fn poll(&mut self, buf: &mut [u8]) -> Option<Result<usize, HalError>> {
+            let due = self.due_ms?;
+            if self.time.now_ms() < due {
+                return None;
+            }
+            self.due_ms = None;
+            // NOR programming only clears bits: the new byte is old AND data.
+            let mut old = std::vec![0u8; buf.len()];
+            let r = Self::io(self.file.seek(SeekFrom::Start(self.offset)))
+                .and_then(|_| Self::io(self.file.read_exact(&mut old)))
+                .and_then(|()| {
+                    for (o, &b) in old.iter_mut().zip(buf.iter()) {
+                        *o &= b;
+                    }
+                    Self::io(self.file.seek(SeekFrom::Start(self.offset)))
+                })
+                .and_then(|_| Self::io(self.file.write_all(&old)));
+            Some(r.map(|()| {
+                self.offset += buf.len() as u64;
+                buf.len()
+            }))
+        }
+
+        fn cancel(&mut self) {
+            if self.due_ms.take().is_some() {
+                self.cancelled += 1;
+            }
+        }
+    }
+
+    impl Device for SimNorFlash<'_> {
+        fn support_offload(&mut self) -> Option<&mut dyn Offload> {
+            Some(self)
+        }
+
+        /// Keys: [`key::OFFSET`] (get/set).
+        fn configure(&mut self, k: u8, value: Value<'_>) -> Result<(), HalError> {
+            match k {
+                key::OFFSET => {
+                    self.offset = value.as_int_in(0, self.size as i64)? as u64;
+                    Ok(())
+                }
+                _ => Err(HalError::NotSupported),
+            }
+        }
+
+        fn query(&mut self, k: u8) -> Result<Value<'_>, HalError> {
+            match k {
+                key::OFFSET => Ok(Value::I64(self.offset as i64)),
+                _ => Err(HalError::NotSupported),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_is_zlibs() {
+        assert_eq!(crc32_update(0, b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32_update(crc32_update(0, b"1234"), b"56789"), 0xCBF4_3926);
+    }
+}

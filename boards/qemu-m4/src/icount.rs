@@ -4,7 +4,8 @@
 //! bits wide. Shared by the CoreMark firmwares (src/bin/coremark*.rs, each
 //! `#[path]`-includes it), so every engine is measured the same way.
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::cell::Cell;
+use core::sync::atomic::{compiler_fence, AtomicU32, Ordering};
 
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m::peripheral::{SCB, SYST};
@@ -20,6 +21,8 @@ fn SysTick() {
 /// The running counter.
 pub struct Icount {
     per_tick: u64,
+    /// The last reading, in ticks.
+    last: Cell<u64>,
 }
 
 impl Icount {
@@ -34,24 +37,35 @@ impl Icount {
         p.SYST.clear_current();
         p.SYST.enable_interrupt();
         p.SYST.enable_counter();
-        Some(Icount { per_tick })
+        Some(Icount { per_tick, last: Cell::new(0) })
     }
 
     /// Instructions executed since [`Icount::start`] (to a tick: `per_tick` instructions).
     ///
-    /// A wrap whose exception is pending but not yet taken (QEMU takes it at the
-    /// end of a translation block) is counted through the pending bit: read
-    /// before and after the counter, it tells whether the counter has wrapped.
+    /// Under QEMU the counter reloads when it reaches zero, but the wrap's
+    /// exception becomes pending only when QEMU runs the timer's callback, and
+    /// is taken later still. A reading in between sees the reloaded counter
+    /// without the wrap: the pending bit, read before and after the counter,
+    /// catches the second window; a reading below the last one, the first
+    /// (readings must then be less than 2^24 ticks apart: 671 million
+    /// instructions on mps2-an386, more than any span the firmwares measure).
     pub fn now(&self) -> u64 {
         loop {
-            let w = WRAPS.load(Ordering::Relaxed);
+            let w = WRAPS.load(Ordering::SeqCst);
+            compiler_fence(Ordering::SeqCst);
             let before = SCB::is_pendst_pending();
             let cur = SYST::get_current();
             let after = SCB::is_pendst_pending();
-            if WRAPS.load(Ordering::Relaxed) == w && before == after {
-                let wraps = w as u64 + before as u64;
-                return ((wraps << 24) + (0x00ff_ffff - cur) as u64) * self.per_tick;
+            compiler_fence(Ordering::SeqCst);
+            if WRAPS.load(Ordering::SeqCst) != w || before != after {
+                continue;
             }
+            let mut ticks = ((w as u64 + before as u64) << 24) + (0x00ff_ffff - cur) as u64;
+            if ticks < self.last.get() {
+                ticks += 1 << 24;
+            }
+            self.last.set(ticks);
+            return ticks * self.per_tick;
         }
     }
 }

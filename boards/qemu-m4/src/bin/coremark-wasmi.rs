@@ -43,9 +43,10 @@ fn main() -> ! {
 
 fn run() -> bool {
     let Some(icount) = Icount::start() else { return false };
-    // SAFETY: the only reference to EXTRA_HEAP ever made: `main` runs once and
-    // nothing else names the static.
-    let extra: &'static mut [u8] = unsafe { &mut *(&raw mut EXTRA_HEAP) };
+    // SAFETY: the only reference to EXTRA_HEAP ever made (`main` runs once and
+    // nothing else names the static), over exactly its bytes.
+    let extra: &'static mut [u8] =
+        unsafe { core::slice::from_raw_parts_mut((&raw mut EXTRA_HEAP).cast::<u8>(), EXTRA_HEAP_BYTES) };
     if !HEAP.claim(extra) {
         hprintln!("wasmi: the heap refused {} B", EXTRA_HEAP_BYTES);
         return false;

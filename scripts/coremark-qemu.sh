@@ -21,17 +21,21 @@
 # runtime, engine and workload together). Fireball also runs on a Cortex-M33
 # (mps2-an505). Takes about a minute from a warm build; the wasmi and wasm3
 # builds take a few minutes from cold.
+#
+#   PROFILE=release-o3 bash scripts/coremark-qemu.sh   the engines at opt-level 3 too
+#                                                       (default: release, opt-level s)
 set -euo pipefail
 cd "$(dirname "$0")/../boards/qemu-m4"
 M4=thumbv7em-none-eabihf
 M33=thumbv8m.main-none-eabihf
+P=${PROFILE:-release}
 
 for t in $M4 $M33; do
-  cargo build -q --release --bin coremark --target "$t"
+  cargo build -q --profile "$P" --bin coremark --target "$t"
 done
 cargo build -q --release --bin coremark-native --target $M4
 cargo build -q --profile release-o3 --bin coremark-native --target $M4
-cargo build -q --release --features wasmi,wasm3 --bin coremark-wasmi --bin coremark-wasm3 --target $M4
+cargo build -q --profile "$P" --features wasmi,wasm3 --bin coremark-wasmi --bin coremark-wasm3 --target $M4
 
 # Runs a firmware under QEMU; prints its output, fails if it fails.
 run() {
@@ -57,11 +61,11 @@ per_iter() {
 flash() { arm-none-eabi-size -B "$1" | awk 'NR == 2 { print $1 + $2 }'; }
 
 echo "== Cortex-M4, mps2-an386"
-out_fb=$(run cortex-m4 mps2-an386 target/$M4/release/coremark); printf '%s\n' "$out_fb"
+out_fb=$(run cortex-m4 mps2-an386 target/$M4/$P/coremark); printf '%s\n' "$out_fb"
 out_o3=$(run cortex-m4 mps2-an386 target/$M4/release-o3/coremark-native); printf 'opt-level 3: %s\n' "$out_o3"
 out_s=$(run cortex-m4 mps2-an386 target/$M4/release/coremark-native); printf 'opt-level s: %s\n' "$out_s"
-out_wasmi=$(run cortex-m4 mps2-an386 target/$M4/release/coremark-wasmi); printf '%s\n' "$out_wasmi"
-out_wasm3=$(run cortex-m4 mps2-an386 target/$M4/release/coremark-wasm3); printf '%s\n' "$out_wasm3"
+out_wasmi=$(run cortex-m4 mps2-an386 target/$M4/$P/coremark-wasmi); printf '%s\n' "$out_wasmi"
+out_wasm3=$(run cortex-m4 mps2-an386 target/$M4/$P/coremark-wasm3); printf '%s\n' "$out_wasm3"
 
 native=$(per_iter "$out_o3" native)
 echo
@@ -74,14 +78,14 @@ row() { # label, instructions per iteration, firmware
 }
 row "native, opt-level 3" "$native" target/$M4/release-o3/coremark-native
 row "native, opt-level s" "$(per_iter "$out_s" native)" target/$M4/release/coremark-native
-row "Fireball (fuel)" "$(per_iter "$out_fb" fireball)" target/$M4/release/coremark
-row "wasmi 2.0.0" "$(per_iter "$out_wasmi" wasmi)" target/$M4/release/coremark-wasmi
-row "wasmi 2.0.0, fuel" "$(per_iter "$out_wasmi" wasmi+fuel)" target/$M4/release/coremark-wasmi
-row "wasm3 0.4.7" "$(per_iter "$out_wasm3" wasm3)" target/$M4/release/coremark-wasm3
+row "Fireball (fuel)" "$(per_iter "$out_fb" fireball)" target/$M4/$P/coremark
+row "wasmi 2.0.0" "$(per_iter "$out_wasmi" wasmi)" target/$M4/$P/coremark-wasmi
+row "wasmi 2.0.0, fuel" "$(per_iter "$out_wasmi" wasmi+fuel)" target/$M4/$P/coremark-wasmi
+row "wasm3 0.4.7" "$(per_iter "$out_wasm3" wasm3)" target/$M4/$P/coremark-wasm3
 packed=$(sed -n 's/^coremark.wasm: \([0-9]*\) B packed.*/\1/p' <<<"$out_fb")
 echo "(flash: the whole firmware, runtime and workload included: coremark.wasm is"
-echo " $(wc -c <../../benches/workloads/wasm/coremark.wasm) B, $packed B packed with its side table for Fireball; engines at opt-level s)"
+echo " $(wc -c <../../benches/workloads/wasm/coremark.wasm) B, $packed B packed with its side table for Fireball; engines built with profile $P)"
 
 echo
 echo "== Cortex-M33, mps2-an505"
-run cortex-m33 mps2-an505 target/$M33/release/coremark
+run cortex-m33 mps2-an505 target/$M33/$P/coremark

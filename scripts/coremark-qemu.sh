@@ -37,12 +37,13 @@ cargo build -q --release --bin coremark-native --target $M4
 cargo build -q --profile release-o3 --bin coremark-native --target $M4
 cargo build -q --profile "$P" --features wasmi,wasm3 --bin coremark-wasmi --bin coremark-wasm3 --target $M4
 
-# Runs a firmware under QEMU; prints its output, fails if it fails.
+# Runs a firmware under QEMU; prints its output, fails if it fails (its output
+# then goes to stderr: callers capture stdout).
 run() {
   local cpu=$1 machine=$2 elf=$3 out
   if ! out=$(qemu-system-arm -cpu "$cpu" -machine "$machine" -nographic \
     -semihosting-config enable=on,target=native -icount shift=0 -kernel "$elf" 2>&1); then
-    printf '%s\n' "$out"
+    printf '%s\n' "$out" >&2
     echo "coremark-qemu: $elf failed on $machine" >&2
     exit 1
   fi

@@ -4,7 +4,7 @@
 # tests (unit, CLI, examples, system, robustness, the spec testsuite), checks the
 # examples' .wasm against their sources, runs the firmware under QEMU (Cortex-M4
 # and Cortex-M33: the engine demo, the sensor example on the kernel, the kernel
-# benchmarks), checks the engine's flash budget and smoke-runs the benchmark. The last line repeats the spec testsuite summary.
+# benchmarks; CoreMark on Fireball, wasmi, wasm3 and natively), checks the engine's flash budget and smoke-runs the benchmark. The last line repeats the spec testsuite summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -8,6 +8,10 @@
 //! Also packs the guests the firmware embeds (`fireball pack`, done here with the
 //! engine on the host): `OUT_DIR/sensor.fbx`, the module with its side table,
 //! both kept in flash. The firmware's loader checks the table, never trusts it.
+//!
+//! With the feature `wasm3`, links bin coremark-wasm3 with newlib-nano (`libc_nano`,
+//! `libm`) for the target, found through arm-none-eabi-gcc: wasm3's C calls
+//! `strcmp`, `vsnprintf` and friends.
 
 use std::{env, fs, path::PathBuf};
 
@@ -33,6 +37,32 @@ fn main() {
         fs::write(out.join(name), &packed).unwrap_or_else(|e| panic!("write {name}: {e}"));
         println!("cargo:rerun-if-changed={src}");
     }
+    if env::var_os("CARGO_FEATURE_WASM3").is_some() {
+        link_newlib(&target);
+    }
     println!("cargo:rerun-if-changed=memory");
     println!("cargo:rerun-if-changed=build.rs");
+}
+
+/// Adds newlib-nano's folder for `target` (the multilib arm-none-eabi-gcc picks)
+/// to bin coremark-wasm3's link.
+fn link_newlib(target: &str) {
+    let flags: &[&str] = if target.starts_with("thumbv8m.main") {
+        &["-mthumb", "-march=armv8-m.main+fp", "-mfloat-abi=hard"]
+    } else {
+        &["-mthumb", "-march=armv7e-m+fp", "-mfloat-abi=hard"]
+    };
+    let out = std::process::Command::new("arm-none-eabi-gcc")
+        .args(flags)
+        .arg("-print-file-name=libc_nano.a")
+        .output()
+        .unwrap_or_else(|e| panic!("arm-none-eabi-gcc (gcc-arm-none-eabi, for wasm3): {e}"));
+    let lib = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let dir = match lib.parent() {
+        Some(d) if lib.is_file() => d,
+        _ => panic!("newlib-nano not found (libnewlib-arm-none-eabi): arm-none-eabi-gcc says {}", lib.display()),
+    };
+    println!("cargo:rustc-link-arg-bin=coremark-wasm3=-L{}", dir.display());
+    println!("cargo:rustc-link-arg-bin=coremark-wasm3=-lc_nano");
+    println!("cargo:rustc-link-arg-bin=coremark-wasm3=-lm");
 }

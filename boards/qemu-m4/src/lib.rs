@@ -45,6 +45,15 @@ impl Heap {
     pub fn peak_bytes(&self) -> usize {
         self.peak.load(Ordering::Relaxed)
     }
+
+    /// Gives the heap `mem` on top of its arena, for a firmware that needs more
+    /// than [`ARENA_BYTES`] (src/bin/coremark-wasmi.rs); false if talc found it
+    /// too small to use.
+    pub fn claim(&self, mem: &'static mut [u8]) -> bool {
+        // SAFETY: `mem` is borrowed mutably for 'static, so nothing but talc
+        // reads or writes it from now on; the `Claim` source allows manual claims.
+        unsafe { self.talc.lock().claim(mem.as_mut_ptr(), mem.len()) }.is_some()
+    }
 }
 
 // SAFETY: every method forwards to talc's `GlobalAlloc` with the caller's own

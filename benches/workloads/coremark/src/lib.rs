@@ -6,7 +6,7 @@
 //! the way its `bench.rs` does: the same set-up, then per iteration the list
 //! benchmark with finder index 1 and -1 (which calls the matrix and state
 //! benchmarks), folding both CRCs into the running one.
-
+#![cfg_attr(feature = "no_std", no_std)] // for the Cortex-M firmware (boards/qemu-m4, bin coremark-native)
 use coremark::list::core_list_init;
 use coremark::matrix::core_init_matrix;
 use coremark::state::core_init_state;

@@ -3,9 +3,8 @@
 //! performance run through the crates.io `coremark` crate, exported as
 //! `run(iterations) -> checksum`), packed by build.rs and executed in place
 //! from flash by Fireball. Meant for `qemu-system-arm -icount shift=0`
-//! (scripts/coremark-qemu.sh), where SysTick counts executed instructions: 40
-//! per tick on mps2-an386 (Cortex-M4), 50 on mps2-an505 (Cortex-M33); the
-//! SysTick exception counts its wraps, so the counter is 64 bits wide.
+//! (scripts/coremark-qemu.sh), where SysTick counts executed instructions
+//! (src/icount.rs, shared with coremark-native and coremark-wasmi).
 //!
 //! Prints instructions per iteration (the difference between a run of `ITERS`
 //! iterations and a run of one, so set-up is not counted) and checks each run's
@@ -13,15 +12,14 @@
 #![no_std]
 #![no_main]
 
-use core::sync::atomic::{AtomicU32, Ordering};
-
-use cortex_m::peripheral::syst::SystClkSource;
-use cortex_m::peripheral::SYST;
-use cortex_m_rt::{entry, exception};
+use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
 use fireball_coos::mem::{Partition, PartitionId};
 use fireball_qemu_m4::exit;
 use fireball_wasm::{Exit, Features, HostLimits, Module, StackLimits, Store, Thread, Value};
+
+#[path = "../icount.rs"]
+mod icount;
 
 /// The workload, packed with its side table by build.rs.
 static COREMARK: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/coremark.fbx"));
@@ -39,33 +37,6 @@ const RAM_BYTES: usize = 320 * 1024;
 #[repr(C, align(16))]
 struct Ram([u8; RAM_BYTES]);
 
-static WRAPS: AtomicU32 = AtomicU32::new(0);
-
-#[exception]
-fn SysTick() {
-    WRAPS.fetch_add(1, Ordering::Relaxed);
-}
-
-/// SysTick ticks since it was started (64 bits: wraps counted by the exception).
-fn ticks() -> u64 {
-    loop {
-        let w = WRAPS.load(Ordering::Relaxed);
-        let cur = SYST::get_current();
-        if WRAPS.load(Ordering::Relaxed) == w {
-            return ((w as u64) << 24) + (0x00ff_ffff - cur) as u64;
-        }
-    }
-}
-
-/// Instructions per SysTick tick under `-icount shift=0` (CPUID tells the boards apart).
-fn insns_per_tick(cpuid: u32) -> u64 {
-    if (cpuid >> 4) & 0xfff == 0xd21 {
-        50
-    } else {
-        40
-    }
-}
-
 #[entry]
 fn main() -> ! {
     let ok = run();
@@ -73,13 +44,7 @@ fn main() -> ! {
 }
 
 fn run() -> bool {
-    let Some(mut p) = cortex_m::Peripherals::take() else { return false };
-    let per_tick = insns_per_tick(p.CPUID.base.read());
-    p.SYST.set_clock_source(SystClkSource::Core);
-    p.SYST.set_reload(0x00ff_ffff);
-    p.SYST.clear_current();
-    p.SYST.enable_interrupt();
-    p.SYST.enable_counter();
+    let Some(icount) = icount::Icount::start() else { return false };
 
     let Some(ram) = cortex_m::singleton!(: Ram = Ram([0; RAM_BYTES])) else { return false };
     let part = match Partition::new(PartitionId::Guest, &mut ram.0) {
@@ -88,7 +53,7 @@ fn run() -> bool {
     };
     // The thread first: linear memory, allocated last, can then grow in place.
     let Ok(mut thread) = Thread::new_in(StackLimits { value_slots: 2048, frames: 128 }, &part) else { return false };
-    let t0 = ticks();
+    let t0 = icount.now();
     let module = match Module::from_packed_in(COREMARK, Features::default(), &part) {
         Ok(m) => m,
         Err(e) => {
@@ -104,7 +69,7 @@ fn run() -> bool {
             return false;
         }
     };
-    let load = (ticks() - t0) * per_tick;
+    let load = icount.now() - t0;
     let Some(f) = store.export_func(inst, "run") else { return false };
     hprintln!(
         "coremark.wasm: {} B packed in flash, engine metadata {} B in RAM; load + validate + instantiate: {} instructions",
@@ -120,9 +85,9 @@ fn run() -> bool {
             return false;
         }
         let before = thread.instructions();
-        let start = ticks();
+        let start = icount.now();
         let exit = thread.resume(&mut store, u64::MAX);
-        insns[k] = (ticks() - start) * per_tick;
+        insns[k] = icount.now() - start;
         wasm[k] = thread.instructions() - before;
         let got = thread.results(&store).next();
         if exit != Exit::Done || got != Some(Value::I64(want)) {

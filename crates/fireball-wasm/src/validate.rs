@@ -216,9 +216,9 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
     }
 
     fn pop(&mut self) -> R<Ty> {
-        let c = self.ctrl();
-        if self.s.vals.len() as u32 == c.height {
-            if c.unreachable {
+        let (height, unreachable, _) = self.top();
+        if self.s.vals.len() as u32 == height {
+            if unreachable {
                 return Ok(UNKNOWN);
             }
             return Err(self.err(Reason::StackUnderflow));
@@ -244,11 +244,11 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
     /// Check that the top of the stack matches `ts` without consuming it
     /// (the spec's `push_vals(pop_vals(ts))`).
     fn check_top(&self, ts: &[ValType]) -> R<()> {
-        let c = self.ctrl();
+        let (height, unreachable, _) = self.top();
         let len = self.s.vals.len();
         for (i, &t) in ts.iter().rev().enumerate() {
-            if len < i + 1 || len - i - 1 < c.height as usize {
-                if c.unreachable {
+            if len < i + 1 || len - i - 1 < height as usize {
+                if unreachable {
                     return Ok(());
                 }
                 return Err(self.err(Reason::StackUnderflow));
@@ -287,9 +287,16 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
         })
     }
 
+    /// The innermost frame's operand height, unreachable and dead flags, without
+    /// copying the frame (these run for every operand popped).
+    #[inline]
+    fn top(&self) -> (u32, bool, bool) {
+        self.s.ctrls.last().map_or((0, true, true), |c| (c.height, c.unreachable, c.dead))
+    }
+
     fn live(&self) -> bool {
-        let c = self.ctrl();
-        !c.dead && !c.unreachable
+        let (_, unreachable, dead) = self.top();
+        !dead && !unreachable
     }
 
     fn push_ctrl(&mut self, kind: Kind, sig: BlockType, pc: u32) -> R<()> {
@@ -323,12 +330,12 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
         }
     }
 
-    fn label(&self, depth: u32) -> R<Ctrl> {
+    fn label(&self, depth: u32) -> R<&Ctrl> {
         let n = self.s.ctrls.len();
         if depth as usize >= n {
             return Err(self.err(Reason::UnknownLabel));
         }
-        Ok(self.s.ctrls[n - 1 - depth as usize])
+        Ok(&self.s.ctrls[n - 1 - depth as usize])
     }
 
     /// The entry a packed module has for this function's next site (its word, or
@@ -408,10 +415,11 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
             return Ok(None);
         }
         let idx = self.s.ctrls.len() - 1 - depth as usize;
-        let f = self.s.ctrls[idx];
-        let keep = self.label_types(&f).len() as u32;
+        let f = &self.s.ctrls[idx];
+        let keep = self.label_types(f).len() as u32;
+        let (kind, f_height, loop_pc, loop_stp, head_cost, patch) = (f.kind, f.height, f.loop_pc, f.loop_stp, f.head_cost, f.patch);
         let height = self.s.vals.len() as u32;
-        let drop = height.saturating_sub(f.height + keep);
+        let drop = height.saturating_sub(f_height + keep);
         if self.packed {
             let (e, index) = self.claimed()?;
             // An unconditional branch never falls through: its fall field is 0.
@@ -419,8 +427,8 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
                 return Err(mismatch(index));
             }
             let c = self.claim_of(&e, index);
-            if f.kind == Kind::Loop {
-                if (c.pc, c.stp, c.cost) != (f.loop_pc, f.loop_stp, f.head_cost) {
+            if kind == Kind::Loop {
+                if (c.pc, c.stp, c.cost) != (loop_pc, loop_stp, head_cost) {
                     return Err(mismatch(index));
                 }
             } else {
@@ -429,12 +437,12 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
             return Ok(Some(Holder::CheckFall(e.fall, index)));
         }
         let mut e = Site { at: self.at as u32, pc: NONE, stp: 0, keep, drop, cost: 0, fall: 0 };
-        if f.kind == Kind::Loop {
-            e.pc = f.loop_pc;
-            e.stp = f.loop_stp;
-            e.cost = f.head_cost;
+        if kind == Kind::Loop {
+            e.pc = loop_pc;
+            e.stp = loop_stp;
+            e.cost = head_cost;
         } else {
-            e.pc = f.patch;
+            e.pc = patch;
             self.s.ctrls[idx].patch = self.s.sites.len() as u32;
         }
         push(&mut self.s.sites, e)?;
@@ -830,8 +838,7 @@ pub(crate) fn function<A: Allocator + Clone>(
             }
             0x0c => {
                 let l = r.u32()?;
-                let f = v.label(l)?;
-                let ts = v.label_types(&f);
+                let ts = v.label_types(v.label(l)?);
                 v.pop_all(ts)?;
                 v.push_all(ts)?;
                 v.end_run()?;
@@ -841,8 +848,7 @@ pub(crate) fn function<A: Allocator + Clone>(
             0x0d => {
                 let l = r.u32()?;
                 v.pop_expect(ValType::I32)?;
-                let f = v.label(l)?;
-                let ts = v.label_types(&f);
+                let ts = v.label_types(v.label(l)?);
                 v.pop_all(ts)?;
                 v.push_all(ts)?;
                 v.end_run()?;
@@ -858,14 +864,12 @@ pub(crate) fn function<A: Allocator + Clone>(
                 }
                 let default = r.u32()?;
                 v.pop_expect(ValType::I32)?;
-                let fd = v.label(default)?;
-                let arity = v.label_types(&fd).len();
+                let arity = v.label_types(v.label(default)?).len();
                 let mut t = Reader::new(r.bytes(), targets, r.pos());
                 v.end_run()?;
                 for i in 0..=n {
                     let l = if i < n { t.u32()? } else { default };
-                    let f = v.label(l)?;
-                    let ts = v.label_types(&f);
+                    let ts = v.label_types(v.label(l)?);
                     if ts.len() != arity {
                         return Err(v.err(Reason::BrTableArity));
                     }

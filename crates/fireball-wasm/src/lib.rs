@@ -6,6 +6,8 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo, clippy::unimplemented))]
 
+#[cfg(feature = "debug")]
+pub mod debug;
 pub mod error;
 pub mod exec;
 mod float;

@@ -523,6 +523,7 @@ fn call<'m>(
         Exit::Done => Ok(thread.results(store).collect()),
         Exit::OutOfFuel => Err(format!("out of fuel after {} instructions", fuel.unwrap_or(0))),
         Exit::HostCall { .. } => Err("host call to an import the CLI does not provide".into()),
+        Exit::Breakpoint { offset } => Err(format!("stopped for a debugger at offset {offset:#x}")),
         Exit::Trap(t) => {
             let mut msg = format!("trap: {} at offset {:#x}", t.code, t.offset);
             let frames: Vec<String> = thread

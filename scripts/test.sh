@@ -12,6 +12,8 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "setup"
 bash scripts/setup.sh
+# The lldb tests (tools/fireball-cli/tests/lldb.rs) run for real here: setup installed lldb-22.
+unset FIREBALL_SKIP_LLDB
 
 step "no_std runtime crates for Cortex-M (thumbv7em, thumbv8m.main)"
 for t in thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
@@ -33,6 +35,10 @@ cargo test --workspace --exclude fireball-bench --exclude fireball-diff 2>&1 | t
 # The subsystems' host backends (simulated devices, captures) are behind `std`.
 cargo test -p fireball-sys --all-features
 spec_line=$(grep -E '^spec: [0-9]+ passed, [0-9]+ failed' "$log" || true)
+
+step "debugger: lldb-22 against fireball run --gdb (also part of the host tests above; shown here)"
+cargo test -q -p fireball-cli --test lldb -- --nocapture
+lldb-22 --no-lldbinit -b -o 'plugin list' | grep -i 'webassembly debugging plug-in'
 
 step "differential fuzzing: Fireball vs wasmi 2.0.0 (90 s, seed = UTC date; reports in target/diff-divergences)"
 cargo test -p fireball-diff --release 2>&1 | tee -a "$log"

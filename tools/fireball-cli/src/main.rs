@@ -104,6 +104,11 @@ struct RunArgs {
     /// Maximum call depth.
     #[arg(long, default_value_t = 1024)]
     depth: u32,
+    /// Serve lldb (LLDB's WebAssembly GDB remote protocol) on this address, e.g.
+    /// `127.0.0.1:1234`: the run waits for lldb to connect before the first instruction
+    /// (`lldb-22 app.wasm -o 'process connect --plugin wasm connect://127.0.0.1:1234'`).
+    #[arg(long)]
+    gdb: Option<String>,
     /// Arguments for the invoked function, one per parameter.
     #[arg(allow_negative_numbers = true)]
     args: Vec<String>,
@@ -433,8 +438,24 @@ fn run_system(a: &RunArgs) -> Result<(), String> {
         None => system::Limit::Instructions(u64::MAX),
     };
     let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));
+    let gdb = match &a.gdb {
+        Some(addr) => {
+            let listener = std::net::TcpListener::bind(addr).map_err(|e| format!("--gdb {addr}: {e}"))?;
+            let local = listener.local_addr().map_err(|e| format!("--gdb {addr}: {e}"))?;
+            eprintln!("fireball: waiting for lldb on {local} (process connect --plugin wasm connect://{local})");
+            let (stream, peer) = listener.accept().map_err(|e| format!("--gdb {addr}: {e}"))?;
+            eprintln!("fireball: lldb connected from {peer}");
+            let path = |m: &str| {
+                let p = split_entry(m).0;
+                std::fs::canonicalize(p).map_or_else(|_| p.to_string(), |c| c.display().to_string())
+            };
+            let paths = std::iter::once(a.module.as_str()).chain(a.services.iter().map(String::as_str)).map(path).collect();
+            Some(fireball_cli::gdb::Gdb { stream, paths })
+        }
+        None => None,
+    };
     let mut stdout = std::io::stdout().lock();
-    let report = system::run(system::RunConfig {
+    let cfg = system::RunConfig {
         app: Some(app),
         services,
         ram: parse_size(&a.ram)?,
@@ -444,7 +465,11 @@ fn run_system(a: &RunArgs) -> Result<(), String> {
         seed: a.seed,
         out: &mut stdout,
         stop: Some(&STOP),
-    })?;
+    };
+    let report = match &gdb {
+        Some(g) => system::run_with_gdb(cfg, g)?,
+        None => system::run(cfg)?,
+    };
     match report.fatal {
         Some(f) => Err(f),
         None => Ok(()),

@@ -360,7 +360,13 @@ const SUBHEAP_OVERHEAD: usize = 256;
 
 /// Run the app and services until `cfg.limit`, Ctrl-C, or until nothing can run.
 pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
-    run_mode(cfg, Mode::Run)
+    run_mode(cfg, Mode::Run, None)
+}
+
+/// [`run`], served to lldb over `gdb` (`fireball run --gdb`): it waits for lldb before
+/// the first instruction, and nothing runs while lldb has the system stopped.
+pub fn run_with_gdb(cfg: RunConfig<'_>, gdb: &crate::gdb::Gdb) -> Result<Report, String> {
+    run_mode(cfg, Mode::Run, Some(gdb))
 }
 
 /// What every module of `cfg` needs of its partition, measured by loading and
@@ -378,7 +384,7 @@ pub fn measure(cfg: &RunConfig<'_>) -> Result<Vec<Footprint>, String> {
         out: &mut sink,
         stop: None,
     };
-    Ok(run_mode(probe, Mode::Probe)?.footprints)
+    Ok(run_mode(probe, Mode::Probe, None)?.footprints)
 }
 
 /// Sets up the system the way `run` does — plan, partitions, every module loaded
@@ -433,7 +439,7 @@ fn does_not_fit(f: &Footprint, have: usize, ram: usize, n_svc: usize, max_servic
     )
 }
 
-fn run_mode(cfg: RunConfig<'_>, mode: Mode) -> Result<Report, String> {
+fn run_mode(cfg: RunConfig<'_>, mode: Mode, gdb: Option<&crate::gdb::Gdb>) -> Result<Report, String> {
     let probe = mode == Mode::Probe;
     // A run sizes the service sub-heaps and the app's memory from what a probe measured.
     let measured = if probe { Vec::new() } else { measure(&cfg)? };
@@ -692,7 +698,16 @@ fn run_mode(cfg: RunConfig<'_>, mode: Mode) -> Result<Report, String> {
     let mut sink_values: Vec<Vec<u32>> = vec![Vec::new(); sinks.len()];
     let mut idle_ms = 0u64;
     let mut idle_run = 0u64;
+    // `--gdb`: lldb gets the system before its first instruction (crate::gdb).
+    let mut gdb_buf = [0u8; crate::gdb::PACKET_BYTES];
+    let (mut debugger, mut gdb_end) = (None, None);
+    if let Some(g) = gdb {
+        (debugger, kernel, gdb_end) = crate::gdb::start(g, &mut gdb_buf, &tasks, kernel, out)?;
+    }
     let stopped = loop {
+        if let Some(why) = gdb_end.take() {
+            break why;
+        }
         if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
             break "interrupted (Ctrl-C)".to_string();
         }
@@ -726,6 +741,9 @@ fn run_mode(cfg: RunConfig<'_>, mode: Mode) -> Result<Report, String> {
         report.log.push_str(&text);
         text.push_str(&std::mem::take(&mut *console_text.borrow_mut()));
         let _ = out.write_all(text.as_bytes());
+        if debugger.is_some() {
+            (debugger, kernel, gdb_end) = crate::gdb::after_step(debugger, kernel, step, out)?;
+        }
         if p3.clear_exhausted().is_some() {
             // The spec's P3 policy: degrade. Say so; the logger and the HAL go on with what they have.
             let _ = writeln!(out, "[system] ERROR P3 (subsystems) ran dry: degrading, control continues");
@@ -795,6 +813,7 @@ fn run_mode(cfg: RunConfig<'_>, mode: Mode) -> Result<Report, String> {
     }
     let kernel_ram = core.borrow().ram_bytes();
     let partition_table = partition_table(&mem, &sub_heaps, &specs, &stack_slots, &tasks);
+    drop(debugger);
     drop(kernel);
     let router_stats = router.borrow().stats();
     report.log_dropped += logger.dropped();

@@ -1,0 +1,171 @@
+//! Source-level debugging with a stock lldb: `fireball run guest.wasm --gdb
+//! 127.0.0.1:0` against Debian's `lldb-22` (LLDB's WebAssembly process plugin),
+//! headless (`lldb-22 -b -o … -k …`, bounded by `timeout`), asserting the lines
+//! lldb prints. The guests are `examples/debug/*.c`, built with `-g -O0` and
+//! checked in (`scripts/build-examples.sh`).
+//!
+//! `scripts/setup.sh` installs lldb-22 and `scripts/test.sh` runs this for real.
+//! Without lldb-22 the tests fail, unless `FIREBALL_SKIP_LLDB=1` says to skip them.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const LLDB: &str = "lldb-22";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+}
+
+/// Whether to run: lldb-22 present, or a loud failure unless skipping was asked for.
+fn lldb_available() -> bool {
+    let found = Command::new(LLDB).arg("--version").output().is_ok_and(|o| o.status.success());
+    if found {
+        return true;
+    }
+    if std::env::var("FIREBALL_SKIP_LLDB").is_ok_and(|v| v == "1") {
+        eprintln!("SKIPPED: {LLDB} is not installed and FIREBALL_SKIP_LLDB=1 (scripts/setup.sh installs it)");
+        return false;
+    }
+    panic!("{LLDB} is not installed: run scripts/setup.sh (apt-get install lldb-22), or set FIREBALL_SKIP_LLDB=1 to skip");
+}
+
+/// `fireball run <guest> --gdb 127.0.0.1:0`, once it listens: the child and its address.
+fn serve(guest: &str) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fireball"))
+        .current_dir(repo())
+        .args(["run", guest, "--gdb", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("fireball");
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    err.read_line(&mut line).expect("first stderr line");
+    // "fireball: waiting for lldb on 127.0.0.1:PORT (process connect …)"
+    let addr = line.split_whitespace().nth(5).unwrap_or_else(|| panic!("unexpected: {line}")).to_string();
+    // Keep draining stderr so the child never blocks on it.
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = err.read_to_string(&mut rest);
+    });
+    (child, addr)
+}
+
+/// Run lldb-22 headless with `-o` commands (and `-k` ones, run if the target crashes).
+fn lldb(addr: &str, commands: &[&str], on_crash: &[&str]) -> String {
+    let mut cmd = Command::new("timeout");
+    cmd.current_dir(repo()).args(["120", LLDB, "--no-lldbinit", "-b", "-o"]).arg(format!("process connect --plugin wasm connect://{addr}"));
+    for c in commands {
+        cmd.args(["-o", c]);
+    }
+    for c in on_crash {
+        cmd.args(["-k", c]);
+    }
+    let out = cmd.output().expect("lldb-22");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(124), "lldb timed out:\n{text}");
+    text
+}
+
+/// Wait (at most 60 s) for fireball to end; its stdout.
+fn finish(mut child: Child) -> (bool, String) {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let mut out = String::new();
+            if let Some(mut s) = child.stdout.take() {
+                let _ = s.read_to_string(&mut out);
+            }
+            return (status.success(), out);
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("fireball did not end after lldb left");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The line of `text` that contains every one of `parts`, or a failure showing `text`.
+fn line_with<'t>(text: &'t str, parts: &[&str]) -> &'t str {
+    text.lines().find(|l| parts.iter().all(|p| l.contains(p))).unwrap_or_else(|| panic!("no line with {parts:?} in:\n{text}"))
+}
+
+#[test]
+fn break_backtrace_variables_next_finish_continue_to_exit() {
+    if !lldb_available() {
+        return;
+    }
+    let (child, addr) = serve("examples/debug/calc.wasm");
+    let out = lldb(
+        &addr,
+        &[
+            "breakpoint set -n scale",
+            "continue",
+            "bt",
+            "frame variable",
+            "target variable calls",
+            "next",
+            "next",
+            "target variable calls",
+            "finish",
+            "breakpoint delete 1",
+            "continue",
+        ],
+        &[],
+    );
+    // The breakpoint, resolved from DWARF to a code address (0x4000… | file offset).
+    line_with(&out, &["Breakpoint 1: where = calc.wasm`scale", "at calc.c:9", "address = 0x40000000000000"]);
+    line_with(&out, &["stop reason = breakpoint 1.1"]);
+    // bt: three frames with their source lines and argument values.
+    line_with(&out, &["frame #0: 0x40000000000000", "calc.wasm`scale(value=10, factor=1) at calc.c:9"]);
+    line_with(&out, &["frame #1: 0x40000000000001", "calc.wasm`weighted_sum(values=0x", ", n=4) at calc.c:17"]);
+    line_with(&out, &["frame #2: 0x40000000000002", "calc.wasm`main at calc.c:24"]);
+    // frame variable (locals in wasm locals and in linear memory), a global.
+    line_with(&out, &["(int) value = 10"]);
+    line_with(&out, &["(int) factor = 1"]);
+    let calls: Vec<&str> = out.lines().filter(|l| l.contains("(int) calls = ")).collect();
+    assert_eq!(calls, ["(int) calls = 0", "(int) calls = 1"], "the global before and after `calls = calls + 1`:\n{out}");
+    // next, next: lines 10 then 11; finish: back in weighted_sum at the call.
+    line_with(&out, &["stop reason = step over"]);
+    line_with(&out, &["-> 10", "calls = calls + 1;"]);
+    line_with(&out, &["-> 11", "return scaled;"]);
+    line_with(&out, &["stop reason = step out"]);
+    line_with(&out, &["weighted_sum(values=0x", "n=4) at calc.c:17"]);
+    line_with(&out, &["1 breakpoints deleted"]);
+    // Deleted: `continue` runs the three remaining calls and main returns 0.
+    line_with(&out, &["Process 1 exited with status = 0"]);
+    let (ok, stdout) = finish(child);
+    assert!(ok, "fireball failed:\n{stdout}");
+    assert!(stdout.contains("[calc] returned"), "{stdout}");
+}
+
+#[test]
+fn a_trap_stops_with_its_locals_and_memory() {
+    if !lldb_available() {
+        return;
+    }
+    let (child, addr) = serve("examples/debug/trap.wasm");
+    // lldb -b stops running `-o` commands at a crash and runs the `-k` ones.
+    let out = lldb(
+        &addr,
+        &["continue"],
+        &["bt", "frame variable", "memory read -s4 -fd -c4 base", "target variable buffer", "process kill"],
+    );
+    line_with(&out, &["stop reason = signal SIGSEGV"]);
+    line_with(&out, &["frame #0: 0x40000000000001", "trap.wasm`store(base=0x", "index=268435456, value=44) at trap.c:8"]);
+    line_with(&out, &["frame #1: ", "trap.wasm`main at trap.c:13"]);
+    line_with(&out, &["(int) index = 268435456"]);
+    line_with(&out, &["(int) value = 44"]);
+    // The buffer in linear memory, with the first (good) store's 33 in it.
+    let base = line_with(&out, &["(int *) base = 0x"]).rsplit(' ').next().unwrap_or_default().to_string();
+    let base = u32::from_str_radix(base.trim_start_matches("0x"), 16).expect("base");
+    line_with(&out, &[&format!("0x{:08x}: 1", base)]);
+    line_with(&out, &[&format!("0x{:08x}: 33", base + 8)]);
+    line_with(&out, &["(int[8]) buffer = ([0] = 1, [1] = 2, [2] = 33, [3] = 4"]);
+    let (_, stdout) = finish(child);
+    assert!(stdout.contains("[trap] terminated: trap (out of bounds memory access)"), "{stdout}");
+    assert!(stdout.contains("killed by the debugger"), "{stdout}");
+}

@@ -80,11 +80,14 @@ done <<<"$EXAMPLES"
 # The debugger's guests: C built for lldb (-g -O0), checked in.
 [ "${1:-}" = "--debug" ] && exit $status
 mkdir -p "$OUT/debug"
-for name in calc trap; do
+for spec in calc:app trap:app ticker:service; do
+  name=${spec%%:*} kind=${spec#*:}
   wasm=$OUT/debug/$name.wasm
-  "$CLANG" "${BASE[@]}" "${DEBUG[@]}" -Wl,-z,stack-size=4096 -o "$wasm" "examples/debug/$name.c"
+  flags=("${BASE[@]}" "${DEBUG[@]}" -Wl,-z,stack-size=4096)
+  [ "$kind" = service ] && flags=("${BASE[@]}" "${DEBUG[@]}" -Wl,-z,stack-size=1024 -nostartfiles -Wl,--no-entry -Wl,--export="$name")
+  "$CLANG" "${flags[@]}" -o "$wasm" "examples/debug/$name.c"
   chmod 644 "$wasm"
-  printf '%-13s %-8s %6d bytes  (-g -O0)\n' "debug/$name" app "$(wc -c <"$wasm")"
+  printf '%-13s %-8s %6d bytes  (-g -O0)\n' "debug/$name" "$kind" "$(wc -c <"$wasm")"
   if [ "$OUT" != examples ] && ! cmp -s "$wasm" "examples/debug/$name.wasm"; then
     echo "  differs from the checked-in examples/debug/$name.wasm: run scripts/build-examples.sh"
     status=1

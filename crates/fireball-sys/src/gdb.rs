@@ -4,7 +4,12 @@
 //! breakpoint can sit in the app or in any service. Addresses are LLDB's wasm
 //! encoding: bits 63–62 the space (0 linear memory, 1 module bytes), the module
 //! id from bit 32, the offset below; a pc is `0x4000_0000_0000_0000 | id << 32 |
-//! offset in the .wasm file`.
+//! offset in the .wasm file`. lldb-22 sends linear-memory addresses without a
+//! module id (module 0): they name the memory of the module that stopped last,
+//! so after a stop in a service its variables read from its own memory, but
+//! after `thread select` to another module's thread, variables that live in
+//! linear memory still read from the stopped module's (a limit of the protocol
+//! as lldb-22 speaks it; locals in wasm locals and code are exact).
 //!
 //! The embedder keeps its own run loop and hands the debuggee (the [`Kernel`],
 //! by value) to the session around each scheduling step; while a task is
@@ -94,6 +99,8 @@ pub trait Debuggee {
     fn global(&self, t: TaskId, k: usize, i: u32) -> Option<Value>;
     /// Its linear memory (memory 0), the part that is backed.
     fn memory(&self, t: TaskId) -> Option<&[u8]>;
+    /// Its linear memory's size as the guest sees it (at least `memory(t)`'s length).
+    fn memory_size(&self, t: TaskId) -> u64;
     /// Stop before the instruction at `offset` of its module; false if refused.
     fn set_breakpoint(&mut self, t: TaskId, offset: u32) -> bool;
     /// Remove one; false if it was not set.
@@ -158,6 +165,10 @@ where
         store.memory_data(store.instance_memory(Instance(0), 0)?)
     }
 
+    fn memory_size(&self, t: TaskId) -> u64 {
+        self.wasm_task(t).and_then(|(_, store)| store.memory_size(store.instance_memory(Instance(0), 0)?)).unwrap_or(0)
+    }
+
     fn set_breakpoint(&mut self, t: TaskId, offset: u32) -> bool {
         match self.wasm_task_mut(t) {
             Some((th, store)) => th.set_breakpoint(store, Breakpoint { instance: 0, offset }).is_ok(),
@@ -199,6 +210,8 @@ pub struct Session<'n, D: Debuggee> {
     stepping: u32,
     /// Tasks that were live at the last look (to notice one ending).
     live: u32,
+    /// The task of the last stop: linear-memory addresses without a module id are its.
+    focus: TaskId,
     /// Breakpoints as lldb set them (module, offset), to clear on detach.
     bps: [(TaskId, u32); 2 * fireball_wasm::debug::MAX_BREAKPOINTS],
     n_bps: usize,
@@ -296,6 +309,7 @@ impl<'a, 'n, D: Debuggee, C: ConnectionExt> Debugger<'a, 'n, D, C> {
             resume_step: 0,
             stepping: 0,
             live: 0,
+            focus: 0,
             bps: [(0, 0); 2 * fireball_wasm::debug::MAX_BREAKPOINTS],
             n_bps: 0,
         };
@@ -383,9 +397,10 @@ impl<'a, 'n, D: Debuggee, C: ConnectionExt> Debugger<'a, 'n, D, C> {
         }
         t.stepping = 0;
         let pc = match reason {
-            MultiThreadStopReason::SwBreak(tid) | MultiThreadStopReason::SignalWithThread { tid, .. } => {
-                task_of(tid).and_then(|k| Some(pc_addr(k, t.dbg.as_ref()?.frame_pc(k, 0)?)))
-            }
+            MultiThreadStopReason::SwBreak(tid) | MultiThreadStopReason::SignalWithThread { tid, .. } => task_of(tid).and_then(|k| {
+                t.focus = k;
+                Some(pc_addr(k, t.dbg.as_ref()?.frame_pc(k, 0)?))
+            }),
             _ => None,
         };
         let sm = match self.sm.take() {
@@ -466,9 +481,13 @@ impl<'a, 'n, D: Debuggee, C: ConnectionExt> Debugger<'a, 'n, D, C> {
                     Err(_) => return self.detach(),
                 },
                 GdbStubStateMachine::CtrlCInterrupt(c) => c.interrupt_handled(&mut self.target, None::<MultiThreadStopReason<u64>>),
-                GdbStubStateMachine::Disconnected(d) => {
+                GdbStubStateMachine::Disconnected(mut d) => {
                     return match d.get_reason() {
                         DisconnectReason::Kill => {
+                            // lldb waits for an exit status after `k` (GDB's `k` has no
+                            // reply, gdbstub sends none): "terminated by SIGKILL".
+                            let c = d.borrow_conn();
+                            let _ = b"$X09#c1".iter().try_for_each(|&b| c.write(b)).and_then(|()| c.flush());
                             self.target.clear_all();
                             Flow::Kill
                         }
@@ -540,14 +559,31 @@ impl<D: Debuggee> MultiThreadBase for Session<'_, D> {
         let a = WasmAddr::from_raw(start).ok_or(TargetError::NonFatal)?;
         let d = self.dbg.as_ref().ok_or(TargetError::NonFatal)?;
         let t = TaskId::try_from(a.module_index()).map_err(|_| TargetError::NonFatal)?;
-        let src = match a.addr_type() {
-            WasmAddrType::Object => d.code(t),
-            WasmAddrType::Memory => d.memory(t),
+        let offset = a.offset() as usize;
+        let (src, size) = match a.addr_type() {
+            WasmAddrType::Object => {
+                let code = d.code(t).ok_or(TargetError::NonFatal)?;
+                (code, code.len())
+            }
+            // lldb-22 sends memory addresses without a module id (a C pointer as it
+            // is), whichever thread it looks at, and not always after an `Hg` for
+            // that thread: module 0 means the module that stopped last.
+            WasmAddrType::Memory => {
+                let t = if t == 0 { self.focus } else { t };
+                let mem = d.memory(t).ok_or(TargetError::NonFatal)?;
+                (mem, usize::try_from(d.memory_size(t)).unwrap_or(usize::MAX).max(mem.len()))
+            }
+        };
+        if offset >= size {
+            return Err(TargetError::NonFatal);
         }
-        .ok_or(TargetError::NonFatal)?;
-        let from = src.get(a.offset() as usize..).filter(|s| !s.is_empty()).ok_or(TargetError::NonFatal)?;
-        let n = from.len().min(data.len());
-        data[..n].copy_from_slice(&from[..n]);
+        // Up to the memory's size; what the device does not back (a memory larger
+        // than its partition) reads as 0 — the guest itself would trap there.
+        let n = (size - offset).min(data.len());
+        let backed = src.get(offset..).unwrap_or(&[]);
+        let k = backed.len().min(n);
+        data[..k].copy_from_slice(&backed[..k]);
+        data[k..n].fill(0);
         Ok(n)
     }
 

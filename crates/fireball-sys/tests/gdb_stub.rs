@@ -174,6 +174,7 @@ fn a_session_breaks_inspects_and_runs_to_the_end() {
     pipe.packet("m10,4");
     pipe.packet("m4000000000000000,4");
     pipe.packet("m1000,4");
+    pipe.packet("m10000,4");
     pipe.packet(&format!("z0,{:x},1", CODE | f as u64));
     pipe.packet("vCont;s:p1.1");
     let step = {
@@ -204,7 +205,8 @@ fn a_session_breaks_inspects_and_runs_to_the_end() {
     assert!(out.contains("$6300000000000000#") || out.contains("$63000000#"), "global 0 = 99: {out}");
     assert!(out.contains("$2a000000#"), "memory at 16: {out}");
     assert!(out.contains("$0061736d#"), "module bytes: the wasm magic: {out}");
-    assert!(out.contains("$E"), "a read past the backed memory is an error: {out}");
+    assert!(out.contains("$00000000#"), "past the 4 KiB the host backs, inside the 64 KiB page: zeros: {out}");
+    assert!(out.contains("$E"), "a read past the memory's size is an error: {out}");
 
     // The step: one instruction on.
     let (k, flows) = run(&mut d, step);

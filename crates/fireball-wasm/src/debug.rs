@@ -226,6 +226,12 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
     pub fn instance_module(&self, inst: crate::store::Instance) -> Option<&'m Module<'m, M>> {
         self.instances.get(inst.0 as usize).map(|i| i.module)
     }
+
+    /// A memory's current size in bytes as the guest sees it (pages × page size),
+    /// of which [`Store::memory_data`] is the part the host backs.
+    pub fn memory_size(&self, m: crate::store::MemoryAddr) -> Option<u64> {
+        self.memories.get(m.0 as usize).map(|mi| mi.pages.saturating_mul(mi.ty.page_size()))
+    }
 }
 
 /// The defined function (index without imports) whose body holds `offset`:

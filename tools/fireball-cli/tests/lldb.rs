@@ -31,11 +31,13 @@ fn lldb_available() -> bool {
     panic!("{LLDB} is not installed: run scripts/setup.sh (apt-get install lldb-22), or set FIREBALL_SKIP_LLDB=1 to skip");
 }
 
-/// `fireball run <guest> --gdb 127.0.0.1:0`, once it listens: the child and its address.
-fn serve(guest: &str) -> (Child, String) {
+/// `fireball run <args> --gdb 127.0.0.1:0`, once it listens: the child and its address.
+fn serve(args: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fireball"))
         .current_dir(repo())
-        .args(["run", guest, "--gdb", "127.0.0.1:0"])
+        .arg("run")
+        .args(args)
+        .args(["--gdb", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -98,7 +100,7 @@ fn break_backtrace_variables_next_finish_continue_to_exit() {
     if !lldb_available() {
         return;
     }
-    let (child, addr) = serve("examples/debug/calc.wasm");
+    let (child, addr) = serve(&["examples/debug/calc.wasm"]);
     let out = lldb(
         &addr,
         &[
@@ -147,7 +149,7 @@ fn a_trap_stops_with_its_locals_and_memory() {
     if !lldb_available() {
         return;
     }
-    let (child, addr) = serve("examples/debug/trap.wasm");
+    let (child, addr) = serve(&["examples/debug/trap.wasm"]);
     // lldb -b stops running `-o` commands at a crash and runs the `-k` ones.
     let out = lldb(
         &addr,
@@ -167,5 +169,46 @@ fn a_trap_stops_with_its_locals_and_memory() {
     line_with(&out, &["(int[8]) buffer = ([0] = 1, [1] = 2, [2] = 33, [3] = 4"]);
     let (_, stdout) = finish(child);
     assert!(stdout.contains("[trap] terminated: trap (out of bounds memory access)"), "{stdout}");
+    assert!(stdout.contains("killed by the debugger"), "{stdout}");
+}
+
+/// A breakpoint in a service while the app (the seed's sensor, which loops
+/// forever) runs: each module is a thread, the service's locals and its global
+/// (in its own linear memory) read right, and the app is stopped with it.
+#[test]
+fn a_breakpoint_in_a_service_while_the_app_runs() {
+    if !lldb_available() {
+        return;
+    }
+    let (child, addr) = serve(&["examples/sensor/sensor.wasm", "--service", "examples/debug/ticker.wasm"]);
+    let out = lldb(
+        &addr,
+        &[
+            "breakpoint set -f ticker.c -l 10",
+            "continue",
+            "continue",
+            "thread list",
+            "bt",
+            "frame variable",
+            "target variable turns",
+            "next",
+            "target variable turns",
+            "process kill",
+        ],
+        &[],
+    );
+    line_with(&out, &["Breakpoint 1: where = ticker.wasm`tick", "at ticker.c:10", "address = 0x4000000100000"]);
+    // Two stops in the service (thread #2, module 1), its first two turns.
+    line_with(&out, &["* thread #2, stop reason = breakpoint 1.1"]);
+    line_with(&out, &["frame #0: 0x4000000100000", "ticker.wasm`tick(n=1) at ticker.c:10"]);
+    line_with(&out, &["frame #0: 0x4000000100000", "ticker.wasm`tick(n=2) at ticker.c:10"]);
+    // Both modules are threads; the app's is stopped somewhere in the sensor's (stripped) code.
+    line_with(&out, &["thread #1: tid = 0x0001, 0x40000000000", "sensor.wasm"]);
+    line_with(&out, &["* thread #2: tid = 0x0002, 0x4000000100000", "ticker.wasm`tick(n=2) at ticker.c:10"]);
+    line_with(&out, &["frame #1: 0x4000000100000", "ticker.wasm`ticker at ticker.c:16"]);
+    line_with(&out, &["(int) n = 2"]);
+    let turns: Vec<&str> = out.lines().filter(|l| l.contains("(int) turns = ")).collect();
+    assert_eq!(turns, ["(int) turns = 1", "(int) turns = 2"], "the service's global, before and after `turns = n`:\n{out}");
+    let (_, stdout) = finish(child);
     assert!(stdout.contains("killed by the debugger"), "{stdout}");
 }

@@ -63,6 +63,9 @@ step "firmware on QEMU: mps2-an386 (Cortex-M4) and mps2-an505 (Cortex-M33)"
   grep -qx 'example ok' <<<"$out" || { echo "example ($t): no 'example ok'"; exit 1; }
 done)
 
+step "debugger on QEMU: lldb-22 over the firmware's UART (mps2-an386), and what the debugger costs in flash"
+bash scripts/gdb-qemu.sh
+
 step "kernel micro-benchmarks on QEMU (instructions per operation, -icount)"
 bash scripts/kernel-bench-qemu.sh
 

@@ -22,9 +22,15 @@ fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
     fs::copy(&src, out.join("memory.x")).unwrap_or_else(|e| panic!("copy {src}: {e}"));
     println!("cargo:rustc-link-search={}", out.display());
+    // src/uart.rs: where UART0 is.
+    println!("cargo::rustc-check-cfg=cfg(board_an505)");
+    if board == "mps2-an505" {
+        println!("cargo:rustc-cfg=board_an505");
+    }
     for (src, name) in [
         ("../../examples/sensor/sensor.wasm", "sensor.fbx"),
         ("../../benches/workloads/wasm/coremark.wasm", "coremark.fbx"),
+        ("../../examples/debug/calc.wasm", "calc.fbx"),
     ] {
         let wasm = fs::read(src).unwrap_or_else(|e| panic!("read {src}: {e}"));
         let module = fireball_wasm::Module::new(&wasm).unwrap_or_else(|e| panic!("{src}: {e}"));

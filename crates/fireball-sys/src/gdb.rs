@@ -230,6 +230,15 @@ pub struct StartError;
 /// The code space (bits 63–62 = 1); linear memory is space 0.
 const CODE: u64 = 1 << 62;
 
+/// Task `t`'s bit in a task set (none for a task past [`MAX_MODULES`]).
+fn bit(t: TaskId) -> u32 {
+    if (t as usize) < MAX_MODULES {
+        1 << t
+    } else {
+        0
+    }
+}
+
 fn tid(t: TaskId) -> Tid {
     NonZeroUsize::MIN.saturating_add(t as usize)
 }
@@ -268,7 +277,7 @@ impl<'n, D: Debuggee> Session<'n, D> {
     }
 
     fn live_mask(&self) -> u32 {
-        self.tasks().filter(|&t| self.dbg.as_ref().is_some_and(|d| matches!(d.status(t), Status::Live))).fold(0, |m, t| m | 1 << t)
+        self.tasks().filter(|&t| self.dbg.as_ref().is_some_and(|d| matches!(d.status(t), Status::Live))).fold(0, |m, t| m | bit(t))
     }
 
     /// Forget every breakpoint and step (detach).
@@ -354,7 +363,7 @@ impl<'a, 'n, D: Debuggee, C: ConnectionExt> Debugger<'a, 'n, D, C> {
         let t = &mut self.target;
         let reason: Option<MultiThreadStopReason<u64>> = match step {
             Step::Stopped(task, _) => {
-                let stepped = t.stepping & 1 << task != 0;
+                let stepped = t.stepping & bit(task) != 0;
                 Some(if stepped { MultiThreadStopReason::SignalWithThread { tid: tid(task), signal: Signal::SIGTRAP } } else { MultiThreadStopReason::SwBreak(tid(task)) })
             }
             _ => {
@@ -363,7 +372,7 @@ impl<'a, 'n, D: Debuggee, C: ConnectionExt> Debugger<'a, 'n, D, C> {
                 let live = t.live_mask();
                 let ended = t.live & !live;
                 t.live = live;
-                let trapped = t.tasks().find(|&k| ended & 1 << k != 0 && matches!(t.dbg.as_ref().map(|d| d.status(k)), Some(Status::Trapped(_))));
+                let trapped = t.tasks().find(|&k| ended & bit(k) != 0 && matches!(t.dbg.as_ref().map(|d| d.status(k)), Some(Status::Trapped(_))));
                 match trapped {
                     Some(k) => {
                         let signal = match t.dbg.as_ref().map(|d| d.status(k)) {
@@ -389,7 +398,7 @@ impl<'a, 'n, D: Debuggee, C: ConnectionExt> Debugger<'a, 'n, D, C> {
         let t = &mut self.target;
         // Whatever stopped, no step is pending any more.
         for k in 0..MAX_MODULES as TaskId {
-            if t.stepping & 1 << k != 0 {
+            if t.stepping & bit(k) != 0 {
                 if let Some(d) = t.dbg.as_mut() {
                     d.set_step(k, false);
                 }
@@ -467,7 +476,7 @@ impl<'a, 'n, D: Debuggee, C: ConnectionExt> Debugger<'a, 'n, D, C> {
                     let t = &mut self.target;
                     t.stepping = t.resume_step;
                     for k in 0..MAX_MODULES as TaskId {
-                        if t.resume_step & 1 << k != 0 {
+                        if t.resume_step & bit(k) != 0 {
                             if let Some(d) = t.dbg.as_mut() {
                                 d.set_step(k, true);
                             }
@@ -639,7 +648,7 @@ impl<D: Debuggee> MultiThreadSchedulerLocking for Session<'_, D> {
 impl<D: Debuggee> MultiThreadSingleStep for Session<'_, D> {
     fn set_resume_action_step(&mut self, tid: Tid, _signal: Option<Signal>) -> Result<(), Self::Error> {
         if let Some(t) = task_of(tid).filter(|&t| (t as usize) < MAX_MODULES) {
-            self.resume_step |= 1 << t;
+            self.resume_step |= bit(t);
         }
         Ok(())
     }

@@ -301,3 +301,23 @@ fn ctrl_c_stops_a_running_system_and_a_dropped_connection_detaches() {
     let (k, _) = run(&mut d, k);
     assert_eq!(k.state(0), TaskState::Done);
 }
+
+/// A stop in a task the session cannot name (past `MAX_MODULES`, or with no wasm
+/// body) is still reported, without a pc, and nothing overflows.
+#[test]
+fn a_stop_in_an_unknown_task_is_reported_without_a_crash() {
+    let r = rig();
+    let pipe = Pipe::default();
+    let mut buf = [0u8; 4096];
+    let mut d: Debugger<'_, '_, K, Pipe> = Debugger::new(pipe.clone(), &mut buf).expect("session");
+    pipe.packet("vCont;c");
+    let (k, flow) = d.attach(r.kernel()).expect("kernel");
+    assert_eq!(flow, Flow::Run);
+    pipe.take();
+    let (k, flow) = d.after_step(k, Step::Stopped(200, 7)).expect("kernel");
+    let out = pipe.take();
+    assert!(out.contains("$T05thread:c9;swbreak:;#"), "task 200 is thread 0xc9, no pc: {out}");
+    assert_eq!(flow, Flow::Detached, "then the input ends");
+    let (k, _) = run(&mut d, k);
+    assert_eq!(k.state(0), TaskState::Done);
+}

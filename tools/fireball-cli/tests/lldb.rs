@@ -212,3 +212,30 @@ fn a_breakpoint_in_a_service_while_the_app_runs() {
     let (_, stdout) = finish(child);
     assert!(stdout.contains("killed by the debugger"), "{stdout}");
 }
+
+/// A Rust guest with debug info: `examples/rust-sensor` built with cargo's dev
+/// profile (DWARF, no optimisation). Debian's lldb-22 has no Rust language plugin,
+/// so values print with C types, but breakpoints, frames and arguments work.
+#[test]
+fn a_rust_guest_with_debug_info() {
+    if !lldb_available() {
+        return;
+    }
+    let target = repo().join("target/rust-sensor-debug");
+    let status = Command::new(env!("CARGO"))
+        .current_dir(repo().join("examples/rust-sensor"))
+        .args(["build", "-q", "--target-dir"])
+        .arg(&target)
+        .status()
+        .expect("cargo");
+    assert!(status.success(), "building examples/rust-sensor (dev profile) failed");
+    let wasm = target.join("wasm32-unknown-unknown/debug/rust_sensor.wasm");
+    let (child, addr) = serve(&[wasm.to_str().expect("path")]);
+    let out = lldb(&addr, &["breakpoint set -n push", "continue", "bt 3", "process kill"], &[]);
+    line_with(&out, &["Breakpoint 1: where = rust_sensor.wasm`rust_sensor::Window::push"]);
+    line_with(&out, &["stop reason = breakpoint 1.1"]);
+    line_with(&out, &["frame #1: 0x4000000000000", "rust_sensor.wasm`rust_sensor::Window::push", "(self=0x", ", sample=", ") at lib.rs:37"]);
+    line_with(&out, &["frame #2: 0x4000000000000", "rust_sensor.wasm`_start at lib.rs:61"]);
+    let (_, stdout) = finish(child);
+    assert!(stdout.contains("killed by the debugger"), "{stdout}");
+}

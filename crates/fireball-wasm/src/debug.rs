@@ -17,6 +17,7 @@
 //!     └──────────── resume: executes that instruction first ───┘
 //! ```
 //!
+//! Only `resume` checks: `run` (the unmetered loop) never stops for a debugger.
 //! A step is one wasm instruction: a call stops at the callee's first
 //! instruction, a return at the instruction after the call, and a host call
 //! is one step (the thread stops after it returns). Offsets are positions in

@@ -109,6 +109,9 @@ struct RunArgs {
     /// (`lldb-22 app.wasm -o 'process connect --plugin wasm connect://127.0.0.1:1234'`).
     #[arg(long)]
     gdb: Option<String>,
+    /// With `--gdb`: start at once; lldb attaches whenever it connects (and again after a detach).
+    #[arg(long, requires = "gdb")]
+    gdb_nowait: bool,
     /// Arguments for the invoked function, one per parameter.
     #[arg(allow_negative_numbers = true)]
     args: Vec<String>,
@@ -442,15 +445,14 @@ fn run_system(a: &RunArgs) -> Result<(), String> {
         Some(addr) => {
             let listener = std::net::TcpListener::bind(addr).map_err(|e| format!("--gdb {addr}: {e}"))?;
             let local = listener.local_addr().map_err(|e| format!("--gdb {addr}: {e}"))?;
-            eprintln!("fireball: waiting for lldb on {local} (process connect --plugin wasm connect://{local})");
-            let (stream, peer) = listener.accept().map_err(|e| format!("--gdb {addr}: {e}"))?;
-            eprintln!("fireball: lldb connected from {peer}");
+            let how = if a.gdb_nowait { "running; lldb may attach" } else { "waiting for lldb" };
+            eprintln!("fireball: {how} on {local} (process connect --plugin wasm connect://{local})");
             let path = |m: &str| {
                 let p = split_entry(m).0;
                 std::fs::canonicalize(p).map_or_else(|_| p.to_string(), |c| c.display().to_string())
             };
             let paths = std::iter::once(a.module.as_str()).chain(a.services.iter().map(String::as_str)).map(path).collect();
-            Some(fireball_cli::gdb::Gdb { stream, paths })
+            Some(fireball_cli::gdb::Gdb { listener, wait: !a.gdb_nowait, paths })
         }
         None => None,
     };

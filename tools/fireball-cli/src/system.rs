@@ -364,7 +364,7 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
 }
 
 /// [`run`], served to lldb over `gdb` (`fireball run --gdb`): it waits for lldb before
-/// the first instruction, and nothing runs while lldb has the system stopped.
+/// the first instruction (unless `--gdb-nowait`), and nothing runs while lldb has the system stopped.
 pub fn run_with_gdb(cfg: RunConfig<'_>, gdb: &crate::gdb::Gdb) -> Result<Report, String> {
     run_mode(cfg, Mode::Run, Some(gdb))
 }
@@ -698,11 +698,10 @@ fn run_mode(cfg: RunConfig<'_>, mode: Mode, gdb: Option<&crate::gdb::Gdb>) -> Re
     let mut sink_values: Vec<Vec<u32>> = vec![Vec::new(); sinks.len()];
     let mut idle_ms = 0u64;
     let mut idle_run = 0u64;
-    // `--gdb`: lldb gets the system before its first instruction (crate::gdb).
-    let mut gdb_buf = [0u8; crate::gdb::PACKET_BYTES];
+    // `--gdb`: lldb gets the system before its first instruction, or attaches later (crate::gdb).
     let (mut debugger, mut gdb_end) = (None, None);
     if let Some(g) = gdb {
-        (debugger, kernel, gdb_end) = crate::gdb::start(g, &mut gdb_buf, &tasks, kernel, out)?;
+        (debugger, kernel, gdb_end) = crate::gdb::start(g, &tasks, kernel, out)?;
     }
     let stopped = loop {
         if let Some(why) = gdb_end.take() {
@@ -741,8 +740,8 @@ fn run_mode(cfg: RunConfig<'_>, mode: Mode, gdb: Option<&crate::gdb::Gdb>) -> Re
         report.log.push_str(&text);
         text.push_str(&std::mem::take(&mut *console_text.borrow_mut()));
         let _ = out.write_all(text.as_bytes());
-        if debugger.is_some() {
-            (debugger, kernel, gdb_end) = crate::gdb::after_step(debugger, kernel, step, out)?;
+        if let Some(g) = gdb {
+            (debugger, kernel, gdb_end) = crate::gdb::after_step(g, debugger, &tasks, kernel, step, out)?;
         }
         if p3.clear_exhausted().is_some() {
             // The spec's P3 policy: degrade. Say so; the logger and the HAL go on with what they have.

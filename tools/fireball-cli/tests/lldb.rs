@@ -31,14 +31,27 @@ fn lldb_available() -> bool {
     panic!("{LLDB} is not installed: run scripts/setup.sh (apt-get install lldb-22), or set FIREBALL_SKIP_LLDB=1 to skip");
 }
 
+/// A running `fireball`, its stdout going to a file (a pipe nobody reads while lldb
+/// runs would fill up and stop a chatty guest).
+struct Fireball {
+    child: Child,
+    stdout: PathBuf,
+}
+
 /// `fireball run <args> --gdb 127.0.0.1:0`, once it listens: the child and its address.
-fn serve(args: &[&str]) -> (Child, String) {
+fn serve(args: &[&str]) -> (Fireball, String) {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let stdout = std::env::temp_dir().join(format!(
+        "fireball-lldb-{}-{}.out",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
     let mut child = Command::new(env!("CARGO_BIN_EXE_fireball"))
         .current_dir(repo())
         .arg("run")
         .args(args)
         .args(["--gdb", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
+        .stdout(std::fs::File::create(&stdout).expect("stdout file"))
         .stderr(Stdio::piped())
         .spawn()
         .expect("fireball");
@@ -46,13 +59,13 @@ fn serve(args: &[&str]) -> (Child, String) {
     let mut line = String::new();
     err.read_line(&mut line).expect("first stderr line");
     // "fireball: waiting for lldb on 127.0.0.1:PORT (process connect …)"
-    let addr = line.split_whitespace().nth(5).unwrap_or_else(|| panic!("unexpected: {line}")).to_string();
+    let addr = line.split(" on ").nth(1).and_then(|s| s.split_whitespace().next()).unwrap_or_else(|| panic!("unexpected: {line}")).to_string();
     // Keep draining stderr so the child never blocks on it.
     std::thread::spawn(move || {
         let mut rest = String::new();
         let _ = err.read_to_string(&mut rest);
     });
-    (child, addr)
+    (Fireball { child, stdout }, addr)
 }
 
 /// Run lldb-22 headless with `-o` commands (and `-k` ones, run if the target crashes).
@@ -72,14 +85,13 @@ fn lldb(addr: &str, commands: &[&str], on_crash: &[&str]) -> String {
 }
 
 /// Wait (at most 60 s) for fireball to end; its stdout.
-fn finish(mut child: Child) -> (bool, String) {
+fn finish(f: Fireball) -> (bool, String) {
+    let Fireball { mut child, stdout } = f;
     let start = Instant::now();
     loop {
         if let Some(status) = child.try_wait().expect("wait") {
-            let mut out = String::new();
-            if let Some(mut s) = child.stdout.take() {
-                let _ = s.read_to_string(&mut out);
-            }
+            let out = std::fs::read_to_string(&stdout).unwrap_or_default();
+            let _ = std::fs::remove_file(&stdout);
             return (status.success(), out);
         }
         if start.elapsed() > Duration::from_secs(60) {
@@ -237,5 +249,32 @@ fn a_rust_guest_with_debug_info() {
     line_with(&out, &["frame #1: 0x4000000000000", "rust_sensor.wasm`rust_sensor::Window::push", "(self=0x", ", sample=", ") at lib.rs:37"]);
     line_with(&out, &["frame #2: 0x4000000000000", "rust_sensor.wasm`_start at lib.rs:61"]);
     let (_, stdout) = finish(child);
+    assert!(stdout.contains("killed by the debugger"), "{stdout}");
+}
+
+/// `--gdb-nowait`: the system runs before lldb connects; lldb attaches to it
+/// running, detaches (the system runs on), and a second lldb attaches again.
+#[test]
+fn attach_to_a_running_system_detach_and_attach_again() {
+    if !lldb_available() {
+        return;
+    }
+    let (child, addr) = serve(&["examples/sensor/sensor.wasm", "--service", "examples/debug/ticker.wasm", "--gdb-nowait"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let first = lldb(&addr, &["breakpoint set -n tick", "continue", "frame variable", "process detach"], &[]);
+    let n = |out: &str| -> u32 {
+        let l = line_with(out, &["(int) n = "]);
+        l.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{l}"))
+    };
+    let n1 = n(&first);
+    assert!(n1 > 1, "the service had run before lldb attached: n = {n1}\n{first}");
+    line_with(&first, &["Process 1 detached"]);
+    std::thread::sleep(Duration::from_millis(200));
+    let second = lldb(&addr, &["breakpoint set -n tick", "continue", "frame variable", "process kill"], &[]);
+    let n2 = n(&second);
+    assert!(n2 > n1, "it ran on between the two sessions: {n1} then {n2}\n{second}");
+    let (_, stdout) = finish(child);
+    assert_eq!(stdout.matches("[gdb] lldb attached from").count(), 2, "{stdout}");
+    assert!(stdout.contains("[gdb] debugger detached; the system runs on"), "{stdout}");
     assert!(stdout.contains("killed by the debugger"), "{stdout}");
 }

@@ -1,5 +1,8 @@
 //! A guest to debug on the board: `examples/debug/calc.wasm` (C, `-g -O0`) on the
-//! kernel with the router, executed in place from flash. With the `gdb` feature
+//! kernel with the router, executed in place from flash. `FIREBALL_DEBUG_GUEST=trap`
+//! at build time embeds `trap.wasm` instead, and `=pair` embeds `ticker.wasm` and
+//! runs it twice, as the app (`app.wasm`, task 0) and as a service (`service.wasm`,
+//! task 1), both in the guest partition: two modules for one lldb. With the `gdb` feature
 //! the debugger stub (`fireball-sys`'s `gdb`) serves lldb over UART0 and the
 //! firmware waits for lldb before the guest's first instruction:
 //!
@@ -13,7 +16,7 @@
 //! paths in the DWARF, relative to the repository root. Without the feature it
 //! is the same firmware minus the debugger: `scripts/gdb-qemu.sh` builds both
 //! and reports what the debugger adds in flash and RAM.
-//! Exits through semihosting: 0 once the guest has returned 0.
+//! Exits through semihosting: 0 once the guest has returned 0, or lldb killed it.
 #![no_std]
 #![no_main]
 #![deny(unsafe_code)]
@@ -33,7 +36,13 @@ use fireball_sys::router::{Grants, Router};
 use fireball_wasm::{Features, HostLimits, Module, StackLimits};
 
 /// The guest, packed with its side table by build.rs (DWARF included: lldb reads it from here).
-static GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/calc.fbx"));
+static GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/", env!("FIREBALL_DEBUG_GUEST_FILE")));
+
+/// The modules to spawn: (name lldb sees, entry).
+#[cfg(not(debug_pair))]
+const TASKS: &[(&str, &str)] = &[(env!("FIREBALL_DEBUG_GUEST_NAME"), "_start")];
+#[cfg(debug_pair)]
+const TASKS: &[(&str, &str)] = &[("app.wasm", "ticker"), ("service.wasm", "ticker")];
 
 /// The device the memory plan is for.
 const RAM_BYTES: usize = 96 * 1024;
@@ -100,7 +109,7 @@ fn run() -> bool {
     let module = match Module::from_packed_in(GUEST, Features::default(), p5) {
         Ok(m) => m,
         Err(e) => {
-            hprintln!("calc.wasm: {}", e);
+            hprintln!("{}: {}", env!("FIREBALL_DEBUG_GUEST_NAME"), e);
             return false;
         }
     };
@@ -111,15 +120,18 @@ fn run() -> bool {
     let router = RefCell::new(Router::new(&mut hal, &mut logger, 1));
     let Ok(mut kernel) = Kernel::<'_, '_, &Partition, &Partition, &Partition>::new_in(&core, &kcfg, p2) else { return false };
     kernel.set_syscalls(&router);
-    let Some(task) = kernel.next_task() else { return false };
-    router.borrow_mut().admit(task, "calc", Grants::ALL);
     let footprint = u64::from(module.static_footprint().unwrap_or(0));
     let limits = HostLimits { max_memory_bytes: footprint + 1024, max_table_elems: 16 };
-    let frames = (stack.region_size() / 128).max(4) as u32;
-    let value_slots = (stack.capacity().saturating_sub(64 + frames as usize * 16) / 8) as u32;
-    if kernel.spawn_wasm_with_stack(&module, "_start", p5, &stack, limits, StackLimits { value_slots, frames }).is_err() {
-        hprintln!("calc: cannot spawn");
-        return false;
+    let frames = (stack.region_size() / 128).max(4) as u32 / TASKS.len() as u32;
+    let value_slots = ((stack.capacity().saturating_sub(64 + frames as usize * 16) / 8) as u32 / TASKS.len() as u32).saturating_sub(16);
+    let task = 0;
+    for &(name, entry) in TASKS {
+        let Some(t) = kernel.next_task() else { return false };
+        router.borrow_mut().admit(t, name, Grants::ALL);
+        if kernel.spawn_wasm_with_stack(&module, entry, p5, &stack, limits, StackLimits { value_slots, frames }).is_err() {
+            hprintln!("{}: cannot spawn", name);
+            return false;
+        }
     }
 
     #[cfg(feature = "gdb")]
@@ -128,7 +140,9 @@ fn run() -> bool {
     let mut session = {
         let Some(uart) = fireball_qemu_m4::uart::Uart::take() else { return false };
         let Ok(mut d) = fireball_sys::gdb::Debugger::new(link::Link(uart), &mut buf) else { return false };
-        d.set_name(task, "calc.wasm");
+        for (t, &(name, _)) in TASKS.iter().enumerate() {
+            d.set_name(t as u8, name);
+        }
         hprintln!(
             "gdb: waiting for lldb on UART0 (debugger RAM: session {} B + packet buffer {} B)",
             core::mem::size_of_val(&d),
@@ -147,8 +161,9 @@ fn run() -> bool {
             let Some((k, flow)) = session.after_step(kernel, step) else { return false };
             kernel = k;
             if flow == fireball_sys::gdb::Flow::Kill {
-                hprintln!("gdb: killed");
-                return false;
+                // The session ended as lldb asked: not a failure of the firmware.
+                hprintln!("gdb: killed by lldb");
+                exit(true);
             }
         }
         match (step, kernel.state(task)) {
@@ -156,7 +171,7 @@ fn run() -> bool {
             // wasi-libc's `_start` calls `proc_exit` only for a non-zero status.
             (_, TaskState::Done) => return router.borrow().exit_code(task).unwrap_or(0) == 0,
             (_, TaskState::Terminated) => {
-                hprintln!("calc: terminated ({:?})", kernel.stats(task).fault);
+                hprintln!("{}: terminated ({:?})", env!("FIREBALL_DEBUG_GUEST_NAME"), kernel.stats(task).fault);
                 return false;
             }
             _ => {}

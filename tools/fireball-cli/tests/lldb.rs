@@ -278,3 +278,32 @@ fn attach_to_a_running_system_detach_and_attach_again() {
     assert!(stdout.contains("[gdb] debugger detached; the system runs on"), "{stdout}");
     assert!(stdout.contains("killed by the debugger"), "{stdout}");
 }
+
+/// lldb's `process interrupt` (a Ctrl-C, 0x03 on the wire) stops a running system.
+#[test]
+fn process_interrupt_stops_a_running_system() {
+    if !lldb_available() {
+        return;
+    }
+    let (child, addr) = serve(&["examples/sensor/sensor.wasm", "--service", "examples/debug/ticker.wasm"]);
+    // lldb -b waits for every `continue`; in async mode it returns at once and can interrupt.
+    let out = lldb(
+        &addr,
+        &[
+            "script lldb.debugger.SetAsync(True)",
+            "process continue",
+            "script import time; time.sleep(0.5)",
+            "process interrupt",
+            "script time.sleep(0.5)",
+            "script lldb.debugger.SetAsync(False)",
+            "thread list",
+            "process kill",
+        ],
+        &[],
+    );
+    line_with(&out, &["* thread #1, stop reason = signal SIGINT"]);
+    line_with(&out, &["thread #2: tid = 0x0002, 0x4000000100000", "ticker.wasm`"]);
+    let (_, stdout) = finish(child);
+    assert!(stdout.contains("tx t="), "the system ran before the interrupt:\n{stdout}");
+    assert!(stdout.contains("killed by the debugger"), "{stdout}");
+}

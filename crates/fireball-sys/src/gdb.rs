@@ -22,7 +22,8 @@
 //!     breakpoint / step done (Step::Stopped) ──────────┤ a stop reply       │
 //!     trap (task Terminated, Fault::Trap) ─────────────┤ (T05 / SIGSEGV …)  │
 //!     Ctrl-C (0x03 from lldb) ─────────────────────────┤ (SIGINT)           │
-//!     every task ended ────────────────────────────────┘ (W00: exited)      │
+//!     every task ended ────────────────────────────────┘ (W00, or X<sig> if │
+//!                                                        one trapped)       │
 //!                                                      ▼                    │
 //!                                                   Stopped ── vCont;c/s ───┘
 //!                                                      │ D (detach), dropped
@@ -373,16 +374,20 @@ impl<'a, 'n, D: Debuggee, C: ConnectionExt> Debugger<'a, 'n, D, C> {
                 let ended = t.live & !live;
                 t.live = live;
                 let trapped = t.tasks().find(|&k| ended & bit(k) != 0 && matches!(t.dbg.as_ref().map(|d| d.status(k)), Some(Status::Trapped(_))));
+                let signal_of = |k: TaskId| match t.dbg.as_ref().map(|d| d.status(k)) {
+                    Some(Status::Trapped(TrapCode::IntegerDivideByZero | TrapCode::IntegerOverflow | TrapCode::InvalidConversionToInteger)) => Signal::SIGFPE,
+                    Some(Status::Trapped(TrapCode::MemoryOutOfBounds | TrapCode::TableOutOfBounds | TrapCode::StackOverflow | TrapCode::CallStackExhausted)) => Signal::SIGSEGV,
+                    _ => Signal::SIGILL,
+                };
                 match trapped {
-                    Some(k) => {
-                        let signal = match t.dbg.as_ref().map(|d| d.status(k)) {
-                            Some(Status::Trapped(TrapCode::IntegerDivideByZero | TrapCode::IntegerOverflow | TrapCode::InvalidConversionToInteger)) => Signal::SIGFPE,
-                            Some(Status::Trapped(TrapCode::MemoryOutOfBounds | TrapCode::TableOutOfBounds | TrapCode::StackOverflow | TrapCode::CallStackExhausted)) => Signal::SIGSEGV,
-                            _ => Signal::SIGILL,
-                        };
-                        Some(MultiThreadStopReason::SignalWithThread { tid: tid(k), signal })
-                    }
-                    None if live == 0 => Some(MultiThreadStopReason::Exited(0)),
+                    Some(k) => Some(MultiThreadStopReason::SignalWithThread { tid: tid(k), signal: signal_of(k) }),
+                    // The last one ended: "exited" (0), or "terminated by a signal" if a module trapped.
+                    None if live == 0 => Some(
+                        match t.tasks().find(|&k| matches!(t.dbg.as_ref().map(|d| d.status(k)), Some(Status::Trapped(_)))) {
+                            Some(k) => MultiThreadStopReason::Terminated(signal_of(k)),
+                            None => MultiThreadStopReason::Exited(0),
+                        },
+                    ),
                     None => None,
                 }
             }
@@ -427,7 +432,7 @@ impl<'a, 'n, D: Debuggee, C: ConnectionExt> Debugger<'a, 'n, D, C> {
             }
         };
         self.sm = sm.ok();
-        if matches!(reason, MultiThreadStopReason::Exited(_)) {
+        if matches!(reason, MultiThreadStopReason::Exited(_) | MultiThreadStopReason::Terminated(_)) {
             // After `W`, lldb is gone; the stub waits for nothing more.
             return self.detach();
         }

@@ -17,19 +17,18 @@
 //!
 //! ```text
 //!            attach (serve until lldb continues)
-//!  Waiting ───────────────────────────────────────► Running ◄──────────────┐
-//!                                                      │ after_step:        │
-//!     breakpoint / step done (Step::Stopped) ──────────┤ a stop reply       │
-//!     trap (task Terminated, Fault::Trap) ─────────────┤ (T05 / SIGSEGV …)  │
-//!     Ctrl-C (0x03 from lldb) ─────────────────────────┤ (SIGINT)           │
-//!     every task ended ────────────────────────────────┘ (W00, or X<sig> if │
-//!                                                        one trapped)       │
-//!                                                      ▼                    │
-//!                                                   Stopped ── vCont;c/s ───┘
-//!                                                      │ D (detach), dropped
-//!                                                      ▼ connection, bad stream
+//!  Waiting ─────────────────────────────────────► Running ◄──────────────────┐
+//!                                                    │ after_step:             │
+//!     breakpoint / step done (Step::Stopped) ────────┤                         │
+//!     trap (task Terminated, Fault::Trap) ───────────┤ stop reply: T05 (pc),   │
+//!     Ctrl-C (0x03 from lldb) ───────────────────────┤ SIGSEGV…, SIGINT        │
+//!                                                    ▼                         │
+//!                                                 Stopped ── vCont;c / vCont;s ┘
+//!                                                    │ D (detach), a dropped connection or a
+//!                                                    │ broken stream; or, while Running, every
+//!                                                    ▼ task ended (W00, or X<sig> if one trapped)
 //!                              Detached: breakpoints cleared, the system runs on
-//!                              k (kill): the embedder ends the run
+//!                              k (kill): Flow::Kill, the embedder ends the run
 //! ```
 //!
 //! Anything lldb may send that the session cannot serve — an unknown or

@@ -8,6 +8,16 @@
 #   scripts/build-examples.sh            rebuild every example
 #   scripts/build-examples.sh --check    rebuild into a temporary folder and
 #                                        fail if a checked-in .wasm differs
+#   scripts/build-examples.sh --debug [DIR]
+#                                        build every example with debug info
+#                                        (-g -O0, not stripped) into DIR
+#                                        (default target/debug-examples), to
+#                                        debug them with lldb (README: "Debugging a guest")
+#
+# The debugger's own guests, examples/debug/*.c, are always built with -g -O0
+# and checked in (the lldb tests use them); -fdebug-prefix-map makes their DWARF
+# name sources relative to the repository root, so the bytes do not depend on
+# where the repository is checked out.
 #
 # Flags, and why (the README's "Building a guest" explains them for your own):
 #   --target=wasm32-wasi         wasi-libc: memset, the C start-up (_start calls main)
@@ -27,13 +37,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CLANG=${CLANG:-clang}
 OUT=examples
+BASE=(--target=wasm32-wasi -Iinclude -Wl,--allow-undefined -Wl,--stack-first
+  -Wl,--initial-memory=65536 -Wl,--export=__heap_base)
+DEBUG=(-g -O0 -fdebug-prefix-map="$PWD"=.)
+COMMON=("${BASE[@]}" -O2 -Wl,--strip-all)
 if [ "${1:-}" = "--check" ]; then
   OUT=$(mktemp -d)
   trap 'rm -rf "$OUT"' EXIT
+elif [ "${1:-}" = "--debug" ]; then
+  OUT=${2:-target/debug-examples}
+  COMMON=("${BASE[@]}" "${DEBUG[@]}")
 fi
-
-COMMON=(--target=wasm32-wasi -O2 -Iinclude -Wl,--allow-undefined -Wl,--stack-first
-  -Wl,--initial-memory=65536 -Wl,--export=__heap_base -Wl,--strip-all)
 
 # name  kind     entry               stack
 EXAMPLES="
@@ -60,9 +74,26 @@ while read -r name kind entry stack; do
   "$CLANG" "${flags[@]}" -o "$wasm" "$src"
   chmod 644 "$wasm"
   printf '%-13s %-8s %6d bytes  entry %s\n' "$name" "$kind" "$(wc -c <"$wasm")" "$entry"
-  if [ "$OUT" != examples ] && ! cmp -s "$wasm" "examples/$name/${name//-/_}.wasm"; then
+  if [ "$OUT" != examples ] && [ "${1:-}" != --debug ] && ! cmp -s "$wasm" "examples/$name/${name//-/_}.wasm"; then
     echo "  differs from the checked-in examples/$name/${name//-/_}.wasm: run scripts/build-examples.sh"
     status=1
   fi
 done <<<"$EXAMPLES"
+
+# The debugger's guests: C built for lldb (-g -O0), checked in.
+[ "${1:-}" = "--debug" ] && exit $status
+mkdir -p "$OUT/debug"
+for spec in calc:app trap:app ticker:service; do
+  name=${spec%%:*} kind=${spec#*:}
+  wasm=$OUT/debug/$name.wasm
+  flags=("${BASE[@]}" "${DEBUG[@]}" -Wl,-z,stack-size=4096)
+  [ "$kind" = service ] && flags=("${BASE[@]}" "${DEBUG[@]}" -Wl,-z,stack-size=1024 -nostartfiles -Wl,--no-entry -Wl,--export="$name")
+  "$CLANG" "${flags[@]}" -o "$wasm" "examples/debug/$name.c"
+  chmod 644 "$wasm"
+  printf '%-13s %-8s %6d bytes  (-g -O0)\n' "debug/$name" "$kind" "$(wc -c <"$wasm")"
+  if [ "$OUT" != examples ] && ! cmp -s "$wasm" "examples/debug/$name.wasm"; then
+    echo "  differs from the checked-in examples/debug/$name.wasm: run scripts/build-examples.sh"
+    status=1
+  fi
+done
 exit $status

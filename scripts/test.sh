@@ -12,6 +12,8 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "setup"
 bash scripts/setup.sh
+# The lldb tests (tools/fireball-cli/tests/lldb.rs) run for real here: setup installed lldb-22.
+unset FIREBALL_SKIP_LLDB
 
 step "no_std runtime crates for Cortex-M (thumbv7em, thumbv8m.main)"
 for t in thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
@@ -33,6 +35,10 @@ cargo test --workspace --exclude fireball-bench --exclude fireball-diff 2>&1 | t
 # The subsystems' host backends (simulated devices, captures) are behind `std`.
 cargo test -p fireball-sys --all-features
 spec_line=$(grep -E '^spec: [0-9]+ passed, [0-9]+ failed' "$log" || true)
+
+step "debugger: lldb-22 against fireball run --gdb (also part of the host tests above; shown here)"
+cargo test -q -p fireball-cli --test lldb -- --nocapture
+lldb-22 --no-lldbinit -b -o 'plugin list' | grep -i 'webassembly debugging plug-in'
 
 step "differential fuzzing: Fireball vs wasmi 2.0.0 (60 s, seed = UTC date; reports in target/diff-divergences)"
 FIREBALL_DIFF_SECS=60 cargo test -p fireball-diff --release 2>&1 | tee -a "$log"
@@ -77,6 +83,9 @@ step "the same firmware on QEMU netduinoplus2 (STM32F405, feature qemu-f405): th
   printf '%s\n' "$out" | grep -v '^tx len='
   grep -q '^frames sum .*: ok' <<<"$out" || { echo "stm32f401 on netduinoplus2: no 'frames sum … ok'"; exit 1; }
 })
+
+step "debugger on QEMU: lldb-22 over the firmware's UART (mps2-an386), and what the debugger costs in flash"
+bash scripts/gdb-qemu.sh
 
 step "kernel micro-benchmarks on QEMU (instructions per operation, -icount)"
 bash scripts/kernel-bench-qemu.sh

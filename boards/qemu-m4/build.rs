@@ -26,9 +26,17 @@ fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
     fs::copy(&src, out.join("memory.x")).unwrap_or_else(|e| panic!("copy {src}: {e}"));
     println!("cargo:rustc-link-search={}", out.display());
+    // src/uart.rs: where UART0 is.
+    println!("cargo::rustc-check-cfg=cfg(board_an505)");
+    if board == "mps2-an505" {
+        println!("cargo:rustc-cfg=board_an505");
+    }
     for (src, name) in [
         ("../../examples/sensor/sensor.wasm", "sensor.fbx"),
         ("../../benches/workloads/wasm/coremark.wasm", "coremark.fbx"),
+        ("../../examples/debug/calc.wasm", "calc.fbx"),
+        ("../../examples/debug/trap.wasm", "trap.fbx"),
+        ("../../examples/debug/ticker.wasm", "ticker.fbx"),
     ] {
         let wasm = fs::read(src).unwrap_or_else(|e| panic!("read {src}: {e}"));
         let module = fireball_wasm::Module::new(&wasm).unwrap_or_else(|e| panic!("{src}: {e}"));
@@ -36,6 +44,21 @@ fn main() {
         module.write_packed(|c| packed.extend_from_slice(c));
         fs::write(out.join(name), &packed).unwrap_or_else(|e| panic!("write {name}: {e}"));
         println!("cargo:rerun-if-changed={src}");
+    }
+    // src/bin/debug.rs embeds one guest set: FIREBALL_DEBUG_GUEST = calc (default), trap, or
+    // pair (ticker.wasm twice: as the app and as a service).
+    println!("cargo:rerun-if-env-changed=FIREBALL_DEBUG_GUEST");
+    let guest = env::var("FIREBALL_DEBUG_GUEST").unwrap_or_else(|_| "calc".into());
+    let (file, name, pair) = match guest.as_str() {
+        "trap" => ("trap.fbx", "trap.wasm", false),
+        "pair" => ("ticker.fbx", "ticker.wasm", true),
+        _ => ("calc.fbx", "calc.wasm", false),
+    };
+    println!("cargo:rustc-env=FIREBALL_DEBUG_GUEST_FILE={file}");
+    println!("cargo:rustc-env=FIREBALL_DEBUG_GUEST_NAME={name}");
+    println!("cargo::rustc-check-cfg=cfg(debug_pair)");
+    if pair {
+        println!("cargo:rustc-cfg=debug_pair");
     }
     if env::var_os("CARGO_FEATURE_WASM3").is_some() {
         link_newlib(&target);

@@ -13,6 +13,8 @@ use spinning_top::RawSpinlock;
 use talc::source::Claim;
 use talc::TalcLock;
 
+pub mod uart;
+
 /// Bytes of the static heap arena.
 pub const ARENA_BYTES: usize = 64 * 1024;
 

@@ -98,6 +98,10 @@ fn run() -> bool {
                     hprintln!("{}({}): unexpected host call {}", name, arg, id);
                     break false;
                 }
+                Exit::Breakpoint { offset } => {
+                    hprintln!("{}({}): unexpected debugger stop at {:#x}", name, arg, offset);
+                    break false;
+                }
             }
         };
         if !done {

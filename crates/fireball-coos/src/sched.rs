@@ -458,6 +458,10 @@ pub enum Step {
     /// A task's partition is one whose exhaustion the whole system must answer
     /// (P1/P2: fatal, reset; P6: critical). The task is terminated; the caller decides the rest.
     Fatal(TaskId, Exhaustion),
+    /// A wasm task stopped for a debugger before the instruction at this offset of its
+    /// module (`Exit::Breakpoint`: a breakpoint or a finished single step). It is Ready;
+    /// nothing runs until the caller steps the kernel again.
+    Stopped(TaskId, u32),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -474,6 +478,8 @@ pub struct Kernel<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M
     bodies: Vec<Body<'k, 'm, P, M>, A>,
     slice: u64,
     sys: Option<&'k RefCell<dyn Syscalls + 'k>>,
+    /// Set by a wasm task's slice that ended at `Exit::Breakpoint` (its offset).
+    stopped: Option<u32>,
 }
 
 impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Allocator + Clone> Kernel<'k, 'm, A, P, M> {
@@ -486,7 +492,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
         for _ in 0..tasks {
             bodies.push(Body::Empty);
         }
-        Ok(Kernel { core, bodies, slice: fireball_wasm::yield_interval(cfg.cpu_mhz), sys: None })
+        Ok(Kernel { core, bodies, slice: fireball_wasm::yield_interval(cfg.cpu_mhz), sys: None, stopped: None })
     }
 
     /// The handle native tasks use to reach channels and the ownership table.
@@ -653,6 +659,31 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
         match self.bodies.get(t as usize) {
             Some(Body::Wasm(w)) => w.memory.and_then(|m| w.store.memory_data(m)).map_or(0, <[u8]>::len),
             _ => 0,
+        }
+    }
+
+    /// Task slots (task ids are `0..task_slots()`).
+    pub fn task_slots(&self) -> usize {
+        self.bodies.len()
+    }
+
+    /// A wasm task's interpreter thread and store (a debugger's view of it), while it
+    /// is not running: between steps, and after it ended until it is unloaded.
+    pub fn wasm_task(&self, t: TaskId) -> Option<(&Thread<P>, &Store<'m, P, M>)> {
+        match self.bodies.get(t as usize) {
+            Some(Body::Wasm(w)) => Some((&w.thread, &w.store)),
+            _ => None,
+        }
+    }
+
+    /// [`Kernel::wasm_task`], with the thread writable (to set breakpoints or a step).
+    pub fn wasm_task_mut(&mut self, t: TaskId) -> Option<(&mut Thread<P>, &Store<'m, P, M>)> {
+        match self.bodies.get_mut(t as usize) {
+            Some(Body::Wasm(w)) => {
+                let WasmTask { thread, store, .. } = &mut **w;
+                Some((thread, &*store))
+            }
+            _ => None,
         }
     }
 
@@ -847,7 +878,10 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
             totals.yields += 1;
             ready.push(links, t);
         }
-        Step::Ran(t, r.state)
+        match self.stopped.take() {
+            Some(offset) => Step::Stopped(t, offset),
+            None => Step::Ran(t, r.state),
+        }
     }
 
     fn run_native(&mut self, t: TaskId, f: Pin<&mut (dyn Future<Output = ()> + 'k)>) {
@@ -919,6 +953,10 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
                 }
                 Exit::Trap(trap) => return self.terminate(t, Fault::Trap(trap.code)),
                 Exit::OutOfFuel => return,
+                Exit::Breakpoint { offset } => {
+                    self.stopped = Some(offset);
+                    return;
+                }
                 Exit::HostCall { id, .. } => match self.serve(t, w, id) {
                     Served::Continue if fuel > 0 => continue,
                     Served::Continue | Served::Yield | Served::Parked => return,

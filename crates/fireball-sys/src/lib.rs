@@ -12,6 +12,8 @@
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+#[cfg(feature = "gdb")]
+pub mod gdb;
 pub mod hal;
 pub mod keyval;
 pub mod log;

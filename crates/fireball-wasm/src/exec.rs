@@ -47,6 +47,13 @@ pub enum Exit {
     },
     /// The fuel budget is spent; resume to continue exactly where it stopped.
     OutOfFuel,
+    /// Stopped for a debugger (feature `debug`: a breakpoint, or a completed single
+    /// step) before the instruction at `offset` in the running module's bytes;
+    /// resume to execute it and go on. Never returned without the feature.
+    Breakpoint {
+        /// Offset of the instruction not yet executed.
+        offset: u32,
+    },
 }
 
 /// Why a call could not be started or continued.
@@ -81,15 +88,15 @@ const FUEL_CHUNK: u64 = (isize::MAX >> 1) as u64;
 
 /// A suspended caller: where to continue and its frame pointer.
 #[derive(Debug, Clone, Copy, Default)]
-struct Frame {
-    func: u32,
-    pc: u32,
+pub(crate) struct Frame {
+    pub(crate) func: u32,
+    pub(crate) pc: u32,
     stp: u32,
-    fp: u32,
+    pub(crate) fp: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+pub(crate) enum State {
     Idle,
     Ready,
     Host,
@@ -100,17 +107,17 @@ enum State {
 /// One line of execution: value stack, frame stack and the registers of the
 /// suspended interpreter. A scheduler task owns one.
 pub struct Thread<A: Allocator + Clone = Global> {
-    stack: Vec<u64, A>,
+    pub(crate) stack: Vec<u64, A>,
     /// Full-length from the start; `depth` of them are in use.
-    frames: Vec<Frame, A>,
-    depth: u32,
-    state: State,
+    pub(crate) frames: Vec<Frame, A>,
+    pub(crate) depth: u32,
+    pub(crate) state: State,
     // Suspended registers.
-    pc: u32,
+    pub(crate) pc: u32,
     stp: u32,
-    sp: u32,
-    fp: u32,
-    func: u32,
+    pub(crate) sp: u32,
+    pub(crate) fp: u32,
+    pub(crate) func: u32,
     /// Host function being called, and whether it was a tail call.
     host: u32,
     tail_host: bool,
@@ -119,11 +126,14 @@ pub struct Thread<A: Allocator + Clone = Global> {
     host_results: u16,
     /// Function invoked by the embedder (its signature gives the results).
     entry: u32,
-    trap: Option<Trap>,
+    pub(crate) trap: Option<Trap>,
     fuel_left: i64,
     instructions: u64,
     /// Fuel owed for the entered-but-not-yet-charged run of the invoked function.
     debt: u32,
+    /// Breakpoints and the pending step (`debug`).
+    #[cfg(feature = "debug")]
+    pub(crate) debug: crate::debug::DebugState,
 }
 
 impl Thread<Global> {
@@ -161,6 +171,8 @@ impl<A: Allocator + Clone> Thread<A> {
             fuel_left: 0,
             instructions: 0,
             debt: 0,
+            #[cfg(feature = "debug")]
+            debug: crate::debug::DebugState::default(),
         })
     }
 
@@ -325,9 +337,17 @@ impl<A: Allocator + Clone> Thread<A> {
     pub fn resume<'m, SA: Allocator + Clone, M: Allocator + Clone>(&mut self, store: &mut Store<'m, SA, M>, fuel: u64) -> Exit {
         // The loop counts in a machine word: a larger budget is spent in chunks.
         let mut used = 0u64;
+        #[cfg(feature = "debug")]
+        if !self.debug.active() {
+            self.debug.stopped_at = None;
+        }
         loop {
             let chunk = (fuel - used.min(fuel)).min(FUEL_CHUNK);
-            let exit = self.enter::<SA, M, true>(store, chunk);
+            // With a breakpoint set or a step pending, the loop that checks (`debug`).
+            #[cfg(feature = "debug")]
+            let exit = if self.debug.active() { self.enter::<SA, M, true, true>(store, chunk) } else { self.enter::<SA, M, true, false>(store, chunk) };
+            #[cfg(not(feature = "debug"))]
+            let exit = self.enter::<SA, M, true, false>(store, chunk);
             // A slice may overshoot its budget by up to one basic block (see `out_of_fuel!`).
             used += (chunk as i64 - self.fuel_left.min(chunk as i64)) as u64;
             if exit != Exit::OutOfFuel || used >= fuel {
@@ -340,17 +360,17 @@ impl<A: Allocator + Clone> Thread<A> {
 
     /// Continue without a fuel budget, until done, trapped or a host call.
     pub fn run<'m, SA: Allocator + Clone, M: Allocator + Clone>(&mut self, store: &mut Store<'m, SA, M>) -> Exit {
-        self.enter::<SA, M, false>(store, 0)
+        self.enter::<SA, M, false, false>(store, 0)
     }
 
-    fn enter<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool>(
+    fn enter<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool, const DEBUG: bool>(
         &mut self,
         store: &mut Store<'m, SA, M>,
         fuel: u64,
     ) -> Exit {
         self.fuel_left = fuel.min(FUEL_CHUNK) as i64;
         match self.state {
-            State::Ready => self.execute::<SA, M, METERED>(store, fuel.min(FUEL_CHUNK) as isize),
+            State::Ready => self.execute::<SA, M, METERED, DEBUG>(store, fuel.min(FUEL_CHUNK) as isize),
             State::Done => Exit::Done,
             State::Trapped => Exit::Trap(self.trap.unwrap_or(Trap { code: TrapCode::Internal, offset: 0, func: 0 })),
             State::Host => {
@@ -384,17 +404,17 @@ impl<A: Allocator + Clone> Thread<A> {
     /// dispatch: 20 % more on SHA-512, and no gain on the i32-only CoreMark).
     #[cfg(not(feature = "checked"))]
     #[inline(always)]
-    fn execute<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool>(
+    fn execute<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool, const DEBUG: bool>(
         &mut self,
         store: &mut Store<'m, SA, M>,
         budget: isize,
     ) -> Exit {
-        self.execute_in::<SA, M, METERED>(store, budget)
+        self.execute_in::<SA, M, METERED, DEBUG>(store, budget)
     }
 
     #[cfg(feature = "checked")]
     #[inline(always)]
-    fn execute<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool>(
+    fn execute<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool, const DEBUG: bool>(
         &mut self,
         store: &mut Store<'m, SA, M>,
         budget: isize,
@@ -402,7 +422,7 @@ impl<A: Allocator + Clone> Thread<A> {
         // Raised when a value-stack access fell outside the stack (a broken validator
         // guarantee): the guest ends with an internal error.
         let poison = Cell::new(false);
-        let exit = self.execute_in::<SA, M, METERED>(store, budget, &poison);
+        let exit = self.execute_in::<SA, M, METERED, DEBUG>(store, budget, &poison);
         if poison.get() {
             let t = Trap { code: TrapCode::Internal, offset: self.pc, func: self.func };
             self.trap = Some(t);
@@ -414,7 +434,7 @@ impl<A: Allocator + Clone> Thread<A> {
 
     #[inline(never)]
     #[allow(clippy::cognitive_complexity)]
-    fn execute_in<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool>(
+    fn execute_in<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool, const DEBUG: bool>(
         &mut self,
         store: &mut Store<'m, SA, M>,
         budget: isize,
@@ -460,6 +480,15 @@ impl<A: Allocator + Clone> Thread<A> {
         let mut nresults: usize;
         // The saved pc, until the running function's code is known.
         let saved_pc = self.pc as usize;
+        // `DEBUG`: whether the running function checks its pc before each instruction
+        // (a breakpoint in its body, or a step pending), and the instruction the thread
+        // stopped at for the debugger, which resuming executes unchecked.
+        #[cfg(feature = "debug")]
+        let mut watch = false;
+        #[cfg(not(feature = "debug"))]
+        let watch = false;
+        #[cfg(feature = "debug")]
+        let mut resume_at = if DEBUG { self.debug.stopped_at.take().map_or(usize::MAX, |o| o as usize) } else { usize::MAX };
 
         // Every trap leaves this block as (code, offset) to the one epilogue below.
         let (trap_code, trap_at): (TrapCode, usize) = 'exec: {
@@ -540,6 +569,16 @@ impl<A: Allocator + Clone> Thread<A> {
                 }
             }};
         }
+        // `DEBUG`: decide whether the function whose body starts at `$start` is watched.
+        macro_rules! rewatch {
+            ($start:expr, $len:expr) => {
+                #[cfg(feature = "debug")]
+                if DEBUG {
+                    let start = $start;
+                    watch = self.debug.watches(inst_idx, start, start + $len);
+                }
+            };
+        }
         // The context of function `cur` (on entry, and after a return).
         macro_rules! load_func {
             () => {{
@@ -551,6 +590,7 @@ impl<A: Allocator + Clone> Thread<A> {
                         let (b, h) = body!(body);
                         body_end = Code::at(code, b.code_start as usize + h.code_len as usize);
                         nresults = h.results as usize;
+                        rewatch!(b.code_start as usize, h.code_len as usize);
                     }
                     _ => trap!(TrapCode::Internal, 0),
                 }
@@ -672,6 +712,19 @@ impl<A: Allocator + Clone> Thread<A> {
                 // returns goes straight on to the next (`continue`); the others leave it
                 // with an `act` for the shared paths below.
                 act = loop {
+            #[cfg(feature = "debug")]
+            if DEBUG && watch {
+                let at = pc.offset(code);
+                if at == resume_at {
+                    resume_at = usize::MAX;
+                } else if self.debug.step || self.debug.hit(inst_idx, at) {
+                    save!();
+                    self.debug.step = false;
+                    self.debug.stopped_at = Some(at as u32);
+                    self.fuel_left = fuel as i64;
+                    return Exit::Breakpoint { offset: at as u32 };
+                }
+            }
             let op = pc.byte();
             pc = pc.add(1);
             // `at!()`: this instruction, in arms that need it (recomputed there, so the
@@ -689,7 +742,8 @@ impl<A: Allocator + Clone> Thread<A> {
                     // empty-typed blocks (compilers nest them deep) goes in one step.
                     if pc.byte() == 0x40 {
                         pc = pc.add(1);
-                        while pc.byte() & 0xfe == 0x02 && pc.peek(1) == 0x40 {
+                        // (Not when watched: each block is a place to stop.)
+                        while !(DEBUG && watch) && pc.byte() & 0xfe == 0x02 && pc.peek(1) == 0x40 {
                             pc = pc.add(2);
                         }
                     } else {
@@ -800,8 +854,9 @@ impl<A: Allocator + Clone> Thread<A> {
                 0x20 => {
                     let i = leb!() as usize;
                     push!(fp.add(i).get());
-                    // Fused with a second local.get (a quarter of them are followed by one).
-                    if pc.byte() == 0x20 {
+                    // Fused with a second local.get (a quarter of them are followed by one;
+                    // not when watched: each instruction is a place to stop).
+                    if !(DEBUG && watch) && pc.byte() == 0x20 {
                         pc = pc.add(1);
                         let j = leb!() as usize;
                         push!(fp.add(j).get());
@@ -897,7 +952,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     let c = pc.leb_i64() as u32;
                     // Fused with the i32 operator that consumes it, when one follows (the
                     // constant operand of compilers' address arithmetic, masks and compares).
-                    match fuse_i32_const(pc.byte(), top!() as u32, c) {
+                    match if DEBUG && watch { None } else { fuse_i32_const(pc.byte(), top!() as u32, c) } {
                         Some(v) => {
                             pc = pc.add(1);
                             set_top!(v as u64);
@@ -1173,6 +1228,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     stp = b.stp_start as usize + HEADER_ENTRIES as usize;
                     body_end = pc.add(h.code_len as usize);
                     nresults = h.results as usize;
+                    rewatch!(b.code_start as usize, h.code_len as usize);
                     charge!(h.entry_cost);
                     if METERED && fuel <= 0 {
                         save!();

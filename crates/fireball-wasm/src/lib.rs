@@ -9,6 +9,8 @@
 #[cfg(test)]
 extern crate std;
 
+#[cfg(feature = "debug")]
+pub mod debug;
 pub mod error;
 pub mod exec;
 mod float;

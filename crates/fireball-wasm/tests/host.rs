@@ -61,6 +61,7 @@ fn host_calls_exit_and_resume_with_results() {
                 thread.host_return(&store, &[Value::I32(300 + calls)]).expect("host_return");
             }
             Exit::Trap(t) => panic!("{t}"),
+            Exit::Breakpoint { offset } => panic!("debugger stop at {offset} with no breakpoint set"),
         }
     }
     assert_eq!(calls, 5);

@@ -105,6 +105,8 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo))]
 
 pub mod error;
+#[cfg(feature = "gdb")]
+mod gdb;
 pub mod setup;
 pub mod system;
 pub mod tap;

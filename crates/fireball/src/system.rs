@@ -529,6 +529,11 @@ impl<'a> System<'a> {
         &mut self.kernel
     }
 
+    /// The kernel, read only.
+    pub fn kernel_ref(&self) -> &SysKernel<'a> {
+        &self.kernel
+    }
+
     /// The router (and through it the HAL registry and the logger), between steps.
     pub fn router(&self) -> &'a RefCell<SysRouter<'a>> {
         self.router

@@ -266,6 +266,7 @@ pub fn fb_run(f: &mut Fireball<'_>, func: fb::FuncAddr, args: &[fb::Value], mode
             fb::Exit::Done => Outcome::Values(f.thread.results(&f.store).map(|v| fb_obs(&f.store, v)).collect()),
             fb::Exit::Trap(t) => Outcome::Trap(TrapKind::from_fireball(t.code)),
             fb::Exit::OutOfFuel => Outcome::OutOfFuel,
+            fb::Exit::Breakpoint { offset } => Outcome::Trap(TrapKind::Other(format!("fireball stopped for a debugger at {offset:#x}"))),
             fb::Exit::HostCall { id, .. } => {
                 HOST_CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let name = host_sigs().get(id as usize).map_or("?", |h| h.0);

@@ -163,6 +163,7 @@ impl Runner {
                 Exit::Done => return Ok(Outcome::Values(self.thread.results(&self.store).collect())),
                 Exit::Trap(t) => return Ok(Outcome::Trap(t.code)),
                 Exit::OutOfFuel => continue,
+                Exit::Breakpoint { offset } => return Err(format!("stopped for a debugger at {offset:#x} with no breakpoint set")),
                 Exit::HostCall { .. } => {
                     // spectest.print*: no results.
                     self.thread.host_return(&self.store, &[]).map_err(|e| format!("host_return: {e:?}"))?;

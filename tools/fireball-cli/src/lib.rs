@@ -2,4 +2,5 @@
 //! shared with the integration tests that check the example programs.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)]
 
+pub mod gdb;
 pub mod system;

@@ -104,6 +104,14 @@ struct RunArgs {
     /// Maximum call depth.
     #[arg(long, default_value_t = 1024)]
     depth: u32,
+    /// Serve lldb (LLDB's WebAssembly GDB remote protocol) on this address, e.g.
+    /// `127.0.0.1:1234`: the run waits for lldb to connect before the first instruction
+    /// (`lldb-22 app.wasm -o 'process connect --plugin wasm connect://127.0.0.1:1234'`).
+    #[arg(long)]
+    gdb: Option<String>,
+    /// With `--gdb`: start at once; lldb attaches whenever it connects (and again after a detach).
+    #[arg(long, requires = "gdb")]
+    gdb_nowait: bool,
     /// Arguments for the invoked function, one per parameter.
     #[arg(allow_negative_numbers = true)]
     args: Vec<String>,
@@ -440,8 +448,23 @@ fn run_system(a: &RunArgs) -> Result<(), String> {
         None => system::Limit::Instructions(u64::MAX),
     };
     let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed));
+    let gdb = match &a.gdb {
+        Some(addr) => {
+            let listener = std::net::TcpListener::bind(addr).map_err(|e| format!("--gdb {addr}: {e}"))?;
+            let local = listener.local_addr().map_err(|e| format!("--gdb {addr}: {e}"))?;
+            let how = if a.gdb_nowait { "running; lldb may attach" } else { "waiting for lldb" };
+            eprintln!("fireball: {how} on {local} (process connect --plugin wasm connect://{local})");
+            let path = |m: &str| {
+                let p = split_entry(m).0;
+                std::fs::canonicalize(p).map_or_else(|_| p.to_string(), |c| c.display().to_string())
+            };
+            let paths = std::iter::once(a.module.as_str()).chain(a.services.iter().map(String::as_str)).map(path).collect();
+            Some(fireball_cli::gdb::Gdb { listener, wait: !a.gdb_nowait, paths })
+        }
+        None => None,
+    };
     let mut stdout = std::io::stdout().lock();
-    let report = system::run(system::RunConfig {
+    let cfg = system::RunConfig {
         app: Some(app),
         services,
         ram: parse_size(&a.ram)?,
@@ -451,7 +474,11 @@ fn run_system(a: &RunArgs) -> Result<(), String> {
         seed: a.seed,
         out: &mut stdout,
         stop: Some(&STOP),
-    })?;
+    };
+    let report = match &gdb {
+        Some(g) => system::run_with_gdb(cfg, g)?,
+        None => system::run(cfg)?,
+    };
     match report.fatal {
         Some(f) => Err(f),
         None => Ok(()),
@@ -530,6 +557,7 @@ fn call<'m>(
         Exit::Done => Ok(thread.results(store).collect()),
         Exit::OutOfFuel => Err(format!("out of fuel after {} instructions", fuel.unwrap_or(0))),
         Exit::HostCall { .. } => Err("host call to an import the CLI does not provide".into()),
+        Exit::Breakpoint { offset } => Err(format!("stopped for a debugger at offset {offset:#x}")),
         Exit::Trap(t) => {
             let mut msg = format!("trap: {} at offset {:#x}", t.code, t.offset);
             let frames: Vec<String> = thread

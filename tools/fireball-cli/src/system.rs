@@ -391,6 +391,16 @@ fn builder<'a>(ram: &'static mut [u8], planned: usize, guests: &[Guest<'static>]
 
 /// Run the app and services until `cfg.limit`, Ctrl-C, or until nothing can run.
 pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
+    run_inner(cfg, None)
+}
+
+/// [`run`], served to lldb over `gdb` (`fireball run --gdb`): it waits for lldb before
+/// the first instruction (unless `--gdb-nowait`), and nothing runs while lldb has the system stopped.
+pub fn run_with_gdb(cfg: RunConfig<'_>, gdb: &crate::gdb::Gdb) -> Result<Report, String> {
+    run_inner(cfg, Some(gdb))
+}
+
+fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report, String> {
     let RunConfig { app, services, ram, adc, limit, manifest, seed, out, stop } = cfg;
     let guests = guests(app, services);
     let manifest: Option<&'static str> = manifest.as_deref().map(leak_str);
@@ -457,8 +467,19 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
             Limit::Millis(n) => fireball::Limit::Millis(n),
         };
 
+        // `--gdb`: lldb gets the system before its first instruction, or attaches later (crate::gdb);
+        // the system goes to the session and comes back around every step.
+        let tasks: Vec<u8> = system.modules().map(|m| m.task).collect();
+        let (mut debugger, mut gdb_end) = (None, None);
+        if let Some(g) = gdb {
+            (debugger, system, gdb_end) = crate::gdb::start(g, &tasks, system, out)?;
+        }
+
         // Run.
         let stopped = loop {
+            if let Some(why) = gdb_end.take() {
+                break why;
+            }
             if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
                 break "interrupted (Ctrl-C)".to_string();
             }
@@ -473,6 +494,9 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
             report.log.push_str(&text);
             text.push_str(&std::mem::take(&mut *console_text.borrow_mut()));
             let _ = out.write_all(text.as_bytes());
+            if let Some(g) = gdb {
+                (debugger, system, gdb_end) = crate::gdb::after_step(g, debugger, &tasks, system, tick.step, out)?;
+            }
             for n in tick.notices() {
                 let line = match n {
                     &Notice::RestartFailed { module, error, import } => {
@@ -492,6 +516,7 @@ pub fn run(cfg: RunConfig<'_>) -> Result<Report, String> {
             }
         };
 
+        drop(debugger);
         // The report: tasks, partitions, counters.
         let totals = system.totals();
         for m in system.modules() {

@@ -1,0 +1,826 @@
+//! Gdb (feature `gdb`): lldb ⇄ **GDB remote protocol** (`gdbstub`, with LLDB's
+//! WebAssembly packets) ⇄ the kernel's wasm tasks. Each wasm task is one lldb
+//! thread (thread id = task + 1) and one library (module id = task), so a
+//! breakpoint can sit in the app or in any service. Addresses are LLDB's wasm
+//! encoding: bits 63–62 the space (0 linear memory, 1 module bytes), the module
+//! id from bit 32, the offset below; a pc is `0x4000_0000_0000_0000 | id << 32 |
+//! offset in the .wasm file`. lldb-22 sends linear-memory addresses without a
+//! module id (module 0): they name the memory of the module that stopped last,
+//! so after a stop in a service its variables read from its own memory, but
+//! after `thread select` to another module's thread, variables that live in
+//! linear memory still read from the stopped module's (a limit of the protocol
+//! as lldb-22 speaks it; locals in wasm locals and code are exact).
+//!
+//! The embedder keeps its own run loop and hands the debuggee (the [`Kernel`],
+//! by value) to the session around each scheduling step; while a task is
+//! stopped, nothing is stepped, so every task stays stopped:
+//!
+//! ```text
+//!            attach (serve until lldb continues)
+//!  Waiting ─────────────────────────────────────► Running ◄──────────────────┐
+//!                                                    │ after_step:             │
+//!     breakpoint / step done (Step::Stopped) ────────┤                         │
+//!     trap (task Terminated, Fault::Trap) ───────────┤ stop reply: T05 (pc),   │
+//!     Ctrl-C (0x03 from lldb) ───────────────────────┤ SIGSEGV…, SIGINT        │
+//!                                                    ▼                         │
+//!                                                 Stopped ── vCont;c / vCont;s ┘
+//!                                                    │ D (detach), a dropped connection or a
+//!                                                    │ broken stream; or, while Running, every
+//!                                                    ▼ task ended (W00, or X<sig> if one trapped)
+//!                              Detached: breakpoints cleared, the system runs on
+//!                              k (kill): Flow::Kill, the embedder ends the run
+//! ```
+//!
+//! Anything lldb may send that the session cannot serve — an unknown or
+//! malformed packet, a packet larger than the buffer, a breakpoint outside any
+//! function body, a read past a memory — is an error reply or, if the stream
+//! itself is broken, a detach. Nothing here panics.
+
+use core::num::NonZeroUsize;
+
+use fireball_coos::sched::{Fault, Kernel, Policy, Step, TaskState};
+use fireball_coos::TaskId;
+use fireball_wasm::debug::Breakpoint;
+use fireball_wasm::{Instance, TrapCode, Value};
+use gdbstub::arch::lldb::{Encoding, Format, Generic, Register};
+use gdbstub::common::{Endianness, Pid, Signal, Tid};
+use gdbstub::conn::ConnectionExt;
+use gdbstub::stub::state_machine::GdbStubStateMachine;
+use gdbstub::stub::{DisconnectReason, GdbStub, GdbStubBuilder, MultiThreadStopReason};
+use gdbstub::target::ext::base::multithread::{
+    MultiThreadBase, MultiThreadResume, MultiThreadResumeOps, MultiThreadSchedulerLocking, MultiThreadSchedulerLockingOps, MultiThreadSingleStep,
+    MultiThreadSingleStepOps,
+};
+use gdbstub::target::ext::base::BaseOps;
+use gdbstub::target::ext::breakpoints::{Breakpoints, BreakpointsOps, SwBreakpoint, SwBreakpointOps};
+use gdbstub::target::ext::host_info::{HostInfo, HostInfoOps, HostInfoResponse};
+use gdbstub::target::ext::libraries::{Libraries, LibrariesOps};
+use gdbstub::target::ext::lldb_register_info_override::{Callback, CallbackToken, LldbRegisterInfoOverride, LldbRegisterInfoOverrideOps};
+use gdbstub::target::ext::process_info::{ProcessInfo, ProcessInfoOps, ProcessInfoResponse};
+use gdbstub::target::ext::wasm::{Wasm, WasmOps};
+use gdbstub::target::{Target, TargetError, TargetResult};
+use gdbstub_arch::wasm::addr::{WasmAddr, WasmAddrType};
+use gdbstub_arch::wasm::reg::WasmRegisters;
+
+/// Modules (tasks) a session can name; task ids at or above it are not shown.
+pub const MAX_MODULES: usize = 8;
+
+/// How a task looks to the debugger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// No wasm task in that slot.
+    Absent,
+    /// Running, ready or blocked: resumable.
+    Live,
+    /// Ended by a trap; its frames, locals and memory stay inspectable.
+    Trapped(TrapCode),
+    /// Returned, exited, or ended otherwise.
+    Ended,
+}
+
+/// What the session needs of the system it debugs: the wasm tasks' code, frames,
+/// values and memory, and their breakpoints. [`Kernel`] implements it.
+pub trait Debuggee {
+    /// Task slots (ids `0..n`).
+    fn task_slots(&self) -> usize;
+    /// Task `t`'s state.
+    fn status(&self, t: TaskId) -> Status;
+    /// Task `t`'s module bytes (the `.wasm` file).
+    fn code(&self, t: TaskId) -> Option<&[u8]>;
+    /// Its frames (0 when it has none to show).
+    fn frame_count(&self, t: TaskId) -> usize;
+    /// Frame `k`'s pc (0 innermost; outer frames: the return address).
+    fn frame_pc(&self, t: TaskId, k: usize) -> Option<u32>;
+    /// Local `i` of frame `k`.
+    fn local(&self, t: TaskId, k: usize, i: u32) -> Option<Value>;
+    /// Operand `i` of frame `k` (0: top), as its raw 64-bit slot.
+    fn operand(&self, t: TaskId, k: usize, i: u32) -> Option<u64>;
+    /// Global `i` of frame `k`'s module.
+    fn global(&self, t: TaskId, k: usize, i: u32) -> Option<Value>;
+    /// Its linear memory (memory 0), the part that is backed.
+    fn memory(&self, t: TaskId) -> Option<&[u8]>;
+    /// Its linear memory's size as the guest sees it (at least `memory(t)`'s length).
+    fn memory_size(&self, t: TaskId) -> u64;
+    /// Stop before the instruction at `offset` of its module; false if refused.
+    fn set_breakpoint(&mut self, t: TaskId, offset: u32) -> bool;
+    /// Remove one; false if it was not set.
+    fn clear_breakpoint(&mut self, t: TaskId, offset: u32) -> bool;
+    /// Stop after one instruction when it next runs (or not).
+    fn set_step(&mut self, t: TaskId, on: bool);
+}
+
+impl<A, P, M> Debuggee for Kernel<'_, '_, A, P, M>
+where
+    A: allocator_api2::alloc::Allocator + Clone + Policy,
+    P: allocator_api2::alloc::Allocator + Clone + Policy,
+    M: allocator_api2::alloc::Allocator + Clone,
+{
+    fn task_slots(&self) -> usize {
+        Kernel::task_slots(self)
+    }
+
+    fn status(&self, t: TaskId) -> Status {
+        if self.wasm_task(t).is_none() {
+            return Status::Absent;
+        }
+        match (self.state(t), self.stats(t).fault) {
+            (TaskState::Free, _) => Status::Absent,
+            (TaskState::Terminated, Some(Fault::Trap(c))) => Status::Trapped(c),
+            (TaskState::Done | TaskState::Terminated, _) => Status::Ended,
+            _ => Status::Live,
+        }
+    }
+
+    fn code(&self, t: TaskId) -> Option<&[u8]> {
+        let (_, store) = self.wasm_task(t)?;
+        Some(store.instance_module(Instance(0))?.bytes())
+    }
+
+    fn frame_count(&self, t: TaskId) -> usize {
+        self.wasm_task(t).map_or(0, |(th, _)| th.frame_count())
+    }
+
+    fn frame_pc(&self, t: TaskId, k: usize) -> Option<u32> {
+        let (th, store) = self.wasm_task(t)?;
+        th.frame(store, k).map(|f| f.pc)
+    }
+
+    fn local(&self, t: TaskId, k: usize, i: u32) -> Option<Value> {
+        let (th, store) = self.wasm_task(t)?;
+        th.local(store, k, i)
+    }
+
+    fn operand(&self, t: TaskId, k: usize, i: u32) -> Option<u64> {
+        let (th, store) = self.wasm_task(t)?;
+        th.operand(store, k, i)
+    }
+
+    fn global(&self, t: TaskId, k: usize, i: u32) -> Option<Value> {
+        let (th, store) = self.wasm_task(t)?;
+        th.global(store, k, i)
+    }
+
+    fn memory(&self, t: TaskId) -> Option<&[u8]> {
+        let (_, store) = self.wasm_task(t)?;
+        store.memory_data(store.instance_memory(Instance(0), 0)?)
+    }
+
+    fn memory_size(&self, t: TaskId) -> u64 {
+        self.wasm_task(t).and_then(|(_, store)| store.memory_size(store.instance_memory(Instance(0), 0)?)).unwrap_or(0)
+    }
+
+    fn set_breakpoint(&mut self, t: TaskId, offset: u32) -> bool {
+        match self.wasm_task_mut(t) {
+            Some((th, store)) => th.set_breakpoint(store, Breakpoint { instance: 0, offset }).is_ok(),
+            None => false,
+        }
+    }
+
+    fn clear_breakpoint(&mut self, t: TaskId, offset: u32) -> bool {
+        match self.wasm_task_mut(t) {
+            Some((th, _)) => th.clear_breakpoint(Breakpoint { instance: 0, offset }),
+            None => false,
+        }
+    }
+
+    fn set_step(&mut self, t: TaskId, on: bool) {
+        if let Some((th, _)) = self.wasm_task_mut(t) {
+            th.set_step(on);
+        }
+    }
+}
+
+/// What the embedder's run loop does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Step the system; call [`Debugger::after_step`] after each step.
+    Run,
+    /// lldb detached or the connection broke: breakpoints are cleared; run on without it.
+    Detached,
+    /// lldb killed the process: end the run.
+    Kill,
+}
+
+/// The gdbstub target: the session's state and, while the session holds it, the debuggee.
+pub struct Session<'n, D: Debuggee> {
+    dbg: Option<D>,
+    names: [&'n str; MAX_MODULES],
+    /// Tasks lldb asked to step at the next resume, and those stepping now.
+    resume_step: u32,
+    stepping: u32,
+    /// Tasks that were live at the last look (to notice one ending).
+    live: u32,
+    /// The task of the last stop: linear-memory addresses without a module id are its.
+    focus: TaskId,
+    /// Breakpoints as lldb set them (module, offset), to clear on detach.
+    bps: [(TaskId, u32); 2 * fireball_wasm::debug::MAX_BREAKPOINTS],
+    n_bps: usize,
+}
+
+/// A debugging session over connection `C` (a TCP stream on a host, a UART on a board).
+pub struct Debugger<'a, 'n, D: Debuggee, C: ConnectionExt> {
+    sm: Option<GdbStubStateMachine<'a, Session<'n, D>, C>>,
+    target: Session<'n, D>,
+}
+
+/// Why a session could not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartError;
+
+/// The code space (bits 63–62 = 1); linear memory is space 0.
+const CODE: u64 = 1 << 62;
+
+/// Task `t`'s bit in a task set (none for a task past [`MAX_MODULES`]).
+fn bit(t: TaskId) -> u32 {
+    if (t as usize) < MAX_MODULES {
+        1 << t
+    } else {
+        0
+    }
+}
+
+fn tid(t: TaskId) -> Tid {
+    NonZeroUsize::MIN.saturating_add(t as usize)
+}
+
+fn task_of(tid: Tid) -> Option<TaskId> {
+    TaskId::try_from(tid.get() - 1).ok()
+}
+
+fn pc_addr(t: TaskId, offset: u32) -> u64 {
+    CODE | (t as u64) << 32 | offset as u64
+}
+
+/// A value as lldb wants it: little-endian, its own width.
+fn put_value(v: Value, buf: &mut [u8]) -> usize {
+    let (bits, n) = match v {
+        Value::I32(x) => (x as u32 as u64, 4),
+        Value::F32(x) => (x as u64, 4),
+        Value::I64(x) => (x as u64, 8),
+        Value::F64(x) => (x, 8),
+        other => (other.to_bits(), 4),
+    };
+    put_bits(bits, n, buf)
+}
+
+fn put_bits(bits: u64, n: usize, buf: &mut [u8]) -> usize {
+    let b = bits.to_le_bytes();
+    let n = n.min(buf.len());
+    buf[..n].copy_from_slice(&b[..n]);
+    n
+}
+
+impl<'n, D: Debuggee> Session<'n, D> {
+    fn tasks(&self) -> impl Iterator<Item = TaskId> + '_ {
+        let n = self.dbg.as_ref().map_or(0, |d| d.task_slots()).min(MAX_MODULES);
+        (0..n as TaskId).filter(move |&t| self.dbg.as_ref().is_some_and(|d| d.status(t) != Status::Absent))
+    }
+
+    fn live_mask(&self) -> u32 {
+        self.tasks().filter(|&t| self.dbg.as_ref().is_some_and(|d| matches!(d.status(t), Status::Live))).fold(0, |m, t| m | bit(t))
+    }
+
+    /// Forget every breakpoint and step (detach).
+    fn clear_all(&mut self) {
+        if let Some(d) = self.dbg.as_mut() {
+            for &(t, o) in &self.bps[..self.n_bps] {
+                d.clear_breakpoint(t, o);
+            }
+            for t in 0..MAX_MODULES as TaskId {
+                d.set_step(t, false);
+            }
+        }
+        self.n_bps = 0;
+        self.resume_step = 0;
+        self.stepping = 0;
+    }
+
+    /// lldb's code address: (task, offset), for a task that has code.
+    fn code_addr(&self, addr: u64) -> Option<(TaskId, u32)> {
+        let a = WasmAddr::from_raw(addr)?;
+        if a.addr_type() != WasmAddrType::Object {
+            return None;
+        }
+        let t = TaskId::try_from(a.module_index()).ok()?;
+        self.dbg.as_ref()?.code(t)?;
+        Some((t, a.offset()))
+    }
+}
+
+impl<'a, 'n, D: Debuggee, C: ConnectionExt> Debugger<'a, 'n, D, C> {
+    /// A session on `conn`, its packets assembled in `buf` (4 KiB is plenty: lldb
+    /// reads memory in chunks it sizes from the `PacketSize` we announce).
+    pub fn new(conn: C, buf: &'a mut [u8]) -> Result<Self, StartError> {
+        let stub: GdbStub<'a, Session<'n, D>, C> = GdbStubBuilder::new(conn).with_packet_buffer(buf).build().map_err(|_| StartError)?;
+        let mut target = Session {
+            dbg: None,
+            names: [""; MAX_MODULES],
+            resume_step: 0,
+            stepping: 0,
+            live: 0,
+            focus: 0,
+            bps: [(0, 0); 2 * fireball_wasm::debug::MAX_BREAKPOINTS],
+            n_bps: 0,
+        };
+        let sm = stub.run_state_machine(&mut target).map_err(|_| StartError)?;
+        Ok(Debugger { sm: Some(sm), target })
+    }
+
+    /// Name task `t`'s module for lldb (a path lldb can open finds its DWARF without
+    /// reading the module through the stub).
+    pub fn set_name(&mut self, t: TaskId, name: &'n str) {
+        if let Some(n) = self.target.names.get_mut(t as usize) {
+            *n = name;
+        }
+    }
+
+    /// Whether lldb is still attached.
+    pub fn attached(&self) -> bool {
+        self.sm.is_some()
+    }
+
+    /// Before the first instruction: serve lldb until it resumes the system.
+    /// `None` only if the session lost the debuggee, which it never does.
+    pub fn attach(&mut self, dbg: D) -> Option<(D, Flow)> {
+        self.target.dbg = Some(dbg);
+        self.target.live = self.target.live_mask();
+        let flow = self.serve();
+        self.target.dbg.take().map(|d| (d, flow))
+    }
+
+    /// After one scheduling step: report a stop (breakpoint, finished step, trap,
+    /// every task ended) or a Ctrl-C from lldb, and serve lldb until it resumes.
+    pub fn after_step(&mut self, dbg: D, step: Step) -> Option<(D, Flow)> {
+        self.target.dbg = Some(dbg);
+        let flow = self.on_step(step);
+        self.target.dbg.take().map(|d| (d, flow))
+    }
+
+    fn on_step(&mut self, step: Step) -> Flow {
+        let Some(GdbStubStateMachine::Running(_)) = &self.sm else {
+            return if self.sm.is_some() { self.serve() } else { Flow::Detached };
+        };
+        let t = &mut self.target;
+        let reason: Option<MultiThreadStopReason<u64>> = match step {
+            Step::Stopped(task, _) => {
+                let stepped = t.stepping & bit(task) != 0;
+                Some(if stepped { MultiThreadStopReason::SignalWithThread { tid: tid(task), signal: Signal::SIGTRAP } } else { MultiThreadStopReason::SwBreak(tid(task)) })
+            }
+            _ => {
+                // A task that was live and is not any more: a trap is a stop, an end is
+                // reported once every task has ended.
+                let live = t.live_mask();
+                let ended = t.live & !live;
+                t.live = live;
+                let trapped = t.tasks().find(|&k| ended & bit(k) != 0 && matches!(t.dbg.as_ref().map(|d| d.status(k)), Some(Status::Trapped(_))));
+                let signal_of = |k: TaskId| match t.dbg.as_ref().map(|d| d.status(k)) {
+                    Some(Status::Trapped(TrapCode::IntegerDivideByZero | TrapCode::IntegerOverflow | TrapCode::InvalidConversionToInteger)) => Signal::SIGFPE,
+                    Some(Status::Trapped(TrapCode::MemoryOutOfBounds | TrapCode::TableOutOfBounds | TrapCode::StackOverflow | TrapCode::CallStackExhausted)) => Signal::SIGSEGV,
+                    _ => Signal::SIGILL,
+                };
+                match trapped {
+                    Some(k) => Some(MultiThreadStopReason::SignalWithThread { tid: tid(k), signal: signal_of(k) }),
+                    // The last one ended: "exited" (0), or "terminated by a signal" if a module trapped.
+                    None if live == 0 => Some(
+                        match t.tasks().find(|&k| matches!(t.dbg.as_ref().map(|d| d.status(k)), Some(Status::Trapped(_)))) {
+                            Some(k) => MultiThreadStopReason::Terminated(signal_of(k)),
+                            None => MultiThreadStopReason::Exited(0),
+                        },
+                    ),
+                    None => None,
+                }
+            }
+        };
+        match reason {
+            Some(r) => self.stop(r),
+            None => self.poll_interrupt(),
+        }
+    }
+
+    /// Report `reason` (with the pc, LLDB's register 0) and serve lldb.
+    fn stop(&mut self, reason: MultiThreadStopReason<u64>) -> Flow {
+        let t = &mut self.target;
+        // Whatever stopped, no step is pending any more.
+        for k in 0..MAX_MODULES as TaskId {
+            if t.stepping & bit(k) != 0 {
+                if let Some(d) = t.dbg.as_mut() {
+                    d.set_step(k, false);
+                }
+            }
+        }
+        t.stepping = 0;
+        let pc = match reason {
+            MultiThreadStopReason::SwBreak(tid) | MultiThreadStopReason::SignalWithThread { tid, .. } => task_of(tid).and_then(|k| {
+                t.focus = k;
+                Some(pc_addr(k, t.dbg.as_ref()?.frame_pc(k, 0)?))
+            }),
+            _ => None,
+        };
+        let sm = match self.sm.take() {
+            Some(GdbStubStateMachine::Running(r)) => match pc {
+                Some(pc) => {
+                    let bytes = pc.to_le_bytes();
+                    let mut regs = core::iter::once((gdbstub_arch::wasm::reg::id::WasmRegId::Pc, &bytes[..]));
+                    r.report_stop_with_regs(&mut self.target, reason, &mut regs)
+                }
+                None => r.report_stop(&mut self.target, reason),
+            },
+            other => {
+                self.sm = other;
+                return self.serve();
+            }
+        };
+        self.sm = sm.ok();
+        if matches!(reason, MultiThreadStopReason::Exited(_) | MultiThreadStopReason::Terminated(_)) {
+            // After `W`, lldb is gone; the stub waits for nothing more.
+            return self.detach();
+        }
+        self.serve()
+    }
+
+    /// While running: a Ctrl-C (0x03) from lldb stops the system.
+    fn poll_interrupt(&mut self) -> Flow {
+        let Some(GdbStubStateMachine::Running(mut r)) = self.sm.take() else { return Flow::Run };
+        let byte = match r.borrow_conn().peek() {
+            Ok(None) => {
+                self.sm = Some(GdbStubStateMachine::Running(r));
+                return Flow::Run;
+            }
+            Ok(Some(_)) => r.borrow_conn().read().ok(),
+            Err(_) => None,
+        };
+        let Some(byte) = byte else { return self.detach() };
+        match r.incoming_data(&mut self.target, byte) {
+            Ok(GdbStubStateMachine::CtrlCInterrupt(c)) => {
+                // Stop in the first live task (the app, when it runs).
+                let k = self.target.tasks().find(|&k| self.target.dbg.as_ref().is_some_and(|d| d.status(k) == Status::Live));
+                let reason = k.map(|k| MultiThreadStopReason::SignalWithThread { tid: tid(k), signal: Signal::SIGINT });
+                self.sm = c.interrupt_handled(&mut self.target, reason).ok();
+                self.serve()
+            }
+            Ok(sm) => {
+                self.sm = Some(sm);
+                self.serve()
+            }
+            Err(_) => self.detach(),
+        }
+    }
+
+    /// Serve packets (blocking) while the system is stopped, until lldb resumes it.
+    fn serve(&mut self) -> Flow {
+        loop {
+            let sm = match self.sm.take() {
+                None => return self.detach(),
+                Some(sm) => sm,
+            };
+            let next = match sm {
+                GdbStubStateMachine::Running(r) => {
+                    self.sm = Some(GdbStubStateMachine::Running(r));
+                    // Steps lldb asked for take effect now.
+                    let t = &mut self.target;
+                    t.stepping = t.resume_step;
+                    for k in 0..MAX_MODULES as TaskId {
+                        if t.resume_step & bit(k) != 0 {
+                            if let Some(d) = t.dbg.as_mut() {
+                                d.set_step(k, true);
+                            }
+                        }
+                    }
+                    t.resume_step = 0;
+                    return Flow::Run;
+                }
+                GdbStubStateMachine::Idle(mut i) => match i.borrow_conn().read() {
+                    Ok(byte) => i.incoming_data(&mut self.target, byte),
+                    Err(_) => return self.detach(),
+                },
+                GdbStubStateMachine::CtrlCInterrupt(c) => c.interrupt_handled(&mut self.target, None::<MultiThreadStopReason<u64>>),
+                GdbStubStateMachine::Disconnected(mut d) => {
+                    return match d.get_reason() {
+                        DisconnectReason::Kill => {
+                            // lldb waits for an exit status after `k` (GDB's `k` has no
+                            // reply, gdbstub sends none): "terminated by SIGKILL".
+                            let c = d.borrow_conn();
+                            let _ = b"$X09#c1".iter().try_for_each(|&b| c.write(b)).and_then(|()| c.flush());
+                            self.target.clear_all();
+                            Flow::Kill
+                        }
+                        _ => self.detach(),
+                    };
+                }
+            };
+            match next {
+                Ok(sm) => self.sm = Some(sm),
+                // A broken stream (or a packet past the buffer): end the session cleanly.
+                Err(_) => return self.detach(),
+            }
+        }
+    }
+
+    fn detach(&mut self) -> Flow {
+        self.sm = None;
+        self.target.clear_all();
+        Flow::Detached
+    }
+}
+
+impl<D: Debuggee> Target for Session<'_, D> {
+    type Arch = gdbstub_arch::wasm::Wasm;
+    type Error = ();
+
+    fn base_ops(&mut self) -> BaseOps<'_, Self::Arch, Self::Error> {
+        BaseOps::MultiThread(self)
+    }
+
+    fn support_breakpoints(&mut self) -> Option<BreakpointsOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_lldb_register_info_override(&mut self) -> Option<LldbRegisterInfoOverrideOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_host_info(&mut self) -> Option<HostInfoOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_process_info(&mut self) -> Option<ProcessInfoOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_libraries(&mut self) -> Option<LibrariesOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_wasm(&mut self) -> Option<WasmOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl<D: Debuggee> MultiThreadBase for Session<'_, D> {
+    fn read_registers(&mut self, regs: &mut WasmRegisters, tid: Tid) -> TargetResult<(), Self> {
+        let t = task_of(tid).ok_or(TargetError::NonFatal)?;
+        let pc = self.dbg.as_ref().and_then(|d| d.frame_pc(t, 0)).ok_or(TargetError::NonFatal)?;
+        regs.pc = pc_addr(t, pc);
+        Ok(())
+    }
+
+    fn write_registers(&mut self, _regs: &WasmRegisters, _tid: Tid) -> TargetResult<(), Self> {
+        Err(TargetError::NonFatal)
+    }
+
+    fn read_addrs(&mut self, start: u64, data: &mut [u8], _tid: Tid) -> TargetResult<usize, Self> {
+        let a = WasmAddr::from_raw(start).ok_or(TargetError::NonFatal)?;
+        let d = self.dbg.as_ref().ok_or(TargetError::NonFatal)?;
+        let t = TaskId::try_from(a.module_index()).map_err(|_| TargetError::NonFatal)?;
+        let offset = a.offset() as usize;
+        let (src, size) = match a.addr_type() {
+            WasmAddrType::Object => {
+                let code = d.code(t).ok_or(TargetError::NonFatal)?;
+                (code, code.len())
+            }
+            // lldb-22 sends memory addresses without a module id (a C pointer as it
+            // is), whichever thread it looks at, and not always after an `Hg` for
+            // that thread: module 0 means the module that stopped last.
+            WasmAddrType::Memory => {
+                let t = if t == 0 { self.focus } else { t };
+                let mem = d.memory(t).ok_or(TargetError::NonFatal)?;
+                (mem, usize::try_from(d.memory_size(t)).unwrap_or(usize::MAX).max(mem.len()))
+            }
+        };
+        if offset >= size {
+            return Err(TargetError::NonFatal);
+        }
+        // Up to the memory's size; what the device does not back (a memory larger
+        // than its partition) reads as 0 — the guest itself would trap there.
+        let n = (size - offset).min(data.len());
+        let backed = src.get(offset..).unwrap_or(&[]);
+        let k = backed.len().min(n);
+        data[..k].copy_from_slice(&backed[..k]);
+        data[k..n].fill(0);
+        Ok(n)
+    }
+
+    fn write_addrs(&mut self, _start: u64, _data: &[u8], _tid: Tid) -> TargetResult<(), Self> {
+        // Code may be in flash and memory writes are not offered (yet).
+        Err(TargetError::NonFatal)
+    }
+
+    fn list_active_threads(&mut self, thread_is_active: &mut dyn FnMut(Tid)) -> Result<(), Self::Error> {
+        for t in self.tasks() {
+            thread_is_active(tid(t));
+        }
+        Ok(())
+    }
+
+    fn support_resume(&mut self) -> Option<MultiThreadResumeOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl<D: Debuggee> MultiThreadResume for Session<'_, D> {
+    fn resume(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn clear_resume_actions(&mut self) -> Result<(), Self::Error> {
+        self.resume_step = 0;
+        Ok(())
+    }
+
+    fn set_resume_action_continue(&mut self, _tid: Tid, _signal: Option<Signal>) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn support_single_step(&mut self) -> Option<MultiThreadSingleStepOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_scheduler_locking(&mut self) -> Option<MultiThreadSchedulerLockingOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+/// lldb steps one thread "with the others locked" (`vCont;s:p1.1` and no `c`). The
+/// kernel has no way to run one task alone, so the others run their slices as usual
+/// until the stepped task stops; they are stopped again whenever it is.
+impl<D: Debuggee> MultiThreadSchedulerLocking for Session<'_, D> {
+    fn set_resume_action_scheduler_lock(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+impl<D: Debuggee> MultiThreadSingleStep for Session<'_, D> {
+    fn set_resume_action_step(&mut self, tid: Tid, _signal: Option<Signal>) -> Result<(), Self::Error> {
+        if let Some(t) = task_of(tid).filter(|&t| (t as usize) < MAX_MODULES) {
+            self.resume_step |= bit(t);
+        }
+        Ok(())
+    }
+}
+
+impl<D: Debuggee> Breakpoints for Session<'_, D> {
+    fn support_sw_breakpoint(&mut self) -> Option<SwBreakpointOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl<D: Debuggee> SwBreakpoint for Session<'_, D> {
+    fn add_sw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
+        let Some((t, offset)) = self.code_addr(addr) else { return Ok(false) };
+        if self.n_bps >= self.bps.len() {
+            return Ok(false);
+        }
+        let ok = self.dbg.as_mut().is_some_and(|d| d.set_breakpoint(t, offset));
+        if ok {
+            self.bps[self.n_bps] = (t, offset);
+            self.n_bps += 1;
+        }
+        Ok(ok)
+    }
+
+    fn remove_sw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
+        let Some((t, offset)) = self.code_addr(addr) else { return Ok(false) };
+        if let Some(i) = self.bps[..self.n_bps].iter().position(|&b| b == (t, offset)) {
+            self.bps.copy_within(i + 1..self.n_bps, i);
+            self.n_bps -= 1;
+        }
+        Ok(self.dbg.as_mut().is_some_and(|d| d.clear_breakpoint(t, offset)))
+    }
+}
+
+impl<D: Debuggee> LldbRegisterInfoOverride for Session<'_, D> {
+    fn lldb_register_info<'a>(&mut self, reg_id: usize, reg_info: Callback<'a>) -> Result<CallbackToken<'a>, Self::Error> {
+        Ok(match reg_id {
+            0 => reg_info.write(Register {
+                name: "pc",
+                alt_name: None,
+                bitsize: 64,
+                offset: 0,
+                encoding: Encoding::Uint,
+                format: Format::Hex,
+                set: "General Purpose Registers",
+                gcc: None,
+                dwarf: None,
+                generic: Some(Generic::Pc),
+                container_regs: None,
+                invalidate_regs: None,
+            }),
+            _ => reg_info.done(),
+        })
+    }
+}
+
+const TRIPLE: &str = "wasm32-unknown-unknown-wasm";
+
+impl<D: Debuggee> HostInfo for Session<'_, D> {
+    fn host_info(&self, write_item: &mut dyn FnMut(&HostInfoResponse<'_>)) -> Result<(), Self::Error> {
+        write_item(&HostInfoResponse::Triple(TRIPLE));
+        write_item(&HostInfoResponse::Endianness(Endianness::Little));
+        write_item(&HostInfoResponse::PointerSize(4));
+        Ok(())
+    }
+}
+
+impl<D: Debuggee> ProcessInfo for Session<'_, D> {
+    fn process_info(&self, write_item: &mut dyn FnMut(&ProcessInfoResponse<'_>)) -> Result<(), Self::Error> {
+        write_item(&ProcessInfoResponse::Pid(Pid::MIN));
+        write_item(&ProcessInfoResponse::Triple(TRIPLE));
+        write_item(&ProcessInfoResponse::Endianness(Endianness::Little));
+        write_item(&ProcessInfoResponse::PointerSize(4));
+        Ok(())
+    }
+}
+
+/// Writes the library list into a window `[offset, offset + buf.len())` of the whole document.
+struct Window<'b> {
+    buf: &'b mut [u8],
+    offset: usize,
+    pos: usize,
+    written: usize,
+}
+
+impl Window<'_> {
+    fn put(&mut self, s: &str) {
+        for &b in s.as_bytes() {
+            if self.pos >= self.offset {
+                if let Some(slot) = self.buf.get_mut(self.pos - self.offset) {
+                    *slot = b;
+                    self.written += 1;
+                }
+            }
+            self.pos += 1;
+        }
+    }
+}
+
+impl core::fmt::Write for Window<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.put(s);
+        Ok(())
+    }
+}
+
+/// Escapes the five XML specials of a module name.
+fn put_xml(w: &mut Window<'_>, s: &str) {
+    for c in s.chars() {
+        match c {
+            '<' => w.put("&lt;"),
+            '>' => w.put("&gt;"),
+            '&' => w.put("&amp;"),
+            '"' => w.put("&quot;"),
+            '\'' => w.put("&apos;"),
+            c => {
+                let mut b = [0u8; 4];
+                w.put(c.encode_utf8(&mut b));
+            }
+        }
+    }
+}
+
+impl<D: Debuggee> Libraries for Session<'_, D> {
+    fn get_libraries(&self, offset: u64, length: usize, buf: &mut [u8]) -> TargetResult<usize, Self> {
+        use core::fmt::Write as _;
+        let n = length.min(buf.len());
+        let mut w = Window { buf: &mut buf[..n], offset: usize::try_from(offset).unwrap_or(usize::MAX), pos: 0, written: 0 };
+        w.put("<library-list>");
+        for t in self.tasks() {
+            w.put("<library name=\"");
+            match self.names.get(t as usize).filter(|n| !n.is_empty()) {
+                Some(name) => put_xml(&mut w, name),
+                None => {
+                    let _ = write!(w, "module{t}.wasm");
+                }
+            }
+            let _ = write!(w, "\"><section address=\"0x{:x}\"/></library>", pc_addr(t, 0));
+        }
+        w.put("</library-list>");
+        Ok(w.written)
+    }
+}
+
+impl<D: Debuggee> Wasm for Session<'_, D> {
+    fn wasm_call_stack(&self, tid: Tid, next_pc: &mut dyn FnMut(u64)) -> Result<(), Self::Error> {
+        let (Some(t), Some(d)) = (task_of(tid), self.dbg.as_ref()) else { return Ok(()) };
+        for k in 0..d.frame_count(t) {
+            if let Some(pc) = d.frame_pc(t, k) {
+                next_pc(pc_addr(t, pc));
+            }
+        }
+        Ok(())
+    }
+
+    fn read_wasm_local(&self, tid: Tid, frame: usize, local: usize, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let v = task_of(tid).zip(self.dbg.as_ref()).and_then(|(t, d)| d.local(t, frame, u32::try_from(local).ok()?));
+        Ok(v.map_or(0, |v| put_value(v, buf)))
+    }
+
+    fn read_wasm_stack(&self, tid: Tid, frame: usize, index: usize, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let v = task_of(tid).zip(self.dbg.as_ref()).and_then(|(t, d)| d.operand(t, frame, u32::try_from(index).ok()?));
+        Ok(v.map_or(0, |bits| put_bits(bits, 8, buf)))
+    }
+
+    fn read_wasm_global(&self, tid: Tid, frame: usize, global: usize, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let v = task_of(tid).zip(self.dbg.as_ref()).and_then(|(t, d)| d.global(t, frame, u32::try_from(global).ok()?));
+        Ok(v.map_or(0, |v| put_value(v, buf)))
+    }
+}

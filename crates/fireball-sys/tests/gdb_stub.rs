@@ -1,0 +1,323 @@
+//! The GDB remote stub (`gdb.rs`) on an in-memory connection, against a real
+//! kernel: a scripted lldb-like session (breakpoint, stop reply with the pc,
+//! call stack, locals, memory and module reads), then hostile input — garbage,
+//! bad checksums, truncated and oversized packets, a breakpoint outside any
+//! function, reads past the end, a dropped connection. The stub must answer
+//! with an error or detach cleanly, and the system must run on to its end.
+#![cfg(feature = "gdb")]
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use allocator_api2::alloc::Global;
+use fireball_coos::sched::{Core, Kernel, KernelConfig, Step, TaskState};
+use fireball_sys::gdb::{Debugger, Flow};
+use fireball_wasm::{HostLimits, Module, StackLimits};
+use gdbstub::conn::{Connection, ConnectionExt};
+
+/// Bytes lldb "sends" (`input`) and what the stub wrote back (`output`); reading
+/// past the input is a dropped connection.
+#[derive(Clone, Default)]
+struct Pipe {
+    input: Rc<RefCell<VecDeque<u8>>>,
+    output: Rc<RefCell<Vec<u8>>>,
+}
+
+#[derive(Debug)]
+struct Dropped;
+
+impl Connection for Pipe {
+    type Error = Dropped;
+    fn write(&mut self, byte: u8) -> Result<(), Dropped> {
+        self.output.borrow_mut().push(byte);
+        Ok(())
+    }
+    fn flush(&mut self) -> Result<(), Dropped> {
+        Ok(())
+    }
+}
+
+impl ConnectionExt for Pipe {
+    fn read(&mut self) -> Result<u8, Dropped> {
+        self.input.borrow_mut().pop_front().ok_or(Dropped)
+    }
+    fn peek(&mut self) -> Result<Option<u8>, Dropped> {
+        Ok(self.input.borrow().front().copied())
+    }
+}
+
+impl Pipe {
+    fn send(&self, bytes: &[u8]) {
+        self.input.borrow_mut().extend(bytes);
+    }
+    fn packet(&self, body: &str) {
+        self.send(packet(body).as_bytes());
+    }
+    /// Everything written since the last call, as text, run-length encoding expanded.
+    fn take(&self) -> String {
+        let raw = String::from_utf8_lossy(&std::mem::take(&mut *self.output.borrow_mut())).into_owned();
+        let mut out = String::new();
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c == '*' {
+                // `X*N`: X again, N - 29 more times.
+                let n = chars.next().map_or(0, |n| n as usize - 29);
+                let last = out.chars().last().unwrap_or(' ');
+                out.extend(std::iter::repeat_n(last, n));
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+}
+
+fn packet(body: &str) -> String {
+    let sum = body.bytes().fold(0u8, |s, b| s.wrapping_add(b));
+    format!("${body}#{sum:02x}")
+}
+
+const GUEST: &str = r#"(module
+  (memory 1)
+  (data (i32.const 16) "\2a\00\00\00")
+  (global $g (mut i32) (i32.const 99))
+  (func $f (param $x i32) (result i32)
+    local.get $x
+    i32.const 1
+    i32.add)
+  (func (export "main")
+    i32.const 5
+    call $f
+    global.set $g))"#;
+
+const CODE: u64 = 0x4000_0000_0000_0000;
+
+struct Rig {
+    module: &'static Module<'static>,
+}
+
+fn rig() -> Rig {
+    let bytes: &'static [u8] = Box::leak(wat::parse_str(GUEST).expect("wat").into_boxed_slice());
+    let module: &'static Module<'static> = Box::leak(Box::new(Module::new(bytes).expect("module")));
+    Rig { module }
+}
+
+type K = Kernel<'static, 'static, Global, Global, Global>;
+
+impl Rig {
+    fn kernel(&self) -> K {
+        let cfg = KernelConfig { tasks: 4, channels: &[0], owned: 4, cpu_mhz: 100 };
+        let core = Box::leak(Box::new(RefCell::new(Core::new_in(&cfg, Global).expect("core"))));
+        let mut k = Kernel::new_in(core, &cfg, Global).expect("kernel");
+        let limits = HostLimits { max_memory_bytes: 4096, max_table_elems: 16 };
+        let t = k.spawn_wasm(self.module, "main", Global, limits, StackLimits { value_slots: 256, frames: 16 }).expect("spawn");
+        assert_eq!(t, 0);
+        k
+    }
+    /// `$f`'s first instruction.
+    fn f(&self) -> u32 {
+        self.module.func_info(0).expect("f").code_start
+    }
+}
+
+/// Step the kernel with the session attached until the task ends; returns the steps' flows.
+fn run(d: &mut Debugger<'_, '_, K, Pipe>, mut k: K) -> (K, Vec<Flow>) {
+    let mut flows = Vec::new();
+    for _ in 0..100 {
+        let step = k.step();
+        let (k2, flow) = d.after_step(k, step).expect("kernel handed back");
+        k = k2;
+        flows.push(flow);
+        if step == Step::Idle || flow == Flow::Kill {
+            break;
+        }
+    }
+    (k, flows)
+}
+
+#[test]
+fn a_session_breaks_inspects_and_runs_to_the_end() {
+    let r = rig();
+    let pipe = Pipe::default();
+    let mut buf = [0u8; 4096];
+    let mut d: Debugger<'_, '_, K, Pipe> = Debugger::new(pipe.clone(), &mut buf).expect("session");
+    d.set_name(0, "guest<1>.wasm");
+    let f = r.f();
+    pipe.packet("qSupported:xmlRegisters=i386,arm,mips,arc;multiprocess+;fork-events+;vfork-events+");
+    pipe.packet("QStartNoAckMode");
+    pipe.send(b"+");
+    pipe.packet("qRegisterInfo0");
+    pipe.packet("qRegisterInfo1");
+    pipe.packet("qXfer:libraries:read::0,1000");
+    pipe.packet("qfThreadInfo");
+    pipe.packet(&format!("Z0,{:x},1", CODE | f as u64));
+    pipe.packet("vCont;c");
+    let (k, flow) = d.attach(r.kernel()).expect("kernel");
+    assert_eq!(flow, Flow::Run);
+    let hello = pipe.take();
+    assert!(hello.contains("qXfer:libraries:read+"), "{hello}");
+    assert!(hello.contains("name:pc;bitsize:64;offset:0;encoding:uint;format:hex;set:General Purpose Registers;generic:pc;"), "{hello}");
+    assert!(hello.contains("$E45#"), "qRegisterInfo1: no such register: {hello}");
+    assert!(
+        hello.contains("<library-list><library name=\"guest&lt;1&gt;.wasm\"><section address=\"0x4000000000000000\"/></library></library-list>"),
+        "{hello}"
+    );
+    assert!(hello.contains("$mp01.01#"), "one thread, task 0: {hello}");
+
+    // Once stopped, lldb's questions (queued before the step that stops).
+    pipe.packet("qWasmCallStack:1");
+    pipe.packet("qWasmLocal:0;0");
+    pipe.packet("qWasmLocal:0;7");
+    pipe.packet("qWasmStackValue:1;0");
+    pipe.packet("qWasmGlobal:0;0");
+    pipe.packet("m10,4");
+    pipe.packet("m4000000000000000,4");
+    pipe.packet("m1000,4");
+    pipe.packet("m10000,4");
+    pipe.packet(&format!("z0,{:x},1", CODE | f as u64));
+    pipe.packet("vCont;s:p1.1");
+    let step = {
+        let mut k = k;
+        let mut stopped = None;
+        for _ in 0..10 {
+            let s = k.step();
+            let (k2, flow) = d.after_step(k, s).expect("kernel");
+            k = k2;
+            assert_eq!(flow, Flow::Run);
+            if let Step::Stopped(..) = s {
+                stopped = Some(s);
+                break;
+            }
+        }
+        assert_eq!(stopped, Some(Step::Stopped(0, f)));
+        k
+    };
+    let out = pipe.take();
+    let pc = (CODE | f as u64).to_le_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>();
+    assert!(out.contains(&format!("T05thread:p01.01;swbreak:;00:{pc};")), "stop reply with the pc: {out}");
+    // Two frames: $f at its first instruction, main at its return address.
+    let ret = r.module.func_info(1).expect("main").code_start + 4;
+    let ret_pc = (CODE | ret as u64).to_le_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>();
+    assert!(out.contains(&format!("${pc}{ret_pc}#")), "call stack: {out}");
+    assert!(out.contains("$05000000#"), "local 0 = 5 as an i32: {out}");
+    assert!(out.contains("$#00"), "no local 7: an empty reply: {out}");
+    assert!(out.contains("$6300000000000000#") || out.contains("$63000000#"), "global 0 = 99: {out}");
+    assert!(out.contains("$2a000000#"), "memory at 16: {out}");
+    assert!(out.contains("$0061736d#"), "module bytes: the wasm magic: {out}");
+    assert!(out.contains("$00000000#"), "past the 4 KiB the host backs, inside the 64 KiB page: zeros: {out}");
+    assert!(out.contains("$E"), "a read past the memory's size is an error: {out}");
+
+    // The step: one instruction on.
+    let (k, flows) = run(&mut d, step);
+    let out = pipe.take();
+    let pc2 = (CODE | (f + 2) as u64).to_le_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>();
+    assert!(out.contains(&format!("T05thread:p01.01;00:{pc2};")), "stepped over `local.get 0`: {out}");
+    // Then lldb has nothing more to say: the connection is gone, the session detaches
+    // and the task runs to its end.
+    assert_eq!(flows.last(), Some(&Flow::Detached));
+    assert!(!d.attached());
+    let (k, _) = run(&mut d, k);
+    assert_eq!(k.state(0), TaskState::Done);
+    let g = k.wasm_task(0).map(|(th, st)| th.global(st, 0, 0));
+    assert_eq!(g, Some(None), "no frames once done");
+}
+
+/// Hostile input while stopped: the stub replies with errors (or nothing, for an
+/// unknown packet) and, when the stream itself is broken, detaches.
+#[test]
+fn garbage_truncated_and_oversized_packets_are_refused_without_a_crash() {
+    let r = rig();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("noise", (0..2000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect()),
+        ("bad checksum", b"$qSupported#00$?#00".to_vec()),
+        ("truncated", b"$qWasmCallStack:1#".to_vec()),
+        ("truncated mid-body", b"$m40000000000".to_vec()),
+        ("oversized", {
+            let mut p = b"$X0,1000:".to_vec();
+            p.extend(std::iter::repeat_n(b'A', 10_000));
+            p.extend(b"#00");
+            p
+        }),
+        ("unknown and malformed packets", {
+            let mut v = Vec::new();
+            for body in ["qFooBar", "m", "mzz,4", "m4000000000000000", "Z0,zz,1", "Z9,0,0", "qWasmLocal:x;y", "qWasmCallStack:", "vCont;q", "Hgzz", "p99", "G00", "qXfer:libraries:read::ffffffff,10", "vFile:open:0,0,0"] {
+                v.extend(packet(body).as_bytes());
+            }
+            v
+        }),
+        ("breakpoints outside code", {
+            let mut v = Vec::new();
+            for addr in [CODE, CODE | 0xffff_ffff, CODE | 7 << 32 | 0x40, 0x10, 3 << 62] {
+                v.extend(packet(&format!("Z0,{addr:x},1")).as_bytes());
+            }
+            v
+        }),
+    ];
+    for (what, bytes) in cases {
+        let pipe = Pipe::default();
+        let mut buf = [0u8; 4096];
+        let mut d: Debugger<'_, '_, K, Pipe> = Debugger::new(pipe.clone(), &mut buf).expect("session");
+        pipe.send(&bytes);
+        // Then the connection drops (the input ends).
+        let (k, flow) = d.attach(r.kernel()).expect("kernel handed back");
+        assert_eq!(flow, Flow::Detached, "{what}: a broken stream detaches");
+        let out = pipe.take();
+        if what == "breakpoints outside code" {
+            assert_eq!(out.matches("$E").count(), 5, "{what}: each refused: {out}");
+        }
+        if what == "unknown and malformed packets" {
+            assert!(out.contains("$#00"), "{what}: an unknown packet gets the empty reply: {out}");
+        }
+        // Nothing was left behind: no breakpoint, no step; the system runs to its end.
+        assert!(k.wasm_task(0).is_some_and(|(th, _)| th.breakpoints().is_empty() && !th.stepping()), "{what}");
+        let (k, flows) = run(&mut d, k);
+        assert!(flows.iter().all(|f| *f == Flow::Detached), "{what}");
+        assert_eq!(k.state(0), TaskState::Done, "{what}");
+    }
+}
+
+/// A dropped connection while the system runs, and lldb's Ctrl-C.
+#[test]
+fn ctrl_c_stops_a_running_system_and_a_dropped_connection_detaches() {
+    let r = rig();
+    let pipe = Pipe::default();
+    let mut buf = [0u8; 4096];
+    let mut d: Debugger<'_, '_, K, Pipe> = Debugger::new(pipe.clone(), &mut buf).expect("session");
+    pipe.packet("vCont;c");
+    let (k, flow) = d.attach(r.kernel()).expect("kernel");
+    assert_eq!(flow, Flow::Run);
+    pipe.take();
+    // Ctrl-C arrives while running: the next step reports SIGINT and serves lldb.
+    pipe.send(&[0x03]);
+    pipe.packet("qWasmCallStack:1");
+    pipe.packet("D");
+    let step = Step::Ran(0, TaskState::Ready);
+    let (k, flow) = d.after_step(k, step).expect("kernel");
+    let out = pipe.take();
+    assert!(out.contains("T02thread:01;"), "SIGINT stop (no multiprocess ids negotiated): {out}");
+    assert!(out.contains("$OK#"), "detach acknowledged: {out}");
+    assert_eq!(flow, Flow::Detached);
+    let (k, _) = run(&mut d, k);
+    assert_eq!(k.state(0), TaskState::Done);
+}
+
+/// A stop in a task the session cannot name (past `MAX_MODULES`, or with no wasm
+/// body) is still reported, without a pc, and nothing overflows.
+#[test]
+fn a_stop_in_an_unknown_task_is_reported_without_a_crash() {
+    let r = rig();
+    let pipe = Pipe::default();
+    let mut buf = [0u8; 4096];
+    let mut d: Debugger<'_, '_, K, Pipe> = Debugger::new(pipe.clone(), &mut buf).expect("session");
+    pipe.packet("vCont;c");
+    let (k, flow) = d.attach(r.kernel()).expect("kernel");
+    assert_eq!(flow, Flow::Run);
+    pipe.take();
+    let (k, flow) = d.after_step(k, Step::Stopped(200, 7)).expect("kernel");
+    let out = pipe.take();
+    assert!(out.contains("$T05thread:c9;swbreak:;#"), "task 200 is thread 0xc9, no pc: {out}");
+    assert_eq!(flow, Flow::Detached, "then the input ends");
+    let (k, _) = run(&mut d, k);
+    assert_eq!(k.state(0), TaskState::Done);
+}

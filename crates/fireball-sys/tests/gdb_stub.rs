@@ -321,3 +321,76 @@ fn a_stop_in_an_unknown_task_is_reported_without_a_crash() {
     let (k, _) = run(&mut d, k);
     assert_eq!(k.state(0), TaskState::Done);
 }
+
+/// Counts this thread's allocations (the tests run on several threads at once).
+struct CountingAlloc;
+
+thread_local! {
+    static ALLOCS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; the count is a
+// thread-local `Cell` touched only through `try_with` (no allocation, no panic).
+unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: the caller's contract is the system allocator's.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: `ptr` came from `alloc` above, that is from the system allocator.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: as for `alloc` and `dealloc`.
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static COUNTING: CountingAlloc = CountingAlloc;
+
+/// The allocation-failure sweep's last step: a debugger session allocates nothing
+/// (the caller's packet buffer, fixed tables, breakpoints inline in the thread),
+/// so starting one, setting breakpoints, stopping and inspecting cannot run a
+/// partition dry or fail on a refused allocation.
+#[test]
+fn a_debugger_session_allocates_nothing() {
+    let r = rig();
+    let k = r.kernel();
+    let pipe = Pipe::default();
+    // The test's own pipe must not allocate while it is counted: room for every reply.
+    pipe.output.borrow_mut().reserve(1 << 16);
+    let f = r.f();
+    for body in ["qSupported:multiprocess+", "QStartNoAckMode"] {
+        pipe.packet(body);
+    }
+    pipe.send(b"+");
+    let z0 = format!("Z0,{:x},1", CODE | f as u64);
+    for body in ["qRegisterInfo0", "qXfer:libraries:read::0,1000", "qfThreadInfo", &z0, "vCont;c"] {
+        pipe.packet(body);
+    }
+    // lldb's questions at the stop, and its resume, queued now: the pipe does not allocate later.
+    for body in ["qWasmCallStack:1", "qWasmLocal:0;0", "m10,4", "z0,0,1", "vCont;c"] {
+        pipe.packet(body);
+    }
+    let mut buf = [0u8; 4096];
+    let before = ALLOCS.with(|c| c.get());
+    let mut d: Debugger<'_, '_, K, Pipe> = Debugger::new(pipe.clone(), &mut buf).expect("session");
+    let (mut k, flow) = d.attach(k).expect("kernel");
+    assert_eq!(flow, Flow::Run);
+    let mut stopped = false;
+    for _ in 0..20 {
+        let step = k.step();
+        stopped |= matches!(step, Step::Stopped(..));
+        let (k2, _) = d.after_step(k, step).expect("kernel handed back");
+        k = k2;
+        if step == Step::Idle {
+            break;
+        }
+    }
+    let during = ALLOCS.with(|c| c.get()) - before;
+    assert_eq!(during, 0, "the session allocated {during} times");
+    assert!(stopped, "it stopped at the breakpoint: {}", pipe.take());
+}

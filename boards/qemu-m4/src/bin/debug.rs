@@ -1,8 +1,9 @@
 //! A guest to debug on the board: `examples/debug/calc.wasm` (C, `-g -O0`) on the
-//! kernel with the router, executed in place from flash. `FIREBALL_DEBUG_GUEST=trap`
+//! kernel with the router, executed in place from flash, assembled by the
+//! `fireball` facade as every other firmware is. `FIREBALL_DEBUG_GUEST=trap`
 //! at build time embeds `trap.wasm` instead, and `=pair` embeds `ticker.wasm` and
-//! runs it twice, as the app (`app.wasm`, task 0) and as a service (`service.wasm`,
-//! task 1), both in the guest partition: two modules for one lldb. With the `gdb` feature
+//! runs it twice, as the app (`app.wasm`) and as a service (`service.wasm`, in its
+//! own P4 sub-heap): two modules for one lldb. With the `gdb` feature
 //! the debugger stub (`fireball-sys`'s `gdb`) serves lldb over UART0 and the
 //! firmware waits for lldb before the guest's first instruction:
 //!
@@ -19,38 +20,30 @@
 //! Exits through semihosting: 0 once the guest has returned 0, or lldb killed it.
 #![no_std]
 #![no_main]
+// No unsafe here; `deny` rather than `forbid` so cortex-m's `singleton!` may allow its own.
 #![deny(unsafe_code)]
 
-use core::cell::RefCell;
 use core::fmt;
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{hprint, hprintln};
-use fireball_coos::mem::{Memory, Partition, PartitionId};
-use fireball_coos::plan::{plan, Config};
-use fireball_coos::sched::{Core, Kernel, KernelConfig, Step, TaskState};
+use fireball::coos::plan::Config;
+use fireball::{Builder, Guest, Parts, Ram, Stop};
 use fireball_qemu_m4::exit;
-use fireball_sys::hal::Registry;
-use fireball_sys::log::{Logger, CAPACITY};
-use fireball_sys::router::{Grants, Router};
-use fireball_wasm::{Features, HostLimits, Module, StackLimits};
 
 /// The guest, packed with its side table by build.rs (DWARF included: lldb reads it from here).
 static GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/", env!("FIREBALL_DEBUG_GUEST_FILE")));
 
-/// The modules to spawn: (name lldb sees, entry).
+/// The modules to run: the name lldb sees, and whether it is a service.
 #[cfg(not(debug_pair))]
-const TASKS: &[(&str, &str)] = &[(env!("FIREBALL_DEBUG_GUEST_NAME"), "_start")];
+const GUESTS: &[Guest<'static>] = &[Guest::app(env!("FIREBALL_DEBUG_GUEST_NAME"), GUEST)];
 #[cfg(debug_pair)]
-const TASKS: &[(&str, &str)] = &[("app.wasm", "ticker"), ("service.wasm", "ticker")];
+const GUESTS: &[Guest<'static>] = &[Guest::app("app.wasm", GUEST), Guest::service("service.wasm", GUEST)];
 
 /// The device the memory plan is for.
 const RAM_BYTES: usize = 96 * 1024;
 
-#[repr(C, align(16))]
-struct Ram([u8; RAM_BYTES]);
-
-/// The logger's text backend: semihosting stdout.
+/// The logger's text backend and the guests' stdout: semihosting.
 struct Console;
 
 impl fmt::Write for Console {
@@ -97,85 +90,74 @@ fn main() -> ! {
 }
 
 fn run() -> bool {
-    let Ok(layout) = plan(&Config::row(RAM_BYTES)) else { return false };
-    let Some(ram) = cortex_m::singleton!(: Ram = Ram([0; RAM_BYTES])) else { return false };
-    let Ok(mut mem) = Memory::new(&layout, &mut ram.0) else { return false };
-    let Some(slot) = mem.take_stacks().and_then(|mut s| s.next()) else { return false };
-    let Ok(stack) = Partition::new(PartitionId::Guest, slot) else { return false };
-    let p1 = mem.partition(PartitionId::Kernel);
-    let p2 = mem.partition(PartitionId::Runtime);
-    let p3 = mem.partition(PartitionId::Subsystems);
-    let p5 = mem.partition(PartitionId::Guest);
-    let module = match Module::from_packed_in(GUEST, Features::default(), p5) {
-        Ok(m) => m,
+    let Some(ram) = cortex_m::singleton!(: Ram<RAM_BYTES> = Ram::new()) else { return false };
+    let (mut log, mut stdout) = (Console, Console);
+    let mut parts = Parts::new();
+    let mut builder = Builder::new(ram.bytes()).log_to(&mut log).console(&mut stdout).max_table_elems(16);
+    // The pair's service (ticker.wasm with its DWARF: 4 KiB of metadata and memory)
+    // needs a bigger sub-heap than the plan row's 2 KiB: the plan says so.
+    if cfg!(debug_pair) {
+        builder = builder.plan(Config { n_svc: 1, max_service_size: 4 * 1024, ..Config::row(RAM_BYTES) });
+    }
+    for g in GUESTS {
+        builder = builder.guest(*g);
+    }
+    #[allow(unused_mut)] // reassigned when the debugger hands it back
+    let mut system = match builder.build(&mut parts) {
+        Ok(s) => s,
         Err(e) => {
-            hprintln!("{}: {}", env!("FIREBALL_DEBUG_GUEST_NAME"), e);
+            hprintln!("fireball: {}", e);
             return false;
         }
     };
-    let kcfg = KernelConfig { tasks: 2, channels: &[], owned: 8, cpu_mhz: 100 };
-    let Ok(core) = Core::new_in(&kcfg, p1).map(RefCell::new) else { return false };
-    let mut hal: Registry<'_> = Registry::new();
-    let Ok(mut logger) = Logger::try_new_in(CAPACITY, p3) else { return false };
-    let router = RefCell::new(Router::new(&mut hal, &mut logger, 1));
-    let Ok(mut kernel) = Kernel::<'_, '_, &Partition, &Partition, &Partition>::new_in(&core, &kcfg, p2) else { return false };
-    kernel.set_syscalls(&router);
-    let footprint = u64::from(module.static_footprint().unwrap_or(0));
-    let limits = HostLimits { max_memory_bytes: footprint + 1024, max_table_elems: 16 };
-    let frames = (stack.region_size() / 128).max(4) as u32 / TASKS.len() as u32;
-    let value_slots = ((stack.capacity().saturating_sub(64 + frames as usize * 16) / 8) as u32 / TASKS.len() as u32).saturating_sub(16);
-    let task = 0;
-    for &(name, entry) in TASKS {
-        let Some(t) = kernel.next_task() else { return false };
-        router.borrow_mut().admit(t, name, Grants::ALL);
-        if kernel.spawn_wasm_with_stack(&module, entry, p5, &stack, limits, StackLimits { value_slots, frames }).is_err() {
-            hprintln!("{}: cannot spawn", name);
-            return false;
-        }
-    }
 
     #[cfg(feature = "gdb")]
     let mut buf = [0u8; 1024];
     #[cfg(feature = "gdb")]
     let mut session = {
         let Some(uart) = fireball_qemu_m4::uart::Uart::take() else { return false };
-        let Ok(mut d) = fireball_sys::gdb::Debugger::new(link::Link(uart), &mut buf) else { return false };
-        for (t, &(name, _)) in TASKS.iter().enumerate() {
-            d.set_name(t as u8, name);
+        let Ok(mut d) = fireball::sys::gdb::Debugger::new(link::Link(uart), &mut buf) else { return false };
+        for m in system.modules() {
+            d.set_name(m.task, m.name);
         }
+        // The session holds the system only while it serves lldb between steps.
         hprintln!(
             "gdb: waiting for lldb on UART0 (debugger RAM: session {} B + packet buffer {} B)",
-            core::mem::size_of_val(&d),
+            core::mem::size_of_val(&d) - core::mem::size_of_val(&system),
             1024
         );
-        let Some((k, _)) = d.attach(kernel) else { return false };
-        kernel = k;
+        let Some((s, _)) = d.attach(system) else { return false };
+        system = s;
         d
     };
 
-    for _ in 0..1_000_000u32 {
-        let step = kernel.step();
-        let _ = router.borrow_mut().drain_log(&mut Console);
+    loop {
+        let tick = system.step();
         #[cfg(feature = "gdb")]
         {
-            let Some((k, flow)) = session.after_step(kernel, step) else { return false };
-            kernel = k;
-            if flow == fireball_sys::gdb::Flow::Kill {
+            let Some((s, flow)) = session.after_step(system, tick.step) else { return false };
+            system = s;
+            if flow == fireball::sys::gdb::Flow::Kill {
                 // The session ended as lldb asked: not a failure of the firmware.
                 hprintln!("gdb: killed by lldb");
                 exit(true);
             }
         }
-        match (step, kernel.state(task)) {
-            (Step::Fatal(..), _) => return false,
+        match tick.stop {
+            None => {}
             // wasi-libc's `_start` calls `proc_exit` only for a non-zero status.
-            (_, TaskState::Done) => return router.borrow().exit_code(task).unwrap_or(0) == 0,
-            (_, TaskState::Terminated) => {
-                hprintln!("{}: terminated ({:?})", env!("FIREBALL_DEBUG_GUEST_NAME"), kernel.stats(task).fault);
+            Some(Stop::Finished) => {
+                return system.modules().all(|m| {
+                    if let Some(f) = m.fault {
+                        hprintln!("{}: {}", m.name, f);
+                    }
+                    m.fault.is_none() && m.exit_code.unwrap_or(0) == 0
+                })
+            }
+            Some(stop) => {
+                hprintln!("stopped: {}", stop);
                 return false;
             }
-            _ => {}
         }
     }
-    false
 }

@@ -434,6 +434,8 @@ impl<A: Allocator + Clone> Thread<A> {
 
     #[inline(never)]
     #[allow(clippy::cognitive_complexity)]
+    // Single-byte arms, not ranges, in the dispatch: see `Thumb dispatch` in the body.
+    #[allow(clippy::manual_range_patterns)]
     fn execute_in<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool, const DEBUG: bool>(
         &mut self,
         store: &mut Store<'m, SA, M>,
@@ -734,9 +736,19 @@ impl<A: Allocator + Clone> Thread<A> {
                     pc.offset_by(-1)
                 };
             }
+            // Thumb dispatch: the arms list single bytes, never ranges (`a..=b` becomes
+            // compares before the switch, and LLVM then keeps a bounds check in the dispatch),
+            // so the 256 cases are the whole switch and the table needs no check; and no arm
+            // is the bare loop head (`continue` alone), so every target follows the table and
+            // it can be a `tbh`. Dispatch is then four Cortex-M instructions (M4 CoreMark
+            // −8.8 %, x86 −10 %; scripts/coremark-qemu.sh).
             break match op {
                 0x00 => trap_at!(TrapCode::Unreachable, at!()),
-                0x01 => continue,
+                // nop: a block of its own, not the loop head (see `Thumb dispatch` above).
+                0x01 => {
+                    core::hint::black_box(());
+                    continue;
+                }
                 0x02 | 0x03 => {
                     // block, loop: nothing to do but skip the block type; a run of
                     // empty-typed blocks (compilers nest them deep) goes in one step.
@@ -894,7 +906,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     }
                     continue;
                 }
-                0x28..=0x35 => {
+                0x28 | 0x29 | 0x2a | 0x2b | 0x2c | 0x2d | 0x2e | 0x2f | 0x30 | 0x31 | 0x32 | 0x33 | 0x34 | 0x35 => {
                     // Loads, each width and extension its own case (a table-driven load
                     // measured both larger and slower).
                     let at = at!();
@@ -926,7 +938,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     });
                     continue;
                 }
-                0x36..=0x3e => {
+                0x36 | 0x37 | 0x38 | 0x39 | 0x3a | 0x3b | 0x3c | 0x3d | 0x3e => {
                     // Stores: one path, the width from the opcode.
                     let at = at!();
                     let (idx, off) = memarg!();
@@ -1015,7 +1027,7 @@ impl<A: Allocator + Clone> Thread<A> {
                 0x6a => bin!(|a: u64, c: u64| (a as u32).wrapping_add(c as u32) as u64),
                 0x6b => bin!(|a: u64, c: u64| (a as u32).wrapping_sub(c as u32) as u64),
                 0x6c => bin!(|a: u64, c: u64| (a as u32).wrapping_mul(c as u32) as u64),
-                0x6d..=0x70 | 0x7f..=0x82 => bin_trap!(at!(), |a: u64, c: u64| int_div(op, a, c)),
+                0x6d | 0x6e | 0x6f | 0x70 | 0x7f | 0x80 | 0x81 | 0x82 => bin_trap!(at!(), |a: u64, c: u64| int_div(op, a, c)),
                 0x71 => bin!(|a: u64, c: u64| (a & c) as u32 as u64),
                 0x72 => bin!(|a: u64, c: u64| (a | c) as u32 as u64),
                 0x73 => bin!(|a: u64, c: u64| (a ^ c) as u32 as u64),
@@ -1041,7 +1053,7 @@ impl<A: Allocator + Clone> Thread<A> {
                 0x8b => un!(|a: u64| a & 0x7fff_ffff),
                 0x8c => un!(|a: u64| (a as u32 ^ 0x8000_0000) as u64),
                 // Rounding and square roots (libm), both widths.
-                0x8d..=0x91 | 0x9b..=0x9f => un!(|a| float_round(op, a)),
+                0x8d | 0x8e | 0x8f | 0x90 | 0x91 | 0x9b | 0x9c | 0x9d | 0x9e | 0x9f => un!(|a| float_round(op, a)),
                 0x92 => bin!(|a, c| s32(f32_(a) + f32_(c))),
                 0x93 => bin!(|a, c| s32(f32_(a) - f32_(c))),
                 0x94 => bin!(|a, c| s32(f32_(a) * f32_(c))),
@@ -1060,7 +1072,7 @@ impl<A: Allocator + Clone> Thread<A> {
                 0xa6 => bin!(|a: u64, c: u64| (a & 0x7fff_ffff_ffff_ffff) | (c & 0x8000_0000_0000_0000)),
                 0xa7 => un!(|a: u64| a as u32 as u64),
                 // Trapping float-to-int truncations: one function.
-                0xa8..=0xab | 0xae..=0xb1 => {
+                0xa8 | 0xa9 | 0xaa | 0xab | 0xae | 0xaf | 0xb0 | 0xb1 => {
                     match float::trunc_trapping(op, top!()) {
                         Ok(v) => set_top!(v),
                         Err(c) => trap_at!(c, at!()),
@@ -1079,7 +1091,11 @@ impl<A: Allocator + Clone> Thread<A> {
                 0xb9 => un!(|a: u64| s64(a as i64 as f64)),
                 0xba => un!(|a: u64| s64(a as f64)),
                 0xbb => un!(|a| s64(f32_(a) as f64)),
-                0xbc..=0xbf => continue,
+                // Reinterpretations: the bits stay (a block of their own, as nop's).
+                0xbc | 0xbd | 0xbe | 0xbf => {
+                    core::hint::black_box(());
+                    continue;
+                }
                 0xc0 => un!(|a: u64| a as i8 as i32 as u32 as u64),
                 0xc1 => un!(|a: u64| a as i16 as i32 as u32 as u64),
                 0xc2 => un!(|a: u64| a as i8 as i64 as u64),
@@ -1094,7 +1110,7 @@ impl<A: Allocator + Clone> Thread<A> {
                 // (0xff, never valid, has an arm of its own so the table reaches it.)
                 0xff => trap_at!(TrapCode::Internal, at!()),
                 // Every other byte, listed so the dispatch table covers all 256 and needs no range check.
-                0x06..=0x0a | 0x14..=0x19 | 0x1d..=0x1f | 0x25..=0x27 | 0x3f | 0x40 | 0xc5..=0xcf | 0xd2..=0xfe => {
+                0x06 | 0x07 | 0x08 | 0x09 | 0x0a | 0x14 | 0x15 | 0x16 | 0x17 | 0x18 | 0x19 | 0x1d | 0x1e | 0x1f | 0x25 | 0x26 | 0x27 | 0x3f | 0x40 | 0xc5 | 0xc6 | 0xc7 | 0xc8 | 0xc9 | 0xca | 0xcb | 0xcc | 0xcd | 0xce | 0xcf | 0xd2 | 0xd3 | 0xd4 | 0xd5 | 0xd6 | 0xd7 | 0xd8 | 0xd9 | 0xda | 0xdb | 0xdc | 0xdd | 0xde | 0xdf | 0xe0 | 0xe1 | 0xe2 | 0xe3 | 0xe4 | 0xe5 | 0xe6 | 0xe7 | 0xe8 | 0xe9 | 0xea | 0xeb | 0xec | 0xed | 0xee | 0xef | 0xf0 | 0xf1 | 0xf2 | 0xf3 | 0xf4 | 0xf5 | 0xf6 | 0xf7 | 0xf8 | 0xf9 | 0xfa | 0xfb | 0xfc | 0xfd | 0xfe => {
                     // The rare instructions, out of line.
                     let at = at!().offset(code);
                     let mut cold = Cold {

@@ -121,31 +121,43 @@ pub struct Footprint<'a> {
     pub stack: StackLimits,
 }
 
+impl Footprint<'_> {
+    const EMPTY: Self = Footprint {
+        name: "",
+        service: false,
+        peak: 0,
+        live: 0,
+        spawn_peak: 0,
+        metadata: 0,
+        memory: 0,
+        capacity: 0,
+        packed: false,
+        stack: StackLimits { value_slots: 0, frames: 0 },
+    };
+}
+
 impl Default for Footprint<'_> {
     fn default() -> Self {
-        Footprint {
-            name: "",
-            service: false,
-            peak: 0,
-            live: 0,
-            spawn_peak: 0,
-            metadata: 0,
-            memory: 0,
-            capacity: 0,
-            packed: false,
-            stack: StackLimits { value_slots: 0, frames: 0 },
-        }
+        Footprint::EMPTY
     }
 }
 
 /// The footprints of every module, app first, then services in order.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Footprints<'a> {
     items: [Footprint<'a>; MAX_MODULES],
     len: usize,
 }
 
+impl Default for Footprints<'_> {
+    fn default() -> Self {
+        Footprints::EMPTY
+    }
+}
+
 impl<'a> Footprints<'a> {
+    const EMPTY: Self = Footprints { items: [Footprint::EMPTY; MAX_MODULES], len: 0 };
+
     /// As a slice.
     pub fn as_slice(&self) -> &[Footprint<'a>] {
         &self.items[..self.len]
@@ -206,6 +218,11 @@ pub struct Parts<'a, 'p> {
     registry: Registry<'p>,
     logger: Option<Logger<&'p mut [Event]>>,
     router: Option<RefCell<SysRouter<'p>>>,
+    // The running system's tables, here rather than in `System` so that a `System`
+    // is small to move (the debugger takes it and hands it back at every step).
+    slots: [Option<Slot<'p>>; MAX_MODULES],
+    sinks: [Option<Sink<'a>>; MAX_CHANNELS],
+    footprints: Footprints<'a>,
 }
 
 impl Parts<'_, '_> {
@@ -220,6 +237,9 @@ impl Parts<'_, '_> {
             registry: Registry::new(),
             logger: None,
             router: None,
+            slots: [None; MAX_MODULES],
+            sinks: [None; MAX_CHANNELS],
+            footprints: Footprints::EMPTY,
         }
     }
 }
@@ -260,9 +280,9 @@ struct Assembly<'a, 'p> {
     memory: &'p Memory,
     stacks: &'p [Option<Partition>; MAX_TASKS],
     sub_heaps: &'p [Option<SubPartition<'p>>; MAX_MODULES],
-    slots: [Option<Slot<'p>>; MAX_MODULES],
-    sinks: [Option<Sink<'a>>; MAX_CHANNELS],
-    footprints: Footprints<'a>,
+    slots: &'p mut [Option<Slot<'p>>; MAX_MODULES],
+    sinks: &'p mut [Option<Sink<'a>>; MAX_CHANNELS],
+    footprints: &'p Footprints<'a>,
     plan: Config,
 }
 
@@ -609,7 +629,8 @@ impl<'a> Launch<'a> {
 
 /// The whole setup, for the probe (no devices, memory cut to footprints) and the real build.
 fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Result<Assembly<'a, 'p>, BuildError<'a>> {
-    let Parts { memory, stacks, sub_heaps, modules, core, registry, logger, router } = parts;
+    let Parts { memory, stacks, sub_heaps, modules, core, registry, logger, router, slots: slots_out, sinks: sinks_out, footprints: footprints_out } =
+        parts;
     let probe = inp.probe;
     let guests = inp.guests;
     if guests.is_empty() {
@@ -865,6 +886,9 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
         footprints.push(footprint);
         slots[k] = Some(Slot::new(launch, t, kernel.state(t)));
     }
+    *slots_out = slots;
+    *sinks_out = sinks;
+    *footprints_out = footprints;
     Ok(Assembly {
         baseline,
         kernel,
@@ -874,9 +898,9 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
         memory: mem,
         stacks,
         sub_heaps,
-        slots,
-        sinks,
-        footprints,
+        slots: slots_out,
+        sinks: sinks_out,
+        footprints: footprints_out,
         plan: cfg,
     })
 }

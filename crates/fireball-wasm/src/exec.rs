@@ -401,7 +401,11 @@ impl<A: Allocator + Clone> Thread<A> {
     /// Measured and not kept: caching the top of the stack in a register (6 % more
     /// host instructions on x86-64, 40 % more Cortex-M4 instructions: it costs two
     /// registers there); moving i64 and float arithmetic out of the loop (a second
-    /// dispatch: 20 % more on SHA-512, and no gain on the i32-only CoreMark).
+    /// dispatch: 20 % more on SHA-512, and no gain on the i32-only CoreMark); keeping a
+    /// pointer *at* the top value instead of one past it, so pushes and pops are single
+    /// pre/post-indexed accesses (x86 unchanged, SHA-2 +2 %, M4 CoreMark +0.2 %: at
+    /// opt-level "s" LLVM still carries the stack pointer in two registers and copies it
+    /// at every dispatch, which opt-level 2 does not; see README, "engine crate at opt-level 2").
     #[cfg(not(feature = "checked"))]
     #[inline(always)]
     fn execute<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool, const DEBUG: bool>(

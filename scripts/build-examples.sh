@@ -59,6 +59,7 @@ iir-filter   service  preprocess_service  512
 blink        app      _start              1024
 i2c-sensor   app      _start              1024
 checksum     app      _start              1024
+uart-hello   service  uart_hello          512
 "
 
 status=0

@@ -76,12 +76,19 @@ bash scripts/board-size.sh
   printf 'stm32f401 with %-18s %s B of flash\n' "$g:" "$(arm-none-eabi-size -A target/thumbv7em-none-eabihf/release/fireball-stm32f401 | awk '$1 ~ /^\.(vector_table|text|rodata|data)$/ { s += $2 } END { print s }')"
 done)
 
-step "the same firmware on QEMU netduinoplus2 (STM32F405, feature qemu-f405): the sensor example on the modelled ADC"
-# It stops after three frames and checks them against the ADC's samples itself; exit status through semihosting.
+step "the same firmware on QEMU netduinoplus2 (STM32F405, feature qemu-f405): the sensor example on the modelled ADC, a service writing on uart/1"
+# It runs until three frames are out and the uart-hello service has returned, checks the frames against the
+# ADC's samples and that the service's writes parked it (the UART backend's counters); exit status through
+# semihosting. USART2 (uart/1) is QEMU's serial1, written to a file: the service's three lines must be there.
 (cd boards/stm32f401 && {
+  rm -f target/netduinoplus2-usart2.txt
   out=$(timeout 300 cargo run -q --release --no-default-features --features qemu-f405 2>&1) || { printf '%s\n' "$out"; exit 1; }
   printf '%s\n' "$out" | grep -v '^tx len='
   grep -q '^frames sum .*: ok' <<<"$out" || { echo "stm32f401 on netduinoplus2: no 'frames sum … ok'"; exit 1; }
+  grep -q '^uart/1: 243 bytes sent, .*: ok' <<<"$out" || { echo "stm32f401 on netduinoplus2: no 'uart/1: 243 bytes sent … ok'"; exit 1; }
+  line="fireball: a service's sys_write on hal/uart/1, parked until the last byte is out"
+  [ "$(cat target/netduinoplus2-usart2.txt)" = "$(printf '%s\n%s\n%s' "$line" "$line" "$line")" ] ||
+    { echo "stm32f401 on netduinoplus2: serial1 (uart/1) does not hold the service's three lines:"; cat target/netduinoplus2-usart2.txt; exit 1; }
 })
 
 step "debugger on QEMU: lldb-22 over the firmware's UART (mps2-an386), and what the debugger costs in flash"

@@ -6,7 +6,8 @@
 //! the engine on the host): `OUT_DIR/<name>.fbx`, each module with its side
 //! table, both kept in flash: the seed's sensor example (the default), and the
 //! pin and bus examples `blink`, `i2c-sensor` (C) and `rust-hal` (Rust), and
-//! the offloader's `checksum` (C, on the CRC unit). The firmware's loader checks the table, never trusts it.
+//! the offloader's `checksum` (C, on the CRC unit) and `uart-hello` (C, a service
+//! writing on `uart/1`, in the QEMU run). The firmware's loader checks the table, never trusts it.
 
 use std::{env, fs, path::PathBuf};
 
@@ -22,6 +23,7 @@ fn main() {
         ("../../examples/i2c-sensor/i2c_sensor.wasm", "i2c_sensor.fbx"),
         ("../../examples/rust-hal/hal.wasm", "rust_hal.fbx"),
         ("../../examples/checksum/checksum.wasm", "checksum.fbx"),
+        ("../../examples/uart-hello/uart_hello.wasm", "uart_hello.fbx"),
     ] {
         let wasm = fs::read(src).unwrap_or_else(|e| panic!("read {src}: {e}"));
         let module = fireball_wasm::Module::new(&wasm).unwrap_or_else(|e| panic!("{src}: {e}"));

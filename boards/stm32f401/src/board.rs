@@ -10,14 +10,16 @@
 //! | `i2c/0` | I2C1 at 100 kHz | D15 PB8 SCL, D14 PB9 SDA | `I2cPort` over the HAL's `I2c` |
 //! | `spi/0` | SPI2 at 1 MHz, mode 0, chip select PB12 | PB13 SCK, PB14 MISO, PB15 MOSI | `SpiPort` over [`CsDevice`] |
 //! | `crc/0` | the CRC calculation unit (CRC-32/MPEG-2: polynomial 0x04C11DB7, not reflected, init 0xFFFFFFFF) | — | [`CrcUnit`] |
+//! | `uart/1` | a second UART, transmit only, for `sys_write` | USART1 D8 PA9 (QEMU: USART2 PA2, its serial1) | [`UartOffload`] |
 //!
 //! `i2c/0`, `spi/0` and `crc/0` also take the offloader's `sys_read`/`sys_write`;
-//! the drivers block, so those complete at once (a DMA-driven backend would
-//! answer `Pending` and let the kernel park the caller).
+//! those drivers block, so they complete at once. `uart/1` does not: it feeds the
+//! transmitter a burst per scheduler step and the writer stays parked until the
+//! last byte is out (a DMA-driven SPI or I2C backend would do the same).
 //!
-//! The logger's text goes to the same UART ([`Uart`]); its RX line is the
-//! debugger's serial link (the GDB stub is not in the tree yet). With the
-//! `qemu-f405` feature the UART is USART1 (PA9/PA10), QEMU's serial0.
+//! The logger's text goes to the log UART ([`Uart`]); this firmware does not build
+//! the debugger stub (boards/qemu-m4's `debug` firmware serves lldb over its UART).
+//! With the `qemu-f405` feature the log UART is USART1 (PA9/PA10), QEMU's serial0.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::{Cell, RefCell};
@@ -321,6 +323,96 @@ impl Offload for CrcUnit {
 }
 
 impl Device for CrcUnit {
+    fn support_offload(&mut self) -> Option<&mut dyn Offload> {
+        Some(self)
+    }
+}
+
+/// The UART behind `uart/1`: USART1 (TX on D8, PA9) on the Nucleo.
+#[cfg(not(feature = "qemu-f405"))]
+pub type OffloadUsart = pac::USART1;
+/// The UART behind `uart/1`: USART2 (TX on PA2) on QEMU's netduinoplus2 (its serial1).
+#[cfg(feature = "qemu-f405")]
+pub type OffloadUsart = pac::USART2;
+
+/// Bytes [`UartOffload`] moves into the transmitter per scheduler step, at most.
+pub const UART_BURST: usize = 16;
+
+/// A UART transmitter as an offload device (`uart/1`): `sys_write` lends it the
+/// guest's bytes and parks the caller. Each scheduler step (the start, then every
+/// [`Offload::poll`]) moves at most [`UART_BURST`] bytes into the transmitter, and
+/// never waits for it: at 115 200 baud a byte takes ~87 µs, so a line keeps its
+/// writer parked for many steps while the other tasks run, where a blocking driver
+/// would stall them all. The transfer completes with its byte count; a framing or
+/// overrun error ends it with `BusError`. Transmit only: `sys_read` is `NotSupported`.
+pub struct UartOffload<'a> {
+    tx: serial::Tx<OffloadUsart>,
+    sent: usize,
+    len: usize,
+    stats: &'a UartStats,
+}
+
+/// What [`UartOffload`] did since start-up, readable while the system runs.
+#[derive(Default)]
+pub struct UartStats {
+    /// Bytes moved into the transmitter.
+    pub bytes: Cell<usize>,
+    /// Polls that found a transfer still going (its writer parked meanwhile).
+    pub waits: Cell<u32>,
+}
+
+impl<'a> UartOffload<'a> {
+    /// Over the HAL's transmitter, counting into `stats`.
+    pub fn new(tx: serial::Tx<OffloadUsart>, stats: &'a UartStats) -> Self {
+        UartOffload { tx, sent: 0, len: 0, stats }
+    }
+
+    /// Move up to [`UART_BURST`] more bytes of `data` (the transfer's buffer) into the
+    /// transmitter, as far as it takes them now: whether the transfer is complete.
+    fn pump(&mut self, data: &[u8]) -> Result<bool, HalError> {
+        let end = (self.sent + UART_BURST).min(self.len);
+        while self.sent < end {
+            let Some(&byte) = data.get(self.sent) else { return Err(HalError::InvalidArgument) };
+            match embedded_hal_nb::serial::Write::write(&mut self.tx, byte) {
+                Ok(()) => {
+                    self.sent += 1;
+                    self.stats.bytes.set(self.stats.bytes.get() + 1);
+                }
+                Err(nb::Error::WouldBlock) => break,
+                Err(nb::Error::Other(_)) => return Err(HalError::BusError),
+            }
+        }
+        Ok(self.sent == self.len)
+    }
+}
+
+impl Offload for UartOffload<'_> {
+    fn start_write(&mut self, data: &[u8]) -> Result<Progress, HalError> {
+        (self.sent, self.len) = (0, data.len());
+        Ok(if self.pump(data)? { Progress::Done(data.len()) } else { Progress::Pending })
+    }
+
+    fn start_read(&mut self, _buf: &mut [u8]) -> Result<Progress, HalError> {
+        Err(HalError::NotSupported)
+    }
+
+    fn poll(&mut self, buf: &mut [u8]) -> Option<Result<usize, HalError>> {
+        match self.pump(buf) {
+            Ok(true) => Some(Ok(self.len)),
+            Ok(false) => {
+                self.stats.waits.set(self.stats.waits.get() + 1);
+                None
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    fn cancel(&mut self) {
+        (self.sent, self.len) = (0, 0);
+    }
+}
+
+impl Device for UartOffload<'_> {
     fn support_offload(&mut self) -> Option<&mut dyn Offload> {
         Some(self)
     }

@@ -25,6 +25,8 @@ use cortex_m_rt::entry;
 use fireball::sys::hal::board::{AdcPort, I2cPort, SpiPort};
 #[cfg(not(feature = "qemu-f405"))]
 use fireball::Limit;
+#[cfg(feature = "qemu-f405")]
+use fireball::coos::sched::TaskState;
 use fireball::{AdcTap, Builder, Guest, Parts, Ram, Stop};
 use panic_halt as _;
 use stm32f4xx_hal::i2c::Mode as I2cMode;
@@ -32,7 +34,7 @@ use stm32f4xx_hal::pac;
 use stm32f4xx_hal::prelude::*;
 use stm32f4xx_hal::rcc::Config;
 
-use board::{Adc1, CrcUnit, CsDevice, NucleoPins, SysClock, Uart, UartRadio};
+use board::{Adc1, CrcUnit, CsDevice, NucleoPins, SysClock, Uart, UartOffload, UartRadio, UartStats};
 
 /// The guest, packed with its side table by build.rs, executed in place from flash:
 /// the seed's sensor example, or the one a `guest-*` feature names.
@@ -46,6 +48,10 @@ static GUEST: (&str, &[u8]) = ("i2c_sensor", include_bytes!(concat!(env!("OUT_DI
 static GUEST: (&str, &[u8]) = ("rust_hal", include_bytes!(concat!(env!("OUT_DIR"), "/rust_hal.fbx")));
 #[cfg(feature = "guest-checksum")]
 static GUEST: (&str, &[u8]) = ("checksum", include_bytes!(concat!(env!("OUT_DIR"), "/checksum.fbx")));
+/// On QEMU, a service next to the app: `uart-hello` writes three lines on `uart/1`
+/// through the offloader, parked while the UART backend sends them a burst per step.
+#[cfg(feature = "qemu-f405")]
+static SERVICE: (&str, &[u8]) = ("uart_hello", include_bytes!(concat!(env!("OUT_DIR"), "/uart_hello.fbx")));
 #[cfg(all(feature = "qemu-f405", any(feature = "guest-blink", feature = "guest-i2c-sensor", feature = "guest-rust-hal", feature = "guest-checksum")))]
 compile_error!("the QEMU run checks the sensor example's frames: use the guest-* features on the Nucleo");
 
@@ -125,13 +131,21 @@ fn run() -> bool {
     let spi2 = dp.SPI2.spi((Some(gpiob.pb13), Some(gpiob.pb14), Some(gpiob.pb15)), embedded_hal::spi::MODE_0, 1.MHz(), &mut rcc);
     let mut spi = SpiPort::new(CsDevice::new(spi2, gpiob.pb12.into_push_pull_output()));
     let mut crc = CrcUnit::new(dp.CRC, &mut rcc);
+    // uart/1: a second UART for the offloader, transmit only (USART1 on D8; USART2 on QEMU).
+    #[cfg(not(feature = "qemu-f405"))]
+    let uart1 = dp.USART1.tx(gpioa.pa9, 115_200.bps(), &mut rcc);
+    #[cfg(feature = "qemu-f405")]
+    let uart1 = dp.USART2.tx(gpioa.pa2, 115_200.bps(), &mut rcc);
+    let Ok(uart1) = uart1 else { return false };
+    let uart1_stats = UartStats::default();
+    let mut uart1 = UartOffload::new(uart1, &uart1_stats);
 
     // The system: the facade assembles it over the static RAM.
     let Some(ram) = cortex_m::singleton!(: Ram<RAM_BYTES> = Ram::new()) else { return false };
     let mut log = uart.writer();
     let mut console = uart.writer();
     let mut parts = Parts::new();
-    let built = Builder::new(ram.bytes())
+    let builder = Builder::new(ram.bytes())
         .device("adc/0", &mut adc)
         .device("clock", &mut clock)
         .device("tx", &mut radio)
@@ -139,11 +153,19 @@ fn run() -> bool {
         .device("i2c/0", &mut i2c)
         .device("spi/0", &mut spi)
         .device("crc/0", &mut crc)
+        .device("uart/1", &mut uart1)
         .guest(Guest::app(GUEST.0, GUEST.1))
         .log_to(&mut log)
         .console(&mut console)
-        .cpu_mhz(hclk / 1_000_000)
-        .build(&mut parts);
+        .cpu_mhz(hclk / 1_000_000);
+    // On QEMU the uart-hello service runs next to the app, in a 4 KiB P4 sub-heap
+    // (`fireball inspect --service --ram 64K` says it needs 3.9 KB at its peak; the
+    // plan row gives two services 2 KiB each).
+    #[cfg(feature = "qemu-f405")]
+    let builder = builder
+        .plan(fireball::coos::plan::Config { n_svc: 1, max_service_size: 4 * 1024, ..fireball::coos::plan::Config::row(RAM_BYTES) })
+        .guest(Guest::service(SERVICE.0, SERVICE.1));
+    let built = builder.build(&mut parts);
     let mut system = match built {
         Ok(s) => s,
         Err(e) => {
@@ -169,12 +191,13 @@ fn run() -> bool {
         let (instrs, cycles) = (system.instructions() - start.0, DWT::cycle_count().wrapping_sub(start.1));
         let _ = writeln!(
             out,
-            "[{} ms] {} frames, {} wasm instructions in the last 10 s ({} cycles each); native stack {} B at most",
+            "[{} ms] {} frames, {} wasm instructions in the last 10 s ({} cycles each); native stack {} B at most; uart/1 {} B sent",
             system.millis(),
             frames.get(),
             instrs,
             u64::from(cycles) / instrs.max(1),
-            board::stack_peak()
+            board::stack_peak(),
+            uart1_stats.bytes.get()
         );
         let _ = write!(out, "{}", system.partition_table());
         if !matches!(stop, Stop::Millis(_)) {
@@ -185,7 +208,8 @@ fn run() -> bool {
 
     #[cfg(feature = "qemu-f405")]
     {
-        let stop = system.run_until(|_| frames.get() >= FRAMES);
+        // Until three frames are out and the service has written its lines (and returned).
+        let stop = system.run_until(|s| frames.get() >= FRAMES && s.modules().all(|m| !m.service || m.state == TaskState::Done));
         let totals = system.totals();
         let _ = writeln!(
             out,
@@ -209,10 +233,17 @@ fn run() -> bool {
         );
         drop(system);
         // Every frame is 64 samples the ADC returned, in order: their sums must agree.
-        let expected = samples.sum(FRAMES as usize * SAMPLES);
-        let ok = stop == Stop::Condition && samples.count.get() >= FRAMES as usize * SAMPLES && expected == sum.get();
+        // (The run goes on until the service is done too, so there may be more than FRAMES.)
+        let n = frames.get() as usize * SAMPLES;
+        let expected = samples.sum(n);
+        let ok = stop == Stop::Condition && n <= KEPT && samples.count.get() >= n && expected == sum.get();
         let _ = writeln!(out, "frames sum {} (ADC samples: {}): {}", sum.get(), expected, if ok { "ok" } else { "FAILED" });
-        ok
+        // The service's lines went out on uart/1 (QEMU's serial1), a burst per step, its
+        // task parked meanwhile: the polls that found a transfer unfinished say so.
+        let (bytes, waits) = (uart1_stats.bytes.get(), uart1_stats.waits.get());
+        let parked = waits > 0 && bytes > 0;
+        let _ = writeln!(out, "uart/1: {bytes} bytes sent, {waits} polls found a transfer unfinished: {}", if parked { "ok" } else { "FAILED" });
+        ok && parked
     }
 }
 
@@ -224,15 +255,22 @@ const CHIP: &str = "STM32F401RE (Nucleo-F401RE)";
 #[cfg(not(feature = "qemu-f405"))]
 use cortex_m::peripheral::DWT;
 
+/// ADC samples kept to check the frames against: three frames on the Nucleo (where
+/// nothing checks them), up to 32 on QEMU (the run waits for the service as well).
+#[cfg(not(feature = "qemu-f405"))]
+const KEPT: usize = 192;
+#[cfg(feature = "qemu-f405")]
+const KEPT: usize = 32 * SAMPLES;
+
 /// The first ADC samples, as int16 (what sensor.c puts in its frames).
 struct Samples {
-    first: RefCell<[i16; 192]>,
+    first: RefCell<[i16; KEPT]>,
     count: Cell<usize>,
 }
 
 impl Samples {
     fn new() -> Self {
-        Samples { first: RefCell::new([0; 192]), count: Cell::new(0) }
+        Samples { first: RefCell::new([0; KEPT]), count: Cell::new(0) }
     }
 
     fn push(&self, v: u16) {

@@ -1,5 +1,5 @@
 //! The firmware without Fireball, for `scripts/board-size.sh`: the same clocks,
-//! pins, ADC, SysTick, UART, I2C and SPI set-up and one line on the UART, then
+//! pins, ADC, SysTick, UARTs, I2C and SPI set-up and one line on the UART, then
 //! sleep. Fireball's cost on this board is the firmware minus this.
 #![no_std]
 #![no_main]
@@ -17,7 +17,7 @@ use stm32f4xx_hal::pac;
 use stm32f4xx_hal::prelude::*;
 use stm32f4xx_hal::rcc::Config;
 
-use board::{Adc1, CrcUnit, CsDevice, NucleoPins, SysClock, Uart};
+use board::{Adc1, CrcUnit, CsDevice, NucleoPins, SysClock, Uart, UartOffload, UartStats};
 
 #[entry]
 fn main() -> ! {
@@ -37,10 +37,12 @@ fn main() -> ! {
             let spi2 = dp.SPI2.spi((Some(gpiob.pb13), Some(gpiob.pb14), Some(gpiob.pb15)), embedded_hal::spi::MODE_0, 1.MHz(), &mut rcc);
             let spi = CsDevice::new(spi2, gpiob.pb12.into_push_pull_output());
             let crc = CrcUnit::new(dp.CRC, &mut rcc);
+            let stats = UartStats::default();
+            let uart1 = dp.USART1.tx(gpioa.pa9, 115_200.bps(), &mut rcc).ok().map(|tx| UartOffload::new(tx, &stats));
             let _ = writeln!(uart.writer(), "baseline: {} MHz", hclk / 1_000_000);
             // Every driver operation the firmware's devices reach, linked but not run: so the
             // difference to the firmware is Fireball, not the drivers.
-            let (mut adc, mut clock, mut pins, mut i2c, mut spi, mut crc) = (adc, clock, pins, i2c, spi, crc);
+            let (mut adc, mut clock, mut pins, mut i2c, mut spi, mut crc, mut uart1) = (adc, clock, pins, i2c, spi, crc, uart1);
             if core::hint::black_box(false) {
                 use embedded_hal::i2c::I2c;
                 use embedded_hal::spi::SpiDevice;
@@ -52,9 +54,12 @@ fn main() -> ! {
                 let _ = I2c::write_read(&mut i2c, 0x50u8, &[1], &mut buf);
                 let _ = (spi.write(&[1]), spi.read(&mut buf), spi.transfer_in_place(&mut buf));
                 let _ = (crc.start_write(&[1]), crc.start_read(&mut buf));
+                if let Some(u) = uart1.as_mut() {
+                    let _ = (u.start_write(&[1]), u.poll(&mut buf));
+                }
                 let _ = write!(uart.writer(), "{:02x}", buf[0]);
             }
-            core::hint::black_box((adc, clock, pins, i2c, spi, crc));
+            core::hint::black_box((adc, clock, pins, i2c, spi, crc, uart1));
         }
     }
     loop {

@@ -5,8 +5,10 @@
  * while the app goes on running; sys_write returns when the last byte is out.
  * Each write's result (the byte count, or a negative error) goes to the logger.
  *
+ *   fireball run examples/sensor/sensor.wasm --service examples/uart-hello/uart_hello.wasm --for 500ms
+ *     (the host's hal/uart/1: 115 200 baud, the lines on the console)
  *   boards/stm32f401, feature qemu-f405: runs next to the sensor app on QEMU,
- *   USART2 (QEMU's serial1) written to target/netduinoplus2-usart2.txt
+ *     USART2 (QEMU's serial1) written to target/netduinoplus2-usart2.txt
  */
 #include "fireball.h"
 

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use fireball::{AdcTap, BuildError, Builder, EntryError, Guest, Notice, Parts, Stop, Time};
 use fireball_coos::sched::{Counters, Fault, SpawnError, TaskState};
-use fireball_sys::hal::sim::{Signal, SimAdc, SimBle, SimClock, SimCrc32, SimGpio, SimI2c, SimSpi, SimTime, SimTx};
+use fireball_sys::hal::sim::{Signal, SimAdc, SimBle, SimClock, SimCrc32, SimGpio, SimI2c, SimSpi, SimTime, SimTx, SimUart};
 use fireball_wasm::{Module, StackLimits};
 
 /// Simulated time: one millisecond per this many wasm instructions. A round guess
@@ -66,6 +66,9 @@ pub fn sim_i2c() -> SimI2c {
     i2c.set_register(1, 0x00);
     i2c
 }
+
+/// The simulated UART behind `hal/uart/1` (as the board's): bits per second, 8N1.
+const UART_BAUD: u32 = 115_200;
 
 /// How long the simulated CRC-32 accelerator (`hal/crc/0`) takes per `sys_write`.
 pub const CRC_DELAY_MS: u64 = 5;
@@ -426,6 +429,10 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
     let mut ble = SimBle::new().with_time(&time).with_writer(Text(&console_text));
     let (mut gpio, mut i2c, mut spi) = (sim_gpio(), sim_i2c(), SimSpi::new());
     let mut crc = SimCrc32::new(&time, CRC_DELAY_MS);
+    // `hal/uart/1`: the board's second UART, transmit only, at 115 200 baud; what it
+    // sends goes to the console.
+    let mut uart_text = Text(&console_text);
+    let mut uart1 = SimUart::new(&time, UART_BAUD, &mut uart_text);
     let sink_values = RefCell::new(Vec::<Vec<u32>>::new());
     let mut on_sink = |k: usize, v: u32| {
         let mut s = sink_values.borrow_mut();
@@ -454,6 +461,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
             .device("i2c/0", &mut i2c)
             .device("spi/0", &mut spi)
             .device("crc/0", &mut crc)
+            .device("uart/1", &mut uart1)
             .log_to(&mut log_out)
             .console(&mut console)
             .on_sink(&mut on_sink)

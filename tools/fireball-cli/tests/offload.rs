@@ -303,3 +303,30 @@ fn the_c_example_offloads_its_crc_from_the_cli() {
     assert_eq!(expected.len(), 4, "{text}");
     assert_eq!(r.log.matches("checksum: e1 5").count(), 4, "each write parked it for the device's 5 ms: {text}");
 }
+
+#[test]
+fn the_uart_service_example_writes_its_lines_from_the_cli() {
+    // examples/uart-hello as a service next to the sensor app, on `fireball run`'s
+    // simulated UART (hal/uart/1, 115 200 baud: 8 ms for each 81-byte line, parked).
+    use fireball_cli::system::{self, Limit as RunLimit, ModuleSpec, RunConfig};
+    let example = |p: &str| std::fs::read(format!("{}/../../examples/{p}", env!("CARGO_MANIFEST_DIR"))).expect("example");
+    let mut out = Vec::new();
+    let r = system::run(RunConfig {
+        app: Some(ModuleSpec::new("sensor.wasm", example("sensor/sensor.wasm"), None)),
+        services: vec![ModuleSpec::new("uart_hello.wasm", example("uart-hello/uart_hello.wasm"), None)],
+        ram: 64 * 1024,
+        adc: vec![fireball::sys::hal::sim::Signal::Noise { seed: 3, min: 0, max: 4095 }],
+        limit: RunLimit::Millis(400),
+        manifest: None,
+        seed: 1,
+        out: &mut out,
+        stop: None,
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out);
+    let line = "fireball: a service's sys_write on hal/uart/1, parked until the last byte is out\n";
+    assert_eq!(text.matches(line).count(), 3, "{text}");
+    assert_eq!(r.log.matches("uart_hello: e1 81").count(), 3, "every write returned its 81 bytes: {text}");
+    // Each write completed 8 ms after it started: the service was parked in between.
+    assert!(r.log.contains("[    0.008] INFO  uart_hello: e1 81"), "{}", r.log);
+}

@@ -27,7 +27,7 @@ use super::device::{Adc, Clock, Device, Gpio, I2c, Spi};
 use super::{key, HalError, Value};
 
 mod offload;
-pub use offload::{crc32_update, SimCrc32};
+pub use offload::{crc32_update, SimCrc32, SimUart};
 #[cfg(feature = "std")]
 pub use offload::SimNorFlash;
 

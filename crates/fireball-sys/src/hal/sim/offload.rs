@@ -6,10 +6,13 @@
 //! | [`SimCrc32`] | yes | feeds bytes to a CRC-32 engine that takes `delay_ms` per transfer (completes later) | the 4-byte CRC so far, at once |
 //! | `SimNorFlash` | std | programs at the offset (NOR: bits only go 1 → 0), completes after a page-program time | reads at the offset, at once |
 //! | [`SimI2c`](super::SimI2c) | yes | an I²C write (register pointer, then registers), at once | an I²C read from the pointer, at once |
+//! | [`SimUart`] | yes | a UART transmitter: completes when the last byte would be on the wire at its baud rate, then writes the bytes out | not supported (transmit only, as the board's `uart/1`) |
 //!
 //! Each can be told to never complete ([`SimCrc32::stall`]) and counts the
 //! transfers abandoned on it ([`SimCrc32::cancelled`]), for the timeout and
 //! dead-guest paths.
+
+use core::fmt;
 
 use super::TimeSource;
 use crate::hal::{key, Device, HalError, Offload, Progress, Value};
@@ -102,6 +105,85 @@ impl Offload for SimCrc32<'_> {
 }
 
 impl Device for SimCrc32<'_> {
+    fn support_offload(&mut self) -> Option<&mut dyn Offload> {
+        Some(self)
+    }
+
+    fn query(&mut self, k: u8) -> Result<Value<'_>, HalError> {
+        match k {
+            key::COUNT => Ok(Value::U32(self.completed)),
+            _ => Err(HalError::NotSupported),
+        }
+    }
+}
+
+/// A UART transmitter at `baud` (8N1: ten bits a byte), the host's twin of the
+/// board's `uart/1`: a write completes when its last byte would be on the wire,
+/// in simulated time (81 bytes at 115 200 baud: 8 ms), and its bytes then go to
+/// `out` as text (a byte that is not UTF-8 as `\xNN`). The buffer stays lent to
+/// it until then. Transmit only: `sys_read` is `NotSupported`.
+/// Keys: [`key::COUNT`] (get: writes completed).
+pub struct SimUart<'a> {
+    time: &'a dyn TimeSource,
+    baud: u32,
+    out: &'a mut dyn fmt::Write,
+    due_ms: Option<u64>,
+    completed: u32,
+}
+
+impl<'a> SimUart<'a> {
+    /// A transmitter on `time` at `baud`, writing what it sends to `out`.
+    pub fn new(time: &'a dyn TimeSource, baud: u32, out: &'a mut dyn fmt::Write) -> Self {
+        SimUart { time, baud: baud.max(1), out, due_ms: None, completed: 0 }
+    }
+
+    /// Writes completed.
+    pub fn completed(&self) -> u32 {
+        self.completed
+    }
+}
+
+impl Offload for SimUart<'_> {
+    fn start_write(&mut self, data: &[u8]) -> Result<Progress, HalError> {
+        if self.due_ms.is_some() {
+            return Err(HalError::Busy);
+        }
+        if data.is_empty() {
+            return Ok(Progress::Done(0));
+        }
+        // Ten bits a byte, rounded up to the next millisecond.
+        let bits = data.len() as u64 * 10;
+        let ms = (bits * 1000).div_ceil(u64::from(self.baud));
+        self.due_ms = Some(self.time.now_ms().saturating_add(ms));
+        Ok(Progress::Pending)
+    }
+
+    fn start_read(&mut self, _buf: &mut [u8]) -> Result<Progress, HalError> {
+        Err(HalError::NotSupported)
+    }
+
+    fn poll(&mut self, buf: &mut [u8]) -> Option<Result<usize, HalError>> {
+        let due = self.due_ms?;
+        if self.time.now_ms() < due {
+            return None;
+        }
+        self.due_ms = None;
+        for chunk in buf.utf8_chunks() {
+            let _ = self.out.write_str(chunk.valid());
+            for b in chunk.invalid() {
+                let _ = write!(self.out, "\\x{b:02x}");
+            }
+        }
+        self.completed += 1;
+        Some(Ok(buf.len()))
+    }
+
+    fn cancel(&mut self) {
+        self.due_ms = None;
+    }
+}
+
+impl Device for SimUart<'_> {
     fn support_offload(&mut self) -> Option<&mut dyn Offload> {
         Some(self)
     }
@@ -269,5 +351,24 @@ mod tests {
     fn crc32_is_zlibs() {
         assert_eq!(crc32_update(0, b"123456789"), 0xCBF4_3926);
         assert_eq!(crc32_update(crc32_update(0, b"1234"), b"56789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn a_uart_write_completes_when_its_last_byte_is_out() {
+        let time = super::super::SimTime::new();
+        let mut out = std::string::String::new();
+        let mut uart = SimUart::new(&time, 115_200, &mut out);
+        let mut line = *b"hello\xff\n"; // 0xff: not UTF-8
+        // 7 bytes at 115 200 baud: 70 bits, 0.6 ms, so 1 ms.
+        assert_eq!(uart.start_write(&line), Ok(Progress::Pending));
+        assert_eq!(uart.start_write(&line), Err(HalError::Busy), "one transfer at a time");
+        assert_eq!(uart.poll(&mut line), None, "not before its time");
+        time.advance_ms(1);
+        assert_eq!(uart.poll(&mut line), Some(Ok(7)));
+        assert_eq!(uart.poll(&mut line), None, "nothing pending");
+        assert_eq!(uart.start_read(&mut line), Err(HalError::NotSupported));
+        assert_eq!(uart.start_write(&[]), Ok(Progress::Done(0)));
+        assert_eq!(uart.completed(), 1);
+        assert_eq!(out, "hello\\xff\n");
     }
 }

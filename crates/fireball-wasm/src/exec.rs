@@ -341,6 +341,19 @@ impl<A: Allocator + Clone> Thread<A> {
         if !self.debug.active() {
             self.debug.stopped_at = None;
         }
+        // A time slice fits one chunk: one entry, and the same accounting as the loop
+        // below without its 64-bit bookkeeping (every host call and slice comes here).
+        if fuel <= FUEL_CHUNK {
+            #[cfg(feature = "debug")]
+            let exit = if self.debug.active() { self.enter::<SA, M, true, true>(store, fuel) } else { self.enter::<SA, M, true, false>(store, fuel) };
+            #[cfg(not(feature = "debug"))]
+            let exit = self.enter::<SA, M, true, false>(store, fuel);
+            // A slice may overshoot by up to one basic block: `fuel_left` is then negative.
+            let left = self.fuel_left.min(fuel as i64);
+            self.instructions += (fuel as i64 - left) as u64;
+            self.fuel_left = left;
+            return exit;
+        }
         loop {
             let chunk = (fuel - used.min(fuel)).min(FUEL_CHUNK);
             // With a breakpoint set or a step pending, the loop that checks (`debug`).

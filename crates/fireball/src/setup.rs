@@ -271,19 +271,19 @@ pub struct Builder<'a> {
 }
 
 /// The system as it is being assembled: shared by the probe and the real build.
-struct Assembly<'a, 'p> {
-    baseline: Usage,
-    kernel: SysKernel<'p>,
-    router: &'p RefCell<SysRouter<'p>>,
-    ctx: Ctx<'p, &'p Partition>,
-    core: &'p RefCell<Core<&'p Partition>>,
-    memory: &'p Memory,
-    stacks: &'p [Option<Partition>; MAX_TASKS],
-    sub_heaps: &'p [Option<SubPartition<'p>>; MAX_MODULES],
-    slots: &'p mut [Option<Slot<'p>>; MAX_MODULES],
-    sinks: &'p mut [Option<Sink<'a>>; MAX_CHANNELS],
-    footprints: &'p Footprints<'a>,
-    plan: Config,
+pub(crate) struct Assembly<'a, 'p> {
+    pub(crate) baseline: Usage,
+    pub(crate) kernel: SysKernel<'p>,
+    pub(crate) router: &'p RefCell<SysRouter<'p>>,
+    pub(crate) ctx: Ctx<'p, &'p Partition>,
+    pub(crate) core: &'p RefCell<Core<&'p Partition>>,
+    pub(crate) memory: &'p Memory,
+    pub(crate) stacks: &'p [Option<Partition>; MAX_TASKS],
+    pub(crate) sub_heaps: &'p [Option<SubPartition<'p>>; MAX_MODULES],
+    pub(crate) slots: &'p mut [Option<Slot<'p>>; MAX_MODULES],
+    pub(crate) sinks: &'p mut [Option<Sink<'a>>; MAX_CHANNELS],
+    pub(crate) footprints: &'p Footprints<'a>,
+    pub(crate) plan: Config,
 }
 
 impl<'a> Builder<'a> {
@@ -503,7 +503,7 @@ impl<'a> Builder<'a> {
                 probe: false,
             },
         )?;
-        Ok(System::new(a.baseline, a.kernel, a.router, a.ctx, a.core, a.memory, a.stacks, a.sub_heaps, a.slots, a.sinks, a.footprints, a.plan, time, log, on_sink))
+        Ok(System::new(a, time, log, on_sink))
     }
 }
 

@@ -19,7 +19,7 @@ use fireball_coos::TaskId;
 use fireball_sys::router::RouterStats;
 
 use crate::error::{describe_fault, BuildError, Fault, Stop};
-use crate::setup::{spawn_error, Footprint, Footprints, Launch, SysKernel, SysRouter, Time, MAX_TASKS};
+use crate::setup::{spawn_error, Assembly, Footprint, Footprints, Launch, SysKernel, SysRouter, Time, MAX_TASKS};
 use crate::{MAX_CHANNELS, MAX_MODULES};
 
 /// Scheduler steps in a row with nothing ready before the system is declared blocked.
@@ -245,24 +245,9 @@ impl Usage {
 }
 
 impl<'a> System<'a> {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        baseline: Usage,
-        kernel: SysKernel<'a>,
-        router: &'a RefCell<SysRouter<'a>>,
-        ctx: Ctx<'a, &'a Partition>,
-        core: &'a RefCell<Core<&'a Partition>>,
-        memory: &'a Memory,
-        stacks: &'a [Option<Partition>; MAX_TASKS],
-        sub_heaps: &'a [Option<SubPartition<'a>>; MAX_MODULES],
-        slots: &'a mut [Option<Slot<'a>>; MAX_MODULES],
-        sinks: &'a mut [Option<Sink<'a>>; MAX_CHANNELS],
-        footprints: &'a Footprints<'a>,
-        plan: Config,
-        time: Time<'a>,
-        log: Option<&'a mut dyn fmt::Write>,
-        on_sink: Option<&'a mut dyn FnMut(usize, u32)>,
-    ) -> Self {
+    /// The system [`assemble`](crate::setup) put together, keeping time as `time`.
+    pub(crate) fn new(a: Assembly<'a, 'a>, time: Time<'a>, log: Option<&'a mut dyn fmt::Write>, on_sink: Option<&'a mut dyn FnMut(usize, u32)>) -> Self {
+        let Assembly { baseline, kernel, router, ctx, core, memory, stacks, sub_heaps, slots, sinks, footprints, plan } = a;
         System {
             baseline,
             kernel,

@@ -335,8 +335,6 @@ impl<A: Allocator + Clone> Thread<A> {
 
     /// Continue with a budget of `fuel` wasm instructions.
     pub fn resume<'m, SA: Allocator + Clone, M: Allocator + Clone>(&mut self, store: &mut Store<'m, SA, M>, fuel: u64) -> Exit {
-        // The loop counts in a machine word: a larger budget is spent in chunks.
-        let mut used = 0u64;
         #[cfg(feature = "debug")]
         if !self.debug.active() {
             self.debug.stopped_at = None;
@@ -344,23 +342,18 @@ impl<A: Allocator + Clone> Thread<A> {
         // A time slice fits one chunk: one entry, and the same accounting as the loop
         // below without its 64-bit bookkeeping (every host call and slice comes here).
         if fuel <= FUEL_CHUNK {
-            #[cfg(feature = "debug")]
-            let exit = if self.debug.active() { self.enter::<SA, M, true, true>(store, fuel) } else { self.enter::<SA, M, true, false>(store, fuel) };
-            #[cfg(not(feature = "debug"))]
-            let exit = self.enter::<SA, M, true, false>(store, fuel);
+            let exit = self.enter_metered(store, fuel);
             // A slice may overshoot by up to one basic block: `fuel_left` is then negative.
             let left = self.fuel_left.min(fuel as i64);
             self.instructions += (fuel as i64 - left) as u64;
             self.fuel_left = left;
             return exit;
         }
+        // The loop counts in a machine word: a larger budget is spent in chunks.
+        let mut used = 0u64;
         loop {
             let chunk = (fuel - used.min(fuel)).min(FUEL_CHUNK);
-            // With a breakpoint set or a step pending, the loop that checks (`debug`).
-            #[cfg(feature = "debug")]
-            let exit = if self.debug.active() { self.enter::<SA, M, true, true>(store, chunk) } else { self.enter::<SA, M, true, false>(store, chunk) };
-            #[cfg(not(feature = "debug"))]
-            let exit = self.enter::<SA, M, true, false>(store, chunk);
+            let exit = self.enter_metered(store, chunk);
             // A slice may overshoot its budget by up to one basic block (see `out_of_fuel!`).
             used += (chunk as i64 - self.fuel_left.min(chunk as i64)) as u64;
             if exit != Exit::OutOfFuel || used >= fuel {
@@ -369,6 +362,17 @@ impl<A: Allocator + Clone> Thread<A> {
                 return exit;
             }
         }
+    }
+
+    /// One metered entry with a budget of `fuel` (at most `FUEL_CHUNK`): with a
+    /// breakpoint set or a step pending, the loop that checks (`debug`).
+    #[inline(always)]
+    fn enter_metered<'m, SA: Allocator + Clone, M: Allocator + Clone>(&mut self, store: &mut Store<'m, SA, M>, fuel: u64) -> Exit {
+        #[cfg(feature = "debug")]
+        if self.debug.active() {
+            return self.enter::<SA, M, true, true>(store, fuel);
+        }
+        self.enter::<SA, M, true, false>(store, fuel)
     }
 
     /// Continue without a fuel budget, until done, trapped or a host call.

@@ -664,7 +664,7 @@ impl Partition {
 
     /// Allocates from talc and counts it; on failure counts a fail and, if
     /// `trigger`, records the policy.
-    #[inline]
+    #[inline(never)]
     fn alloc_block(&self, layout: Layout, trigger: bool) -> Option<NonNull<u8>> {
         // SAFETY: callers pass a non-zero size (talc's one requirement).
         match self.with_heap(|h| unsafe { h.allocate(layout) }) {
@@ -684,7 +684,7 @@ impl Partition {
     ///
     /// # Safety
     /// `ptr` is a live allocation from this heap, made with `layout` (non-zero size).
-    #[inline]
+    #[inline(never)]
     unsafe fn free_block(&self, ptr: NonNull<u8>, layout: Layout) {
         // SAFETY: guaranteed by the caller.
         self.with_heap(|h| unsafe { h.deallocate(ptr.as_ptr(), layout) });

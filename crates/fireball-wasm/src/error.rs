@@ -482,6 +482,6 @@ pub(crate) fn try_push<T, A: allocator_api2::alloc::Allocator>(
     x: T,
 ) -> Result<(), OutOfMemory> {
     v.try_reserve(1).map_err(|_| OutOfMemory)?;
-    v.push(x);
-    Ok(())
+    // Not `push`: it would inline a second growth path that cannot run.
+    v.push_within_capacity(x).map_err(|_| OutOfMemory)
 }

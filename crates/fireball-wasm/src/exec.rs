@@ -1362,8 +1362,7 @@ fn float_round(op: u8, a: u64) -> u64 {
         1 => float::Round::Down,
         2 => float::Round::Zero,
         3 => float::Round::Even,
-        _ if wide => return float::quiet64(libm::sqrt(f64::from_bits(a))).to_bits(),
-        _ => return float::quiet32(libm::sqrtf(f32::from_bits(a as u32))).to_bits() as u64,
+        _ => return float::sqrt(a, wide),
     };
     float::round(a, wide, mode)
 }

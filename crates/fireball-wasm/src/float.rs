@@ -42,6 +42,7 @@ macro_rules! minmax {
 minmax!(fmin32, fmax32, f32);
 minmax!(fmin64, fmax64, f64);
 
+#[cfg(any(target_feature = "sse2", all(target_arch = "aarch64", target_feature = "neon")))]
 /// A NaN result made quiet (libm returns signalling NaN inputs unchanged; wasm wants arithmetic NaNs).
 #[inline]
 pub fn quiet32(x: f32) -> f32 {
@@ -52,6 +53,7 @@ pub fn quiet32(x: f32) -> f32 {
     }
 }
 
+#[cfg(any(target_feature = "sse2", all(target_arch = "aarch64", target_feature = "neon")))]
 /// A NaN result made quiet.
 #[inline]
 pub fn quiet64(x: f64) -> f64 {
@@ -78,9 +80,24 @@ pub enum Round {
 /// The float with bits `x` (an f64 if `wide`, else an f32 in the low 32 bits)
 /// rounded to an integral value as `mode` says; NaNs come back quiet. Integer
 /// arithmetic on the bits only: no libm, no soft-float calls on a Cortex-M.
+#[inline(never)]
+///
+/// An f32 is rounded as the f64 of the same value (exact both ways: the
+/// integral result of an f32 is an f32), so one body serves both widths.
 pub fn round(x: u64, wide: bool, mode: Round) -> u64 {
-    let (frac, exp_mask, bias, sign_bit) = if wide { (52u32, 0x7ffu64, 1023i32, 1u64 << 63) } else { (23, 0xff, 127, 1 << 31) };
-    let x = if wide { x } else { x & 0xffff_ffff };
+    if wide {
+        return round64(x, mode);
+    }
+    let f = f32::from_bits(x as u32);
+    if f.is_nan() {
+        return x & 0xffff_ffff | 0x0040_0000;
+    }
+    (f64::from_bits(round64((f as f64).to_bits(), mode)) as f32).to_bits() as u64
+}
+
+#[inline(never)]
+fn round64(x: u64, mode: Round) -> u64 {
+    let (frac, exp_mask, bias, sign_bit) = (52u32, 0x7ffu64, 1023i32, 1u64 << 63);
     let exp = ((x >> frac) & exp_mask) as i32;
     let neg = x & sign_bit != 0;
     if exp as u64 == exp_mask {
@@ -121,13 +138,103 @@ pub fn round(x: u64, wide: bool, mode: Round) -> u64 {
     (x & sign_bit) | if away { trunc + unit } else { trunc }
 }
 
+/// The correctly rounded square root of the float with bits `x` (an f64 if
+/// `wide`, else an f32 in the low 32 bits); NaNs come back quiet, a negative
+/// operand gives the canonical NaN.
+///
+/// Where the CPU has a square-root instruction for both widths (x86-64, AArch64)
+/// this is libm, which compiles to it. Elsewhere (Cortex-M: the M4F's FPU is
+/// single-precision, and libm's table-driven `sqrt` costs ~1 KB of flash) it is
+/// [`sqrt64_bits`]; an f32 goes through f64, which is exact both ways and, as
+/// 53 ≥ 2·24 + 2, rounds the root correctly (Figueroa, 1995).
+pub fn sqrt(x: u64, wide: bool) -> u64 {
+    #[cfg(any(target_feature = "sse2", all(target_arch = "aarch64", target_feature = "neon")))]
+    {
+        if wide {
+            quiet64(libm::sqrt(f64::from_bits(x))).to_bits()
+        } else {
+            quiet32(libm::sqrtf(f32::from_bits(x as u32))).to_bits() as u64
+        }
+    }
+    #[cfg(not(any(target_feature = "sse2", all(target_arch = "aarch64", target_feature = "neon"))))]
+    {
+        if wide {
+            sqrt64_bits(x)
+        } else {
+            let f = f32::from_bits(x as u32);
+            if f.is_nan() {
+                return x & 0xffff_ffff | 0x0040_0000;
+            }
+            (f64::from_bits(sqrt64_bits((f as f64).to_bits())) as f32).to_bits() as u64
+        }
+    }
+}
+
+/// The correctly rounded square root of the f64 with bits `x`, on integers
+/// alone: one result bit per step (the restoring method), ~55 steps. NaNs come
+/// back quiet, a negative operand gives the canonical NaN.
+#[cfg_attr(any(target_feature = "sse2", all(target_arch = "aarch64", target_feature = "neon")), allow(dead_code))]
+#[inline(never)]
+pub fn sqrt64_bits(x: u64) -> u64 {
+    const FRAC: u32 = 52;
+    const QUIET: u64 = 1 << (FRAC - 1);
+    let exp = (x >> FRAC) & 0x7ff;
+    let mut m = x & ((1 << FRAC) - 1);
+    if exp == 0x7ff && m != 0 {
+        return x | QUIET; // NaN in, NaN out
+    }
+    if x << 1 == 0 {
+        return x; // ±0
+    }
+    if x >> 63 != 0 {
+        return 0x7ff << FRAC | QUIET; // negative: canonical NaN
+    }
+    if exp == 0x7ff {
+        return x; // +∞
+    }
+    // m·2^(e−52) with m's leading one at bit 52 (subnormals normalised).
+    let mut e = exp as i32 - 1023;
+    if exp == 0 {
+        e += 1;
+        while m & (1 << FRAC) == 0 {
+            m <<= 1;
+            e -= 1;
+        }
+    } else {
+        m |= 1 << FRAC;
+    }
+    if e & 1 != 0 {
+        m <<= 1; // an even exponent: m doubled, e − 1 (e >> 1 below floors)
+    }
+    // 54 result bits: 53 of mantissa and one for rounding. Each step tries the
+    // next bit `r` of the root `q` (s = 2q); the remainder stays in `m`.
+    m <<= 1;
+    let (mut q, mut s, mut r) = (0u64, 0u64, 1u64 << (FRAC + 1));
+    while r != 0 {
+        let t = s + r;
+        if t <= m {
+            s = t + r;
+            m -= t;
+            q += r;
+        }
+        m <<= 1;
+        r >>= 1;
+    }
+    // Round to nearest: a set rounding bit rounds up (an exact tie cannot occur).
+    q += q & 1;
+    (q >> 1) + (((1022 + (e >> 1)) as u64) << FRAC)
+}
+
 /// The float with bits `x` (f64 if `wide`, else f32) truncated toward zero to a
 /// `bits`-bit (32 or 64) integer, signed or not, as wasm's `trunc` (trapping:
 /// NaN → invalid conversion, out of range → overflow) or `trunc_sat`
 /// (`saturate`: NaN → 0, out of range → the nearest bound). Integer arithmetic only.
+///
+/// An f32 is converted as the f64 of the same value (exact), so one body
+/// serves both widths.
 pub fn to_int(x: u64, wide: bool, signed: bool, bits: u32, saturate: bool) -> Result<u64, TrapCode> {
-    let (frac, exp_mask, bias, sign_bit) = if wide { (52u32, 0x7ffu64, 1023i32, 1u64 << 63) } else { (23, 0xff, 127, 1 << 31) };
-    let x = if wide { x } else { x & 0xffff_ffff };
+    let x = if wide { x } else { (f32::from_bits(x as u32) as f64).to_bits() };
+    let (frac, exp_mask, bias, sign_bit) = (52u32, 0x7ffu64, 1023i32, 1u64 << 63);
     let exp = ((x >> frac) & exp_mask) as i32;
     let neg = x & sign_bit != 0;
     let mant = x & ((1 << frac) - 1);
@@ -244,7 +351,41 @@ mod tests {
             assert_eq!(f32::from_bits(round(c, false, Round::Even) as u32).to_bits(), y.round_ties_even().to_bits(), "nearestf {y}");
             assert_eq!(to_int(c, false, false, 32, true), Ok(y as u32 as u64), "sat u32 {y}");
         }
+        for &x in &f64s {
+            if x.is_nan() {
+                continue; // NaN operands: below, with their payloads
+            }
+            let y = x as f32;
+            // Below zero the host's NaN may carry the sign; wasm's canonical NaN has either.
+            let want = if x < 0.0 { 0x7ff8_0000_0000_0000 } else { x.sqrt().to_bits() };
+            assert_eq!(sqrt(x.to_bits(), true), want, "sqrt {x}");
+            let want = if y < 0.0 { 0x7fc0_0000 } else { y.sqrt().to_bits() as u64 };
+            assert_eq!(sqrt(y.to_bits() as u64, false), want, "sqrtf {y}");
+            // The integer path itself, whichever path `sqrt` takes on this host.
+            let want = if x < 0.0 { 0x7ff8_0000_0000_0000 } else { x.sqrt().to_bits() };
+            assert_eq!(sqrt64_bits(x.to_bits()), want, "sqrt64_bits {x}");
+            let y = x as f32;
+            if !(y < 0.0) {
+                let r = f64::from_bits(sqrt64_bits((y as f64).to_bits())) as f32;
+                assert_eq!(r.to_bits(), y.sqrt().to_bits(), "sqrtf through f64 {y}");
+            }
+        }
+        for b in [1u64, 2, 3, 0x000f_ffff_ffff_ffff, 0x0010_0000_0000_0000] {
+            assert_eq!(sqrt64_bits(b), f64::from_bits(b).sqrt().to_bits(), "sqrt64_bits of subnormal {b:#x}");
+            let x = f64::from_bits(b);
+            assert_eq!(sqrt(b, true), x.sqrt().to_bits(), "sqrt of subnormal {b:#x}");
+        }
+        for b in [1u32, 2, 3, 0x007f_ffff, 0x0080_0000] {
+            let y = f32::from_bits(b);
+            assert_eq!(sqrt(b as u64, false), y.sqrt().to_bits() as u64, "sqrtf of subnormal {b:#x}");
+        }
+        assert_eq!(sqrt((-1.0f64).to_bits(), true), 0x7ff8_0000_0000_0000);
+        assert_eq!(sqrt((-0.0f32).to_bits() as u64, false), (-0.0f32).to_bits() as u64);
+        assert_eq!(sqrt(f64::INFINITY.to_bits(), true), f64::INFINITY.to_bits());
         let nan = f64::NAN.to_bits() & !(1 << 51) | 1; // signalling
+        assert!(f64::from_bits(sqrt(nan, true)).is_nan() && sqrt(nan, true) & 1 << 51 != 0);
+        assert_eq!(sqrt64_bits(nan), nan | 1 << 51);
+        assert_eq!(sqrt64_bits((-2.0f64).to_bits()), 0x7ff8_0000_0000_0000);
         assert!(f64::from_bits(round(nan, true, Round::Even)).is_nan() && round(nan, true, Round::Even) & 1 << 51 != 0);
     }
 }

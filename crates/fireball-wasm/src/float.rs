@@ -365,7 +365,7 @@ mod tests {
             let want = if x < 0.0 { 0x7ff8_0000_0000_0000 } else { x.sqrt().to_bits() };
             assert_eq!(sqrt64_bits(x.to_bits()), want, "sqrt64_bits {x}");
             let y = x as f32;
-            if !(y < 0.0) {
+            if y >= 0.0 {
                 let r = f64::from_bits(sqrt64_bits((y as f64).to_bits())) as f32;
                 assert_eq!(r.to_bits(), y.sqrt().to_bits(), "sqrtf through f64 {y}");
             }

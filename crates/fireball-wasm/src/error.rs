@@ -485,3 +485,17 @@ pub(crate) fn try_push<T, A: allocator_api2::alloc::Allocator>(
     // Not `push`: it would inline a second growth path that cannot run.
     v.push_within_capacity(x).map_err(|_| OutOfMemory)
 }
+
+/// Extend `v` with copies of `x` to `n` items, reserving exactly, reporting
+/// exhaustion instead of aborting. Out of line: allocator_api2 inlines its
+/// growth path into every call site, so this keeps one copy per element type.
+#[inline(never)]
+pub(crate) fn try_resize<T: Clone, A: allocator_api2::alloc::Allocator>(
+    v: &mut allocator_api2::vec::Vec<T, A>,
+    n: usize,
+    x: T,
+) -> Result<(), OutOfMemory> {
+    v.try_reserve_exact(n.saturating_sub(v.len())).map_err(|_| OutOfMemory)?;
+    v.resize(n, x);
+    Ok(())
+}

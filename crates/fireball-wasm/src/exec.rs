@@ -147,11 +147,9 @@ impl<A: Allocator + Clone> Thread<A> {
     /// A thread whose stacks come from `alloc`, allocated once, now.
     pub fn new_in(limits: StackLimits, alloc: A) -> Result<Self, crate::error::OutOfMemory> {
         let mut stack = Vec::new_in(alloc.clone());
-        stack.try_reserve_exact(limits.value_slots as usize).map_err(|_| crate::error::OutOfMemory)?;
-        stack.resize(limits.value_slots as usize, 0);
+        crate::error::try_resize(&mut stack, limits.value_slots as usize, 0)?;
         let mut frames = Vec::new_in(alloc);
-        frames.try_reserve_exact(limits.frames as usize).map_err(|_| crate::error::OutOfMemory)?;
-        frames.resize(limits.frames as usize, Frame::default());
+        crate::error::try_resize(&mut frames, limits.frames as usize, Frame::default())?;
         Ok(Thread {
             stack,
             frames,
@@ -1482,6 +1480,8 @@ struct Cold<'e, 'm, SA: Allocator + Clone, M: Allocator + Clone> {
 impl<SA: Allocator + Clone, M: Allocator + Clone> Cold<'_, '_, SA, M> {
     // Cold code: the operand stack through `Slot` (the guarantee the loop relies on),
     // everything else through checked accesses that the validator makes never fail.
+    // pop/push/memory/table are out of line: inlined into every rare opcode they
+    // cost 304 B more flash (scripts/size.sh), and speed does not matter here.
     fn leb(&mut self) -> u32 {
         let mut r = crate::reader::Reader::new(self.code, self.pc, self.code.len());
         let v = r.u32().unwrap_or(0);
@@ -1489,21 +1489,25 @@ impl<SA: Allocator + Clone, M: Allocator + Clone> Cold<'_, '_, SA, M> {
         v
     }
 
+    #[inline(never)]
     fn pop(&mut self) -> u64 {
         self.sp = self.sp.saturating_sub(1);
         Slot::at(self.stack, self.sp).get()
     }
 
+    #[inline(never)]
     fn push(&mut self, v: u64) {
         Slot::at(self.stack, self.sp).set(v);
         self.sp += 1;
     }
 
+    #[inline(never)]
     fn memory(&mut self, idx: u32) -> Result<&mut MemoryInst<SA>, TrapCode> {
         let a = if idx == 0 { self.mem0 } else { self.inst.memories.get(idx as usize).map_or(usize::MAX, |&a| a as usize) };
         self.memories.get_mut(a).ok_or(TrapCode::Internal)
     }
 
+    #[inline(never)]
     fn table(&mut self, idx: u32) -> Result<&mut TableInst<SA>, TrapCode> {
         let a = *self.inst.tables.get(idx as usize).ok_or(TrapCode::Internal)?;
         self.tables.get_mut(a as usize).ok_or(TrapCode::Internal)
@@ -1654,10 +1658,9 @@ impl<SA: Allocator + Clone, M: Allocator + Clone> Cold<'_, '_, SA, M> {
                 let table = self.table(t)?;
                 let old = table.elems.len() as u64;
                 let max = table.ty.limits.max.unwrap_or(u32::MAX as u64).min(max_table);
-                let r = if old + n > max || table.elems.try_reserve_exact(n as usize).is_err() {
+                let r = if old + n > max || crate::error::try_resize(&mut table.elems, (old + n) as usize, v).is_err() {
                     -1i32
                 } else {
-                    table.elems.resize((old + n) as usize, v);
                     old as i32
                 };
                 self.push(r as u32 as u64);

@@ -7,7 +7,7 @@
 use allocator_api2::alloc::{Allocator, Global};
 use allocator_api2::vec::Vec;
 
-use crate::error::{try_push, InstantiateError, OutOfMemory};
+use crate::error::{try_push, try_resize, InstantiateError, OutOfMemory};
 use crate::module::{ImportDesc, Module, SegmentMode, TypeSlot};
 use crate::reader::Reader;
 use crate::trap::TrapCode;
@@ -171,11 +171,9 @@ impl<A: Allocator> MemoryInst<A> {
         if bytes > self.limit {
             return -1;
         }
-        let add = bytes as usize - self.data.len();
-        if self.data.try_reserve_exact(add).is_err() {
+        if try_resize(&mut self.data, bytes as usize, 0).is_err() {
             return -1;
         }
-        self.data.resize(bytes as usize, 0);
         self.pages = new;
         old as i64
     }
@@ -305,8 +303,7 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
     /// A stand-alone table filled with null.
     pub fn table(&mut self, ty: TableType) -> Result<TableAddr, OutOfMemory> {
         let mut elems = Vec::new_in(self.alloc.clone());
-        elems.try_reserve_exact(ty.limits.min as usize).map_err(|_| OutOfMemory)?;
-        elems.resize(ty.limits.min as usize, 0);
+        try_resize(&mut elems, ty.limits.min as usize, 0)?;
         try_push(&mut self.tables, TableInst { elems, ty })?;
         Ok(TableAddr(self.tables.len() as u32 - 1))
     }
@@ -326,11 +323,9 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         if budget > bytes && budget <= RESERVE_LIMIT && tail_len == 0 {
             let _ = data.try_reserve_exact(budget as usize);
         }
-        data.try_reserve_exact(bytes as usize).map_err(|_| OutOfMemory)?;
-        data.resize(bytes as usize, 0);
+        try_resize(&mut data, bytes as usize, 0)?;
         let mut tail = Vec::new_in(self.alloc.clone());
-        tail.try_reserve_exact(tail_len as usize).map_err(|_| OutOfMemory)?;
-        tail.resize(tail_len as usize, 0);
+        try_resize(&mut tail, tail_len as usize, 0)?;
         let mem = MemoryInst { data, tail, tail_start: declared - tail_len, pages: ty.limits.min, ty, limit };
         try_push(&mut self.memories, mem)?;
         Ok(MemoryAddr(self.memories.len() as u32 - 1))
@@ -538,7 +533,7 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
                     let f = r.u32().unwrap_or(0);
                     d.funcs.get(f as usize).map_or(0, |&a| a as u64 + 1)
                 };
-                items.push(v);
+                items.push_within_capacity(v).map_err(|_| OutOfMemory)?;
             }
             try_push(&mut self.elem_items, items)?;
         }

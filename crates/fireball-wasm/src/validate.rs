@@ -204,10 +204,14 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
         Ok(())
     }
 
+    // Out of line, with push_all: called from most arms of `function`; inlined
+    // they cost 232 B more flash (scripts/size.sh, opt-level "s").
+    #[inline(never)]
     fn push_ty(&mut self, t: ValType) -> R<()> {
         self.push(t as u8)
     }
 
+    #[inline(never)]
     fn push_all(&mut self, ts: &[ValType]) -> R<()> {
         for &t in ts {
             self.push_ty(t)?;

@@ -151,7 +151,7 @@ impl<'b> Reader<'b> {
     }
 
     /// An unsigned 32-bit LEB128 (`u32`), up to 5 bytes.
-    #[inline]
+    #[inline(never)]
     pub fn u32(&mut self) -> Result<u32> {
         if let Some(b) = self.peek() {
             if b < 0x80 {

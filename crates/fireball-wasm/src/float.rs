@@ -1,6 +1,8 @@
 //! Float semantics the hardware does not give for free: NaN-propagating
 //! `min`/`max` with signed zeros, round-half-to-even `nearest`, and the
-//! trapping float→int truncations. `libm` supplies what `core` lacks.
+//! trapping float→int truncations, and a square root. `libm` supplies the square
+//! root where the CPU has an instruction for it (x86-64, AArch64); elsewhere the
+//! bit-by-bit [`sqrt64_bits`] does (libm's is ~1 KB of flash on a Cortex-M).
 
 use crate::trap::TrapCode;
 
@@ -79,8 +81,7 @@ pub enum Round {
 
 /// The float with bits `x` (an f64 if `wide`, else an f32 in the low 32 bits)
 /// rounded to an integral value as `mode` says; NaNs come back quiet. Integer
-/// arithmetic on the bits only: no libm, no soft-float calls on a Cortex-M.
-#[inline(never)]
+/// arithmetic on the bits only: no libm (an f32 costs one exact conversion each way).
 ///
 /// An f32 is rounded as the f64 of the same value (exact both ways: the
 /// integral result of an f32 is an f32), so one body serves both widths.

@@ -1100,16 +1100,9 @@ impl<A: Allocator + Clone> Thread<A> {
                 }
                 0xac => un!(|a: u64| a as i32 as i64 as u64),
                 0xad => un!(|a: u64| a as u32 as u64),
-                0xb2 => un!(|a: u64| s32(a as i32 as f32)),
-                0xb3 => un!(|a: u64| s32(a as u32 as f32)),
-                0xb4 => un!(|a: u64| s32(a as i64 as f32)),
-                0xb5 => un!(|a: u64| s32(a as f32)),
-                0xb6 => un!(|a| s32(f64_(a) as f32)),
-                0xb7 => un!(|a: u64| s64(a as i32 as f64)),
-                0xb8 => un!(|a: u64| s64(a as u32 as f64)),
-                0xb9 => un!(|a: u64| s64(a as i64 as f64)),
-                0xba => un!(|a: u64| s64(a as f64)),
-                0xbb => un!(|a| s64(f32_(a) as f64)),
+                // Conversions to float: one out-of-line function (on a Cortex-M most
+                // are soft-float calls anyway; inline, each arm cost its own stack code).
+                0xb2 | 0xb3 | 0xb4 | 0xb5 | 0xb6 | 0xb7 | 0xb8 | 0xb9 | 0xba | 0xbb => un!(|a| to_float(op, a)),
                 // Reinterpretations: the bits stay (a block of their own, as nop's).
                 0xbc | 0xbd | 0xbe | 0xbf => {
                     core::hint::black_box(());
@@ -1319,6 +1312,24 @@ fn extend(raw: u64, n: u8, ext: Ext) -> u64 {
         Ext::U32 | Ext::U64 => raw,
         Ext::S32 => ((raw << shift) as i64 >> shift) as u32 as u64,
         Ext::S64 => ((raw << shift) as i64 >> shift) as u64,
+    }
+}
+
+/// The conversions to a float, `0xb2..=0xbb` (`f32.convert_i32_s` to `f64.promote_f32`).
+#[inline(never)]
+fn to_float(op: u8, a: u64) -> u64 {
+    let (f, g) = (f32::from_bits(a as u32), f64::from_bits(a));
+    match op {
+        0xb2 => (a as i32 as f32).to_bits() as u64,
+        0xb3 => (a as u32 as f32).to_bits() as u64,
+        0xb4 => (a as i64 as f32).to_bits() as u64,
+        0xb5 => (a as f32).to_bits() as u64,
+        0xb6 => (g as f32).to_bits() as u64,
+        0xb7 => (a as i32 as f64).to_bits(),
+        0xb8 => (a as u32 as f64).to_bits(),
+        0xb9 => (a as i64 as f64).to_bits(),
+        0xba => (a as f64).to_bits(),
+        _ => (f as f64).to_bits(),
     }
 }
 

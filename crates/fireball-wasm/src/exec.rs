@@ -1154,20 +1154,35 @@ impl<A: Allocator + Clone> Thread<A> {
                 Act::Next => {}
                 // Take the branch at `site` whose side-table entry is `idx`.
                 Act::Branch(idx, site) => {
-                    let e = entry!(idx);
-                    charge!(e.cost);
-                    let drop = e.drop as usize;
-                    if drop != 0 {
-                        let keep = e.keep as usize;
-                        if keep == 1 {
-                            sp.sub(1 + drop).set(sp.sub(1).get());
-                        } else if keep != 0 {
-                            Slot::copy_down(sp.sub(keep), sp.sub(keep + drop), keep);
-                        }
-                        sp = sp.sub(drop);
+                    // The entry's fields are read where they are used: from the packed
+                    // word (see `Entry::cost_of`), or from an escape's overflow record.
+                    macro_rules! take {
+                        ($cost:expr, $drop:expr, $keep:expr, $dpc:expr, $dstp:expr) => {{
+                            charge!($cost);
+                            let drop = $drop as usize;
+                            if drop != 0 {
+                                let keep = $keep as usize;
+                                if keep == 1 {
+                                    sp.sub(1 + drop).set(sp.sub(1).get());
+                                } else if keep != 0 {
+                                    Slot::copy_down(sp.sub(keep), sp.sub(keep + drop), keep);
+                                }
+                                sp = sp.sub(drop);
+                            }
+                            pc = site.offset_by($dpc as isize);
+                            stp = (idx as isize + $dstp as isize) as usize;
+                        }};
                     }
-                    pc = site.offset_by(e.dpc as isize);
-                    stp = (idx as isize + e.dstp as isize) as usize;
+                    let w = match side_word(side, idx) {
+                        Some(w) => w,
+                        None => trap!(TrapCode::Internal, 0),
+                    };
+                    if Entry::escaped(w).is_none() {
+                        take!(Entry::cost_of(w), Entry::drop_of(w), Entry::keep_of(w), Entry::dpc_of(w), Entry::dstp_of(w));
+                    } else {
+                        let e = entry!(idx);
+                        take!(e.cost, e.drop, e.keep, e.dpc, e.dstp);
+                    }
                     if METERED && fuel <= 0 {
                         save!();
                         self.fuel_left = fuel as i64;

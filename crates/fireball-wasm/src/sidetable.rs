@@ -132,14 +132,47 @@ impl Entry {
     /// Unpack a word that is not an escape.
     #[inline(always)]
     pub fn unpack(w: u64) -> Entry {
-        Entry {
-            dpc: ((w << (64 - DPC_BITS)) as i64 >> (64 - DPC_BITS)) as i32,
-            dstp: ((w << (64 - DPC_BITS - DSTP_BITS)) as i64 >> (64 - DSTP_BITS)) as i32,
-            cost: ((w >> COST_SHIFT) & COUNT_MASK) as u32,
-            fall: ((w >> FALL_SHIFT) & COUNT_MASK) as u32,
-            keep: ((w >> KEEP_SHIFT) & ESCAPE) as u32,
-            drop: (w >> DROP_SHIFT) as u32,
-        }
+        Entry { dpc: Self::dpc_of(w), dstp: Self::dstp_of(w), cost: Self::cost_of(w), fall: Self::fall_of(w), keep: Self::keep_of(w), drop: Self::drop_of(w) }
+    }
+
+    // One field of a packed word (not an escape), for the interpreter to read each
+    // where it uses it: an unpacked `Entry` keeps six values live at once, which on
+    // a Cortex-M the register allocator spilled at every taken branch.
+
+    /// [`Entry::dpc`] of the packed word `w`.
+    #[inline(always)]
+    pub fn dpc_of(w: u64) -> i32 {
+        ((w as u32) << (32 - DPC_BITS)) as i32 >> (32 - DPC_BITS)
+    }
+
+    /// [`Entry::dstp`] of the packed word `w`.
+    #[inline(always)]
+    pub fn dstp_of(w: u64) -> i32 {
+        ((w << (64 - DPC_BITS - DSTP_BITS)) as i64 >> (64 - DSTP_BITS)) as i32
+    }
+
+    /// [`Entry::cost`] of the packed word `w`.
+    #[inline(always)]
+    pub fn cost_of(w: u64) -> u32 {
+        ((w >> COST_SHIFT) & COUNT_MASK) as u32
+    }
+
+    /// [`Entry::fall`] of the packed word `w`.
+    #[inline(always)]
+    pub fn fall_of(w: u64) -> u32 {
+        ((w >> FALL_SHIFT) & COUNT_MASK) as u32
+    }
+
+    /// [`Entry::keep`] of the packed word `w`.
+    #[inline(always)]
+    pub fn keep_of(w: u64) -> u32 {
+        ((w >> KEEP_SHIFT) & ESCAPE) as u32
+    }
+
+    /// [`Entry::drop`] of the packed word `w`.
+    #[inline(always)]
+    pub fn drop_of(w: u64) -> u32 {
+        (w >> DROP_SHIFT) as u32
     }
 
     /// The escape word pointing at overflow record `index`.

@@ -72,10 +72,23 @@ pub(crate) fn mem_store(m: &mut [u8], ea: u64, v: u64, n: usize) -> Option<()> {
     }
     let b = v.to_le_bytes();
     #[cfg(not(feature = "checked"))]
-    // SAFETY: `ea + n <= m.len()` was checked just above; `n <= 8` (a width from a table
-    // of 1, 2, 4 and 8); `b` is a local, so the ranges do not overlap.
+    // SAFETY: `ea + n <= m.len()` was checked just above, and each arm copies at most
+    // `n` bytes (a width from a table of 1, 2, 4 and 8); `b` is a local, so the ranges
+    // do not overlap. One copy per width: a copy of variable length is a `memcpy` call
+    // (on a Cortex-M it was most of a store's cost).
     unsafe {
-        core::ptr::copy_nonoverlapping(b.as_ptr(), m.as_mut_ptr().add(ea as usize), n.min(8))
+        let d = m.as_mut_ptr().add(ea as usize);
+        match n {
+            1 => core::ptr::copy_nonoverlapping(b.as_ptr(), d, 1),
+            2 => core::ptr::copy_nonoverlapping(b.as_ptr(), d, 2),
+            4 => core::ptr::copy_nonoverlapping(b.as_ptr(), d, 4),
+            8 => core::ptr::copy_nonoverlapping(b.as_ptr(), d, 8),
+            _ => {
+                for (i, &x) in b.iter().enumerate().take(n) {
+                    *d.add(i) = x;
+                }
+            }
+        }
     };
     #[cfg(feature = "checked")]
     m.get_mut(ea as usize..ea as usize + n)?.copy_from_slice(b.get(..n)?);

@@ -671,8 +671,7 @@ impl<A: Allocator + Clone> Thread<A> {
                 let idx = if align & 0x40 != 0 { leb!() } else { 0 };
                 (idx, leb!() as u64)
             }};
-        }
-        // The operators: each ends its arm (`continue`: no branch, call or return).
+        }        // The operators: each ends its arm (`continue`: no branch, call or return).
         macro_rules! un {
             ($f:expr) => {{
                 set_top!($f(top!()));
@@ -931,12 +930,18 @@ impl<A: Allocator + Clone> Thread<A> {
                     let at = at!();
                     let (idx, off) = memarg!();
                     let mi = memory_inst!(at, idx);
-                    let ea = top!() as u32 as u64 + off;
+                    // The effective address in 32 bits (a carry is past any wasm32 memory);
+                    // the tail window's slow path takes it in full.
+                    let addr = top!() as u32;
+                    let ea = match addr.checked_add(off as u32) {
+                        Some(ea) => ea as usize,
+                        None => usize::MAX, // out of the bottom part: to the slow path
+                    };
                     macro_rules! ld {
                         ($n:literal, $ext:expr) => {
                             match mem_load::<8>(&mi.data, ea, $n) {
                                 Some(v) => extend(v, $n, $ext),
-                                None => match tail_load(mi, ea, $n) {
+                                None => match tail_load(mi, addr as u64 + off, $n) {
                                     Some(v) => extend(v, $n, $ext),
                                     None => trap_at!(TrapCode::MemoryOutOfBounds, at),
                                 },
@@ -963,7 +968,10 @@ impl<A: Allocator + Clone> Thread<A> {
                     let (idx, off) = memarg!();
                     let v = pop!();
                     let addr = pop!();
-                    let ea = addr as u32 as u64 + off;
+                    let ea = match (addr as u32).checked_add(off as u32) {
+                        Some(ea) => ea as usize,
+                        None => usize::MAX,
+                    };
                     let mi = memory_inst!(at, idx);
                     let n = match op {
                         0x36 | 0x38 | 0x3e => 4,
@@ -971,7 +979,7 @@ impl<A: Allocator + Clone> Thread<A> {
                         0x3a | 0x3c => 1,
                         _ => 2,
                     };
-                    if mem_store(&mut mi.data, ea, v, n as usize).is_none() && !tail_store(mi, ea, v, n) {
+                    if mem_store(&mut mi.data, ea, v, n as usize).is_none() && !tail_store(mi, addr as u32 as u64 + off, v, n) {
                         // Leave the operands where they were, for whoever inspects the trap.
                         push!(addr);
                         push!(v);

@@ -47,8 +47,10 @@ pub(crate) fn side_word(side: &[u8], i: usize) -> Option<u64> {
 /// little-endian, zero-extended; `None` if any of them is out of bounds (the
 /// wasm bounds check itself). `N` is the largest `n` (8).
 #[inline(always)]
-pub(crate) fn mem_load<const N: usize>(m: &[u8], ea: u64, n: usize) -> Option<u64> {
-    if ea + n as u64 > m.len() as u64 {
+pub(crate) fn mem_load<const N: usize>(m: &[u8], ea: usize, n: usize) -> Option<u64> {
+    // In `usize`: one 32-bit compare on a Cortex-M (the caller has ruled out an address
+    // past 4 GiB).
+    if m.len().checked_sub(ea)? < n {
         return None;
     }
     let mut b = [0u8; N];
@@ -56,18 +58,18 @@ pub(crate) fn mem_load<const N: usize>(m: &[u8], ea: u64, n: usize) -> Option<u6
     // SAFETY: `ea + n <= m.len()` was checked just above, so the source range is in
     // bounds; `n <= N` (callers pass a width from a table of 1, 2, 4 and 8), so it fits `b`.
     unsafe {
-        core::ptr::copy_nonoverlapping(m.as_ptr().add(ea as usize), b.as_mut_ptr(), n.min(N))
+        core::ptr::copy_nonoverlapping(m.as_ptr().add(ea), b.as_mut_ptr(), n.min(N))
     };
     #[cfg(feature = "checked")]
-    b.get_mut(..n)?.copy_from_slice(m.get(ea as usize..ea as usize + n)?);
+    b.get_mut(..n)?.copy_from_slice(m.get(ea..ea + n)?);
     Some(u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
 }
 
 /// Write the low `n` (1, 2, 4 or 8) bytes of `v` at `ea`, little-endian; `None`
 /// (and nothing written) if out of bounds.
 #[inline(always)]
-pub(crate) fn mem_store(m: &mut [u8], ea: u64, v: u64, n: usize) -> Option<()> {
-    if ea + n as u64 > m.len() as u64 {
+pub(crate) fn mem_store(m: &mut [u8], ea: usize, v: u64, n: usize) -> Option<()> {
+    if m.len().checked_sub(ea)? < n {
         return None;
     }
     let b = v.to_le_bytes();
@@ -77,7 +79,7 @@ pub(crate) fn mem_store(m: &mut [u8], ea: u64, v: u64, n: usize) -> Option<()> {
     // do not overlap. One copy per width: a copy of variable length is a `memcpy` call
     // (on a Cortex-M it was most of a store's cost).
     unsafe {
-        let d = m.as_mut_ptr().add(ea as usize);
+        let d = m.as_mut_ptr().add(ea);
         match n {
             1 => core::ptr::copy_nonoverlapping(b.as_ptr(), d, 1),
             2 => core::ptr::copy_nonoverlapping(b.as_ptr(), d, 2),
@@ -91,7 +93,7 @@ pub(crate) fn mem_store(m: &mut [u8], ea: u64, v: u64, n: usize) -> Option<()> {
         }
     };
     #[cfg(feature = "checked")]
-    m.get_mut(ea as usize..ea as usize + n)?.copy_from_slice(b.get(..n)?);
+    m.get_mut(ea..ea + n)?.copy_from_slice(b.get(..n)?);
     Some(())
 }
 

@@ -976,7 +976,9 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
         if id >= SYS_BASE {
             return self.syscall(t, w, id - SYS_BASE);
         }
-        let Some(&(_, import, ..)) = IMPORTS.iter().find(|(_, i, ..)| *i as u32 == id) else { return Served::Fault };
+        // Row `id - 1` (the ids are 1..=8 in table order; the row's own id confirms it).
+        let row = (id as usize).checked_sub(1).and_then(|i| IMPORTS.get(i)).filter(|(_, i, ..)| *i as u32 == id);
+        let Some(&(_, import, ..)) = row else { return Served::Fault };
         let ch = match import {
             Import::ChSend | Import::ChRecv | Import::BufSend | Import::BufRecv => {
                 match usize::try_from(a[0]).ok().and_then(|p| w.ports.get(p)).filter(|&&c| c != NO_CHANNEL) {

@@ -1139,10 +1139,10 @@ impl<A: Allocator + Clone> Thread<A> {
                         code,
                         pc: pc.offset(code),
                         inst,
-                        tables: &mut tables[..],
-                        memories: &mut memories[..],
-                        elem_items: &mut elem_items[..],
-                        data_dropped: &mut data_dropped[..],
+                        tables,
+                        memories,
+                        elem_items,
+                        data_dropped,
                         mem0,
                         max_table,
                     };
@@ -1503,10 +1503,12 @@ struct Cold<'e, 'm, SA: Allocator + Clone, M: Allocator + Clone> {
     code: &'e [u8],
     pc: usize,
     inst: &'e InstanceData<'m, SA, M>,
-    tables: &'e mut [TableInst<SA>],
-    memories: &'e mut [MemoryInst<SA>],
-    elem_items: &'e mut [Vec<u64, SA>],
-    data_dropped: &'e mut [bool],
+    // The store's vectors themselves, not slices of them: a slice is a pointer and a
+    // length that the loop would load (and, on a Cortex-M, spill) at every entry.
+    tables: &'e mut Vec<TableInst<SA>, SA>,
+    memories: &'e mut Vec<MemoryInst<SA>, SA>,
+    elem_items: &'e mut Vec<Vec<u64, SA>, SA>,
+    data_dropped: &'e mut Vec<bool, SA>,
     mem0: usize,
     max_table: u64,
 }

@@ -671,7 +671,8 @@ impl<A: Allocator + Clone> Thread<A> {
                 let idx = if align & 0x40 != 0 { leb!() } else { 0 };
                 (idx, leb!() as u64)
             }};
-        }        // The operators: each ends its arm (`continue`: no branch, call or return).
+        }
+        // The operators: each ends its arm (`continue`: no branch, call or return).
         macro_rules! un {
             ($f:expr) => {{
                 set_top!($f(top!()));
@@ -1392,7 +1393,7 @@ fn int_div(op: u8, a: u64, c: u64) -> Result<u64, TrapCode> {
 }
 
 /// Unsigned 64-bit quotient and remainder, `c != 0`. On 64-bit hosts, the
-/// CPU's division. On 32-bit targets, [`divrem64_bits`]: ~100 B instead of
+/// CPU's division. On 32-bit targets, [`divrem64_bits`]: ~200 B instead of
 /// compiler-builtins' ~1 KB `__aeabi_uldivmod` (i64 division is rare in guests).
 #[inline(always)]
 fn divrem64(a: u64, c: u64) -> (u64, u64) {

@@ -989,7 +989,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     continue;
                 }
                 0x41 => {
-                    let c = pc.leb_i64() as u32;
+                    let c = pc.leb_i32() as u32;
                     // Fused with the i32 operator that consumes it, when one follows (the
                     // constant operand of compilers' address arithmetic, masks and compares).
                     match if DEBUG && watch { None } else { fuse_i32_const(pc.byte(), top!() as u32, c) } {

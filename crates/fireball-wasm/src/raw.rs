@@ -305,6 +305,48 @@ impl<'a> Code<'a> {
         }
     }
 
+    /// A signed LEB128 immediate of up to 32 bits here (`i32.const`); moves past it.
+    /// Its own slow path, not `leb_i64`'s: 32-bit arithmetic, and a result that comes
+    /// back in two registers (`(i64, Code)` is returned through memory on a Cortex-M).
+    #[inline(always)]
+    pub(crate) fn leb_i32(&mut self) -> i32 {
+        let b = self.byte();
+        if b < 0x80 {
+            *self = self.add(1);
+            return ((b << 1) as i8 >> 1) as i32;
+        }
+        let (v, next) = Self::leb_i32_slow(*self);
+        *self = next;
+        v
+    }
+
+    #[inline(never)]
+    fn leb_i32_slow(mut p: Code<'a>) -> (i32, Code<'a>) {
+        // Two bytes (constants in -8192..8192) without the loop: 14 bits, sign bit 13.
+        let c = p.peek(1);
+        if c < 0x80 {
+            let v = ((c as u32) << 7 | (p.byte() & 0x7f) as u32) << 18;
+            return (v as i32 >> 18, p.add(2));
+        }
+        let mut result = 0u32;
+        let mut shift = 0u32;
+        loop {
+            let b = p.byte();
+            p = p.add(1);
+            result |= ((b & 0x7f) as u32).wrapping_shl(shift);
+            shift += 7;
+            if b & 0x80 == 0 {
+                if shift < 32 && b & 0x40 != 0 {
+                    result |= u32::MAX << shift;
+                }
+                return (result as i32, p);
+            }
+            if cfg!(feature = "checked") && shift >= 70 {
+                return (result as i32, p);
+            }
+        }
+    }
+
     /// Move past a LEB128 immediate.
     #[inline(always)]
     pub(crate) fn skip_leb(&mut self) {

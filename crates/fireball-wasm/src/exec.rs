@@ -981,9 +981,10 @@ impl<A: Allocator + Clone> Thread<A> {
                         _ => 2,
                     };
                     if mem_store(&mut mi.data, ea, v, n as usize).is_none() && !tail_store(mi, addr as u32 as u64 + off, v, n) {
-                        // Leave the operands where they were, for whoever inspects the trap.
-                        push!(addr);
-                        push!(v);
+                        // Leave the operands where they were, for whoever inspects the trap
+                        // (their slots still hold them: re-pushing would keep both values
+                        // live, and spilled, on every store).
+                        sp = sp.add(2);
                         trap_at!(TrapCode::MemoryOutOfBounds, at);
                     }
                     continue;

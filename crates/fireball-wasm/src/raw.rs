@@ -328,6 +328,12 @@ impl<'a> Code<'a> {
             let v = ((c as u32) << 7 | (p.byte() & 0x7f) as u32) << 18;
             return (v as i32 >> 18, p.add(2));
         }
+        // Three bytes (addresses in a small memory): 21 bits, sign bit 20.
+        let d = p.peek(2);
+        if d < 0x80 {
+            let v = ((d as u32) << 14 | ((c & 0x7f) as u32) << 7 | (p.byte() & 0x7f) as u32) << 11;
+            return (v as i32 >> 11, p.add(3));
+        }
         let mut result = 0u32;
         let mut shift = 0u32;
         loop {

@@ -931,13 +931,8 @@ impl<A: Allocator + Clone> Thread<A> {
                     let at = at!();
                     let (idx, off) = memarg!();
                     let mi = memory_inst!(at, idx);
-                    // The effective address in 32 bits (a carry is past any wasm32 memory);
-                    // the tail window's slow path takes it in full.
                     let addr = top!() as u32;
-                    let ea = match addr.checked_add(off as u32) {
-                        Some(ea) => ea as usize,
-                        None => usize::MAX, // out of the bottom part: to the slow path
-                    };
+                    let ea = bottom_ea(addr, off);
                     macro_rules! ld {
                         ($n:literal, $ext:expr) => {
                             match mem_load::<8>(&mi.data, ea, $n) {
@@ -969,10 +964,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     let (idx, off) = memarg!();
                     let v = pop!();
                     let addr = pop!();
-                    let ea = match (addr as u32).checked_add(off as u32) {
-                        Some(ea) => ea as usize,
-                        None => usize::MAX,
-                    };
+                    let ea = bottom_ea(addr as u32, off);
                     let mi = memory_inst!(at, idx);
                     let n = match op {
                         0x36 | 0x38 | 0x3e => 4,
@@ -1446,6 +1438,18 @@ fn float_round(op: u8, a: u64) -> u64 {
         _ => return float::sqrt(a, wide),
     };
     float::round(a, wide, mode)
+}
+
+/// The effective address `addr + off` of a load or store, in 32 bits for the
+/// bounds check of the bottom part: a carry is past any wasm32 memory, and comes
+/// back as `usize::MAX`, which no bottom part holds (the tail window's slow path
+/// takes the address in full).
+#[inline(always)]
+fn bottom_ea(addr: u32, off: u64) -> usize {
+    match addr.checked_add(off as u32) {
+        Some(ea) => ea as usize,
+        None => usize::MAX,
+    }
 }
 
 /// A load from the tail window (the slow path of a load that missed the bottom part).

@@ -87,13 +87,23 @@ pub enum Round {
 /// integral result of an f32 is an f32), so one body serves both widths.
 pub fn round(x: u64, wide: bool, mode: Round) -> u64 {
     if wide {
-        return round64(x, mode);
+        round64(x, mode)
+    } else {
+        f32_via_f64(x, |d| round64(d, mode))
     }
+}
+
+/// The f32 with bits `x` (low 32 bits) put through `op` as the f64 of the same
+/// value, for an `op` whose f64 result, rounded to f32, is the f32 result
+/// (`round`: integral values; `sqrt`: see there). The conversions are exact; a
+/// NaN operand comes back quiet with its payload, without `op`.
+#[inline(always)]
+fn f32_via_f64(x: u64, op: impl Fn(u64) -> u64) -> u64 {
     let f = f32::from_bits(x as u32);
     if f.is_nan() {
         return x & 0xffff_ffff | 0x0040_0000;
     }
-    (f64::from_bits(round64((f as f64).to_bits(), mode)) as f32).to_bits() as u64
+    (f64::from_bits(op((f as f64).to_bits())) as f32).to_bits() as u64
 }
 
 #[inline(never)]
@@ -162,11 +172,7 @@ pub fn sqrt(x: u64, wide: bool) -> u64 {
         if wide {
             sqrt64_bits(x)
         } else {
-            let f = f32::from_bits(x as u32);
-            if f.is_nan() {
-                return x & 0xffff_ffff | 0x0040_0000;
-            }
-            (f64::from_bits(sqrt64_bits((f as f64).to_bits())) as f32).to_bits() as u64
+            f32_via_f64(x, sqrt64_bits)
         }
     }
 }
@@ -377,10 +383,9 @@ mod tests {
             } else {
                 assert_eq!(r, x.sqrt().to_bits(), "sqrt64_bits {x}");
             }
-            let y = x as f32;
             if y >= 0.0 {
-                let r = f64::from_bits(sqrt64_bits((y as f64).to_bits())) as f32;
-                assert_eq!(r.to_bits(), y.sqrt().to_bits(), "sqrtf through f64 {y}");
+                let r = f32_via_f64(y.to_bits() as u64, sqrt64_bits);
+                assert_eq!(r, y.sqrt().to_bits() as u64, "sqrtf through f64 {y}");
             }
         }
         for b in [1u64, 2, 3, 0x000f_ffff_ffff_ffff, 0x0010_0000_0000_0000] {
@@ -398,6 +403,7 @@ mod tests {
         let nan = f64::NAN.to_bits() & !(1 << 51) | 1; // signalling
         assert!(f64::from_bits(sqrt(nan, true)).is_nan() && sqrt(nan, true) & 1 << 51 != 0);
         assert_eq!(sqrt64_bits(nan), nan | 1 << 51);
+        assert_eq!(f32_via_f64(0x7f80_0001, sqrt64_bits), 0x7fc0_0001); // a signalling f32 NaN, quieted
         assert_eq!(sqrt64_bits((-2.0f64).to_bits()), 0x7ff8_0000_0000_0000);
         assert!(f64::from_bits(round(nan, true, Round::Even)).is_nan() && round(nan, true, Round::Even) & 1 << 51 != 0);
     }

@@ -18,7 +18,7 @@
 # Usage: bash scripts/size.sh            (needs binutils-arm-none-eabi; see scripts/setup.sh)
 set -euo pipefail
 
-BUDGET_BYTES=${BUDGET_BYTES:-49152}   # regression guard (48 KB; the engine is 47.3 KB at "s"); lowered as the engine shrinks toward the 40 KB line of issue 8
+BUDGET_BYTES=${BUDGET_BYTES:-47104}   # regression guard (46 KB; the engine is 45.3 KB at "s"); lowered as the engine shrinks toward the 40 KB line of issue 8
 TARGET_BYTES=28672                     # goal: 28 KB
 TARGET=thumbv7em-none-eabihf
 OPT_LEVELS=(s z)

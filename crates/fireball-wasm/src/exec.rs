@@ -1036,12 +1036,21 @@ impl<A: Allocator + Clone> Thread<A> {
                 0x5e => bin!(|a, c| b(f32_(a) > f32_(c))),
                 0x5f => bin!(|a, c| b(f32_(a) <= f32_(c))),
                 0x60 => bin!(|a, c| b(f32_(a) >= f32_(c))),
+                // f64 comparisons: inline where the CPU compares f64s, else one function on bits.
+                #[cfg(hard_f64)]
                 0x61 => bin!(|a, c| b(f64_(a) == f64_(c))),
+                #[cfg(hard_f64)]
                 0x62 => bin!(|a, c| b(f64_(a) != f64_(c))),
+                #[cfg(hard_f64)]
                 0x63 => bin!(|a, c| b(f64_(a) < f64_(c))),
+                #[cfg(hard_f64)]
                 0x64 => bin!(|a, c| b(f64_(a) > f64_(c))),
+                #[cfg(hard_f64)]
                 0x65 => bin!(|a, c| b(f64_(a) <= f64_(c))),
+                #[cfg(hard_f64)]
                 0x66 => bin!(|a, c| b(f64_(a) >= f64_(c))),
+                #[cfg(not(hard_f64))]
+                0x61 | 0x62 | 0x63 | 0x64 | 0x65 | 0x66 => bin!(|a, c| float::cmp64_op(op, a, c)),
                 0x67 => un!(|a: u64| (a as u32).leading_zeros() as u64),
                 0x68 => un!(|a: u64| (a as u32).trailing_zeros() as u64),
                 0x69 => un!(|a: u64| (a as u32).count_ones() as u64),
@@ -1084,10 +1093,17 @@ impl<A: Allocator + Clone> Thread<A> {
                 0x98 => bin!(|a: u64, c: u64| ((a as u32 & 0x7fff_ffff) | (c as u32 & 0x8000_0000)) as u64),
                 0x99 => un!(|a: u64| a & 0x7fff_ffff_ffff_ffff),
                 0x9a => un!(|a: u64| a ^ 0x8000_0000_0000_0000),
+                // f64 arithmetic: the CPU's where it has f64 instructions, else one function on bits.
+                #[cfg(hard_f64)]
                 0xa0 => bin!(|a, c| s64(f64_(a) + f64_(c))),
+                #[cfg(hard_f64)]
                 0xa1 => bin!(|a, c| s64(f64_(a) - f64_(c))),
+                #[cfg(hard_f64)]
                 0xa2 => bin!(|a, c| s64(f64_(a) * f64_(c))),
+                #[cfg(hard_f64)]
                 0xa3 => bin!(|a, c| s64(f64_(a) / f64_(c))),
+                #[cfg(not(hard_f64))]
+                0xa0 | 0xa1 | 0xa2 | 0xa3 => bin!(|a, c| float::arith64(op, a, c)),
                 0xa4 => bin!(|a, c| s64(float::fmin64(f64_(a), f64_(c)))),
                 0xa5 => bin!(|a, c| s64(float::fmax64(f64_(a), f64_(c)))),
                 0xa6 => bin!(|a: u64, c: u64| (a & 0x7fff_ffff_ffff_ffff) | (c & 0x8000_0000_0000_0000)),
@@ -1335,18 +1351,17 @@ fn extend(raw: u64, n: u8, ext: Ext) -> u64 {
 /// The conversions to a float, `0xb2..=0xbb` (`f32.convert_i32_s` to `f64.promote_f32`).
 #[inline(never)]
 fn to_float(op: u8, a: u64) -> u64 {
-    let (f, g) = (f32::from_bits(a as u32), f64::from_bits(a));
     match op {
-        0xb2 => (a as i32 as f32).to_bits() as u64,
-        0xb3 => (a as u32 as f32).to_bits() as u64,
-        0xb4 => (a as i64 as f32).to_bits() as u64,
-        0xb5 => (a as f32).to_bits() as u64,
-        0xb6 => (g as f32).to_bits() as u64,
-        0xb7 => (a as i32 as f64).to_bits(),
-        0xb8 => (a as u32 as f64).to_bits(),
-        0xb9 => (a as i64 as f64).to_bits(),
-        0xba => (a as f64).to_bits(),
-        _ => (f as f64).to_bits(),
+        0xb6 => float::demote(a) as u64,
+        0xbb => float::promote(a as u32),
+        // The integer conversions: b2..b5 to f32, b7..ba to f64, each i32 s/u then i64 s/u.
+        _ => {
+            let k = if op >= 0xb7 { op - 0xb7 } else { op - 0xb2 };
+            let (signed, wide_int) = (k & 1 == 0, k >= 2);
+            let v = if wide_int { a } else if signed { a as i32 as i64 as u64 } else { a as u32 as u64 };
+            let neg = signed && (v as i64) < 0;
+            float::from_int(if neg { v.wrapping_neg() } else { v }, neg, op >= 0xb7)
+        }
     }
 }
 

@@ -37,6 +37,7 @@ fn main() {
         ("../../examples/debug/calc.wasm", "calc.fbx"),
         ("../../examples/debug/trap.wasm", "trap.fbx"),
         ("../../examples/debug/ticker.wasm", "ticker.fbx"),
+        ("guest/fib.wasm", "fib.fbx"),
     ] {
         let wasm = fs::read(src).unwrap_or_else(|e| panic!("read {src}: {e}"));
         let module = fireball_wasm::Module::new(&wasm).unwrap_or_else(|e| panic!("{src}: {e}"));

@@ -486,6 +486,16 @@ pub(crate) fn try_push<T, A: allocator_api2::alloc::Allocator>(
     v.push_within_capacity(x).map_err(|_| OutOfMemory)
 }
 
+/// Push into room reserved beforehand (an exact `try_reserve` for a count known up
+/// front): no growth path is compiled in. Without room it reports exhaustion.
+#[inline]
+pub(crate) fn push_reserved<T, A: allocator_api2::alloc::Allocator>(
+    v: &mut allocator_api2::vec::Vec<T, A>,
+    x: T,
+) -> Result<(), OutOfMemory> {
+    v.push_within_capacity(x).map_err(|_| OutOfMemory)
+}
+
 /// Extend `v` with copies of `x` to `n` items, reserving exactly, reporting
 /// exhaustion instead of aborting. Out of line: allocator_api2 inlines its
 /// growth path into every call site, so this keeps one copy per element type.

@@ -188,7 +188,12 @@ pub(crate) fn reserve<T, A: Allocator>(v: &mut Vec<T, A>, n: u32) -> Result<(), 
 /// beforehand, and no vector of a loaded module keeps slack).
 fn push_exact<T, A: Allocator>(v: &mut Vec<T, A>, x: T) -> Result<(), Fail> {
     reserve(v, 1)?;
-    push(v, x)
+    push_reserved(v, x)
+}
+
+/// Push into room [`reserve`]d for it (no growth path).
+pub(crate) fn push_reserved<T, A: Allocator>(v: &mut Vec<T, A>, x: T) -> Result<(), Fail> {
+    Ok(crate::error::push_reserved(v, x)?)
 }
 
 /// Push, reporting allocator exhaustion as a load error.
@@ -213,7 +218,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
     /// included) from `alloc`.
     pub fn new_in(bytes: &'b [u8], features: Features, alloc: A) -> Result<Self, LoadError> {
         let side = SideTable::Owned { side: Vec::new_in(alloc.clone()), overflow: Vec::new_in(alloc.clone()) };
-        Self::load(bytes, side, features, alloc)
+        Self::load::<false>(bytes, side, features, alloc)
     }
 
     /// Load a packed module: its wasm bytes and its side table stay where they are
@@ -223,10 +228,12 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
     /// Only the per-function records and the module-level metadata come from `alloc`.
     pub fn from_packed_in(packed: &'b [u8], features: Features, alloc: A) -> Result<Self, LoadError> {
         let p = crate::pack::parse(packed)?;
-        Self::load(p.wasm, SideTable::Packed { side: p.side, overflow: p.overflow }, features, alloc)
+        Self::load::<true>(p.wasm, SideTable::Packed { side: p.side, overflow: p.overflow }, features, alloc)
     }
 
-    fn load(bytes: &'b [u8], side: SideTable<'b, A>, features: Features, alloc: A) -> Result<Self, LoadError> {
+    /// `PACKED`: `side` is a packed module's table, to check (a const parameter, so
+    /// a firmware links only the kind of loading it uses).
+    fn load<const PACKED: bool>(bytes: &'b [u8], side: SideTable<'b, A>, features: Features, alloc: A) -> Result<Self, LoadError> {
         let mut m = Module {
             bytes,
             valtypes: Vec::new_in(alloc.clone()),
@@ -253,12 +260,12 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         };
         // Every vector was reserved exactly (see `slack`): nothing to give back, and
         // no `shrink_to_fit`, which aborts when an allocator refuses to shrink.
-        m.decode(alloc).map_err(LoadError::from)?;
+        m.decode::<PACKED>(alloc).map_err(LoadError::from)?;
         Ok(m)
     }
 
     #[inline(never)]
-    fn decode(&mut self, alloc: A) -> Result<(), Fail> {
+    fn decode<const PACKED: bool>(&mut self, alloc: A) -> Result<(), Fail> {
         let mut r = Reader::new(self.bytes, 0, self.bytes.len());
         if r.take(4).map_err(|_| derr(0, Reason::UnexpectedEnd))? != b"\0asm" {
             return Err(derr(0, Reason::MagicHeaderNotDetected));
@@ -312,7 +319,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                         if t as usize >= self.types.len() {
                             return Err(verr(at, Reason::UnknownType));
                         }
-                        push(&mut self.funcs, t)?;
+                        push_reserved(&mut self.funcs, t)?;
                     }
                 }
                 4 => {
@@ -320,7 +327,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                     reserve(&mut self.tables, n)?;
                     for _ in 0..n {
                         let t = self.table_type(&mut s)?;
-                        push(&mut self.tables, t)?;
+                        push_reserved(&mut self.tables, t)?;
                     }
                 }
                 5 => {
@@ -328,7 +335,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                     reserve(&mut self.memories, n)?;
                     for _ in 0..n {
                         let t = self.memory_type(&mut s)?;
-                        push(&mut self.memories, t)?;
+                        push_reserved(&mut self.memories, t)?;
                     }
                 }
                 6 => {
@@ -339,7 +346,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                         let init = s.pos() as u32;
                         let limit = self.globals.len() as u32;
                         self.const_expr(&mut s, ty.ty, limit)?;
-                        push(&mut self.globals, GlobalDef { ty, init })?;
+                        push_reserved(&mut self.globals, GlobalDef { ty, init })?;
                     }
                 }
                 7 => self.export_section(&mut s)?,
@@ -356,7 +363,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 12 => self.data_count = Some(s.u32()?),
                 10 => {
                     saw_code = true;
-                    self.code_section(&mut s, func_count.unwrap_or(0), alloc.clone())?;
+                    self.code_section::<PACKED>(&mut s, func_count.unwrap_or(0), alloc.clone())?;
                 }
                 11 => self.data_section(&mut s)?,
                 _ => return Err(derr(id_at, Reason::MalformedSectionId)),
@@ -393,18 +400,18 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             reserve(&mut self.valtypes, np)?;
             for _ in 0..np {
                 let t = ValType::read(s)?;
-                push(&mut self.valtypes, t)?;
+                push_reserved(&mut self.valtypes, t)?;
             }
             let nr = s.count()?;
             reserve(&mut self.valtypes, nr)?;
             for _ in 0..nr {
                 let t = ValType::read(s)?;
-                push(&mut self.valtypes, t)?;
+                push_reserved(&mut self.valtypes, t)?;
             }
             if np > u16::MAX as u32 || nr > u16::MAX as u32 {
                 return Err(verr(at, Reason::TooManyParametersOrResults));
             }
-            push(&mut self.types, TypeSlot { start, params: np as u16, results: nr as u16 })?;
+            push_reserved(&mut self.types, TypeSlot { start, params: np as u16, results: nr as u16 })?;
         }
         Ok(())
     }
@@ -447,7 +454,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 }
                 _ => return Err(derr(at, Reason::MalformedImportKind)),
             };
-            push(&mut self.imports, Import { module, name, desc })?;
+            push_reserved(&mut self.imports, Import { module, name, desc })?;
         }
         Ok(())
     }
@@ -542,7 +549,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             if kind == ExternKind::Func {
                 self.declare_ref(index)?;
             }
-            push(&mut self.exports, Export { name, kind, index })?;
+            push_reserved(&mut self.exports, Export { name, kind, index })?;
         }
         Ok(())
     }
@@ -610,7 +617,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                     self.declare_ref(f)?;
                 }
             }
-            push(&mut self.elems, ElemSegment { mode, ty, items, count, exprs })?;
+            push_reserved(&mut self.elems, ElemSegment { mode, ty, items, count, exprs })?;
         }
         Ok(())
     }
@@ -638,12 +645,12 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             let len = s.u32()? as usize;
             let start = s.pos();
             s.skip(len).map_err(|_| derr(start, Reason::UnexpectedEndOfSectionOrFunction))?;
-            push(&mut self.datas, DataSegment { mode, start: start as u32, len: len as u32 })?;
+            push_reserved(&mut self.datas, DataSegment { mode, start: start as u32, len: len as u32 })?;
         }
         Ok(())
     }
 
-    fn code_section(&mut self, s: &mut Reader<'b>, defined: u32, alloc: A) -> Result<(), Fail> {
+    fn code_section<const PACKED: bool>(&mut self, s: &mut Reader<'b>, defined: u32, alloc: A) -> Result<(), Fail> {
         let at = s.pos();
         let n = s.count()?;
         if n != defined {
@@ -653,7 +660,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         bodies.try_reserve_exact(n as usize).map_err(|_| Fail::from(OutOfMemory))?;
         // The table's final size, bounded before any body is validated: reserved now, it never
         // moves (which would leave a table-sized hole among the validator's scratch blocks).
-        if let SideTable::Owned { side, .. } = &mut self.side {
+        if let (false, SideTable::Owned { side, .. }) = (PACKED, &mut self.side) {
             if let Some(words) = validate::count_words(self.bytes, s.pos(), s.end(), n) {
                 side.try_reserve_exact(words * ENTRY_BYTES).map_err(|_| Fail::from(OutOfMemory))?;
             }
@@ -671,13 +678,13 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             let func = self.imported_funcs + i;
             let type_idx = self.funcs[func as usize];
             let first = stp + HEADER_ENTRIES;
-            let v = validate::function(self, type_idx, &mut body, &mut scratch, first, escapes)?;
+            let v = validate::function::<A, PACKED>(self, type_idx, &mut body, &mut scratch, first, escapes)?;
             let (code_start, header) = (v.code_start, v.header);
             escapes = v.escapes;
             let stp_start = stp;
             let [h0, h1] = header.pack();
-            self.put(stp, h0)?;
-            self.put(stp + 1, h1)?;
+            self.put::<PACKED>(stp, h0)?;
+            self.put::<PACKED>(stp + 1, h1)?;
             for (k, site) in scratch.sites.iter().enumerate() {
                 let own = k as u32;
                 let dpc = i32::try_from(site.pc as i64 - site.at as i64).map_err(|_| verr(site.at as usize, Reason::BranchTooFar))?;
@@ -685,18 +692,18 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 let w = match e.pack() {
                     Some(w) => w,
                     None => {
-                        self.put_wide(escapes, &e, first + own)?;
+                        self.put_wide::<PACKED>(escapes, &e, first + own)?;
                         escapes += 1;
                         Entry::escape(escapes - 1)
                     }
                 };
-                self.put(first + own, w)?;
+                self.put::<PACKED>(first + own, w)?;
             }
             stp = first + v.sites;
-            push(&mut bodies, FuncBody { code_start, stp_start })?;
+            push_reserved(&mut bodies, FuncBody { code_start, stp_start })?;
             s.skip(size)?;
         }
-        if let SideTable::Packed { side, overflow } = &self.side {
+        if let (true, SideTable::Packed { side, overflow }) = (PACKED, &self.side) {
             // Nothing may follow the last entry: a packed table is exactly what the validator computes.
             if side.len() != stp as usize * ENTRY_BYTES || overflow.len() != escapes as usize * WIDE_BYTES {
                 return Err(fail(stp as usize, Reason::SideTableMismatch));
@@ -708,33 +715,22 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
 
     /// Side-table word `index` (a branch site at code offset `at`, or a header):
     /// appended when the table is built here, compared when it is packed.
-    fn put(&mut self, index: u32, w: u64) -> Result<(), Fail> {
-        match &mut self.side {
-            SideTable::Owned { side, .. } => grow_push(side, &w.to_le_bytes()),
-            SideTable::Packed { side, .. } => {
-                let ok = side.len() >= (index as usize + 1) * ENTRY_BYTES && sidetable::word(side, index as usize) == w;
-                if ok {
-                    Ok(())
-                } else {
-                    Err(fail(index as usize, Reason::SideTableMismatch))
-                }
-            }
+    fn put<const PACKED: bool>(&mut self, index: u32, w: u64) -> Result<(), Fail> {
+        match (PACKED, &mut self.side) {
+            (false, SideTable::Owned { side, .. }) => grow_push(side, &w.to_le_bytes()),
+            (true, SideTable::Packed { side, .. }) if side.len() >= (index as usize + 1) * ENTRY_BYTES && sidetable::word(side, index as usize) == w => Ok(()),
+            _ => Err(fail(index as usize, Reason::SideTableMismatch)),
         }
     }
 
     /// Overflow record `index` for the escaped entry `entry`.
-    fn put_wide(&mut self, index: u32, e: &Entry, entry: u32) -> Result<(), Fail> {
+    fn put_wide<const PACKED: bool>(&mut self, index: u32, e: &Entry, entry: u32) -> Result<(), Fail> {
         let wide = e.to_wide();
-        match &mut self.side {
-            SideTable::Owned { overflow, .. } => grow_push(overflow, &wide),
-            SideTable::Packed { overflow, .. } => {
-                let at = index as usize * WIDE_BYTES;
-                if overflow.get(at..at + WIDE_BYTES) == Some(&wide[..]) {
-                    Ok(())
-                } else {
-                    Err(fail(entry as usize, Reason::SideTableMismatch))
-                }
-            }
+        let at = index as usize * WIDE_BYTES;
+        match (PACKED, &mut self.side) {
+            (false, SideTable::Owned { overflow, .. }) => grow_push(overflow, &wide),
+            (true, SideTable::Packed { overflow, .. }) if overflow.get(at..at + WIDE_BYTES) == Some(&wide[..]) => Ok(()),
+            _ => Err(fail(entry as usize, Reason::SideTableMismatch)),
         }
     }
 
@@ -837,7 +833,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             let more = (words - self.declared_refs.len()) as u32;
             reserve(&mut self.declared_refs, more)?;
             while self.declared_refs.len() < words {
-                push(&mut self.declared_refs, 0)?;
+                push_reserved(&mut self.declared_refs, 0)?;
             }
         }
         self.declared_refs[word] |= 1 << (f % 32);

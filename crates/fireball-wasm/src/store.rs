@@ -7,7 +7,7 @@
 use allocator_api2::alloc::{Allocator, Global};
 use allocator_api2::vec::Vec;
 
-use crate::error::{try_push, try_resize, InstantiateError, OutOfMemory};
+use crate::error::{push_reserved, try_push, try_resize, InstantiateError, OutOfMemory};
 use crate::module::{ImportDesc, Module, SegmentMode, TypeSlot};
 use crate::reader::Reader;
 use crate::trap::TrapCode;
@@ -479,10 +479,10 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
                 return Err(InstantiateError::IncompatibleImport { index });
             }
             match ext {
-                Extern::Func(f) => try_push(&mut d.funcs, f.0)?,
-                Extern::Table(t) => try_push(&mut d.tables, t.0)?,
-                Extern::Memory(m) => try_push(&mut d.memories, m.0)?,
-                Extern::Global(g) => try_push(&mut d.globals, g.0)?,
+                Extern::Func(f) => push_reserved(&mut d.funcs, f.0)?,
+                Extern::Table(t) => push_reserved(&mut d.tables, t.0)?,
+                Extern::Memory(m) => push_reserved(&mut d.memories, m.0)?,
+                Extern::Global(g) => push_reserved(&mut d.globals, g.0)?,
             }
         }
         for i in 0..module.types.len() {
@@ -494,31 +494,33 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
                     InstantiateError::OutOfMemory
                 }
             })?;
-            try_push(&mut d.sigs, id)?;
+            push_reserved(&mut d.sigs, id)?;
         }
         let instance = self.instances.len() as u32;
         for body in 0..module.bodies.len() as u32 {
             let t = module.funcs[(module.imported_funcs + body) as usize];
             let sig = d.sigs[t as usize];
-            try_push(&mut self.funcs, FuncInst { sig: sig as u16, instance: instance as u16, index: body })?;
-            try_push(&mut d.funcs, self.funcs.len() as u32 - 1)?;
+            push_reserved(&mut self.funcs, FuncInst { sig: sig as u16, instance: instance as u16, index: body })?;
+            push_reserved(&mut d.funcs, self.funcs.len() as u32 - 1)?;
         }
         for t in &module.tables[module.imported_tables as usize..] {
             if t.limits.min > self.limits.max_table_elems as u64 {
                 return Err(InstantiateError::TableLimit);
             }
             let a = self.table(*t)?;
-            try_push(&mut d.tables, a.0)?;
+            push_reserved(&mut d.tables, a.0)?;
         }
         for m in &module.memories[module.imported_memories as usize..] {
             let a = self.memory(*m)?;
-            try_push(&mut d.memories, a.0)?;
+            push_reserved(&mut d.memories, a.0)?;
         }
         for g in &module.globals[module.imported_globals as usize..] {
             let v = self.eval_const(&d, g.init)?;
-            try_push(&mut self.globals, GlobalInst { value: v, ty: g.ty })?;
-            try_push(&mut d.globals, self.globals.len() as u32 - 1)?;
+            push_reserved(&mut self.globals, GlobalInst { value: v, ty: g.ty })?;
+            push_reserved(&mut d.globals, self.globals.len() as u32 - 1)?;
         }
+        self.elem_items.try_reserve_exact(module.elems.len()).map_err(|_| OutOfMemory)?;
+        self.data_dropped.try_reserve_exact(module.datas.len()).map_err(|_| OutOfMemory)?;
         for seg in module.elems.iter() {
             let mut items = Vec::new_in(a.clone());
             items.try_reserve_exact(seg.count as usize).map_err(|_| OutOfMemory)?;
@@ -535,12 +537,12 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
                 };
                 items.push_within_capacity(v).map_err(|_| OutOfMemory)?;
             }
-            try_push(&mut self.elem_items, items)?;
+            push_reserved(&mut self.elem_items, items)?;
         }
         for _ in module.datas.iter() {
-            try_push(&mut self.data_dropped, false)?;
+            push_reserved(&mut self.data_dropped, false)?;
         }
-        try_push(&mut self.instances, d)?;
+        push_reserved(&mut self.instances, d)?;
         let inst = Instance(instance);
         // Active and declarative segments: initialize, then drop (spec 2.0 order).
         for (i, seg) in module.elems.iter().enumerate() {

@@ -139,7 +139,10 @@ fn one(t: ValType) -> &'static [ValType] {
     }
 }
 
-struct V<'m, 'b, 's, A: Allocator + Clone> {
+/// `PACKED`: checking a packed module's table against what validation computes
+/// (a const parameter, so a firmware that loads only packed modules, or only
+/// plain ones, links only that path).
+struct V<'m, 'b, 's, A: Allocator + Clone, const PACKED: bool> {
     m: &'m Module<'b, A>,
     s: &'s mut Scratch<A>,
     max_height: u32,
@@ -152,7 +155,6 @@ struct V<'m, 'b, 's, A: Allocator + Clone> {
     nsites: u32,
     /// Checking a packed module's table: the global index of this function's first
     /// site, and the escapes the module's table has used so far.
-    packed: bool,
     first: u32,
     escapes: u32,
 }
@@ -164,7 +166,7 @@ fn mismatch(index: u32) -> Fail {
     fail(index as usize, Reason::SideTableMismatch)
 }
 
-impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
+impl<'m, 'b, 's, A: Allocator + Clone, const PACKED: bool> V<'m, 'b, 's, A, PACKED> {
     fn err(&self, reason: Reason) -> Fail {
         fail(self.at, reason)
     }
@@ -424,7 +426,7 @@ impl<'m, 'b, 's, A: Allocator + Clone> V<'m, 'b, 's, A> {
         let (kind, f_height, loop_pc, loop_stp, head_cost, patch) = (f.kind, f.height, f.loop_pc, f.loop_stp, f.head_cost, f.patch);
         let height = self.s.vals.len() as u32;
         let drop = height.saturating_sub(f_height + keep);
-        if self.packed {
+        if PACKED {
             let (e, index) = self.claimed()?;
             // An unconditional branch never falls through: its fall field is 0.
             if e.keep != keep || e.drop != drop || (!cond && e.fall != 0) {
@@ -628,7 +630,7 @@ pub(crate) struct Body {
 /// against its table as they are emitted (`escapes`: the escapes before this
 /// function), so that checking keeps nothing per site.
 #[inline(never)]
-pub(crate) fn function<A: Allocator + Clone>(
+pub(crate) fn function<A: Allocator + Clone, const PACKED: bool>(
     m: &Module<'_, A>,
     type_idx: u32,
     r: &mut Reader<'_>,
@@ -643,11 +645,13 @@ pub(crate) fn function<A: Allocator + Clone>(
     scratch.pending.clear();
     scratch.sites.clear();
     let mut total: u64 = 0;
+    let groups = r.count()?;
+    // Room for every run at once: a run per parameter and per group.
+    crate::module::reserve(&mut scratch.locals, (ft.params.len() as u32).saturating_add(groups))?;
     for &p in ft.params {
         total += 1;
-        push(&mut scratch.locals, (total as u32, p))?;
+        crate::module::push_reserved(&mut scratch.locals, (total as u32, p))?;
     }
-    let groups = r.count()?;
     for _ in 0..groups {
         let at = r.pos();
         let n = r.u32()? as u64;
@@ -660,12 +664,11 @@ pub(crate) fn function<A: Allocator + Clone>(
             return Err(fail(at, Reason::TooManyLocals));
         }
         if n > 0 {
-            push(&mut scratch.locals, (total as u32, t))?;
+            crate::module::push_reserved(&mut scratch.locals, (total as u32, t))?;
         }
     }
     let code_start = r.pos() as u32;
-    let packed = matches!(m.side, SideTable::Packed { .. });
-    let mut v = V {
+    let mut v: V<'_, '_, '_, A, PACKED> = V {
         m,
         s: scratch,
         max_height: 0,
@@ -674,7 +677,6 @@ pub(crate) fn function<A: Allocator + Clone>(
         ins: 0,
         entry_cost: 0,
         nsites: 0,
-        packed,
         first,
         escapes,
     };
@@ -735,7 +737,7 @@ pub(crate) fn function<A: Allocator + Clone>(
                 let mut claim = None;
                 let entry = if !v.live() {
                     NONE
-                } else if v.packed {
+                } else if PACKED {
                     let (e, index) = v.claimed()?;
                     if e.keep != 0 || e.drop != 0 {
                         return Err(mismatch(index));
@@ -771,7 +773,7 @@ pub(crate) fn function<A: Allocator + Clone>(
                 v.end_run()?;
                 if v.live() {
                     let idx = v.s.ctrls.len() - 1;
-                    if v.packed {
+                    if PACKED {
                         let (e, index) = v.claimed()?;
                         if e.keep != 0 || e.drop != 0 || e.fall != 0 {
                             return Err(mismatch(index));

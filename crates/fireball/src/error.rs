@@ -120,6 +120,12 @@ pub enum BuildError<'a> {
         /// Why.
         error: LoadError,
     },
+    /// A plain `.wasm` given to a system built without the facade's feature `plain`,
+    /// which loads packed modules only.
+    NotPacked {
+        /// The module.
+        module: &'a str,
+    },
     /// The module does not fit its partition (P5 for the app, its P4 sub-heap for a service).
     DoesNotFit {
         /// The module.
@@ -205,6 +211,10 @@ impl fmt::Display for BuildError<'_> {
                 write!(f, "{module}: no P4 sub-heap of {size} B ({error}): give the system more RAM, or fewer services")
             }
             BuildError::Load { module, error } => write!(f, "{module}: {error}"),
+            BuildError::NotPacked { module } => write!(
+                f,
+                "{module}: not a packed module, and this firmware loads packed modules only: pack it (`fireball pack {module} -o app.fbx`), or build with the facade's feature `plain`"
+            ),
             BuildError::DoesNotFit { module, service, need, have, fits_in, ram } => {
                 let place = if service { "its P4 sub-heap" } else { "the guest partition P5" };
                 match need {
@@ -273,6 +283,7 @@ impl BuildError<'_> {
             BuildError::Stack { .. } => "Stack",
             BuildError::SubHeap { .. } => "SubHeap",
             BuildError::Load { .. } => "Load",
+            BuildError::NotPacked { .. } => "NotPacked",
             BuildError::DoesNotFit { .. } => "DoesNotFit",
             BuildError::Entry { .. } => "Entry",
             BuildError::KernelTables { .. } => "KernelTables",
@@ -289,6 +300,7 @@ impl BuildError<'_> {
             BuildError::Device { path } => Some(path),
             BuildError::SubHeap { module, .. }
             | BuildError::Load { module, .. }
+            | BuildError::NotPacked { module }
             | BuildError::DoesNotFit { module, .. }
             | BuildError::Entry { module, .. }
             | BuildError::Spawn { module, .. } => Some(module),

@@ -708,10 +708,14 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
         let Some(g) = g else { continue };
         let heap = heap_of(k);
         heap.reset_peak();
+        // Each loader is its own code (see `Module::new_in`): without feature `plain`
+        // only the packed one is linked.
         let loaded = if g.bytes.starts_with(&fireball_wasm::pack::MAGIC) {
             Module::from_packed_in(g.bytes, Features::default(), heap)
-        } else {
+        } else if cfg!(feature = "plain") {
             Module::new_in(g.bytes, Features::default(), heap)
+        } else {
+            return Err(BuildError::NotPacked { module: g.name });
         };
         let m = loaded.map_err(|e| match e {
             LoadError::OutOfMemory => fit_error(k),

@@ -1697,14 +1697,14 @@ impl<SA: Allocator + Clone, M: Allocator + Clone> Cold<'_, '_, SA, M> {
                 if s + n > slen || d + n > dlen {
                     return Err(TrapCode::TableOutOfBounds);
                 }
-                if da == sa {
-                    move_within(&mut self.tables[da].elems, s, d, n);
-                } else if da < sa {
-                    let (lo, hi) = self.tables.split_at_mut(sa);
-                    lo[da].elems[d..d + n].copy_from_slice(&hi[0].elems[s..s + n]);
-                } else {
-                    let (lo, hi) = self.tables.split_at_mut(da);
-                    hi[0].elems[d..d + n].copy_from_slice(&lo[sa].elems[s..s + n]);
+                // Element by element (tables are small, the instruction rare), in the
+                // direction that leaves an overlap within one table intact.
+                for k in 0..n {
+                    let k = if d <= s { k } else { n - 1 - k };
+                    let v = self.tables.get(sa).and_then(|t| t.elems.get(s + k)).copied().unwrap_or(0);
+                    if let Some(x) = self.tables.get_mut(da).and_then(|t| t.elems.get_mut(d + k)) {
+                        *x = v;
+                    }
                 }
             }
             15 => {

@@ -249,11 +249,14 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
     }
 
     fn intern(&mut self, params: &[ValType], results: &[ValType]) -> Result<u32, OutOfMemory> {
+        let (np, nr) = (params.len(), results.len());
         for (i, s) in self.sigs.iter().enumerate() {
+            // Stored as the params then the results, in one run of `sig_types`.
             let st = s.start as usize;
-            let p = &self.sig_types[st..st + s.params as usize];
-            let r = &self.sig_types[st + s.params as usize..st + s.params as usize + s.results as usize];
-            if p == params && r == results {
+            if (s.params as usize, s.results as usize) == (np, nr)
+                && self.sig_types.get(st..st + np) == Some(params)
+                && self.sig_types.get(st + np..st + np + nr) == Some(results)
+            {
                 return Ok(i as u32);
             }
         }
@@ -458,16 +461,11 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
             data_base: self.data_dropped.len() as u32,
         };
         // Every vector's final size is known: reserve it exactly (no doubling, no slack in a small partition).
-        let reserve = |n: usize| -> Vec<u32, A> {
-            let mut v = Vec::new_in(a.clone());
-            let _ = v.try_reserve_exact(n);
-            v
-        };
-        d.funcs = reserve(module.funcs.len());
-        d.tables = reserve(module.tables.len());
-        d.memories = reserve(module.memories.len());
-        d.globals = reserve(module.globals.len());
-        d.sigs = reserve(module.types.len());
+        d.funcs = reserved(&a, module.funcs.len());
+        d.tables = reserved(&a, module.tables.len());
+        d.memories = reserved(&a, module.memories.len());
+        d.globals = reserved(&a, module.globals.len());
+        d.sigs = reserved(&a, module.types.len());
         self.funcs.try_reserve_exact(module.bodies.len()).map_err(|_| OutOfMemory)?;
         self.globals.try_reserve_exact(module.globals.len() - module.imported_globals as usize).map_err(|_| OutOfMemory)?;
         self.instances.try_reserve_exact(1).map_err(|_| OutOfMemory)?;
@@ -620,6 +618,15 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         Ok(stack.last().copied().unwrap_or(0))
     }
 
+}
+
+/// An empty index vector with room for exactly `n` (none if the allocator refuses:
+/// the pushes into it then report exhaustion). Out of line: one copy of the growth code.
+#[inline(never)]
+fn reserved<A: Allocator + Clone>(a: &A, n: usize) -> Vec<u32, A> {
+    let mut v = Vec::new_in(a.clone());
+    let _ = v.try_reserve_exact(n);
+    v
 }
 
 /// `elem.drop`: forget a segment's items (and free them).

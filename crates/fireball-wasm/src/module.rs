@@ -753,40 +753,34 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
     /// Validate a constant expression of type `ty` whose `global.get`s may name
     /// globals below `globals_visible`. Returns the function named by a lone `ref.func`.
     pub(crate) fn const_expr(&mut self, s: &mut Reader<'b>, ty: ValType, globals_visible: u32) -> Result<Option<u32>, Fail> {
-        // The type stack, as deep as the expression needs (extended constants nest
-        // without a fixed bound): from the module's allocator, for this expression only.
-        let mut stack: Vec<ValType, A> = Vec::new_in(self.valtypes.allocator().clone());
+        // No type stack: the only operators (extended constants' i32/i64 add, sub, mul)
+        // merge two values of their type into one, so in a valid expression every value
+        // has the type of the first, and the stack is that type and a count.
+        let mut first: Option<ValType> = None;
+        let mut n = 0u32;
         let mut func_ref = None;
-        macro_rules! push_t {
-            ($t:expr) => {{
-                push(&mut stack, $t)?;
-            }};
-        }
         loop {
             let at = s.pos();
             let op = s.u8().map_err(|_| derr(at, Reason::UnexpectedEndOfSectionOrFunction))?;
-            match op {
+            let t = match op {
                 0x0b => break,
                 0x41 => {
                     s.i32()?;
-                    push_t!(ValType::I32)
+                    ValType::I32
                 }
                 0x42 => {
                     s.i64()?;
-                    push_t!(ValType::I64)
+                    ValType::I64
                 }
                 0x43 => {
                     s.f32_bits()?;
-                    push_t!(ValType::F32)
+                    ValType::F32
                 }
                 0x44 => {
                     s.f64_bits()?;
-                    push_t!(ValType::F64)
+                    ValType::F64
                 }
-                0xd0 => {
-                    let t = ValType::read_ref(s)?;
-                    push_t!(t)
-                }
+                0xd0 => ValType::read_ref(s)?,
                 0xd2 => {
                     let f = s.u32()?;
                     if f as usize >= self.funcs.len() {
@@ -794,31 +788,36 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                     }
                     self.declare_ref(f)?;
                     func_ref = Some(f);
-                    push_t!(ValType::FuncRef)
+                    ValType::FuncRef
                 }
                 0x23 => {
                     let g = s.u32()?;
-                    if g >= globals_visible || g as usize >= self.globals.len() {
-                        return Err(verr(at, Reason::UnknownGlobal));
-                    }
-                    let gt = self.globals[g as usize].ty;
+                    let gt = match self.globals.get(g as usize) {
+                        Some(d) if g < globals_visible => d.ty,
+                        _ => return Err(verr(at, Reason::UnknownGlobal)),
+                    };
                     if gt.mutable {
                         return Err(verr(at, Reason::ConstantExpressionRequired));
                     }
-                    push_t!(gt.ty)
+                    gt.ty
                 }
                 0x6a | 0x6b | 0x6c | 0x7c | 0x7d | 0x7e if self.features.extended_const => {
+                    // Two operands of the operator's type in, one out (counted below).
                     let t = if op < 0x70 { ValType::I32 } else { ValType::I64 };
-                    let n = stack.len();
-                    if n < 2 || stack[n - 1] != t || stack[n - 2] != t {
+                    if n < 2 {
                         return Err(verr(at, Reason::TypeMismatch));
                     }
-                    stack.pop();
+                    n -= 2;
+                    t
                 }
                 _ => return Err(verr(at, Reason::ConstantExpressionRequired)),
+            };
+            if *first.get_or_insert(t) != t {
+                return Err(verr(at, Reason::TypeMismatch));
             }
+            n += 1;
         }
-        if stack.len() != 1 || stack[0] != ty {
+        if n != 1 || first != Some(ty) {
             return Err(verr(s.pos(), Reason::TypeMismatch));
         }
         Ok(func_ref)
@@ -1064,6 +1063,21 @@ mod tests {
     /// A loaded module keeps no reserved-but-unused bytes: every vector was
     /// reserved exactly, so nothing needs `shrink_to_fit` (which aborts when the
     /// allocator refuses) and no partition pays for slack.
+    /// Constant expressions are checked without a type stack (a type and a count):
+    /// mixed types, a missing operand and a leftover value are refused, nesting is not.
+    #[test]
+    fn constant_expressions_without_a_type_stack() {
+        extern crate std;
+        use std::{format, string::ToString};
+        let load = |init: &str| Module::new(&wat::parse_str(format!("(module (global i64 {init}))")).unwrap()).map(|_| ()).map_err(|e| e.to_string());
+        assert_eq!(load("(i64.const 1) (i64.const 2) (i64.const 3) (i64.mul) (i64.add)"), Ok(()));
+        for bad in ["(i32.const 1) (i64.const 2) (i64.add)", "(i64.const 1) (i32.const 2) (i32.const 3) (i32.add)", "(i64.const 1) (i64.add)",
+            "(i64.const 1) (i64.const 2)", "(i32.const 1)", "(i32.const 1) (i32.const 2) (i32.add)", "(f64.const 1) (i64.const 1) (i64.add)"] {
+            let e = load(bad).expect_err(bad);
+            assert!(e.contains("type mismatch"), "{bad}: {e}");
+        }
+    }
+
     #[test]
     fn loaded_modules_keep_no_slack() {
         let wat = r#"(module

@@ -513,7 +513,7 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
             push_reserved(&mut d.memories, a.0)?;
         }
         for g in &module.globals[module.imported_globals as usize..] {
-            let v = self.eval_const(&d, g.init)?;
+            let (v, _) = self.eval_const(&d, g.init)?;
             push_reserved(&mut self.globals, GlobalInst { value: v, ty: g.ty })?;
             push_reserved(&mut d.globals, self.globals.len() as u32 - 1)?;
         }
@@ -525,9 +525,8 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
             let mut r = Reader::new(module.bytes, seg.items as usize, module.bytes.len());
             for _ in 0..seg.count {
                 let v = if seg.exprs {
-                    let at = r.pos() as u32;
-                    let v = self.eval_const(&d, at)?;
-                    skip_const(&mut r);
+                    let (v, end) = self.eval_const(&d, r.pos() as u32)?;
+                    r = Reader::new(module.bytes, end, module.bytes.len());
                     v
                 } else {
                     let f = r.u32().unwrap_or(0);
@@ -546,7 +545,7 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         for (i, seg) in module.elems.iter().enumerate() {
             match seg.mode {
                 SegmentMode::Active { index, offset } => {
-                    let off = self.eval_const(&self.instances[instance as usize], offset)? as u32;
+                    let off = self.eval_const(&self.instances[instance as usize], offset)?.0 as u32;
                     let n = seg.count;
                     let d = &self.instances[instance as usize];
                     table_init(d, &mut self.tables, &self.elem_items, index, i as u32, off, 0, n)
@@ -559,7 +558,7 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         }
         for (i, seg) in module.datas.iter().enumerate() {
             if let SegmentMode::Active { index, offset } = seg.mode {
-                let off = self.eval_const(&self.instances[instance as usize], offset)? as u32;
+                let off = self.eval_const(&self.instances[instance as usize], offset)?.0 as u32;
                 let d = &self.instances[instance as usize];
                 memory_init(d, &mut self.memories, &self.data_dropped, index, i as u32, off, 0, seg.len)
                     .map_err(InstantiateError::SegmentOutOfBounds)?;
@@ -571,12 +570,34 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         Ok(inst)
     }
 
-    /// Evaluate the constant expression at `at` in the instance's module.
-    fn eval_const(&self, d: &InstanceData<'m, A, M>, at: u32) -> Result<u64, InstantiateError> {
+    /// Evaluate the (validated) constant expression at `at` in the instance's module;
+    /// also where it ends. Its values live in a 16-slot array on the native stack;
+    /// a deeper expression (extended constants nest without a bound) gets a vector
+    /// from the store's allocator, as long as its instruction count.
+    fn eval_const(&self, d: &InstanceData<'m, A, M>, at: u32) -> Result<(u64, usize), OutOfMemory> {
+        if let Some(r) = self.eval_on(d, at, &mut [0u64; 16]) {
+            return Ok(r);
+        }
+        let mut r = Reader::new(d.module.bytes, at as usize, d.module.bytes.len());
+        let mut count = 0usize;
+        // Its instructions: only i32/i64 values are ever this deep, so every immediate
+        // is one LEB (ref.null's heap type is one byte below 0x80).
+        while let Some(op) = r.u8().ok().filter(|&op| op != 0x0b) {
+            count += 1;
+            if matches!(op, 0x41 | 0x42 | 0x23 | 0xd0 | 0xd2) {
+                let _ = r.i64();
+            }
+        }
+        let mut stack: Vec<u64, A> = Vec::new_in(self.alloc.clone());
+        try_resize(&mut stack, count, 0)?;
+        Ok(self.eval_on(d, at, &mut stack).unwrap_or((0, at as usize)))
+    }
+
+    /// [`Self::eval_const`] on `stack`: `None` if the expression needs more slots.
+    fn eval_on(&self, d: &InstanceData<'m, A, M>, at: u32, stack: &mut [u64]) -> Option<(u64, usize)> {
         let m = d.module;
         let mut r = Reader::new(m.bytes, at as usize, m.bytes.len());
-        // As deep as the (validated) expression needs, from the store's allocator.
-        let mut stack: Vec<u64, A> = Vec::new_in(self.alloc.clone());
+        let mut n = 0usize;
         loop {
             let op = r.u8().unwrap_or(0x0b);
             let v = match op {
@@ -598,9 +619,9 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
                     let ga = d.globals.get(g as usize).copied().unwrap_or(u32::MAX);
                     self.globals.get(ga as usize).map_or(0, |gi| gi.value)
                 }
-                0x6a..=0x6c | 0x7c..=0x7e if stack.len() >= 2 => {
-                    let y = stack.pop().unwrap_or(0);
-                    let x = stack.pop().unwrap_or(0);
+                0x6a..=0x6c | 0x7c..=0x7e if n >= 2 => {
+                    n -= 2;
+                    let (x, y) = (stack.get(n).copied().unwrap_or(0), stack.get(n + 1).copied().unwrap_or(0));
                     match op {
                         0x6a => (x as u32).wrapping_add(y as u32) as u64,
                         0x6b => (x as u32).wrapping_sub(y as u32) as u64,
@@ -613,11 +634,11 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
                 // Not a constant instruction: the validator refused the module already.
                 _ => 0,
             };
-            try_push(&mut stack, v)?;
+            *stack.get_mut(n)? = v;
+            n += 1;
         }
-        Ok(stack.last().copied().unwrap_or(0))
+        Some((stack.get(n.wrapping_sub(1)).copied().unwrap_or(0), r.pos()))
     }
-
 }
 
 /// An empty index vector with room for exactly `n` (none if the allocator refuses:
@@ -685,22 +706,6 @@ pub(crate) fn memory_init<A: Allocator + Clone, M: Allocator + Clone>(
     let from = s.start as usize + src;
     to.copy_from_slice(&d.module.bytes[from..from + n]);
     Ok(())
-}
-
-/// Skip one constant expression (already validated).
-fn skip_const(r: &mut Reader<'_>) {
-    while let Ok(op) = r.u8() {
-        let _ = match op {
-            0x0b => return,
-            0x41 => r.i32().map(|_| ()),
-            0x42 => r.i64().map(|_| ()),
-            0x43 => r.skip(4),
-            0x44 => r.skip(8),
-            0xd0 => r.u8().map(|_| ()),
-            0xd2 | 0x23 => r.u32().map(|_| ()),
-            _ => Ok(()),
-        };
-    }
 }
 
 #[cfg(test)]

@@ -222,7 +222,10 @@ impl<A: Allocator + Clone> Thread<A> {
                     self.fail(Trap { code: TrapCode::StackOverflow, offset: b.code_start, func: func.0 });
                     return Ok(());
                 }
-                self.stack[args.len()..h.locals as usize].fill(0);
+                // (A hidden zero: a store loop, not a call to `memclr8`; see `try_resize`.)
+                if let Some(locals) = self.stack.get_mut(args.len()..h.locals as usize) {
+                    locals.fill(core::hint::black_box(0));
+                }
                 self.fp = 0;
                 self.sp = h.locals as u32 + 1;
                 self.pc = b.code_start;

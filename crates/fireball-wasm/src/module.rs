@@ -855,6 +855,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
     }
 
     /// Signature of function `f` (imports first).
+    #[inline(never)]
     pub fn func_type(&self, f: u32) -> Option<FuncType<'_>> {
         self.type_at(*self.funcs.get(f as usize)?)
     }

@@ -87,6 +87,7 @@ impl<'b> Reader<'b> {
     }
 
     /// Skip `n` bytes.
+    #[inline(never)]
     pub fn skip(&mut self, n: usize) -> Result<()> {
         self.take(n).map(|_| ())
     }

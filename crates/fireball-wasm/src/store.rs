@@ -271,6 +271,7 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         Ok(self.sigs.len() as u32 - 1)
     }
 
+    #[inline(never)]
     pub(crate) fn sig(&self, id: u32) -> FuncType<'_> {
         match self.sigs.get(id as usize) {
             Some(s) => {

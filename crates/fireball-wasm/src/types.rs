@@ -24,6 +24,7 @@ pub enum ValType {
 
 impl ValType {
     /// Decode from its binary encoding.
+    #[inline(never)]
     pub fn from_byte(b: u8) -> Option<ValType> {
         Some(match b {
             0x7f => ValType::I32,
@@ -36,12 +37,14 @@ impl ValType {
         })
     }
 
+    #[inline(never)]
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<ValType, Fail> {
         let at = r.pos();
         let b = r.u8()?;
         ValType::from_byte(b).ok_or(fail(at, if b == 0x7b { Reason::SimdUnsupported } else { Reason::MalformedValueType }))
     }
 
+    #[inline(never)]
     pub(crate) fn read_ref(r: &mut Reader<'_>) -> Result<ValType, Fail> {
         let at = r.pos();
         match ValType::read(r)? {

@@ -432,6 +432,7 @@ fn unpack64(x: u64) -> (i32, u64) {
 }
 
 /// `m >> n`, with a one in bit 0 if any bit shifted out was one.
+#[inline(never)]
 fn shr_sticky(m: u64, n: u32) -> u64 {
     if n >= 64 {
         (m != 0) as u64

@@ -1054,9 +1054,8 @@ impl<A: Allocator + Clone> Thread<A> {
                 0x66 => bin!(|a, c| b(f64_(a) >= f64_(c))),
                 #[cfg(not(hard_f64))]
                 0x61 | 0x62 | 0x63 | 0x64 | 0x65 | 0x66 => bin!(|a, c| float::cmp64_op(op, a, c)),
-                0x67 => un!(|a: u64| (a as u32).leading_zeros() as u64),
-                0x68 => un!(|a: u64| (a as u32).trailing_zeros() as u64),
-                0x69 => un!(|a: u64| (a as u32).count_ones() as u64),
+                // clz, ctz, popcnt of both widths: one out-of-line function.
+                0x67 | 0x68 | 0x69 | 0x79 | 0x7a | 0x7b => un!(|a| bit_count(op, a)),
                 0x6a => bin!(|a: u64, c: u64| (a as u32).wrapping_add(c as u32) as u64),
                 0x6b => bin!(|a: u64, c: u64| (a as u32).wrapping_sub(c as u32) as u64),
                 0x6c => bin!(|a: u64, c: u64| (a as u32).wrapping_mul(c as u32) as u64),
@@ -1069,9 +1068,6 @@ impl<A: Allocator + Clone> Thread<A> {
                 0x76 => bin!(|a: u64, c: u64| (a as u32).wrapping_shr(c as u32) as u64),
                 0x77 => bin!(|a: u64, c: u64| (a as u32).rotate_left(c as u32 % 32) as u64),
                 0x78 => bin!(|a: u64, c: u64| (a as u32).rotate_right(c as u32 % 32) as u64),
-                0x79 => un!(|a: u64| a.leading_zeros() as u64),
-                0x7a => un!(|a: u64| a.trailing_zeros() as u64),
-                0x7b => un!(|a: u64| a.count_ones() as u64),
                 0x7c => bin!(|a: u64, c: u64| a.wrapping_add(c)),
                 0x7d => bin!(|a: u64, c: u64| a.wrapping_sub(c)),
                 0x7e => bin!(|a: u64, c: u64| a.wrapping_mul(c)),
@@ -1366,6 +1362,23 @@ fn to_float(op: u8, a: u64) -> u64 {
             float::from_int(if neg { v.wrapping_neg() } else { v }, neg, op >= 0xb7)
         }
     }
+}
+
+/// i32 `clz`, `ctz`, `popcnt` (`0x67..=0x69`) and the same for i64 (`0x79..=0x7b`),
+/// out of the loop: −212 B on a Cortex-M. The call costs the bench's synthetic
+/// `i32_arith` kernel 1.6 % more host instructions; JSON, regex and deflate (hash
+/// tables' `ctz`) ±0.01 %.
+#[inline(never)]
+fn bit_count(op: u8, a: u64) -> u64 {
+    let r = match op {
+        0x67 => (a as u32).leading_zeros(),
+        0x68 => (a as u32).trailing_zeros(),
+        0x69 => (a as u32).count_ones(),
+        0x79 => a.leading_zeros(),
+        0x7a => a.trailing_zeros(),
+        _ => a.count_ones(),
+    };
+    r as u64
 }
 
 /// i32/i64 `div_s`, `div_u`, `rem_s`, `rem_u` (`0x6d..=0x70`, `0x7f..=0x82`), with their traps.

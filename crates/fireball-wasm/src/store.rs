@@ -262,8 +262,10 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         }
         let start = self.sig_types.len() as u32;
         self.sig_types.try_reserve(params.len() + results.len()).map_err(|_| OutOfMemory)?;
-        self.sig_types.extend_from_slice(params);
-        self.sig_types.extend_from_slice(results);
+        // Into the room just reserved (`extend_from_slice` would inline a second growth path).
+        for &t in params.iter().chain(results) {
+            push_reserved(&mut self.sig_types, t)?;
+        }
         if self.sigs.len() >= MAX_STORE_INSTANCES as usize {
             return Err(OutOfMemory);
         }

@@ -14,13 +14,15 @@
 # It still includes the firmware's own driver code in main() (a few dozen
 # instructions of calls), since LTO inlines the engine into it and they cannot be split.
 #
-# Exits non-zero only if the engine exceeds BUDGET_BYTES at some opt-level.
+# Exits non-zero if the engine exceeds BUDGET_BYTES (40 KB, issue 8) or the packed-only
+# firmware PACKED_BUDGET_BYTES at some opt-level.
 # The largest symbols of the full binary go to boards/qemu-m4/target/size-report.txt.
 #
 # Usage: bash scripts/size.sh            (needs binutils-arm-none-eabi; see scripts/setup.sh)
 set -euo pipefail
 
-BUDGET_BYTES=${BUDGET_BYTES:-45056}   # regression guard (44 KB; the engine is 43.2 KB at "s"); lowered as the engine shrinks toward the 40 KB line of issue 8
+BUDGET_BYTES=${BUDGET_BYTES:-40960}   # issue 8's line: the engine (size.rs, plain modules) within 40 KB at each opt-level
+PACKED_BUDGET_BYTES=${PACKED_BUDGET_BYTES:-43008}   # regression guard for the packed-only firmware (size-packed.rs: 41.2 KB at "s")
 TARGET_BYTES=28672                     # goal: 28 KB
 TARGET=thumbv7em-none-eabihf
 OPT_LEVELS=(s z)
@@ -84,7 +86,7 @@ for opt in "${OPT_LEVELS[@]}"; do
   packed=$(( $(size_of "$dir/size-packed" .text) + $(size_of "$dir/size-packed" .rodata) + $(size_of "$dir/size-packed" .data) \
              - $(size_of "$base" .text) - $(size_of "$base" .rodata) - $(size_of "$base" .data) - fbx_bytes ))
   summary+=("  packed modules only (size-packed.rs, the ${fbx_bytes}-byte fib.fbx excluded): $packed bytes")
-  if [ "$packed" -gt "$BUDGET_BYTES" ]; then summary[-1]+="; EXCEEDS hard limit BUDGET_BYTES=$BUDGET_BYTES"; over=1; fi
+  if [ "$packed" -gt "$PACKED_BUDGET_BYTES" ]; then summary[-1]+="; EXCEEDS PACKED_BUDGET_BYTES=$PACKED_BUDGET_BYTES"; over=1; else summary[-1]+="; within PACKED_BUDGET_BYTES=$PACKED_BUDGET_BYTES"; fi
 
   # Per component: every flash symbol that only the full binary has, by name.
   # What the symbols do not cover (baseline symbols that grew, padding) is "unattributed".

@@ -715,6 +715,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
 
     /// Side-table word `index` (a branch site at code offset `at`, or a header):
     /// appended when the table is built here, compared when it is packed.
+    #[inline(never)]
     fn put<const PACKED: bool>(&mut self, index: u32, w: u64) -> Result<(), Fail> {
         match (PACKED, &mut self.side) {
             (false, SideTable::Owned { side, .. }) => grow_push(side, &w.to_le_bytes()),
@@ -1038,7 +1039,10 @@ fn grow_push<A: Allocator>(v: &mut Vec<u8, A>, bytes: &[u8]) -> Result<(), Fail>
     if v.capacity() - v.len() < bytes.len() {
         v.try_reserve_exact(bytes.len()).map_err(|_| Fail::from(OutOfMemory))?;
     }
-    v.extend_from_slice(bytes);
+    // Byte by byte into the room (`extend_from_slice` would inline a second growth path).
+    for &b in bytes {
+        v.push_within_capacity(b).map_err(|_| Fail::from(OutOfMemory))?;
+    }
     Ok(())
 }
 

@@ -197,6 +197,7 @@ impl Entry {
     }
 
     /// Decode an overflow record (`b` holds at least [`WIDE_BYTES`]; missing bytes read as 0).
+    #[inline(never)]
     pub fn from_wide(b: &[u8]) -> Entry {
         let f = |i: usize| b.get(i * 4..i * 4 + 4).map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
         Entry { dpc: f(0) as i32, dstp: f(1) as i32, keep: f(2), drop: f(3), cost: f(4), fall: f(5) }

@@ -86,6 +86,10 @@ pub enum Notice<'a> {
         module: &'a str,
         /// How.
         how: Ended,
+        /// When an out-of-bounds memory trap ended it and its partition backs its
+        /// linear memory only in part: (bytes backed, bytes declared). The trap may
+        /// then be its heap growing past what the device gives it, not a bug.
+        backed: Option<(u64, u64)>,
     },
     /// The manifest's restart policy loaded a faulted module again.
     Restarted {
@@ -119,12 +123,18 @@ pub enum Notice<'a> {
 impl fmt::Display for Notice<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Notice::Ended { module, how } => {
+            Notice::Ended { module, how, backed } => {
                 write!(f, "[{module}] ")?;
                 match how {
                     Ended::Fault(fault) => write!(f, "terminated: {}", describe_fault(*fault))?,
                     Ended::Exited(c) => write!(f, "exited with status {c}")?,
                     Ended::Returned => f.write_str("returned")?,
+                }
+                if let Some((b, d)) = backed {
+                    write!(
+                        f,
+                        " (its partition backs {b} B of the {d} B of linear memory it declares: if its heap grew past them, give the system more RAM)"
+                    )?;
                 }
                 f.write_str("; the other modules keep running")
             }
@@ -326,7 +336,11 @@ impl<'a> System<'a> {
                     (None, None) => Ended::Returned,
                 };
                 let launch = slot.launch;
-                tick.push(Notice::Ended { module: launch.name, how });
+                let backed = match how {
+                    Ended::Fault(sched::Fault::Trap(fireball_wasm::TrapCode::MemoryOutOfBounds)) => partly_backed(&launch),
+                    _ => None,
+                };
+                tick.push(Notice::Ended { module: launch.name, how, backed });
                 if st.fault.is_some() && slot.restarted < launch.restarts {
                     // The restart policy: unload it (its memory goes back to its partition),
                     // then load it again, fresh, with the same grants and ports.
@@ -607,6 +621,15 @@ impl fmt::Display for PartitionTable<'_, '_> {
         });
         r
     }
+}
+
+/// (bytes backed, bytes declared) of `launch`'s first memory, if it declares more
+/// initial memory than its limit lets the engine back.
+fn partly_backed(launch: &crate::setup::Launch<'_>) -> Option<(u64, u64)> {
+    let m = launch.module.memories().first()?;
+    let declared = m.limits.min.checked_shl(u32::from(m.page_size_log2))?;
+    let backed = launch.limits.max_memory_bytes;
+    (backed < declared).then_some((backed, declared))
 }
 
 #[cfg(test)]

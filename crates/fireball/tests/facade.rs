@@ -94,7 +94,7 @@ fn faults_are_noticed_and_restarts_follow_the_manifest() {
         seen.extend(tick.notices().copied());
         assert_eq!(tick.stop, None);
     }
-    let trap = |n: &Notice<'_>| matches!(n, Notice::Ended { module: "svc", how: Ended::Fault(Fault::Trap(_)) });
+    let trap = |n: &Notice<'_>| matches!(n, Notice::Ended { module: "svc", how: Ended::Fault(Fault::Trap(_)), .. });
     assert_eq!(seen.iter().filter(|n| trap(n)).count(), 2, "{seen:?}");
     assert!(seen.contains(&Notice::Restarted { module: "svc", count: 1, of: 1 }), "{seen:?}");
     assert_eq!(
@@ -115,4 +115,28 @@ fn faults_are_noticed_and_restarts_follow_the_manifest() {
     let target = sys.instructions() + 100_000;
     assert_eq!(sys.run_for(Limit::Instructions(target)), Stop::Instructions(target));
     assert!(sys.instructions() >= target);
+}
+
+/// A heap growing past what a small device backs: the trap's notice says the
+/// partition backs only part of the memory, and what to change; a trap in a memory
+/// backed whole (a bug in the guest) does not.
+#[test]
+fn a_trap_past_the_backed_memory_says_so() {
+    // One 64 KiB page declared, a tiny static footprint; then a store near its top.
+    let heapy = wat::parse_str(
+        r#"(module (memory 1) (global (export "__heap_base") i32 (i32.const 1024))
+           (func (export "_start") (i32.store (i32.const 60000) (i32.const 1))))"#,
+    )
+    .expect("wat");
+    let past_end = wat::parse_str(r#"(module (memory 0) (func (export "_start") (i32.store (i32.const 16) (i32.const 1))))"#).expect("wat");
+    for (wasm, note) in [(&heapy, true), (&past_end, false)] {
+        let mut parts = Parts::new();
+        let mut sys = Builder::new(ram::<{ 32 * 1024 }>()).app("app", wasm).build(&mut parts).unwrap_or_else(|e| panic!("{e}"));
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            seen.extend(sys.step().notices().map(|n| n.to_string()));
+        }
+        let ended = seen.iter().find(|n| n.starts_with("[app] terminated: trap (out of bounds memory access)")).unwrap_or_else(|| panic!("{seen:?}"));
+        assert_eq!(ended.contains("of the 65536 B of linear memory it declares: if its heap grew past them, give the system more RAM"), note, "{ended}");
+    }
 }

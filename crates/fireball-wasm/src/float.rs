@@ -51,7 +51,7 @@ macro_rules! minmax {
 }
 minmax!(fmin32_inline, fmax32_inline, f32);
 
-/// Wasm `f32.min` (`max` false) or `f32.max`, out of line: rare, and ~100 B inline.
+/// Wasm `f32.min` (`max` false) or `f32.max`, out of line: rare, and ~140 B each inline on a Cortex-M.
 #[inline(never)]
 pub fn minmax32(a: f32, b: f32, max: bool) -> f32 {
     if max {

@@ -692,7 +692,7 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
         // P5 must hold the app plus a little slack for the allocator; `ram_for` compares
         // the plan's region sizes, and a partition holds its region less its allocator's
         // bookkeeping (without it, the suggestion could be the very RAM that failed).
-        let bookkeeping = layout.partition(PartitionId::Guest).size.saturating_sub(p5.capacity());
+        let bookkeeping = p5.region_size().saturating_sub(p5.capacity());
         let fits_in = measured.filter(|f| !f.service).and_then(|f| ram_for(f.peak + 64 + bookkeeping, cfg.n_svc, cfg.max_service_size));
         let need = measured.as_ref().map(Need::of);
         BuildError::DoesNotFit {

@@ -87,9 +87,10 @@ pub enum Notice<'a> {
         /// How.
         how: Ended,
         /// When an out-of-bounds memory trap ended it and its partition backs its
-        /// linear memory only in part: (bytes backed, bytes declared). The trap may
-        /// then be its heap growing past what the device gives it, not a bug.
-        backed: Option<(u64, u64)>,
+        /// linear memory only in part: (bytes backed, bytes declared), saturated at
+        /// 4 GiB (32-bit, so that printing them needs no 64-bit division on a device).
+        /// The trap may then be its heap growing past what the device gives it.
+        backed: Option<(u32, u32)>,
     },
     /// The manifest's restart policy loaded a faulted module again.
     Restarted {
@@ -625,11 +626,12 @@ impl fmt::Display for PartitionTable<'_, '_> {
 
 /// (bytes backed, bytes declared) of `launch`'s first memory, if it declares more
 /// initial memory than its limit lets the engine back.
-fn partly_backed(launch: &crate::setup::Launch<'_>) -> Option<(u64, u64)> {
+fn partly_backed(launch: &crate::setup::Launch<'_>) -> Option<(u32, u32)> {
     let m = launch.module.memories().first()?;
     let declared = m.limits.min.checked_shl(u32::from(m.page_size_log2))?;
     let backed = launch.limits.max_memory_bytes;
-    (backed < declared).then_some((backed, declared))
+    let narrow = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
+    (backed < declared).then_some((narrow(backed), narrow(declared)))
 }
 
 #[cfg(test)]

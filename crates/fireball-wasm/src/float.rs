@@ -631,6 +631,16 @@ mod tests {
     use std::vec;
     use std::vec::Vec;
 
+    /// A deterministic spread of bit patterns (xorshift64) for the host comparisons.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
     #[test]
     fn min_max_zeros_and_nan() {
         assert!(minmax32(-0.0, 0.0, false).is_sign_negative());
@@ -641,13 +651,7 @@ mod tests {
     /// The integer comparison against the host's, and min/max through it.
     #[test]
     fn f64_compare_on_bits_matches_the_host() {
-        let mut seed = 0x0bad_cafe_1234_5678u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x0bad_cafe_1234_5678);
         let mut xs: Vec<f64> = vec![0.0, -0.0, 1.0, -1.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, -f64::NAN, f64::MIN_POSITIVE,
             -f64::MIN_POSITIVE, f64::from_bits(1), f64::from_bits(1 << 63 | 1), f64::MAX, f64::MIN, 1.5, -1.5];
         for _ in 0..400 {
@@ -682,13 +686,7 @@ mod tests {
     /// patterns: every exponent range (subnormal results, overflow, cancellation).
     #[test]
     fn soft_f64_arithmetic_matches_the_host() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let edges: Vec<u64> = vec![0, 1 << 63, 1, 2, 0x000f_ffff_ffff_ffff, 0x0010_0000_0000_0000, 0x3ff0_0000_0000_0000, 0xbff0_0000_0000_0000,
             0x7fef_ffff_ffff_ffff, 0x7ff0_0000_0000_0000, 0xfff0_0000_0000_0000, 0x3ff0_0000_0000_0001, 0x3cb0_0000_0000_0000, 0x4340_0000_0000_0000,
             0x7ff8_0000_0000_0000, 0x7ff0_0000_0000_0001, 0x3fe0_0000_0000_0000, 0x0008_0000_0000_0000, 0x8000_0000_0000_0001];
@@ -732,14 +730,12 @@ mod tests {
     /// Promotion and demotion against the host's, NaNs aside (below).
     #[test]
     fn promote_demote_match_the_host() {
-        let mut seed = 0x2468_ace0_1357_9bdfu64;
+        let mut next = xorshift(0x2468_ace0_1357_9bdf);
         let mut xs: Vec<u64> = vec![0, 1 << 63, 1, 0x3ff0_0000_0000_0000, 0x47ef_ffff_f000_0000, 0x47ef_ffff_efff_ffff, 0x47ef_ffff_e000_0000,
             0x36a0_0000_0000_0000, 0x3690_0000_0000_0000, 0x3690_0000_0000_0001, 0x380f_ffff_f000_0000, 0x380f_ffff_e000_0000,
             0x3810_0000_0000_0000, 0x7ff0_0000_0000_0000, 0x000f_ffff_ffff_ffff, 0x3e80_0000_1000_0000, 0x3e80_0000_3000_0000];
         for _ in 0..200000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            let seed = next();
             xs.push(seed);
             // Around the f32 range, where demotion rounds, overflows and goes subnormal.
             xs.push((seed & 0x800f_ffff_ffff_ffff) | ((0x360 + (seed >> 52) % 0xa0) << 52));
@@ -764,13 +760,11 @@ mod tests {
     /// Integer to float, both widths, against the host's conversions.
     #[test]
     fn from_int_matches_the_host() {
-        let mut seed = 0x1357_9bdf_2468_ace0u64;
+        let mut next = xorshift(0x1357_9bdf_2468_ace0);
         let mut vals: Vec<u64> = vec![0, 1, 2, 3, u64::MAX, i64::MAX as u64, i64::MIN as u64, 1 << 53, (1 << 53) + 1, (1 << 54) + 2, (1 << 24) + 1,
             (1 << 25) + 3, 0xffff_ffff, 0x7fff_ffff, 0x8000_0000, 0xffff_ff80_0000_0000, 0x0000_0000_ffff_ff7f];
         for _ in 0..100000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            let seed = next();
             vals.push(seed >> (seed % 64));
             vals.push(seed);
         }
@@ -802,13 +796,7 @@ mod tests {
     /// a deterministic spread of bit patterns, both widths, every mode.
     #[test]
     fn bit_arithmetic_matches_the_host() {
-        let mut seed = 0x1234_5678_9abc_def0u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x1234_5678_9abc_def0);
         let mut f64s: Vec<f64> = vec![0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49999999999999994, 4503599627370495.5, 1e300, -1e300,
             f64::INFINITY, f64::NEG_INFINITY, f64::MIN_POSITIVE, 2147483647.9, -2147483648.9, 4294967295.9, 9.223372036854775e18, -9.223372036854776e18, 1.8446744073709552e19];
         for _ in 0..20000 {

@@ -22,7 +22,7 @@
 set -euo pipefail
 
 BUDGET_BYTES=${BUDGET_BYTES:-40960}   # issue 8's line: the engine (size.rs, plain modules) within 40 KB at each opt-level
-PACKED_BUDGET_BYTES=${PACKED_BUDGET_BYTES:-43008}   # regression guard for the packed-only firmware (size-packed.rs: 40.0 KB at "s")
+PACKED_BUDGET_BYTES=${PACKED_BUDGET_BYTES:-43008}   # regression guard for the packed-only firmware (size-packed.rs: 39.9 KB at "s")
 TARGET_BYTES=28672                     # goal: 28 KB
 TARGET=thumbv7em-none-eabihf
 OPT_LEVELS=(s z)

@@ -576,31 +576,23 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
     /// Evaluate the (validated) constant expression at `at` in the instance's module;
     /// also where it ends. Its values live in a 16-slot array on the native stack;
     /// a deeper expression (extended constants nest without a bound) gets a vector
-    /// from the store's allocator, as long as its instruction count.
+    /// from the store's allocator, as deep as the first pass found it.
     fn eval_const(&self, d: &InstanceData<'m, A, M>, at: u32) -> Result<(u64, usize), OutOfMemory> {
-        if let Some(r) = self.eval_on(d, at, &mut [0u64; 16]) {
-            return Ok(r);
-        }
-        let mut r = Reader::new(d.module.bytes, at as usize, d.module.bytes.len());
-        let mut count = 0usize;
-        // Its instructions: only i32/i64 values are ever this deep, so every immediate
-        // is one LEB (ref.null's heap type is one byte below 0x80).
-        while let Some(op) = r.u8().ok().filter(|&op| op != 0x0b) {
-            count += 1;
-            if matches!(op, 0x41 | 0x42 | 0x23 | 0xd0 | 0xd2) {
-                let _ = r.i64();
-            }
-        }
+        let depth = match self.eval_on(d, at, &mut [0u64; 16]) {
+            Ok(r) => return Ok(r),
+            Err(depth) => depth,
+        };
         let mut stack: Vec<u64, A> = Vec::new_in(self.alloc.clone());
-        try_resize(&mut stack, count, 0)?;
+        try_resize(&mut stack, depth, 0)?;
         Ok(self.eval_on(d, at, &mut stack).unwrap_or((0, at as usize)))
     }
 
-    /// [`Self::eval_const`] on `stack`: `None` if the expression needs more slots.
-    fn eval_on(&self, d: &InstanceData<'m, A, M>, at: u32, stack: &mut [u64]) -> Option<(u64, usize)> {
+    /// [`Self::eval_const`] on `stack`; if the expression needs more slots, it is
+    /// still read to its end, and `Err` holds how many.
+    fn eval_on(&self, d: &InstanceData<'m, A, M>, at: u32, stack: &mut [u64]) -> Result<(u64, usize), usize> {
         let m = d.module;
         let mut r = Reader::new(m.bytes, at as usize, m.bytes.len());
-        let mut n = 0usize;
+        let (mut n, mut deepest) = (0usize, 0usize);
         loop {
             let op = r.u8().unwrap_or(0x0b);
             let v = match op {
@@ -637,10 +629,16 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
                 // Not a constant instruction: the validator refused the module already.
                 _ => 0,
             };
-            *stack.get_mut(n)? = v;
+            if let Some(slot) = stack.get_mut(n) {
+                *slot = v;
+            }
             n += 1;
+            deepest = deepest.max(n);
         }
-        Some((stack.get(n.wrapping_sub(1)).copied().unwrap_or(0), r.pos()))
+        if deepest > stack.len() {
+            return Err(deepest);
+        }
+        Ok((stack.get(n.wrapping_sub(1)).copied().unwrap_or(0), r.pos()))
     }
 }
 

@@ -279,6 +279,10 @@ fn inspect(path: &str, ram: Option<&str>, service: bool) -> Result<(), String> {
             stop: None,
         });
         let need = system::measure(&cfg(&mut sink))?;
+        // Output nobody reads, for as many runs as needed (a zero-sized box: no allocation).
+        fn discard() -> &'static mut dyn std::io::Write {
+            Box::leak(Box::new(std::io::sink()))
+        }
         let where_ = if service { "its P4 sub-heap" } else { "the guest partition P5" };
         for f in &need {
             println!(
@@ -291,19 +295,64 @@ fn inspect(path: &str, ram: Option<&str>, service: bool) -> Result<(), String> {
             );
             println!("  interpreter stacks in its coroutine stack: {} value slots, {} frames", f.stack.value_slots, f.stack.frames);
         }
+        let declared = module.memories().first().map_or(0, |m| m.limits.min * m.page_size());
+        // Bytes of linear memory a partition backs on `f`'s device, when that is only part of it.
+        let partly = |f: Option<&system::Footprint>| f.map(|f| f.memory as u64).filter(|&b| declared > b);
+        // The smallest RAM size in `from..=to` KiB on which the system loads and the same trial runs.
+        let first_running = |from: usize, to: usize| {
+            (from..=to).find(|&kib| matches!(system::trial(system::RunConfig { ram: kib * 1024, ..cfg(discard()) }), Ok(None)))
+        };
         match system::check(cfg(&mut sink2)) {
             Ok(fits) => {
-                for f in &fits {
-                    let extra = if f.service { "" } else { "; the rest of P5 becomes its heap" };
-                    println!("  on a {ram} device: fits ({where_} has {} B{extra})", f.capacity);
+                // A heap grows at run time, past what a static check sees: run the program
+                // for a while before calling it fitting.
+                let backed = partly(fits.first());
+                let heap_trap = match backed {
+                    Some(_) => system::trial(cfg(discard()))?,
+                    None => None,
+                };
+                match (heap_trap, backed) {
+                    (Some(t), Some(backed)) => {
+                        // The next RAM size (in KiB) on which the same trial runs, if any before
+                        // the one that backs the whole memory. Scanned, not bisected: the plan's
+                        // rows give P5 less on some larger devices.
+                        let all = (ram_bytes + (declared - backed) as usize).div_ceil(1024) + 4;
+                        let fix = match first_running(ram_bytes / 1024 + 1, all) {
+                            Some(k) => format!("it runs with --ram {k}K"),
+                            None => "it traps even with its whole memory backed: an out-of-bounds access in the guest itself".to_string(),
+                        };
+                        println!(
+                            "  on a {ram} device: does NOT fit: a trial run of its first {} ms trapped after {} instructions: {}'s heap grew past the {backed} B of its {declared} B of linear memory that {where_} backs; {fix}",
+                            system::TRIAL_MS,
+                            t.instructions,
+                            t.name
+                        );
+                    }
+                    (_, backed) => {
+                        for f in &fits {
+                            let extra = if f.service { "" } else { "; the rest of P5 becomes its heap" };
+                            println!("  on a {ram} device: fits ({where_} has {} B{extra})", f.capacity);
+                        }
+                        if let Some(backed) = backed {
+                            println!(
+                                "  (it declares {declared} B of memory; {where_} backs {backed} B of it, and a trial run of its first {} ms stayed inside them)",
+                                system::TRIAL_MS
+                            );
+                        }
+                    }
                 }
             }
-            Err(e) => println!("  on a {ram} device: does NOT fit: {e}"),
-        }
-        if let Some(m) = module.memories().first() {
-            let declared = m.limits.min * m.page_size();
-            if need.first().is_some_and(|f| declared > f.memory as u64) {
-                println!("  (it declares {declared} B of memory; Fireball backs only what the partition holds)");
+            Err(e) => {
+                println!("  on a {ram} device: does NOT fit: {e}");
+                if partly(need.first()).is_some() {
+                    println!("  (it declares {declared} B of memory; Fireball backs only what the partition holds)");
+                    // The size suggested above is the load's; the heap may need more.
+                    let peak = need.first().map_or(0, |f| f.peak);
+                    // (From small sizes up: the plan gives P5 more on some smaller devices than on larger ones.)
+                    if let Some(k) = first_running(8, (ram_bytes + peak + declared as usize) / 1024 + 8) {
+                        println!("  (by trial runs of its first {} ms: it runs with --ram {k}K)", system::TRIAL_MS);
+                    }
+                }
             }
         }
     }

@@ -637,6 +637,36 @@ pub fn check(mut cfg: RunConfig<'_>) -> Result<Vec<Footprint>, String> {
     Ok(run(cfg)?.footprints)
 }
 
+/// Simulated time a trial run of `fireball inspect --ram` covers.
+pub const TRIAL_MS: u64 = 1000;
+
+/// Where a trial run left a module whose heap outgrew the memory its partition backs.
+#[derive(Debug, Clone)]
+pub struct HeapTrap {
+    /// The module.
+    pub name: String,
+    /// Wasm instructions it executed before the trap.
+    pub instructions: u64,
+}
+
+/// Runs `cfg`'s system for its first [`TRIAL_MS`] of simulated time, nothing
+/// printed, and returns the first module that ended with an out-of-bounds memory
+/// access: what a heap grown past the part of linear memory its partition backs
+/// looks like (`None`: none did). A load that does not fit is `Err`, as in `run`.
+///
+/// A static check cannot see how far a program's heap will grow (dlmalloc,
+/// Rust's allocator and wasi-libc's all take memory above `__heap_base` at run
+/// time), so `inspect` runs the program before it calls it fitting.
+pub fn trial(mut cfg: RunConfig<'_>) -> Result<Option<HeapTrap>, String> {
+    cfg.limit = Limit::Millis(TRIAL_MS);
+    let report = run(cfg)?;
+    Ok(report
+        .tasks
+        .iter()
+        .find(|t| matches!(t.fault, Some(Fault::Trap(fireball_wasm::TrapCode::MemoryOutOfBounds))))
+        .map(|t| HeapTrap { name: t.name.clone(), instructions: t.counters.instructions }))
+}
+
 /// A fault in words.
 pub fn describe_fault(f: Fault) -> String {
     fireball::describe_fault(f).to_string()

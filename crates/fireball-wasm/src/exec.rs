@@ -423,7 +423,11 @@ impl<A: Allocator + Clone> Thread<A> {
     /// pointer *at* the top value instead of one past it, so pushes and pops are single
     /// pre/post-indexed accesses (x86 unchanged, SHA-2 +2 %, M4 CoreMark +0.2 %: at
     /// opt-level "s" LLVM still carries the stack pointer in two registers and copies it
-    /// at every dispatch, which opt-level 2 does not; see README, "engine crate at opt-level 2").
+    /// at every dispatch, which opt-level 2 does not; see README, "engine crate at opt-level 2");
+    /// memory 0's backed bytes held as a slice for the whole loop (taken again after a rare
+    /// instruction or another instance), loads and stores of other memories and the tail
+    /// window in two cold functions (x86 CoreMark −1.7 %, fib +1.9 %; M4 CoreMark +0.7 %: the
+    /// arms' shared tail gained a register copy; +588 B).
     #[cfg(not(feature = "checked"))]
     #[inline(always)]
     fn execute<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool, const DEBUG: bool>(

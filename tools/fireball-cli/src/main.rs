@@ -311,33 +311,39 @@ fn inspect(path: &str, ram: Option<&str>, service: bool) -> Result<(), String> {
                     Some(_) => system::trial(cfg(discard()))?,
                     None => None,
                 };
-                match (heap_trap, backed) {
+                // If it trapped: the next RAM size (in KiB) on which the same trial runs, up to
+                // the one that backs the whole memory (scanned, not bisected: the plan's rows
+                // give P5 less on some larger devices); none is a guest bug, not a RAM shortage.
+                let fix = match (&heap_trap, backed) {
                     (Some(t), Some(backed)) => {
-                        // The next RAM size (in KiB) on which the same trial runs, if any before
-                        // the one that backs the whole memory. Scanned, not bisected: the plan's
-                        // rows give P5 less on some larger devices.
                         let all = (ram_bytes + (declared - backed) as usize).div_ceil(1024) + 4;
-                        let fix = match first_running(ram_bytes / 1024 + 1, all) {
-                            Some(k) => format!("it runs with --ram {k}K"),
-                            None => "it traps even with its whole memory backed: an out-of-bounds access in the guest itself".to_string(),
-                        };
-                        println!(
-                            "  on a {ram} device: does NOT fit: a trial run of its first {} ms trapped after {} instructions: {}'s heap grew past the {backed} B of its {declared} B of linear memory that {where_} backs; {fix}",
-                            system::TRIAL_MS,
-                            t.instructions,
-                            t.name
-                        );
+                        Some((t, backed, first_running(ram_bytes / 1024 + 1, all)))
                     }
-                    (_, backed) => {
+                    _ => None,
+                };
+                match fix {
+                    Some((t, backed, Some(k))) => println!(
+                        "  on a {ram} device: does NOT fit: a trial run of its first {} ms trapped after {} instructions: {}'s heap grew past the {backed} B of its {declared} B of linear memory that {where_} backs; it runs with --ram {k}K",
+                        system::TRIAL_MS,
+                        t.instructions,
+                        t.name
+                    ),
+                    _ => {
                         for f in &fits {
                             let extra = if f.service { "" } else { "; the rest of P5 becomes its heap" };
                             println!("  on a {ram} device: fits ({where_} has {} B{extra})", f.capacity);
                         }
-                        if let Some(backed) = backed {
-                            println!(
+                        match (fix, backed) {
+                            (Some((t, ..)), _) => println!(
+                                "  (but a trial run of its first {} ms ends in an out-of-bounds memory access after {} instructions, even with its whole memory backed: a bug in the guest, not a shortage of RAM)",
+                                system::TRIAL_MS,
+                                t.instructions
+                            ),
+                            (None, Some(backed)) => println!(
                                 "  (it declares {declared} B of memory; {where_} backs {backed} B of it, and a trial run of its first {} ms stayed inside them)",
                                 system::TRIAL_MS
-                            );
+                            ),
+                            (None, None) => {}
                         }
                     }
                 }

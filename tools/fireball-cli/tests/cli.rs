@@ -167,6 +167,19 @@ fn inspect_says_whether_a_module_fits_a_device() {
 }
 
 #[test]
+fn inspect_tells_a_guest_bug_from_a_heap_past_the_backed_memory() {
+    // 64 KiB declared, a few KiB backed on 32K; the load is out of bounds however much is
+    // backed: the trial run traps at every size, so inspect blames the guest, not the RAM.
+    let wat = r#"(module (memory 1) (func (export "_start") (drop (i32.load (i32.const -16)))))"#;
+    let path = tmp_file("oob.wat", wat.as_bytes());
+    let (code, out, err) = fireball(&["inspect", &path, "--ram", "32K"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("on a 32K device: fits"), "{out}");
+    assert!(out.contains("even with its whole memory backed: a bug in the guest, not a shortage of RAM"), "{out}");
+    let _ = std::fs::remove_file(path);
+}
+
+#[test]
 fn run_on_the_kernel_prints_frames_and_the_exit_report() {
     let (code, out, err) =
         fireball(&["run", &example("sensor/sensor.wasm"), "--ram", "32K", "--adc", "0=const:5", "--for", "10ms"]);

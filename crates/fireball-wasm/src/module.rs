@@ -1041,7 +1041,7 @@ fn grow_push<A: Allocator>(v: &mut Vec<u8, A>, bytes: &[u8]) -> Result<(), Fail>
     }
     // Byte by byte into the room (`extend_from_slice` would inline a second growth path).
     for &b in bytes {
-        v.push_within_capacity(b).map_err(|_| Fail::from(OutOfMemory))?;
+        push_reserved(v, b)?;
     }
     Ok(())
 }
@@ -1065,9 +1065,6 @@ mod tests {
         Vec::new_in(Global)
     }
 
-    /// A loaded module keeps no reserved-but-unused bytes: every vector was
-    /// reserved exactly, so nothing needs `shrink_to_fit` (which aborts when the
-    /// allocator refuses) and no partition pays for slack.
     /// Constant expressions are checked without a type stack (a type and a count):
     /// mixed types, a missing operand and a leftover value are refused, nesting is not.
     #[test]
@@ -1083,6 +1080,9 @@ mod tests {
         }
     }
 
+    /// A loaded module keeps no reserved-but-unused bytes: every vector was
+    /// reserved exactly, so nothing needs `shrink_to_fit` (which aborts when the
+    /// allocator refuses) and no partition pays for slack.
     #[test]
     fn loaded_modules_keep_no_slack() {
         let wat = r#"(module

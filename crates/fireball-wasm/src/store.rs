@@ -535,7 +535,7 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
                     let f = r.u32().unwrap_or(0);
                     d.funcs.get(f as usize).map_or(0, |&a| a as u64 + 1)
                 };
-                items.push_within_capacity(v).map_err(|_| OutOfMemory)?;
+                push_reserved(&mut items, v)?;
             }
             push_reserved(&mut self.elem_items, items)?;
         }

@@ -113,6 +113,46 @@ fn wasm_and_native_ping_pong() {
     assert_eq!(k.totals().chan_ops, 42);
 }
 
+/// Guest: five `co_yield`s, then returns.
+const YIELD5: &str = r#"(module
+  (import "env" "co_yield" (func $y))
+  (func (export "main") (local $i i32)
+    (loop
+      (call $y)
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if 0 (i32.lt_u (local.get $i) (i32.const 5))))))"#;
+
+#[test]
+fn totals_keep_the_counts_of_unloaded_tasks_and_reused_slots() {
+    let core = RefCell::new(Core::new_in(&cfg(), Global).expect("core"));
+    let mut k: K<'_> = Kernel::new_in(&core, &cfg(), Global).expect("kernel");
+    let m = module(YIELD5);
+    let a = spawn(&mut k, m);
+    let b = spawn(&mut k, m);
+    while k.step() != Step::Idle {}
+    let (sa, sb) = (k.stats(a).counters, k.stats(b).counters);
+    // Five yields end five slices; the sixth turn returns.
+    assert_eq!((sa.switches, sa.yields), (6, 5));
+    assert_eq!(sb, sa, "the same program, the same counts");
+    let before = k.totals();
+    assert_eq!(before.switches, 12);
+    assert_eq!(before.instructions, sa.instructions + sb.instructions);
+    // Unloading keeps a task's counters (and the totals) until its slot is reused.
+    assert!(k.unload(a));
+    assert_eq!(k.stats(a).counters, sa);
+    assert_eq!(k.totals(), before);
+    // The slot's next task starts from zero; the totals keep the old task's counts.
+    let c = spawn(&mut k, m);
+    assert_eq!(c, a, "the freed slot is reused");
+    assert_eq!(k.stats(c).counters.switches, 0);
+    assert_eq!(k.totals(), before);
+    while k.step() != Step::Idle {}
+    let after = k.totals();
+    assert_eq!(after.switches, 18);
+    assert_eq!(after.yields, 15);
+    assert_eq!(after.instructions, before.instructions + sa.instructions);
+}
+
 /// Guest: ch_recv(0, &v); ch_send(1, v * 10 + id) where id is the start argument baked in below.
 fn waiter(id: u32) -> String {
     format!(

@@ -254,7 +254,7 @@ pub struct Core<A: Allocator + Clone> {
     current: TaskId,
     /// Scheduler clock: wasm instructions executed plus one per native poll.
     now: u64,
-    /// Counters of the tasks whose slots were reused since (the live ones are in `stats`).
+    /// Counters of the tasks whose slots were reused since (the others' are in their records).
     retired: Counters,
 }
 
@@ -887,7 +887,6 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
             None => Step::Ran(t, state),
         }
     }
-
 }
 
 /// The scheduler's state apart from the task bodies, so a body runs in place while
@@ -1100,7 +1099,7 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
                     }
                 }
             }
-            // Answered above.
+            // Answered at the top, before the arguments are read: never reached.
             Import::Yield => Served::Fault,
             Import::BufCreate => {
                 let (ptr, len) = (a[0] as u32 as usize, a[1] as u32 as usize);

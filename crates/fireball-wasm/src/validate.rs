@@ -699,10 +699,11 @@ pub(crate) fn function<A: Allocator + Clone, const PACKED: bool>(
             // Measured and not kept (the engine's flash line, scripts/size.sh, has ~200 B
             // of room at opt-level "z"): a fast path that retypes or drops the operand
             // slots in place when they are typed exactly, instead of pop_expect/push_ty
-            // (M4 load of the packed CoreMark −9 % inlined here with stores, −7 % without
-            // them, −6 % out of line in a method: +480 / +364 / +312 B); the multi-byte
-            // LEB128 loops moved out of `Reader::u32` and `leb_signed`, so that their
-            // one-byte paths save no registers (−3 %, +120 B). Validation costs ~150
+            // (M4 load of the packed CoreMark −6 to −9 % for +312 to +480 B, in five
+            // forms: inline with or without stores, binary only, slice patterns, a
+            // method); the multi-byte LEB128 loops moved out of `Reader::u32` and
+            // `leb_signed`, so that their one-byte paths save no registers (−3 %,
+            // +120 B). Validation costs ~150
             // Cortex-M instructions per wasm instruction (scripts/trace-qemu.sh coremark
             // 2700000): the pops and pushes are out-of-line calls returning `Result`s
             // through memory, the arms' own code is ~64.

@@ -728,6 +728,13 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
         self.k.core.borrow().records.get(t as usize).map(|r| r.stats).unwrap_or_default()
     }
 
+    /// Wasm instructions executed by every task ever run (`totals().instructions`,
+    /// summing one field: the system reads it after every step for its clock).
+    pub fn instructions(&self) -> u64 {
+        let core = self.k.core.borrow();
+        core.records.iter().fold(core.retired.instructions, |sum, r| sum.wrapping_add(r.stats.counters.instructions))
+    }
+
     /// Counters summed over every task ever run.
     pub fn totals(&self) -> Counters {
         let core = self.k.core.borrow();

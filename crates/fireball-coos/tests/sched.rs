@@ -151,6 +151,7 @@ fn totals_keep_the_counts_of_unloaded_tasks_and_reused_slots() {
     assert_eq!(after.switches, 18);
     assert_eq!(after.yields, 15);
     assert_eq!(after.instructions, before.instructions + sa.instructions);
+    assert_eq!(k.instructions(), after.instructions);
 }
 
 /// Guest: ch_recv(0, &v); ch_send(1, v * 10 + id) where id is the start argument baked in below.

@@ -287,7 +287,7 @@ impl<'a> System<'a> {
     pub fn step(&mut self) -> Tick<'a> {
         let step = self.kernel.step();
         let mut tick = Tick::new(step);
-        let total = self.kernel.totals().instructions;
+        let total = self.kernel.instructions();
         let mut drained = false;
         for (k, sink) in self.sinks.iter_mut().flatten().enumerate() {
             while let Ok(v) = self.ctx.try_recv(sink.channel) {
@@ -416,7 +416,7 @@ impl<'a> System<'a> {
 
     /// Wasm instructions executed, all tasks together.
     pub fn instructions(&self) -> u64 {
-        self.kernel.totals().instructions
+        self.kernel.instructions()
     }
 
     /// The system's time in milliseconds: simulated time, or the HAL clock's.

@@ -703,10 +703,10 @@ pub(crate) fn function<A: Allocator + Clone, const PACKED: bool>(
             // forms: inline with or without stores, binary only, slice patterns, a
             // method); the multi-byte LEB128 loops moved out of `Reader::u32` and
             // `leb_signed`, so that their one-byte paths save no registers (−3 %,
-            // +120 B). Validation costs ~150
-            // Cortex-M instructions per wasm instruction (scripts/trace-qemu.sh coremark
-            // 2700000): the pops and pushes are out-of-line calls returning `Result`s
-            // through memory, the arms' own code is ~64.
+            // +120 B). Validation costs ~150 Cortex-M instructions per wasm instruction
+            // (scripts/trace-qemu.sh coremark 2700000): the pops and pushes are
+            // out-of-line calls returning `Result`s through memory, the arms' own code
+            // is ~64.
             let kind = shape >> 4 & 3;
             if (0x28..=0x3e).contains(&op) {
                 v.memarg(r, shape >> 6)?;

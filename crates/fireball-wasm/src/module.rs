@@ -196,6 +196,12 @@ pub(crate) fn push_reserved<T, A: Allocator>(v: &mut Vec<T, A>, x: T) -> Result<
     Ok(crate::error::push_reserved(v, x)?)
 }
 
+/// Entry `i` of a packed function index.
+fn index_entry(index: &[u8], i: u32) -> Option<u32> {
+    let at = i as usize * 4;
+    index.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
 /// Push, reporting allocator exhaustion as a load error.
 pub(crate) fn push<T, A: Allocator>(v: &mut Vec<T, A>, x: T) -> Result<(), Fail> {
     Ok(crate::error::try_push(v, x)?)
@@ -218,7 +224,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
     /// included) from `alloc`.
     pub fn new_in(bytes: &'b [u8], features: Features, alloc: A) -> Result<Self, LoadError> {
         let side = SideTable::Owned { side: Vec::new_in(alloc.clone()), overflow: Vec::new_in(alloc.clone()) };
-        Self::load::<false>(bytes, side, features, alloc)
+        Self::load::<false, false>(bytes, side, &[], features, alloc)
     }
 
     /// Load a packed module: its wasm bytes and its side table stay where they are
@@ -228,12 +234,40 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
     /// Only the per-function records and the module-level metadata come from `alloc`.
     pub fn from_packed_in(packed: &'b [u8], features: Features, alloc: A) -> Result<Self, LoadError> {
         let p = crate::pack::parse(packed)?;
-        Self::load::<true>(p.wasm, SideTable::Packed { side: p.side, overflow: p.overflow }, features, alloc)
+        Self::load::<true, false>(p.wasm, SideTable::Packed { side: p.side, overflow: p.overflow }, p.index, features, alloc)
     }
 
-    /// `PACKED`: `side` is a packed module's table, to check (a const parameter, so
-    /// a firmware links only the kind of loading it uses).
-    fn load<const PACKED: bool>(bytes: &'b [u8], side: SideTable<'b, A>, features: Features, alloc: A) -> Result<Self, LoadError> {
+    /// Load a packed module *without validating its function bodies*: the sections
+    /// are decoded and checked as always, but each body's side table is taken from
+    /// the container's function index as it is. For a guest linked into the
+    /// firmware, validated and packed by the firmware's own build (`build.rs` or
+    /// `fireball pack`): the load then costs the container's hash, the sections and
+    /// a few checks per function, not the validator's ~150 instructions per wasm
+    /// instruction (see the README's start-up figures).
+    ///
+    /// What is still refused with an error: a damaged container (its hash), one of
+    /// another format version, and an index or table that does not fit the module
+    /// (each header is checked against its body's length, locals and signature).
+    ///
+    /// # Safety
+    ///
+    /// `packed` must be exactly what [`Module::write_packed`] (or `fireball pack`) of
+    /// this engine version wrote for a module that loaded, with `features` allowing
+    /// everything it uses. The interpreter relies on the validator's guarantees
+    /// (operand-stack bounds, local indices, branch targets) without checking them
+    /// again: a container forged to pass the checks above can make it read and write
+    /// outside its stacks. Never use this for bytes from outside the firmware (a
+    /// download, a file system, a debugger): load those with [`Module::from_packed_in`].
+    #[allow(unsafe_code)]
+    pub unsafe fn from_packed_unchecked_in(packed: &'b [u8], features: Features, alloc: A) -> Result<Self, LoadError> {
+        let p = crate::pack::parse(packed)?;
+        Self::load::<true, true>(p.wasm, SideTable::Packed { side: p.side, overflow: p.overflow }, p.index, features, alloc)
+    }
+
+    /// `PACKED`: `side` is a packed module's table, to check, and `index` its function
+    /// index (see `pack`); `TRUSTED` (with `PACKED`): to use without validating the
+    /// bodies. Const parameters, so a firmware links only the kind of loading it uses.
+    fn load<const PACKED: bool, const TRUSTED: bool>(bytes: &'b [u8], side: SideTable<'b, A>, index: &[u8], features: Features, alloc: A) -> Result<Self, LoadError> {
         let mut m = Module {
             bytes,
             valtypes: Vec::new_in(alloc.clone()),
@@ -260,12 +294,16 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         };
         // Every vector was reserved exactly (see `slack`): nothing to give back, and
         // no `shrink_to_fit`, which aborts when an allocator refuses to shrink.
-        m.decode::<PACKED>(alloc).map_err(LoadError::from)?;
+        m.decode::<PACKED, TRUSTED>(index, alloc).map_err(LoadError::from)?;
+        // A packed index lists every defined function (and nothing when there are none).
+        if PACKED && index.len() != m.bodies.len() * 4 {
+            return Err(LoadError::from(fail(m.bodies.len(), Reason::SideTableMismatch)));
+        }
         Ok(m)
     }
 
     #[inline(never)]
-    fn decode<const PACKED: bool>(&mut self, alloc: A) -> Result<(), Fail> {
+    fn decode<const PACKED: bool, const TRUSTED: bool>(&mut self, index: &[u8], alloc: A) -> Result<(), Fail> {
         let mut r = Reader::new(self.bytes, 0, self.bytes.len());
         if r.take(4).map_err(|_| derr(0, Reason::UnexpectedEnd))? != b"\0asm" {
             return Err(derr(0, Reason::MagicHeaderNotDetected));
@@ -363,7 +401,11 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 12 => self.data_count = Some(s.u32()?),
                 10 => {
                     saw_code = true;
-                    self.code_section::<PACKED>(&mut s, func_count.unwrap_or(0), alloc.clone())?;
+                    if TRUSTED {
+                        self.code_section_trusted(&mut s, func_count.unwrap_or(0), index, alloc.clone())?;
+                    } else {
+                        self.code_section::<PACKED>(&mut s, func_count.unwrap_or(0), index, alloc.clone())?;
+                    }
                 }
                 11 => self.data_section(&mut s)?,
                 _ => return Err(derr(id_at, Reason::MalformedSectionId)),
@@ -650,7 +692,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         Ok(())
     }
 
-    fn code_section<const PACKED: bool>(&mut self, s: &mut Reader<'b>, defined: u32, alloc: A) -> Result<(), Fail> {
+    fn code_section<const PACKED: bool>(&mut self, s: &mut Reader<'b>, defined: u32, index: &[u8], alloc: A) -> Result<(), Fail> {
         let at = s.pos();
         let n = s.count()?;
         if n != defined {
@@ -700,6 +742,9 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 self.put::<PACKED>(first + own, w)?;
             }
             stp = first + v.sites;
+            if PACKED && index_entry(index, i) != Some(stp_start) {
+                return Err(fail(stp_start as usize, Reason::SideTableMismatch));
+            }
             push_reserved(&mut bodies, FuncBody { code_start, stp_start })?;
             s.skip(size)?;
         }
@@ -708,6 +753,58 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             if side.len() != stp as usize * ENTRY_BYTES || overflow.len() != escapes as usize * WIDE_BYTES {
                 return Err(fail(stp as usize, Reason::SideTableMismatch));
             }
+        }
+        self.bodies = bodies;
+        Ok(())
+    }
+
+    /// The code section of a packed module loaded with `from_packed_unchecked_in`:
+    /// each body's locals are read to find its first instruction, its side table is
+    /// where the function index says, and its header must describe it (code length,
+    /// locals, signature) — which catches a container of another module or a
+    /// misplaced index, not a forged one. Nothing else of the body is read.
+    #[inline(never)]
+    fn code_section_trusted(&mut self, s: &mut Reader<'b>, defined: u32, index: &[u8], alloc: A) -> Result<(), Fail> {
+        let at = s.pos();
+        let n = s.count()?;
+        if n != defined {
+            return Err(derr(at, Reason::FunctionAndCodeSectionHaveInconsistentLengths));
+        }
+        let side = self.side.side();
+        let mut bodies: Vec<FuncBody, A> = Vec::new_in(alloc);
+        bodies.try_reserve_exact(n as usize).map_err(|_| Fail::from(OutOfMemory))?;
+        // Each function's table starts after the previous one's header, at least.
+        let mut next = 0u32;
+        for i in 0..n {
+            let size = s.u32()? as usize;
+            let start = s.pos();
+            if size > s.remaining() {
+                return Err(derr(start, Reason::UnexpectedEndOfSectionOrFunction));
+            }
+            let mut body = Reader::new(self.bytes, start, start + size);
+            let mut locals = 0u64;
+            for _ in 0..body.count()? {
+                locals += body.u32()? as u64;
+                ValType::read(&mut body)?;
+            }
+            let code_start = body.pos() as u32;
+            let stp_start = index_entry(index, i).ok_or(fail(i as usize, Reason::SideTableMismatch))?;
+            // (A checked read: the words must lie in the table.)
+            if stp_start < next || (stp_start as u64 + HEADER_ENTRIES as u64) * ENTRY_BYTES as u64 > side.len() as u64 {
+                return Err(fail(stp_start as usize, Reason::SideTableMismatch));
+            }
+            let h = Header::unpack(sidetable::word(side, stp_start as usize), sidetable::word(side, stp_start as usize + 1));
+            let ft = self.type_at(self.funcs[(self.imported_funcs + i) as usize]).ok_or(fail(start, Reason::UnknownType))?;
+            if code_start as u64 + h.code_len as u64 != (start + size) as u64
+                || h.locals as u64 != ft.params.len() as u64 + locals
+                || h.params as usize != ft.params.len()
+                || h.results as usize != ft.results.len()
+            {
+                return Err(fail(stp_start as usize, Reason::SideTableMismatch));
+            }
+            next = stp_start + HEADER_ENTRIES;
+            push_reserved(&mut bodies, FuncBody { code_start, stp_start })?;
+            s.skip(size)?;
         }
         self.bodies = bodies;
         Ok(())

@@ -1,19 +1,30 @@
 //! Packed modules: a module's bytes with its side table, so a device can keep
 //! both in flash. `fireball pack app.wasm -o app.fbx` writes one; loading it
 //! ([`crate::Module::from_packed_in`]) re-runs the validator, which checks every
-//! side-table word against the packed one instead of storing it: a packed
-//! table is never trusted, it only saves the RAM the table would take.
+//! side-table word (and the function index) against the packed one instead of
+//! storing it: a packed table is never trusted, it only saves the RAM the table
+//! would take.
+//!
+//! The one exception is opt-in and `unsafe`: [`crate::Module::from_packed_unchecked_in`]
+//! loads a container the firmware's own build validated and packed (the guest
+//! linked into flash with the engine), without validating its function bodies
+//! again. The function index is what lets it find each body's side table
+//! without the validator.
 //!
 //! Layout (all integers little-endian):
 //!
 //! ```text
 //!  0  magic      "FBX\0"
-//!  4  version    u16 = 1 (this container)     6  table version u16 = 1 (sidetable's format)
+//!  4  version    u16 = 2 (this container)     6  table version u16 = 1 (sidetable's format)
 //!  8  wasm_len   u32                         12  side_len u32 (bytes, a multiple of 8)
-//! 16  overflow_len u32 (a multiple of 24)    20  reserved u32 = 0
+//! 16  overflow_len u32 (a multiple of 24)    20  funcs u32: defined functions
 //! 24  hash       u64: FNV-1a over the payload's 64-bit words (zero-padded tail)
-//! 32  payload:   wasm bytes, zero padding to a multiple of 8, side table, overflow records
+//! 32  payload:   wasm bytes, zero padding to a multiple of 8, side table, overflow records,
+//!                function index: `funcs` u32s, each defined function's first
+//!                side-table word (its header), in code-section order
 //! ```
+//!
+//! (Version 1 had no index: offset 20 was reserved, zero.)
 //!
 //! The hash catches a container damaged in storage before anything is parsed;
 //! the validator's check is what makes a forged table harmless.
@@ -24,7 +35,7 @@ use crate::sidetable::{ENTRY_BYTES, WIDE_BYTES};
 /// The container's magic bytes.
 pub const MAGIC: [u8; 4] = *b"FBX\0";
 /// Container version.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Side-table format version.
 pub const TABLE_VERSION: u16 = 1;
 /// Header bytes before the payload.
@@ -39,7 +50,12 @@ pub struct Parts<'b> {
     pub side: &'b [u8],
     /// Overflow records.
     pub overflow: &'b [u8],
+    /// Function index: a little-endian u32 per defined function, the index of its
+    /// first side-table word.
+    pub index: &'b [u8],
 }
+
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 fn pad8(n: usize) -> usize {
     (n + 7) & !7
@@ -56,13 +72,13 @@ pub fn hash<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> u64 {
         let mut words = c.chunks_exact(8);
         for w in &mut words {
             let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-            h = (h ^ w).wrapping_mul(0x0000_0100_0000_01b3);
+            h = (h ^ w).wrapping_mul(FNV_PRIME);
         }
         let rest = words.remainder();
         if !rest.is_empty() {
             let mut b = [0u8; 8];
             b[..rest.len()].copy_from_slice(rest);
-            h = (h ^ u64::from_le_bytes(b)).wrapping_mul(0x0000_0100_0000_01b3);
+            h = (h ^ u64::from_le_bytes(b)).wrapping_mul(FNV_PRIME);
         }
     }
     h
@@ -82,13 +98,15 @@ pub fn parse(b: &[u8]) -> Result<Parts<'_>, LoadError> {
     let wasm_len = u32_at(b, 8) as usize;
     let side_len = u32_at(b, 12) as usize;
     let over_len = u32_at(b, 16) as usize;
-    if u32_at(b, 20) != 0 || !side_len.is_multiple_of(ENTRY_BYTES) || !over_len.is_multiple_of(WIDE_BYTES) {
+    let index_len = (u32_at(b, 20) as usize).checked_mul(4).ok_or(err(20, Reason::MalformedPackedModuleHeader))?;
+    if !side_len.is_multiple_of(ENTRY_BYTES) || !over_len.is_multiple_of(WIDE_BYTES) {
         return Err(err(8, Reason::MalformedPackedModuleHeader));
     }
     let wasm_at = HEADER_BYTES;
     let side_at = wasm_at.checked_add(pad8(wasm_len)).ok_or(err(8, Reason::MalformedPackedModuleHeader))?;
     let over_at = side_at.checked_add(side_len).ok_or(err(12, Reason::MalformedPackedModuleHeader))?;
-    let end = over_at.checked_add(over_len).ok_or(err(16, Reason::MalformedPackedModuleHeader))?;
+    let index_at = over_at.checked_add(over_len).ok_or(err(16, Reason::MalformedPackedModuleHeader))?;
+    let end = index_at.checked_add(index_len).ok_or(err(20, Reason::MalformedPackedModuleHeader))?;
     if end != b.len() {
         return Err(err(b.len().min(end), Reason::PackedLength));
     }
@@ -96,16 +114,26 @@ pub fn parse(b: &[u8]) -> Result<Parts<'_>, LoadError> {
     if hash([&b[HEADER_BYTES..]]) != stored {
         return Err(err(24, Reason::PackedHash));
     }
-    Ok(Parts { wasm: &b[wasm_at..wasm_at + wasm_len], side: &b[side_at..over_at], overflow: &b[over_at..end] })
+    Ok(Parts { wasm: &b[wasm_at..wasm_at + wasm_len], side: &b[side_at..over_at], overflow: &b[over_at..index_at], index: &b[index_at..end] })
 }
 
-/// Write the container for `wasm` and its side table through `out`, in order.
-/// Returns the container's length.
-pub fn write(wasm: &[u8], side: &[u8], overflow: &[u8], mut out: impl FnMut(&[u8])) -> usize {
+/// Write the container for `wasm`, its side table and its function index (each
+/// defined function's first side-table word) through `out`, in order. Returns the
+/// container's length.
+pub fn write(wasm: &[u8], side: &[u8], overflow: &[u8], index: impl Iterator<Item = u32> + Clone, mut out: impl FnMut(&[u8])) -> usize {
     let pad = [0u8; 8];
     let padding = &pad[..pad8(wasm.len()) - wasm.len()];
-    // `hash` zero-pads each chunk to 8 bytes, so hashing the wasm alone covers its padding.
-    let h = hash([wasm, side, overflow]);
+    // `hash` zero-pads each chunk to 8 bytes, so hashing the wasm alone covers its padding;
+    // the index comes last (every chunk before it is a multiple of 8 bytes), two entries
+    // to a word, a lone last one zero-padded, as `parse` hashes the container's bytes.
+    let mut h = hash([wasm, side, overflow]);
+    let mut funcs = 0u32;
+    let mut it = index.clone();
+    while let Some(lo) = it.next() {
+        let (hi, n) = it.next().map_or((0, 1), |hi| (hi, 2));
+        funcs += n;
+        h = (h ^ (lo as u64 | (hi as u64) << 32)).wrapping_mul(FNV_PRIME);
+    }
     let mut head = [0u8; HEADER_BYTES];
     head[..4].copy_from_slice(&MAGIC);
     head[4..6].copy_from_slice(&VERSION.to_le_bytes());
@@ -113,17 +141,21 @@ pub fn write(wasm: &[u8], side: &[u8], overflow: &[u8], mut out: impl FnMut(&[u8
     head[8..12].copy_from_slice(&(wasm.len() as u32).to_le_bytes());
     head[12..16].copy_from_slice(&(side.len() as u32).to_le_bytes());
     head[16..20].copy_from_slice(&(overflow.len() as u32).to_le_bytes());
+    head[20..24].copy_from_slice(&funcs.to_le_bytes());
     head[24..32].copy_from_slice(&h.to_le_bytes());
     for chunk in [&head[..], wasm, padding, side, overflow] {
         out(chunk);
     }
-    HEADER_BYTES + wasm.len() + padding.len() + side.len() + overflow.len()
+    for stp in index {
+        out(&stp.to_le_bytes());
+    }
+    HEADER_BYTES + wasm.len() + padding.len() + side.len() + overflow.len() + funcs as usize * 4
 }
 
 impl<A: allocator_api2::alloc::Allocator + Clone> crate::Module<'_, A> {
     /// Write this module packed (its bytes and side table, see [`crate::pack`]) through `out`.
     pub fn write_packed(&self, out: impl FnMut(&[u8])) -> usize {
         let (side, overflow) = self.side_table();
-        write(self.bytes(), side, overflow, out)
+        write(self.bytes(), side, overflow, self.bodies.iter().map(|b| b.stp_start), out)
     }
 }

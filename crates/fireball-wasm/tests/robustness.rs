@@ -196,3 +196,77 @@ fn forged_or_truncated_packed_modules_are_refused() {
     }
     assert!(refused > 0 && side_refused > 0, "refused {refused}, by the side-table check {side_refused}");
 }
+
+/// The unchecked packed loader (for guests the firmware's build validated) gives the
+/// module the validating loader gives, and still refuses a damaged container, one of
+/// another version, and a function index that does not fit the module.
+#[test]
+fn unchecked_packed_load_matches_and_refuses_damaged_or_mismatched_containers() {
+    use fireball_wasm::{pack, LoadError, Reason};
+    // Re-hash a container after editing it, so the edit reaches the loader's checks.
+    fn rehash(p: &mut [u8]) {
+        let h = pack::hash([&p[pack::HEADER_BYTES..]]);
+        p[24..32].copy_from_slice(&h.to_le_bytes());
+    }
+    fn unchecked(p: &[u8]) -> Result<Module<'_>, LoadError> {
+        // SAFETY: every container here was written by `write_packed` of a module that
+        // loaded, or was edited so that the loader's checks refuse it before any code runs
+        // (each such case asserts the refusal).
+        unsafe { Module::from_packed_unchecked_in(p, Features::default(), Global) }
+    }
+    for src in SEED_MODULES {
+        let wasm = wat::parse_str(src).expect("seed");
+        let plain = Module::new(&wasm).expect("seed");
+        let mut packed = Vec::new();
+        plain.write_packed(|c| packed.extend_from_slice(c));
+        let m = unchecked(&packed).expect("an intact container loads");
+        assert_eq!(m.side_table(), plain.side_table());
+        let n = (0..).take_while(|&i| plain.func_info(i).is_some()).count() as u32;
+        for i in 0..n {
+            assert_eq!(m.func_info(i), plain.func_info(i), "function {i}");
+        }
+        assert!(m.func_info(n).is_none());
+
+        let mut damaged = packed.clone();
+        let last = damaged.len() - 1;
+        damaged[last] ^= 0x20;
+        assert!(matches!(unchecked(&damaged), Err(LoadError::Decode(e)) if e.reason == Reason::PackedHash));
+
+        let mut v1 = packed.clone();
+        v1[4] = 1;
+        assert!(matches!(unchecked(&v1), Err(LoadError::Decode(e)) if e.reason == Reason::PackedVersion));
+
+        if n >= 1 {
+            // The index's entries are the last 4 * n bytes. Each edit must be refused by
+            // both loaders.
+            let index_at = packed.len() - 4 * n as usize;
+            let entry = |p: &[u8], i: usize| u32::from_le_bytes(p[index_at + 4 * i..index_at + 4 * i + 4].try_into().expect("4 bytes"));
+            let mut edits: Vec<Vec<u8>> = Vec::new();
+            // A function's table one word late (its header read from the wrong words).
+            let mut late = packed.clone();
+            late[index_at..index_at + 4].copy_from_slice(&(entry(&packed, 0) + 1).to_le_bytes());
+            edits.push(late);
+            // Past the table.
+            let mut past = packed.clone();
+            past[index_at..index_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+            edits.push(past);
+            if n >= 2 {
+                // Two functions given the same table.
+                let mut twice = packed.clone();
+                let first = entry(&packed, 0);
+                twice[index_at + 4..index_at + 8].copy_from_slice(&first.to_le_bytes());
+                edits.push(twice);
+            }
+            // An index one entry short (the header's count lowered with it).
+            let mut short = packed.clone();
+            short.truncate(packed.len() - 4);
+            short[20..24].copy_from_slice(&(n - 1).to_le_bytes());
+            edits.push(short);
+            for (k, mut e) in edits.into_iter().enumerate() {
+                rehash(&mut e);
+                assert!(unchecked(&e).is_err(), "edit {k} of {src} accepted by the unchecked loader");
+                assert!(Module::from_packed(&e).is_err(), "edit {k} of {src} accepted by the checking loader");
+            }
+        }
+    }
+}

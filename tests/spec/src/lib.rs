@@ -70,6 +70,12 @@ fn check_packed(m: &Module<'static>, features: Features) -> Result<(), String> {
     if p.side_table() != m.side_table() || p.metadata_bytes() > m.metadata_bytes() {
         return Err("packed module differs from the plain one".into());
     }
+    // SAFETY: `packed` was just written by `write_packed` of `m`, a module that loaded
+    // with these features: what the unchecked loader requires.
+    let u = unsafe { Module::from_packed_unchecked_in(&packed, features, fireball_wasm::Global) }.map_err(|e| format!("packed, unchecked: {e}"))?;
+    if u.side_table() != m.side_table() || (0..=m.func_count()).any(|i| u.func_info(i) != m.func_info(i)) {
+        return Err("module loaded unchecked differs from the plain one".into());
+    }
     let (side, _) = m.side_table();
     if !side.is_empty() {
         let at = fireball_wasm::pack::HEADER_BYTES + ((m.bytes().len() + 7) & !7) + side.len() / 2;

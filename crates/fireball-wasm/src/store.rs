@@ -171,7 +171,7 @@ impl<A: Allocator> MemoryInst<A> {
         if bytes > self.limit {
             return -1;
         }
-        if try_resize(&mut self.data, bytes as usize, 0).is_err() {
+        if crate::raw::grow_zeroed(&mut self.data, bytes as usize).is_err() {
             return -1;
         }
         self.pages = new;
@@ -329,9 +329,9 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         if budget > bytes && budget <= RESERVE_LIMIT && tail_len == 0 {
             let _ = data.try_reserve_exact(budget as usize);
         }
-        try_resize(&mut data, bytes as usize, 0)?;
+        crate::raw::grow_zeroed(&mut data, bytes as usize)?;
         let mut tail = Vec::new_in(self.alloc.clone());
-        try_resize(&mut tail, tail_len as usize, 0)?;
+        crate::raw::grow_zeroed(&mut tail, tail_len as usize)?;
         let mem = MemoryInst { data, tail, tail_start: declared - tail_len, pages: ty.limits.min, ty, limit };
         try_push(&mut self.memories, mem)?;
         Ok(MemoryAddr(self.memories.len() as u32 - 1))

@@ -11,6 +11,9 @@
 //!   fits the stack, where `max_height` is the deepest operand stack the
 //!   validator saw in that body; every slot the body touches is below that.
 //!
+//! One more, for linear memory rather than the loop: [`grow_zeroed`] writes
+//! zeros into a vector's reserved spare capacity and then sets its length.
+//!
 //! The interpreter's `pc`, `sp` and `fp` are pointers ([`Code`], [`Slot`]):
 //! one register each, no base + index. With the `checked` feature this module
 //! has no `unsafe` (the crate then denies it): they are slices and indices,

@@ -781,7 +781,9 @@ impl<A: Allocator + Clone> Thread<A> {
                     if pc.byte() == 0x40 {
                         pc = pc.add(1);
                         // (Not when watched: each block is a place to stop.)
-                        while !(DEBUG && watch) && pc.byte() & 0xfe == 0x02 && pc.peek(1) == 0x40 {
+                        // Opcode and block type read together: after an empty-typed block the
+                        // body holds at least two more bytes (that block's `end`, the body's).
+                        while !(DEBUG && watch) && pc.pair() & 0xfffe == 0x4002 {
                             pc = pc.add(2);
                         }
                     } else {

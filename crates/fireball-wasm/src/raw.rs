@@ -247,6 +247,24 @@ impl<'a> Code<'a> {
         self.peek(0)
     }
 
+    /// The byte here and the next, little-endian (one unaligned halfword load): for
+    /// a caller that knows both are inside the body.
+    #[inline(always)]
+    pub(crate) fn pair(self) -> u16 {
+        #[cfg(not(feature = "checked"))]
+        {
+            debug_assert!(!self.p.is_null());
+            // SAFETY: the caller reads a pair only where the validator proved two more
+            // bytes of the body (exec.rs: an instruction start right after an empty-typed
+            // block, which that block's `end` and the body's final `end` still follow).
+            unsafe { u16::from_le(self.p.cast::<u16>().read_unaligned()) }
+        }
+        #[cfg(feature = "checked")]
+        {
+            u16::from_le_bytes([self.peek(0), self.peek(1)])
+        }
+    }
+
     /// `n` bytes further (a plain add; only read positions the validator proved).
     #[inline(always)]
     pub(crate) fn add(self, n: usize) -> Code<'a> {

@@ -794,7 +794,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 return Err(fail(stp_start as usize, Reason::SideTableMismatch));
             }
             let h = Header::unpack(sidetable::word(side, stp_start as usize), sidetable::word(side, stp_start as usize + 1));
-            let ft = self.type_at(self.funcs[(self.imported_funcs + i) as usize]).ok_or(fail(start, Reason::UnknownType))?;
+            let ft = self.funcs.get((self.imported_funcs + i) as usize).and_then(|&t| self.type_at(t)).ok_or(fail(start, Reason::UnknownType))?;
             if code_start as u64 + h.code_len as u64 != (start + size) as u64
                 || h.locals as u64 != ft.params.len() as u64 + locals
                 || h.params as usize != ft.params.len()

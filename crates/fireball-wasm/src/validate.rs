@@ -830,9 +830,8 @@ pub(crate) fn function<A: Allocator + Clone, const PACKED: bool>(
             }
             0x0b => {
                 let c = v.closing();
-                // The values an `end` leaves are the block's results (a loop's label types
-                // are its parameters); not `label_types` of a patched copy: a second copy of
-                // the frame cost ~86 Cortex-M instructions per `end` in `memcpy`.
+                // The values an `end` leaves are the block's results, a loop's too (its
+                // label types are its parameters).
                 let results = if c.kind == Kind::Func { v.results } else { v.results(c.sig) };
                 v.pop_all(results)?;
                 if v.s.vals.len() as u32 != c.height {

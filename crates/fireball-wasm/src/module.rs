@@ -196,6 +196,29 @@ pub(crate) fn push_reserved<T, A: Allocator>(v: &mut Vec<T, A>, x: T) -> Result<
     Ok(crate::error::push_reserved(v, x)?)
 }
 
+/// The code section's body count, which must be the function section's (`defined`).
+#[inline(always)]
+fn code_count(s: &mut Reader<'_>, defined: u32) -> Result<u32, Fail> {
+    let at = s.pos();
+    let n = s.count()?;
+    if n != defined {
+        return Err(derr(at, Reason::FunctionAndCodeSectionHaveInconsistentLengths));
+    }
+    Ok(n)
+}
+
+/// The next body of the code section: where it starts and its size, which must fit
+/// the section. The reader stays at the start (callers skip the body when done).
+#[inline(always)]
+fn next_body(s: &mut Reader<'_>) -> Result<(usize, usize), Fail> {
+    let size = s.u32()? as usize;
+    let start = s.pos();
+    if size > s.remaining() {
+        return Err(derr(start, Reason::UnexpectedEndOfSectionOrFunction));
+    }
+    Ok((start, size))
+}
+
 /// Entry `i` of a packed function index.
 fn index_entry(index: &[u8], i: u32) -> Option<u32> {
     let at = i as usize * 4;
@@ -693,11 +716,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
     }
 
     fn code_section<const PACKED: bool>(&mut self, s: &mut Reader<'b>, defined: u32, index: &[u8], alloc: A) -> Result<(), Fail> {
-        let at = s.pos();
-        let n = s.count()?;
-        if n != defined {
-            return Err(derr(at, Reason::FunctionAndCodeSectionHaveInconsistentLengths));
-        }
+        let n = code_count(s, defined)?;
         let mut bodies: Vec<FuncBody, A> = Vec::new_in(alloc.clone());
         bodies.try_reserve_exact(n as usize).map_err(|_| Fail::from(OutOfMemory))?;
         // The table's final size, bounded before any body is validated: reserved now, it never
@@ -711,11 +730,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         let mut stp = 0u32;
         let mut escapes = 0u32;
         for i in 0..n {
-            let size = s.u32()? as usize;
-            let start = s.pos();
-            if size > s.remaining() {
-                return Err(derr(start, Reason::UnexpectedEndOfSectionOrFunction));
-            }
+            let (start, size) = next_body(s)?;
             let mut body = Reader::new(self.bytes, start, start + size);
             let func = self.imported_funcs + i;
             let type_idx = self.funcs[func as usize];
@@ -765,22 +780,14 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
     /// misplaced index, not a forged one. Nothing else of the body is read.
     #[inline(never)]
     fn code_section_trusted(&mut self, s: &mut Reader<'b>, defined: u32, index: &[u8], alloc: A) -> Result<(), Fail> {
-        let at = s.pos();
-        let n = s.count()?;
-        if n != defined {
-            return Err(derr(at, Reason::FunctionAndCodeSectionHaveInconsistentLengths));
-        }
+        let n = code_count(s, defined)?;
         let side = self.side.side();
         let mut bodies: Vec<FuncBody, A> = Vec::new_in(alloc);
         bodies.try_reserve_exact(n as usize).map_err(|_| Fail::from(OutOfMemory))?;
         // Each function's table starts after the previous one's header, at least.
         let mut next = 0u32;
         for i in 0..n {
-            let size = s.u32()? as usize;
-            let start = s.pos();
-            if size > s.remaining() {
-                return Err(derr(start, Reason::UnexpectedEndOfSectionOrFunction));
-            }
+            let (start, size) = next_body(s)?;
             let mut body = Reader::new(self.bytes, start, start + size);
             let mut locals = 0u64;
             for _ in 0..body.count()? {

@@ -55,7 +55,11 @@ pub struct Parts<'b> {
     pub index: &'b [u8],
 }
 
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+/// One FNV-1a step over a 64-bit word.
+#[inline]
+fn mix(h: u64, w: u64) -> u64 {
+    (h ^ w).wrapping_mul(0x0000_0100_0000_01b3)
+}
 
 fn pad8(n: usize) -> usize {
     (n + 7) & !7
@@ -72,13 +76,13 @@ pub fn hash<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> u64 {
         let mut words = c.chunks_exact(8);
         for w in &mut words {
             let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-            h = (h ^ w).wrapping_mul(FNV_PRIME);
+            h = mix(h, w);
         }
         let rest = words.remainder();
         if !rest.is_empty() {
             let mut b = [0u8; 8];
             b[..rest.len()].copy_from_slice(rest);
-            h = (h ^ u64::from_le_bytes(b)).wrapping_mul(FNV_PRIME);
+            h = mix(h, u64::from_le_bytes(b));
         }
     }
     h
@@ -132,7 +136,7 @@ pub fn write(wasm: &[u8], side: &[u8], overflow: &[u8], index: impl Iterator<Ite
     while let Some(lo) = it.next() {
         let (hi, n) = it.next().map_or((0, 1), |hi| (hi, 2));
         funcs += n;
-        h = (h ^ (lo as u64 | (hi as u64) << 32)).wrapping_mul(FNV_PRIME);
+        h = mix(h, lo as u64 | (hi as u64) << 32);
     }
     let mut head = [0u8; HEADER_BYTES];
     head[..4].copy_from_slice(&MAGIC);

@@ -2,8 +2,8 @@
 #![no_std]
 #![warn(missing_docs)]
 // `checked`: no unsafe code (a broken validator guarantee traps). `deny`, not `forbid`, for
-// one declaration: `Module::from_packed_unchecked_in` is an `unsafe fn` in every build,
-// though its body does nothing unsafe (see UNSAFE.md).
+// one declaration: `Prevalidated::new` is an `unsafe fn` in every build (the promise that
+// lets a firmware skip the validator), though its body does nothing unsafe (see UNSAFE.md).
 #![cfg_attr(feature = "checked", deny(unsafe_code))]
 #![cfg_attr(not(feature = "checked"), deny(unsafe_code))]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
@@ -33,6 +33,7 @@ pub mod value;
 pub use error::{DecodeError, InstantiateError, LoadError, OutOfMemory, Reason, ValidateError};
 pub use exec::{Exit, InvokeError, StackLimits, Thread};
 pub use module::{Features, FuncBody, FuncInfo, ImportDesc, Module};
+pub use pack::Prevalidated;
 pub use store::{Extern, MAX_STORE_INSTANCES, STORE_BYTES_PER_FUNC, FuncAddr, GlobalAddr, HostLimits, Instance, MemoryAddr, Store, TableAddr};
 pub use trap::{Trap, TrapCode};
 pub use types::{ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};

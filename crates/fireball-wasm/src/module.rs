@@ -7,6 +7,7 @@ use allocator_api2::alloc::{Allocator, Global};
 use allocator_api2::vec::Vec;
 
 use crate::error::{fail, Fail, LoadError, OutOfMemory, Reason};
+use crate::pack::Prevalidated;
 use crate::reader::Reader;
 use crate::sidetable::{self, Entry, Header, ENTRY_BYTES, HEADER_ENTRIES, WIDE_BYTES};
 use crate::types::*;
@@ -260,30 +261,18 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         Self::load::<true, false>(p.wasm, SideTable::Packed { side: p.side, overflow: p.overflow }, p.index, features, alloc)
     }
 
-    /// Load a packed module *without validating its function bodies*: the sections
+    /// Load a packed module the firmware's build validated *without validating its
+    /// function bodies again* (the promise is [`Prevalidated::new`]'s): the sections
     /// are decoded and checked as always, but each body's side table is taken from
-    /// the container's function index as it is. For a guest linked into the
-    /// firmware, validated and packed by the firmware's own build (`build.rs` or
-    /// `fireball pack`): the load then costs the container's hash, the sections and
-    /// a few checks per function, not the validator's ~150 instructions per wasm
-    /// instruction (see the README's start-up figures).
+    /// the container's function index as it is. The load then costs the container's
+    /// hash, the sections and a few checks per function, not the validator's ~150
+    /// instructions per wasm instruction (see the README's start-up figures).
     ///
     /// What is still refused with an error: a damaged container (its hash), one of
     /// another format version, and an index or table that does not fit the module
     /// (each header is checked against its body's length, locals and signature).
-    ///
-    /// # Safety
-    ///
-    /// `packed` must be exactly what [`Module::write_packed`] (or `fireball pack`) of
-    /// this engine version wrote for a module that loaded, with `features` allowing
-    /// everything it uses. The interpreter relies on the validator's guarantees
-    /// (operand-stack bounds, local indices, branch targets) without checking them
-    /// again: a container forged to pass the checks above can make it read and write
-    /// outside its stacks. Never use this for bytes from outside the firmware (a
-    /// download, a file system, a debugger): load those with [`Module::from_packed_in`].
-    #[allow(unsafe_code)]
-    pub unsafe fn from_packed_unchecked_in(packed: &'b [u8], features: Features, alloc: A) -> Result<Self, LoadError> {
-        let p = crate::pack::parse(packed)?;
+    pub fn from_prevalidated_in(packed: Prevalidated<'b>, features: Features, alloc: A) -> Result<Self, LoadError> {
+        let p = crate::pack::parse(packed.bytes())?;
         Self::load::<true, true>(p.wasm, SideTable::Packed { side: p.side, overflow: p.overflow }, p.index, features, alloc)
     }
 
@@ -773,7 +762,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
         Ok(())
     }
 
-    /// The code section of a packed module loaded with `from_packed_unchecked_in`:
+    /// The code section of a packed module loaded with `from_prevalidated_in`:
     /// each body's locals are read to find its first instruction, its side table is
     /// where the function index says, and its header must describe it (code length,
     /// locals, signature) — which catches a container of another module or a

@@ -5,9 +5,10 @@
 //! storing it: a packed table is never trusted, it only saves the RAM the table
 //! would take.
 //!
-//! The one exception is opt-in and `unsafe`: [`crate::Module::from_packed_unchecked_in`]
-//! loads a container the firmware's own build validated and packed (the guest
-//! linked into flash with the engine), without validating its function bodies
+//! The one exception is opt-in and takes an `unsafe` promise: a container the
+//! firmware's own build validated and packed (the guest linked into flash with the
+//! engine) can be wrapped in a [`Prevalidated`] and loaded by
+//! [`crate::Module::from_prevalidated_in`] without validating its function bodies
 //! again. The function index is what lets it find each body's side table
 //! without the validator.
 //!
@@ -40,6 +41,50 @@ pub const VERSION: u16 = 2;
 pub const TABLE_VERSION: u16 = 1;
 /// Header bytes before the payload.
 pub const HEADER_BYTES: usize = 32;
+
+/// A packed module that the firmware's own build validated and packed: the promise
+/// that lets [`crate::Module::from_prevalidated_in`] skip the validator.
+///
+/// Its only constructor is `unsafe` ([`Prevalidated::new`]): holding one *is* the
+/// promise, so the loader that takes it is safe to call, and so is anything that
+/// passes one along (a firmware's guest list, the `fireball` facade).
+#[derive(Debug, Clone, Copy)]
+pub struct Prevalidated<'b> {
+    bytes: &'b [u8],
+}
+
+impl<'b> Prevalidated<'b> {
+    /// Promise that `packed` was validated by this engine's build.
+    ///
+    /// What loading still refuses with an error: a damaged container (its hash), one
+    /// of another format version, and an index or table that does not fit the module
+    /// (each function's header is checked against its body's length, locals and
+    /// signature).
+    ///
+    /// # Safety
+    ///
+    /// `packed` must be exactly what [`crate::Module::write_packed`] (or `fireball
+    /// pack`) of this engine version wrote for a module that loaded, and the features
+    /// it is later loaded with must allow everything it uses. The interpreter relies
+    /// on the validator's guarantees (operand-stack bounds, local indices, branch
+    /// targets) without checking them again: a container forged to pass the checks
+    /// above can make it read and write outside its stacks. Never promise this for
+    /// bytes from outside the firmware (a download, a file system, a debugger): load
+    /// those with [`crate::Module::from_packed_in`]. The usual caller is a firmware
+    /// whose `build.rs` validated and packed the guest it embeds with `include_bytes!`.
+    // The `checked` build denies `unsafe_code`; this declaration is its one exception
+    // (nothing unsafe happens here; in that build the interpreter checks every access,
+    // so a broken promise traps). UNSAFE.md, "The prevalidated packed loader".
+    #[allow(unsafe_code)]
+    pub const unsafe fn new(packed: &'b [u8]) -> Self {
+        Prevalidated { bytes: packed }
+    }
+
+    /// The container's bytes.
+    pub const fn bytes(&self) -> &'b [u8] {
+        self.bytes
+    }
+}
 
 /// The parts of a packed module, borrowed from it.
 #[derive(Debug, Clone, Copy)]

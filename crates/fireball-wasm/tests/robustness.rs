@@ -197,7 +197,7 @@ fn forged_or_truncated_packed_modules_are_refused() {
     assert!(refused > 0 && side_refused > 0, "refused {refused}, by the side-table check {side_refused}");
 }
 
-/// The unchecked packed loader (for guests the firmware's build validated) gives the
+/// The prevalidated packed loader (for guests the firmware's build validated) gives the
 /// module the validating loader gives, and still refuses a damaged container, one of
 /// another version, and a function index that does not fit the module.
 #[test]
@@ -212,7 +212,8 @@ fn unchecked_packed_load_matches_and_refuses_damaged_or_mismatched_containers() 
         // SAFETY: every container here was written by `write_packed` of a module that
         // loaded, or was edited so that the loader's checks refuse it before any code runs
         // (each such case asserts the refusal).
-        unsafe { Module::from_packed_unchecked_in(p, Features::default(), Global) }
+        let p = unsafe { fireball_wasm::Prevalidated::new(p) };
+        Module::from_prevalidated_in(p, Features::default(), Global)
     }
     for src in SEED_MODULES {
         let wasm = wat::parse_str(src).expect("seed");
@@ -264,7 +265,7 @@ fn unchecked_packed_load_matches_and_refuses_damaged_or_mismatched_containers() 
             edits.push(short);
             for (k, mut e) in edits.into_iter().enumerate() {
                 rehash(&mut e);
-                assert!(unchecked(&e).is_err(), "edit {k} of {src} accepted by the unchecked loader");
+                assert!(unchecked(&e).is_err(), "edit {k} of {src} accepted by the prevalidated loader");
                 assert!(Module::from_packed(&e).is_err(), "edit {k} of {src} accepted by the checking loader");
             }
         }

@@ -120,8 +120,8 @@ pub enum BuildError<'a> {
         /// Why.
         error: LoadError,
     },
-    /// A plain `.wasm` given to a system built without the facade's feature `plain`,
-    /// which loads packed modules only.
+    /// A module the firmware cannot load: a plain `.wasm` without the facade's feature
+    /// `plain`, or any module but a prevalidated one without its feature `validate`.
     NotPacked {
         /// The module.
         module: &'a str,
@@ -211,9 +211,13 @@ impl fmt::Display for BuildError<'_> {
                 write!(f, "{module}: no P4 sub-heap of {size} B ({error}): give the system more RAM, or fewer services")
             }
             BuildError::Load { module, error } => write!(f, "{module}: {error}"),
-            BuildError::NotPacked { module } => write!(
+            BuildError::NotPacked { module } if cfg!(feature = "validate") => write!(
                 f,
                 "{module}: not a packed module, and this firmware loads packed modules only: pack it (`fireball pack {module} -o app.fbx`), or build with the facade's feature `plain`"
+            ),
+            BuildError::NotPacked { module } => write!(
+                f,
+                "{module}: this firmware loads only modules its build validated (`Guest::prevalidated_app`): pack it in build.rs, or build with the facade's feature `validate`"
             ),
             BuildError::DoesNotFit { module, service, need, have, fits_in, ram } => {
                 let place = if service { "its P4 sub-heap" } else { "the guest partition P5" };

@@ -112,7 +112,7 @@ pub mod system;
 pub mod tap;
 
 pub use error::{describe_fault, BuildError, EntryError, Fault, Need, Stop};
-pub use setup::{entry_of, ram_for, thread_limits, Builder, Footprint, Footprints, Guest, Parts, Time};
+pub use setup::{entry_of, ram_for, thread_limits, Builder, Footprint, Footprints, Guest, Image, Parts, Time};
 pub use system::{Ended, Limit, ModuleInfo, Notice, PartitionTable, Sink, System, Tick, BLOCKED_AFTER};
 pub use tap::AdcTap;
 

@@ -39,7 +39,7 @@ use fireball_sys::hal::{Device, Registry};
 use fireball_sys::log::{ring_in, Event, Logger, CAPACITY};
 use fireball_sys::manifest::{Manifest, PortRef, Wire};
 use fireball_sys::router::{Grants, Router};
-use fireball_wasm::{ExternKind, Features, HostLimits, LoadError, Module, StackLimits};
+use fireball_wasm::{ExternKind, Features, HostLimits, LoadError, Module, Prevalidated, StackLimits};
 
 use crate::error::{BuildError, EntryError, Need, ENTRY_CANDIDATES};
 use crate::system::{Sink, Slot, System, Usage};
@@ -62,14 +62,38 @@ pub(crate) type SysRouter<'a> = Router<'a, 'a, &'a mut [Event]>;
 /// The kernel the system uses: its core in P1, tasks in their own partitions.
 pub(crate) type SysKernel<'a> = Kernel<'a, 'a, &'a Partition, &'a Partition, &'a Partition>;
 
+/// What a module is loaded from. Borrowed, never copied.
+#[derive(Debug, Clone, Copy)]
+pub enum Image<'a> {
+    /// A wasm binary, or a packed module (`fireball pack`, `Module::write_packed`: the
+    /// side table stays with it in flash), validated when the system is built (the
+    /// facade's feature `validate`; a plain binary also needs `plain`).
+    Wasm(&'a [u8]),
+    /// A packed module the firmware's own build validated ([`Prevalidated`]: the
+    /// promise is made where it is constructed, with `unsafe`): loaded without the
+    /// validator, in a few instructions per byte (README, start-up figures). A
+    /// firmware whose guests are all prevalidated can leave out the facade's feature
+    /// `validate`, and with it the validator's flash.
+    Prevalidated(Prevalidated<'a>),
+}
+
+impl<'a> Image<'a> {
+    /// The bytes, as given.
+    pub const fn bytes(&self) -> &'a [u8] {
+        match self {
+            Image::Wasm(b) => b,
+            Image::Prevalidated(p) => p.bytes(),
+        }
+    }
+}
+
 /// One module to run: a guest app (in P5) or a service (in its own P4 sub-heap).
 #[derive(Debug, Clone, Copy)]
 pub struct Guest<'a> {
     /// Its name: the manifest's and the log's.
     pub name: &'a str,
-    /// A wasm binary, or a packed module (`fireball pack`, `Module::write_packed`:
-    /// the side table stays with it in flash). Borrowed, never copied.
-    pub bytes: &'a [u8],
+    /// What it is loaded from.
+    pub image: Image<'a>,
     /// The `[] -> []` export to start; `None`: `_start`, else the only such export.
     pub entry: Option<&'a str>,
     /// Whether it is a service.
@@ -77,14 +101,24 @@ pub struct Guest<'a> {
 }
 
 impl<'a> Guest<'a> {
-    /// The guest app.
+    /// The guest app, from a wasm binary or a packed module (validated when the system is built).
     pub const fn app(name: &'a str, bytes: &'a [u8]) -> Guest<'a> {
-        Guest { name, bytes, entry: None, service: false }
+        Guest { name, image: Image::Wasm(bytes), entry: None, service: false }
     }
 
-    /// A service plugin.
+    /// A service plugin, from a wasm binary or a packed module (validated when the system is built).
     pub const fn service(name: &'a str, bytes: &'a [u8]) -> Guest<'a> {
-        Guest { name, bytes, entry: None, service: true }
+        Guest { name, image: Image::Wasm(bytes), entry: None, service: true }
+    }
+
+    /// The guest app, from a packed module the firmware's build validated (see [`Image::Prevalidated`]).
+    pub const fn prevalidated_app(name: &'a str, packed: Prevalidated<'a>) -> Guest<'a> {
+        Guest { name, image: Image::Prevalidated(packed), entry: None, service: false }
+    }
+
+    /// A service plugin, from a packed module the firmware's build validated (see [`Image::Prevalidated`]).
+    pub const fn prevalidated_service(name: &'a str, packed: Prevalidated<'a>) -> Guest<'a> {
+        Guest { name, image: Image::Prevalidated(packed), entry: None, service: true }
     }
 
     /// Start `entry` instead of `_start`.
@@ -711,14 +745,15 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
         let Some(g) = g else { continue };
         let heap = heap_of(k);
         heap.reset_peak();
-        // Each loader is its own code (see `Module::new_in`): without feature `plain`
-        // only the packed one is linked.
-        let loaded = if g.bytes.starts_with(&fireball_wasm::pack::MAGIC) {
-            Module::from_packed_in(g.bytes, Features::default(), heap)
-        } else if cfg!(feature = "plain") {
-            Module::new_in(g.bytes, Features::default(), heap)
-        } else {
-            return Err(BuildError::NotPacked { module: g.name });
+        // Each loader is its own code (see `Module::new_in`): a firmware links only the
+        // ones its features allow (`validate`: packed modules, validated; `plain`: wasm).
+        let loaded = match g.image {
+            Image::Prevalidated(p) => Module::from_prevalidated_in(p, Features::default(), heap),
+            Image::Wasm(b) if cfg!(feature = "validate") && b.starts_with(&fireball_wasm::pack::MAGIC) => {
+                Module::from_packed_in(b, Features::default(), heap)
+            }
+            Image::Wasm(b) if cfg!(feature = "plain") => Module::new_in(b, Features::default(), heap),
+            Image::Wasm(_) => return Err(BuildError::NotPacked { module: g.name }),
         };
         let m = loaded.map_err(|e| match e {
             LoadError::OutOfMemory => fit_error(k),

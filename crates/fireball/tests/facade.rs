@@ -140,3 +140,32 @@ fn a_trap_past_the_backed_memory_says_so() {
         assert_eq!(ended.contains("of the 65536 B of linear memory it declares: if its heap grew past them, give the system more RAM"), note, "{ended}");
     }
 }
+
+/// A guest the firmware's build validated (`Guest::prevalidated_app`) builds and runs as
+/// the same module validated at build time does.
+#[test]
+fn a_prevalidated_guest_runs_as_a_validated_one() {
+    let spin = wat::parse_str(
+        r#"(module (import "env" "co_yield" (func $y)) (memory 1) (global (export "__heap_base") i32 (i32.const 1024))
+           (func (export "_start") (loop (call $y) (br 0))))"#,
+    )
+    .expect("wat");
+    let module = fireball::wasm::Module::new(&spin).expect("valid");
+    let mut packed = Vec::new();
+    module.write_packed(|c| packed.extend_from_slice(c));
+    let packed: &'static [u8] = Box::leak(packed.into_boxed_slice());
+    // SAFETY: `packed` is `write_packed` of a module that just loaded with the default features.
+    let pre = unsafe { fireball::wasm::Prevalidated::new(packed) };
+    let mut seen = Vec::new();
+    for guest in [Guest::app("spin", packed), Guest::prevalidated_app("spin", pre)] {
+        let mut parts = Parts::new();
+        let mut sys = Builder::new(ram::<{ 32 * 1024 }>()).guest(guest).build(&mut parts).unwrap_or_else(|e| panic!("{e}"));
+        let f = sys.footprints()[0];
+        assert!(f.packed && f.memory > 4096, "{f:?}");
+        for _ in 0..5 {
+            assert!(sys.step().notices().next().is_none());
+        }
+        seen.push((f.memory, f.metadata));
+    }
+    assert_eq!(seen[0], seen[1]);
+}

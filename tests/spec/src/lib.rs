@@ -71,10 +71,11 @@ fn check_packed(m: &Module<'static>, features: Features) -> Result<(), String> {
         return Err("packed module differs from the plain one".into());
     }
     // SAFETY: `packed` was just written by `write_packed` of `m`, a module that loaded
-    // with these features: what the unchecked loader requires.
-    let u = unsafe { Module::from_packed_unchecked_in(&packed, features, fireball_wasm::Global) }.map_err(|e| format!("packed, unchecked: {e}"))?;
+    // with these features: what the prevalidated loader requires.
+    let pre = unsafe { fireball_wasm::Prevalidated::new(&packed) };
+    let u = Module::from_prevalidated_in(pre, features, fireball_wasm::Global).map_err(|e| format!("packed, prevalidated: {e}"))?;
     if u.side_table() != m.side_table() || (0..=m.func_count()).any(|i| u.func_info(i) != m.func_info(i)) {
-        return Err("module loaded unchecked differs from the plain one".into());
+        return Err("module loaded prevalidated differs from the plain one".into());
     }
     let (side, _) = m.side_table();
     if !side.is_empty() {

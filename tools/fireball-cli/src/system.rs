@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use fireball::{AdcTap, BuildError, Builder, EntryError, Guest, Notice, Parts, Stop, Time};
+use fireball::{AdcTap, BuildError, Builder, EntryError, Guest, Image, Notice, Parts, Stop, Time};
 use fireball_coos::sched::{Counters, Fault, SpawnError, TaskState};
 use fireball_sys::hal::sim::{Signal, SimAdc, SimBle, SimClock, SimCrc32, SimGpio, SimI2c, SimSpi, SimTime, SimTx, SimUart};
 use fireball_wasm::{Module, StackLimits};
@@ -373,7 +373,7 @@ fn describe(e: &BuildError<'_>) -> String {
 fn guests(app: Option<ModuleSpec>, services: Vec<ModuleSpec>) -> Vec<Guest<'static>> {
     let leak = |s: ModuleSpec, service: bool| Guest {
         name: leak_str(&s.name),
-        bytes: Box::leak(s.bytes.into_boxed_slice()),
+        image: Image::Wasm(Box::leak(s.bytes.into_boxed_slice())),
         entry: s.entry.as_deref().map(leak_str),
         service,
     };

@@ -16,7 +16,7 @@ use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
 use fireball_coos::mem::{Partition, PartitionId};
 use fireball_qemu_m4::exit;
-use fireball_wasm::{Exit, Features, HostLimits, Module, StackLimits, Store, Thread, Value};
+use fireball_wasm::{Exit, Features, HostLimits, Module, Prevalidated, StackLimits, Store, Thread, Value};
 
 #[path = "../icount.rs"]
 mod icount;
@@ -81,10 +81,11 @@ fn run() -> bool {
     // SAFETY: COREMARK is build.rs's output, `write_packed` of coremark.wasm after it
     // loaded (was validated) with this engine and the default features; it is linked
     // into this firmware's flash and comes from nowhere else.
-    let module = match unsafe { Module::from_packed_unchecked_in(COREMARK, Features::default(), &part) } {
+    let pre = unsafe { Prevalidated::new(COREMARK) };
+    let module = match Module::from_prevalidated_in(pre, Features::default(), &part) {
         Ok(m) => m,
         Err(e) => {
-            hprintln!("coremark.wasm (unchecked): {}", e);
+            hprintln!("coremark.wasm (prevalidated): {}", e);
             return false;
         }
     };
@@ -99,7 +100,7 @@ fn run() -> bool {
     let trusted = icount.now() - t1;
     let Some(f) = store.export_func(inst, "run") else { return false };
     hprintln!(
-        "coremark.wasm: {} B packed in flash, engine metadata {} B in RAM; load + validate + instantiate: {} instructions; pre-validated (from_packed_unchecked_in) + instantiate: {} instructions",
+        "coremark.wasm: {} B packed in flash, engine metadata {} B in RAM; load + validate + instantiate: {} instructions; prevalidated (from_prevalidated_in) + instantiate: {} instructions",
         COREMARK.len(),
         metadata,
         load,

@@ -20,7 +20,9 @@
 //! Exits through semihosting: 0 once the guest has returned 0, or lldb killed it.
 #![no_std]
 #![no_main]
-// No unsafe here; `deny` rather than `forbid` so cortex-m's `singleton!` may allow its own.
+// No unsafe here but the promise that build.rs validated the guest (`Prevalidated::new`,
+// allowed where it is made); `deny` rather than `forbid` so it, and cortex-m's
+// `singleton!`, may allow their own.
 #![deny(unsafe_code)]
 
 use core::fmt;
@@ -28,17 +30,23 @@ use core::fmt;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{hprint, hprintln};
 use fireball::coos::plan::Config;
+use fireball::wasm::Prevalidated;
 use fireball::{Builder, Guest, Parts, Ram, Stop};
 use fireball_qemu_m4::exit;
 
-/// The guest, packed with its side table by build.rs (DWARF included: lldb reads it from here).
-static GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/", env!("FIREBALL_DEBUG_GUEST_FILE")));
+/// The guest, validated and packed with its side table by build.rs (DWARF included: lldb reads it from here).
+// SAFETY: build.rs wrote this file with `write_packed` of the guest after it loaded (was
+// validated) with this engine and the default features, which the facade loads it with;
+// it is linked into this firmware's flash and comes from nowhere else.
+#[allow(unsafe_code)]
+static GUEST: Prevalidated<'static> =
+    unsafe { Prevalidated::new(include_bytes!(concat!(env!("OUT_DIR"), "/", env!("FIREBALL_DEBUG_GUEST_FILE")))) };
 
 /// The modules to run: the name lldb sees, and whether it is a service.
 #[cfg(not(debug_pair))]
-const GUESTS: &[Guest<'static>] = &[Guest::app(env!("FIREBALL_DEBUG_GUEST_NAME"), GUEST)];
+const GUESTS: &[Guest<'static>] = &[Guest::prevalidated_app(env!("FIREBALL_DEBUG_GUEST_NAME"), GUEST)];
 #[cfg(debug_pair)]
-const GUESTS: &[Guest<'static>] = &[Guest::app("app.wasm", GUEST), Guest::service("service.wasm", GUEST)];
+const GUESTS: &[Guest<'static>] = &[Guest::prevalidated_app("app.wasm", GUEST), Guest::prevalidated_service("service.wasm", GUEST)];
 
 /// The device the memory plan is for.
 const RAM_BYTES: usize = 96 * 1024;

@@ -17,7 +17,9 @@
 //! ADC returned (`example ok`), 1 otherwise; errors are printed, never panicked on.
 #![no_std]
 #![no_main]
-// No unsafe here; `deny` rather than `forbid` so cortex-m's `singleton!` may allow its own.
+// No unsafe here but the promise that build.rs validated the guest (`Prevalidated::new`,
+// allowed where it is made); `deny` rather than `forbid` so it, and cortex-m's
+// `singleton!`, may allow their own.
 #![deny(unsafe_code)]
 
 use core::cell::{Cell, RefCell};
@@ -27,11 +29,16 @@ use cortex_m_rt::entry;
 use cortex_m_semihosting::{hprint, hprintln};
 use fireball::sys::hal::sim::{Signal, SimAdc, SimClock, SimTime};
 use fireball::sys::hal::{Device, HalError, Tx};
+use fireball::wasm::Prevalidated;
 use fireball::{AdcTap, Builder, Guest, Parts, Ram, Stop, Time};
 use fireball_qemu_m4::{exit, HEAP};
 
-/// The guest, packed with its side table by build.rs, executed in place from flash.
-static GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sensor.fbx"));
+/// The guest, validated and packed with its side table by build.rs, executed in place from flash.
+// SAFETY: build.rs wrote this file with `write_packed` of sensor.wasm after it loaded
+// (was validated) with this engine and the default features, which the facade loads
+// it with; it is linked into this firmware's flash and comes from nowhere else.
+#[allow(unsafe_code)]
+static GUEST: Prevalidated<'static> = unsafe { Prevalidated::new(include_bytes!(concat!(env!("OUT_DIR"), "/sensor.fbx"))) };
 
 /// The device the memory plan is for.
 const RAM_BYTES: usize = 64 * 1024;
@@ -122,7 +129,7 @@ impl fmt::Write for Console {
 
 #[entry]
 fn main() -> ! {
-    hprintln!("example: sensor.wasm, {} bytes at {:p} (flash)", GUEST.len(), GUEST.as_ptr());
+    hprintln!("example: sensor.wasm, {} bytes at {:p} (flash)", GUEST.bytes().len(), GUEST.bytes().as_ptr());
     let ok = run();
     hprintln!("{}", if ok { "example ok" } else { "example FAILED" });
     exit(ok)
@@ -154,7 +161,7 @@ fn run() -> bool {
         .device("adc/0", &mut adc)
         .device("clock", &mut clock)
         .device("tx", &mut tx)
-        .guest(Guest::app("sensor", GUEST))
+        .guest(Guest::prevalidated_app("sensor", GUEST))
         .log_to(&mut console)
         .time(Time::Simulated { time: &time, instructions_per_ms: 4_000 })
         .max_table_elems(64)

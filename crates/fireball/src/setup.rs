@@ -21,7 +21,9 @@
 //! P5 as linear memory, and reports a module that does not fit with what it
 //! needs. Without a measurement (a device has no scratch RAM to spare) the
 //! services get the plan's `MAX_SERVICE_SIZE` and the app as much of P5 as
-//! spawns. Either way, when a spawn is refused for memory the facade bisects
+//! spawns: it is spawned once with its footprint, which tells what spawning takes
+//! besides linear memory, unloaded, and spawned again with all that P5 can spare
+//! past that. Either way, when a spawn is refused for memory the facade bisects
 //! the linear memory down towards the footprint, and then clears the
 //! partition's exhausted flag: those refusals were the sizing's, not the
 //! module's.
@@ -53,6 +55,10 @@ pub(crate) const MAX_TASKS: usize = MAX_MODULES + 1;
 /// and spawning leave in a heap that is only just large enough (a module measured at
 /// 3 712 B by the probe did not spawn in a 3 808-byte sub-heap).
 const SUBHEAP_OVERHEAD: usize = 36 * core::mem::size_of::<usize>() + 128;
+
+/// Bytes left unclaimed when the unmeasured app's linear memory is sized from what its
+/// first spawn took: talc's tags and alignment on the memory and the spawn's other blocks.
+const FILL_SLACK: usize = 256;
 
 /// Every kernel channel buffers [`CHANNEL_CAPACITY`] messages.
 static CAPACITIES: [usize; MAX_CHANNELS] = [CHANNEL_CAPACITY; MAX_CHANNELS];
@@ -862,10 +868,11 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
                 footprint + spare
             }
             // Unmeasured: a service gets SERVICE_HEAP past its footprint; the app as much of
-            // P5 as spawns (the bisection below finds it).
+            // P5 as spawns (sized below).
             (false, None) if g.service => footprint + u64::from(SERVICE_HEAP),
-            (false, None) => footprint.max(heap.free() as u64),
+            (false, None) => footprint,
         };
+        let fill = !probe && !g.service && inp.measured.and_then(|m| m.get(k)).is_none();
         let mut launch = Launch {
             name: g.name,
             service: g.service,
@@ -879,6 +886,23 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
             module,
         };
         heap.reset_peak();
+        if fill {
+            // The unmeasured app: spawned once with its footprint, which tells what spawning
+            // takes besides linear memory; then all that P5 can spare past that backs its
+            // memory. (Bisecting from all of P5 instead spawned it ten times, each zeroing
+            // up to the whole partition: ~290 000 Cortex-M4 instructions for the sensor
+            // example's system, scripts/startup-qemu.sh.)
+            // (If even that is refused, the spawn below is refused the same way and says why.)
+            let free = heap.free();
+            if let Ok(t) = launch.start(&mut kernel, router) {
+                let others = free.saturating_sub(heap.free()).saturating_sub(kernel.memory_bytes(t));
+                kernel.unload(t);
+                router.borrow_mut().dismiss(t);
+                // A little less than exact, for the allocator's tags and alignment.
+                let spare = heap.free().saturating_sub(others + FILL_SLACK) as u64;
+                launch.limits.max_memory_bytes = footprint.max(spare);
+            }
+        }
         // The most memory that still spawns: the spare computed above is exact but for the
         // holes loading may leave in the heap, so on a refusal bisect down towards the footprint.
         let t = match launch.start(&mut kernel, router) {

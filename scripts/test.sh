@@ -4,7 +4,7 @@
 # tests (unit, CLI, examples, system, robustness, the spec testsuite), checks the
 # examples' .wasm against their sources, runs the firmware under QEMU (Cortex-M4
 # and Cortex-M33: the engine demo, the sensor example on the kernel, the kernel
-# benchmarks; CoreMark on Fireball, wasmi, wasm3 and natively), checks the engine's flash budget and smoke-runs the benchmark. The last line repeats the spec testsuite summary.
+# benchmarks, start-up; CoreMark on Fireball, wasmi, wasm3 and natively), checks the engine's flash budget and smoke-runs the benchmark. The last line repeats the spec testsuite summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -98,6 +98,9 @@ bash scripts/gdb-qemu.sh
 
 step "kernel micro-benchmarks on QEMU (instructions per operation, -icount)"
 bash scripts/kernel-bench-qemu.sh
+
+step "start-up on QEMU (instructions, -icount): loading validating and prevalidated, instantiating, a board's whole system built"
+bash scripts/startup-qemu.sh
 
 step "CoreMark on QEMU (instructions per iteration, -icount; checksums checked)"
 bash scripts/coremark-qemu.sh

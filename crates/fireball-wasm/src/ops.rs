@@ -1,6 +1,6 @@
 //! The instruction set as data. Every *simple* instruction — one whose stack
 //! effect is a fixed signature and whose only immediate is at most a memarg —
-//! is one row of [`for_each_simple_op!`]: opcode, text name, parameters,
+//! is one row of `for_each_simple_op!` (below): opcode, text name, parameters,
 //! results. The validator checks them from this table and the disassembler
 //! names them from it; the interpreter implements each row in `exec`.
 //! Structured control, variables, references, tables and bulk memory have
@@ -221,7 +221,7 @@ const fn code(t: ValType) -> u8 {
 /// type, bits 2-3 the result type, bits 4-5 the shape (0 not a simple
 /// instruction, 1 unary `[t] -> [r]`, 2 binary `[t t] -> [r]`, 3 store
 /// `[i32 t] -> []`), bits 6-7 the natural alignment (log2) of a load or store.
-/// A load is unary with operand `i32`. Built from [`for_each_simple_op!`].
+/// A load is unary with operand `i32`. Built from `for_each_simple_op!`.
 pub static SHAPES: [u8; 256] = {
     let mut t = [0u8; 256];
     macro_rules! fill {

@@ -165,6 +165,14 @@ impl<'b> Reader<'b> {
 
     /// A signed 32-bit LEB128 (`i32.const`).
     pub fn i32(&mut self) -> Result<i32> {
+        // One byte (most constants): its low 7 bits, sign-extended, without the
+        // general reader's 64-bit arithmetic.
+        if let Some(b) = self.peek() {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(((b as i32) << 25) >> 25);
+            }
+        }
         Ok(self.leb_signed(32)? as i32)
     }
 

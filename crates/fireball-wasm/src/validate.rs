@@ -151,6 +151,13 @@ fn one(t: ValType) -> &'static [ValType] {
     }
 }
 
+/// Room for one more value on the validator's operand stack (amortized doubling).
+#[cold]
+#[inline(never)]
+fn grow<A: Allocator>(vals: &mut Vec<Ty, A>) -> R<()> {
+    Ok(vals.try_reserve(1).map_err(|_| crate::error::OutOfMemory)?)
+}
+
 /// `PACKED`: checking a packed module's table against what validation computes
 /// (a const parameter, so a firmware that loads only packed modules, or only
 /// plain ones, links only that path).
@@ -207,7 +214,12 @@ impl<'m, 'b, 's, A: Allocator + Clone, const PACKED: bool> V<'m, 'b, 's, A, PACK
     }
 
     fn push(&mut self, t: Ty) -> R<()> {
-        push(&mut self.s.vals, t)?;
+        let vals = &mut self.s.vals;
+        if vals.len() == vals.capacity() {
+            // Grown out of line: the common push then saves and restores fewer registers.
+            grow(vals)?;
+        }
+        crate::module::push_reserved(vals, t)?;
         let h = self.s.vals.len() as u32;
         if h > self.max_height {
             if h > MAX_HEIGHT {

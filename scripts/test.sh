@@ -107,6 +107,8 @@ bash scripts/coremark-qemu.sh
 
 step "engine flash size"
 bash scripts/size.sh
+step "the engine's panic paths on a Cortex-M (none but the one listed in the script)"
+bash scripts/panic-paths.sh
 
 step "benchmark smoke run (figures: cargo bench -p fireball-bench)"
 cargo bench -q -p fireball-bench -- --quick

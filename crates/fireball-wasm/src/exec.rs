@@ -1224,7 +1224,10 @@ impl<A: Allocator + Clone> Thread<A> {
                         return Exit::Done;
                     }
                     depth -= 1;
-                    let f = frames[depth];
+                    let f = match frames.get(depth) {
+                        Some(f) => *f,
+                        None => trap!(TrapCode::Internal, 0),
+                    };
                     stp = f.stp as usize;
                     fp = Slot::at(stack, f.fp as usize);
                     cur = f.func;
@@ -1676,10 +1679,14 @@ impl<SA: Allocator + Clone, M: Allocator + Clone> Cold<'_, '_, SA, M> {
                     while done < n {
                         let k = (n - done).min(64);
                         if let Some(src) = self.memory(si)?.window_mut(s + done, k) {
-                            buf[..k as usize].copy_from_slice(src);
+                            for (b, &x) in buf.iter_mut().zip(src.iter()) {
+                                *b = x;
+                            }
                         }
                         if let Some(dst) = self.memory(di)?.window_mut(d + done, k) {
-                            dst.copy_from_slice(&buf[..k as usize]);
+                            for (x, &b) in dst.iter_mut().zip(buf.iter()) {
+                                *x = b;
+                            }
                         }
                         done += k;
                     }
@@ -1754,11 +1761,8 @@ impl<SA: Allocator + Clone, M: Allocator + Clone> Cold<'_, '_, SA, M> {
                 let n = self.pop() as u32 as usize;
                 let v = self.pop();
                 let i = self.pop() as u32 as usize;
-                let table = self.table(t)?;
-                if i + n > table.elems.len() {
-                    return Err(TrapCode::TableOutOfBounds);
-                }
-                table.elems[i..i + n].fill(v);
+                let end = i.checked_add(n).ok_or(TrapCode::TableOutOfBounds)?;
+                self.table(t)?.elems.get_mut(i..end).ok_or(TrapCode::TableOutOfBounds)?.fill(v);
             }
             _ => return Err(TrapCode::Internal),
         }
@@ -1772,12 +1776,22 @@ fn move_within<T: Copy>(buf: &mut [T], src: usize, dst: usize, n: usize) {
     if cfg!(target_pointer_width = "64") {
         buf.copy_within(src..src + n, dst);
     } else if dst <= src {
+        // (Each element through `get`: the callers' ranges are in bounds, and this way
+        // a broken range copies less instead of panicking.)
         for i in 0..n {
-            buf[dst + i] = buf[src + i];
+            if let Some(&v) = buf.get(src + i) {
+                if let Some(d) = buf.get_mut(dst + i) {
+                    *d = v;
+                }
+            }
         }
     } else {
         for i in (0..n).rev() {
-            buf[dst + i] = buf[src + i];
+            if let Some(&v) = buf.get(src + i) {
+                if let Some(d) = buf.get_mut(dst + i) {
+                    *d = v;
+                }
+            }
         }
     }
 }
@@ -1790,11 +1804,16 @@ fn copy_windows<A: Allocator>(m: &mut MemoryInst<A>, d: u64, s: u64, n: u64) -> 
     }
     let mut buf = [0u8; 64];
     let mut step = |i: u64, k: u64| {
+        // (Element-wise: both windows are `k` long, and `k <= 64`, without a panic path.)
         if let Some(src) = m.window_mut(s + i, k) {
-            buf[..k as usize].copy_from_slice(src);
+            for (b, &x) in buf.iter_mut().zip(src.iter()) {
+                *b = x;
+            }
         }
         if let Some(dst) = m.window_mut(d + i, k) {
-            dst.copy_from_slice(&buf[..k as usize]);
+            for (x, &b) in dst.iter_mut().zip(buf.iter()) {
+                *x = b;
+            }
         }
     };
     if d <= s {

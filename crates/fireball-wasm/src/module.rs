@@ -344,8 +344,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             let mut s = Reader::new(self.bytes, start, end);
             if id == 0 {
                 let (no, nl) = s.name()?;
-                let name = &self.bytes[no as usize..(no + nl) as usize];
-                if name == b"name" {
+                if self.bytes.get(no as usize..(no + nl) as usize) == Some(b"name") {
                     self.name_section = Some((s.pos() as u32, (end - s.pos()) as u32));
                 }
                 r.skip(size)?;
@@ -649,7 +648,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 ValType::FuncRef
             };
             if let SegmentMode::Active { index, .. } = mode {
-                if self.tables[index as usize].elem != ty {
+                if self.tables.get(index as usize).is_none_or(|t| t.elem != ty) {
                     return Err(verr(ty_at, Reason::ElemTableMismatch));
                 }
             }
@@ -722,7 +721,7 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
             let (start, size) = next_body(s)?;
             let mut body = Reader::new(self.bytes, start, start + size);
             let func = self.imported_funcs + i;
-            let type_idx = self.funcs[func as usize];
+            let type_idx = self.funcs.get(func as usize).copied().unwrap_or(u32::MAX);
             let first = stp + HEADER_ENTRIES;
             let v = validate::function::<A, PACKED>(self, type_idx, &mut body, &mut scratch, first, escapes)?;
             let (code_start, header) = (v.code_start, v.header);
@@ -929,7 +928,9 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
                 push_reserved(&mut self.declared_refs, 0)?;
             }
         }
-        self.declared_refs[word] |= 1 << (f % 32);
+        if let Some(w) = self.declared_refs.get_mut(word) {
+            *w |= 1 << (f % 32);
+        }
         Ok(())
     }
 
@@ -938,14 +939,14 @@ impl<'b, A: Allocator + Clone> Module<'b, A> {
     }
 
     pub(crate) fn str_at(&self, (o, l): (u32, u32)) -> &'b str {
-        core::str::from_utf8(&self.bytes[o as usize..(o + l) as usize]).unwrap_or("")
+        self.bytes.get(o as usize..(o + l) as usize).and_then(|b| core::str::from_utf8(b).ok()).unwrap_or("")
     }
 
     pub(crate) fn type_at(&self, idx: u32) -> Option<FuncType<'_>> {
         let t = self.types.get(idx as usize)?;
         let s = t.start as usize;
         let p = s + t.params as usize;
-        Some(FuncType { params: &self.valtypes[s..p], results: &self.valtypes[p..p + t.results as usize] })
+        Some(FuncType { params: self.valtypes.get(s..p)?, results: self.valtypes.get(p..p + t.results as usize)? })
     }
 
     /// Signature of function `f` (imports first).

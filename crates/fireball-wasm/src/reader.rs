@@ -188,16 +188,13 @@ impl<'b> Reader<'b> {
 
     /// Little-endian 4 bytes.
     pub fn f32_bits(&mut self) -> Result<u32> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        // (`take` returned 4 bytes; `first_chunk` says so without a panic path.)
+        Ok(u32::from_le_bytes(self.take(4)?.first_chunk().copied().unwrap_or_default()))
     }
 
     /// Little-endian 8 bytes.
     pub fn f64_bits(&mut self) -> Result<u64> {
-        let b = self.take(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(u64::from_le_bytes(a))
+        Ok(u64::from_le_bytes(self.take(8)?.first_chunk().copied().unwrap_or_default()))
     }
 
     /// A length-prefixed UTF-8 name; returns its (offset, length) in the module.

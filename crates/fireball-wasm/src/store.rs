@@ -142,7 +142,7 @@ impl<A: Allocator> MemoryInst<A> {
     pub fn window_mut(&mut self, ea: u64, n: u64) -> Option<&mut [u8]> {
         let end = ea.checked_add(n)?;
         if end <= self.data.len() as u64 {
-            return Some(&mut self.data[ea as usize..end as usize]);
+            return self.data.get_mut(ea as usize..end as usize);
         }
         let off = ea.checked_sub(self.tail_start)?;
         self.tail.get_mut(off as usize..(off + n) as usize)
@@ -279,7 +279,8 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
             Some(s) => {
                 let st = s.start as usize;
                 let p = st + s.params as usize;
-                FuncType { params: &self.sig_types[st..p], results: &self.sig_types[p..p + s.results as usize] }
+                let types = |r: core::ops::Range<usize>| self.sig_types.get(r).unwrap_or(&[]);
+                FuncType { params: types(st..p), results: types(p..p + s.results as usize) }
             }
             None => FuncType { params: &[], results: &[] },
         }
@@ -499,23 +500,24 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         }
         let instance = self.instances.len() as u32;
         for body in 0..module.bodies.len() as u32 {
-            let t = module.funcs[(module.imported_funcs + body) as usize];
-            let sig = d.sigs[t as usize];
+            // (Validated: every defined function has a type; `get` keeps a panic path out.)
+            let t = module.funcs.get((module.imported_funcs + body) as usize).copied().unwrap_or(0);
+            let sig = d.sigs.get(t as usize).copied().unwrap_or(0);
             push_reserved(&mut self.funcs, FuncInst { sig: sig as u16, instance: instance as u16, index: body })?;
             push_reserved(&mut d.funcs, self.funcs.len() as u32 - 1)?;
         }
-        for t in &module.tables[module.imported_tables as usize..] {
+        for t in module.tables.get(module.imported_tables as usize..).unwrap_or(&[]) {
             if t.limits.min > self.limits.max_table_elems as u64 {
                 return Err(InstantiateError::TableLimit);
             }
             let a = self.table(*t)?;
             push_reserved(&mut d.tables, a.0)?;
         }
-        for m in &module.memories[module.imported_memories as usize..] {
+        for m in module.memories.get(module.imported_memories as usize..).unwrap_or(&[]) {
             let a = self.memory(*m)?;
             push_reserved(&mut d.memories, a.0)?;
         }
-        for g in &module.globals[module.imported_globals as usize..] {
+        for g in module.globals.get(module.imported_globals as usize..).unwrap_or(&[]) {
             let (v, _) = self.eval_const(&d, g.init)?;
             push_reserved(&mut self.globals, GlobalInst { value: v, ty: g.ty })?;
             push_reserved(&mut d.globals, self.globals.len() as u32 - 1)?;
@@ -544,25 +546,24 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         }
         push_reserved(&mut self.instances, d)?;
         let inst = Instance(instance);
+        let d = self.instances.get(instance as usize).ok_or(InstantiateError::SegmentOutOfBounds(TrapCode::Internal))?;
         // Active and declarative segments: initialize, then drop (spec 2.0 order).
         for (i, seg) in module.elems.iter().enumerate() {
             match seg.mode {
                 SegmentMode::Active { index, offset } => {
-                    let off = self.eval_const(&self.instances[instance as usize], offset)?.0 as u32;
+                    let off = self.eval_const(d, offset)?.0 as u32;
                     let n = seg.count;
-                    let d = &self.instances[instance as usize];
                     table_init(d, &mut self.tables, &self.elem_items, index, i as u32, off, 0, n)
                         .map_err(InstantiateError::SegmentOutOfBounds)?;
                     drop_elem(&mut self.elem_items, d, i as u32);
                 }
-                SegmentMode::Declarative => drop_elem(&mut self.elem_items, &self.instances[instance as usize], i as u32),
+                SegmentMode::Declarative => drop_elem(&mut self.elem_items, d, i as u32),
                 SegmentMode::Passive => {}
             }
         }
         for (i, seg) in module.datas.iter().enumerate() {
             if let SegmentMode::Active { index, offset } = seg.mode {
-                let off = self.eval_const(&self.instances[instance as usize], offset)?.0 as u32;
-                let d = &self.instances[instance as usize];
+                let off = self.eval_const(d, offset)?.0 as u32;
                 memory_init(d, &mut self.memories, &self.data_dropped, index, i as u32, off, 0, seg.len)
                     .map_err(InstantiateError::SegmentOutOfBounds)?;
                 if let Some(x) = self.data_dropped.get_mut((d.data_base + i as u32) as usize) {
@@ -705,7 +706,10 @@ pub(crate) fn memory_init<A: Allocator + Clone, M: Allocator + Clone>(
     }
     let to = m.window_mut(dst as u64, n as u64).ok_or(TrapCode::MemoryOutOfBounds)?;
     let from = s.start as usize + src;
-    to.copy_from_slice(&d.module.bytes[from..from + n]);
+    let from = d.module.bytes.get(from..from + n).ok_or(TrapCode::Internal)?;
+    if to.len() == from.len() {
+        to.copy_from_slice(from);
+    }
     Ok(())
 }
 

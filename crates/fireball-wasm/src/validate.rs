@@ -275,15 +275,13 @@ impl<'m, 'b, 's, A: Allocator + Clone, const PACKED: bool> V<'m, 'b, 's, A, PACK
     /// (the spec's `push_vals(pop_vals(ts))`).
     fn check_top(&self, ts: &[ValType]) -> R<()> {
         let (height, unreachable, _) = self.top();
-        let len = self.s.vals.len();
+        let above = self.s.vals.len().saturating_sub(height as usize);
         for (i, &t) in ts.iter().rev().enumerate() {
-            if len < i + 1 || len - i - 1 < height as usize {
-                if unreachable {
-                    return Ok(());
-                }
-                return Err(self.err(Reason::StackUnderflow));
-            }
-            let a = self.s.vals[len - i - 1];
+            let a = match self.s.vals.iter().rev().nth(i) {
+                Some(&a) if i < above => a,
+                _ if unreachable => return Ok(()),
+                _ => return Err(self.err(Reason::StackUnderflow)),
+            };
             if a != UNKNOWN && a != t as u8 {
                 return Err(self.err(Reason::TypeMismatch));
             }
@@ -360,11 +358,7 @@ impl<'m, 'b, 's, A: Allocator + Clone, const PACKED: bool> V<'m, 'b, 's, A, PACK
     }
 
     fn label(&self, depth: u32) -> R<&Ctrl> {
-        let n = self.s.ctrls.len();
-        if depth as usize >= n {
-            return Err(self.err(Reason::UnknownLabel));
-        }
-        Ok(&self.s.ctrls[n - 1 - depth as usize])
+        self.s.ctrls.iter().rev().nth(depth as usize).ok_or_else(|| self.err(Reason::UnknownLabel))
     }
 
     /// The entry a packed module has for this function's next site (its word, or
@@ -415,8 +409,9 @@ impl<'m, 'b, 's, A: Allocator + Clone, const PACKED: bool> V<'m, 'b, 's, A, PACK
 
     /// Check a packed forward entry's claim against the label's (the first one sets it).
     fn claim_label(&mut self, idx: usize, c: Claim) -> R<()> {
-        match self.s.ctrls[idx].claim {
-            None => self.s.ctrls[idx].claim = Some(c),
+        let Some(label) = self.s.ctrls.get_mut(idx) else { return Err(mismatch(c.index)) };
+        match label.claim {
+            None => label.claim = Some(c),
             Some(l) if (l.pc, l.stp, l.cost) == (c.pc, c.stp, c.cost) => {}
             Some(_) => return Err(mismatch(c.index)),
         }
@@ -443,8 +438,9 @@ impl<'m, 'b, 's, A: Allocator + Clone, const PACKED: bool> V<'m, 'b, 's, A, PACK
         if !self.live() {
             return Ok(None);
         }
-        let idx = self.s.ctrls.len() - 1 - depth as usize;
-        let f = &self.s.ctrls[idx];
+        let f = self.label(depth)?;
+        // (`label` found it, so this does not wrap.)
+        let idx = self.s.ctrls.len().wrapping_sub(1 + depth as usize);
         let keep = self.label_types(f).len() as u32;
         let (kind, f_height, loop_pc, loop_stp, head_cost, patch) = (f.kind, f.height, f.loop_pc, f.loop_stp, f.head_cost, f.patch);
         let height = self.s.vals.len() as u32;
@@ -472,7 +468,10 @@ impl<'m, 'b, 's, A: Allocator + Clone, const PACKED: bool> V<'m, 'b, 's, A, PACK
             e.cost = head_cost;
         } else {
             e.pc = patch;
-            self.s.ctrls[idx].patch = self.s.sites.len() as u32;
+            let n = self.s.sites.len() as u32;
+            if let Some(c) = self.s.ctrls.get_mut(idx) {
+                c.patch = n;
+            }
         }
         push(&mut self.s.sites, e)?;
         self.nsites += 1;
@@ -485,7 +484,7 @@ impl<'m, 'b, 's, A: Allocator + Clone, const PACKED: bool> V<'m, 'b, 's, A, PACK
         let stp = self.nsites;
         while head != NONE {
             let idx = head;
-            let e = &mut self.s.sites[idx as usize];
+            let Some(e) = self.s.sites.get_mut(idx as usize) else { break };
             head = e.pc;
             e.pc = pc;
             e.stp = stp;
@@ -807,7 +806,8 @@ pub(crate) fn function<A: Allocator + Clone, const PACKED: bool>(
                 // The then-arm falls through to here: jump over the else-arm.
                 v.end_run()?;
                 if v.live() {
-                    let idx = v.s.ctrls.len() - 1;
+                    // (`live` means a frame is open, so this does not wrap.)
+                    let idx = v.s.ctrls.len().wrapping_sub(1);
                     if PACKED {
                         let (e, index) = v.claimed()?;
                         if e.keep != 0 || e.drop != 0 || e.fall != 0 {
@@ -816,8 +816,9 @@ pub(crate) fn function<A: Allocator + Clone, const PACKED: bool>(
                         let claim = v.claim_of(&e, index);
                         v.claim_label(idx, claim)?;
                     } else {
-                        let e = Site { at: v.at as u32, pc: v.s.ctrls[idx].patch, stp: 0, keep: 0, drop: 0, cost: 0, fall: 0 };
-                        v.s.ctrls[idx].patch = v.s.sites.len() as u32;
+                        let n = v.s.sites.len() as u32;
+                        let patch = v.s.ctrls.get_mut(idx).map_or(NONE, |c| core::mem::replace(&mut c.patch, n));
+                        let e = Site { at: v.at as u32, pc: patch, stp: 0, keep: 0, drop: 0, cost: 0, fall: 0 };
                         push(&mut v.s.sites, e)?;
                         v.nsites += 1;
                     }
@@ -825,8 +826,9 @@ pub(crate) fn function<A: Allocator + Clone, const PACKED: bool>(
                 let after_else = r.pos() as u32;
                 let stp = v.nsites;
                 if c.if_entry != NONE {
-                    v.s.sites[c.if_entry as usize].pc = after_else;
-                    v.s.sites[c.if_entry as usize].stp = stp;
+                    if let Some(e) = v.s.sites.get_mut(c.if_entry as usize) {
+                        (e.pc, e.stp) = (after_else, stp);
+                    }
                     v.wait(v.ins + 1, Holder::Target(c.if_entry))?;
                 }
                 let ins = v.ins + 1;
@@ -859,8 +861,9 @@ pub(crate) fn function<A: Allocator + Clone, const PACKED: bool>(
                 let after = r.pos() as u32;
                 if c.if_entry != NONE {
                     let stp = v.nsites;
-                    v.s.sites[c.if_entry as usize].pc = after;
-                    v.s.sites[c.if_entry as usize].stp = stp;
+                    if let Some(e) = v.s.sites.get_mut(c.if_entry as usize) {
+                        (e.pc, e.stp) = (after, stp);
+                    }
                     v.wait(v.ins + 1, Holder::Target(c.if_entry))?;
                 }
                 let ins = v.ins + 1;

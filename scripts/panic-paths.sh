@@ -3,7 +3,8 @@
 # to a panicking function of core or alloc (a slice index out of range, a failed
 # `copy_from_slice`, an allocation failure inside a `Vec` method) in the firmwares that
 # scripts/size.sh builds: `size` (plain modules) and `size-packed` (packed modules only),
-# at opt-level "s" and "z". A panic on a device halts every module, not just the one at
+# at opt-level "s" and "z", and in the `example` firmware at "s" (the whole system: the
+# engine API the kernel calls, packed guests, host calls). A panic on a device halts every module, not just the one at
 # fault, so the engine keeps none: each would be a bug (an invariant the engine relies on
 # without the compiler seeing it), turned into an error or an internal-error trap instead.
 #
@@ -27,8 +28,10 @@ command -v arm-none-eabi-objdump >/dev/null || { echo "panic-paths.sh: arm-none-
 
 found=0
 for profile in release release-z; do
-  (cd "$BOARD" && cargo build --quiet --target "$TARGET" --profile "$profile" --bin size --bin size-packed)
-  for bin in size size-packed; do
+  bins=(size size-packed)
+  if [ "$profile" = release ]; then bins+=(example); fi
+  (cd "$BOARD" && cargo build --quiet --target "$TARGET" --profile "$profile" "${bins[@]/#/--bin=}")
+  for bin in "${bins[@]}"; do
     elf="$BOARD/target/$TARGET/$profile/$bin"
     # "function<TAB>callee" for each branch (bl, b, b<cond>, cbz/cbnz) to a panicking function.
     sites=$(arm-none-eabi-objdump -d --no-show-raw-insn -C "$elf" | awk '

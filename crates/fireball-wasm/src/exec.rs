@@ -284,7 +284,7 @@ impl<A: Allocator + Clone> Thread<A> {
             return &[];
         }
         let sp = self.sp as usize;
-        &self.stack[sp.saturating_sub(self.host_params as usize)..sp]
+        self.stack.get(sp.saturating_sub(self.host_params as usize)..sp).unwrap_or(&[])
     }
 
     /// Finish the pending host call with raw result slots. The count must match the
@@ -304,12 +304,12 @@ impl<A: Allocator + Clone> Thread<A> {
     /// Replace the host call's arguments by its `n` results (already checked against its
     /// signature) and make the thread ready, or done if the embedder invoked the host function.
     fn finish_host(&mut self, results: impl Iterator<Item = u64>, n: usize) {
-        let base = self.sp as usize - self.host_params as usize;
-        if base + n > self.stack.len() {
+        let base = (self.sp as usize).saturating_sub(self.host_params as usize);
+        let Some(slots) = self.stack.get_mut(base..base + n) else {
             self.fail(Trap { code: TrapCode::StackOverflow, offset: self.pc, func: self.func });
             return;
-        }
-        for (slot, bits) in self.stack[base..base + n].iter_mut().zip(results) {
+        };
+        for (slot, bits) in slots.iter_mut().zip(results) {
             *slot = bits;
         }
         self.sp = (base + n) as u32;

@@ -295,7 +295,7 @@ impl<A: Allocator + Clone> Channels<A> {
         let c = chans.get_mut(ch).ok_or(TryRecvError::NoChannel)?;
         if c.len > 0 {
             let i = c.head as usize;
-            let m = Tagged { msg: pool[c.off as usize + i], handle: c.handles & (1 << i) != 0 };
+            let m = Tagged { msg: pool.get(c.off as usize + i).copied().unwrap_or(0), handle: c.handles & (1 << i) != 0 };
             c.head = ((i + 1) % c.cap as usize) as u8;
             c.len -= 1;
             // Room now: the first blocked sender's message moves into the buffer.
@@ -303,7 +303,9 @@ impl<A: Allocator + Clone> Channels<A> {
             if let Some(s) = c.senders.pop(links) {
                 let sm = links.get(s as usize).map_or(Tagged::default(), Link::tagged);
                 let j = (c.head as usize + c.len as usize) % c.cap as usize;
-                pool[c.off as usize + j] = sm.msg;
+                if let Some(x) = pool.get_mut(c.off as usize + j) {
+                    *x = sm.msg;
+                }
                 set_bit(&mut c.handles, j, sm.handle);
                 c.len += 1;
                 woke = Some(Wake { task: s, completion: Completion::Sent });

@@ -203,7 +203,7 @@ impl<A: Allocator + Clone> Registry<A> {
     }
 
     fn free(&mut self, i: usize) {
-        let s = &mut self.slots[i];
+        let Some(s) = self.slots.get_mut(i) else { return };
         s.owner = FREE;
         s.gen = s.gen.wrapping_add(1);
         if s.buffer {
@@ -229,7 +229,7 @@ impl<A: Allocator + Clone> Registry<A> {
     pub fn release_all(&mut self, owner: TaskId) -> usize {
         let mut n = 0;
         for i in 0..self.slots.len() {
-            if self.slots[i].owner == owner {
+            if self.slots.get(i).is_some_and(|s| s.owner == owner) {
                 self.free(i);
                 n += 1;
             }

@@ -518,7 +518,10 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
         let mut bodies = Vec::new_in(alloc);
         bodies.try_reserve_exact(tasks).map_err(|_| OutOfMemory)?;
         for _ in 0..tasks {
-            bodies.push(Body::Empty);
+            // (Room reserved just above: `push_within_capacity` has no growth path to panic in.)
+            if bodies.push_within_capacity(Body::Empty).is_err() {
+                return Err(OutOfMemory);
+            }
         }
         let k = Sched { core, slice: fireball_wasm::yield_interval(cfg.cpu_mhz), sys: None, stopped: None };
         Ok(Kernel { bodies, k })
@@ -566,9 +569,9 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
         let now = core.now as u32;
         let Core { records, links, ready, retired, .. } = &mut *core;
         // The slot's last task leaves the totals' live part: keep its counts.
-        *retired = retired.plus(&records[t as usize].stats.counters);
-        records[t as usize] =
-            TaskRecord { state: TaskState::Ready, inbox: Inbox::Empty, ready_since: now, stats: TaskStats::default() };
+        let Some(r) = records.get_mut(t as usize) else { return };
+        *retired = retired.plus(&r.stats.counters);
+        *r = TaskRecord { state: TaskState::Ready, inbox: Inbox::Empty, ready_since: now, stats: TaskStats::default() };
         ready.push(links, t);
     }
 
@@ -759,12 +762,15 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
             TaskState::Done | TaskState::Terminated => {}
             _ => self.terminate(t, Fault::Killed),
         }
-        self.bodies[t as usize] = Body::Empty;
+        if let Some(b) = self.bodies.get_mut(t as usize) {
+            *b = Body::Empty;
+        }
         let mut core = self.k.core.borrow_mut();
         core.own.release_all(t);
         // Its counters stay (`stats`, `totals`) until the slot is reused.
-        let stats = core.records[t as usize].stats;
-        core.records[t as usize] = TaskRecord { stats, ..TaskRecord::default() };
+        if let Some(r) = core.records.get_mut(t as usize) {
+            *r = TaskRecord { stats: r.stats, ..TaskRecord::default() };
+        }
         true
     }
 

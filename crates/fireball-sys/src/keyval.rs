@@ -329,11 +329,12 @@ impl<'b> Writer<'b> {
                 &fixed[..1]
             }
         };
-        let (kt, rest) = out.split_at_mut(2);
-        kt.copy_from_slice(&[key, value.ty() as u8]);
-        let (h, tail) = rest.split_at_mut(head.len());
-        h.copy_from_slice(head);
-        tail.copy_from_slice(payload);
+        // Key, type, head, payload: `needed` bytes, `out`'s length (written without a split
+        // that could panic).
+        let bytes = [key, value.ty() as u8].into_iter().chain(head.iter().copied()).chain(payload.iter().copied());
+        for (o, b) in out.iter_mut().zip(bytes) {
+            *o = b;
+        }
         self.len += needed;
         if let Some(c) = self.buf.first_mut() {
             *c = count + 1;

@@ -266,8 +266,9 @@ fn adc_uri(buf: &mut [u8], ch: u32) -> &str {
     let mut digits = [0u8; 10];
     let mut n = 0;
     let mut v = ch;
-    loop {
-        digits[n] = b'0' + (v % 10) as u8;
+    // (A u32 has at most 10 digits.)
+    while let Some(d) = digits.get_mut(n) {
+        *d = b'0' + (v % 10) as u8;
         n += 1;
         v /= 10;
         if v == 0 {
@@ -276,10 +277,10 @@ fn adc_uri(buf: &mut [u8], ch: u32) -> &str {
     }
     let len = (PREFIX.len() + n).min(buf.len());
     let mut out = buf.iter_mut();
-    for (o, &b) in out.by_ref().zip(PREFIX.iter().chain(digits[..n].iter().rev())) {
+    for (o, &b) in out.by_ref().zip(PREFIX.iter().chain(digits.get(..n).unwrap_or(&[]).iter().rev())) {
         *o = b;
     }
-    core::str::from_utf8(&buf[..len]).unwrap_or("")
+    buf.get(..len).and_then(|b| core::str::from_utf8(b).ok()).unwrap_or("")
 }
 
 /// `pattern` covers `uri`: equal, `*`, or a `prefix/*` with `uri` under `prefix/`.
@@ -721,7 +722,9 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
         };
         match range_mut(memory, reply, reply_len as i32) {
             Some(dst) if reply_len as i64 <= i64::from(reply_cap) => {
-                dst.copy_from_slice(&out[..reply_len]);
+                for (d, &b) in dst.iter_mut().zip(out.iter()) {
+                    *d = b;
+                }
                 reply_len as i32
             }
             _ => HalError::TooLong.code(),
@@ -814,7 +817,10 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
                     };
                     let data = buf.get_mut(..n).ok_or(HalError::TooLong)?;
                     if let (op::TRANSFER, Some(src)) = (op, o.data) {
-                        data.copy_from_slice(src);
+                        // (`n` is `src`'s length here.)
+                        for (d, &b) in data.iter_mut().zip(src) {
+                            *d = b;
+                        }
                     }
                     spi.transfer_in_place(data)?;
                     w.bytes(key::DATA, data).map_err(|_| HalError::TooLong)?;
@@ -840,8 +846,10 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
         let Some(n) = tail.iter().take(MAX_URI + 1).position(|&b| b == 0) else {
             return ret(HalError::InvalidArgument.code());
         };
-        name[..n].copy_from_slice(&tail[..n]);
-        let Ok(uri) = core::str::from_utf8(&name[..n]) else { return ret(HalError::InvalidArgument.code()) };
+        // (`n <= MAX_URI`: the NUL was found among the first MAX_URI + 1 bytes.)
+        let (Some(dst), Some(src)) = (name.get_mut(..n), tail.get(..n)) else { return ret(HalError::InvalidArgument.code()) };
+        dst.copy_from_slice(src);
+        let Ok(uri) = core::str::from_utf8(dst) else { return ret(HalError::InvalidArgument.code()) };
         if !self.grants(task).allows(uri) {
             return ret(self.deny(task, event::DENIED_OFFLOAD, n as i32));
         }

@@ -583,19 +583,22 @@ struct Buf {
 
 impl Buf {
     fn as_str(&self) -> &str {
-        match core::str::from_utf8(&self.bytes[..self.len]) {
+        let bytes = self.bytes.get(..self.len).unwrap_or(&[]);
+        match core::str::from_utf8(bytes) {
             Ok(s) => s,
             // Cut inside a character: keep the valid prefix.
-            Err(e) => core::str::from_utf8(&self.bytes[..e.valid_up_to()]).unwrap_or(""),
+            Err(e) => bytes.get(..e.valid_up_to()).and_then(|b| core::str::from_utf8(b).ok()).unwrap_or(""),
         }
     }
 }
 
 impl fmt::Write for Buf {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let room = self.bytes.len() - self.len;
-        let n = s.len().min(room);
-        self.bytes[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        let free = self.bytes.get_mut(self.len..).unwrap_or(&mut []);
+        let n = s.len().min(free.len());
+        for (d, &b) in free.iter_mut().zip(s.as_bytes()) {
+            *d = b;
+        }
         self.len += n;
         Ok(())
     }

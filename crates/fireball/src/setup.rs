@@ -765,7 +765,9 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
             LoadError::OutOfMemory => fit_error(k),
             error => BuildError::Load { module: g.name, error },
         })?;
-        load_peaks[k] = heap.stats().peak;
+        if let Some(p) = load_peaks.get_mut(k) {
+            *p = heap.stats().peak;
+        }
         if let Some(slot) = modules.get_mut(k) {
             *slot = Some(m);
         }
@@ -800,10 +802,16 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
                 n_chan += 1;
                 for p in core::iter::once(a).chain(b) {
                     let i = index_of(&p).ok_or(BuildError::ManifestModule { name: p.module })?;
-                    ports[i][usize::from(p.port)] = c as u8;
+                    // (The manifest parser bounds the port; the module index is a guest's.)
+                    if let Some(port) = ports.get_mut(i).and_then(|ps| ps.get_mut(usize::from(p.port))) {
+                        *port = c as u8;
+                    }
                 }
                 if b.is_none() {
-                    sinks[n_sinks] = Some(Sink { channel: c, module: a.module, port: Some(a.port), count: 0, last: 0 });
+                    // (At most one sink per channel, and `c < MAX_CHANNELS`.)
+                    if let Some(s) = sinks.get_mut(n_sinks) {
+                        *s = Some(Sink { channel: c, module: a.module, port: Some(a.port), count: 0, last: 0 });
+                    }
                     n_sinks += 1;
                 }
             }
@@ -811,8 +819,14 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
         None => {
             for (i, g) in guests.iter().enumerate() {
                 let Some(g) = g else { continue };
-                ports[i][..4].fill(n_chan as u8);
-                sinks[n_sinks] = Some(Sink { channel: n_chan, module: g.name, port: None, count: 0, last: 0 });
+                if let Some(ps) = ports.get_mut(i) {
+                    for port in ps.iter_mut().take(4) {
+                        *port = n_chan as u8;
+                    }
+                }
+                if let Some(s) = sinks.get_mut(n_sinks) {
+                    *s = Some(Sink { channel: n_chan, module: g.name, port: None, count: 0, last: 0 });
+                }
                 n_sinks += 1;
                 n_chan += 1;
             }
@@ -882,7 +896,7 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
             limits: HostLimits { max_memory_bytes: max_memory, max_table_elems: inp.max_table_elems },
             grants: manifest.as_ref().map_or(Grants::ALL, |m| m.grants(g.name)),
             restarts: manifest.as_ref().map_or(0, |m| m.restarts(g.name)),
-            ports: ports[k],
+            ports: ports.get(k).copied().unwrap_or([NO_CHANNEL; PORTS]),
             module,
         };
         heap.reset_peak();

@@ -564,13 +564,13 @@ impl<'m, 'b, 's, A: Allocator + Clone, const PACKED: bool> V<'m, 'b, 's, A, PACK
     }
 
     fn memarg(&mut self, r: &mut Reader<'_>, natural: u8) -> R<()> {
-        let mut align = r.u32()?;
+        let mut align = r.u32_hot()?;
         let mut mem = 0;
         if align & 0x40 != 0 && self.m.features.multi_memory {
             align &= !0x40;
             mem = r.u32()?;
         }
-        r.u32()?;
+        r.u32_hot()?;
         if mem as usize >= self.m.memories.len() {
             return Err(self.err(Reason::UnknownMemory));
         }
@@ -1000,15 +1000,15 @@ pub(crate) fn function<A: Allocator + Clone, const PACKED: bool>(
                 v.push_ty(t)?;
             }
             0x20 => {
-                let t = v.local(r.u32()?)?;
+                let t = v.local(r.u32_hot()?)?;
                 v.push_ty(t)?;
             }
             0x21 => {
-                let t = v.local(r.u32()?)?;
+                let t = v.local(r.u32_hot()?)?;
                 v.pop_expect(t)?;
             }
             0x22 => {
-                let t = v.local(r.u32()?)?;
+                let t = v.local(r.u32_hot()?)?;
                 v.pop_expect(t)?;
                 v.push_ty(t)?;
             }

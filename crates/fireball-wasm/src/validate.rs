@@ -558,9 +558,11 @@ impl<'m, 'b, 's, A: Allocator + Clone, const PACKED: bool> V<'m, 'b, 's, A, PACK
 
     fn local(&self, idx: u32) -> R<ValType> {
         let l = &self.s.locals;
-        // Runs are sorted by end; binary search the first run whose end > idx.
-        let i = l.partition_point(|&(end, _)| end <= idx);
-        l.get(i).map(|&(_, t)| t).ok_or_else(|| self.err(Reason::UnknownLocal))
+        // Runs are sorted by end: the first run whose end > idx. A scan when there are
+        // few (most functions), else a binary search (no quadratic validation for a
+        // function with thousands of runs).
+        let found = if l.len() <= 8 { l.iter().find(|&&(end, _)| idx < end) } else { l.get(l.partition_point(|&(end, _)| end <= idx)) };
+        found.map(|&(_, t)| t).ok_or_else(|| self.err(Reason::UnknownLocal))
     }
 
     fn memarg(&mut self, r: &mut Reader<'_>, natural: u8) -> R<()> {

@@ -107,7 +107,7 @@ bash scripts/coremark-qemu.sh
 
 step "engine flash size"
 bash scripts/size.sh
-step "the engine's panic paths on a Cortex-M (none but the one listed in the script)"
+step "Fireball's panic paths on a Cortex-M (engine firmwares at s and z, the whole system at s; none but those the script accepts)"
 bash scripts/panic-paths.sh
 
 step "benchmark smoke run (figures: cargo bench -p fireball-bench)"

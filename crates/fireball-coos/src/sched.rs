@@ -633,7 +633,10 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
                 });
                 func_index += 1;
             }
-            bound.push(f);
+            // (Room for every import reserved above: no growth path to panic in.)
+            if bound.push_within_capacity(f).is_err() {
+                return Err(SpawnError::OutOfMemory);
+            }
         }
         let mut next = 0usize;
         let inst = store.instantiate(module, |_, _, _| {
@@ -675,7 +678,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
         }
         let task = WasmTask { partition: partition.clone(), store, thread, memory, parked: None, ports, lent: None };
         let body = Box::try_new_in(task, partition).map_err(|_| SpawnError::OutOfMemory)?;
-        self.bodies[t as usize] = Body::Wasm(body);
+        *self.bodies.get_mut(t as usize).ok_or(SpawnError::NoSlot)? = Body::Wasm(body);
         self.make_ready(t);
         Ok(t)
     }
@@ -683,7 +686,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
     /// Spawn a native task (a future the caller keeps pinned for the kernel's lifetime).
     pub fn spawn_native(&mut self, fut: Pin<&'k mut (dyn Future<Output = ()> + 'k)>) -> Result<TaskId, SpawnError> {
         let t = self.free_slot()?;
-        self.bodies[t as usize] = Body::Native(fut);
+        *self.bodies.get_mut(t as usize).ok_or(SpawnError::NoSlot)? = Body::Native(fut);
         self.make_ready(t);
         Ok(t)
     }

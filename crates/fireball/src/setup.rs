@@ -200,7 +200,7 @@ impl<'a> Footprints<'a> {
 
     /// As a slice.
     pub fn as_slice(&self) -> &[Footprint<'a>] {
-        &self.items[..self.len]
+        self.items.get(..self.len).unwrap_or(&[])
     }
 
     fn push(&mut self, f: Footprint<'a>) {
@@ -719,7 +719,7 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
     let sub_heaps: &'p [Option<SubPartition<'p>>; MAX_MODULES] = sub_heaps;
     let heap_of = |k: usize| -> &'p Partition {
         let is_service = guests.get(k).and_then(|g| g.as_ref()).is_some_and(|g| g.service);
-        let i = guests[..k].iter().flatten().filter(|g| g.service).count();
+        let i = guests.iter().take(k).flatten().filter(|g| g.service).count();
         match sub_heaps.get(i).and_then(Option::as_ref) {
             Some(sub) if is_service => sub,
             _ => p5,

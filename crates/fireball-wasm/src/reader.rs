@@ -164,8 +164,9 @@ impl<'b> Reader<'b> {
     }
 
     /// [`Reader::u32`] with its one-byte case inline, for the validator's most frequent
-    /// immediates (local and global indices, memargs, branch depths, call targets): the
-    /// out-of-line call cost more than the read (validating CoreMark on a Cortex-M4).
+    /// immediates (local indices and memargs): the out-of-line call cost more than the
+    /// read (validating CoreMark on a Cortex-M4: −6 %). Inline everywhere, `u32` cost
+    /// 800 B of flash at opt-level "s".
     #[inline(always)]
     pub fn u32_hot(&mut self) -> Result<u32> {
         if let Some(b) = self.peek() {

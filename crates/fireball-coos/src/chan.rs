@@ -225,11 +225,14 @@ impl<A: Allocator + Clone> Channels<A> {
         let total: usize = capacities.iter().map(|&c| c.min(MAX_CAPACITY)).sum();
         let mut pool = Vec::new_in(alloc);
         pool.try_reserve_exact(total).map_err(|_| OutOfMemory)?;
-        pool.resize(total, 0);
+        // (Within the room reserved just above: no growth path to panic in.)
+        while pool.len() < total && pool.push_within_capacity(0).is_ok() {}
         let mut off = 0;
         for &c in capacities {
             let cap = c.min(MAX_CAPACITY);
-            chans.push(Channel { off: off as u16, cap: cap as u8, ..Channel::default() });
+            if chans.push_within_capacity(Channel { off: off as u16, cap: cap as u8, ..Channel::default() }).is_err() {
+                return Err(OutOfMemory);
+            }
             off += cap;
         }
         Ok(Channels { chans, pool })
@@ -265,7 +268,9 @@ impl<A: Allocator + Clone> Channels<A> {
         }
         if c.len < c.cap {
             let i = (c.head as usize + c.len as usize) % c.cap as usize;
-            pool[c.off as usize + i] = m.msg;
+            if let Some(x) = pool.get_mut(c.off as usize + i) {
+                *x = m.msg;
+            }
             set_bit(&mut c.handles, i, m.handle);
             c.len += 1;
             return Ok((Progress::Done(()), None));

@@ -146,8 +146,8 @@ impl<A: Allocator + Clone> Registry<A> {
         bytes.try_reserve_exact(data.len()).map_err(|_| OwnError::OutOfMemory)?;
         bytes.extend_from_slice(data);
         self.buffers.try_reserve(1).map_err(|_| OwnError::OutOfMemory)?;
-        self.buffers.push((i as u8, bytes.into_boxed_slice()));
-        let s = &mut self.slots[i];
+        self.buffers.push_within_capacity((i as u8, bytes.into_boxed_slice())).map_err(|_| OwnError::OutOfMemory)?;
+        let s = self.slots.get_mut(i).ok_or(OwnError::Full)?;
         s.owner = owner;
         s.value = len;
         s.buffer = true;

@@ -346,6 +346,18 @@ impl<A: Allocator + Clone> Core<A> {
         m.msg
     }
 
+    /// Task `t`'s state (an id past the table: nothing; every caller has a live task's).
+    fn set_state(&mut self, t: TaskId, state: TaskState) {
+        if let Some(r) = self.records.get_mut(t as usize) {
+            r.state = state;
+        }
+    }
+
+    /// Task `t`'s inbox, emptied.
+    fn take_inbox(&mut self, t: TaskId) -> Inbox {
+        self.records.get_mut(t as usize).map(|r| core::mem::take(&mut r.inbox)).unwrap_or_default()
+    }
+
     fn count_op(&mut self, t: TaskId) {
         if let Some(r) = self.records.get_mut(t as usize) {
             r.stats.counters.chan_ops += 1;
@@ -815,7 +827,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
                     }
                 }
                 SysAction::Exit => {
-                    self.k.core.borrow_mut().records[t].state = TaskState::Done;
+                    self.k.core.borrow_mut().set_state(t as TaskId, TaskState::Done);
                     continue;
                 }
                 SysAction::Fault | SysAction::Park { .. } => Served::Fault,
@@ -827,9 +839,9 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
             let mut core = self.k.core.borrow_mut();
             let now = core.now as u32;
             let Core { records, links, ready, .. } = &mut *core;
-            if records[t].state == TaskState::Blocked {
-                records[t].state = TaskState::Ready;
-                records[t].ready_since = now;
+            if let Some(r) = records.get_mut(t).filter(|r| r.state == TaskState::Blocked) {
+                r.state = TaskState::Ready;
+                r.ready_since = now;
                 ready.push(links, t as TaskId);
                 woke += 1;
             }
@@ -947,44 +959,55 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
         r.stats.fault = Some(fault);
     }
 
+    /// A parked task's turn: collect the completion it waited for and answer its call.
+    /// False if it stays parked (nothing came) or was terminated. Out of the switch's
+    /// path (a `co_yield` or a slice's end never parks).
+    #[inline(never)]
+    fn collect<P: Allocator + Clone + Policy, M: Allocator + Clone>(&mut self, t: TaskId, w: &mut WasmTask<'_, P, M>, import: Import) -> bool {
+        let (inbox, msg) = {
+            let mut core = self.core.borrow_mut();
+            let inbox = core.take_inbox(t);
+            (inbox, core.links.get(t as usize).map_or(Tagged::default(), Link::tagged))
+        };
+        let served = match (import, inbox) {
+            (_, Inbox::Empty) => {
+                w.parked = Some(import);
+                self.core.borrow_mut().set_state(t, TaskState::Blocked);
+                return false;
+            }
+            (Import::ChSend, Inbox::Sent) => {
+                self.core.borrow_mut().count_op(t);
+                reply(w, None)
+            }
+            (Import::BufSend, Inbox::Sent) => {
+                self.core.borrow_mut().count_op(t);
+                reply(w, Some(0))
+            }
+            (Import::ChRecv | Import::BufRecv, Inbox::Received) => {
+                self.core.borrow_mut().count_op(t);
+                // The destination pointer is still the host call's second argument.
+                let ptr = w.thread.host_args_raw().get(1).map_or(0, |&v| v as u32 as i32);
+                self.receive(t, w, import, msg, ptr)
+            }
+            (Import::BufSend, Inbox::Closed) => {
+                // The message never left: the buffer is the sender's again.
+                let _ = self.core.borrow_mut().own.receive(Handle(msg.msg), t);
+                reply(w, Some(-1))
+            }
+            (Import::BufRecv, Inbox::Closed) => reply(w, Some(-1)),
+            _ => Served::Fault,
+        };
+        if served == Served::Fault {
+            self.terminate(t, Some(w), Fault::BadImport);
+            return false;
+        }
+        true
+    }
+
     fn run_wasm<P: Allocator + Clone + Policy, M: Allocator + Clone>(&mut self, t: TaskId, w: &mut WasmTask<'_, P, M>) {
         if let Some(import) = w.parked.take() {
-            // Collect the completion the task was parked for.
-            let (inbox, msg) = {
-                let mut core = self.core.borrow_mut();
-                let inbox = core::mem::take(&mut core.records[t as usize].inbox);
-                (inbox, core.links[t as usize].tagged())
-            };
-            let served = match (import, inbox) {
-                (_, Inbox::Empty) => {
-                    w.parked = Some(import);
-                    self.core.borrow_mut().records[t as usize].state = TaskState::Blocked;
-                    return;
-                }
-                (Import::ChSend, Inbox::Sent) => {
-                    self.core.borrow_mut().count_op(t);
-                    reply(w, None)
-                }
-                (Import::BufSend, Inbox::Sent) => {
-                    self.core.borrow_mut().count_op(t);
-                    reply(w, Some(0))
-                }
-                (Import::ChRecv | Import::BufRecv, Inbox::Received) => {
-                    self.core.borrow_mut().count_op(t);
-                    // The destination pointer is still the host call's second argument.
-                    let ptr = w.thread.host_args_raw().get(1).map_or(0, |&v| v as u32 as i32);
-                    self.receive(t, w, import, msg, ptr)
-                }
-                (Import::BufSend, Inbox::Closed) => {
-                    // The message never left: the buffer is the sender's again.
-                    let _ = self.core.borrow_mut().own.receive(Handle(msg.msg), t);
-                    reply(w, Some(-1))
-                }
-                (Import::BufRecv, Inbox::Closed) => reply(w, Some(-1)),
-                _ => Served::Fault,
-            };
-            if served == Served::Fault {
-                return self.terminate(t, Some(w), Fault::BadImport);
+            if !self.collect(t, w, import) {
+                return;
             }
         }
         let mut fuel = self.slice;
@@ -1002,7 +1025,7 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
             fuel = fuel.saturating_sub(ran);
             match exit {
                 Exit::Done => {
-                    self.core.borrow_mut().records[t as usize].state = TaskState::Done;
+                    self.core.borrow_mut().set_state(t, TaskState::Done);
                     return;
                 }
                 Exit::Trap(trap) => return self.terminate(t, Some(w), Fault::Trap(trap.code)),
@@ -1067,7 +1090,7 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
                         reply(w, (import == Import::BufSend).then_some(0))
                     }
                     Ok((Progress::Parked, _)) => {
-                        core.records[t as usize].state = TaskState::Blocked;
+                        core.set_state(t, TaskState::Blocked);
                         w.parked = Some(import);
                         Served::Parked
                     }
@@ -1094,7 +1117,7 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
                             Ok(Some(m))
                         }
                         Ok((Progress::Parked, _)) => {
-                            core.records[t as usize].state = TaskState::Blocked;
+                            core.set_state(t, TaskState::Blocked);
                             Ok(None)
                         }
                         Err(e) => Err(e),
@@ -1198,7 +1221,7 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
             SysAction::Return(v) => (v, Served::Continue),
             SysAction::ReturnAndYield(v) => (v, Served::Yield),
             SysAction::Exit => {
-                self.core.borrow_mut().records[t as usize].state = TaskState::Done;
+                self.core.borrow_mut().set_state(t, TaskState::Done);
                 return Served::Parked;
             }
             SysAction::Fault => return Served::Fault,
@@ -1217,7 +1240,7 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
                         }
                     }
                 }
-                core.records[t as usize].state = TaskState::Blocked;
+                core.set_state(t, TaskState::Blocked);
                 w.parked = Some(Import::Syscall);
                 return Served::Parked;
             }
@@ -1344,9 +1367,9 @@ impl<'k, A: Allocator + Clone> Ctx<'k, A> {
 
 /// A parked native operation: collect its completion, or stay blocked.
 fn collect<A: Allocator + Clone>(core: &mut Core<A>, t: TaskId) -> Option<(Inbox, Tagged)> {
-    let inbox = core::mem::take(&mut core.records[t as usize].inbox);
+    let inbox = core.take_inbox(t);
     if inbox == Inbox::Empty {
-        core.records[t as usize].state = TaskState::Blocked;
+        core.set_state(t, TaskState::Blocked);
         return None;
     }
     if inbox != Inbox::Closed {
@@ -1384,7 +1407,7 @@ impl<A: Allocator + Clone> Future for SendFuture<'_, A> {
                 Poll::Ready(Ok(()))
             }
             Ok((Progress::Parked, _)) => {
-                core.records[t as usize].state = TaskState::Blocked;
+                core.set_state(t, TaskState::Blocked);
                 self.parked = true;
                 Poll::Pending
             }
@@ -1422,7 +1445,7 @@ impl<A: Allocator + Clone> Future for RecvFuture<'_, A> {
                 Poll::Ready(Ok(core.native_value(m)))
             }
             Ok((Progress::Parked, _)) => {
-                core.records[t as usize].state = TaskState::Blocked;
+                core.set_state(t, TaskState::Blocked);
                 self.parked = true;
                 Poll::Pending
             }

@@ -167,7 +167,11 @@ pub fn parse(b: &[u8]) -> Result<Parts<'_>, LoadError> {
     if hash([&b[HEADER_BYTES..]]) != stored {
         return Err(err(24, Reason::PackedHash));
     }
-    Ok(Parts { wasm: &b[wasm_at..wasm_at + wasm_len], side: &b[side_at..over_at], overflow: &b[over_at..index_at], index: &b[index_at..end] })
+    // (The offsets were checked against the length above; `get` says so without a panic path.)
+    match (b.get(wasm_at..wasm_at + wasm_len), b.get(side_at..over_at), b.get(over_at..index_at), b.get(index_at..end)) {
+        (Some(wasm), Some(side), Some(overflow), Some(index)) => Ok(Parts { wasm, side, overflow, index }),
+        _ => Err(err(8, Reason::MalformedPackedModuleHeader)),
+    }
 }
 
 /// Write the container for `wasm`, its side table and its function index (each

@@ -490,7 +490,7 @@ impl<'a> Builder<'a> {
                 ram: scratch,
                 cfg,
                 device_ram: self.plan.ram,
-                guests: &guests[..n],
+                guests: guests.get(..n).unwrap_or(&[]),
                 manifest: self.manifest,
                 devices: &mut [],
                 console: None,
@@ -532,7 +532,7 @@ impl<'a> Builder<'a> {
                 ram: self.ram,
                 cfg,
                 device_ram: cfg.ram,
-                guests: &guests[..n],
+                guests: guests.get(..n).unwrap_or(&[]),
                 manifest: self.manifest,
                 devices: &mut self.devices,
                 console: self.console,
@@ -835,7 +835,7 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
     // Task slots: the modules and one spare (the plan's N_coro is an upper bound).
     let kcfg = KernelConfig {
         tasks: cfg.n_coro.min(guests.len() + 1),
-        channels: &CAPACITIES[..n_chan],
+        channels: CAPACITIES.get(..n_chan).ok_or(BuildError::TooManyChannels)?,
         owned: 32,
         cpu_mhz: inp.cpu_mhz,
     };
@@ -951,7 +951,7 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
         let footprint = Footprint {
             name: g.name,
             service: g.service,
-            peak: stats.peak.max(load_peaks[k]),
+            peak: stats.peak.max(load_peaks.get(k).copied().unwrap_or(0)),
             live: stats.allocated,
             spawn_peak: stats.peak,
             metadata: module.metadata_bytes(),
@@ -964,7 +964,9 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
                 .map_or(StackLimits { value_slots: 0, frames: 0 }, thread_limits),
         };
         footprints.push(footprint);
-        slots[k] = Some(Slot::new(launch, t, kernel.state(t)));
+        if let Some(s) = slots.get_mut(k) {
+            *s = Some(Slot::new(launch, t, kernel.state(t)));
+        }
     }
     *slots_out = slots;
     *sinks_out = sinks;

@@ -151,16 +151,10 @@ impl<'b> Reader<'b> {
         }
     }
 
-    /// An unsigned 32-bit LEB128 (`u32`), up to 5 bytes.
+    /// An unsigned 32-bit LEB128 (`u32`), up to 5 bytes: [`Reader::u32_hot`] out of line.
     #[inline(never)]
     pub fn u32(&mut self) -> Result<u32> {
-        if let Some(b) = self.peek() {
-            if b < 0x80 {
-                self.pos += 1;
-                return Ok(b as u32);
-            }
-        }
-        Ok(self.leb_unsigned(32)? as u32)
+        self.u32_hot()
     }
 
     /// [`Reader::u32`] with its one-byte case inline, for the validator's most frequent
@@ -175,7 +169,13 @@ impl<'b> Reader<'b> {
                 return Ok(b as u32);
             }
         }
-        self.u32()
+        self.u32_long()
+    }
+
+    /// The multi-byte case, out of line.
+    #[inline(never)]
+    fn u32_long(&mut self) -> Result<u32> {
+        Ok(self.leb_unsigned(32)? as u32)
     }
 
     /// A signed 32-bit LEB128 (`i32.const`).

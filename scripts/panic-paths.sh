@@ -17,9 +17,6 @@
 #   growth path (a panic on overflow or allocation failure) although `try_reserve_exact`
 #   has made room just before; writing the spare capacity instead needs `unsafe` outside
 #   the places STYLE.md allows.
-# - `core::cell::panic_already_borrowed` in the kernel, the facade and the board: the
-#   kernel's `Core` is a `RefCell` shared with native tasks (`Ctx`), borrowed for a
-#   statement at a time, never across a poll or a call back into the kernel (~45 sites).
 # - talc's own precondition check, inlined into the partition allocator's `grow`.
 #
 # What it cannot see: Fireball code that LTO inlined into the board's `main` (named
@@ -34,7 +31,6 @@ BOARD="$ROOT/boards/qemu-m4"
 TARGET=thumbv7em-none-eabihf
 ALLOWED=$(printf '%s\n' \
   '^fireball_wasm::error::try_resize$	.' \
-  '^(fireball_coos|fireball|example)::	^core::cell::panic_already_borrowed$' \
   '^<&fireball_coos::mem::Partition as allocator_api2::alloc::Allocator>::grow$	^core::panicking::panic_nounwind_fmt$')
 
 command -v arm-none-eabi-objdump >/dev/null || { echo "panic-paths.sh: arm-none-eabi-objdump not found (apt-get install binutils-arm-none-eabi)" >&2; exit 2; }

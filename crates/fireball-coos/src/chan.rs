@@ -267,7 +267,7 @@ impl<A: Allocator + Clone> Channels<A> {
             return Ok((Progress::Done(()), Some(Wake { task: r, completion: Completion::Received(m) })));
         }
         if c.len < c.cap {
-            let i = (c.head as usize + c.len as usize) % c.cap as usize;
+            let i = ring(c.head as usize + c.len as usize, c.cap);
             if let Some(x) = pool.get_mut(c.off as usize + i) {
                 *x = m.msg;
             }
@@ -301,13 +301,13 @@ impl<A: Allocator + Clone> Channels<A> {
         if c.len > 0 {
             let i = c.head as usize;
             let m = Tagged { msg: pool.get(c.off as usize + i).copied().unwrap_or(0), handle: c.handles & (1 << i) != 0 };
-            c.head = ((i + 1) % c.cap as usize) as u8;
+            c.head = ring(i + 1, c.cap) as u8;
             c.len -= 1;
             // Room now: the first blocked sender's message moves into the buffer.
             let mut woke = None;
             if let Some(s) = c.senders.pop(links) {
                 let sm = links.get(s as usize).map_or(Tagged::default(), Link::tagged);
-                let j = (c.head as usize + c.len as usize) % c.cap as usize;
+                let j = ring(c.head as usize + c.len as usize, c.cap);
                 if let Some(x) = pool.get_mut(c.off as usize + j) {
                     *x = sm.msg;
                 }
@@ -370,6 +370,19 @@ impl<A: Allocator + Clone> Channels<A> {
     /// Bytes of RAM: headers and the message pool.
     pub fn ram_bytes(&self) -> usize {
         self.chans.capacity() * core::mem::size_of::<Channel>() + self.pool.capacity() * core::mem::size_of::<Message>()
+    }
+}
+
+/// Position `i` of a ring of `cap` slots, for `i < 2 * cap` (the head, below `cap`, plus
+/// a length or one): a compare and a subtraction, not a division — which would also
+/// bring a division-by-zero panic path the invariant `len <= cap` leaves the compiler.
+#[inline(always)]
+fn ring(i: usize, cap: u8) -> usize {
+    let cap = usize::from(cap);
+    if i >= cap {
+        i - cap
+    } else {
+        i
     }
 }
 

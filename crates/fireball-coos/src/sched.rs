@@ -35,7 +35,7 @@
 //!                                                   Done ──────────── unload ──► Free
 //! ```
 
-use core::cell::RefCell;
+use core::cell::{Ref, RefCell, RefMut};
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
@@ -516,6 +516,33 @@ enum Served {
     Fault,
 }
 
+/// The kernel's state, borrowed for one operation; `None` if it is borrowed already.
+///
+/// Each borrow of [`Core`] lasts a statement or a block and ends before the kernel
+/// calls out (a native task's poll, the interpreter, a subsystem), and a native task
+/// borrows it only inside one [`Ctx`] call. `None` therefore means code the kernel
+/// called re-entered it in the middle of an operation (a [`Syscalls`] or future that
+/// holds a [`Ctx`] and a borrow at once). The kernel answers it as it answers its other
+/// cases that cannot happen: the operation does nothing, or reports a fault, an empty
+/// channel, an idle step. Never a panic, which on a device stops every module.
+#[inline(always)]
+fn lock<A: Allocator + Clone>(core: &RefCell<Core<A>>) -> Option<RefMut<'_, Core<A>>> {
+    core.try_borrow_mut().ok()
+}
+
+/// [`lock`] for reading.
+#[inline(always)]
+fn view<A: Allocator + Clone>(core: &RefCell<Core<A>>) -> Option<Ref<'_, Core<A>>> {
+    core.try_borrow().ok()
+}
+
+/// Change the kernel's state in one step: `f`'s result, or `R::default()` if the
+/// state is borrowed already (see [`lock`]).
+#[inline(always)]
+fn with<A: Allocator + Clone, R: Default>(core: &RefCell<Core<A>>, f: impl FnOnce(&mut Core<A>) -> R) -> R {
+    lock(core).map(|mut c| f(&mut c)).unwrap_or_default()
+}
+
 /// The scheduler: task bodies here, shared state in [`Core`].
 pub struct Kernel<'k, 'm, A: Allocator + Clone, P: Allocator + Clone + Policy, M: Allocator + Clone> {
     bodies: Vec<Body<'k, 'm, P, M>, A>,
@@ -526,7 +553,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
     /// A kernel over `core` (which native tasks share through [`Ctx`]); its table of
     /// task bodies (a pointer each) is allocated from `alloc`.
     pub fn new_in(core: &'k RefCell<Core<A>>, cfg: &KernelConfig, alloc: A) -> Result<Self, OutOfMemory> {
-        let tasks = core.borrow().records.len();
+        let tasks = view(core).map_or(0, |c| c.records.len());
         let mut bodies = Vec::new_in(alloc);
         bodies.try_reserve_exact(tasks).map_err(|_| OutOfMemory)?;
         for _ in 0..tasks {
@@ -572,12 +599,12 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
     }
 
     fn free_slot(&self) -> Result<TaskId, SpawnError> {
-        let core = self.k.core.borrow();
+        let core = view(self.k.core).ok_or(SpawnError::NoSlot)?;
         core.records.iter().position(|r| r.state == TaskState::Free).map(|i| i as TaskId).ok_or(SpawnError::NoSlot)
     }
 
     fn make_ready(&self, t: TaskId) {
-        let mut core = self.k.core.borrow_mut();
+        let Some(mut core) = lock(self.k.core) else { return };
         let now = core.now as u32;
         let Core { records, links, ready, retired, .. } = &mut *core;
         // The slot's last task leaves the totals' live part: keep its counts.
@@ -635,7 +662,9 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
                     None => {
                         let ty = module.func_type(func_index).ok_or(SpawnError::UnknownImport { index })?;
                         let sys = self.k.sys.ok_or(SpawnError::UnknownImport { index })?;
-                        let id = sys.borrow_mut().resolve(t, m, n, ty).map_err(|r| match r {
+                        // (A subsystem busy in a call it made into the kernel resolves nothing.)
+                        let resolved = sys.try_borrow_mut().map_or(Err(Refused::Unknown), |mut s| s.resolve(t, m, n, ty));
+                        let id = resolved.map_err(|r| match r {
                             Refused::Unknown => SpawnError::UnknownImport { index },
                             Refused::Signature => SpawnError::ImportSignature { index },
                         })?;
@@ -738,24 +767,24 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
 
     /// A task's state.
     pub fn state(&self, t: TaskId) -> TaskState {
-        self.k.core.borrow().records.get(t as usize).map_or(TaskState::Free, |r| r.state)
+        view(self.k.core).and_then(|c| c.records.get(t as usize).map(|r| r.state)).unwrap_or_default()
     }
 
     /// A task's counters, worst wait and fault.
     pub fn stats(&self, t: TaskId) -> TaskStats {
-        self.k.core.borrow().records.get(t as usize).map(|r| r.stats).unwrap_or_default()
+        view(self.k.core).and_then(|c| c.records.get(t as usize).map(|r| r.stats)).unwrap_or_default()
     }
 
     /// Wasm instructions executed by every task ever run (`totals().instructions`,
     /// summing one field: the system reads it after every step for its clock).
     pub fn instructions(&self) -> u64 {
-        let core = self.k.core.borrow();
+        let Some(core) = view(self.k.core) else { return 0 };
         core.records.iter().fold(core.retired.instructions, |sum, r| sum.wrapping_add(r.stats.counters.instructions))
     }
 
     /// Counters summed over every task ever run.
     pub fn totals(&self) -> Counters {
-        let core = self.k.core.borrow();
+        let Some(core) = view(self.k.core) else { return Counters::default() };
         core.records.iter().fold(core.retired, |sum, r| sum.plus(&r.stats.counters))
     }
 
@@ -780,7 +809,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
         if let Some(b) = self.bodies.get_mut(t as usize) {
             *b = Body::Empty;
         }
-        let mut core = self.k.core.borrow_mut();
+        let Some(mut core) = lock(self.k.core) else { return false };
         core.own.release_all(t);
         // Its counters stay (`stats`, `totals`) until the slot is reused.
         if let Some(r) = core.records.get_mut(t as usize) {
@@ -805,14 +834,15 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
                     Some(m) => m,
                     None => &mut [],
                 };
-                sys.borrow_mut().poll(t as TaskId, memory)
+                sys.try_borrow_mut().ok().and_then(|mut s| s.poll(t as TaskId, memory))
             };
             let Some(action) = action else { continue };
             w.parked = None;
             if let Some(h) = w.lent.take() {
                 // The device is done with it: the entry goes back to the task, which drops it.
-                let mut core = self.k.core.borrow_mut();
-                let _ = core.own.give_back(h, t as TaskId).and_then(|()| core.own.release(h, t as TaskId));
+                with(self.k.core, |c| {
+                    let _ = c.own.give_back(h, t as TaskId).and_then(|()| c.own.release(h, t as TaskId));
+                });
             }
             let served = match action {
                 SysAction::Return(v) | SysAction::ReturnAndYield(v) => {
@@ -827,7 +857,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
                     }
                 }
                 SysAction::Exit => {
-                    self.k.core.borrow_mut().set_state(t as TaskId, TaskState::Done);
+                    with(self.k.core, |c| c.set_state(t as TaskId, TaskState::Done));
                     continue;
                 }
                 SysAction::Fault | SysAction::Park { .. } => Served::Fault,
@@ -836,7 +866,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
                 self.terminate(t as TaskId, Fault::BadImport);
                 continue;
             }
-            let mut core = self.k.core.borrow_mut();
+            let Some(mut core) = lock(self.k.core) else { continue };
             let now = core.now as u32;
             let Core { records, links, ready, .. } = &mut *core;
             if let Some(r) = records.get_mut(t).filter(|r| r.state == TaskState::Blocked) {
@@ -851,7 +881,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
 
     /// Buffers lent to devices now (ownership entries of parked calls).
     pub fn lent(&self) -> usize {
-        self.k.core.borrow().own.lent()
+        view(self.k.core).map_or(0, |c| c.own.lent())
     }
 
     /// Run tasks until nothing is ready or `max_steps` slices have run; returns the steps taken.
@@ -868,7 +898,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
     /// lies in the table: nothing is moved out and back per switch.
     pub fn step(&mut self) -> Step {
         let t = {
-            let mut core = self.k.core.borrow_mut();
+            let Some(mut core) = lock(self.k.core) else { return Step::Idle };
             let now = core.now as u32;
             let Core { ready, links, records, current, .. } = &mut *core;
             let Some(t) = ready.pop(links) else { return Step::Idle };
@@ -883,7 +913,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
             Some(Body::Native(f)) => {
                 // One poll; a native task has no partition to run dry and no breakpoint.
                 let done = f.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_ready();
-                let mut core = self.k.core.borrow_mut();
+                let Some(mut core) = lock(self.k.core) else { return Step::Ran(t, TaskState::Running) };
                 core.now += 1;
                 return Step::Ran(t, core.end_turn(t, done));
             }
@@ -909,7 +939,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
                 return Step::Fatal(t, policy);
             }
         }
-        let state = self.k.core.borrow_mut().end_turn(t, false);
+        let state = lock(self.k.core).map_or(TaskState::Running, |mut c| c.end_turn(t, false));
         match self.k.stopped.take() {
             Some(offset) => Step::Stopped(t, offset),
             None => Step::Ran(t, state),
@@ -931,19 +961,21 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
     /// [`Kernel::terminate`], given the task's body (`None` for a native task).
     fn terminate<P: Allocator + Clone, M: Allocator + Clone>(&mut self, t: TaskId, w: Option<&mut WasmTask<'_, P, M>>, fault: Fault) {
         // A call parked in a device: abandon it, and reclaim what was lent for it.
-        let blocked = self.core.borrow().records.get(t as usize).is_some_and(|r| r.state == TaskState::Blocked);
+        let blocked = view(self.core).is_some_and(|c| c.records.get(t as usize).is_some_and(|r| r.state == TaskState::Blocked));
         if let Some(w) = w {
             if w.parked == Some(Import::Syscall) && blocked {
                 w.parked = None;
-                if let Some(sys) = self.sys {
-                    sys.borrow_mut().cancel(t);
+                if let Some(mut sys) = self.sys.and_then(|s| s.try_borrow_mut().ok()) {
+                    sys.cancel(t);
                 }
                 if let Some(h) = w.lent.take() {
-                    let _ = self.core.borrow_mut().own.reclaim(h);
+                    with(self.core, |c| {
+                        let _ = c.own.reclaim(h);
+                    });
                 }
             }
         }
-        let mut core = self.core.borrow_mut();
+        let Some(mut core) = lock(self.core) else { return };
         let Core { chans, own, ready, links, records, .. } = &mut *core;
         let Some(r) = records.get_mut(t as usize) else { return };
         if matches!(r.state, TaskState::Free | TaskState::Terminated | TaskState::Done) {
@@ -964,34 +996,32 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
     /// path (a `co_yield` or a slice's end never parks).
     #[inline(never)]
     fn collect<P: Allocator + Clone + Policy, M: Allocator + Clone>(&mut self, t: TaskId, w: &mut WasmTask<'_, P, M>, import: Import) -> bool {
-        let (inbox, msg) = {
-            let mut core = self.core.borrow_mut();
-            let inbox = core.take_inbox(t);
-            (inbox, core.links.get(t as usize).map_or(Tagged::default(), Link::tagged))
-        };
+        let (inbox, msg) = with(self.core, |c| (c.take_inbox(t), c.links.get(t as usize).map_or(Tagged::default(), Link::tagged)));
         let served = match (import, inbox) {
             (_, Inbox::Empty) => {
                 w.parked = Some(import);
-                self.core.borrow_mut().set_state(t, TaskState::Blocked);
+                with(self.core, |c| c.set_state(t, TaskState::Blocked));
                 return false;
             }
             (Import::ChSend, Inbox::Sent) => {
-                self.core.borrow_mut().count_op(t);
+                with(self.core, |c| c.count_op(t));
                 reply(w, None)
             }
             (Import::BufSend, Inbox::Sent) => {
-                self.core.borrow_mut().count_op(t);
+                with(self.core, |c| c.count_op(t));
                 reply(w, Some(0))
             }
             (Import::ChRecv | Import::BufRecv, Inbox::Received) => {
-                self.core.borrow_mut().count_op(t);
+                with(self.core, |c| c.count_op(t));
                 // The destination pointer is still the host call's second argument.
                 let ptr = w.thread.host_args_raw().get(1).map_or(0, |&v| v as u32 as i32);
                 self.receive(t, w, import, msg, ptr)
             }
             (Import::BufSend, Inbox::Closed) => {
                 // The message never left: the buffer is the sender's again.
-                let _ = self.core.borrow_mut().own.receive(Handle(msg.msg), t);
+                with(self.core, |c| {
+                    let _ = c.own.receive(Handle(msg.msg), t);
+                });
                 reply(w, Some(-1))
             }
             (Import::BufRecv, Inbox::Closed) => reply(w, Some(-1)),
@@ -1015,17 +1045,16 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
             let before = w.thread.instructions();
             let exit = w.thread.resume(&mut w.store, fuel);
             let ran = w.thread.instructions() - before;
-            {
-                let mut core = self.core.borrow_mut();
-                core.now += ran;
-                if let Some(r) = core.records.get_mut(t as usize) {
+            with(self.core, |c| {
+                c.now += ran;
+                if let Some(r) = c.records.get_mut(t as usize) {
                     r.stats.counters.instructions += ran;
                 }
-            }
+            });
             fuel = fuel.saturating_sub(ran);
             match exit {
                 Exit::Done => {
-                    self.core.borrow_mut().set_state(t, TaskState::Done);
+                    with(self.core, |c| c.set_state(t, TaskState::Done));
                     return;
                 }
                 Exit::Trap(trap) => return self.terminate(t, Some(w), Fault::Trap(trap.code)),
@@ -1074,7 +1103,7 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
         };
         match import {
             Import::ChSend | Import::BufSend => {
-                let mut core = self.core.borrow_mut();
+                let Some(mut core) = lock(self.core) else { return Served::Fault };
                 let core = &mut *core;
                 let m = if import == Import::BufSend {
                     if let Err(e) = core.own.send(Handle(a[1] as u32), t) {
@@ -1109,7 +1138,7 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
             }
             Import::ChRecv | Import::BufRecv => {
                 let got = {
-                    let mut core = self.core.borrow_mut();
+                    let Some(mut core) = lock(self.core) else { return Served::Fault };
                     let core = &mut *core;
                     match core.chans.recv(ch, Some(t), &mut core.links) {
                         Ok((Progress::Done(m), woke)) => {
@@ -1142,7 +1171,7 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
             Import::Yield => Served::Fault,
             Import::BufCreate => {
                 let (ptr, len) = (a[0] as u32 as usize, a[1] as u32 as usize);
-                let mut core = self.core.borrow_mut();
+                let Some(mut core) = lock(self.core) else { return Served::Fault };
                 let r = match guest_bytes(w, ptr, len).map(|bytes| core.own.create_buffer(t, bytes)) {
                     Some(Ok(h)) => h.0 as i32,
                     Some(Err(e)) => {
@@ -1162,7 +1191,7 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
             }
             Import::BufRead => {
                 let (h, ptr, cap) = (Handle(a[0] as u32), a[1] as u32 as usize, a[2] as u32 as usize);
-                let core = self.core.borrow();
+                let Some(core) = view(self.core) else { return Served::Fault };
                 let r = match core.own.bytes(h, t) {
                     Ok(bytes) => {
                         let n = bytes.len().min(cap);
@@ -1181,7 +1210,9 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
                 reply(w, Some(r))
             }
             Import::BufRelease => {
-                let r = self.core.borrow_mut().own.release(Handle(a[0] as u32), t).map_or_else(|e| e.code(), |()| 0);
+                let Some(r) = lock(self.core).map(|mut c| c.own.release(Handle(a[0] as u32), t).map_or_else(|e| e.code(), |()| 0)) else {
+                    return Served::Fault;
+                };
                 reply(w, Some(r))
             }
             // Never an import id (the IMPORTS table has no such row).
@@ -1193,8 +1224,8 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
     /// `buf_*` return -1, and `ch_send`/`ch_recv` (void) return with nothing sent or
     /// stored; each ends the slice, so a guest retrying in a loop cannot spin.
     fn refuse_port<P: Allocator + Clone + Policy, M: Allocator + Clone>(&mut self, t: TaskId, w: &mut WasmTask<'_, P, M>, import: Import, port: i32) -> Served {
-        if let Some(sys) = self.sys {
-            sys.borrow_mut().denied_port(t, port);
+        if let Some(mut sys) = self.sys.and_then(|s| s.try_borrow_mut().ok()) {
+            sys.denied_port(t, port);
         }
         let v = matches!(import, Import::BufSend | Import::BufRecv).then_some(-1);
         match reply(w, v) {
@@ -1215,18 +1246,19 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
                 Some(m) => m,
                 None => &mut [],
             };
-            sys.borrow_mut().call(t, id, &args[..n], memory)
+            // (A subsystem re-entered through its own call has broken the protocol.)
+            sys.try_borrow_mut().map_or(SysAction::Fault, |mut s| s.call(t, id, &args[..n], memory))
         };
         let (v, then) = match action {
             SysAction::Return(v) => (v, Served::Continue),
             SysAction::ReturnAndYield(v) => (v, Served::Yield),
             SysAction::Exit => {
-                self.core.borrow_mut().set_state(t, TaskState::Done);
+                with(self.core, |c| c.set_state(t, TaskState::Done));
                 return Served::Parked;
             }
             SysAction::Fault => return Served::Fault,
             SysAction::Park { lend } => {
-                let mut core = self.core.borrow_mut();
+                let Some(mut core) = lock(self.core) else { return Served::Fault };
                 if let Some((ptr, _)) = lend {
                     // The range is registered as the task's, then lent: only the kernel gives it back.
                     let own = &mut core.own;
@@ -1235,7 +1267,9 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
                         Err(_) => {
                             // The table is full: the call cannot go on; the guest sees Busy.
                             drop(core);
-                            sys.borrow_mut().cancel(t);
+                            if let Ok(mut s) = sys.try_borrow_mut() {
+                                s.cancel(t);
+                            }
                             return reply(w, Some(BUSY));
                         }
                     }
@@ -1258,7 +1292,9 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
     /// Finish a receive: store the message where the guest asked, or hand over the buffer.
     fn receive<P: Allocator + Clone + Policy, M: Allocator + Clone>(&mut self, t: TaskId, w: &mut WasmTask<'_, P, M>, import: Import, m: Tagged, ptr: i32) -> Served {
         if m.handle {
-            let _ = self.core.borrow_mut().own.receive(Handle(m.msg), t);
+            with(self.core, |c| {
+                let _ = c.own.receive(Handle(m.msg), t);
+            });
         }
         if import == Import::BufRecv {
             return reply(w, Some(m.msg as i32));
@@ -1322,7 +1358,8 @@ impl<'k, A: Allocator + Clone> Ctx<'k, A> {
 
     /// Send without blocking: `Err(Full(msg))` hands the message back.
     pub fn try_send(&self, ch: usize, msg: Message) -> Result<(), TrySendError> {
-        let mut core = self.core.borrow_mut();
+        // (Kernel state in use: no room now; see `lock`.)
+        let Some(mut core) = lock(self.core) else { return Err(TrySendError::Full(Tagged::value(msg))) };
         let core = &mut *core;
         let t = core.current;
         let (_, woke) = core.chans.send(ch, Tagged::value(msg), None, &mut core.links)?;
@@ -1332,7 +1369,7 @@ impl<'k, A: Allocator + Clone> Ctx<'k, A> {
 
     /// Receive without blocking.
     pub fn try_recv(&self, ch: usize) -> Result<Message, TryRecvError> {
-        let mut core = self.core.borrow_mut();
+        let Some(mut core) = lock(self.core) else { return Err(TryRecvError::Empty) };
         let core = &mut *core;
         let t = core.current;
         match core.chans.recv(ch, None, &mut core.links)? {
@@ -1361,7 +1398,7 @@ impl<'k, A: Allocator + Clone> Ctx<'k, A> {
 
     /// Close a channel: its waiters are woken with an error.
     pub fn close(&self, ch: usize) {
-        self.core.borrow_mut().close(ch);
+        with(self.core, |c| c.close(ch));
     }
 }
 
@@ -1391,7 +1428,8 @@ impl<A: Allocator + Clone> Future for SendFuture<'_, A> {
 
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
         let cell = self.core;
-        let mut core = cell.borrow_mut();
+        // (Kernel state in use: not now, the task polls again on its next turn; see `lock`.)
+        let Some(mut core) = lock(cell) else { return Poll::Pending };
         let core = &mut *core;
         let t = core.current;
         if self.parked {
@@ -1429,7 +1467,8 @@ impl<A: Allocator + Clone> Future for RecvFuture<'_, A> {
 
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
         let cell = self.core;
-        let mut core = cell.borrow_mut();
+        // (Kernel state in use: not now, the task polls again on its next turn; see `lock`.)
+        let Some(mut core) = lock(cell) else { return Poll::Pending };
         let core = &mut *core;
         let t = core.current;
         if self.parked {

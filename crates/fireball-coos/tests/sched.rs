@@ -320,3 +320,46 @@ fn a_buffer_stuck_in_a_closed_channel_returns_to_its_sender() {
     assert_eq!(ctx.try_recv(2), Ok(3), "and the sender still owns its 3-byte buffer");
     assert_eq!(k.state(t), TaskState::Done);
 }
+
+/// The kernel's state is a `RefCell` its user creates and may borrow. Code that holds
+/// a borrow while it calls the kernel (a native task, a subsystem, the embedder) gets
+/// a refusal — a full channel, an idle step — never a panic that would stop every task.
+#[test]
+fn re_entering_the_kernel_is_refused_not_a_panic() {
+    use fireball_coos::chan::{TryRecvError, TrySendError};
+    use std::future::Future;
+    use std::task::{Context, Waker};
+    let core = RefCell::new(Core::new_in(&cfg(), Global).expect("core"));
+    let ctx = Ctx::new(&core);
+    let seen = RefCell::new(Vec::new());
+    let mut nosy = pin!(async {
+        let held = core.borrow();
+        let refused = (ctx.try_send(2, 7), ctx.try_recv(2));
+        drop(held);
+        // The same calls, once the borrow is gone, go through.
+        let served = (ctx.try_send(2, 8), ctx.try_recv(2));
+        seen.borrow_mut().push((refused, served));
+        // A blocking receive that meets a borrow waits for the next turn instead.
+        let held = core.borrow();
+        let mut recv = pin!(ctx.recv(2));
+        let polled = recv.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_pending();
+        drop(held);
+        assert!(polled, "a receive that cannot borrow the kernel's state is pending");
+    });
+    let mut k: K<'_> = Kernel::new_in(&core, &cfg(), Global).expect("kernel");
+    let n = k.spawn_native(nosy.as_mut()).expect("native");
+    assert_eq!(k.step(), Step::Ran(n, TaskState::Done));
+    let (refused, served) = seen.borrow()[0];
+    assert!(matches!(refused, (Err(TrySendError::Full(m)), Err(TryRecvError::Empty)) if m.msg == 7));
+    assert_eq!(served, (Ok(()), Ok(8)));
+    // An embedder stepping the kernel while it holds the state: nothing runs, and the
+    // queries answer as for an unknown task.
+    let g = spawn(&mut k, module(YIELD5));
+    let held = core.borrow_mut();
+    assert_eq!(k.step(), Step::Idle);
+    assert_eq!(k.state(g), TaskState::Free);
+    drop(held);
+    assert_eq!(k.state(g), TaskState::Ready);
+    assert!(k.run(100) < 100, "the guest runs once the borrow is gone");
+    assert_eq!(k.state(g), TaskState::Done);
+}

@@ -746,20 +746,25 @@ impl<S> Facade<S> {
         }
     }
 
-    /// Gives the facade its ring; returns the previous one, if any.
+    /// Gives the facade its ring; returns the previous one, if any (or `logger`
+    /// itself, not attached, when called from inside [`Facade::with`]).
     pub fn attach(&self, logger: Logger<S>) -> Option<Logger<S>> {
-        critical_section::with(|cs| self.ring.borrow_ref_mut(cs).replace(logger))
+        critical_section::with(|cs| match self.ring.borrow(cs).try_borrow_mut() {
+            Ok(mut ring) => ring.replace(logger),
+            Err(_) => Some(logger),
+        })
     }
 
-    /// Takes the ring back.
+    /// Takes the ring back (`None` from inside [`Facade::with`]).
     pub fn detach(&self) -> Option<Logger<S>> {
-        critical_section::with(|cs| self.ring.borrow_ref_mut(cs).take())
+        critical_section::with(|cs| self.ring.borrow(cs).try_borrow_mut().ok().and_then(|mut ring| ring.take()))
     }
 
     /// Runs `f` on the ring inside a critical section (to drain it, change
-    /// its filter…); `None` if no ring is attached.
+    /// its filter…); `None` if no ring is attached, or if `f` itself logs or calls
+    /// this (the ring is in use: the inner record is counted as lost).
     pub fn with<R>(&self, f: impl FnOnce(&mut Logger<S>) -> R) -> Option<R> {
-        critical_section::with(|cs| self.ring.borrow_ref_mut(cs).as_mut().map(f))
+        critical_section::with(|cs| self.ring.borrow(cs).try_borrow_mut().ok().and_then(|mut ring| ring.as_mut().map(f)))
     }
 
     /// Records that arrived while no ring was attached.

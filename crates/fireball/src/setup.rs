@@ -626,6 +626,14 @@ pub fn entry_of<'a>(
 }
 
 /// The import a spawn error is about.
+/// Forget an unloaded task in the router (its grants, its parked call). Not when the
+/// router is in use by the caller of this: the next spawn's `admit` replaces the entry.
+pub(crate) fn dismiss(router: &RefCell<SysRouter<'_>>, t: TaskId) {
+    if let Ok(mut r) = router.try_borrow_mut() {
+        r.dismiss(t);
+    }
+}
+
 fn import_of<'a>(module: &Module<'a, &Partition>, e: SpawnError) -> Option<(&'a str, &'a str)> {
     match e {
         SpawnError::UnknownImport { index } | SpawnError::ImportSignature { index } => {
@@ -660,7 +668,10 @@ impl<'a> Launch<'a> {
     pub(crate) fn start(&self, kernel: &mut SysKernel<'a>, router: &RefCell<SysRouter<'a>>) -> Result<TaskId, SpawnError> {
         let t = kernel.next_task().ok_or(SpawnError::NoSlot)?;
         let slot = self.stacks.get(usize::from(t)).and_then(Option::as_ref).ok_or(SpawnError::NoSlot)?;
-        router.borrow_mut().admit(t, self.name, self.grants);
+        // (The router in use by its caller: no grants, so the spawn fails closed.)
+        if let Ok(mut r) = router.try_borrow_mut() {
+            r.admit(t, self.name, self.grants);
+        }
         let t = kernel.spawn_wasm_with_stack(self.module, self.entry, self.heap, slot, self.limits, thread_limits(slot))?;
         kernel.bind_ports(t, self.ports);
         Ok(t)
@@ -855,7 +866,9 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
     let logger = logger.insert(Logger::new(ring));
     let router: &'p RefCell<SysRouter<'p>> = router.insert(RefCell::new(Router::new(registry, logger, inp.seed)));
     if let Some(console) = inp.console {
-        router.borrow_mut().set_console(console);
+        if let Ok(mut r) = router.try_borrow_mut() {
+            r.set_console(console);
+        }
     }
     let mut kernel: SysKernel<'p> = Kernel::new_in(core, &kcfg, p2).map_err(|_| BuildError::TaskTable)?;
     kernel.set_syscalls(router);
@@ -911,7 +924,7 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
             if let Ok(t) = launch.start(&mut kernel, router) {
                 let others = free.saturating_sub(heap.free()).saturating_sub(kernel.memory_bytes(t));
                 kernel.unload(t);
-                router.borrow_mut().dismiss(t);
+                dismiss(router, t);
                 // A little less than exact, for the allocator's tags and alignment.
                 let spare = heap.free().saturating_sub(others + FILL_SLACK) as u64;
                 launch.limits.max_memory_bytes = footprint.max(spare);
@@ -929,7 +942,7 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
                     match launch.start(&mut kernel, router) {
                         Ok(t) => {
                             kernel.unload(t);
-                            router.borrow_mut().dismiss(t);
+                            dismiss(router, t);
                             lo = mid;
                         }
                         Err(SpawnError::OutOfMemory) => hi = mid,

@@ -19,7 +19,7 @@ use fireball_coos::TaskId;
 use fireball_sys::router::RouterStats;
 
 use crate::error::{describe_fault, BuildError, Fault, Stop};
-use crate::setup::{spawn_error, Assembly, Footprint, Footprints, Launch, SysKernel, SysRouter, Time, MAX_TASKS};
+use crate::setup::{self, spawn_error, Assembly, Footprint, Footprints, Launch, SysKernel, SysRouter, Time, MAX_TASKS};
 use crate::{MAX_CHANNELS, MAX_MODULES};
 
 /// Scheduler steps in a row with nothing ready before the system is declared blocked.
@@ -314,7 +314,7 @@ impl<'a> System<'a> {
             time.advance_to_ms(total / instructions_per_ms.max(1) + self.idle_ms);
         }
         if let Some(out) = self.log.as_deref_mut() {
-            self.log_dropped += self.router.borrow_mut().drain_log(out);
+            self.log_dropped += self.router.try_borrow_mut().map_or(0, |mut r| r.drain_log(out));
         }
         if self.memory.partition(PartitionId::Subsystems).clear_exhausted().is_some() {
             // The spec's P3 policy: degrade; the logger and the HAL go on with what they have.
@@ -331,7 +331,7 @@ impl<'a> System<'a> {
             // Free: its partition's policy unloaded it (P5) within the step.
             if s != slot.state && matches!(s, TaskState::Terminated | TaskState::Done | TaskState::Free) {
                 let st = self.kernel.stats(t);
-                let how = match (st.fault, self.router.borrow().exit_code(t)) {
+                let how = match (st.fault, exit_code(self.router, t)) {
                     (Some(f), _) => Ended::Fault(f),
                     (None, Some(c)) => Ended::Exited(c),
                     (None, None) => Ended::Returned,
@@ -346,7 +346,7 @@ impl<'a> System<'a> {
                     // The restart policy: unload it (its memory goes back to its partition),
                     // then load it again, fresh, with the same grants and ports.
                     self.kernel.unload(t);
-                    self.router.borrow_mut().dismiss(t);
+                    setup::dismiss(self.router, t);
                     match launch.start(&mut self.kernel, self.router) {
                         Ok(t) => {
                             slot.task = t;
@@ -423,7 +423,7 @@ impl<'a> System<'a> {
     pub fn millis(&self) -> u64 {
         match self.time {
             Time::Simulated { instructions_per_ms, .. } => self.instructions() / instructions_per_ms.max(1) + self.idle_ms,
-            Time::Device => u64::from(self.router.borrow_mut().now_ms()),
+            Time::Device => self.router.try_borrow_mut().map_or(0, |mut r| u64::from(r.now_ms())),
         }
     }
 
@@ -434,18 +434,18 @@ impl<'a> System<'a> {
 
     /// The router's counters (calls, denials, malformed messages).
     pub fn router_stats(&self) -> RouterStats {
-        self.router.borrow().stats()
+        self.router.try_borrow().map(|r| r.stats()).unwrap_or_default()
     }
 
     /// Logger events lost: overwritten in the ring before a drain (including
     /// the ones still counted in the ring now).
     pub fn log_dropped(&self) -> u32 {
-        self.log_dropped + self.router.borrow_mut().logger().dropped()
+        self.log_dropped + self.router.try_borrow_mut().map_or(0, |mut r| r.logger().dropped())
     }
 
     /// Bytes of the kernel's tables (in P1).
     pub fn kernel_ram(&self) -> usize {
-        self.core.borrow().ram_bytes()
+        self.core.try_borrow().map_or(0, |c| c.ram_bytes())
     }
 
     /// The modules, app first, then services in order.
@@ -460,7 +460,7 @@ impl<'a> System<'a> {
                 task: t,
                 state: self.kernel.state(t),
                 fault: st.fault.map(|cause| Fault { module: launch.name, service: launch.service, cause }),
-                exit_code: self.router.borrow().exit_code(t),
+                exit_code: exit_code(self.router, t),
                 counters: st.counters,
                 worst_wait: st.worst_wait,
                 restarts: slot.restarted,
@@ -635,6 +635,11 @@ fn partly_backed(launch: &crate::setup::Launch<'_>) -> Option<(u32, u32)> {
     let backed = launch.limits.max_memory_bytes;
     let narrow = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
     (backed < declared).then_some((narrow(backed), narrow(declared)))
+}
+
+/// Task `t`'s exit code, if it called `proc_exit` (none while the router is in use).
+fn exit_code(router: &RefCell<SysRouter<'_>>, t: TaskId) -> Option<i32> {
+    router.try_borrow().ok().and_then(|r| r.exit_code(t))
 }
 
 #[cfg(test)]

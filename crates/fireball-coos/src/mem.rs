@@ -957,9 +957,13 @@ impl Memory {
     }
 
     /// The coroutine stacks, `n_coro` slices of `stack` bytes, each 8-byte
-    /// aligned; handed out once (`None` afterwards).
+    /// aligned; handed out once (`None` afterwards, and for a plan without stacks).
     pub fn take_stacks(&mut self) -> Option<ChunksExactMut<'static, u8>> {
         let size = self.layout.config().stack;
+        // (`chunks_exact_mut(0)` would panic: no stack size, no stacks.)
+        if size == 0 {
+            return None;
+        }
         self.stacks.take().map(|s| s.chunks_exact_mut(size))
     }
 

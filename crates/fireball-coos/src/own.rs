@@ -139,6 +139,10 @@ impl<A: Allocator + Clone> Registry<A> {
     }
 
     /// Register a buffer holding a copy of `data` (the one copy a transfer costs).
+    /// Out of line, so `scripts/panic-paths.sh` can name it: `extend_from_slice` keeps
+    /// its growth path although `try_reserve_exact` has made room just before (a
+    /// byte-by-byte `push_within_capacity` would drop it, at ten times the copy).
+    #[inline(never)]
     pub fn create_buffer(&mut self, owner: TaskId, data: &[u8]) -> Result<Handle, OwnError> {
         let i = self.take_slot()?;
         let len = u32::try_from(data.len()).map_err(|_| OwnError::OutOfMemory)?;

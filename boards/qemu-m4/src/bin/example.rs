@@ -78,10 +78,13 @@ impl Tx for SemihostingTx<'_> {
             if self.record.bad_len.get().is_none() {
                 self.record.bad_len.set(Some(frame.len()));
             }
-        } else if let Some(samples) = self.record.frames.borrow_mut().get_mut(k) {
-            for (s, b) in samples.iter_mut().zip(frame.chunks_exact(2)) {
-                if let &[lo, hi] = b {
-                    *s = i16::from_le_bytes([lo, hi]);
+        } else if let Ok(mut frames) = self.record.frames.try_borrow_mut() {
+            // (`try_borrow_mut`: like Fireball's own code, this board has no panic path.)
+            if let Some(samples) = frames.get_mut(k) {
+                for (s, b) in samples.iter_mut().zip(frame.chunks_exact(2)) {
+                    if let &[lo, hi] = b {
+                        *s = i16::from_le_bytes([lo, hi]);
+                    }
                 }
             }
         }
@@ -146,7 +149,7 @@ fn run() -> bool {
     };
     let mut on_read = |_channel: u8, v: u16| {
         let n = record.reads.get();
-        if let Some(slot) = record.samples.borrow_mut().get_mut(n) {
+        if let Some(slot) = record.samples.try_borrow_mut().ok().as_deref_mut().and_then(|s| s.get_mut(n)) {
             *slot = v;
         }
         record.reads.set(n + 1);
@@ -215,8 +218,7 @@ fn run() -> bool {
         hprintln!("{} frames from only {} ADC reads", FRAMES, record.reads.get());
         return false;
     }
-    let frames = record.frames.borrow();
-    let samples = record.samples.borrow();
+    let (Ok(frames), Ok(samples)) = (record.frames.try_borrow(), record.samples.try_borrow()) else { return false };
     let sum: i32 = frames.iter().flatten().map(|&s| i32::from(s)).sum();
     hprintln!("sensor: {} frames, sum={}", FRAMES, sum);
     for (k, (frame, read)) in frames.iter().zip(samples.chunks_exact(SAMPLES)).enumerate() {

@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 use fireball_cli::system;
+use fireball_coos::sched::Fault;
 use fireball_sys::hal::sim::Signal;
 use fireball_wasm::{
-    Exit, ExternKind, FuncAddr, HostLimits, Instance, LoadError, Module, StackLimits, Store, Thread, ValType, Value,
+    Exit, ExternKind, FuncAddr, HostLimits, Instance, LoadError, Module, StackLimits, Store, Thread, TrapCode, ValType, Value,
 };
 
 #[derive(Parser)]
@@ -92,18 +93,18 @@ struct RunArgs {
     /// Seed of the guests' `random_get`.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Stop after this many wasm instructions (the run fails with "out of fuel").
+    /// With --invoke: stop after this many wasm instructions (the run fails with "out of fuel").
     #[arg(long)]
     fuel: Option<u64>,
-    /// Most bytes of linear memory the module may use (e.g. 16384; default 4 GiB).
+    /// With --invoke: most bytes of linear memory the module may use (e.g. 16384; default 4 GiB).
     #[arg(long)]
     max_memory: Option<u64>,
-    /// Value-stack slots (8 bytes each).
-    #[arg(long, default_value_t = 65536)]
-    stack: u32,
-    /// Maximum call depth.
-    #[arg(long, default_value_t = 1024)]
-    depth: u32,
+    /// With --invoke: value-stack slots (8 bytes each) [default: 65536].
+    #[arg(long)]
+    stack: Option<u32>,
+    /// With --invoke: maximum call depth [default: 1024].
+    #[arg(long)]
+    depth: Option<u32>,
     /// Serve lldb (LLDB's WebAssembly GDB remote protocol) on this address, e.g.
     /// `127.0.0.1:1234`: the run waits for lldb to connect before the first instruction
     /// (`lldb-22 app.wasm -o 'process connect --plugin wasm connect://127.0.0.1:1234'`).
@@ -120,7 +121,10 @@ struct RunArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Run(a) => report(run(&a)),
+        Cmd::Run(a) => match run(&a) {
+            Ok(status) => ExitCode::from(status),
+            Err(e) => report(Err(e)),
+        },
         Cmd::Inspect { module, ram, service } => report(inspect(&module, ram.as_deref(), service)),
         Cmd::Pack { module, output } => report(pack(&module, &output)),
         Cmd::Plan { ram, coroutines, stack, services } => report(plan(&ram, coroutines, stack.as_deref(), services)),
@@ -134,8 +138,20 @@ fn parse_size(s: &str) -> Result<usize, String> {
         Some((i, 'M' | 'm')) => (&t[..i], 1024 * 1024),
         _ => (t, 1),
     };
-    num.trim().parse::<usize>().ok().and_then(|n| n.checked_mul(mul)).ok_or_else(|| format!("'{s}' is not a size (bytes, or with K/M)"))
+    let n = num.trim().parse::<usize>().ok().and_then(|n| n.checked_mul(mul)).ok_or_else(|| format!("'{s}' is not a size (bytes, or with K/M)"))?;
+    // A microcontroller's RAM, simulated: a size past this is a typo, not a board.
+    if n > MAX_SIZE {
+        return Err(format!("'{s}' is more than {}M (the largest size the simulator takes)", MAX_SIZE >> 20));
+    }
+    Ok(n)
 }
+
+/// The largest `--ram` (or other size) the CLI accepts.
+const MAX_SIZE: usize = 1 << 30;
+
+/// `--invoke`'s stacks unless `--stack`/`--depth` say otherwise.
+const DEFAULT_SLOTS: u32 = 65536;
+const DEFAULT_DEPTH: u32 = 1024;
 
 fn plan(ram: &str, coroutines: Option<usize>, stack: Option<&str>, services: Option<usize>) -> Result<(), String> {
     use fireball_coos::plan::Config;
@@ -298,52 +314,85 @@ fn inspect(path: &str, ram: Option<&str>, service: bool) -> Result<(), String> {
         let declared = module.memories().first().map_or(0, |m| m.limits.min * m.page_size());
         // Bytes of linear memory a partition backs on `f`'s device, when that is only part of it.
         let partly = |f: Option<&system::Footprint>| f.map(|f| f.memory as u64).filter(|&b| declared > b);
-        // The smallest RAM size in `from..=to` KiB on which the system loads and the same trial runs.
+        // A RAM size in `from..=to` KiB on which the system loads and the same trial runs
+        // clean: found in steps of ~3 %, then bisected down between the last size that
+        // failed and the first that ran (the plan's rows give P5 less on some larger
+        // devices, so the size found runs, but a smaller one might too).
+        let runs = |kib: usize| matches!(system::trial(system::RunConfig { ram: kib * 1024, ..cfg(discard()) }), Ok(None));
         let first_running = |from: usize, to: usize| {
-            (from..=to).find(|&kib| matches!(system::trial(system::RunConfig { ram: kib * 1024, ..cfg(discard()) }), Ok(None)))
+            let (mut failed, mut kib) = (from.saturating_sub(1), from);
+            while kib <= to {
+                if runs(kib) {
+                    let mut ran = kib;
+                    while ran - failed > 1 {
+                        let mid = failed + (ran - failed) / 2;
+                        if runs(mid) {
+                            ran = mid;
+                        } else {
+                            failed = mid;
+                        }
+                    }
+                    return Some(ran);
+                }
+                failed = kib;
+                kib += (kib / 32).max(1);
+            }
+            None
         };
         match system::check(cfg(&mut sink2)) {
             Ok(fits) => {
-                // A heap grows at run time, past what a static check sees: run the program
-                // for a while before calling it fitting.
+                // A heap and a call stack grow at run time, past what a static check sees:
+                // run the program for a while before calling it fitting.
                 let backed = partly(fits.first());
-                let heap_trap = match backed {
-                    Some(_) => system::trial(cfg(discard()))?,
-                    None => None,
-                };
-                // If it trapped: the next RAM size (in KiB) on which the same trial runs, up to
-                // the one that backs the whole memory (scanned, not bisected: the plan's rows
-                // give P5 less on some larger devices); none is a guest bug, not a RAM shortage.
-                let fix = match (&heap_trap, backed) {
-                    (Some(t), Some(backed)) => {
-                        let all = (ram_bytes + (declared - backed) as usize).div_ceil(1024) + 4;
-                        Some((t, backed, first_running(ram_bytes / 1024 + 1, all)))
-                    }
-                    _ => None,
-                };
-                match fix {
-                    Some((t, backed, Some(k))) => println!(
-                        "  on a {ram} device: does NOT fit: a trial run of its first {} ms trapped after {} instructions: {}'s heap grew past the {backed} B of its {declared} B of linear memory that {where_} backs; it runs with --ram {k}K",
-                        system::TRIAL_MS,
-                        t.instructions,
-                        t.name
-                    ),
-                    _ => {
+                match system::trial(cfg(discard()))? {
+                    None => {
                         for f in &fits {
                             let extra = if f.service { "" } else { "; the rest of P5 becomes its heap" };
                             println!("  on a {ram} device: fits ({where_} has {} B{extra})", f.capacity);
                         }
-                        match (fix, backed) {
-                            (Some((t, ..)), _) => println!(
-                                "  (but a trial run of its first {} ms ends in an out-of-bounds memory access after {} instructions, even with its whole memory backed: a bug in the guest, not a shortage of RAM)",
+                        if let Some(backed) = backed {
+                            println!(
+                                "  (it declares {declared} B of memory; {where_} backs {backed} B of it, and a trial run of its first {} ms stayed inside them)",
+                                system::TRIAL_MS
+                            );
+                        }
+                    }
+                    Some(t) => {
+                        // The next RAM size on which the same trial runs clean, up to the one that
+                        // backs the whole declared memory and at least 8 times this one (for a
+                        // heap grown with memory.grow); none is a guest bug, not a RAM shortage.
+                        let kib = ram_bytes / 1024;
+                        let all = backed.map_or(0, |b| (ram_bytes + (declared - b) as usize).div_ceil(1024) + 4);
+                        let to = all.max(kib * 8).min(MAX_SIZE / 1024);
+                        let what = system::describe_fault(t.fault);
+                        let why = match (t.fault, backed) {
+                            (Fault::Trap(TrapCode::MemoryOutOfBounds), Some(backed)) => {
+                                format!("{}'s heap grew past the {backed} B of its {declared} B of linear memory that {where_} backs", t.name)
+                            }
+                            _ => format!("{} ended: {what}", t.name),
+                        };
+                        match first_running(kib + 1, to) {
+                            Some(k) => println!(
+                                "  on a {ram} device: does NOT fit: a trial run of its first {} ms failed after {} instructions: {why}; it runs with --ram {k}K",
                                 system::TRIAL_MS,
                                 t.instructions
                             ),
-                            (None, Some(backed)) => println!(
-                                "  (it declares {declared} B of memory; {where_} backs {backed} B of it, and a trial run of its first {} ms stayed inside them)",
-                                system::TRIAL_MS
-                            ),
-                            (None, None) => {}
+                            None => {
+                                let stacks = need.first().map(|f| f.stack);
+                                let hint = match (t.fault, stacks) {
+                                    (Fault::Trap(TrapCode::CallStackExhausted), Some(s)) => format!(
+                                        "its call stack outgrows the {} frames and {} value slots the plan gives each task in its coroutine stack: recursion that deep needs a device whose plan has larger stacks (`fireball plan`)",
+                                        s.frames, s.value_slots
+                                    ),
+                                    _ => "a bug in the guest, not a shortage of RAM".to_string(),
+                                };
+                                println!(
+                                    "  on a {ram} device: loads, but does NOT run: a trial run of its first {} ms failed after {} instructions ({}: {what}) on every device up to --ram {to}K: {hint}",
+                                    system::TRIAL_MS,
+                                    t.instructions,
+                                    t.name
+                                );
+                            }
                         }
                     }
                 }
@@ -352,12 +401,14 @@ fn inspect(path: &str, ram: Option<&str>, service: bool) -> Result<(), String> {
                 println!("  on a {ram} device: does NOT fit: {e}");
                 if partly(need.first()).is_some() {
                     println!("  (it declares {declared} B of memory; Fireball backs only what the partition holds)");
-                    // The size suggested above is the load's; the heap may need more.
-                    let peak = need.first().map_or(0, |f| f.peak);
-                    // (From small sizes up: the plan gives P5 more on some smaller devices than on larger ones.)
-                    if let Some(k) = first_running(8, (ram_bytes + peak + declared as usize) / 1024 + 8) {
-                        println!("  (by trial runs of its first {} ms: it runs with --ram {k}K)", system::TRIAL_MS);
-                    }
+                }
+                // The size suggested above is the load's; the heap and the call stack may need
+                // more. (From small sizes up: the plan gives P5 more on some smaller devices
+                // than on larger ones.)
+                let peak = need.first().map_or(0, |f| f.peak);
+                let to = ((ram_bytes + peak + declared as usize) / 1024 + 8).max(ram_bytes / 1024 * 8).min(MAX_SIZE / 1024);
+                if let Some(k) = first_running(8, to) {
+                    println!("  (by trial runs of its first {} ms: it runs with --ram {k}K)", system::TRIAL_MS);
                 }
             }
         }
@@ -480,7 +531,7 @@ fn parse_limit(s: &str) -> Result<system::Limit, String> {
 static STOP: AtomicBool = AtomicBool::new(false);
 
 /// `fireball run app.wasm` without `--invoke`: the app and its services on the kernel.
-fn run_system(a: &RunArgs) -> Result<(), String> {
+fn run_system(a: &RunArgs) -> Result<u8, String> {
     let app = module_spec(&a.module)?;
     let services = a.services.iter().map(|s| module_spec(s)).collect::<Result<Vec<_>, _>>()?;
     let mut adc: Vec<Signal<'static>> = Vec::new();
@@ -536,12 +587,49 @@ fn run_system(a: &RunArgs) -> Result<(), String> {
     };
     match report.fatal {
         Some(f) => Err(f),
-        None => Ok(()),
+        None => Ok(app_status(&report)),
     }
 }
 
-fn run(a: &RunArgs) -> Result<(), String> {
-    if a.invoke.is_none() && a.args.is_empty() {
+/// `fireball run`'s exit status for a run on the kernel, from how the app ended: its
+/// `proc_exit` status (a nonzero one whose low byte is 0 as 1), [`EXIT_FAULT`] if a
+/// fault terminated it, 0 if it returned or was still running when `--for` stopped it.
+fn app_status(report: &system::Report) -> u8 {
+    match report.tasks.first() {
+        Some(t) if t.fault.is_some() => EXIT_FAULT,
+        Some(system::TaskReport { exit_code: Some(s), .. }) if *s != 0 => match *s as u8 {
+            0 => 1,
+            b => b,
+        },
+        _ => 0,
+    }
+}
+
+/// The exit status of a run whose app a fault terminated (a trap, its partition
+/// exhausted, a broken import protocol): 128 + SIGABRT, as wasmtime exits on a trap.
+const EXIT_FAULT: u8 = 134;
+
+fn run(a: &RunArgs) -> Result<u8, String> {
+    if a.invoke.is_none() {
+        // What only a bare call takes would be ignored on the kernel: refuse it.
+        if !a.args.is_empty() {
+            return Err(format!(
+                "arguments ({}) go to an `--invoke`d function: a program on the kernel has no command line (WASI args_get returns none)",
+                a.args.join(" ")
+            ));
+        }
+        let bare: Vec<&str> = [("--fuel", a.fuel.is_some()), ("--max-memory", a.max_memory.is_some()), ("--stack", a.stack.is_some()), ("--depth", a.depth.is_some())]
+            .iter()
+            .filter_map(|&(o, given)| given.then_some(o))
+            .collect();
+        if !bare.is_empty() {
+            return Err(format!(
+                "{} only {} with --invoke: on the kernel the memory plan sizes each task's memory and stacks (`fireball plan --ram {}`), and --for stops the run",
+                bare.join(", "),
+                if bare.len() == 1 { "applies" } else { "apply" },
+                a.ram
+            ));
+        }
         return run_system(a);
     }
     let bytes = load_bytes(&a.module)?;
@@ -555,11 +643,12 @@ fn run(a: &RunArgs) -> Result<(), String> {
     });
     let inst = inst.map_err(|e| match (&e, &missing) {
         (fireball_wasm::InstantiateError::UnknownImport { .. }, Some(name)) => {
-            format!("{}: unknown import {name} (the host provides no imports to `run` yet)", a.module)
+            format!("{}: unknown import {name} (`--invoke` calls an export with no imports bound; without it the program runs on the kernel, which provides them)", a.module)
         }
         _ => format!("{}: {e}", a.module),
     })?;
-    let mut thread = Thread::new(StackLimits { value_slots: a.stack, frames: a.depth }).map_err(|_| "out of memory")?;
+    let stack = StackLimits { value_slots: a.stack.unwrap_or(DEFAULT_SLOTS), frames: a.depth.unwrap_or(DEFAULT_DEPTH) };
+    let mut thread = Thread::new(stack).map_err(|_| "out of memory")?;
     if let Some(start) = store.start_func(inst) {
         call(&mut store, &mut thread, start, &[], a.fuel, &module)?;
     }
@@ -569,10 +658,7 @@ fn run(a: &RunArgs) -> Result<(), String> {
         None => None,
     };
     let Some(name) = name else {
-        if !a.args.is_empty() {
-            return Err("arguments given but no --invoke".into());
-        }
-        return Ok(());
+        return Ok(0);
     };
     let f = export_func(&store, inst, &module, &name)?;
     let ty = store.func_type(f);
@@ -584,7 +670,7 @@ fn run(a: &RunArgs) -> Result<(), String> {
     for r in results {
         println!("{r}");
     }
-    Ok(())
+    Ok(0)
 }
 
 fn export_func(store: &Store<'_>, inst: Instance, module: &Module<'_>, name: &str) -> Result<FuncAddr, String> {

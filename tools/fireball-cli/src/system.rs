@@ -295,10 +295,17 @@ fn entry_problem(e: EntryError<'_>) -> String {
     }
 }
 
-fn leak_ram(n: usize) -> &'static mut [u8] {
-    let r: &'static mut [u8] = Box::leak(vec![0u8; n + 64].into_boxed_slice());
+/// `n` bytes of zeroed, 16-byte aligned RAM for the simulated board, or the error a
+/// `--ram` this host cannot give gets (an absurd size is a user's typo, not a crash).
+fn leak_ram(n: usize) -> Result<&'static mut [u8], String> {
+    let refused = || format!("--ram {}K: this host cannot allocate that much for the simulated board", n / 1024);
+    let total = n.checked_add(64).ok_or_else(refused)?;
+    // Asked first (a refusal is an error, not an abort), then allocated zeroed, which
+    // leaves the pages untouched until the board uses them.
+    Vec::<u8>::new().try_reserve_exact(total).map_err(|_| refused())?;
+    let r: &'static mut [u8] = Box::leak(vec![0u8; total].into_boxed_slice());
     let off = r.as_ptr().align_offset(16);
-    &mut r[off..off + n]
+    r.get_mut(off..off + n).ok_or_else(refused)
 }
 
 fn leak_str(s: &str) -> &'static str {
@@ -410,7 +417,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
 
     // A run sizes the service sub-heaps and the app's memory from what a probe measured.
     let measured = builder(Default::default(), ram, &guests, manifest)
-        .measure(leak_ram(ram + PROBE_RAM))
+        .measure(leak_ram(ram.saturating_add(PROBE_RAM))?)
         .map_err(|e| describe(&e))?;
 
     // Devices: a simulated ADC (every read recorded), clock, TX and BLE on simulated time,
@@ -448,7 +455,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
     // The exit report, less its device line (the devices are the system's until it is gone).
     let (mut head, mut tail) = (String::new(), String::new());
     {
-        let mut b = builder(leak_ram(ram), ram, &guests, manifest);
+        let mut b = builder(leak_ram(ram)?, ram, &guests, manifest);
         if !signals.is_empty() {
             b = b.device("adc/0", &mut adc_dev);
         }
@@ -623,7 +630,7 @@ pub fn measure(cfg: &RunConfig<'_>) -> Result<Vec<Footprint>, String> {
     let guests = guests(cfg.app.clone(), cfg.services.clone());
     let manifest: Option<&'static str> = cfg.manifest.as_deref().map(leak_str);
     let measured = builder(Default::default(), cfg.ram, &guests, manifest)
-        .measure(leak_ram(cfg.ram + PROBE_RAM))
+        .measure(leak_ram(cfg.ram.saturating_add(PROBE_RAM))?)
         .map_err(|e| describe(&e))?;
     Ok(measured.as_slice().iter().map(Footprint::from).collect())
 }
@@ -640,31 +647,32 @@ pub fn check(mut cfg: RunConfig<'_>) -> Result<Vec<Footprint>, String> {
 /// Simulated time a trial run of `fireball inspect --ram` covers.
 pub const TRIAL_MS: u64 = 1000;
 
-/// Where a trial run left a module whose heap outgrew the memory its partition backs.
+/// The first module a trial run of `fireball inspect --ram` saw a fault end.
 #[derive(Debug, Clone)]
-pub struct HeapTrap {
+pub struct TrialFault {
     /// The module.
     pub name: String,
-    /// Wasm instructions it executed before the trap.
+    /// Wasm instructions it executed before the fault.
     pub instructions: u64,
+    /// The fault.
+    pub fault: Fault,
 }
 
 /// Runs `cfg`'s system for its first [`TRIAL_MS`] of simulated time, nothing
-/// printed, and returns the first module that ended with an out-of-bounds memory
-/// access: what a heap grown past the part of linear memory its partition backs
-/// looks like (`None`: none did). A load that does not fit is `Err`, as in `run`.
+/// printed, and returns the first module a fault ended (`None`: none did). A load
+/// that does not fit is `Err`, as in `run`.
 ///
-/// A static check cannot see how far a program's heap will grow (dlmalloc,
-/// Rust's allocator and wasi-libc's all take memory above `__heap_base` at run
-/// time), so `inspect` runs the program before it calls it fitting.
-pub fn trial(mut cfg: RunConfig<'_>) -> Result<Option<HeapTrap>, String> {
+/// A static check cannot see how far a program's heap or call depth will grow
+/// (dlmalloc, Rust's allocator and wasi-libc's all take memory above `__heap_base`
+/// at run time, with `memory.grow` or in memory the partition backs only in part),
+/// so `inspect` runs the program before it calls it fitting.
+pub fn trial(mut cfg: RunConfig<'_>) -> Result<Option<TrialFault>, String> {
     cfg.limit = Limit::Millis(TRIAL_MS);
     let report = run(cfg)?;
     Ok(report
         .tasks
         .iter()
-        .find(|t| matches!(t.fault, Some(Fault::Trap(fireball_wasm::TrapCode::MemoryOutOfBounds))))
-        .map(|t| HeapTrap { name: t.name.clone(), instructions: t.counters.instructions }))
+        .find_map(|t| t.fault.map(|fault| TrialFault { name: t.name.clone(), instructions: t.counters.instructions, fault })))
 }
 
 /// A fault in words.

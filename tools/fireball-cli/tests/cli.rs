@@ -174,9 +174,81 @@ fn inspect_tells_a_guest_bug_from_a_heap_past_the_backed_memory() {
     let path = tmp_file("oob.wat", wat.as_bytes());
     let (code, out, err) = fireball(&["inspect", &path, "--ram", "32K"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("on a 32K device: fits"), "{out}");
-    assert!(out.contains("even with its whole memory backed: a bug in the guest, not a shortage of RAM"), "{out}");
+    assert!(out.contains("on a 32K device: loads, but does NOT run"), "{out}");
+    assert!(out.contains("oob: trap (out of bounds memory access))"), "{out}");
+    assert!(out.contains(": a bug in the guest, not a shortage of RAM"), "{out}");
     let _ = std::fs::remove_file(path);
+}
+
+/// A heap grown with `memory.grow` (Rust's allocator, wasi-libc's `sbrk`) fails at run
+/// time when the partition cannot back it: `inspect` runs the program before it says
+/// "fits", names a size on which it runs, and `run` there runs it.
+#[test]
+fn inspect_runs_a_growing_heap_before_it_says_fits() {
+    let wat = r#"(module (memory 1)
+      (func (export "_start") (if (i32.eq (memory.grow (i32.const 2)) (i32.const -1)) (then unreachable))
+        (i32.store (i32.const 131072) (i32.const 7))))"#;
+    let path = tmp_file("grow.wat", wat.as_bytes());
+    let (code, out, err) = fireball(&["inspect", &path, "--ram", "96K"]);
+    assert_eq!(code, 0, "{err}");
+    let fix = out
+        .lines()
+        .find_map(|l| l.strip_prefix("  on a 96K device: does NOT fit: a trial run of its first 1000 ms failed after "))
+        .and_then(|l| l.rsplit_once("; it runs with --ram "))
+        .map(|(why, k)| {
+            assert!(why.contains("grow ended: trap (unreachable)"), "{out}");
+            k.trim().to_string()
+        })
+        .unwrap_or_else(|| panic!("no trial verdict in:\n{out}"));
+    let (code, out, _) = fireball(&["run", &path, "--ram", "96K", "--for", "1ms"]);
+    assert_eq!(code, 134, "{out}");
+    assert!(out.contains("grow] terminated: trap (unreachable) (its linear memory is "), "{out}");
+    assert!(out.contains("so a memory.grow past that is refused: if one ended it, give the system more RAM)"), "{out}");
+    let (code, out, err) = fireball(&["run", &path, "--ram", &fix, "--for", "1ms"]);
+    assert_eq!(code, 0, "inspect's {fix}: {err}\n{out}");
+    assert!(out.contains("grow] returned"), "{out}");
+    let (code, out, _) = fireball(&["inspect", &path, "--ram", &fix]);
+    assert!(code == 0 && out.contains(&format!("on a {fix} device: fits")), "{out}");
+    let _ = std::fs::remove_file(path);
+}
+
+/// `fireball run`'s exit status says how the app ended, for scripts and CI.
+#[test]
+fn run_exits_with_the_apps_status() {
+    let cases: [(&str, &str, i32); 4] = [
+        ("returns", r#"(module (func (export "_start")))"#, 0),
+        ("exits", r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32))) (func (export "_start") (call $exit (i32.const 5))))"#, 5),
+        ("exits256", r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32))) (func (export "_start") (call $exit (i32.const 256))))"#, 1),
+        ("traps", r#"(module (func (export "_start") unreachable))"#, 134),
+    ];
+    for (name, wat, want) in cases {
+        let path = tmp_file(&format!("{name}.wat"), wat.as_bytes());
+        let (code, out, err) = fireball(&["run", &path, "--for", "10ms"]);
+        assert_eq!(code, want, "{name}: {err}\n{out}");
+        let _ = std::fs::remove_file(path);
+    }
+    // Still running when --for ends it: 0.
+    let (code, _, err) = fireball(&["run", &example("sensor/sensor.wasm"), "--for", "5ms"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+/// What only a bare `--invoke` call takes is refused on the kernel, not ignored; an
+/// absurd --ram is an error, not an allocation failure of the host.
+#[test]
+fn kernel_runs_refuse_what_they_would_ignore() {
+    let hello = example("sensor/sensor.wasm");
+    let (code, _, err) = fireball(&["run", &hello, "--fuel", "1000"]);
+    assert_clean_error(code, &err, "--fuel only applies with --invoke");
+    let (code, _, err) = fireball(&["run", &hello, "--depth", "5000", "--stack", "100000"]);
+    assert_clean_error(code, &err, "--stack, --depth only apply with --invoke");
+    let (code, _, err) = fireball(&["run", &hello, "x", "y"]);
+    assert_clean_error(code, &err, "arguments (x y) go to an `--invoke`d function");
+    for ram in ["100000M", "99999999999999"] {
+        let (code, _, err) = fireball(&["run", &hello, "--ram", ram]);
+        assert_clean_error(code, &err, "the largest size the simulator takes");
+        let (code, _, err) = fireball(&["inspect", &hello, "--ram", ram]);
+        assert_clean_error(code, &err, "the largest size the simulator takes");
+    }
 }
 
 #[test]

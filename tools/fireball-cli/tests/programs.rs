@@ -164,9 +164,9 @@ fn inspect_and_run_agree() {
             } else {
                 let why = out.lines().find_map(|l| l.split_once("does NOT fit: ")).map(|(_, w)| w.trim()).unwrap_or_else(|| panic!("{m} {ram}: no verdict in {out}"));
                 if why.starts_with("a trial run") {
-                    // It loads, and its heap then outgrows the memory P5 backs: run says so too,
-                    // and the size inspect suggests runs.
-                    assert_eq!(rcode, 0, "{m} {ram}: {rerr}");
+                    // It loads, and its heap then outgrows the memory P5 backs: run says so too
+                    // (and exits with a fault's status), and the size inspect suggests runs.
+                    assert_eq!(rcode, 134, "{m} {ram}: {rerr}");
                     assert!(rout.contains("terminated: trap (out of bounds memory access) (its partition backs"), "{m} {ram}:\n{rout}");
                     let fix = why.rsplit_once("it runs with --ram ").map(|(_, k)| k.trim()).unwrap_or_else(|| panic!("{m} {ram}: no size in {why}"));
                     let (fcode, fout, _) = fireball(&["run", &path, "--ram", fix, "--for", "1ms"]);

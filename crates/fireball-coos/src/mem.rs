@@ -465,6 +465,8 @@ pub struct Partition {
     fails: Cell<u32>,
     exhausted: Cell<Option<Exhaustion>>,
     last_failure: Cell<Option<Failure>>,
+    /// Every `grow` moves its block: see [`Partition::set_worst_case_grows`].
+    moving_grows: Cell<bool>,
 }
 
 impl fmt::Debug for Partition {
@@ -517,6 +519,7 @@ impl Partition {
             fails: Cell::new(0),
             exhausted: Cell::new(None),
             last_failure: Cell::new(None),
+            moving_grows: Cell::new(false),
         };
         // Just claimed, the heap is one free block: its size is the capacity.
         p.capacity = p.largest_free(len);
@@ -524,6 +527,16 @@ impl Partition {
             return Err(too_small);
         }
         Ok(p)
+    }
+
+    /// With `on`, every `grow` moves its block (allocates the new size, copies, frees
+    /// the old one) even where it could grow in place. A probe that measures what a
+    /// module needs sets it: in a roomy heap a growing vector often extends in place,
+    /// so its peak understates what the same requests take in a heap sized to that
+    /// peak, where the block has neighbours and must move (a plain module's loader
+    /// measured at 24 896 B did not load in a 25 312-byte service sub-heap).
+    pub fn set_worst_case_grows(&self, on: bool) {
+        self.moving_grows.set(on);
     }
 
     /// Runs `f` on the heap.
@@ -781,7 +794,7 @@ unsafe impl Allocator for &Partition {
         if old.size() == 0 {
             return self.allocate(new);
         }
-        if ptr.as_ptr().align_offset(new.align()) == 0 {
+        if ptr.as_ptr().align_offset(new.align()) == 0 && !self.moving_grows.get() {
             // SAFETY: `ptr` is a live block of `old` (the caller's contract), new.size() >= old.size().
             if self.with_heap(|h| unsafe { h.try_grow_in_place(ptr.as_ptr(), old, new.size()) }) {
                 self.grew(chunk_bytes(new.size()) - chunk_bytes(old.size()), new.size() - old.size());
@@ -1006,6 +1019,30 @@ mod tests {
         let r: &'static mut [u8] = Box::leak(vec![0u8; n + 16].into_boxed_slice());
         let off = r.as_ptr().align_offset(16);
         &mut r[off..off + n]
+    }
+
+    /// A vector grown in a roomy heap extends in place, so its peak is its final size;
+    /// measured with worst-case grows, the peak holds the old and the new block at once,
+    /// which is what a heap sized to the measurement must hold when the block has a
+    /// neighbour (a plain C service's loader did not fit a sub-heap sized to the first).
+    #[test]
+    fn worst_case_grows_measure_the_moving_peak() {
+        let peak = |worst: bool| {
+            let p = Partition::new(PartitionId::Guest, region(16 << 10)).unwrap();
+            p.set_worst_case_grows(worst);
+            let mut v: allocator_api2::vec::Vec<u8, &Partition> = allocator_api2::vec::Vec::new_in(&p);
+            v.try_reserve_exact(1024).unwrap();
+            v.try_reserve_exact(4096).unwrap();
+            assert!(v.capacity() >= 4096);
+            drop(v);
+            (p.stats().peak, p.allocated())
+        };
+        let (in_place, left) = peak(false);
+        assert_eq!(left, 0);
+        assert!(in_place < chunk_bytes(4096) + chunk_bytes(1024), "grew in place: {in_place}");
+        let (moving, left) = peak(true);
+        assert_eq!(left, 0);
+        assert!(moving >= chunk_bytes(4096) + chunk_bytes(1024), "moved: {moving}");
     }
 
     #[test]

@@ -736,6 +736,14 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
             _ => p5,
         }
     };
+    if inp.probe {
+        // Measure each module's need as if no block could grow in place (see
+        // `Partition::set_worst_case_grows`): the heap it then gets is only that large.
+        p5.set_worst_case_grows(true);
+        for sub in sub_heaps.iter().flatten() {
+            sub.set_worst_case_grows(true);
+        }
+    }
     let fit_error = |k: usize| -> BuildError<'a> {
         let heap = heap_of(k);
         let g = guests.get(k).copied().flatten().unwrap_or(Guest::app("?", &[]));

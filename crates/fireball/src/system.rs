@@ -91,11 +91,6 @@ pub enum Notice<'a> {
         /// 4 GiB (32-bit, so that printing them needs no 64-bit division on a device).
         /// The trap may then be its heap growing past what the device gives it.
         backed: Option<(u32, u32)>,
-        /// When a trap ended it with its linear memory within a page of the most its
-        /// partition backs: (bytes it has, that most), saturated at 4 GiB. A
-        /// `memory.grow` refused there ends many programs (Rust's allocator aborts
-        /// through `unreachable`; a C program may not check `malloc`).
-        ceiling: Option<(u32, u32)>,
     },
     /// The manifest's restart policy loaded a faulted module again.
     Restarted {
@@ -129,7 +124,7 @@ pub enum Notice<'a> {
 impl fmt::Display for Notice<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Notice::Ended { module, how, backed, ceiling } => {
+            Notice::Ended { module, how, backed } => {
                 write!(f, "[{module}] ")?;
                 match how {
                     Ended::Fault(fault) => write!(f, "terminated: {}", describe_fault(*fault))?,
@@ -140,12 +135,6 @@ impl fmt::Display for Notice<'_> {
                     write!(
                         f,
                         " (its partition backs {b} B of the {d} B of linear memory it declares: if its heap grew past them, give the system more RAM)"
-                    )?;
-                }
-                if let Some((has, most)) = ceiling {
-                    write!(
-                        f,
-                        " (its linear memory is {has} B, within a page of the {most} B its partition can back, so a memory.grow past that is refused: if one ended it, give the system more RAM)"
                     )?;
                 }
                 f.write_str("; the other modules keep running")
@@ -352,11 +341,7 @@ impl<'a> System<'a> {
                     Ended::Fault(sched::Fault::Trap(fireball_wasm::TrapCode::MemoryOutOfBounds)) => partly_backed(&launch),
                     _ => None,
                 };
-                let ceiling = match how {
-                    Ended::Fault(sched::Fault::Trap(_)) if backed.is_none() => at_ceiling(&launch, self.kernel.memory_bytes(t)),
-                    _ => None,
-                };
-                tick.push(Notice::Ended { module: launch.name, how, backed, ceiling });
+                tick.push(Notice::Ended { module: launch.name, how, backed });
                 if st.fault.is_some() && slot.restarted < launch.restarts {
                     // The restart policy: unload it (its memory goes back to its partition),
                     // then load it again, fresh, with the same grants and ports.
@@ -456,6 +441,16 @@ impl<'a> System<'a> {
     /// the ones still counted in the ring now).
     pub fn log_dropped(&self) -> u32 {
         self.log_dropped + self.router.try_borrow_mut().map_or(0, |mut r| r.logger().dropped())
+    }
+
+    /// Whether `module`'s linear memory is within a page of the most its partition
+    /// backs (and may grow further): (bytes it has, that most). A `memory.grow`
+    /// refused there ends many programs (Rust's allocator aborts through
+    /// `unreachable`; a C program may not check `malloc`), so a tool explaining a
+    /// trap asks this while the module is still loaded (until a restart or unload).
+    pub fn memory_ceiling(&self, module: &str) -> Option<(u64, u64)> {
+        let slot = self.slots.iter().flatten().find(|s| s.launch.name == module)?;
+        at_ceiling(&slot.launch, self.kernel.memory_bytes(slot.task))
     }
 
     /// Bytes of the kernel's tables (in P1).
@@ -654,14 +649,13 @@ fn partly_backed(launch: &crate::setup::Launch<'_>) -> Option<(u32, u32)> {
 
 /// (`bytes`, the most memory `launch`'s partition backs) if its first memory, `bytes`
 /// now, is within a page of that most and may grow further.
-fn at_ceiling(launch: &crate::setup::Launch<'_>, bytes: usize) -> Option<(u32, u32)> {
+fn at_ceiling(launch: &crate::setup::Launch<'_>, bytes: usize) -> Option<(u64, u64)> {
     let m = launch.module.memories().first()?;
     let page = 1u64.checked_shl(u32::from(m.page_size_log2))?;
     let limit = launch.limits.max_memory_bytes;
     let pages = (bytes as u64) >> m.page_size_log2;
     let growable = m.limits.max.is_none_or(|max| pages < max);
-    let narrow = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
-    (growable && bytes as u64 + page > limit).then(|| (narrow(bytes as u64), narrow(limit)))
+    (growable && bytes as u64 + page > limit).then_some((bytes as u64, limit))
 }
 
 /// Task `t`'s exit code, if it called `proc_exit` (none while the router is in use).

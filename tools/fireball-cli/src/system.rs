@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use fireball::{AdcTap, BuildError, Builder, EntryError, Guest, Image, Notice, Parts, Stop, Time};
+use fireball::{AdcTap, BuildError, Builder, Ended, EntryError, Guest, Image, Notice, Parts, Stop, Time};
 use fireball_coos::sched::{Counters, Fault, SpawnError, TaskState};
 use fireball_sys::hal::sim::{Signal, SimAdc, SimBle, SimClock, SimCrc32, SimGpio, SimI2c, SimSpi, SimTime, SimTx, SimUart};
 use fireball_wasm::{Module, StackLimits};
@@ -516,6 +516,18 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                 let line = match n {
                     &Notice::RestartFailed { module, error, import } => {
                         format!("[{module}] cannot restart: {}", describe(&BuildError::Spawn { module, error, import }))
+                    }
+                    // A trap with the module's memory at the most its partition backs: say so.
+                    &Notice::Ended { module, how: Ended::Fault(Fault::Trap(_)), backed: None } => {
+                        let line = n.to_string();
+                        match system.memory_ceiling(module) {
+                            Some((has, most)) => line.replacen(
+                                "; the other modules keep running",
+                                &format!(" (its linear memory is {has} B, within a page of the {most} B its partition can back, so a memory.grow past that is refused: if one ended it, give the system more RAM); the other modules keep running"),
+                                1,
+                            ),
+                            None => line,
+                        }
                     }
                     n => n.to_string(),
                 };

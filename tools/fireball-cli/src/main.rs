@@ -26,7 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run a module: invoke an export (or `_start`) and print its results.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Describe a module: imports, exports, memory, and what the engine adds in RAM.
     Inspect {
         /// The module (.wasm binary or .wat text).
@@ -37,6 +37,10 @@ enum Cmd {
         /// Check it as a service (a P4 sub-heap) rather than the app (P5).
         #[arg(long)]
         service: bool,
+        /// With --ram: each task's coroutine stack, where its interpreter stacks live
+        /// (K suffix allowed; default: the plan's row for --ram, 4 or 8 KiB).
+        #[arg(long)]
+        task_stack: Option<String>,
     },
     /// Pack a module with its side table (a `.fbx`), so a device keeps both in flash.
     /// Loading it re-runs the validator, which checks the packed table instead of building one.
@@ -99,6 +103,11 @@ struct RunArgs {
     /// With --invoke: most bytes of linear memory the module may use (e.g. 16384; default 4 GiB).
     #[arg(long)]
     max_memory: Option<u64>,
+    /// Each task's coroutine stack, where its interpreter stacks (value slots and call
+    /// frames) live (K suffix allowed; default: the plan's row for --ram, 4 or 8 KiB).
+    /// Deep recursion needs more; a device's memory plan sets the same figure.
+    #[arg(long)]
+    task_stack: Option<String>,
     /// With --invoke: value-stack slots (8 bytes each) [default: 65536].
     #[arg(long)]
     stack: Option<u32>,
@@ -125,7 +134,7 @@ fn main() -> ExitCode {
             Ok(status) => ExitCode::from(status),
             Err(e) => report(Err(e)),
         },
-        Cmd::Inspect { module, ram, service } => report(inspect(&module, ram.as_deref(), service)),
+        Cmd::Inspect { module, ram, service, task_stack } => report(inspect(&module, ram.as_deref(), service, task_stack.as_deref())),
         Cmd::Pack { module, output } => report(pack(&module, &output)),
         Cmd::Plan { ram, coroutines, stack, services } => report(plan(&ram, coroutines, stack.as_deref(), services)),
     }
@@ -213,7 +222,8 @@ fn report(r: Result<(), String>) -> ExitCode {
     }
 }
 
-fn inspect(path: &str, ram: Option<&str>, service: bool) -> Result<(), String> {
+fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str>) -> Result<(), String> {
+    let task_stack = task_stack.map(parse_size).transpose()?;
     let bytes = load_bytes(path)?;
     let module = load_module(&bytes).map_err(|e| describe_load_error(path, &e))?;
     println!("module {path}: {} bytes{}", bytes.len(), if module.is_packed() { format!(" (packed: {} B of wasm + its side table)", module.bytes().len()) } else { String::new() });
@@ -293,6 +303,7 @@ fn inspect(path: &str, ram: Option<&str>, service: bool) -> Result<(), String> {
             seed: 1,
             out,
             stop: None,
+            task_stack,
         });
         let need = system::measure(&cfg(&mut sink))?;
         // Output nobody reads, for as many runs as needed (a zero-sized box: no allocation).
@@ -381,7 +392,7 @@ fn inspect(path: &str, ram: Option<&str>, service: bool) -> Result<(), String> {
                                 let stacks = need.first().map(|f| f.stack);
                                 let hint = match (t.fault, stacks) {
                                     (Fault::Trap(TrapCode::CallStackExhausted), Some(s)) => format!(
-                                        "its call stack outgrows the {} frames and {} value slots the plan gives each task in its coroutine stack: recursion that deep needs a device whose plan has larger stacks (`fireball plan`)",
+                                        "its call stack outgrows the {} frames and {} value slots the plan gives each task in its coroutine stack: give each task a larger one with --task-stack (a device's memory plan sets the same figure)",
                                         s.frames, s.value_slots
                                     ),
                                     _ => "a bug in the guest, not a shortage of RAM".to_string(),
@@ -580,6 +591,7 @@ fn run_system(a: &RunArgs) -> Result<u8, String> {
         seed: a.seed,
         out: &mut stdout,
         stop: Some(&STOP),
+        task_stack: a.task_stack.as_deref().map(parse_size).transpose()?,
     };
     let report = match &gdb {
         Some(g) => system::run_with_gdb(cfg, g)?,

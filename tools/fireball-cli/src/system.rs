@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use fireball::{AdcTap, BuildError, Builder, Ended, EntryError, Guest, Image, Notice, Parts, Stop, Time};
 use fireball_coos::sched::{Counters, Fault, SpawnError, TaskState};
 use fireball_sys::hal::sim::{Signal, SimAdc, SimBle, SimClock, SimCrc32, SimGpio, SimI2c, SimSpi, SimTime, SimTx, SimUart};
-use fireball_wasm::{Module, StackLimits};
+use fireball_wasm::{Module, StackLimits, TrapCode};
 
 /// Simulated time: one millisecond per this many wasm instructions. A round guess
 /// at the interpreter's rate on a 100 MHz Cortex-M (25 cycles per wasm
@@ -131,6 +131,9 @@ pub struct RunConfig<'a> {
     pub out: &'a mut dyn Write,
     /// Set (by Ctrl-C) to stop the run cleanly.
     pub stop: Option<&'static AtomicBool>,
+    /// Bytes of each coroutine stack, where a task's interpreter stacks live (`None`:
+    /// the plan's row for `ram`, 4 or 8 KiB). A device's plan sets the same figure.
+    pub task_stack: Option<usize>,
 }
 
 /// How one module ended up.
@@ -388,8 +391,21 @@ fn guests(app: Option<ModuleSpec>, services: Vec<ModuleSpec>) -> Vec<Guest<'stat
 }
 
 /// A builder for `guests` over `ram` bytes of leaked RAM (or none, for a probe only).
-fn builder<'a>(ram: &'static mut [u8], planned: usize, guests: &[Guest<'static>], manifest: Option<&'static str>) -> Builder<'a> {
-    let mut b = Builder::new(ram).plan(fireball_coos::plan::Config::row(planned)).cpu_mhz(100);
+fn builder<'a>(
+    ram: &'static mut [u8],
+    planned: usize,
+    task_stack: Option<usize>,
+    guests: &[Guest<'static>],
+    manifest: Option<&'static str>,
+) -> Builder<'a> {
+    let mut plan = fireball_coos::plan::Config::row(planned);
+    if let Some(s) = task_stack {
+        // A plan of its own: this stack for each task the run has (the row's
+        // coroutine count is a device's, sized for tasks this run does not spawn).
+        plan.stack = s;
+        plan.n_coro = guests.len() + 1;
+    }
+    let mut b = Builder::new(ram).plan(plan).cpu_mhz(100);
     for g in guests {
         b = b.guest(*g);
     }
@@ -411,12 +427,12 @@ pub fn run_with_gdb(cfg: RunConfig<'_>, gdb: &crate::gdb::Gdb) -> Result<Report,
 }
 
 fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report, String> {
-    let RunConfig { app, services, ram, adc, limit, manifest, seed, out, stop } = cfg;
+    let RunConfig { app, services, ram, adc, limit, manifest, seed, out, stop, task_stack } = cfg;
     let guests = guests(app, services);
     let manifest: Option<&'static str> = manifest.as_deref().map(leak_str);
 
     // A run sizes the service sub-heaps and the app's memory from what a probe measured.
-    let measured = builder(Default::default(), ram, &guests, manifest)
+    let measured = builder(Default::default(), ram, task_stack, &guests, manifest)
         .measure(leak_ram(ram.saturating_add(PROBE_RAM))?)
         .map_err(|e| describe(&e))?;
 
@@ -455,7 +471,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
     // The exit report, less its device line (the devices are the system's until it is gone).
     let (mut head, mut tail) = (String::new(), String::new());
     {
-        let mut b = builder(leak_ram(ram)?, ram, &guests, manifest);
+        let mut b = builder(leak_ram(ram)?, ram, task_stack, &guests, manifest);
         if !signals.is_empty() {
             b = b.device("adc/0", &mut adc_dev);
         }
@@ -517,15 +533,25 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                     &Notice::RestartFailed { module, error, import } => {
                         format!("[{module}] cannot restart: {}", describe(&BuildError::Spawn { module, error, import }))
                     }
-                    // A trap with the module's memory at the most its partition backs: say so.
-                    &Notice::Ended { module, how: Ended::Fault(Fault::Trap(_)), backed: None } => {
+                    // A trap a larger device may cure: say what ran out.
+                    &Notice::Ended { module, how: Ended::Fault(Fault::Trap(code)), backed: None } => {
                         let line = n.to_string();
-                        match system.memory_ceiling(module) {
-                            Some((has, most)) => line.replacen(
-                                "; the other modules keep running",
-                                &format!(" (its linear memory is {has} B, within a page of the {most} B its partition can back, so a memory.grow past that is refused: if one ended it, give the system more RAM); the other modules keep running"),
-                                1,
-                            ),
+                        let hint = match code {
+                            TrapCode::CallStackExhausted => system.footprints().iter().find(|f| f.name == module).map(|f| {
+                                format!(
+                                    " (its coroutine stack holds {} call frames and {} value slots: --task-stack gives each task a larger one)",
+                                    f.stack.frames, f.stack.value_slots
+                                )
+                            }),
+                            // Rust's allocator aborts through `unreachable` when memory.grow is
+                            // refused; C code that does not check malloc runs off its heap.
+                            TrapCode::Unreachable | TrapCode::MemoryOutOfBounds => system.memory_ceiling(module).map(|(has, most)| {
+                                format!(" (its linear memory is {has} B, within a page of the {most} B its partition can back, so a memory.grow past that is refused: if one ended it, give the system more RAM)")
+                            }),
+                            _ => None,
+                        };
+                        match hint {
+                            Some(h) => line.replacen("; the other modules keep running", &format!("{h}; the other modules keep running"), 1),
                             None => line,
                         }
                     }
@@ -641,7 +667,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
 pub fn measure(cfg: &RunConfig<'_>) -> Result<Vec<Footprint>, String> {
     let guests = guests(cfg.app.clone(), cfg.services.clone());
     let manifest: Option<&'static str> = cfg.manifest.as_deref().map(leak_str);
-    let measured = builder(Default::default(), cfg.ram, &guests, manifest)
+    let measured = builder(Default::default(), cfg.ram, cfg.task_stack, &guests, manifest)
         .measure(leak_ram(cfg.ram.saturating_add(PROBE_RAM))?)
         .map_err(|e| describe(&e))?;
     Ok(measured.as_slice().iter().map(Footprint::from).collect())

@@ -212,6 +212,31 @@ fn inspect_runs_a_growing_heap_before_it_says_fits() {
     let _ = std::fs::remove_file(path);
 }
 
+/// Recursion deeper than the plan's coroutine stack holds: `run` names what ran out,
+/// `inspect` says so, and `--task-stack` (a device's plan sets the same) runs it.
+#[test]
+fn deep_recursion_needs_a_larger_task_stack() {
+    let wat = r#"(module
+      (func $down (param i32) (result i32)
+        (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+          (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1)))))))
+      (func (export "_start") (if (i32.ne (call $down (i32.const 200)) (i32.const 200)) (then unreachable))))"#;
+    let path = tmp_file("deep.wat", wat.as_bytes());
+    let (code, out, _) = fireball(&["run", &path, "--for", "10ms"]);
+    assert_eq!(code, 134, "{out}");
+    assert!(out.contains("terminated: trap (call stack exhausted) (its coroutine stack holds 32 call frames"), "{out}");
+    assert!(out.contains("--task-stack gives each task a larger one"), "{out}");
+    let (code, out, _) = fireball(&["inspect", &path, "--ram", "96K"]);
+    assert!(code == 0 && out.contains("loads, but does NOT run") && out.contains("with --task-stack"), "{out}");
+    let (code, out, err) = fireball(&["run", &path, "--ram", "96K", "--task-stack", "32K", "--for", "10ms"]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let (code, out, _) = fireball(&["inspect", &path, "--ram", "96K", "--task-stack", "32K"]);
+    assert!(code == 0 && out.contains("on a 96K device: fits"), "{out}");
+    let (code, _, err) = fireball(&["run", &path, "--ram", "96K", "--task-stack", "1M"]);
+    assert_clean_error(code, &err, "the plan does not fit");
+    let _ = std::fs::remove_file(path);
+}
+
 /// `fireball run`'s exit status says how the app ended, for scripts and CI.
 #[test]
 fn run_exits_with_the_apps_status() {

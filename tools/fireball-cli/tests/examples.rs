@@ -29,6 +29,7 @@ fn run(app: Option<&str>, services: &[&str], ram: usize, adc: Vec<Signal<'static
         seed: 1,
         out: &mut out,
         stop: None,
+        task_stack: None,
     })
     .unwrap_or_else(|e| panic!("run failed: {e}"));
     for t in &report.tasks {

@@ -132,6 +132,7 @@ fn run_on(ram: usize, app: ModuleSpec, services: Vec<ModuleSpec>, manifest: &str
         seed: 1,
         out: &mut out,
         stop: None,
+        task_stack: None,
     })
     .unwrap_or_else(|e| panic!("{e}"));
     Run { r, out: String::from_utf8_lossy(&out).into_owned(), off }
@@ -450,6 +451,7 @@ fn refused(offender: ModuleSpec) -> String {
         seed: 1,
         out: &mut out,
         stop: None,
+        task_stack: None,
     });
     match r {
         Ok(r) => panic!("accepted: {:?}", r.tasks),

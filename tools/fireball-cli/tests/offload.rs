@@ -286,6 +286,7 @@ fn the_c_example_offloads_its_crc_from_the_cli() {
         seed: 1,
         out: &mut out,
         stop: None,
+        task_stack: None,
     })
     .unwrap_or_else(|e| panic!("{e}"));
     let text = String::from_utf8_lossy(&out);
@@ -321,6 +322,7 @@ fn the_uart_service_example_writes_its_lines_from_the_cli() {
         seed: 1,
         out: &mut out,
         stop: None,
+        task_stack: None,
     })
     .unwrap_or_else(|e| panic!("{e}"));
     let text = String::from_utf8_lossy(&out);

@@ -28,6 +28,7 @@ fn run(app: ModuleSpec, services: Vec<ModuleSpec>, ms: u64, manifest: Option<&st
         seed: 1,
         out: &mut out,
         stop: None,
+        task_stack: None,
     })
     .unwrap_or_else(|e| panic!("{e}"));
     (report, String::from_utf8_lossy(&out).into_owned())
@@ -217,6 +218,7 @@ fn a_module_may_start_with_a_rust_sized_table() {
         seed: 1,
         out: &mut sink,
         stop: None,
+        task_stack: None,
     }) else {
         panic!("a 1025-entry table is refused")
     };

@@ -20,7 +20,7 @@
 //! | `hal/adc/<n>` | `hal_adc_read(n)` | guest ADC channel `n` (the registry's numbering) |
 //! | `hal/tx` | `hal_tx_send` | the radio |
 //! | `hal/ble` | `hal_ble_init`, `hal_ble_send` | BLE |
-//! | `hal/clock` | `hal_get_time_ms`, WASI `clock_time_get` | the clock |
+//! | `hal/clock` | `hal_get_time_ms`, WASI `clock_time_get`, `poll_oneoff` (sleeps) | the clock |
 //! | `hal/<path>` | `sys_request` | any registered device by path (`hal/adc/0` is also device `adc/0`): get/set its configuration as key-value messages |
 //! | `hal/gpio/<n>`, `hal/i2c/<n>`, `hal/spi/<n>` | `sys_request` with op `READ`/`WRITE`/`TRANSFER` | the device's pins or bus (table below) |
 //! | `hal/<path>` | `sys_read`, `sys_write` | bulk transfers of a device with the offload capability (below) |
@@ -184,12 +184,23 @@ struct Pending {
     deadline_ms: u64,
 }
 
+/// A task parked in `poll_oneoff` until a clock subscription's time: the event to
+/// write then (its `userdata`) and where (`out`, and the count at `nevents`).
+#[derive(Debug, Clone, Copy)]
+struct Sleep {
+    until_us: u64,
+    userdata: u64,
+    out: u32,
+    nevents: u32,
+}
+
 /// WASI errno values the subset returns.
 mod errno {
     pub const SUCCESS: i32 = 0;
     pub const BADF: i32 = 8;
     pub const FAULT: i32 = 21;
     pub const INVAL: i32 = 28;
+    pub const NOTSUP: i32 = 58;
     pub const SPIPE: i32 = 70;
     pub const NOTCAPABLE: i32 = 76;
 }
@@ -338,6 +349,7 @@ enum Call {
     FdFdstatGet,
     FdSeek,
     FdClose,
+    PollOneoff,
 }
 
 const ENV: &str = "env";
@@ -345,7 +357,7 @@ const WASI: &str = "wasi_snapshot_preview1";
 
 type Sig = (&'static [ValType], &'static [ValType]);
 
-const IMPORTS: [(&str, &str, Sig, Call); 20] = {
+const IMPORTS: [(&str, &str, Sig, Call); 21] = {
     use ValType::{I32, I64};
     [
         (ENV, "hal_adc_read", (&[I32], &[I32]), Call::AdcRead),
@@ -368,6 +380,7 @@ const IMPORTS: [(&str, &str, Sig, Call); 20] = {
         (WASI, "fd_fdstat_get", (&[I32, I32], &[I32]), Call::FdFdstatGet),
         (WASI, "fd_seek", (&[I32, I64, I32, I32], &[I32]), Call::FdSeek),
         (WASI, "fd_close", (&[I32], &[I32]), Call::FdClose),
+        (WASI, "poll_oneoff", (&[I32, I32, I32, I32], &[I32]), Call::PollOneoff),
     ]
 };
 
@@ -384,6 +397,7 @@ pub struct Router<'r, 'd, S, const N: usize = { crate::hal::DEFAULT_CAPACITY }> 
     console: Option<&'r mut dyn fmt::Write>,
     modules: [Option<Slot<'r>>; MAX_MODULES],
     pending: [Option<Pending>; MAX_MODULES],
+    sleeping: [Option<Sleep>; MAX_MODULES],
     offload_timeout_ms: u64,
     rng: u64,
     stats: RouterStats,
@@ -398,6 +412,7 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
             console: None,
             modules: [None; MAX_MODULES],
             pending: [None; MAX_MODULES],
+            sleeping: [None; MAX_MODULES],
             offload_timeout_ms: OFFLOAD_TIMEOUT_MS,
             rng: seed,
             stats: RouterStats::default(),
@@ -577,6 +592,13 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
                 SysAction::Exit
             }
             Call::FdWrite => ret(self.fd_write(task, a(0), a(1), a(2), a(3), memory)),
+            Call::PollOneoff => {
+                if !g.has(G_CLOCK) {
+                    self.deny(task, event::DENIED_CLOCK, 1);
+                    return ret(errno::NOTCAPABLE);
+                }
+                self.poll_oneoff(task, [a(0), a(1), a(2), a(3)], memory)
+            }
             Call::ClockTimeGet => {
                 if !g.has(G_CLOCK) {
                     self.deny(task, event::DENIED_CLOCK, 0);
@@ -887,6 +909,88 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
     }
 }
 
+impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
+    /// WASI `poll_oneoff(in, out, nsubscriptions, nevents)`: what `sleep`, `usleep`,
+    /// `nanosleep` and Rust's `thread::sleep` call. Clock subscriptions (relative or
+    /// absolute, on the clock `clock_time_get` reads) park the task until the earliest
+    /// one's time, then answer with its event; a subscription already due answers at
+    /// once. An fd subscription answers at once too: writes to stdout and stderr are
+    /// always ready, and everything else fails with `badf` (no stdin, no files).
+    fn poll_oneoff(&mut self, task: TaskId, [subs, out, n, nevents]: [i32; 4], memory: &mut [u8]) -> SysAction {
+        let ret = |v: i32| SysAction::Return(Some(Value::I32(v)));
+        if n <= 0 {
+            return ret(errno::INVAL);
+        }
+        if range_mut(memory, subs, n.saturating_mul(SUBSCRIPTION)).is_none() {
+            return ret(errno::FAULT);
+        }
+        let now = self.hal.time_us().unwrap_or(0);
+        // The earliest clock still to come (its time, its userdata); the events due now
+        // are written as they are found.
+        let mut earliest: Option<(u64, u64)> = None;
+        let mut n_due = 0i32;
+        for k in 0..n {
+            // (A copy: the events are written into the same memory.)
+            let mut sub = [0u8; SUBSCRIPTION as usize];
+            if let Some(src) = range_mut(memory, subs.wrapping_add(k.wrapping_mul(SUBSCRIPTION)), SUBSCRIPTION) {
+                sub.copy_from_slice(src);
+            }
+            let sub = &sub[..];
+            let userdata = le64(sub, 0);
+            let tag = sub.get(8).copied().unwrap_or(u8::MAX);
+            let field = |at: usize| le64(sub, at);
+            let error = match tag {
+                EVENT_CLOCK if field(16) as u32 > 1 => errno::INVAL,
+                EVENT_CLOCK => {
+                    // Whole microseconds, rounded up: a sleep never ends early.
+                    let us = field(24).div_ceil(1000);
+                    let until = if field(40) as u16 & ABSTIME != 0 { us } else { now.saturating_add(us) };
+                    if until > now {
+                        if earliest.is_none_or(|(t, _)| until < t) {
+                            earliest = Some((until, userdata));
+                        }
+                        continue;
+                    }
+                    errno::SUCCESS
+                }
+                EVENT_FD_WRITE if matches!(field(16) as u32, 1 | 2) => errno::SUCCESS,
+                EVENT_FD_READ | EVENT_FD_WRITE => errno::BADF,
+                _ => errno::INVAL,
+            };
+            let at = out.wrapping_add(n_due.wrapping_mul(EVENT));
+            if put(memory, at, &event_bytes(userdata, error as u16, tag)) != errno::SUCCESS {
+                return ret(errno::FAULT);
+            }
+            n_due += 1;
+        }
+        if n_due > 0 {
+            return ret(put(memory, nevents, &n_due.to_le_bytes()));
+        }
+        let Some((until_us, userdata)) = earliest else { return ret(errno::INVAL) };
+        // The event's bytes must be writable when it fires.
+        if range_mut(memory, out, EVENT).is_none() || range_mut(memory, nevents, 4).is_none() {
+            return ret(errno::FAULT);
+        }
+        match self.sleeping.get_mut(usize::from(task)) {
+            Some(slot) => {
+                *slot = Some(Sleep { until_us, userdata, out: out as u32, nevents: nevents as u32 });
+                SysAction::Park { lend: None }
+            }
+            None => ret(errno::NOTSUP),
+        }
+    }
+
+    /// The simulated clock's next wake-up (ms) when every call parked in the router is
+    /// a sleep: a system with nothing else to do may let time jump there. `None` while
+    /// a device transfer is pending (its device completes on its own time) or nothing sleeps.
+    pub fn sleeping_until_ms(&self) -> Option<u64> {
+        if self.pending.iter().any(Option::is_some) {
+            return None;
+        }
+        self.sleeping.iter().flatten().map(|z| z.until_us.div_ceil(1000)).min()
+    }
+}
+
 impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Syscalls for Router<'_, '_, S, N> {
     fn resolve(&mut self, _task: TaskId, module: &str, name: &str, ty: FuncType<'_>) -> Result<u32, Refused> {
         let i = IMPORTS.iter().position(|(m, n, ..)| *m == module && *n == name).ok_or(Refused::Unknown)?;
@@ -911,6 +1015,15 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Syscalls for Router<'_,
 
     fn poll(&mut self, task: TaskId, memory: &mut [u8]) -> Option<SysAction> {
         let ret = |v: i32| Some(SysAction::Return(Some(Value::I32(v))));
+        if let Some(sleep) = self.sleeping.get_mut(usize::from(task)) {
+            if let Some(z) = *sleep {
+                if self.hal.time_us().unwrap_or(u64::MAX) < z.until_us {
+                    return None;
+                }
+                *sleep = None;
+                return ret(clock_event(memory, z.out, z.userdata, z.nevents));
+            }
+        }
         let slot = self.pending.get_mut(usize::from(task))?;
         let p = (*slot)?;
         let now = self.hal.time_ms().unwrap_or(0);
@@ -947,6 +1060,9 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Syscalls for Router<'_,
     }
 
     fn cancel(&mut self, task: TaskId) {
+        if let Some(s) = self.sleeping.get_mut(usize::from(task)) {
+            *s = None;
+        }
         if let Some(p) = self.pending.get_mut(usize::from(task)).and_then(Option::take) {
             if let Ok(dev) = self.hal.offload(p.device) {
                 dev.cancel();
@@ -978,7 +1094,9 @@ impl<S, const N: usize> Names for Router<'_, '_, S, N> {
 
 fn le32(b: &[u8]) -> u32 {
     let mut w = [0u8; 4];
-    w.copy_from_slice(&b[..4]);
+    if let Some(src) = b.get(..4) {
+        w.copy_from_slice(src);
+    }
     u32::from_le_bytes(w)
 }
 
@@ -986,6 +1104,45 @@ fn range_mut(memory: &mut [u8], ptr: i32, len: i32) -> Option<&mut [u8]> {
     let start = usize::try_from(ptr as u32).ok()?;
     let len = usize::try_from(len).ok()?;
     memory.get_mut(start..start.checked_add(len)?)
+}
+
+/// WASI's `subscription` and `event` records (bytes), and what this subset reads of them.
+const SUBSCRIPTION: i32 = 48;
+const EVENT: i32 = 32;
+const EVENT_CLOCK: u8 = 0;
+const EVENT_FD_READ: u8 = 1;
+const EVENT_FD_WRITE: u8 = 2;
+/// `subclockflags::abstime`.
+const ABSTIME: u16 = 1;
+
+fn le64(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    if let Some(src) = b.get(at..at + 8) {
+        w.copy_from_slice(src);
+    }
+    u64::from_le_bytes(w)
+}
+
+/// An `event` record: `userdata`, `error`, `type` (and zero `fd_readwrite`).
+fn event_bytes(userdata: u64, error: u16, tag: u8) -> [u8; EVENT as usize] {
+    let mut e = [0u8; EVENT as usize];
+    let (head, rest) = e.split_at_mut(8);
+    head.copy_from_slice(&userdata.to_le_bytes());
+    if let Some(err) = rest.get_mut(..2) {
+        err.copy_from_slice(&error.to_le_bytes());
+    }
+    if let Some(t) = rest.get_mut(2) {
+        *t = tag;
+    }
+    e
+}
+
+/// A sleep's clock event at `out` and the count 1 at `nevents`: the `poll_oneoff` answer.
+fn clock_event(memory: &mut [u8], out: u32, userdata: u64, nevents: u32) -> i32 {
+    match put(memory, out as i32, &event_bytes(userdata, 0, EVENT_CLOCK)) {
+        errno::SUCCESS => put(memory, nevents as i32, &1u32.to_le_bytes()),
+        e => e,
+    }
 }
 
 /// Write `bytes` at `ptr`: WASI success, or `fault` outside memory.

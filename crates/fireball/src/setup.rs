@@ -223,7 +223,8 @@ pub enum Time<'a> {
     Device,
     /// Simulated, for a reproducible run: `time` is one millisecond per
     /// `instructions_per_ms` wasm instructions executed, plus one per idle step
-    /// (nothing ready, nothing drained: a device would sleep). Simulated
+    /// (nothing ready, nothing drained: a device would sleep; up to 100 when the
+    /// only tasks waiting sleep in `poll_oneoff`, towards their wake-up). Simulated
     /// devices read the same `time`.
     Simulated {
         /// The time simulated devices read.

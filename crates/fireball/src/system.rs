@@ -303,15 +303,27 @@ impl<'a> System<'a> {
         if self.kernel.poll_parked() > 0 {
             drained = true;
         }
-        if step == sched::Step::Idle && !drained {
-            // Nothing ready and nothing drained: time passes (a device would sleep).
-            self.idle_ms += 1;
+        // Nothing ready and nothing drained: time passes (a device would sleep), a
+        // millisecond a step, or on simulated time straight towards the next wake-up
+        // when tasks sleeping in `poll_oneoff` are all that waits (at most 100 ms a
+        // step, so a run's `--for` is not overshot by more).
+        let idle = step == sched::Step::Idle && !drained;
+        if idle {
             self.idle_run += 1;
         } else {
             self.idle_run = 0;
         }
-        if let Time::Simulated { time, instructions_per_ms } = self.time {
-            time.advance_to_ms(total / instructions_per_ms.max(1) + self.idle_ms);
+        match self.time {
+            Time::Simulated { time, instructions_per_ms } => {
+                let busy = total / instructions_per_ms.max(1);
+                if idle {
+                    let wake = self.router.try_borrow().ok().and_then(|r| r.sleeping_until_ms());
+                    self.idle_ms += wake.map_or(1, |t| t.saturating_sub(busy + self.idle_ms).clamp(1, 100));
+                }
+                time.advance_to_ms(busy + self.idle_ms);
+            }
+            Time::Device if idle => self.idle_ms += 1,
+            Time::Device => {}
         }
         if let Some(out) = self.log.as_deref_mut() {
             self.log_dropped += self.router.try_borrow_mut().map_or(0, |mut r| r.drain_log(out));

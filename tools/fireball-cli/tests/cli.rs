@@ -237,6 +237,54 @@ fn deep_recursion_needs_a_larger_task_stack() {
     let _ = std::fs::remove_file(path);
 }
 
+/// WASI `poll_oneoff` with a clock subscription (what `sleep`, `usleep`, `nanosleep`
+/// and Rust's `thread::sleep` call) parks the app until that time; an fd subscription
+/// for stdout answers at once, with the subscription's userdata.
+#[test]
+fn poll_oneoff_sleeps_on_the_simulated_clock() {
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "clock_time_get" (func $now (param i32 i64 i32) (result i32)))
+      (memory 1)
+      (func $check (param i32) (if (i32.eqz (local.get 0)) (then unreachable)))
+      (func (export "_start") (local $t0 i64)
+        (call $check (i32.eqz (call $now (i32.const 1) (i64.const 0) (i32.const 200))))
+        (local.set $t0 (i64.load (i32.const 200)))
+        ;; one relative clock subscription, 250 ms, userdata 0x1234
+        (i64.store (i32.const 0) (i64.const 0x1234))
+        (i32.store8 (i32.const 8) (i32.const 0))
+        (i32.store (i32.const 16) (i32.const 1))
+        (i64.store (i32.const 24) (i64.const 250000000))
+        (call $check (i32.eqz (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128))))
+        (call $check (i32.eq (i32.load (i32.const 128)) (i32.const 1)))
+        (call $check (i64.eq (i64.load (i32.const 64)) (i64.const 0x1234)))
+        (call $check (i32.eqz (call $now (i32.const 1) (i64.const 0) (i32.const 200))))
+        (call $check (i64.ge_u (i64.sub (i64.load (i32.const 200)) (local.get $t0)) (i64.const 250000000)))
+        ;; stdout is always writable: answered at once (type fd_write = 2, error 0)
+        (i64.store (i32.const 0) (i64.const 7))
+        (i32.store8 (i32.const 8) (i32.const 2))
+        (call $check (i32.eqz (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128))))
+        (call $check (i32.eq (i32.load16_u (i32.const 72)) (i32.const 0)))
+        (call $check (i32.eq (i32.load8_u (i32.const 74)) (i32.const 2)))
+        (call $check (i64.eq (i64.load (i32.const 64)) (i64.const 7)))
+        ;; no subscriptions: inval (28)
+        (call $check (i32.eq (call $poll (i32.const 0) (i32.const 64) (i32.const 0) (i32.const 128)) (i32.const 28)))))"#;
+    let path = tmp_file("sleep.wat", wat.as_bytes());
+    let (code, out, err) = fireball(&["run", &path, "--for", "5s"]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert!(out.contains("sleep] returned"), "{out}");
+    let ms: u64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("-- stopped: every module has finished; "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no stop line in {out}"));
+    assert!((250..=260).contains(&ms), "slept {ms} ms:\n{out}");
+    let (code, out, _) = fireball(&["inspect", &path]);
+    assert!(code == 0 && out.contains("imports: all provided by Fireball"), "{out}");
+    let _ = std::fs::remove_file(path);
+}
+
 /// `fireball run`'s exit status says how the app ended, for scripts and CI.
 #[test]
 fn run_exits_with_the_apps_status() {

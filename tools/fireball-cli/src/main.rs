@@ -491,7 +491,25 @@ fn split_entry(s: &str) -> (&str, Option<String>) {
 
 fn module_spec(arg: &str) -> Result<system::ModuleSpec, String> {
     let (path, entry) = split_entry(arg);
-    Ok(system::ModuleSpec::new(path, load_bytes(path)?, entry))
+    let bytes = load_bytes(path)?;
+    // A named entry that is not a `[] -> []` function export: say which, before the
+    // system's more general refusal (a module that does not load says so in the run).
+    if let (Some(name), Ok(module)) = (&entry, load_module(&bytes)) {
+        let problem = match module.export(name) {
+            None => Some(format!("no export named '{name}'")),
+            Some((ExternKind::Func, f)) => match module.func_type(f) {
+                Some(t) if !t.params.is_empty() || !t.results.is_empty() => {
+                    Some(format!("'{name}' takes parameters or returns results; an entry is a `[] -> []` function"))
+                }
+                _ => None,
+            },
+            Some(_) => Some(format!("export '{name}' is not a function")),
+        };
+        if let Some(p) = problem {
+            return Err(format!("{path}: {p}"));
+        }
+    }
+    Ok(system::ModuleSpec::new(path, bytes, entry))
 }
 
 fn parse_signal(s: &str) -> Result<(usize, Signal<'static>), String> {

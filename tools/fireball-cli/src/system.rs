@@ -507,6 +507,9 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
         }
 
         // Run.
+        // Whether the output ends a line: a guest's last line without its newline would
+        // otherwise run into the next notice.
+        let mut at_line_start = true;
         let stopped = loop {
             if let Some(why) = gdb_end.take() {
                 break why;
@@ -525,6 +528,9 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
             report.log.push_str(&text);
             text.push_str(&std::mem::take(&mut *console_text.borrow_mut()));
             let _ = out.write_all(text.as_bytes());
+            if let Some(&last) = text.as_bytes().last() {
+                at_line_start = last == b'\n';
+            }
             if let Some(g) = gdb {
                 (debugger, system, gdb_end) = crate::gdb::after_step(g, debugger, &tasks, system, tick.step, out)?;
             }
@@ -557,6 +563,10 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                     }
                     n => n.to_string(),
                 };
+                if !at_line_start {
+                    let _ = writeln!(out);
+                    at_line_start = true;
+                }
                 let _ = writeln!(out, "{line}");
                 if matches!(n, Notice::Fatal { .. }) {
                     report.fatal = Some(line);

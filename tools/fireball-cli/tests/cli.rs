@@ -285,6 +285,27 @@ fn poll_oneoff_sleeps_on_the_simulated_clock() {
     let _ = std::fs::remove_file(path);
 }
 
+/// A named entry that is not a `[] -> []` function export is named in the error; a
+/// guest's last line without its newline does not run into the next notice.
+#[test]
+fn entries_are_checked_and_notices_start_their_line() {
+    let (code, _, err) = fireball(&["run", &format!("{}:nosuch", example("sensor/sensor.wasm"))]);
+    assert_clean_error(code, &err, "sensor.wasm: no export named 'nosuch'");
+    let (code, _, err) = fireball(&["run", &format!("{}:fib", example("fib.wat"))]);
+    assert_clean_error(code, &err, "'fib' takes parameters or returns results");
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory 1) (data (i32.const 0) "\10\00\00\00\03\00\00\00") (data (i32.const 16) "abc")
+      (func (export "_start") (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))) (call $exit (i32.const 3))))"#;
+    let path = tmp_file("partial.wat", wat.as_bytes());
+    let (code, out, _) = fireball(&["run", &path, "--for", "10ms"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.lines().any(|l| l.ends_with("partial] abc")), "{out}");
+    assert!(out.lines().any(|l| l.ends_with("partial] exited with status 3; the other modules keep running")), "{out}");
+    let _ = std::fs::remove_file(path);
+}
+
 /// `fireball run`'s exit status says how the app ended, for scripts and CI.
 #[test]
 fn run_exits_with_the_apps_status() {

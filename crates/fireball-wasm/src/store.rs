@@ -416,6 +416,13 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         d.memories.get(index as usize).map(|&a| MemoryAddr(a))
     }
 
+    /// Global `index` of an instance (imported or defined): for a tool that reads a
+    /// guest's state, such as a C program's `__stack_pointer` (global 0) after a trap.
+    pub fn instance_global(&self, inst: Instance, index: u32) -> Option<GlobalAddr> {
+        let d = self.instances.get(inst.0 as usize)?;
+        d.globals.get(index as usize).map(|&a| GlobalAddr(a))
+    }
+
     /// The instance's start function, which the embedder runs on a thread after instantiation.
     pub fn start_func(&self, inst: Instance) -> Option<FuncAddr> {
         let d = self.instances.get(inst.0 as usize)?;

@@ -382,7 +382,10 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
                             }
                             _ => format!("{} ended: {what}", t.name),
                         };
-                        match first_running(kib + 1, to) {
+                        // A C program whose stack pointer went below 0 overflowed its shadow
+                        // stack (linked with --stack-first): no device size cures that.
+                        let overflowed = t.fault == Fault::Trap(TrapCode::MemoryOutOfBounds) && t.stack_pointer.is_some_and(|sp| sp < 0);
+                        match if overflowed { None } else { first_running(kib + 1, to) } {
                             Some(k) => println!(
                                 "  on a {ram} device: does NOT fit: a trial run of its first {} ms failed after {} instructions: {why}; it runs with --ram {k}K",
                                 system::TRIAL_MS,
@@ -391,14 +394,19 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
                             None => {
                                 let stacks = need.first().map(|f| f.stack);
                                 let hint = match (t.fault, stacks) {
+                                    _ if overflowed => format!(
+                                        "its stack pointer (global 0) is {}: its shadow stack overflowed; link it with a larger one (-Wl,-z,stack-size=N)",
+                                        t.stack_pointer.unwrap_or(0)
+                                    ),
                                     (Fault::Trap(TrapCode::CallStackExhausted), Some(s)) => format!(
                                         "its call stack outgrows the {} frames and {} value slots the plan gives each task in its coroutine stack: give each task a larger one with --task-stack (a device's memory plan sets the same figure)",
                                         s.frames, s.value_slots
                                     ),
                                     _ => "a bug in the guest, not a shortage of RAM".to_string(),
                                 };
+                                let sizes = if overflowed { String::new() } else { format!(" on every device up to --ram {to}K") };
                                 println!(
-                                    "  on a {ram} device: loads, but does NOT run: a trial run of its first {} ms failed after {} instructions ({}: {what}) on every device up to --ram {to}K: {hint}",
+                                    "  on a {ram} device: loads, but does NOT run: a trial run of its first {} ms failed after {} instructions ({}: {what}){sizes}: {hint}",
                                     system::TRIAL_MS,
                                     t.instructions,
                                     t.name

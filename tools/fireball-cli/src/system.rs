@@ -153,6 +153,9 @@ pub struct TaskReport {
     pub restarts: u8,
     /// Longest wait for the CPU (scheduler clock).
     pub worst_wait: u32,
+    /// Its global 0 as an i32 when the run ended (a C program's `__stack_pointer`;
+    /// below 0 after its shadow stack overflowed).
+    pub stack_pointer: Option<i32>,
 }
 
 /// Messages drained from one sink port.
@@ -539,6 +542,19 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                     &Notice::RestartFailed { module, error, import } => {
                         format!("[{module}] cannot restart: {}", describe(&BuildError::Spawn { module, error, import }))
                     }
+                    // An out-of-bounds access with a C program's stack pointer below 0: its
+                    // shadow stack (linked with --stack-first) overflowed. No RAM cures that.
+                    &Notice::Ended { module, how: how @ Ended::Fault(Fault::Trap(TrapCode::MemoryOutOfBounds)), .. }
+                        if stack_pointer(&mut system, module).is_some_and(|sp| sp < 0) =>
+                    {
+                        let sp = stack_pointer(&mut system, module).unwrap_or(0);
+                        let plain = Notice::Ended { module, how, backed: None }.to_string();
+                        plain.replacen(
+                            "; the other modules keep running",
+                            &format!(" (its stack pointer, global 0, is {sp}: its shadow stack overflowed; link it with a larger one, -Wl,-z,stack-size=N); the other modules keep running"),
+                            1,
+                        )
+                    }
                     // A trap a larger device may cure: say what ran out.
                     &Notice::Ended { module, how: Ended::Fault(Fault::Trap(code)), backed: None } => {
                         let line = n.to_string();
@@ -582,8 +598,9 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
         drop(debugger);
         // The report: tasks, partitions, counters.
         let totals = system.totals();
-        for m in system.modules() {
-            report.tasks.push(TaskReport {
+        let ended: Vec<TaskReport> = system
+            .modules()
+            .map(|m| TaskReport {
                 name: m.name.to_string(),
                 state: m.state,
                 fault: m.fault.map(|f| f.cause),
@@ -591,7 +608,12 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                 counters: m.counters,
                 worst_wait: m.worst_wait,
                 restarts: m.restarts,
-            });
+                stack_pointer: None,
+            })
+            .collect();
+        for mut t in ended {
+            t.stack_pointer = stack_pointer(&mut system, &t.name);
+            report.tasks.push(t);
         }
         let router_stats = system.router_stats();
         report.log_dropped += system.log_dropped();
@@ -692,6 +714,17 @@ pub fn check(mut cfg: RunConfig<'_>) -> Result<Vec<Footprint>, String> {
     Ok(run(cfg)?.footprints)
 }
 
+/// `module`'s global 0 as an i32, while it is loaded: a C program's `__stack_pointer`.
+fn stack_pointer(system: &mut fireball::System<'_>, module: &str) -> Option<i32> {
+    let task = system.modules().find(|m| m.name == module)?.task;
+    let (_, store) = system.kernel().wasm_task(task)?;
+    let g = store.instance_global(fireball_wasm::Instance(0), 0)?;
+    match store.global_get(g)? {
+        fireball_wasm::Value::I32(v) => Some(v),
+        _ => None,
+    }
+}
+
 /// Simulated time a trial run of `fireball inspect --ram` covers.
 pub const TRIAL_MS: u64 = 1000;
 
@@ -704,6 +737,8 @@ pub struct TrialFault {
     pub instructions: u64,
     /// The fault.
     pub fault: Fault,
+    /// Its global 0 then, if an i32 (a C program's stack pointer).
+    pub stack_pointer: Option<i32>,
 }
 
 /// Runs `cfg`'s system for its first [`TRIAL_MS`] of simulated time, nothing
@@ -720,7 +755,9 @@ pub fn trial(mut cfg: RunConfig<'_>) -> Result<Option<TrialFault>, String> {
     Ok(report
         .tasks
         .iter()
-        .find_map(|t| t.fault.map(|fault| TrialFault { name: t.name.clone(), instructions: t.counters.instructions, fault })))
+        .find_map(|t| {
+            t.fault.map(|fault| TrialFault { name: t.name.clone(), instructions: t.counters.instructions, fault, stack_pointer: t.stack_pointer })
+        }))
 }
 
 /// A fault in words.

@@ -306,6 +306,23 @@ fn entries_are_checked_and_notices_start_their_line() {
     let _ = std::fs::remove_file(path);
 }
 
+/// A C program's shadow stack (linked with --stack-first) that overflows runs its
+/// stack pointer below 0 and traps out of bounds: both tools say so, not "more RAM".
+#[test]
+fn a_shadow_stack_overflow_is_named() {
+    let wat = r#"(module (memory 1) (global $sp (mut i32) (i32.const 1024))
+      (func (export "_start")
+        (global.set $sp (i32.sub (global.get $sp) (i32.const 4096)))
+        (i32.store (global.get $sp) (i32.const 1))))"#;
+    let path = tmp_file("smash.wat", wat.as_bytes());
+    let (code, out, _) = fireball(&["run", &path, "--for", "10ms"]);
+    assert_eq!(code, 134, "{out}");
+    assert!(out.contains("(its stack pointer, global 0, is -3072: its shadow stack overflowed; link it with a larger one, -Wl,-z,stack-size=N)"), "{out}");
+    let (code, out, _) = fireball(&["inspect", &path, "--ram", "96K"]);
+    assert!(code == 0 && out.contains("loads, but does NOT run") && out.contains("its shadow stack overflowed"), "{out}");
+    let _ = std::fs::remove_file(path);
+}
+
 /// `fireball run`'s exit status says how the app ended, for scripts and CI.
 #[test]
 fn run_exits_with_the_apps_status() {

@@ -323,6 +323,22 @@ fn a_shadow_stack_overflow_is_named() {
     let _ = std::fs::remove_file(path);
 }
 
+/// WASI `sched_yield` (C's `sched_yield`, Rust's `thread::yield_now`) ends the task's
+/// slice, as `co_yield` does.
+#[test]
+fn sched_yield_ends_the_slice() {
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "sched_yield" (func $y (result i32)))
+      (func (export "_start") (drop (call $y)) (drop (call $y)) (drop (call $y))))"#;
+    let path = tmp_file("yielder.wat", wat.as_bytes());
+    let (code, out, err) = fireball(&["run", &path, "--for", "10ms"]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    // module, instrs, switches, yields, ...: four turns, three of them ended by a yield.
+    let row: Vec<&str> = out.lines().find(|l| l.contains("yielder") && l.ends_with("Done")).map(|l| l.split_whitespace().collect()).unwrap_or_default();
+    assert_eq!(row.get(2..4), Some(&["4", "3"][..]), "{out}");
+    let _ = std::fs::remove_file(path);
+}
+
 /// `fireball run`'s exit status says how the app ended, for scripts and CI.
 #[test]
 fn run_exits_with_the_apps_status() {

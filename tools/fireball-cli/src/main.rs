@@ -88,7 +88,8 @@ struct RunArgs {
     #[arg(long)]
     adc: Vec<String>,
     /// Stop after a simulated duration (`500ms`, `2s`) or a number of wasm
-    /// instructions (`1000000`, `5M`). Default: until Ctrl-C.
+    /// instructions (`1000000`, `5M`), checked between the scheduler's time slices
+    /// (30 000 instructions at most each). Default: until Ctrl-C.
     #[arg(long = "for")]
     duration: Option<String>,
     /// Manifest: grants and channel wiring (see crates/fireball-sys/src/manifest.rs).

@@ -201,8 +201,9 @@ FB__IMPORT(hal_ble_send) int hal_ble_send(const uint8_t *data, int len);
 #define FB_LOG_INFO 3
 #define FB_LOG_DEBUG 4
 #define FB_LOG_TRACE 5
-/* Application event ids are 0..FB_LOG_EVENT_MAX (255 is reserved). */
-#define FB_LOG_EVENT_MAX 254
+/* Application event ids are 0..FB_LOG_EVENT_MAX; log_event refuses a larger one
+   with -4 (the ids above are the router's own events about the module). */
+#define FB_LOG_EVENT_MAX 199
 /* The argument is stored in 24 bits; values outside are saturated. */
 #define FB_LOG_ARG_MIN (-8388608)
 #define FB_LOG_ARG_MAX 8388607

@@ -38,15 +38,15 @@
     ;; received back: ours again
     (call $out (i32.eq (call $brecv (i32.const 2)) (global.get $h2)))
     (call $out (call $read (global.get $h2) (i32.const 16) (i32.const 4)))
-    ;; someone else's: the app created and keeps the buffers of handles 0 and 1
-    (call $out (call $read (i32.const 0) (i32.const 16) (i32.const 4)))
-    (call $out (call $release (i32.const 1)))
-    (call $out (call $bsend (i32.const 1) (i32.const 0)))
+    ;; someone else's: the app created and keeps the buffers of handles 1 and 2
+    (call $out (call $read (i32.const 1) (i32.const 16) (i32.const 4)))
+    (call $out (call $release (i32.const 2)))
+    (call $out (call $bsend (i32.const 1) (i32.const 1)))
     ;; done with h2
     (call $out (call $release (global.get $h2)))
     ;; a buffer sent to the sink: the host drains its handle; nothing stays in flight
     (call $out (call $bsend (i32.const 0) (call $create (i32.const 0) (i32.const 8))))
     (call $yield)
     ;; end holding one: the kernel releases what a finished module owns
-    (call $out (i32.ge_s (call $create (i32.const 0) (i32.const 8)) (i32.const 0)))
+    (call $out (i32.gt_s (call $create (i32.const 0) (i32.const 8)) (i32.const 0)))
     (call $out (i32.const 999))))

@@ -1,5 +1,5 @@
-;; A well-behaved app that keeps two buffers (handles 0 and 1, the first the
-;; kernel hands out) and checks, forever, that they still hold its bytes: 1 on port 0
+;; A well-behaved app that keeps two buffers (handles 1 and 2, the first the
+;; kernel hands out; no handle is 0) and checks, forever, that they still hold its bytes: 1 on port 0
 ;; for each good check, the failing handle's read result otherwise.
 (module
   (import "env" "buf_create" (func $create (param i32 i32) (result i32)))
@@ -16,7 +16,7 @@
     (loop
       (local.set $i (i32.const 0))
       (loop
-        (local.set $r (call $read (local.get $i) (i32.const 64) (i32.const 8)))
+        (local.set $r (call $read (i32.add (local.get $i) (i32.const 1)) (i32.const 64) (i32.const 8)))
         (if (i32.and (i32.eq (local.get $r) (i32.const 8))
                      (i64.eq (i64.load (i32.const 64)) (i64.load (i32.const 0))))
           (then (call $send (i32.const 0) (i32.const 1)))

@@ -38,11 +38,14 @@ use fireball_wasm::OutOfMemory;
 pub struct Handle(pub u32);
 
 impl Handle {
+    /// Slot `index` (below 0xffff) at generation `gen`, stored as `index + 1` so that
+    /// no handle is 0: guests are told a handle is > 0 (and errors < 0).
     fn new(index: usize, gen: u8) -> Handle {
-        Handle(((gen as u32) << 16) | index as u32)
+        Handle(((gen as u32) << 16) | (index as u32 + 1))
     }
+    /// The slot (`usize::MAX`, which no table has, for a forged 0).
     fn index(self) -> usize {
-        (self.0 & 0xffff) as usize
+        ((self.0 & 0xffff) as usize).wrapping_sub(1)
     }
     fn gen(self) -> u8 {
         (self.0 >> 16) as u8
@@ -306,6 +309,20 @@ mod tests {
         r.release(h, 2).expect("release");
         assert_eq!(r.bytes(h, 2), Err(OwnError::BadHandle));
         assert_eq!(r.live(), 0);
+    }
+
+    /// Guests are told a handle is > 0 (errors < 0): the first slot's is not 0, and
+    /// neither 0 nor the largest index's neighbours name a slot.
+    #[test]
+    fn handles_are_positive_and_zero_is_no_handle() {
+        let mut r = Registry::new_in(4, Global).expect("alloc");
+        let first = r.create_buffer(1, b"x").expect("create");
+        assert_eq!(first.index(), 0);
+        assert!(first.0 as i32 > 0, "{:#x}", first.0);
+        for forged in [Handle(0), Handle(0xffff), Handle(5)] {
+            assert_eq!(r.bytes(forged, 1), Err(OwnError::BadHandle), "{:#x}", forged.0);
+        }
+        assert_eq!(r.bytes(first, 1), Ok(&b"x"[..]));
     }
 
     #[test]

@@ -24,8 +24,9 @@ pub enum Level {
     Trace = 5,
 }
 
-/// The largest application event id (255 is the runtime's own).
-pub const EVENT_MAX: u8 = 254;
+/// The largest application event id: the runtime refuses a larger one with
+/// [`Error::InvalidArgument`] (the ids above are the router's own events about the module).
+pub const EVENT_MAX: u8 = 199;
 /// The smallest argument stored as it is (the ring keeps 24 bits; smaller ones saturate).
 pub const ARG_MIN: i32 = -(1 << 23);
 /// The largest argument stored as it is (larger ones saturate).

@@ -82,6 +82,14 @@ fn port_ref(word: Option<&str>) -> Result<PortRef<'_>, &'static str> {
     Ok(PortRef { module, port })
 }
 
+/// The ports a wire directive names.
+fn ends(w: Wire<'_>) -> (PortRef<'_>, Option<PortRef<'_>>) {
+    match w {
+        Wire::Connect(a, b) => (a, Some(b)),
+        Wire::Sink(a) => (a, None),
+    }
+}
+
 fn parse_line(line: &str) -> Result<Option<Line<'_>>, &'static str> {
     let line = line.split('#').next().unwrap_or("").trim();
     let mut words = line.split_ascii_whitespace();
@@ -113,10 +121,23 @@ impl<'a> Manifest<'a> {
         let m = Manifest { text };
         for (i, line) in text.lines().enumerate() {
             let err = |what| ManifestError { line: i + 1, what };
-            if let Some(Line::Grant(module, _)) = parse_line(line).map_err(err)? {
-                if m.lines().take(i).any(|l| matches!(l, Line::Grant(other, _) if other == module)) {
+            match parse_line(line).map_err(err)? {
+                Some(Line::Grant(module, _)) if m.lines().take(i).any(|l| matches!(l, Line::Grant(other, _) if other == module)) => {
                     return Err(err("a second grant line for this module"));
                 }
+                // A port has one channel behind it: wired twice, the last line would
+                // silently win (and the first peer wait forever).
+                Some(Line::Wire(w)) => {
+                    let (a, b) = ends(w);
+                    if b == Some(a) {
+                        return Err(err("connects a port to itself"));
+                    }
+                    let wired = |p: PortRef<'_>| m.lines().take(i).any(|l| matches!(l, Line::Wire(e) if ends(e).0 == p || ends(e).1 == Some(p)));
+                    if wired(a) || b.is_some_and(wired) {
+                        return Err(err("a port already wired on an earlier line (each port has one channel)"));
+                    }
+                }
+                _ => {}
             }
         }
         Ok(m)
@@ -171,6 +192,12 @@ mod tests {
         assert_eq!(w[0], Wire::Connect(PortRef { module: "app", port: 0 }, PortRef { module: "svc", port: 1 }));
         assert_eq!(Manifest::parse("grant a x\ngrant a y").unwrap_err().line, 2);
         assert_eq!(Manifest::parse("connect a:9 b:1").unwrap_err().what, "port out of range (0..8)");
+        // One channel per port: a port wired twice (connect or sink), or to itself, is refused.
+        let twice = Manifest::parse("connect p:0 c:2\nconnect p:0 c:5").unwrap_err();
+        assert_eq!((twice.line, twice.what), (2, "a port already wired on an earlier line (each port has one channel)"));
+        assert_eq!(Manifest::parse("sink c:5\nconnect p:0 c:5").unwrap_err().line, 2);
+        assert_eq!(Manifest::parse("connect p:1 p:1").unwrap_err().what, "connects a port to itself");
+        assert!(Manifest::parse("connect p:0 c:2\nconnect p:1 c:3\nsink c:4").is_ok());
         assert_eq!(Manifest::parse("allow a x").unwrap_err().line, 1);
         let r = Manifest::parse("restart svc 3").unwrap();
         assert_eq!((r.restarts("svc"), r.restarts("app")), (3, 0));

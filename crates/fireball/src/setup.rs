@@ -738,10 +738,10 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
         }
     };
     if inp.probe {
-        // A service's sub-heap is sized to its measured need: measure it as if no block
-        // could grow in place (see `Partition::set_worst_case_grows`). The app loads into
-        // P5 as the probe did, from an empty heap with room after it, so its blocks grow
-        // as they did here (and a spawn refused for the memory sized from this is bisected).
+        // Measure each module's need as if no block could grow in place (see
+        // `Partition::set_worst_case_grows`): a heap only as large as the need, or
+        // laid out otherwise than this roomy one, may have to move a growing vector.
+        p5.set_worst_case_grows(true);
         for sub in sub_heaps.iter().flatten() {
             sub.set_worst_case_grows(true);
         }

@@ -188,7 +188,7 @@ fn pointers_and_lengths_outside_memory_are_refused() {
 
 #[test]
 fn forged_stale_and_foreign_buffer_handles_are_refused() {
-    // The app keeps two buffers (handles 0 and 1) and checks them for ever; the
+    // The app keeps two buffers (handles 1 and 2) and checks them for ever; the
     // offender, a service, forges, reuses and steals handles.
     let services = vec![example("sensor/sensor.wasm"), example("mesh-gateway/mesh_gateway.wasm"), hostile("handles.wat", None)];
     let manifest = format!("{WELL_BEHAVED}grant owner log\nsink owner:0\nsink handles:0\nconnect handles:1 handles:2\n");

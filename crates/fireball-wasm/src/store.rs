@@ -129,10 +129,14 @@ pub(crate) struct MemoryInst<A: Allocator> {
     /// The tail window, when the memory is backed only in part: the bytes at
     /// `tail_start..pages * page_size` (empty otherwise).
     pub tail: Vec<u8, A>,
-    pub tail_start: u64,
+    /// (32 bits: below 4 GiB whenever the tail is not empty; the counter below
+    /// then fills the other half of its 8 bytes, so the instance stays 88 B.)
+    pub tail_start: u32,
     pub pages: u64,
     pub ty: MemoryType,
     pub limit: u64,
+    /// `memory.grow`s the embedder's limit refused (not the module's own maximum).
+    pub refused: u32,
 }
 
 impl<A: Allocator> MemoryInst<A> {
@@ -144,7 +148,7 @@ impl<A: Allocator> MemoryInst<A> {
         if end <= self.data.len() as u64 {
             return self.data.get_mut(ea as usize..end as usize);
         }
-        let off = ea.checked_sub(self.tail_start)?;
+        let off = ea.checked_sub(u64::from(self.tail_start))?;
         self.tail.get_mut(off as usize..(off + n) as usize)
     }
 
@@ -152,14 +156,14 @@ impl<A: Allocator> MemoryInst<A> {
     #[cold]
     #[inline(never)]
     pub fn tail_mut(&mut self, ea: u64, n: u64) -> Option<&mut [u8]> {
-        let off = ea.checked_sub(self.tail_start)?;
+        let off = ea.checked_sub(u64::from(self.tail_start))?;
         self.tail.get_mut(off as usize..(off + n) as usize)
     }
 
     /// `memory.grow`: the old size in pages, or -1 (always -1 for a memory backed only in part).
     pub fn grow(&mut self, delta: u64) -> i64 {
         if !self.tail.is_empty() {
-            return -1;
+            return self.refuse();
         }
         let old = self.pages;
         let new = old + delta;
@@ -168,14 +172,19 @@ impl<A: Allocator> MemoryInst<A> {
             return -1;
         }
         let bytes = new << self.ty.page_size_log2;
-        if bytes > self.limit {
-            return -1;
-        }
-        if crate::raw::grow_zeroed(&mut self.data, bytes as usize).is_err() {
-            return -1;
+        if bytes > self.limit || crate::raw::grow_zeroed(&mut self.data, bytes as usize).is_err() {
+            return self.refuse();
         }
         self.pages = new;
         old as i64
+    }
+
+    /// A `memory.grow` the embedder's limit or allocator refused (not the module's own
+    /// maximum): counted, so a tool can tell why a program ran out of memory.
+    #[cold]
+    fn refuse(&mut self) -> i64 {
+        self.refused = self.refused.wrapping_add(1);
+        -1
     }
 }
 
@@ -333,7 +342,7 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
         crate::raw::grow_zeroed(&mut data, bytes as usize)?;
         let mut tail = Vec::new_in(self.alloc.clone());
         crate::raw::grow_zeroed(&mut tail, tail_len as usize)?;
-        let mem = MemoryInst { data, tail, tail_start: declared - tail_len, pages: ty.limits.min, ty, limit };
+        let mem = MemoryInst { data, tail, tail_start: u32::try_from(declared - tail_len).unwrap_or(u32::MAX), pages: ty.limits.min, ty, limit, refused: 0 };
         try_push(&mut self.memories, mem)?;
         Ok(MemoryAddr(self.memories.len() as u32 - 1))
     }
@@ -363,6 +372,13 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
     /// the tail window is not included: a host function cannot reach it).
     pub fn memory_data(&self, m: MemoryAddr) -> Option<&[u8]> {
         self.memories.get(m.0 as usize).map(|mi| &mi.data[..])
+    }
+
+    /// How many `memory.grow`s on memory `m` the host's limit or allocator refused
+    /// (those past the module's own declared maximum are not counted): why a program
+    /// that ran out of memory did, for a tool that explains a trap.
+    pub fn memory_refused_grows(&self, m: MemoryAddr) -> u32 {
+        self.memories.get(m.0 as usize).map_or(0, |mi| mi.refused)
     }
 
     /// A memory's backed bytes, writable (for host functions that fill guest buffers).

@@ -114,3 +114,29 @@ fn an_instance_that_does_not_fit_fails_cleanly() {
     assert!(store.instantiate(&module, |_, _, _| None).is_ok());
     assert!(part.used.get() >= 8 * 1024 && runtime.used.get() < 4 * 1024);
 }
+
+/// A `memory.grow` past the embedder's limit returns -1 and is counted (a tool can then
+/// say why a program ran out of memory); one past the module's own maximum returns -1
+/// too, as the spec says, and is not the embedder's to count.
+#[test]
+fn refused_grows_are_counted() {
+    let wat = r#"(module (memory (export "m") 1 3)
+      (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
+    let bytes = wat::parse_str(wat).expect("wat");
+    let module = Module::new(&bytes).expect("module");
+    let mut store = Store::new(HostLimits { max_memory_bytes: 2 << 16, max_table_elems: 0 });
+    let inst = store.instantiate(&module, |_, _, _| None).expect("instantiate");
+    let m = store.instance_memory(inst, 0).expect("memory");
+    let grow = store.export_func(inst, "grow").expect("grow");
+    let mut thread = Thread::new(StackLimits { value_slots: 64, frames: 8 }).expect("thread");
+    let mut call = |store: &mut Store<'_>, n: i32| {
+        thread.invoke(store, grow, &[Value::I32(n)]).expect("invoke");
+        assert_eq!(thread.run(store), Exit::Done);
+        thread.results(store).next()
+    };
+    assert_eq!((call(&mut store, 1), store.memory_refused_grows(m)), (Some(Value::I32(1)), 0));
+    // A third page: within the module's maximum, past the embedder's 128 KiB.
+    assert_eq!((call(&mut store, 1), store.memory_refused_grows(m)), (Some(Value::I32(-1)), 1));
+    // Past the module's own maximum (3 pages): -1, not counted.
+    assert_eq!((call(&mut store, 5), store.memory_refused_grows(m)), (Some(Value::I32(-1)), 1));
+}

@@ -455,14 +455,18 @@ impl<'a> System<'a> {
         self.log_dropped + self.router.try_borrow_mut().map_or(0, |mut r| r.logger().dropped())
     }
 
-    /// Whether `module`'s linear memory is within a page of the most its partition
-    /// backs (and may grow further): (bytes it has, that most). A `memory.grow`
-    /// refused there ends many programs (Rust's allocator aborts through
-    /// `unreachable`; a C program may not check `malloc`), so a tool explaining a
-    /// trap asks this while the module is still loaded (until a restart or unload).
-    pub fn memory_ceiling(&self, module: &str) -> Option<(u64, u64)> {
+    /// How many of `module`'s `memory.grow`s its partition refused, with the bytes of
+    /// linear memory it has and the most its partition backs: `None` if none was. A
+    /// refused grow ends many programs (Rust's allocator aborts through `unreachable`;
+    /// a C program may not check `malloc`), so a tool explaining a trap asks this
+    /// while the module is still loaded (until a restart or unload).
+    pub fn memory_refusals(&self, module: &str) -> Option<(u32, u64, u64)> {
         let slot = self.slots.iter().flatten().find(|s| s.launch.name == module)?;
-        at_ceiling(&slot.launch, self.kernel.memory_bytes(slot.task))
+        let (_, store) = self.kernel.wasm_task(slot.task)?;
+        let m = store.instance_memory(fireball_wasm::Instance(0), 0)?;
+        let refused = store.memory_refused_grows(m);
+        let bytes = store.memory_data(m).map_or(0, <[u8]>::len) as u64;
+        (refused > 0).then_some((refused, bytes, slot.launch.limits.max_memory_bytes))
     }
 
     /// Bytes of the kernel's tables (in P1).
@@ -657,17 +661,6 @@ fn partly_backed(launch: &crate::setup::Launch<'_>) -> Option<(u32, u32)> {
     let backed = launch.limits.max_memory_bytes;
     let narrow = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
     (backed < declared).then_some((narrow(backed), narrow(declared)))
-}
-
-/// (`bytes`, the most memory `launch`'s partition backs) if its first memory, `bytes`
-/// now, is within a page of that most and may grow further.
-fn at_ceiling(launch: &crate::setup::Launch<'_>, bytes: usize) -> Option<(u64, u64)> {
-    let m = launch.module.memories().first()?;
-    let page = 1u64.checked_shl(u32::from(m.page_size_log2))?;
-    let limit = launch.limits.max_memory_bytes;
-    let pages = (bytes as u64) >> m.page_size_log2;
-    let growable = m.limits.max.is_none_or(|max| pages < max);
-    (growable && bytes as u64 + page > limit).then_some((bytes as u64, limit))
 }
 
 /// Task `t`'s exit code, if it called `proc_exit` (none while the router is in use).

@@ -567,10 +567,10 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                             }),
                             // Rust's allocator aborts through `unreachable` when memory.grow is
                             // refused; C code that does not check malloc runs off its heap.
-                            TrapCode::Unreachable | TrapCode::MemoryOutOfBounds => system.memory_ceiling(module).map(|(has, most)| {
-                                format!(" (its linear memory is {has} B, within a page of the {most} B its partition can back, so a memory.grow past that is refused: if one ended it, give the system more RAM)")
+                            _ => system.memory_refusals(module).map(|(n, has, most)| {
+                                let times = if n == 1 { "once".to_string() } else { format!("{n} times") };
+                                format!(" (its partition refused its memory.grow {times}: it has {has} B of linear memory, the most it backs is {most} B; give the system more RAM)")
                             }),
-                            _ => None,
                         };
                         match hint {
                             Some(h) => line.replacen("; the other modules keep running", &format!("{h}; the other modules keep running"), 1),

@@ -202,8 +202,8 @@ fn inspect_runs_a_growing_heap_before_it_says_fits() {
         .unwrap_or_else(|| panic!("no trial verdict in:\n{out}"));
     let (code, out, _) = fireball(&["run", &path, "--ram", "96K", "--for", "1ms"]);
     assert_eq!(code, 134, "{out}");
-    assert!(out.contains("grow] terminated: trap (unreachable) (its linear memory is "), "{out}");
-    assert!(out.contains("so a memory.grow past that is refused: if one ended it, give the system more RAM)"), "{out}");
+    assert!(out.contains("grow] terminated: trap (unreachable) (its partition refused its memory.grow once: it has "), "{out}");
+    assert!(out.contains("give the system more RAM)"), "{out}");
     let (code, out, err) = fireball(&["run", &path, "--ram", &fix, "--for", "1ms"]);
     assert_eq!(code, 0, "inspect's {fix}: {err}\n{out}");
     assert!(out.contains("grow] returned"), "{out}");

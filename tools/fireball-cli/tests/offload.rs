@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 
 use fireball::coos::sched::{Fault, TaskState};
-use fireball::sys::hal::sim::{crc32_update, SimClock, SimCrc32, SimI2c, SimNorFlash, SimTime};
+use fireball::sys::hal::sim::{crc32_stm32_update, SimClock, SimCrc32, SimI2c, SimNorFlash, SimTime, CRC32_STM32_INIT};
 use fireball::{Builder, Guest, Limit, Parts, Ram, System, Time};
 
 /// `app`: t0, then sys_write("hal/crc/0", "123456789") (9), t1, sys_read of the CRC (4), the CRC,
@@ -92,7 +92,7 @@ fn an_offloaded_transfer_parks_only_its_task() {
     assert_eq!(out.len(), 5, "{out:?}");
     assert_eq!(out[1], 9);
     assert!(out[2] - out[0] >= 50, "parked for the device's delay: {out:?}");
-    assert_eq!((out[3], out[4]), (4, crc32_update(0, b"123456789")));
+    assert_eq!((out[3], out[4]), (4, crc32_stm32_update(CRC32_STM32_INIT, b"123456789")));
     assert_eq!(sys.kernel().lent(), 0, "given back on completion");
     assert_eq!(task_of(&sys, "app").1, TaskState::Done);
     assert_eq!(task_of(&sys, "ticker").1, TaskState::Ready);
@@ -204,7 +204,7 @@ fn a_guest_that_dies_mid_transfer_gets_its_buffer_reclaimed() {
     let out = values(&drained, 0);
     // First life: t0 only. Second life: the whole sequence, the device not left busy.
     assert_eq!(out.len(), 6, "{out:?}");
-    assert_eq!((out[2], out[4], out[5]), (9, 4, crc32_update(0, b"123456789")));
+    assert_eq!((out[2], out[4], out[5]), (9, 4, crc32_stm32_update(CRC32_STM32_INIT, b"123456789")));
 }
 
 #[test]
@@ -290,13 +290,13 @@ fn the_c_example_offloads_its_crc_from_the_cli() {
     })
     .unwrap_or_else(|e| panic!("{e}"));
     let text = String::from_utf8_lossy(&out);
-    let mut crc = 0u32;
+    let mut crc = CRC32_STM32_INIT;
     let expected: Vec<u32> = r
         .adc_reads
         .chunks_exact(32)
         .map(|block| {
             let bytes: Vec<u8> = block.iter().flat_map(|&(_, v)| (v as i16).to_le_bytes()).collect();
-            crc = crc32_update(crc, &bytes);
+            crc = crc32_stm32_update(crc, &bytes);
             crc
         })
         .collect();

@@ -27,7 +27,7 @@ use super::device::{Adc, Clock, Device, Gpio, I2c, Spi};
 use super::{key, HalError, Value};
 
 mod offload;
-pub use offload::{crc32_update, SimCrc32, SimUart};
+pub use offload::{crc32_stm32_update, crc32_update, SimCrc32, SimUart, CRC32_STM32_INIT};
 #[cfg(feature = "std")]
 pub use offload::SimNorFlash;
 

@@ -3,7 +3,7 @@
 //!
 //! | device | `no_std` | `sys_write` | `sys_read` |
 //! |---|---|---|---|
-//! | [`SimCrc32`] | yes | feeds bytes to a CRC-32 engine that takes `delay_ms` per transfer (completes later) | the 4-byte CRC so far, at once |
+//! | [`SimCrc32`] | yes | feeds bytes to the STM32 CRC unit's CRC-32 (as the Nucleo's `crc/0` computes it), `delay_ms` per transfer (completes later); an empty write restarts it, at once | the 4-byte CRC so far, at once |
 //! | `SimNorFlash` | std | programs at the offset (NOR: bits only go 1 → 0), completes after a page-program time | reads at the offset, at once |
 //! | [`SimI2c`](super::SimI2c) | yes | an I²C write (register pointer, then registers), at once | an I²C read from the pointer, at once |
 //! | [`SimUart`] | yes | a UART transmitter: completes when the last byte would be on the wire at its baud rate, then writes the bytes out | not supported (transmit only, as the board's `uart/1`) |
@@ -17,6 +17,29 @@ use core::fmt;
 use super::TimeSource;
 use crate::hal::{key, Device, HalError, Offload, Progress, Value};
 
+/// The CRC an STM32 CRC calculation unit holds after `data` is written to it from `crc`
+/// (its reset value is [`CRC32_STM32_INIT`]), as the Nucleo's `crc/0` writes bytes
+/// (stm32f4xx-hal's `update_bytes`): every four bytes one little-endian word, a last
+/// partial word zero-padded in its high bytes; each word shifted in most significant
+/// bit first with the CRC-32/MPEG-2 polynomial 0x04C11DB7, no reflection, no final XOR.
+/// (So "123456789" gives 0xAFF19057, not MPEG-2's byte-wise check value 0x0376E6E7.)
+pub fn crc32_stm32_update(mut crc: u32, data: &[u8]) -> u32 {
+    for chunk in data.chunks(4) {
+        let mut w = [0u8; 4];
+        for (d, &b) in w.iter_mut().zip(chunk) {
+            *d = b;
+        }
+        crc ^= u32::from_le_bytes(w);
+        for _ in 0..32 {
+            crc = if crc & 0x8000_0000 != 0 { (crc << 1) ^ 0x04C1_1DB7 } else { crc << 1 };
+        }
+    }
+    crc
+}
+
+/// The STM32 CRC unit's value after a reset.
+pub const CRC32_STM32_INIT: u32 = 0xFFFF_FFFF;
+
 /// CRC-32 (IEEE 802.3, reflected, as zlib's `crc32`) of `data`, continuing from `crc`.
 pub fn crc32_update(crc: u32, data: &[u8]) -> u32 {
     let mut c = !crc;
@@ -29,9 +52,11 @@ pub fn crc32_update(crc: u32, data: &[u8]) -> u32 {
     !c
 }
 
-/// A slow accelerator: a CRC-32 engine that needs `delay_ms` of (simulated)
-/// time per write. The written bytes are read from the guest's buffer when
-/// the transfer completes — the buffer is lent to the device until then.
+/// A slow accelerator: the board's CRC unit ([`crc32_stm32_update`], so a guest
+/// gets the same CRC on the host as on the Nucleo) needing `delay_ms` of
+/// (simulated) time per write. The written bytes are read from the guest's buffer
+/// when the transfer completes — the buffer is lent to the device until then. A
+/// write of nothing restarts the unit, at once, as on the board.
 /// Keys: [`key::COUNT`] (get: transfers completed).
 pub struct SimCrc32<'a> {
     time: &'a dyn TimeSource,
@@ -47,7 +72,7 @@ pub struct SimCrc32<'a> {
 impl<'a> SimCrc32<'a> {
     /// An engine on `time` taking `delay_ms` per transfer.
     pub fn new(time: &'a dyn TimeSource, delay_ms: u64) -> Self {
-        SimCrc32 { time, delay_ms, crc: 0, due_ms: None, stalled: false, completed: 0, cancelled: 0 }
+        SimCrc32 { time, delay_ms, crc: CRC32_STM32_INIT, due_ms: None, stalled: false, completed: 0, cancelled: 0 }
     }
 
     /// Never complete a transfer from now on (a hung device).
@@ -72,9 +97,13 @@ impl<'a> SimCrc32<'a> {
 }
 
 impl Offload for SimCrc32<'_> {
-    fn start_write(&mut self, _data: &[u8]) -> Result<Progress, HalError> {
+    fn start_write(&mut self, data: &[u8]) -> Result<Progress, HalError> {
         if self.due_ms.is_some() {
             return Err(HalError::Busy);
+        }
+        if data.is_empty() {
+            self.crc = CRC32_STM32_INIT;
+            return Ok(Progress::Done(0));
         }
         self.due_ms = Some(self.time.now_ms().saturating_add(self.delay_ms));
         Ok(Progress::Pending)
@@ -92,7 +121,7 @@ impl Offload for SimCrc32<'_> {
             return None;
         }
         self.due_ms = None;
-        self.crc = crc32_update(self.crc, buf);
+        self.crc = crc32_stm32_update(self.crc, buf);
         self.completed += 1;
         Some(Ok(buf.len()))
     }
@@ -346,6 +375,43 @@ mod flash {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_crc_unit_is_the_stm32s() {
+        // The CRC-32/MPEG-2 check value, fed as words: "1234" then "5678" then "9\0\0\0".
+        assert_eq!(crc32_stm32_update(CRC32_STM32_INIT, &[]), CRC32_STM32_INIT);
+        // One word, computed by hand from the definition: 0x34333231 shifted in MSB first.
+        let by_hand = (0..32).fold(CRC32_STM32_INIT ^ 0x3433_3231, |c, _| if c & 0x8000_0000 != 0 { (c << 1) ^ 0x04C1_1DB7 } else { c << 1 });
+        assert_eq!(crc32_stm32_update(CRC32_STM32_INIT, b"1234"), by_hand);
+        // Whole words continue across writes; a partial one is padded where it ends.
+        let whole = crc32_stm32_update(CRC32_STM32_INIT, b"12345678");
+        assert_eq!(crc32_stm32_update(crc32_stm32_update(CRC32_STM32_INIT, b"1234"), b"5678"), whole);
+        assert_eq!(crc32_stm32_update(CRC32_STM32_INIT, b"123456789"), crc32_stm32_update(whole, b"9\0\0\0"));
+        // Independently: a word shifted in MSB first is its big-endian bytes through the
+        // byte-wise CRC-32/MPEG-2, whose check value for "123456789" is 0x0376E6E7.
+        let mpeg2 = |data: &[u8]| {
+            data.iter().fold(0xFFFF_FFFFu32, |c, &b| {
+                (0..8).fold(c ^ (u32::from(b) << 24), |c, _| if c & 0x8000_0000 != 0 { (c << 1) ^ 0x04C1_1DB7 } else { c << 1 })
+            })
+        };
+        assert_eq!(mpeg2(b"123456789"), 0x0376_E6E7);
+        assert_eq!(crc32_stm32_update(CRC32_STM32_INIT, b"123456789"), mpeg2(b"43218765\0\0\09"));
+    }
+
+    /// Bytes complete after the device's delay; an empty write restarts the unit at once.
+    #[test]
+    fn the_simulated_unit_restarts_on_an_empty_write() {
+        let time = super::super::SimTime::new();
+        let mut crc = SimCrc32::new(&time, 5);
+        let mut data = *b"1234";
+        assert_eq!(crc.start_write(&data), Ok(Progress::Pending));
+        assert_eq!(crc.poll(&mut data), None);
+        time.advance_to_ms(5);
+        assert_eq!(crc.poll(&mut data), Some(Ok(4)));
+        assert_eq!(crc.crc(), crc32_stm32_update(CRC32_STM32_INIT, b"1234"));
+        assert_eq!(crc.start_write(&[]), Ok(Progress::Done(0)));
+        assert_eq!(crc.crc(), CRC32_STM32_INIT);
+    }
 
     #[test]
     fn crc32_is_zlibs() {

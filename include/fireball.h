@@ -157,7 +157,8 @@ FB__IMPORT(buf_create) int buf_create(const void *data, int len);
 /* Moves the buffer to whoever receives on port `ch`: 0 or an FB_BUF_ERR_*.
  * After 0 the handle is no longer this module's. */
 FB__IMPORT(buf_send) int buf_send(int ch, int handle);
-/* Blocks until a buffer arrives on port `ch`: its handle (now ours) or an FB_BUF_ERR_*. */
+/* Blocks until a buffer arrives on port `ch`: its handle (now ours) or an FB_BUF_ERR_*
+ * (FB_BUF_ERR_BAD_HANDLE if what arrived was a plain ch_send value, which is consumed). */
 FB__IMPORT(buf_recv) int buf_recv(int ch);
 /* Copies the first min(length, cap) bytes of an owned buffer to dst: the
  * buffer's full length (more than cap: the copy was cut) or an FB_BUF_ERR_*. */
@@ -172,7 +173,8 @@ FB__IMPORT(buf_release) int buf_release(int handle);
 FB__IMPORT(hal_adc_read) int hal_adc_read(int channel);
 /* Sends a frame on the board's transmitter: len, or an FB_ERR_*. */
 FB__IMPORT(hal_tx_send) int hal_tx_send(const uint8_t *data, int len);
-/* Milliseconds since boot modulo 2^31 (never negative; wraps after 24.8 days). */
+/* Milliseconds since boot modulo 2^31 (wraps after 24.8 days); -11 (FB_ERR_DENIED)
+   if the manifest does not grant the module hal/clock, no other negative value. */
 FB__IMPORT(hal_get_time_ms) int hal_get_time_ms(void);
 /* Starts BLE with a profile: 0 or an FB_ERR_*. */
 FB__IMPORT(hal_ble_init) int hal_ble_init(int profile_id);

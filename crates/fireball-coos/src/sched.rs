@@ -1297,7 +1297,9 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
             });
         }
         if import == Import::BufRecv {
-            return reply(w, Some(m.msg as i32));
+            // A plain value (a `ch_send`) is not a buffer: its number is no handle of the
+            // receiver's, and passing it on as one would look like a handle or an error code.
+            return reply(w, Some(if m.handle { m.msg as i32 } else { OwnError::BadHandle.code() }));
         }
         let ptr = ptr as u32 as usize;
         let dst = w.memory.and_then(|mem| w.store.memory_data_mut(mem));

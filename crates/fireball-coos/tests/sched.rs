@@ -363,3 +363,24 @@ fn re_entering_the_kernel_is_refused_not_a_panic() {
     assert!(k.run(100) < 100, "the guest runs once the borrow is gone");
     assert_eq!(k.state(g), TaskState::Done);
 }
+
+/// A plain value sent with `ch_send` and taken with `buf_recv` is no buffer: the guest
+/// gets "bad handle" (-4), not the value dressed up as a handle (or as an error code).
+#[test]
+fn buf_recv_of_a_plain_value_is_a_bad_handle() {
+    let guest = module(
+        r#"(module
+          (import "env" "ch_send" (func $send (param i32 i32)))
+          (import "env" "buf_recv" (func $brecv (param i32) (result i32)))
+          (func (export "main")
+            (call $send (i32.const 2) (i32.const 12345))
+            (if (i32.ne (call $brecv (i32.const 2)) (i32.const -4)) (then unreachable))
+            (call $send (i32.const 2) (i32.const -1))
+            (if (i32.ne (call $brecv (i32.const 2)) (i32.const -4)) (then unreachable))))"#,
+    );
+    let core = RefCell::new(Core::new_in(&cfg(), Global).expect("core"));
+    let mut k: K<'_> = Kernel::new_in(&core, &cfg(), Global).expect("kernel");
+    let g = spawn(&mut k, guest);
+    assert!(k.run(100) < 100);
+    assert_eq!(k.state(g), TaskState::Done, "{:?}", k.stats(g).fault);
+}

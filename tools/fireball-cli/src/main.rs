@@ -84,7 +84,8 @@ struct RunArgs {
     ram: String,
     /// A simulated ADC channel, repeatable: `N=sine:OFFSET,AMPLITUDE,PERIOD_MS`,
     /// `N=ramp:FROM,TO,PERIOD_MS`, `N=noise:SEED,MIN,MAX`, `N=const:V`, `N=csv:FILE[:COLUMN[:STEP_MS]]`.
-    /// Default: 0=sine:2048,1000,1000 1=sine:2048,600,700 2=ramp:0,4095,2000 3=noise:1,1800,2200.
+    /// Default: 0=sine:2048,1000,1000 1=sine:2048,600,700 2=ramp:0,4095,2000 3=noise:1,1800,2200;
+    /// any --adc replaces all four (a channel not given then reads -3, no such channel).
     #[arg(long)]
     adc: Vec<String>,
     /// Stop after a simulated duration (`500ms`, `2s`) or a number of wasm

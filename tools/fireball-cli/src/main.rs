@@ -110,6 +110,10 @@ struct RunArgs {
     /// Deep recursion needs more; a device's memory plan sets the same figure.
     #[arg(long)]
     task_stack: Option<String>,
+    /// The logger's level: error, warn, info (the default), debug or trace (the
+    /// guests' `log_event` at levels 4 and 5 show only with debug and trace).
+    #[arg(long)]
+    log_level: Option<String>,
     /// With --invoke: value-stack slots (8 bytes each) [default: 65536].
     #[arg(long)]
     stack: Option<u32>,
@@ -306,6 +310,7 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
             out,
             stop: None,
             task_stack,
+            log_level: None,
         });
         let need = system::measure(&cfg(&mut sink))?;
         // Output nobody reads, for as many runs as needed (a zero-sized box: no allocation).
@@ -499,6 +504,19 @@ fn split_entry(s: &str) -> (&str, Option<String>) {
     }
 }
 
+fn parse_level(s: &str) -> Result<fireball_sys::log::LevelFilter, String> {
+    use fireball_sys::log::LevelFilter;
+    Ok(match s.to_ascii_lowercase().as_str() {
+        "off" => LevelFilter::Off,
+        "error" => LevelFilter::Error,
+        "warn" => LevelFilter::Warn,
+        "info" => LevelFilter::Info,
+        "debug" => LevelFilter::Debug,
+        "trace" => LevelFilter::Trace,
+        _ => return Err(format!("--log-level '{s}': expected off, error, warn, info, debug or trace")),
+    })
+}
+
 fn module_spec(arg: &str) -> Result<system::ModuleSpec, String> {
     let (path, entry) = split_entry(arg);
     let bytes = load_bytes(path)?;
@@ -620,6 +638,7 @@ fn run_system(a: &RunArgs) -> Result<u8, String> {
         out: &mut stdout,
         stop: Some(&STOP),
         task_stack: a.task_stack.as_deref().map(parse_size).transpose()?,
+        log_level: a.log_level.as_deref().map(parse_level).transpose()?,
     };
     let report = match &gdb {
         Some(g) => system::run_with_gdb(cfg, g)?,

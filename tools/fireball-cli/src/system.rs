@@ -134,6 +134,8 @@ pub struct RunConfig<'a> {
     /// Bytes of each coroutine stack, where a task's interpreter stacks live (`None`:
     /// the plan's row for `ram`, 4 or 8 KiB). A device's plan sets the same figure.
     pub task_stack: Option<usize>,
+    /// The logger's level filter (`None`: its default, Info).
+    pub log_level: Option<fireball_sys::log::LevelFilter>,
 }
 
 /// How one module ended up.
@@ -430,7 +432,7 @@ pub fn run_with_gdb(cfg: RunConfig<'_>, gdb: &crate::gdb::Gdb) -> Result<Report,
 }
 
 fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report, String> {
-    let RunConfig { app, services, ram, adc, limit, manifest, seed, out, stop, task_stack } = cfg;
+    let RunConfig { app, services, ram, adc, limit, manifest, seed, out, stop, task_stack, log_level } = cfg;
     let guests = guests(app, services);
     let manifest: Option<&'static str> = manifest.as_deref().map(leak_str);
 
@@ -496,6 +498,11 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
             .sized_by(measured)
             .build(&mut parts)
             .map_err(|e| describe(&e))?;
+        if let Some(level) = log_level {
+            if let Ok(mut r) = system.router().try_borrow_mut() {
+                r.logger().set_filter(level);
+            }
+        }
         let limit = match limit {
             Limit::Instructions(n) => fireball::Limit::Instructions(n),
             Limit::Millis(n) => fireball::Limit::Millis(n),

@@ -339,6 +339,23 @@ fn sched_yield_ends_the_slice() {
     let _ = std::fs::remove_file(path);
 }
 
+/// Guests' DEBUG and TRACE events show with `--log-level debug`/`trace` (INFO by default).
+#[test]
+fn log_level_shows_debug_and_trace_events() {
+    let wat = r#"(module (import "env" "log_event" (func $log (param i32 i32 i32) (result i32)))
+      (func (export "_start") (drop (call $log (i32.const 4) (i32.const 7) (i32.const 42))) (drop (call $log (i32.const 5) (i32.const 8) (i32.const 43)))))"#;
+    let path = tmp_file("levels.wat", wat.as_bytes());
+    let (code, out, err) = fireball(&["run", &path, "--for", "1ms"]);
+    assert!(code == 0 && !out.contains("DEBUG") && !out.contains("TRACE"), "{err}\n{out}");
+    let (code, out, err) = fireball(&["run", &path, "--for", "1ms", "--log-level", "debug"]);
+    assert!(code == 0 && out.contains("DEBUG") && out.contains(": e7 42") && !out.contains("TRACE"), "{err}\n{out}");
+    let (code, out, err) = fireball(&["run", &path, "--for", "1ms", "--log-level", "trace"]);
+    assert!(code == 0 && out.contains(": e8 43"), "{err}\n{out}");
+    let (code, _, err) = fireball(&["run", &path, "--log-level", "loud"]);
+    assert_clean_error(code, &err, "expected off, error, warn, info, debug or trace");
+    let _ = std::fs::remove_file(path);
+}
+
 /// `fireball run`'s exit status says how the app ended, for scripts and CI.
 #[test]
 fn run_exits_with_the_apps_status() {

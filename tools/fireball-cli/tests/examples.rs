@@ -30,6 +30,7 @@ fn run(app: Option<&str>, services: &[&str], ram: usize, adc: Vec<Signal<'static
         out: &mut out,
         stop: None,
         task_stack: None,
+        log_level: None,
     })
     .unwrap_or_else(|e| panic!("run failed: {e}"));
     for t in &report.tasks {

@@ -27,6 +27,7 @@ fn run(app: ModuleSpec, ms: u64, manifest: Option<&str>) -> (Report, String) {
         out: &mut out,
         stop: None,
         task_stack: None,
+        log_level: None,
     })
     .unwrap_or_else(|e| panic!("{e}"));
     (report, String::from_utf8_lossy(&out).into_owned())

@@ -133,6 +133,7 @@ fn run_on(ram: usize, app: ModuleSpec, services: Vec<ModuleSpec>, manifest: &str
         out: &mut out,
         stop: None,
         task_stack: None,
+        log_level: None,
     })
     .unwrap_or_else(|e| panic!("{e}"));
     Run { r, out: String::from_utf8_lossy(&out).into_owned(), off }
@@ -452,6 +453,7 @@ fn refused(offender: ModuleSpec) -> String {
         out: &mut out,
         stop: None,
         task_stack: None,
+        log_level: None,
     });
     match r {
         Ok(r) => panic!("accepted: {:?}", r.tasks),

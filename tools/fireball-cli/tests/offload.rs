@@ -287,6 +287,7 @@ fn the_c_example_offloads_its_crc_from_the_cli() {
         out: &mut out,
         stop: None,
         task_stack: None,
+        log_level: None,
     })
     .unwrap_or_else(|e| panic!("{e}"));
     let text = String::from_utf8_lossy(&out);
@@ -323,6 +324,7 @@ fn the_uart_service_example_writes_its_lines_from_the_cli() {
         out: &mut out,
         stop: None,
         task_stack: None,
+        log_level: None,
     })
     .unwrap_or_else(|e| panic!("{e}"));
     let text = String::from_utf8_lossy(&out);

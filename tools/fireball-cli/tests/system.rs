@@ -29,6 +29,7 @@ fn run(app: ModuleSpec, services: Vec<ModuleSpec>, ms: u64, manifest: Option<&st
         out: &mut out,
         stop: None,
         task_stack: None,
+        log_level: None,
     })
     .unwrap_or_else(|e| panic!("{e}"));
     (report, String::from_utf8_lossy(&out).into_owned())
@@ -219,6 +220,7 @@ fn a_module_may_start_with_a_rust_sized_table() {
         out: &mut sink,
         stop: None,
         task_stack: None,
+        log_level: None,
     }) else {
         panic!("a 1025-entry table is refused")
     };

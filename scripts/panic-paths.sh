@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fireball's panic paths on a Cortex-M: every branch from a Fireball function to a
-# panicking function of core or alloc (a slice index out of range, a failed
-# `copy_from_slice`, an allocation failure inside a `Vec` method, a `RefCell` borrow)
+# panicking function of core or alloc (a slice index out of range, a `str` slice off a
+# character boundary, a failed `copy_from_slice`, an allocation failure inside a `Vec`
+# method, a `RefCell` borrow)
 # in the firmwares of boards/qemu-m4:
 #   size, size-packed   the engine alone (the firmwares scripts/size.sh builds), at
 #                       opt-level "s" and "z": functions of `fireball_wasm`
@@ -58,7 +59,7 @@ for profile in release release-z; do
     sites=$(arm-none-eabi-objdump -d --no-show-raw-insn -C "$elf" | awk -v crates="$crates" '
       /^[0-9a-f]+ <.*>:$/ { fn = substr($0, index($0, "<") + 1); sub(/>:$/, "", fn); next }
       fn ~ crates && $2 ~ /^(b|bl|cb)/ {
-        if (match($0, /<(core::panicking::[^>]*|core::slice::index::[^>]*fail[^>]*|core::slice::[^>]*len_mismatch[^>]*|core::option::(unwrap|expect)_failed[^>]*|core::result::unwrap_failed[^>]*|core::cell::panic_[^>]*|allocator_api2::raw_vec::capacity_overflow[^>]*|alloc::alloc::handle_alloc_error[^>]*|alloc::raw_vec::[^>]*)>/)) {
+        if (match($0, /<(core::panicking::[^>]*|core::slice::index::[^>]*fail[^>]*|core::str::[^>]*slice_error_fail[^>]*|core::slice::[^>]*len_mismatch[^>]*|core::option::(unwrap|expect)_failed[^>]*|core::result::unwrap_failed[^>]*|core::cell::panic_[^>]*|allocator_api2::raw_vec::capacity_overflow[^>]*|alloc::alloc::handle_alloc_error[^>]*|alloc::raw_vec::[^>]*)>/)) {
           callee = substr($0, RSTART + 1, RLENGTH - 2); sub(/\+0x[0-9a-f]+$/, "", callee)
           print fn "\t" callee
         }

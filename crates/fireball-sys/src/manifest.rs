@@ -57,6 +57,10 @@ impl core::fmt::Display for ManifestError {
     }
 }
 
+/// Grant and wire lines a manifest may hold: a grant per module and a wire per port
+/// of the most modules a system runs ([`crate::router::MAX_MODULES`] × `PORTS`).
+const MAX_LINES: usize = crate::router::MAX_MODULES * (1 + fireball_coos::sched::PORTS);
+
 /// A checked manifest over its text.
 #[derive(Debug, Clone, Copy)]
 pub struct Manifest<'a> {
@@ -90,14 +94,25 @@ fn ends(w: Wire<'_>) -> (PortRef<'_>, Option<PortRef<'_>>) {
     }
 }
 
+/// `s` without ASCII whitespace at either end.
+fn ascii_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_ascii_whitespace())
+}
+
 fn parse_line(line: &str) -> Result<Option<Line<'_>>, &'static str> {
-    let line = line.split('#').next().unwrap_or("").trim();
+    // Words are split at ASCII whitespace only, and trimmed the same way: another
+    // space (a no-break space, say) is part of a word, never a place to slice at.
+    let line = ascii_trim(line.split('#').next().unwrap_or(""));
     let mut words = line.split_ascii_whitespace();
     let Some(directive) = words.next() else { return Ok(None) };
     let parsed = match directive {
         "grant" => {
             let module = words.next().ok_or("grant: expected a module name")?;
-            let rest = line[directive.len()..].trim_start()[module.len()..].trim();
+            // The patterns: what follows the module name (the line's first two words are
+            // `grant` and the name, so the name starts right after the spaces that follow
+            // `grant`, and ends on a character boundary).
+            let after = line.get(directive.len()..).map(ascii_trim).unwrap_or("");
+            let rest = after.get(module.len()..).map(ascii_trim).unwrap_or("");
             Line::Grant(module, rest)
         }
         "connect" => Line::Wire(Wire::Connect(port_ref(words.next())?, port_ref(words.next())?)),
@@ -119,9 +134,20 @@ impl<'a> Manifest<'a> {
     /// Check every line of `text`.
     pub fn parse(text: &'a str) -> Result<Manifest<'a>, ManifestError> {
         let m = Manifest { text };
+        // Each grant and wire line is checked against the lines before it; there are at
+        // most MAX_LINES of those that mean something (more than the modules and ports a
+        // system has), so a huge manifest is refused, not checked in quadratic time.
+        let mut checked = 0usize;
         for (i, line) in text.lines().enumerate() {
             let err = |what| ManifestError { line: i + 1, what };
-            match parse_line(line).map_err(err)? {
+            let parsed = parse_line(line).map_err(err)?;
+            if matches!(parsed, Some(Line::Grant(..) | Line::Wire(_))) {
+                checked += 1;
+                if checked > MAX_LINES {
+                    return Err(err("more grant and wire lines than a system has modules and ports"));
+                }
+            }
+            match parsed {
                 Some(Line::Grant(module, _)) if m.lines().take(i).any(|l| matches!(l, Line::Grant(other, _) if other == module)) => {
                     return Err(err("a second grant line for this module"));
                 }
@@ -198,6 +224,19 @@ mod tests {
         assert_eq!(Manifest::parse("sink c:5\nconnect p:0 c:5").unwrap_err().line, 2);
         assert_eq!(Manifest::parse("connect p:1 p:1").unwrap_err().what, "connects a port to itself");
         assert!(Manifest::parse("connect p:0 c:2\nconnect p:1 c:3\nsink c:4").is_ok());
+        // Only ASCII whitespace separates words: another space is part of a name, and
+        // never a place the parser slices at.
+        for text in ["grant \u{a0}x", "grant \u{2003}x y", "grant \u{a0}ab \u{e9}\u{e9}", "grant x\u{a0} log"] {
+            assert!(Manifest::parse(text).is_ok(), "{text:?}");
+        }
+        let m = Manifest::parse("grant \u{a0}sensor hal/adc/0 log").unwrap();
+        assert!(!m.grants("sensor").allows("hal/adc/0"));
+        assert!(m.grants("\u{a0}sensor").allows("hal/adc/0") && !m.grants("\u{a0}sensor").allows("al/adc/0"));
+        // A huge manifest is refused at the first line past what a system can use.
+        let many: std::string::String = (0..100).map(|k| std::format!("connect a{k}:0 b{k}:1\n")).collect();
+        assert_eq!(Manifest::parse(&many).unwrap_err().line, MAX_LINES + 1);
+        let comments: std::string::String = (0..30_000).map(|k| std::format!("# line {k}\n")).collect();
+        assert!(Manifest::parse(&(comments + "sink a:0")).is_ok());
         assert_eq!(Manifest::parse("allow a x").unwrap_err().line, 1);
         let r = Manifest::parse("restart svc 3").unwrap();
         assert_eq!((r.restarts("svc"), r.restarts("app")), (3, 0));

@@ -451,8 +451,28 @@ fn load_module(bytes: &[u8]) -> Result<Module<'_>, LoadError> {
     }
 }
 
+/// The file at `path`, refused past `max` bytes (a module, a CSV or a manifest that
+/// large is a wrong path, `/dev/zero` say, not an input: reading it would not end).
+fn read_capped(path: &str, max: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes).map_err(|e| format!("{path}: {e}"))?;
+    if bytes.len() as u64 > max {
+        return Err(format!("{path}: larger than {} MiB", max >> 20));
+    }
+    Ok(bytes)
+}
+
+/// The largest module (wasm, text or packed) the CLI reads.
+const MAX_MODULE_FILE: u64 = 64 << 20;
+/// The largest CSV signal or manifest file the CLI reads.
+const MAX_TEXT_FILE: u64 = 64 << 20;
+/// ADC channels `--adc` can simulate (`N=…`, N below this).
+const ADC_CHANNELS: usize = 256;
+
 fn load_bytes(path: &str) -> Result<Vec<u8>, String> {
-    let raw = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    let raw = read_capped(path, MAX_MODULE_FILE)?;
     if raw.starts_with(b"\0asm") || raw.starts_with(&fireball_wasm::pack::MAGIC) {
         return Ok(raw);
     }
@@ -550,7 +570,8 @@ fn parse_signal(s: &str) -> Result<(usize, Signal<'static>), String> {
         let file = parts.next().ok_or_else(bad)?;
         let column: usize = parts.next().map_or(Ok(0), |c| c.parse().map_err(|_| bad()))?;
         let step: u32 = parts.next().map_or(Ok(1), |c| c.parse().map_err(|_| bad()))?;
-        let table = fireball_sys::hal::sim::CsvTable::load(file).map_err(|e| format!("--adc {file}: {e:?}"))?;
+        let text = String::from_utf8(read_capped(file, MAX_TEXT_FILE)?).map_err(|_| format!("--adc {file}: not UTF-8 text"))?;
+        let table = fireball_sys::hal::sim::CsvTable::parse(&text).map_err(|e| format!("--adc {file}: {e}"))?;
         let samples: &'static [u16] = Box::leak(table.column(column).ok_or_else(|| format!("{file}: no column {column}"))?.to_vec().into_boxed_slice());
         return Ok((ch, Signal::Table { samples, step_ms: step }));
     }
@@ -597,13 +618,16 @@ fn run_system(a: &RunArgs) -> Result<u8, String> {
         adc = system::default_adc();
     }
     for (ch, sig) in given {
+        if ch >= ADC_CHANNELS {
+            return Err(format!("--adc {ch}=…: the simulated ADC has channels 0..{}", ADC_CHANNELS - 1));
+        }
         if adc.len() <= ch {
             adc.resize(ch + 1, Signal::Constant(0));
         }
         adc[ch] = sig;
     }
     let manifest = match &a.manifest {
-        Some(p) => Some(std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"))?),
+        Some(p) => Some(String::from_utf8(read_capped(p, MAX_TEXT_FILE)?).map_err(|_| format!("{p}: not UTF-8 text"))?),
         None => None,
     };
     let limit = match &a.duration {

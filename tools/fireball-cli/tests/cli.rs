@@ -356,6 +356,29 @@ fn log_level_shows_debug_and_trace_events() {
     let _ = std::fs::remove_file(path);
 }
 
+/// Inputs a fuzzing pass found the host choking on: each is now a one-line error.
+#[test]
+fn absurd_inputs_are_errors_not_aborts() {
+    let sensor = example("sensor/sensor.wasm");
+    // A 4-billion channel ADC (an allocation of ~100 GB).
+    let (code, _, err) = fireball(&["run", &sensor, "--adc", "4294967295=const:1", "--for", "1ms"]);
+    assert_clean_error(code, &err, "the simulated ADC has channels 0..255");
+    // Files that never end.
+    let (code, _, err) = fireball(&["inspect", "/dev/zero"]);
+    assert_clean_error(code, &err, "/dev/zero: larger than 64 MiB");
+    let (code, _, err) = fireball(&["run", &sensor, "--adc", "0=csv:/dev/zero", "--for", "1ms"]);
+    assert_clean_error(code, &err, "/dev/zero: larger than 64 MiB");
+    // A manifest with a no-break space in a grant (the parser sliced a string at it).
+    let m = tmp_file("nbsp.manifest", "grant \u{a0}x log\n".as_bytes());
+    let (code, _, err) = fireball(&["run", &sensor, "--manifest", &m, "--for", "1ms"]);
+    assert!(code == 0 && !err.contains("panicked"), "{err}");
+    // A manifest of 30 000 wires: refused at once, not checked in quadratic time.
+    let wires: String = (0..30_000).map(|k| format!("connect a{k}:0 b{k}:1\n")).collect();
+    let m = tmp_file("huge.manifest", wires.as_bytes());
+    let (code, _, err) = fireball(&["run", &sensor, "--manifest", &m, "--for", "1ms"]);
+    assert_clean_error(code, &err, "more grant and wire lines than a system has modules and ports");
+}
+
 /// `fireball run`'s exit status says how the app ended, for scripts and CI.
 #[test]
 fn run_exits_with_the_apps_status() {

@@ -461,12 +461,23 @@ impl<'a> System<'a> {
     /// a C program may not check `malloc`), so a tool explaining a trap asks this
     /// while the module is still loaded (until a restart or unload).
     pub fn memory_refusals(&self, module: &str) -> Option<(u32, u64, u64)> {
-        let slot = self.slots.iter().flatten().find(|s| s.launch.name == module)?;
-        let (_, store) = self.kernel.wasm_task(slot.task)?;
+        let (store, launch) = self.module_store(module)?;
         let m = store.instance_memory(fireball_wasm::Instance(0), 0)?;
         let refused = store.memory_refused_grows(m);
         let bytes = store.memory_data(m).map_or(0, <[u8]>::len) as u64;
-        (refused > 0).then_some((refused, bytes, slot.launch.limits.max_memory_bytes))
+        (refused > 0).then_some((refused, bytes, launch.limits.max_memory_bytes))
+    }
+
+    /// `module`'s store (its one instance is `Instance(0)`), while it is loaded: for a
+    /// tool that reads a guest's state after a trap (its memory, its globals).
+    pub fn store_of(&self, module: &str) -> Option<&fireball_wasm::Store<'a, &'a Partition, &'a Partition>> {
+        self.module_store(module).map(|(store, _)| store)
+    }
+
+    fn module_store(&self, module: &str) -> Option<(&fireball_wasm::Store<'a, &'a Partition, &'a Partition>, &Launch<'a>)> {
+        let slot = self.slots.iter().flatten().find(|s| s.launch.name == module)?;
+        let (_, store) = self.kernel.wasm_task(slot.task)?;
+        Some((store, &slot.launch))
     }
 
     /// Bytes of the kernel's tables (in P1).

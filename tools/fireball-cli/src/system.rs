@@ -552,15 +552,10 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                     // An out-of-bounds access with a C program's stack pointer below 0: its
                     // shadow stack (linked with --stack-first) overflowed. No RAM cures that.
                     &Notice::Ended { module, how: how @ Ended::Fault(Fault::Trap(TrapCode::MemoryOutOfBounds)), .. }
-                        if stack_pointer(&mut system, module).is_some_and(|sp| sp < 0) =>
+                        if let Some(sp) = stack_pointer(&system, module).filter(|&sp| sp < 0) =>
                     {
-                        let sp = stack_pointer(&mut system, module).unwrap_or(0);
                         let plain = Notice::Ended { module, how, backed: None }.to_string();
-                        plain.replacen(
-                            "; the other modules keep running",
-                            &format!(" (its stack pointer, global 0, is {sp}: its shadow stack overflowed; link it with a larger one, -Wl,-z,stack-size=N); the other modules keep running"),
-                            1,
-                        )
+                        with_hint(&plain, &format!(" (its stack pointer, global 0, is {sp}: its shadow stack overflowed; link it with a larger one, -Wl,-z,stack-size=N)"))
                     }
                     // A trap a larger device may cure: say what ran out.
                     &Notice::Ended { module, how: Ended::Fault(Fault::Trap(code)), backed: None } => {
@@ -580,7 +575,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                             }),
                         };
                         match hint {
-                            Some(h) => line.replacen("; the other modules keep running", &format!("{h}; the other modules keep running"), 1),
+                            Some(h) => with_hint(&line, &h),
                             None => line,
                         }
                     }
@@ -605,9 +600,8 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
         drop(debugger);
         // The report: tasks, partitions, counters.
         let totals = system.totals();
-        let ended: Vec<TaskReport> = system
-            .modules()
-            .map(|m| TaskReport {
+        for m in system.modules() {
+            report.tasks.push(TaskReport {
                 name: m.name.to_string(),
                 state: m.state,
                 fault: m.fault.map(|f| f.cause),
@@ -615,12 +609,8 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                 counters: m.counters,
                 worst_wait: m.worst_wait,
                 restarts: m.restarts,
-                stack_pointer: None,
-            })
-            .collect();
-        for mut t in ended {
-            t.stack_pointer = stack_pointer(&mut system, &t.name);
-            report.tasks.push(t);
+                stack_pointer: stack_pointer(&system, m.name),
+            });
         }
         let router_stats = system.router_stats();
         report.log_dropped += system.log_dropped();
@@ -722,14 +712,19 @@ pub fn check(mut cfg: RunConfig<'_>) -> Result<Vec<Footprint>, String> {
 }
 
 /// `module`'s global 0 as an i32, while it is loaded: a C program's `__stack_pointer`.
-fn stack_pointer(system: &mut fireball::System<'_>, module: &str) -> Option<i32> {
-    let task = system.modules().find(|m| m.name == module)?.task;
-    let (_, store) = system.kernel().wasm_task(task)?;
+fn stack_pointer(system: &fireball::System<'_>, module: &str) -> Option<i32> {
+    let store = system.store_of(module)?;
     let g = store.instance_global(fireball_wasm::Instance(0), 0)?;
     match store.global_get(g)? {
         fireball_wasm::Value::I32(v) => Some(v),
         _ => None,
     }
+}
+
+/// A module's end notice with `hint` (" (…)") before its closing "; the other
+/// modules keep running".
+fn with_hint(notice: &str, hint: &str) -> String {
+    notice.replacen("; the other modules keep running", &format!("{hint}; the other modules keep running"), 1)
 }
 
 /// Simulated time a trial run of `fireball inspect --ram` covers.

@@ -1566,11 +1566,16 @@ fn tail_store<A: Allocator>(m: &mut MemoryInst<A>, ea: u64, v: u64, n: u8) -> bo
 /// an `i32.const` (peeking at the next opcode, no dispatch): `local.get` with a
 /// following `i32.const` (and its fused operator), `local.get` or i32 operator;
 /// `local.set`, `local.tee`, a `br_if` not taken, a store and a block with a following
-/// `local.get`; `local.tee` with an `i32.const`. On x86-64 and AArch64 each saves a
-/// mispredicted indirect jump: 17–21 % fewer dispatches, −6 % time on the bench
-/// (geomean 3.12× → 2.93× wasmi; `cargo bench -p fireball-bench`). Tried there and not
-/// kept: a `local.set` after a constant or its fused operation, an `i32.const` after a
-/// `local.set`, a `local.get` at a taken branch's target (+2 to +12 % time). Not on a
+/// `local.get`; `local.tee` with an `i32.const`. On the host each replaces an indirect
+/// jump (the dispatch) by a test of one opcode, which the branch predictor gets right
+/// far more often: 17–21 % fewer dispatches, −6 % time on the bench (x86-64: geomean
+/// 3.12× → 2.93× wasmi; `cargo bench -p fireball-bench`). A fusion that picks its
+/// operator with a `match` saves little there (that `match` is an indirect jump too).
+/// Tried on x86-64 and not kept: a `local.set` after a constant or its fused operation,
+/// an `i32.const` after a `local.set`, a `local.get` at a taken branch's target (+2 to
+/// +12 % time); `i64.const` fused with its operator as `i32.const` is (i64_arith and
+/// SHA-2 +10 %); one table for the i32 and i64 operators after either constant or a
+/// local (+4 to +18 %, i64_arith −8 %). Not on a
 /// Cortex-M: there a dispatch is four instructions, and the test each adds to a common
 /// arm, with the registers it takes in the loop, costs more (`local.get` + `i32.const`
 /// alone: CoreMark +0.6 % instructions, +392 B of flash for the second copy of the

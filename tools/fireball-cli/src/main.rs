@@ -161,6 +161,16 @@ fn parse_size(s: &str) -> Result<usize, String> {
     Ok(n)
 }
 
+/// `--task-stack`: a size the memory plan can lay out (a positive multiple of its alignment).
+fn parse_task_stack(s: &str) -> Result<usize, String> {
+    let n = parse_size(s)?;
+    let align = fireball_coos::plan::ALIGN;
+    if n == 0 || n % align != 0 {
+        return Err(format!("--task-stack {s}: a coroutine stack is a positive multiple of {align} B (e.g. 8K)"));
+    }
+    Ok(n)
+}
+
 /// The largest `--ram` (or other size) the CLI accepts.
 const MAX_SIZE: usize = 1 << 30;
 
@@ -229,7 +239,10 @@ fn report(r: Result<(), String>) -> ExitCode {
 }
 
 fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str>) -> Result<(), String> {
-    let task_stack = task_stack.map(parse_size).transpose()?;
+    if task_stack.is_some() && ram.is_none() {
+        return Err("--task-stack applies with --ram (the memory plan it sizes)".into());
+    }
+    let task_stack = task_stack.map(parse_task_stack).transpose()?;
     let bytes = load_bytes(path)?;
     let module = load_module(&bytes).map_err(|e| describe_load_error(path, &e))?;
     println!("module {path}: {} bytes{}", bytes.len(), if module.is_packed() { format!(" (packed: {} B of wasm + its side table)", module.bytes().len()) } else { String::new() });
@@ -405,7 +418,7 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
                                         "its stack pointer (global 0) is {}: its shadow stack overflowed; link it with a larger one (-Wl,-z,stack-size=N)",
                                         t.stack_pointer.unwrap_or(0)
                                     ),
-                                    (Fault::Trap(TrapCode::CallStackExhausted), Some(s)) => format!(
+                                    (Fault::Trap(TrapCode::CallStackExhausted | TrapCode::StackOverflow), Some(s)) => format!(
                                         "its call stack outgrows the {} frames and {} value slots the plan gives each task in its coroutine stack: give each task a larger one with --task-stack (a device's memory plan sets the same figure)",
                                         s.frames, s.value_slots
                                     ),
@@ -661,7 +674,7 @@ fn run_system(a: &RunArgs) -> Result<u8, String> {
         seed: a.seed,
         out: &mut stdout,
         stop: Some(&STOP),
-        task_stack: a.task_stack.as_deref().map(parse_size).transpose()?,
+        task_stack: a.task_stack.as_deref().map(parse_task_stack).transpose()?,
         log_level: a.log_level.as_deref().map(parse_level).transpose()?,
     };
     let report = match &gdb {

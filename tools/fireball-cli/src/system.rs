@@ -328,9 +328,9 @@ fn describe(e: &BuildError<'_>) -> String {
             format!("--ram {ram}: {error} (with P4 sized for the services: {s} B each)")
         }
         BuildError::Plan { ram, error, service_size: None } => format!("--ram {ram}: {error}"),
-        BuildError::Memory(e) => format!("memory: {e:?}"),
-        BuildError::Stack { size, error } => format!("coroutine stack of {size} B: {error:?}"),
-        BuildError::SubHeap { module, size, error } => format!("{module}: no P4 sub-heap of {size} B ({error:?})"),
+        BuildError::Memory(e) => format!("memory: {e}"),
+        BuildError::Stack { size, error } => format!("a coroutine stack of {size} B: {error}: give each task a larger one (--task-stack)"),
+        BuildError::SubHeap { module, size, error } => format!("{module}: no P4 sub-heap of {size} B ({error})"),
         BuildError::Load { module, error } => format!("{module}: {error}"),
         BuildError::DoesNotFit { module, service, need: Some(n), have, fits_in, ram } => {
             let place = if service { "its P4 sub-heap" } else { "the guest partition P5" };
@@ -561,7 +561,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                     &Notice::Ended { module, how: Ended::Fault(Fault::Trap(code)), backed: None } => {
                         let line = n.to_string();
                         let hint = match code {
-                            TrapCode::CallStackExhausted => system.footprints().iter().find(|f| f.name == module).map(|f| {
+                            TrapCode::CallStackExhausted | TrapCode::StackOverflow => system.footprints().iter().find(|f| f.name == module).map(|f| {
                                 format!(
                                     " (its coroutine stack holds {} call frames and {} value slots: --task-stack gives each task a larger one)",
                                     f.stack.frames, f.stack.value_slots

@@ -234,6 +234,21 @@ fn deep_recursion_needs_a_larger_task_stack() {
     assert!(code == 0 && out.contains("on a 96K device: fits"), "{out}");
     let (code, _, err) = fireball(&["run", &path, "--ram", "96K", "--task-stack", "1M"]);
     assert_clean_error(code, &err, "the plan does not fit");
+    // A size the plan cannot lay out is refused under its own name, not --ram's.
+    let (code, _, err) = fireball(&["run", &path, "--task-stack", "100"]);
+    assert_clean_error(code, &err, "--task-stack 100: a coroutine stack is a positive multiple of 8 B");
+    let (code, _, err) = fireball(&["inspect", &path, "--task-stack", "8K"]);
+    assert_clean_error(code, &err, "--task-stack applies with --ram");
+    // Too small for the partition a stack is: said in words, with the option to change.
+    let (code, _, err) = fireball(&["run", &path, "--task-stack", "16"]);
+    assert_clean_error(code, &err, "a coroutine stack of 16 B: P5 guest: a 16 B region is too small for a heap");
+    assert!(err.contains("(--task-stack)") && !err.contains("TooSmall"), "{err}");
+    // Value slots running out (a small stack, shallow calls) get the same advice.
+    let (code, out, _) = fireball(&["run", &example("sensor/sensor.wasm"), "--task-stack", "512", "--for", "10ms"]);
+    assert_eq!(code, 134, "{out}");
+    assert!(out.contains("trap (value stack exhausted) (its coroutine stack holds") && out.contains("--task-stack gives each task a larger one"), "{out}");
+    let (code, out, _) = fireball(&["inspect", &example("sensor/sensor.wasm"), "--ram", "96K", "--task-stack", "512"]);
+    assert!(code == 0 && out.contains("give each task a larger one with --task-stack") && !out.contains("a bug in the guest"), "{out}");
     let _ = std::fs::remove_file(path);
 }
 

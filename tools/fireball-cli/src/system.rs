@@ -337,6 +337,20 @@ fn describe(e: &BuildError<'_>) -> String {
             let mut fixes = Vec::new();
             if !service {
                 match fits_in {
+                    // A smaller device's plan fits where this one does not: the seed's rows
+                    // give larger devices more coroutine stacks (for tasks this run does not
+                    // spawn); --task-stack plans one stack per task of the run instead.
+                    Some(r) if r < ram => {
+                        let row = fireball_coos::plan::Config::row(ram);
+                        fixes.push(format!(
+                            "--task-stack {}K (the {} KiB plan reserves {} coroutine stacks of {} KiB for up to as many tasks; this plans one per task of the run)",
+                            row.stack / 1024,
+                            ram / 1024,
+                            row.n_coro,
+                            row.stack / 1024
+                        ));
+                        fixes.push(format!("--ram {}K (a smaller plan)", r / 1024));
+                    }
                     Some(r) => fixes.push(format!("--ram {}K", r / 1024)),
                     None => fixes.push("more RAM than any plan here gives".to_string()),
                 }

@@ -147,7 +147,7 @@ fn inspect_and_run_agree() {
         "coremark/coremark.wasm",
     ];
     let (mut fits, mut refused) = (0, 0);
-    let mut trial_refusals = 0;
+    let (mut trial_refusals, mut task_stack_fixes) = (0, 0);
     for m in modules {
         // 106K and 107K: CoreMark loads there, but its heap outgrows what P5 backs.
         for ram in ["32K", "64K", "96K", "106K", "107K", "128K"] {
@@ -175,10 +175,18 @@ fn inspect_and_run_agree() {
                 } else {
                     assert_eq!(rcode, 1, "inspect refuses {m} on {ram}, run does not:\n{rout}");
                     assert_eq!(rerr.trim(), format!("fireball: {why}"), "{m} {ram}");
+                    // A smaller device's plan fits (CoreMark at 128K: that row's 16 coroutine
+                    // stacks): the --task-stack inspect suggests runs it on this one.
+                    if let Some((_, rest)) = why.split_once("use --task-stack ") {
+                        let k = rest.split_whitespace().next().unwrap_or_default();
+                        let (fcode, fout, ferr) = fireball(&["run", &path, "--ram", ram, "--task-stack", k, "--for", "1ms"]);
+                        assert!(fcode == 0 && !fout.contains("terminated: trap"), "{m} on {ram} with --task-stack {k}: {ferr}\n{fout}");
+                        task_stack_fixes += 1;
+                    }
                 }
                 refused += 1;
             }
         }
     }
-    assert!(fits > 0 && refused > 0 && trial_refusals > 0, "{fits} fit, {refused} refused ({trial_refusals} by a trial run)");
+    assert!(fits > 0 && refused > 0 && trial_refusals > 0 && task_stack_fixes > 0, "{fits} fit, {refused} refused ({trial_refusals} by a trial run, {task_stack_fixes} fixed by --task-stack)");
 }

@@ -46,9 +46,9 @@ step "differential fuzzing: Fireball vs wasmi 2.0.0 (60 s, seed = UTC date; repo
 FIREBALL_DIFF_SECS=60 cargo test -p fireball-diff --release 2>&1 | tee -a "$log"
 diff_line=$(grep -E '^fireball-diff: [0-9]+ s:' "$log" || true)
 
-step "the checked engine (no unsafe; a broken validator guarantee traps) with f64 on integers as on a Cortex-M: engine tests, spec testsuite, 30 s of differential fuzzing"
-cargo test -p fireball-wasm -p fireball-spec --features fireball-wasm/checked,fireball-wasm/soft-f64
-FIREBALL_DIFF_SECS=30 cargo test -p fireball-diff --release --features fireball-wasm/checked,fireball-wasm/soft-f64
+step "the checked engine (no unsafe; a broken validator guarantee traps) with f64 on integers and the dispatch's fusions as on a Cortex-M: engine tests, spec testsuite, 30 s of differential fuzzing"
+cargo test -p fireball-wasm -p fireball-spec --features fireball-wasm/checked,fireball-wasm/soft-f64,fireball-wasm/device-dispatch
+FIREBALL_DIFF_SECS=30 cargo test -p fireball-diff --release --features fireball-wasm/checked,fireball-wasm/soft-f64,fireball-wasm/device-dispatch
 
 step "examples: the checked-in .wasm are what their C sources build to"
 bash scripts/build-examples.sh --check

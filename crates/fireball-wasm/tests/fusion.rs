@@ -2,9 +2,10 @@
 //! `i32.const` with the operator that consumes it everywhere; on the host also
 //! `local.get` with a following `i32.const`, `local.get` or i32 operator, and a
 //! `local.get` after `local.set`, `local.tee`, a `br_if` not taken, a store or a
-//! block). Each such sequence must compute what the instructions one by one do:
-//! checked here against Rust's arithmetic, for constants of one to five LEB bytes
-//! and operands at the edges of the i32 range.
+//! block; on a Cortex-M the const also fuses with `le`/`ge`). Each such sequence
+//! must compute what the instructions one by one do: checked here against Rust's
+//! arithmetic, for constants of one to five LEB bytes and operands at the edges of
+//! the i32 range. `scripts/test.sh` runs it with feature `device-dispatch` too.
 
 use fireball_wasm::{Exit, HostLimits, Module, StackLimits, Store, Thread, Value};
 

@@ -80,3 +80,44 @@ fn slice_stops_a_runaway_loop() {
     let n = thread.instructions();
     assert!((3_000_000..=3_000_200).contains(&n), "{n}");
 }
+
+/// A loop with a host call in every iteration and its budget test at a `br_if`
+/// back edge, behind an `if` (which tests no budget): a kernel that runs it with
+/// a budget, less what each entry used, gets `OutOfFuel` once the budget is
+/// spent. (A fuel scheme that charged a `br_if`'s fall-through with the run
+/// before it and gave it back when taken never ran out here; the diff fuzzer
+/// found it. See exec.rs's docs.)
+#[test]
+fn a_slice_ends_even_when_the_back_edge_gives_back() {
+    let wat = r#"(module (import "env" "h" (func $h (result i32)))
+      (func (export "f")
+        (loop $outer
+          (if (i32.const 1) (then))
+          (loop $inner
+            (br_if $outer (call $h))
+            (drop (i32.const 1)) (drop (i32.const 2)) (drop (i32.const 3))
+            (br $inner)))))"#;
+    let bytes = wat::parse_str(wat).expect("wat");
+    let module = Module::new(&bytes).expect("valid");
+    let mut store = Store::new(HostLimits::default());
+    let h = store.host_func(&[], &[fireball_wasm::ValType::I32], 1).expect("host");
+    let inst = store.instantiate(&module, |_, _, _| Some(fireball_wasm::Extern::Func(h))).expect("instantiate");
+    let f = store.export_func(inst, "f").expect("export");
+    for budget in [1u64, 5, 30, 1000] {
+        let mut thread = Thread::new(StackLimits::default()).expect("thread");
+        thread.invoke(&store, f, &[]).expect("invoke");
+        let (mut fuel, mut calls) = (budget, 0u64);
+        loop {
+            let before = thread.instructions();
+            let exit = thread.resume(&mut store, fuel);
+            fuel = fuel.saturating_sub((thread.instructions().wrapping_sub(before) as i64).max(0) as u64);
+            match exit {
+                Exit::OutOfFuel => break,
+                Exit::HostCall { .. } => thread.host_return(&store, &[Value::I32(1)]).expect("return"),
+                other => panic!("{other:?}"),
+            }
+            calls += 1;
+            assert!(calls <= budget + 1, "budget {budget}: {calls} host calls and no OutOfFuel");
+        }
+    }
+}

@@ -670,11 +670,8 @@ impl<A: Allocator + Clone> Thread<A> {
                 pc.leb_u32()
             };
         }
-        // `PEEK_FUSIONS`: a local.get that follows, executed here rather than dispatched
-        // (it follows a local.set, a br_if not taken, a store, a local.tee or a block a
-        // tenth to a fifth of the time; not when watched: each instruction is a place to stop).
         // `PEEK_FUSIONS`: an i32.const that follows, executed here, fused with the operator
-        // that consumes it as the const's own arm does.
+        // that consumes it as the const's own arm does (not when watched either).
         macro_rules! then_i32_const {
             () => {
                 if PEEK_FUSIONS && !(DEBUG && watch) && pc.byte() == 0x41 {
@@ -690,6 +687,9 @@ impl<A: Allocator + Clone> Thread<A> {
                 }
             };
         }
+        // `PEEK_FUSIONS`: a local.get that follows, executed here rather than dispatched
+        // (it follows a local.set, a br_if not taken, a store, a local.tee or a block a
+        // tenth to a fifth of the time; not when watched: each instruction is a place to stop).
         macro_rules! then_local_get {
             () => {
                 if PEEK_FUSIONS && !(DEBUG && watch) && pc.byte() == 0x20 {

@@ -1585,7 +1585,9 @@ fn tail_store<A: Allocator>(m: &mut MemoryInst<A>, ea: u64, v: u64, n: u8) -> bo
 /// an `i32.const` after a `local.set`, a `local.get` at a taken branch's target (+2 to
 /// +12 % time); `i64.const` fused with its operator as `i32.const` is (i64_arith and
 /// SHA-2 +10 %); one table for the i32 and i64 operators after either constant or a
-/// local (+4 to +18 %, i64_arith −8 %). Not on a
+/// local (+4 to +18 %, i64_arith −8 %); a `br` after `local.set` taken from the
+/// `local.set`'s arm (+10 to +30 %: a second way out of an arm to the shared branch
+/// path changes how LLVM lays out the whole loop). Not on a
 /// Cortex-M: there a dispatch is four instructions, and the test each adds to a common
 /// arm, with the registers it takes in the loop, costs more (`local.get` + `i32.const`
 /// alone: CoreMark +0.6 % instructions, +392 B of flash for the second copy of the

@@ -670,20 +670,27 @@ impl<A: Allocator + Clone> Thread<A> {
                 pc.leb_u32()
             };
         }
-        // `PEEK_FUSIONS`: an i32.const that follows, executed here, fused with the operator
-        // that consumes it as the const's own arm does (not when watched either).
+        // i32.const, `pc` at its immediate: fused with the i32 operator that consumes it,
+        // when one follows (the constant operand of compilers' address arithmetic, masks
+        // and compares), except when watched (each instruction is a place to stop).
+        macro_rules! i32_const {
+            () => {
+                let c = pc.leb_i32() as u32;
+                match if DEBUG && watch { None } else { fuse_i32_const(pc.byte(), top!() as u32, c) } {
+                    Some(v) => {
+                        pc = pc.add(1);
+                        set_top!(v as u64);
+                    }
+                    None => push!(c as u64),
+                }
+            };
+        }
+        // `PEEK_FUSIONS`: an i32.const that follows, executed here as its own arm does.
         macro_rules! then_i32_const {
             () => {
                 if PEEK_FUSIONS && !(DEBUG && watch) && pc.byte() == 0x41 {
                     pc = pc.add(1);
-                    let c = pc.leb_i32() as u32;
-                    match fuse_i32_const(pc.byte(), top!() as u32, c) {
-                        Some(v) => {
-                            pc = pc.add(1);
-                            set_top!(v as u64);
-                        }
-                        None => push!(c as u64),
-                    }
+                    i32_const!();
                 }
             };
         }
@@ -1048,16 +1055,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     continue;
                 }
                 0x41 => {
-                    let c = pc.leb_i32() as u32;
-                    // Fused with the i32 operator that consumes it, when one follows (the
-                    // constant operand of compilers' address arithmetic, masks and compares).
-                    match if DEBUG && watch { None } else { fuse_i32_const(pc.byte(), top!() as u32, c) } {
-                        Some(v) => {
-                            pc = pc.add(1);
-                            set_top!(v as u64);
-                        }
-                        None => push!(c as u64),
-                    }
+                    i32_const!();
                     continue;
                 }
                 0x42 => {

@@ -358,6 +358,15 @@ impl<A: Allocator + Clone> Core<A> {
         self.records.get_mut(t as usize).map(|r| core::mem::take(&mut r.inbox)).unwrap_or_default()
     }
 
+    /// Task `t` executed `ran` more wasm instructions: the clock and its counter.
+    #[inline(always)]
+    fn account(&mut self, t: TaskId, ran: u64) {
+        self.now = self.now.wrapping_add(ran);
+        if let Some(r) = self.records.get_mut(t as usize) {
+            r.stats.counters.instructions = r.stats.counters.instructions.wrapping_add(ran);
+        }
+    }
+
     fn count_op(&mut self, t: TaskId) {
         if let Some(r) = self.records.get_mut(t as usize) {
             r.stats.counters.chan_ops += 1;
@@ -909,7 +918,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
             *current = t;
             t
         };
-        let exhausted = match self.bodies.get_mut(t as usize) {
+        let (mut ran, exhausted) = match self.bodies.get_mut(t as usize) {
             Some(Body::Native(f)) => {
                 // One poll; a native task has no partition to run dry and no breakpoint.
                 let done = f.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_ready();
@@ -917,29 +926,34 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
                 core.now += 1;
                 return Step::Ran(t, core.end_turn(t, done));
             }
-            Some(Body::Wasm(w)) => {
-                self.k.run_wasm(t, w);
-                w.partition.take_exhausted()
-            }
+            Some(Body::Wasm(w)) => (self.k.run_wasm(t, w), w.partition.take_exhausted()),
             _ => {
                 self.k.terminate::<P, M>(t, None, Fault::Killed);
-                None
+                (0, None)
             }
         };
         match exhausted {
             // The spec's exhaustion table, applied to the task whose partition ran dry.
             None | Some(Exhaustion::Degrade) => {}
-            Some(policy @ Exhaustion::TerminateService) => self.terminate(t, Fault::Exhausted(policy)),
-            Some(policy @ Exhaustion::UnloadGuest) => {
+            Some(policy) => {
+                // The slice's instructions are the task's, whatever happens to its slot now.
+                with(self.k.core, |c| c.account(t, ran));
+                ran = 0;
                 self.terminate(t, Fault::Exhausted(policy));
-                self.unload(t);
-            }
-            Some(policy @ (Exhaustion::Fatal | Exhaustion::Critical)) => {
-                self.terminate(t, Fault::Exhausted(policy));
-                return Step::Fatal(t, policy);
+                match policy {
+                    Exhaustion::UnloadGuest => {
+                        self.unload(t);
+                    }
+                    Exhaustion::Fatal | Exhaustion::Critical => return Step::Fatal(t, policy),
+                    _ => {}
+                }
             }
         }
-        let state = lock(self.k.core).map_or(TaskState::Running, |mut c| c.end_turn(t, false));
+        // The slice's instructions are counted with the end of its turn: one borrow of the core.
+        let state = lock(self.k.core).map_or(TaskState::Running, |mut c| {
+            c.account(t, ran);
+            c.end_turn(t, false)
+        });
         match self.k.stopped.take() {
             Some(offset) => Step::Stopped(t, offset),
             None => Step::Ran(t, state),
@@ -1034,53 +1048,63 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
         true
     }
 
-    fn run_wasm<P: Allocator + Clone + Policy, M: Allocator + Clone>(&mut self, t: TaskId, w: &mut WasmTask<'_, P, M>) {
+    /// Run wasm task `t` for one slice. Returns the instructions it executed that are
+    /// not counted yet: the caller counts them when it ends the turn, in the same borrow
+    /// of the core (a call served on the way counts those before it first, since it may
+    /// wake a task, which reads the clock).
+    fn run_wasm<P: Allocator + Clone + Policy, M: Allocator + Clone>(&mut self, t: TaskId, w: &mut WasmTask<'_, P, M>) -> u64 {
         if let Some(import) = w.parked.take() {
             if !self.collect(t, w, import) {
-                return;
+                return 0;
             }
         }
         let mut fuel = self.slice;
+        let mut from = w.thread.instructions();
         loop {
-            let before = w.thread.instructions();
             let exit = w.thread.resume(&mut w.store, fuel);
-            let ran = w.thread.instructions() - before;
-            with(self.core, |c| {
-                c.now += ran;
-                if let Some(r) = c.records.get_mut(t as usize) {
-                    r.stats.counters.instructions += ran;
-                }
-            });
-            fuel = fuel.saturating_sub(ran);
+            // (What `resume` left of the budget: `fuel` less what ran, at least 0.)
+            fuel = w.thread.fuel_left();
             match exit {
                 Exit::Done => {
                     with(self.core, |c| c.set_state(t, TaskState::Done));
-                    return;
+                    break;
                 }
-                Exit::Trap(trap) => return self.terminate(t, Some(w), Fault::Trap(trap.code)),
-                Exit::OutOfFuel => return,
+                Exit::Trap(trap) => {
+                    self.terminate(t, Some(w), Fault::Trap(trap.code));
+                    break;
+                }
+                Exit::OutOfFuel => break,
                 Exit::Breakpoint { offset } => {
                     self.stopped = Some(offset);
-                    return;
+                    break;
                 }
-                Exit::HostCall { id, .. } => match self.serve(t, w, id) {
-                    Served::Continue if fuel > 0 => continue,
-                    Served::Continue | Served::Yield | Served::Parked => return,
-                    Served::Fault => return self.terminate(t, Some(w), Fault::BadImport),
-                },
+                Exit::HostCall { id, .. } => {
+                    if id == Import::Yield as u32 {
+                        // The switch itself (no arguments, no result): answered at once.
+                        if reply(w, None) == Served::Fault {
+                            self.terminate(t, Some(w), Fault::BadImport);
+                        }
+                        break;
+                    }
+                    let now = w.thread.instructions();
+                    with(self.core, |c| c.account(t, now.wrapping_sub(from)));
+                    from = now;
+                    match self.serve(t, w, id) {
+                        Served::Continue if fuel > 0 => continue,
+                        Served::Continue | Served::Yield | Served::Parked => break,
+                        Served::Fault => {
+                            self.terminate(t, Some(w), Fault::BadImport);
+                            break;
+                        }
+                    }
+                }
             }
         }
+        w.thread.instructions().wrapping_sub(from)
     }
 
     /// Serve a kernel import: answered (the thread may go on), parked, or a fault.
     fn serve<P: Allocator + Clone + Policy, M: Allocator + Clone>(&mut self, t: TaskId, w: &mut WasmTask<'_, P, M>, id: u32) -> Served {
-        if id == Import::Yield as u32 {
-            // The switch itself (no arguments, no result): answered before anything is read.
-            return match reply(w, None) {
-                Served::Continue => Served::Yield,
-                other => other,
-            };
-        }
         // Every kernel import takes and returns i32s: read the raw slots.
         let mut a = [0i32; 3];
         for (slot, &v) in a.iter_mut().zip(w.thread.host_args_raw()) {

@@ -31,10 +31,13 @@
 //!                              k (kill): Flow::Kill, the embedder ends the run
 //! ```
 //!
-//! Anything lldb may send that the session cannot serve — an unknown or
-//! malformed packet, a packet larger than the buffer, a breakpoint outside any
-//! function body, a read past a memory — is an error reply or, if the stream
-//! itself is broken, a detach. Nothing here panics.
+//! Anything lldb may send that the session cannot serve — an unknown packet, a
+//! breakpoint outside any function body, a read past a memory — is an error reply.
+//! A noisy link is survived ([`Framer`]): a packet that arrives damaged is asked
+//! again (`-`; an error reply once acks are off), an oversized one is refused, stray
+//! bytes between packets are dropped. Only a broken stream, or a packet intact on the
+//! wire whose command gdbstub cannot parse (it gives up its state machine, and the
+//! connection with it), ends the session: a detach. Nothing here panics.
 
 use core::num::NonZeroUsize;
 
@@ -221,6 +224,140 @@ pub struct Session<'n, D: Debuggee> {
 pub struct Debugger<'a, 'n, D: Debuggee, C: ConnectionExt> {
     sm: Option<GdbStubStateMachine<'a, Session<'n, D>, C>>,
     target: Session<'n, D>,
+    framer: Framer<'a>,
+}
+
+/// Where the framer is in the byte stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    /// Between packets.
+    Between,
+    /// After `$`, before `#`.
+    Body,
+    /// After `#`: the checksum's first and second hex digit.
+    Sum1,
+    Sum2,
+}
+
+/// What a byte from the link completed ([`Framer::push`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framed {
+    /// Nothing yet: a byte inside a packet, or one dropped between packets.
+    Nothing,
+    /// A byte for gdbstub as it came: an ack (`+`) or lldb's Ctrl-C (0x03).
+    Byte(u8),
+    /// A packet whose checksum matches; its body is [`Framer::body`].
+    Packet,
+    /// A packet that arrived damaged (its checksum does not match, or is not hex).
+    Damaged,
+    /// An intact packet longer than the stub's buffer.
+    TooLong,
+}
+
+/// The GDB remote protocol's framing, checked before gdbstub sees a byte.
+///
+/// gdbstub 0.7 ends its state machine — and with it the connection it owns — on a
+/// checksum mismatch, an oversized packet or a stray byte between packets: on a noisy
+/// UART one flipped bit would end the session. The framer keeps each packet's body
+/// until its checksum arrives and hands gdbstub only whole packets that are intact
+/// and fit its buffer. A damaged packet is answered `-`, which makes the client send
+/// it again (GDB's own recovery), or, once acks are off (`QStartNoAckMode`), with
+/// error `E05`; an oversized one with `E07`; a stray byte is dropped. A `-` from the
+/// client (our reply arrived damaged) is dropped too: gdbstub keeps no copy of its
+/// reply to send again, and treats `-` as fatal.
+struct Framer<'a> {
+    /// The body of the packet being received.
+    buf: &'a mut [u8],
+    len: usize,
+    /// The longest body gdbstub's buffer holds with its `$`, `#` and checksum.
+    max: usize,
+    state: Frame,
+    /// The body's checksum so far, and the first digit of the one sent.
+    sum: u8,
+    hi: u8,
+    long: bool,
+    /// `QStartNoAckMode` went through: no `+`/`-` any more.
+    no_ack: bool,
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+impl<'a> Framer<'a> {
+    fn new(buf: &'a mut [u8], stub_len: usize) -> Self {
+        let max = buf.len().min(stub_len.saturating_sub(4));
+        Framer { buf, len: 0, max, state: Frame::Between, sum: 0, hi: 0, long: false, no_ack: false }
+    }
+
+    /// The last complete packet's body.
+    fn body(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+
+    fn push(&mut self, byte: u8) -> Framed {
+        match self.state {
+            Frame::Between => match byte {
+                b'$' => self.start(),
+                b'+' | 0x03 => return Framed::Byte(byte),
+                _ => {}
+            },
+            Frame::Body => match byte {
+                b'#' => self.state = Frame::Sum1,
+                // (`$` is escaped inside a body: this one starts a new packet, the
+                // one before it lost its end.)
+                b'$' => self.start(),
+                _ => {
+                    self.sum = self.sum.wrapping_add(byte);
+                    match self.buf.get_mut(self.len).filter(|_| self.len < self.max) {
+                        Some(slot) => {
+                            *slot = byte;
+                            self.len += 1;
+                        }
+                        None => self.long = true,
+                    }
+                }
+            },
+            Frame::Sum1 => match hex_digit(byte) {
+                Some(h) => {
+                    self.hi = h;
+                    self.state = Frame::Sum2;
+                }
+                None => {
+                    self.state = Frame::Between;
+                    return Framed::Damaged;
+                }
+            },
+            Frame::Sum2 => {
+                self.state = Frame::Between;
+                return match hex_digit(byte) {
+                    Some(lo) if self.hi << 4 | lo == self.sum => {
+                        if self.long {
+                            Framed::TooLong
+                        } else {
+                            Framed::Packet
+                        }
+                    }
+                    _ => Framed::Damaged,
+                };
+            }
+        }
+        Framed::Nothing
+    }
+
+    fn start(&mut self) {
+        self.state = Frame::Body;
+        self.len = 0;
+        self.sum = 0;
+        self.long = false;
+    }
 }
 
 /// Why a session could not start.
@@ -308,10 +445,15 @@ impl<'n, D: Debuggee> Session<'n, D> {
 }
 
 impl<'a, 'n, D: Debuggee, C: ConnectionExt> Debugger<'a, 'n, D, C> {
-    /// A session on `conn`, its packets assembled in `buf` (4 KiB is plenty: lldb
-    /// reads memory in chunks it sizes from the `PacketSize` we announce).
+    /// A session on `conn`, its packets assembled in `buf`: half of it checks a packet
+    /// as it arrives, half is gdbstub's (the `PacketSize` announced, from which lldb
+    /// sizes its memory reads; 8 KiB is plenty, 1 KiB works).
     pub fn new(conn: C, buf: &'a mut [u8]) -> Result<Self, StartError> {
-        let stub: GdbStub<'a, Session<'n, D>, C> = GdbStubBuilder::new(conn).with_packet_buffer(buf).build().map_err(|_| StartError)?;
+        // Half for the framer, which holds a packet until its checksum is known; half
+        // (the `PacketSize` announced) for gdbstub.
+        let (mine, stub_buf) = buf.split_at_mut(buf.len() / 2);
+        let framer = Framer::new(mine, stub_buf.len());
+        let stub: GdbStub<'a, Session<'n, D>, C> = GdbStubBuilder::new(conn).with_packet_buffer(stub_buf).build().map_err(|_| StartError)?;
         let mut target = Session {
             dbg: None,
             names: [""; MAX_MODULES],
@@ -323,7 +465,7 @@ impl<'a, 'n, D: Debuggee, C: ConnectionExt> Debugger<'a, 'n, D, C> {
             n_bps: 0,
         };
         let sm = stub.run_state_machine(&mut target).map_err(|_| StartError)?;
-        Ok(Debugger { sm: Some(sm), target })
+        Ok(Debugger { sm: Some(sm), target, framer })
     }
 
     /// Name task `t`'s module for lldb (a path lldb can open finds its DWARF without
@@ -449,20 +591,28 @@ impl<'a, 'n, D: Debuggee, C: ConnectionExt> Debugger<'a, 'n, D, C> {
             Ok(Some(_)) => r.borrow_conn().read().ok(),
             Err(_) => None,
         };
+        self.sm = Some(GdbStubStateMachine::Running(r));
         let Some(byte) = byte else { return self.detach() };
-        match r.incoming_data(&mut self.target, byte) {
-            Ok(GdbStubStateMachine::CtrlCInterrupt(c)) => {
+        if !self.take_byte(byte) {
+            return self.detach();
+        }
+        match self.sm.take() {
+            Some(GdbStubStateMachine::CtrlCInterrupt(c)) => {
                 // Stop in the first live task (the app, when it runs).
                 let k = self.target.tasks().find(|&k| self.target.dbg.as_ref().is_some_and(|d| d.status(k) == Status::Live));
                 let reason = k.map(|k| MultiThreadStopReason::SignalWithThread { tid: tid(k), signal: Signal::SIGINT });
                 self.sm = c.interrupt_handled(&mut self.target, reason).ok();
                 self.serve()
             }
-            Ok(sm) => {
-                self.sm = Some(sm);
+            // Still running (a byte of a packet, an ack): the steps in flight stay as they are.
+            Some(GdbStubStateMachine::Running(r)) => {
+                self.sm = Some(GdbStubStateMachine::Running(r));
+                Flow::Run
+            }
+            other => {
+                self.sm = other;
                 self.serve()
             }
-            Err(_) => self.detach(),
         }
     }
 
@@ -489,10 +639,14 @@ impl<'a, 'n, D: Debuggee, C: ConnectionExt> Debugger<'a, 'n, D, C> {
                     t.resume_step = 0;
                     return Flow::Run;
                 }
-                GdbStubStateMachine::Idle(mut i) => match i.borrow_conn().read() {
-                    Ok(byte) => i.incoming_data(&mut self.target, byte),
-                    Err(_) => return self.detach(),
-                },
+                GdbStubStateMachine::Idle(mut i) => {
+                    let byte = i.borrow_conn().read();
+                    self.sm = Some(GdbStubStateMachine::Idle(i));
+                    match byte {
+                        Ok(b) if self.take_byte(b) => continue,
+                        _ => return self.detach(),
+                    }
+                }
                 GdbStubStateMachine::CtrlCInterrupt(c) => c.interrupt_handled(&mut self.target, None::<MultiThreadStopReason<u64>>),
                 GdbStubStateMachine::Disconnected(mut d) => {
                     return match d.get_reason() {
@@ -510,10 +664,72 @@ impl<'a, 'n, D: Debuggee, C: ConnectionExt> Debugger<'a, 'n, D, C> {
             };
             match next {
                 Ok(sm) => self.sm = Some(sm),
-                // A broken stream (or a packet past the buffer): end the session cleanly.
+                // A broken stream: end the session cleanly.
                 Err(_) => return self.detach(),
             }
         }
+    }
+
+    /// One byte from the link, through the framer: gdbstub gets the whole packets
+    /// that arrived intact, the client an answer for the others. False if the
+    /// stream broke (a write failed, or gdbstub gave up: a command it cannot parse).
+    fn take_byte(&mut self, byte: u8) -> bool {
+        match self.framer.push(byte) {
+            Framed::Nothing => true,
+            Framed::Byte(b) => self.feed(b),
+            Framed::Packet => {
+                let mut sum = 0u8;
+                let mut ok = self.feed(b'$');
+                for i in 0..self.framer.len {
+                    let b = self.framer.body().get(i).copied().unwrap_or(0);
+                    sum = sum.wrapping_add(b);
+                    ok = ok && self.feed(b);
+                }
+                if self.framer.body() == b"QStartNoAckMode" {
+                    self.framer.no_ack = true;
+                }
+                ok && self.feed(b'#') && self.feed(HEX[usize::from(sum >> 4)]) && self.feed(HEX[usize::from(sum & 15)])
+            }
+            Framed::Damaged if !self.framer.no_ack => self.reply(b"-", b""),
+            Framed::Damaged => self.reply(b"", b"E05"),
+            Framed::TooLong => self.reply(if self.framer.no_ack { b"" } else { b"+" }, b"E07"),
+        }
+    }
+
+    /// Pass one byte to gdbstub; false if it ended the session.
+    fn feed(&mut self, byte: u8) -> bool {
+        let next = match self.sm.take() {
+            Some(GdbStubStateMachine::Idle(i)) => i.incoming_data(&mut self.target, byte),
+            Some(GdbStubStateMachine::Running(r)) => r.incoming_data(&mut self.target, byte),
+            // (A packet's last byte may leave either; no byte follows it.)
+            other => {
+                self.sm = other;
+                return true;
+            }
+        };
+        match next {
+            Ok(sm) => {
+                self.sm = Some(sm);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Write `ack`, then `body` as a packet (if not empty), to the client ourselves.
+    fn reply(&mut self, ack: &[u8], body: &[u8]) -> bool {
+        let sum = body.iter().fold(0u8, |s, &b| s.wrapping_add(b));
+        let tail = [b'#', HEX[usize::from(sum >> 4)], HEX[usize::from(sum & 15)]];
+        let packet = if body.is_empty() { None } else { Some(body) };
+        let conn = match self.sm.as_mut() {
+            Some(GdbStubStateMachine::Idle(i)) => i.borrow_conn(),
+            Some(GdbStubStateMachine::Running(r)) => r.borrow_conn(),
+            Some(GdbStubStateMachine::CtrlCInterrupt(c)) => c.borrow_conn(),
+            Some(GdbStubStateMachine::Disconnected(d)) => d.borrow_conn(),
+            None => return false,
+        };
+        let mut bytes = ack.iter().chain(packet.into_iter().flat_map(|b| b"$".iter().chain(b).chain(&tail)));
+        bytes.try_for_each(|&b| conn.write(b)).and_then(|()| conn.flush()).is_ok()
     }
 
     fn detach(&mut self) -> Flow {

@@ -277,6 +277,58 @@ fn garbage_truncated_and_oversized_packets_are_refused_without_a_crash() {
     }
 }
 
+/// A noisy link: a packet that arrives damaged is answered `-` (the client sends it
+/// again) or, once acks are off, with an error; stray bytes between packets are
+/// dropped; an oversized packet gets an error; a packet cut short by the next `$`
+/// is dropped; a `-` from the client is ignored. None of them ends the session.
+#[test]
+fn a_damaged_packet_is_asked_again_and_the_session_goes_on() {
+    let r = rig();
+    let pipe = Pipe::default();
+    let mut buf = [0u8; 4096];
+    let mut d: Debugger<'_, '_, K, Pipe> = Debugger::new(pipe.clone(), &mut buf).expect("session");
+    let good = packet("qfThreadInfo");
+    let mut damaged = good.clone().into_bytes();
+    damaged[3] ^= 0x20; // one flipped bit in the body (`qfthreadInfo`), the checksum sent unchanged
+    pipe.send(&damaged);
+    pipe.send(b"\r\n\x7fjunk-");
+    pipe.send(good.as_bytes());
+    let mut long = b"$qXfer:features:read:".to_vec();
+    long.extend(std::iter::repeat_n(b'a', 3000));
+    let sum = long[1..].iter().fold(0u8, |s, &b| s.wrapping_add(b));
+    long.extend(format!("#{sum:02x}").as_bytes());
+    pipe.send(&long);
+    pipe.send(b"$qfThre");
+    pipe.send(packet("qsThreadInfo").as_bytes());
+    pipe.packet("vCont;c");
+    let (k, flow) = d.attach(r.kernel()).expect("kernel");
+    assert_eq!(flow, Flow::Run, "the session went on to lldb's resume");
+    assert!(d.attached());
+    let out = pipe.take();
+    assert!(out.starts_with("-+$m01#"), "damaged: `-`; then the good copy answered: {out}");
+    assert_eq!(out.matches("$m01#").count(), 1, "the damaged copy was not served: {out}");
+    assert!(out.contains("+$E07#"), "oversized: acked, then refused: {out}");
+    assert!(out.contains("$l#"), "the packet after the one cut short: {out}");
+
+    // Acks off: a damaged packet can only be answered with an error.
+    let pipe = Pipe::default();
+    let mut buf = [0u8; 1024];
+    let mut d2: Debugger<'_, '_, K, Pipe> = Debugger::new(pipe.clone(), &mut buf).expect("session");
+    pipe.packet("QStartNoAckMode");
+    pipe.send(b"+");
+    pipe.send(b"$qfThreadInfo#00");
+    pipe.packet("qfThreadInfo");
+    pipe.packet("vCont;c");
+    let (_, flow) = d2.attach(r.kernel()).expect("kernel");
+    assert_eq!(flow, Flow::Run);
+    let out = pipe.take();
+    assert!(out.contains("$E05#aa$m01#"), "no-ack: an error, then the good copy: {out}");
+    assert!(!out.contains('-'), "{out}");
+    // The first session runs its system to the end.
+    let (k, _) = run(&mut d, k);
+    assert_eq!(k.state(0), TaskState::Done);
+}
+
 /// A dropped connection while the system runs, and lldb's Ctrl-C.
 #[test]
 fn ctrl_c_stops_a_running_system_and_a_dropped_connection_detaches() {

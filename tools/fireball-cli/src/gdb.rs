@@ -25,8 +25,9 @@ pub struct Gdb {
 /// The session (if lldb is attached), the kernel handed back, and why to end the run (if so).
 pub type Handed<'n, D> = (Option<Debugger<'static, 'n, D, TcpStream>>, D, Option<String>);
 
-/// Packet buffer: lldb sizes its memory reads from the `PacketSize` the stub announces.
-pub const PACKET_BYTES: usize = 4096;
+/// Packet buffer: half checks each packet's framing, half is the stub's, whose size
+/// it announces as `PacketSize` (lldb sizes its memory reads from it: 4 KiB).
+pub const PACKET_BYTES: usize = 8192;
 
 /// Before the first instruction: with `wait`, accept lldb and serve it until it
 /// resumes the system. `tasks[k]` runs `paths[k]`.

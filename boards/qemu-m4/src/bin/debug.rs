@@ -130,7 +130,7 @@ fn run() -> bool {
         }
         // The session holds the system only while it serves lldb between steps.
         hprintln!(
-            "gdb: waiting for lldb on UART0 (debugger RAM: session {} B + packet buffer {} B)",
+            "gdb: waiting for lldb on UART0 (debugger RAM: session {} B + packet buffer {} B, half of it the framing check's)",
             core::mem::size_of_val(&d) - core::mem::size_of_val(&system),
             1024
         );

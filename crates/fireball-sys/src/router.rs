@@ -397,6 +397,8 @@ pub struct Router<'r, 'd, S, const N: usize = { crate::hal::DEFAULT_CAPACITY }> 
     hal: &'r mut Registry<'d, N>,
     log: &'r mut Logger<S>,
     console: Option<&'r mut dyn fmt::Write>,
+    /// Where the logger's events go as text ([`Router::set_log_sink`]).
+    log_out: Option<&'r mut dyn fmt::Write>,
     modules: [Option<Slot<'r>>; MAX_MODULES],
     pending: [Option<Pending>; MAX_MODULES],
     sleeping: [Option<Sleep>; MAX_MODULES],
@@ -412,6 +414,7 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
             hal,
             log,
             console: None,
+            log_out: None,
             modules: [None; MAX_MODULES],
             pending: [None; MAX_MODULES],
             sleeping: [None; MAX_MODULES],
@@ -435,6 +438,39 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
     /// only the byte counts reach the logger (INFO events; DEBUG with a console).
     pub fn set_console(&mut self, console: &'r mut dyn fmt::Write) {
         self.console = Some(console);
+    }
+
+    /// Where the logger's events go as text lines ([`Router::drain_log_sink`]). With a
+    /// console too, the events held when a guest writes to stdout go out first, so
+    /// a log line and the guest's text that followed it keep their order (on a host
+    /// that shows both in one stream, a guest's last output before `proc_exit` comes
+    /// before the line that reports the exit).
+    pub fn set_log_sink(&mut self, out: &'r mut dyn fmt::Write) {
+        self.log_out = Some(out);
+    }
+
+    /// [`Router::drain_log`] into the log sink, if one is set (0 if not).
+    pub fn drain_log_sink(&mut self) -> u32 {
+        let Some(out) = self.log_out.take() else { return 0 };
+        let dropped = self.drain_log(&mut *out);
+        self.log_out = Some(out);
+        dropped
+    }
+
+    /// A line of the system's own (a notice) in the log sink, after the events held.
+    pub fn log_line(&mut self, line: fmt::Arguments<'_>) {
+        let Some(out) = self.log_out.take() else { return };
+        self.write_events(&mut *out);
+        let _ = writeln!(out, "{line}");
+        self.log_out = Some(out);
+    }
+
+    /// The events held, as lines in `out` (the dropped count stays for `drain_log`).
+    fn write_events(&mut self, out: &mut dyn fmt::Write) {
+        let now = self.now_ms();
+        while let Some(e) = self.log.pop() {
+            let _ = writeln!(out, "{}", e.display(&*self).at(now));
+        }
     }
 
     /// Admit module `name` as task `task` with `grants` (before the kernel spawns it:
@@ -485,10 +521,7 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
     /// `out` (modules and the router's events by name), then `(N events dropped)`
     /// if the ring overflowed since the last drain. Returns N (reset to 0).
     pub fn drain_log(&mut self, out: &mut dyn fmt::Write) -> u32 {
-        let now = self.now_ms();
-        while let Some(e) = self.log.pop() {
-            let _ = writeln!(out, "{}", e.display(&*self).at(now));
-        }
+        self.write_events(out);
         let dropped = self.log.take_dropped();
         if dropped > 0 {
             let _ = writeln!(out, "({dropped} events dropped)");
@@ -683,6 +716,14 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
     }
 
     fn console_write(&mut self, task: TaskId, bytes: &[u8]) {
+        if self.console.is_none() {
+            return;
+        }
+        // What was logged before this text goes out before it.
+        if let Some(out) = self.log_out.take() {
+            self.write_events(&mut *out);
+            self.log_out = Some(out);
+        }
         let Some(console) = self.console.as_deref_mut() else { return };
         let Some(Some(slot)) = self.modules.get_mut(usize::from(task)) else { return };
         for line in bytes.split_inclusive(|&b| b == b'\n') {

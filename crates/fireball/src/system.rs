@@ -223,7 +223,6 @@ pub struct System<'a> {
     footprints: &'a Footprints<'a>,
     plan: Config,
     time: Time<'a>,
-    log: Option<&'a mut dyn fmt::Write>,
     on_sink: Option<&'a mut dyn FnMut(usize, u32)>,
     log_dropped: u32,
     idle_ms: u64,
@@ -259,6 +258,11 @@ impl<'a> System<'a> {
     /// The system [`assemble`](crate::setup) put together, keeping time as `time`.
     pub(crate) fn new(a: Assembly<'a, 'a>, time: Time<'a>, log: Option<&'a mut dyn fmt::Write>, on_sink: Option<&'a mut dyn FnMut(usize, u32)>) -> Self {
         let Assembly { baseline, kernel, router, ctx, core, memory, stacks, sub_heaps, slots, sinks, footprints, plan } = a;
+        // The router holds the log sink: it writes the events held before a guest's
+        // stdout text, so the two keep their order where they share a stream.
+        if let (Some(out), Ok(mut r)) = (log, router.try_borrow_mut()) {
+            r.set_log_sink(out);
+        }
         System {
             baseline,
             kernel,
@@ -273,7 +277,6 @@ impl<'a> System<'a> {
             footprints,
             plan,
             time,
-            log,
             on_sink,
             log_dropped: 0,
             idle_ms: 0,
@@ -325,9 +328,7 @@ impl<'a> System<'a> {
             Time::Device if idle => self.idle_ms += 1,
             Time::Device => {}
         }
-        if let Some(out) = self.log.as_deref_mut() {
-            self.log_dropped += self.router.try_borrow_mut().map_or(0, |mut r| r.drain_log(out));
-        }
+        self.log_dropped += self.router.try_borrow_mut().map_or(0, |mut r| r.drain_log_sink());
         if self.memory.partition(PartitionId::Subsystems).clear_exhausted().is_some() {
             // The spec's P3 policy: degrade; the logger and the HAL go on with what they have.
             tick.push(Notice::Degraded);
@@ -415,9 +416,9 @@ impl<'a> System<'a> {
                 return stop;
             }
             let tick = self.step();
-            if let Some(out) = self.log.as_deref_mut() {
+            if let Ok(mut r) = self.router.try_borrow_mut() {
                 for n in tick.notices() {
-                    let _ = writeln!(out, "{n}");
+                    r.log_line(format_args!("{n}"));
                 }
             }
             if let Some(stop) = tick.stop {

@@ -15,7 +15,7 @@
 //! vectors, the text of the report and the one-line errors (which name
 //! `--ram` and `fireball pack`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -278,6 +278,31 @@ impl Write for Text<'_> {
     }
 }
 
+/// The logger's lines: into the run's text, in order with the rest, and kept apart
+/// for the report. A line starts on a line of its own even after a guest's output
+/// that did not end one (`open`: the text printed so far ends mid-line).
+struct LogText<'a> {
+    run: &'a RefCell<String>,
+    log: &'a RefCell<String>,
+    open: &'a Cell<bool>,
+    line_start: bool,
+}
+
+impl std::fmt::Write for LogText<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let mut run = self.run.borrow_mut();
+        if self.line_start && run.chars().last().map_or(self.open.get(), |c| c != '\n') {
+            run.push('\n');
+        }
+        run.push_str(s);
+        self.log.borrow_mut().push_str(s);
+        if !s.is_empty() {
+            self.line_start = s.ends_with('\n');
+        }
+        Ok(())
+    }
+}
+
 impl std::fmt::Write for Text<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         self.0.borrow_mut().push_str(s);
@@ -483,7 +508,10 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
         }
         s[k].push(v);
     };
-    let mut log_out = Text(&log_text);
+    // Whether the output printed so far ends mid-line: a guest's last line without its
+    // newline would otherwise run into the next log line or notice.
+    let open = Cell::new(false);
+    let mut log_out = LogText { run: &console_text, log: &log_text, open: &open, line_start: true };
     let mut console = Text(&console_text);
 
     let mut report = Report::default();
@@ -531,9 +559,6 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
         }
 
         // Run.
-        // Whether the output ends a line: a guest's last line without its newline would
-        // otherwise run into the next notice.
-        let mut at_line_start = true;
         let stopped = loop {
             if let Some(why) = gdb_end.take() {
                 break why;
@@ -547,13 +572,13 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                 _ => {}
             }
             let tick = system.step();
-            // Log lines, frames and console text, in the order they happened (roughly).
-            let mut text = std::mem::take(&mut *log_text.borrow_mut());
-            report.log.push_str(&text);
-            text.push_str(&std::mem::take(&mut *console_text.borrow_mut()));
+            // Log lines, frames and console text, in the order they were written (the
+            // router writes the log lines held before a guest's stdout text).
+            report.log.push_str(&std::mem::take(&mut *log_text.borrow_mut()));
+            let text = std::mem::take(&mut *console_text.borrow_mut());
             let _ = out.write_all(text.as_bytes());
             if let Some(&last) = text.as_bytes().last() {
-                at_line_start = last == b'\n';
+                open.set(last != b'\n');
             }
             if let Some(g) = gdb {
                 (debugger, system, gdb_end) = crate::gdb::after_step(g, debugger, &tasks, system, tick.step, out)?;
@@ -595,9 +620,9 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                     }
                     n => n.to_string(),
                 };
-                if !at_line_start {
+                if open.get() {
                     let _ = writeln!(out);
-                    at_line_start = true;
+                    open.set(false);
                 }
                 let _ = writeln!(out, "{line}");
                 if matches!(n, Notice::Fatal { .. }) {

@@ -301,7 +301,8 @@ fn poll_oneoff_sleeps_on_the_simulated_clock() {
 }
 
 /// A named entry that is not a `[] -> []` function export is named in the error; a
-/// guest's last line without its newline does not run into the next notice.
+/// guest's last line without its newline does not run into the next log line or
+/// notice, and comes before the log line of the exit that followed it.
 #[test]
 fn entries_are_checked_and_notices_start_their_line() {
     let (code, _, err) = fireball(&["run", &format!("{}:nosuch", example("sensor/sensor.wasm"))]);
@@ -316,7 +317,11 @@ fn entries_are_checked_and_notices_start_their_line() {
     let path = tmp_file("partial.wat", wat.as_bytes());
     let (code, out, _) = fireball(&["run", &path, "--for", "10ms"]);
     assert_eq!(code, 3, "{out}");
-    assert!(out.lines().any(|l| l.ends_with("partial] abc")), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    let abc = lines.iter().position(|l| l.ends_with("partial] abc"));
+    let exit_log = lines.iter().position(|l| l.contains("INFO") && l.ends_with("partial: exit 3"));
+    assert!(abc.is_some() && exit_log.is_some(), "the text, and the exit's log line on a line of its own: {out}");
+    assert!(abc < exit_log, "the guest's text before the log line of the exit that followed it: {out}");
     assert!(out.lines().any(|l| l.ends_with("partial] exited with status 3; the other modules keep running")), "{out}");
     let _ = std::fs::remove_file(path);
 }

@@ -329,6 +329,56 @@ fn a_damaged_packet_is_asked_again_and_the_session_goes_on() {
     assert_eq!(k.state(0), TaskState::Done);
 }
 
+/// A long noisy exchange, generated: valid packets, copies with one flipped bit,
+/// packets cut short, stray bytes (no `#`, so no stray packet completes) and acks
+/// in any order. No panic, every intact query answered, and the session still
+/// takes lldb's resume at the end.
+#[test]
+fn a_noisy_link_never_ends_the_session() {
+    let r = rig();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..60 {
+        let pipe = Pipe::default();
+        let mut buf = [0u8; 1024];
+        let mut d: Debugger<'_, '_, K, Pipe> = Debugger::new(pipe.clone(), &mut buf).expect("session");
+        let mut intact = 0;
+        for _ in 0..40 {
+            let good = packet(["qfThreadInfo", "qsThreadInfo", "qC", "qHostInfo", "?"][(rand() % 5) as usize]).into_bytes();
+            match rand() % 5 {
+                0 | 1 => {
+                    pipe.send(&good);
+                    intact += 1;
+                }
+                2 => {
+                    let mut bad = good.clone();
+                    let i = 1 + (rand() as usize) % (bad.len() - 1);
+                    bad[i] ^= 1 << (rand() % 8);
+                    pipe.send(&bad);
+                }
+                3 => pipe.send(&good[..1 + (rand() as usize) % (good.len() - 1)]),
+                _ => {
+                    let junk: Vec<u8> = (0..rand() % 12).map(|_| rand() as u8).filter(|&b| b != b'#').collect();
+                    pipe.send(&junk);
+                }
+            }
+            // Whatever came before, the next `$` starts a packet on its own.
+            pipe.send(b"xx");
+        }
+        pipe.packet("vCont;c");
+        let (k, flow) = d.attach(r.kernel()).expect("kernel");
+        let out = pipe.take();
+        assert_eq!(flow, Flow::Run, "round {round}: the session took the resume: {out}");
+        assert!(out.matches("$").count() >= intact, "round {round}: {intact} intact queries, fewer replies: {out}");
+        drop(k);
+    }
+}
+
 /// A dropped connection while the system runs, and lldb's Ctrl-C.
 #[test]
 fn ctrl_c_stops_a_running_system_and_a_dropped_connection_detaches() {

@@ -345,32 +345,10 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
         let declared = module.memories().first().map_or(0, |m| m.limits.min * m.page_size());
         // Bytes of linear memory a partition backs on `f`'s device, when that is only part of it.
         let partly = |f: Option<&system::Footprint>| f.map(|f| f.memory as u64).filter(|&b| declared > b);
-        // A RAM size in `from..=to` KiB on which the system loads and the same trial runs
-        // clean: found in steps of ~3 %, then bisected down between the last size that
-        // failed and the first that ran (the plan's rows give P5 less on some larger
-        // devices, so the size found runs, but a smaller one might too).
-        let runs = |kib: usize| matches!(system::trial(system::RunConfig { ram: kib * 1024, ..cfg(discard()) }), Ok(None));
-        let first_running = |from: usize, to: usize| {
-            let (mut failed, mut kib) = (from.saturating_sub(1), from);
-            while kib <= to {
-                if runs(kib) {
-                    let mut ran = kib;
-                    while ran - failed > 1 {
-                        let mid = failed + (ran - failed) / 2;
-                        if runs(mid) {
-                            ran = mid;
-                        } else {
-                            failed = mid;
-                        }
-                    }
-                    return Some(ran);
-                }
-                failed = kib;
-                kib += (kib / 32).max(1);
-            }
-            None
-        };
-        match system::check(cfg(&mut sink2)) {
+        // The same system on `bytes` of RAM, for trial runs.
+        let make = |bytes: usize| system::RunConfig { ram: bytes, ..cfg(discard()) };
+        let first_running = |from: usize, to: usize| system::first_running(&make, from, to);
+        match system::check(cfg(&mut sink2)).map_err(|e| system::checked_refusal(e, &make)) {
             Ok(fits) => {
                 // A heap and a call stack grow at run time, past what a static check sees:
                 // run the program for a while before calling it fitting.
@@ -446,7 +424,7 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
                 // than on larger ones.)
                 let peak = need.first().map_or(0, |f| f.peak);
                 let to = ((ram_bytes + peak + declared as usize) / 1024 + 8).max(ram_bytes / 1024 * 8).min(MAX_SIZE / 1024);
-                if let Some(k) = first_running(8, to) {
+                if let Some(k) = first_running(8, to).filter(|k| !e.contains(&format!("--ram {k}K"))) {
                     println!("  (by trial runs of its first {} ms: it runs with --ram {k}K)", system::TRIAL_MS);
                 }
             }
@@ -664,23 +642,39 @@ fn run_system(a: &RunArgs) -> Result<u8, String> {
         None => None,
     };
     let mut stdout = std::io::stdout().lock();
+    let task_stack = a.task_stack.as_deref().map(parse_task_stack).transpose()?;
+    // The same system on `bytes` of RAM, for the trial runs that check a refusal's size.
+    let make = |bytes: usize| system::RunConfig {
+        app: Some(app.clone()),
+        services: services.clone(),
+        ram: bytes,
+        adc: adc.clone(),
+        limit: system::Limit::Instructions(0),
+        manifest: manifest.clone(),
+        seed: a.seed,
+        out: Box::leak(Box::new(std::io::sink())),
+        stop: None,
+        task_stack,
+        log_level: None,
+    };
     let cfg = system::RunConfig {
-        app: Some(app),
-        services,
+        app: Some(app.clone()),
+        services: services.clone(),
         ram: parse_size(&a.ram)?,
-        adc,
+        adc: adc.clone(),
         limit,
-        manifest,
+        manifest: manifest.clone(),
         seed: a.seed,
         out: &mut stdout,
         stop: Some(&STOP),
-        task_stack: a.task_stack.as_deref().map(parse_task_stack).transpose()?,
+        task_stack,
         log_level: a.log_level.as_deref().map(parse_level).transpose()?,
     };
     let report = match &gdb {
-        Some(g) => system::run_with_gdb(cfg, g)?,
-        None => system::run(cfg)?,
-    };
+        Some(g) => system::run_with_gdb(cfg, g),
+        None => system::run(cfg),
+    }
+    .map_err(|e| system::checked_refusal(e, &make))?;
     match report.fatal {
         Some(f) => Err(f),
         None => Ok(app_status(&report)),

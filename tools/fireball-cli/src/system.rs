@@ -801,6 +801,52 @@ pub fn trial(mut cfg: RunConfig<'_>) -> Result<Option<TrialFault>, String> {
         }))
 }
 
+/// The first RAM size in `from..=to` KiB on which the system `make(bytes)` builds
+/// loads and a [`trial`] of it runs clean: found in steps of ~3 %, then bisected
+/// down between the last size that failed and the first that ran (the plan's rows
+/// give P5 less on some larger devices, so the size found runs, but a smaller one
+/// might too).
+pub fn first_running<'a>(make: &dyn Fn(usize) -> RunConfig<'a>, from: usize, to: usize) -> Option<usize> {
+    let runs = |kib: usize| matches!(trial(make(kib * 1024)), Ok(None));
+    let (mut failed, mut kib) = (from.saturating_sub(1), from);
+    while kib <= to {
+        if runs(kib) {
+            let mut ran = kib;
+            while ran - failed > 1 {
+                let mid = failed + (ran - failed) / 2;
+                if runs(mid) {
+                    ran = mid;
+                } else {
+                    failed = mid;
+                }
+            }
+            return Some(ran);
+        }
+        failed = kib;
+        kib += (kib / 32).max(1);
+    }
+    None
+}
+
+/// A refusal (`run`'s error for a module that does not fit) whose `--ram NK` is
+/// checked by a trial run: the size the load needs does not cover a heap that grows
+/// at run time (Rust's `std` hello world loads on 97K and its allocator then runs
+/// past what P5 backs), so N becomes the first size from N up on which the system
+/// `make(bytes)` builds runs clean. Other errors come back as they are.
+pub fn checked_refusal<'a>(msg: String, make: &dyn Fn(usize) -> RunConfig<'a>) -> String {
+    let Some((head, fixes)) = msg.split_once("; use ") else { return msg };
+    let Some(at) = fixes.find("--ram ") else { return msg };
+    let digits: String = fixes[at + 6..].chars().take_while(char::is_ascii_digit).collect();
+    let Some(kib) = digits.parse::<usize>().ok().filter(|_| fixes[at + 6 + digits.len()..].starts_with('K')) else { return msg };
+    if matches!(trial(make(kib * 1024)), Ok(None)) {
+        return msg;
+    }
+    match first_running(make, kib + 1, (kib * 2).min(1 << 20)) {
+        Some(k) => format!("{head}; use {}--ram {k}K{}", &fixes[..at], &fixes[at + 6 + digits.len() + 1..]),
+        None => msg,
+    }
+}
+
 /// A fault in words.
 pub fn describe_fault(f: Fault) -> String {
     fireball::describe_fault(f).to_string()

@@ -147,7 +147,7 @@ fn inspect_and_run_agree() {
         "coremark/coremark.wasm",
     ];
     let (mut fits, mut refused) = (0, 0);
-    let (mut trial_refusals, mut task_stack_fixes) = (0, 0);
+    let (mut trial_refusals, mut task_stack_fixes, mut ram_fixes) = (0, 0, 0);
     for m in modules {
         // 106K and 107K: CoreMark loads there, but its heap outgrows what P5 backs.
         for ram in ["32K", "64K", "96K", "106K", "107K", "128K"] {
@@ -175,6 +175,14 @@ fn inspect_and_run_agree() {
                 } else {
                     assert_eq!(rcode, 1, "inspect refuses {m} on {ram}, run does not:\n{rout}");
                     assert_eq!(rerr.trim(), format!("fireball: {why}"), "{m} {ram}");
+                    // The size the refusal names runs the program, not only loads it (a heap
+                    // grows past the load's need: hello-rust loads on 97K, runs on 99K).
+                    if let Some((_, rest)) = why.split_once("--ram ") {
+                        let k = rest.split_whitespace().next().unwrap_or_default().trim_end_matches(',');
+                        let (fcode, fout, ferr) = fireball(&["run", &path, "--ram", k, "--for", "1s"]);
+                        assert!(fcode == 0 && !fout.contains("terminated: trap"), "{m} on {k}, the refusal's size: {ferr}\n{fout}");
+                        ram_fixes += 1;
+                    }
                     // A smaller device's plan fits (CoreMark at 128K: that row's 16 coroutine
                     // stacks): the --task-stack inspect suggests runs it on this one.
                     if let Some((_, rest)) = why.split_once("use --task-stack ") {
@@ -188,5 +196,8 @@ fn inspect_and_run_agree() {
             }
         }
     }
-    assert!(fits > 0 && refused > 0 && trial_refusals > 0 && task_stack_fixes > 0, "{fits} fit, {refused} refused ({trial_refusals} by a trial run, {task_stack_fixes} fixed by --task-stack)");
+    assert!(
+        fits > 0 && refused > 0 && trial_refusals > 0 && task_stack_fixes > 0 && ram_fixes > 0,
+        "{fits} fit, {refused} refused ({trial_refusals} by a trial run, {task_stack_fixes} fixed by --task-stack, {ram_fixes} by --ram)"
+    );
 }

@@ -4,6 +4,7 @@
 # tools/fireball-cli/tests/programs.rs use (running them needs no toolchain):
 #
 #   examples/programs/hello-c/hello.wasm        C: printf (integers, floats) and malloc, wasi-libc
+#   examples/programs/files-c/files.wasm        C: stdin, files, directories, a socket: errnos on a device
 #   examples/programs/hello-rust/hello.wasm     Rust std, wasm32-wasip1: println!, Vec, String, env::args
 #   examples/programs/coremark/coremark.wasm    Rust std, wasm32-wasip1: CoreMark 1.0 (the `coremark` crate)
 #
@@ -82,6 +83,11 @@ mkdir -p "$OUT/hello-c"
   -Wl,--initial-memory=65536 -Wl,--export=__heap_base -Wl,--strip-all \
   -o "$OUT/hello-c/hello.wasm" examples/programs/hello-c/hello.c
 report hello-c/hello.wasm "$OUT/hello-c/hello.wasm"
+mkdir -p "$OUT/files-c"
+"$CLANG" --target=wasm32-wasi -O2 -Wl,-z,stack-size=2048 -Wl,--stack-first \
+  -Wl,--initial-memory=65536 -Wl,--export=__heap_base -Wl,--strip-all \
+  -o "$OUT/files-c/files.wasm" examples/programs/files-c/files.c
+report files-c/files.wasm "$OUT/files-c/files.wasm"
 
 # Rust: one shared target folder under the repository's (ignored) target/.
 CARGO_HOME_DIR=${CARGO_HOME:-$HOME/.cargo}

@@ -10,7 +10,7 @@
 //!                    ├─ hal/adc/<n>, hal/tx, hal/ble, hal/clock ──► hal::Registry
 //!                    ├─ log (log_event, stdout/stderr)          ──► log::Logger (+ console)
 //!                    ├─ hal/<device path> (sys_request)         ──► Registry::configure/query
-//!                    └─ WASI subset (wasi_snapshot_preview1)    ──► the same endpoints
+//!                    └─ WASI preview 1 (wasi_snapshot_preview1) ──► the same endpoints
 //! ```
 //!
 //! # Endpoints
@@ -200,6 +200,7 @@ mod errno {
     pub const BADF: i32 = 8;
     pub const FAULT: i32 = 21;
     pub const INVAL: i32 = 28;
+    pub const NOSYS: i32 = 52;
     pub const NOTSUP: i32 = 58;
     pub const SPIPE: i32 = 70;
     pub const NOTCAPABLE: i32 = 76;
@@ -347,49 +348,153 @@ enum Call {
     EnvironSizesGet,
     EnvironGet,
     FdFdstatGet,
+    /// Seeking and positioned I/O: stdio is not seekable, no other fd exists.
     FdSeek,
+    /// Done on stdio (close, sync, flags), no other fd exists.
     FdClose,
+    /// stdin: end of file at once (a device has no input); stdout/stderr are not readable.
+    FdRead,
+    FdFilestatGet,
+    ClockResGet,
+    /// Not possible on stdio, no other fd exists (times, rights, readdir, renumber).
+    FdNotOnStdio,
+    /// No file system and no sockets: no preopened directory, no socket, no such fd.
+    NoSuchFd,
+    ProcRaise,
     PollOneoff,
     SchedYield,
 }
 
-const ENV: &str = "env";
-const WASI: &str = "wasi_snapshot_preview1";
+/// The module an import comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Env,
+    Wasi,
+}
+use Origin::{Env as ENV, Wasi as WASI};
 
-type Sig = (&'static [ValType], &'static [ValType]);
+impl Origin {
+    fn name(self) -> &'static str {
+        match self {
+            Origin::Env => "env",
+            Origin::Wasi => "wasi_snapshot_preview1",
+        }
+    }
+}
 
-const IMPORTS: [(&str, &str, Sig, Call); 22] = {
+/// An import's type in 16 bits (a table row is 12 bytes, not 36: 2 KB of flash less
+/// for WASI preview 1): bits 0–3 the parameter count, bit 4 + i set when parameter
+/// i is an i64 (an i32 otherwise), bit 15 one i32 result (none otherwise). Every
+/// import the router serves has only such types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Sig(u16);
+
+impl Sig {
+    const fn of(params: &[ValType], results: &[ValType]) -> Sig {
+        let mut bits = params.len() as u16;
+        let mut i = 0;
+        while i < params.len() {
+            if matches!(params[i], ValType::I64) {
+                bits |= 1 << (4 + i);
+            }
+            i += 1;
+        }
+        if !results.is_empty() {
+            bits |= 1 << 15;
+        }
+        Sig(bits)
+    }
+
+    /// Whether `ty` is this type (any type it cannot encode is not).
+    fn matches(self, ty: &FuncType<'_>) -> bool {
+        if ty.params.len() > 11 {
+            return false;
+        }
+        let mut bits = ty.params.len() as u16;
+        for (i, p) in ty.params.iter().enumerate() {
+            match p {
+                ValType::I32 => {}
+                ValType::I64 => bits |= 1 << (4 + i),
+                _ => return false,
+            }
+        }
+        match ty.results {
+            [] => {}
+            [ValType::I32] => bits |= 1 << 15,
+            _ => return false,
+        }
+        Sig(bits) == self
+    }
+}
+
+const IMPORTS: [(Origin, &str, Sig, Call); 55] = {
     use ValType::{I32, I64};
     [
-        (ENV, "hal_adc_read", (&[I32], &[I32]), Call::AdcRead),
-        (ENV, "hal_tx_send", (&[I32, I32], &[I32]), Call::TxSend),
-        (ENV, "hal_get_time_ms", (&[], &[I32]), Call::TimeMs),
-        (ENV, "hal_ble_init", (&[I32], &[I32]), Call::BleInit),
-        (ENV, "hal_ble_send", (&[I32, I32], &[I32]), Call::BleSend),
-        (ENV, "log_event", (&[I32, I32, I32], &[I32]), Call::LogEvent),
-        (ENV, "sys_request", (&[I32, I32, I32, I32, I32, I32], &[I32]), Call::Request),
-        (ENV, "sys_read", (&[I32, I32, I32], &[I32]), Call::SysRead),
-        (ENV, "sys_write", (&[I32, I32, I32], &[I32]), Call::SysWrite),
-        (WASI, "proc_exit", (&[I32], &[]), Call::ProcExit),
-        (WASI, "fd_write", (&[I32, I32, I32, I32], &[I32]), Call::FdWrite),
-        (WASI, "clock_time_get", (&[I32, I64, I32], &[I32]), Call::ClockTimeGet),
-        (WASI, "random_get", (&[I32, I32], &[I32]), Call::RandomGet),
-        (WASI, "args_sizes_get", (&[I32, I32], &[I32]), Call::ArgsSizesGet),
-        (WASI, "args_get", (&[I32, I32], &[I32]), Call::ArgsGet),
-        (WASI, "environ_sizes_get", (&[I32, I32], &[I32]), Call::EnvironSizesGet),
-        (WASI, "environ_get", (&[I32, I32], &[I32]), Call::EnvironGet),
-        (WASI, "fd_fdstat_get", (&[I32, I32], &[I32]), Call::FdFdstatGet),
-        (WASI, "fd_seek", (&[I32, I64, I32, I32], &[I32]), Call::FdSeek),
-        (WASI, "fd_close", (&[I32], &[I32]), Call::FdClose),
-        (WASI, "poll_oneoff", (&[I32, I32, I32, I32], &[I32]), Call::PollOneoff),
-        (WASI, "sched_yield", (&[], &[I32]), Call::SchedYield),
+        (ENV, "hal_adc_read", Sig::of(&[I32], &[I32]), Call::AdcRead),
+        (ENV, "hal_tx_send", Sig::of(&[I32, I32], &[I32]), Call::TxSend),
+        (ENV, "hal_get_time_ms", Sig::of(&[], &[I32]), Call::TimeMs),
+        (ENV, "hal_ble_init", Sig::of(&[I32], &[I32]), Call::BleInit),
+        (ENV, "hal_ble_send", Sig::of(&[I32, I32], &[I32]), Call::BleSend),
+        (ENV, "log_event", Sig::of(&[I32, I32, I32], &[I32]), Call::LogEvent),
+        (ENV, "sys_request", Sig::of(&[I32, I32, I32, I32, I32, I32], &[I32]), Call::Request),
+        (ENV, "sys_read", Sig::of(&[I32, I32, I32], &[I32]), Call::SysRead),
+        (ENV, "sys_write", Sig::of(&[I32, I32, I32], &[I32]), Call::SysWrite),
+        (WASI, "proc_exit", Sig::of(&[I32], &[]), Call::ProcExit),
+        (WASI, "fd_write", Sig::of(&[I32, I32, I32, I32], &[I32]), Call::FdWrite),
+        (WASI, "clock_time_get", Sig::of(&[I32, I64, I32], &[I32]), Call::ClockTimeGet),
+        (WASI, "random_get", Sig::of(&[I32, I32], &[I32]), Call::RandomGet),
+        (WASI, "args_sizes_get", Sig::of(&[I32, I32], &[I32]), Call::ArgsSizesGet),
+        (WASI, "args_get", Sig::of(&[I32, I32], &[I32]), Call::ArgsGet),
+        (WASI, "environ_sizes_get", Sig::of(&[I32, I32], &[I32]), Call::EnvironSizesGet),
+        (WASI, "environ_get", Sig::of(&[I32, I32], &[I32]), Call::EnvironGet),
+        (WASI, "fd_fdstat_get", Sig::of(&[I32, I32], &[I32]), Call::FdFdstatGet),
+        (WASI, "fd_seek", Sig::of(&[I32, I64, I32, I32], &[I32]), Call::FdSeek),
+        (WASI, "fd_close", Sig::of(&[I32], &[I32]), Call::FdClose),
+        (WASI, "poll_oneoff", Sig::of(&[I32, I32, I32, I32], &[I32]), Call::PollOneoff),
+        (WASI, "sched_yield", Sig::of(&[], &[I32]), Call::SchedYield),
+        // The rest of WASI preview 1, so that a program using stdio, files or sockets
+        // loads and gets errors where a device has nothing to offer (signatures as
+        // wasi-libc imports them).
+        (WASI, "fd_read", Sig::of(&[I32, I32, I32, I32], &[I32]), Call::FdRead),
+        (WASI, "fd_filestat_get", Sig::of(&[I32, I32], &[I32]), Call::FdFilestatGet),
+        (WASI, "clock_res_get", Sig::of(&[I32, I32], &[I32]), Call::ClockResGet),
+        (WASI, "fd_tell", Sig::of(&[I32, I32], &[I32]), Call::FdSeek),
+        (WASI, "fd_advise", Sig::of(&[I32, I64, I64, I32], &[I32]), Call::FdSeek),
+        (WASI, "fd_allocate", Sig::of(&[I32, I64, I64], &[I32]), Call::FdSeek),
+        (WASI, "fd_pread", Sig::of(&[I32, I32, I32, I64, I32], &[I32]), Call::FdSeek),
+        (WASI, "fd_pwrite", Sig::of(&[I32, I32, I32, I64, I32], &[I32]), Call::FdSeek),
+        (WASI, "fd_filestat_set_size", Sig::of(&[I32, I64], &[I32]), Call::FdSeek),
+        (WASI, "fd_sync", Sig::of(&[I32], &[I32]), Call::FdClose),
+        (WASI, "fd_datasync", Sig::of(&[I32], &[I32]), Call::FdClose),
+        (WASI, "fd_fdstat_set_flags", Sig::of(&[I32, I32], &[I32]), Call::FdClose),
+        (WASI, "fd_filestat_set_times", Sig::of(&[I32, I64, I64, I32], &[I32]), Call::FdNotOnStdio),
+        (WASI, "fd_fdstat_set_rights", Sig::of(&[I32, I64, I64], &[I32]), Call::FdNotOnStdio),
+        (WASI, "fd_readdir", Sig::of(&[I32, I32, I32, I64, I32], &[I32]), Call::FdNotOnStdio),
+        (WASI, "fd_renumber", Sig::of(&[I32, I32], &[I32]), Call::FdNotOnStdio),
+        (WASI, "fd_prestat_get", Sig::of(&[I32, I32], &[I32]), Call::NoSuchFd),
+        (WASI, "fd_prestat_dir_name", Sig::of(&[I32, I32, I32], &[I32]), Call::NoSuchFd),
+        (WASI, "path_open", Sig::of(&[I32, I32, I32, I32, I32, I64, I64, I32, I32], &[I32]), Call::NoSuchFd),
+        (WASI, "path_create_directory", Sig::of(&[I32, I32, I32], &[I32]), Call::NoSuchFd),
+        (WASI, "path_remove_directory", Sig::of(&[I32, I32, I32], &[I32]), Call::NoSuchFd),
+        (WASI, "path_unlink_file", Sig::of(&[I32, I32, I32], &[I32]), Call::NoSuchFd),
+        (WASI, "path_filestat_get", Sig::of(&[I32, I32, I32, I32, I32], &[I32]), Call::NoSuchFd),
+        (WASI, "path_filestat_set_times", Sig::of(&[I32, I32, I32, I32, I64, I64, I32], &[I32]), Call::NoSuchFd),
+        (WASI, "path_link", Sig::of(&[I32, I32, I32, I32, I32, I32, I32], &[I32]), Call::NoSuchFd),
+        (WASI, "path_readlink", Sig::of(&[I32, I32, I32, I32, I32, I32], &[I32]), Call::NoSuchFd),
+        (WASI, "path_rename", Sig::of(&[I32, I32, I32, I32, I32, I32], &[I32]), Call::NoSuchFd),
+        (WASI, "path_symlink", Sig::of(&[I32, I32, I32, I32, I32], &[I32]), Call::NoSuchFd),
+        (WASI, "sock_accept", Sig::of(&[I32, I32, I32], &[I32]), Call::NoSuchFd),
+        (WASI, "sock_recv", Sig::of(&[I32, I32, I32, I32, I32, I32], &[I32]), Call::NoSuchFd),
+        (WASI, "sock_send", Sig::of(&[I32, I32, I32, I32, I32], &[I32]), Call::NoSuchFd),
+        (WASI, "sock_shutdown", Sig::of(&[I32, I32], &[I32]), Call::NoSuchFd),
+        (WASI, "proc_raise", Sig::of(&[I32], &[I32]), Call::ProcRaise),
     ]
 };
 
 /// Whether the router (with the kernel's `env` imports) would bind `module.name`:
 /// for tools that check a module before running it.
 pub fn provides(module: &str, name: &str) -> bool {
-    IMPORTS.iter().any(|(m, n, ..)| *m == module && *n == name)
+    IMPORTS.iter().any(|(m, n, ..)| m.name() == module && *n == name)
 }
 
 /// The router: grants per task, and the subsystems it dispatches to.
@@ -677,6 +782,36 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
             }
             Call::FdSeek => ret(if matches!(a(0), 0..=2) { errno::SPIPE } else { errno::BADF }),
             Call::FdClose => ret(if matches!(a(0), 0..=2) { errno::SUCCESS } else { errno::BADF }),
+            Call::FdNotOnStdio => ret(if matches!(a(0), 0..=2) { errno::NOTSUP } else { errno::BADF }),
+            // (wasi-libc's start-up scans fds from 3 for preopened directories until BADF.)
+            Call::NoSuchFd => ret(errno::BADF),
+            Call::ProcRaise => ret(errno::NOSYS),
+            Call::FdRead => ret(match a(0) {
+                0 => put(memory, a(3), &0u32.to_le_bytes()),
+                _ => errno::BADF,
+            }),
+            Call::FdFilestatGet => {
+                if !matches!(a(0), 0..=2) {
+                    return ret(errno::BADF);
+                }
+                // filestat: dev, ino (u64 each), filetype u8 at 16 (2 = character device),
+                // nlink, size, atim, mtim, ctim (u64 each from 24): 64 bytes.
+                let mut st = [0u8; 64];
+                st[16] = 2;
+                st[24] = 1;
+                ret(put(memory, a(1), &st))
+            }
+            Call::ClockResGet => {
+                if !g.has(G_CLOCK) {
+                    self.deny(task, event::DENIED_CLOCK, 0);
+                    return ret(errno::NOTCAPABLE);
+                }
+                if !matches!(a(0), 0 | 1) {
+                    return ret(errno::INVAL);
+                }
+                // The HAL clock counts microseconds.
+                ret(put(memory, a(1), &1000u64.to_le_bytes()))
+            }
             // The other tasks run first: the task's slice ends, as with `co_yield`.
             Call::SchedYield => SysAction::ReturnAndYield(Some(Value::I32(errno::SUCCESS))),
         }
@@ -1038,12 +1173,11 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
 
 impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Syscalls for Router<'_, '_, S, N> {
     fn resolve(&mut self, _task: TaskId, module: &str, name: &str, ty: FuncType<'_>) -> Result<u32, Refused> {
-        let i = IMPORTS.iter().position(|(m, n, ..)| *m == module && *n == name).ok_or(Refused::Unknown)?;
-        let (_, _, (params, results), _) = IMPORTS[i];
-        if ty.params != params || ty.results != results {
-            return Err(Refused::Signature);
+        let i = IMPORTS.iter().position(|(m, n, ..)| m.name() == module && *n == name).ok_or(Refused::Unknown)?;
+        match IMPORTS.get(i) {
+            Some((_, _, sig, _)) if sig.matches(&ty) => Ok(i as u32),
+            _ => Err(Refused::Signature),
         }
-        Ok(i as u32)
     }
 
     fn call(&mut self, task: TaskId, id: u32, args: &[u64], memory: &mut [u8]) -> SysAction {
@@ -1218,6 +1352,30 @@ mod tests {
         assert!(g.has(G_LOG) && !g.has(G_TX));
         let mut buf = [0u8; 12];
         assert_eq!(adc_uri(&mut buf, 1234), "hal/adc/1234");
+    }
+
+    #[test]
+    fn an_import_binds_only_with_its_exact_type() {
+        use ValType::{F32, I32, I64};
+        let ty = |params: &'static [ValType], results: &'static [ValType]| FuncType { params, results };
+        let open = Sig::of(&[I32, I32, I32, I32, I32, I64, I64, I32, I32], &[I32]);
+        assert!(open.matches(&ty(&[I32, I32, I32, I32, I32, I64, I64, I32, I32], &[I32])));
+        for wrong in [
+            ty(&[I32, I32, I32, I32, I32, I64, I32, I32, I32], &[I32]),
+            ty(&[I32, I32, I32, I32, I32, I64, I64, I32], &[I32]),
+            ty(&[I32, I32, I32, I32, I32, I64, I64, I32, I32], &[]),
+            ty(&[I32, I32, I32, I32, I32, I64, I64, I32, I32], &[I64]),
+            ty(&[I32, I32, I32, I32, I32, I64, I64, I32, F32], &[I32]),
+            ty(&[I32; 16], &[I32]),
+        ] {
+            assert!(!open.matches(&wrong), "{wrong:?}");
+        }
+        assert!(Sig::of(&[I32], &[]).matches(&ty(&[I32], &[])));
+        assert!(!Sig::of(&[I32], &[]).matches(&ty(&[I32], &[I32])));
+        // Every row names a distinct import.
+        for (i, (m, n, ..)) in IMPORTS.iter().enumerate() {
+            assert!(IMPORTS[..i].iter().all(|(m2, n2, ..)| (m2, n2) != (m, n)), "{n} twice");
+        }
     }
 
     /// `fd_write(1, iovs = [{16, 3}], 1, nwritten = 8)` over "hi\n" at 16.

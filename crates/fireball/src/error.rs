@@ -324,7 +324,7 @@ pub(crate) fn write_spawn_error(
     match error {
         SpawnError::UnknownImport { .. } => write!(
             f,
-            "{module}: unknown import {m}.{n} (Fireball provides env.hal_*, env.ch_*, env.buf_*, env.co_yield, env.log_event, env.sys_request, env.sys_read, env.sys_write and a WASI subset)"
+            "{module}: unknown import {m}.{n} (Fireball provides env.hal_*, env.ch_*, env.buf_*, env.co_yield, env.log_event, env.sys_request, env.sys_read, env.sys_write and WASI preview 1)"
         ),
         SpawnError::ImportSignature { .. } => {
             write!(f, "{module}: import {m}.{n} has the wrong signature (see include/fireball.h)")

@@ -408,7 +408,7 @@ fn describe(e: &BuildError<'_>) -> String {
             let import = import.map_or_else(String::new, |(m, n)| format!("{m}.{n}"));
             match error {
                 SpawnError::UnknownImport { .. } => format!(
-                    "{module}: unknown import {import} (Fireball provides env.hal_*, env.ch_*, env.buf_*, env.co_yield, env.log_event, env.sys_request and a WASI subset)"
+                    "{module}: unknown import {import} (Fireball provides env.hal_*, env.ch_*, env.buf_*, env.co_yield, env.log_event, env.sys_request and WASI preview 1)"
                 ),
                 SpawnError::ImportSignature { .. } => format!("{module}: import {import} has the wrong signature"),
                 SpawnError::NoSlot => format!("{module}: no free task slot"),

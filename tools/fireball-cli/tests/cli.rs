@@ -108,17 +108,55 @@ fn host_memory_limit_below_one_page() {
     assert_eq!((code, out.trim()), (0, "-1"));
 }
 
+/// The WASI calls a device answers with an error or a console's answer check their
+/// pointers as the others do: past the memory's end is EFAULT (21), nothing written.
+#[test]
+fn wasi_stdio_and_file_calls_check_their_pointers() {
+    let wat = tmp_file(
+        "wasiptr.wat",
+        br#"(module
+          (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_filestat_get" (func $fstat (param i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "clock_res_get" (func $res (param i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_prestat_get" (func $prestat (param i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "path_open" (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+          (memory 1)
+          (func $expect (param i32 i32) (if (i32.ne (local.get 0) (local.get 1)) (then unreachable)))
+          (func (export "_start")
+            (call $expect (call $read (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 65534)) (i32.const 21))
+            (call $expect (call $read (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 100)) (i32.const 0))
+            (call $expect (call $read (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 100)) (i32.const 8))
+            (call $expect (call $fstat (i32.const 1) (i32.const 65500)) (i32.const 21))
+            (call $expect (call $fstat (i32.const 1) (i32.const 0)) (i32.const 0))
+            (call $expect (i32.load8_u (i32.const 16)) (i32.const 2))
+            (call $expect (call $fstat (i32.const 7) (i32.const 0)) (i32.const 8))
+            (call $expect (call $res (i32.const 1) (i32.const -4)) (i32.const 21))
+            (call $expect (call $res (i32.const 9) (i32.const 0)) (i32.const 28))
+            (call $expect (call $prestat (i32.const 3) (i32.const 0)) (i32.const 8))
+            (call $expect (call $open (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 4) (i32.const 0) (i64.const 0) (i64.const 0) (i32.const 0) (i32.const 8)) (i32.const 8))))"#,
+    );
+    let (code, out, err) = fireball(&["run", &wat, "--for", "10ms"]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert!(out.contains("wasiptr] returned"), "{out}");
+    let _ = std::fs::remove_file(wat);
+}
+
 #[test]
 fn unknown_import_is_named() {
-    // On the kernel (no --invoke): the HAL import binds, the WASI call outside the subset does not.
+    // On the kernel (no --invoke): the HAL import binds, a call WASI preview 1 does not have does not.
     let wat = tmp_file(
         "imp.wat",
         br#"(module (import "env" "hal_adc_read" (func (param i32) (result i32)))
                     (import "wasi_snapshot_preview1" "fd_read" (func (param i32 i32 i32 i32) (result i32)))
+                    (import "wasi_snapshot_preview1" "thread_spawn" (func (param i32) (result i32)))
                     (func (export "_start")))"#,
     );
     let (code, _, err) = fireball(&["run", &wat, "--for", "1ms"]);
-    assert_clean_error(code, &err, "unknown import wasi_snapshot_preview1.fd_read");
+    assert_clean_error(code, &err, "unknown import wasi_snapshot_preview1.thread_spawn");
+    // A WASI import with another signature than preview 1's is named too.
+    let wat = tmp_file("wsig.wat", br#"(module (import "wasi_snapshot_preview1" "path_open" (func (param i32) (result i32))) (func (export "_start")))"#);
+    let (code, _, err) = fireball(&["run", &wat, "--for", "1ms"]);
+    assert_clean_error(code, &err, "import wasi_snapshot_preview1.path_open has the wrong signature");
     // A kernel import with the wrong signature is named too.
     let wat = tmp_file("sig.wat", br#"(module (import "env" "hal_tx_send" (func (param i32))) (func (export "_start")))"#);
     let (code, _, err) = fireball(&["run", &wat, "--for", "1ms"]);

@@ -1,6 +1,7 @@
 //! The "real programs" a new user tries first (examples/programs, built by
-//! scripts/build-programs.sh): an ordinary C program (printf, malloc), an
-//! ordinary Rust `std` program and CoreMark 1.0, each run by the CLI exactly as
+//! scripts/build-programs.sh): an ordinary C program (printf, malloc), a C program
+//! written for a POSIX box (stdin, files, sockets), an ordinary Rust `std` program
+//! and CoreMark 1.0, each run by the CLI exactly as
 //! a user would, `fireball run <wasm> --ram <R>`, and left to exit by itself.
 //!
 //! The RAM sizes: everything a module needs comes from its guest partition P5
@@ -71,6 +72,38 @@ fn hello_c_prints_its_lines() {
             ENDED,
         ]
     );
+}
+
+/// A C program written for a POSIX box (stdin, files, a directory, a socket) loads —
+/// every WASI preview 1 import is provided — and each call the device cannot serve
+/// fails with an errno the program prints; stdio behaves as a console.
+#[test]
+fn a_posix_c_program_gets_errors_not_a_refusal() {
+    let lines = run("files-c/files.wasm", "files", "96K", "1s");
+    assert_eq!(
+        lines,
+        [
+            "stdin: end of file",
+            "fopen config.txt: Capabilities insufficient",
+            "fopen log.txt for writing: Capabilities insufficient",
+            "stat config.txt: Capabilities insufficient",
+            "fstat stdout: ok",
+            "stdout is a character device: yes",
+            "opendir .: Capabilities insufficient",
+            "mkdir data: Capabilities insufficient",
+            "unlink old.txt: Capabilities insufficient",
+            "lseek stdout: Invalid seek",
+            "fsync stdout: ok",
+            "socket accept: Bad file descriptor",
+            "clock_getres: ok",
+            "monotonic clock resolution: 1000 ns",
+            "done",
+            ENDED,
+        ]
+    );
+    let (code, out, _) = fireball(&["inspect", &program("files-c/files.wasm")]);
+    assert_eq!(code, 0);
+    assert!(out.contains("imports: all provided by Fireball"), "{out}");
 }
 
 #[test]

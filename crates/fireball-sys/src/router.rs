@@ -1095,7 +1095,8 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
     /// absolute, on the clock `clock_time_get` reads) park the task until the earliest
     /// one's time, then answer with its event; a subscription already due answers at
     /// once. An fd subscription answers at once too: writes to stdout and stderr are
-    /// always ready, and everything else fails with `badf` (no stdin, no files).
+    /// always ready, a read of stdin is (at its end), and everything else fails with
+    /// `badf` (no files).
     fn poll_oneoff(&mut self, task: TaskId, [subs, out, n, nevents]: [i32; 4], memory: &mut [u8]) -> SysAction {
         let ret = |v: i32| SysAction::Return(Some(Value::I32(v)));
         if n <= 0 {
@@ -1134,6 +1135,8 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
                     errno::SUCCESS
                 }
                 EVENT_FD_WRITE if matches!(field(16) as u32, 1 | 2) => errno::SUCCESS,
+                // stdin is at its end at once (`fd_read` reads 0 bytes): ready.
+                EVENT_FD_READ if field(16) as u32 == 0 => errno::SUCCESS,
                 EVENT_FD_READ | EVENT_FD_WRITE => errno::BADF,
                 _ => errno::INVAL,
             };

@@ -320,6 +320,16 @@ fn poll_oneoff_sleeps_on_the_simulated_clock() {
         (call $check (i32.eq (i32.load16_u (i32.const 72)) (i32.const 0)))
         (call $check (i32.eq (i32.load8_u (i32.const 74)) (i32.const 2)))
         (call $check (i64.eq (i64.load (i32.const 64)) (i64.const 7)))
+        ;; stdin is at its end: a read subscription is answered at once (type fd_read = 1)
+        (i32.store8 (i32.const 8) (i32.const 1))
+        (i32.store (i32.const 16) (i32.const 0))
+        (call $check (i32.eqz (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128))))
+        (call $check (i32.eq (i32.load16_u (i32.const 72)) (i32.const 0)))
+        (call $check (i32.eq (i32.load8_u (i32.const 74)) (i32.const 1)))
+        ;; any other fd: badf (8)
+        (i32.store (i32.const 16) (i32.const 5))
+        (call $check (i32.eqz (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128))))
+        (call $check (i32.eq (i32.load16_u (i32.const 72)) (i32.const 8)))
         ;; no subscriptions: inval (28)
         (call $check (i32.eq (call $poll (i32.const 0) (i32.const 64) (i32.const 0) (i32.const 128)) (i32.const 28)))))"#;
     let path = tmp_file("sleep.wat", wat.as_bytes());

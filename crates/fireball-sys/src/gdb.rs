@@ -302,7 +302,14 @@ impl<'a> Framer<'a> {
         self.buf.get(..self.len).unwrap_or(&[])
     }
 
-    fn push(&mut self, byte: u8) -> Framed {
+    /// The next byte from the link; `running`: the system runs, so lldb sends no packet
+    /// (all-stop mode) and a Ctrl-C is one even inside what looked like one (a stray
+    /// `$` from the line must not swallow it).
+    fn push(&mut self, byte: u8, running: bool) -> Framed {
+        if running && byte == 0x03 {
+            self.state = Frame::Between;
+            return Framed::Byte(byte);
+        }
         match self.state {
             Frame::Between => match byte {
                 b'$' => self.start(),
@@ -674,7 +681,8 @@ impl<'a, 'n, D: Debuggee, C: ConnectionExt> Debugger<'a, 'n, D, C> {
     /// that arrived intact, the client an answer for the others. False if the
     /// stream broke (a write failed, or gdbstub gave up: a command it cannot parse).
     fn take_byte(&mut self, byte: u8) -> bool {
-        match self.framer.push(byte) {
+        let running = matches!(self.sm, Some(GdbStubStateMachine::Running(_)));
+        match self.framer.push(byte, running) {
             Framed::Nothing => true,
             Framed::Byte(b) => self.feed(b),
             Framed::Packet => {

@@ -387,10 +387,18 @@ fn ctrl_c_stops_a_running_system_and_a_dropped_connection_detaches() {
     let mut buf = [0u8; 4096];
     let mut d: Debugger<'_, '_, K, Pipe> = Debugger::new(pipe.clone(), &mut buf).expect("session");
     pipe.packet("vCont;c");
-    let (k, flow) = d.attach(r.kernel()).expect("kernel");
+    let (mut k, flow) = d.attach(r.kernel()).expect("kernel");
     assert_eq!(flow, Flow::Run);
     pipe.take();
-    // Ctrl-C arrives while running: the next step reports SIGINT and serves lldb.
+    // Ctrl-C arrives while running, after a stray `$` from the line (which the stub
+    // must not take for the start of a packet that swallows it): the next steps
+    // report SIGINT and serve lldb.
+    pipe.send(b"$x");
+    for _ in 0..2 {
+        let (k2, flow) = d.after_step(k, Step::Ran(0, TaskState::Ready)).expect("kernel");
+        assert_eq!(flow, Flow::Run, "a stray byte while running changes nothing");
+        k = k2;
+    }
     pipe.send(&[0x03]);
     pipe.packet("qWasmCallStack:1");
     pipe.packet("D");

@@ -374,12 +374,19 @@ enum Origin {
 use Origin::{Env as ENV, Wasi as WASI};
 
 impl Origin {
-    fn name(self) -> &'static str {
-        match self {
-            Origin::Env => "env",
-            Origin::Wasi => "wasi_snapshot_preview1",
+    fn of(module: &str) -> Option<Origin> {
+        match module {
+            "env" => Some(Origin::Env),
+            "wasi_snapshot_preview1" => Some(Origin::Wasi),
+            _ => None,
         }
     }
+}
+
+/// The row of import `module.name`.
+fn import_row(module: &str, name: &str) -> Option<usize> {
+    let origin = Origin::of(module)?;
+    IMPORTS.iter().position(|(m, n, ..)| *m == origin && *n == name)
 }
 
 /// An import's type in 16 bits (a table row is 12 bytes, not 36: 2 KB of flash less
@@ -494,7 +501,7 @@ const IMPORTS: [(Origin, &str, Sig, Call); 55] = {
 /// Whether the router (with the kernel's `env` imports) would bind `module.name`:
 /// for tools that check a module before running it.
 pub fn provides(module: &str, name: &str) -> bool {
-    IMPORTS.iter().any(|(m, n, ..)| m.name() == module && *n == name)
+    import_row(module, name).is_some()
 }
 
 /// The router: grants per task, and the subsystems it dispatches to.
@@ -1176,7 +1183,7 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
 
 impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Syscalls for Router<'_, '_, S, N> {
     fn resolve(&mut self, _task: TaskId, module: &str, name: &str, ty: FuncType<'_>) -> Result<u32, Refused> {
-        let i = IMPORTS.iter().position(|(m, n, ..)| m.name() == module && *n == name).ok_or(Refused::Unknown)?;
+        let i = import_row(module, name).ok_or(Refused::Unknown)?;
         match IMPORTS.get(i) {
             Some((_, _, sig, _)) if sig.matches(&ty) => Ok(i as u32),
             _ => Err(Refused::Signature),

@@ -226,6 +226,8 @@ pub struct System<'a> {
     on_sink: Option<&'a mut dyn FnMut(usize, u32)>,
     log_dropped: u32,
     idle_ms: u64,
+    /// Simulated time an idle jump does not pass ([`System::set_horizon_ms`]).
+    horizon_ms: u64,
     idle_run: u64,
 }
 
@@ -280,6 +282,7 @@ impl<'a> System<'a> {
             on_sink,
             log_dropped: 0,
             idle_ms: 0,
+            horizon_ms: u64::MAX,
             idle_run: 0,
         }
     }
@@ -321,7 +324,9 @@ impl<'a> System<'a> {
                 let busy = total / instructions_per_ms.max(1);
                 if idle {
                     let wake = self.router.try_borrow().ok().and_then(|r| r.sleeping_until_ms());
-                    self.idle_ms += wake.map_or(1, |t| t.saturating_sub(busy + self.idle_ms).clamp(1, 100));
+                    let jump = wake.map_or(1, |t| t.saturating_sub(busy + self.idle_ms).clamp(1, 100));
+                    // Not past the horizon (a run that stops there stops on time).
+                    self.idle_ms += jump.min(self.horizon_ms.saturating_sub(busy + self.idle_ms).max(1));
                 }
                 time.advance_to_ms(busy + self.idle_ms);
             }
@@ -401,7 +406,17 @@ impl<'a> System<'a> {
     /// Step until `limit`, or until the system cannot go on. Each step's
     /// notices go to the log sink, as lines.
     pub fn run_for(&mut self, limit: Limit) -> Stop {
+        if let Limit::Millis(n) = limit {
+            self.set_horizon_ms(n);
+        }
         self.run_checked(|s| s.reached(limit))
+    }
+
+    /// On simulated time, an idle system (every task asleep) moves straight towards
+    /// the next wake-up, up to 100 ms a step: not past `ms` now, so a run that stops
+    /// at `ms` ([`System::reached`]) stops there, not up to 100 ms later.
+    pub fn set_horizon_ms(&mut self, ms: u64) {
+        self.horizon_ms = ms;
     }
 
     /// Step until `done` holds (checked before every step), or until the

@@ -547,7 +547,10 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
         }
         let limit = match limit {
             Limit::Instructions(n) => fireball::Limit::Instructions(n),
-            Limit::Millis(n) => fireball::Limit::Millis(n),
+            Limit::Millis(n) => {
+                system.set_horizon_ms(n);
+                fireball::Limit::Millis(n)
+            }
         };
 
         // `--gdb`: lldb gets the system before its first instruction, or attaches later (crate::gdb);

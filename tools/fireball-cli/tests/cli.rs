@@ -348,6 +348,26 @@ fn poll_oneoff_sleeps_on_the_simulated_clock() {
     let _ = std::fs::remove_file(path);
 }
 
+/// `--for` on simulated time stops on time while every task sleeps (an idle system
+/// moves towards the next wake-up, up to 100 ms a step, but not past the limit).
+#[test]
+fn for_stops_on_time_while_tasks_sleep() {
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+      (memory 1)
+      (func (export "_start")
+        (i32.store (i32.const 16) (i32.const 1))
+        (i64.store (i32.const 24) (i64.const 1000000000))
+        (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"#;
+    let path = tmp_file("sleeper.wat", wat.as_bytes());
+    for ms in [150, 1] {
+        let (code, out, err) = fireball(&["run", &path, "--for", &format!("{ms}ms")]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains(&format!("-- stopped: --for {ms}ms reached; {ms} ms simulated --")), "{out}");
+    }
+    let _ = std::fs::remove_file(path);
+}
+
 /// A named entry that is not a `[] -> []` function export is named in the error; a
 /// guest's last line without its newline does not run into the next log line or
 /// notice, and comes before the log line of the exit that followed it.

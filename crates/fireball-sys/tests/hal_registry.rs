@@ -229,7 +229,7 @@ fn configure_and_query_travel_as_typed_values() {
     assert_eq!(reg.query(id, key::CHANNELS), Ok(Value::U32(2)));
     assert_eq!(reg.hal_adc_read(0), 4000);
     reg.configure(id, key::BITS, Value::I32(10)).expect("10 bits");
-    assert_eq!(reg.hal_adc_read(0), 1023, "clamped to the 10-bit full scale");
+    assert_eq!(reg.hal_adc_read(0), 1000, "the 12-bit 4000 at 10 bits");
     assert_eq!(reg.configure(id, key::BITS, Value::I32(17)), Err(HalError::InvalidArgument));
     assert_eq!(reg.configure(id, key::BITS, Value::Str("8")), Err(HalError::InvalidArgument));
     assert_eq!(reg.configure(id, key::NOW_MS, Value::I32(0)), Err(HalError::NotSupported));

@@ -174,6 +174,13 @@ fn sim_adc_samples_at_the_simulated_time() {
 
     let mut adc8 = SimAdc::new(&time, &signals).with_bits(8);
     assert_eq!(adc8.read(3), Ok(255));
+    // A lower resolution scales the signal (12-bit codes), as a real converter does.
+    let t = time.now_ms();
+    assert_eq!(adc8.read(0), Ok(table_sine(2048, 2047, 100, t) >> 4));
+    assert_eq!(adc8.read(1), Ok((4000 * (t % 40) / 40) as u16 >> 4));
+    let mut adc16 = SimAdc::new(&time, &signals).with_bits(16);
+    assert_eq!(adc16.read(1), Ok(((4000 * (t % 40) / 40) as u16) << 4));
+    assert_eq!(adc16.read(3), Ok(65535), "clamped to 16 bits");
     assert_eq!(adc8.query(key::BITS), Ok(Value::U32(8)));
     adc8.fail_next(HalError::Busy);
     assert_eq!(adc8.read(3), Err(HalError::Busy));

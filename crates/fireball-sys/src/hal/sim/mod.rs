@@ -254,8 +254,9 @@ impl Signal<'_> {
 }
 
 /// A simulated ADC: channel `i` is `signals[i]`, sampled at the time source's
-/// current millisecond and clamped to the resolution's largest code
-/// (`2^bits − 1`, 12 bits unless configured).
+/// current millisecond. Signals are in 12-bit codes (0..=4095 spans the reference);
+/// a resolution of `bits` (12 unless configured) scales them to `bits` and clamps
+/// to the largest code (`2^bits − 1`): at 8 bits a 2048 reads 128.
 ///
 /// Keys: [`key::BITS`] (get/set, 1..=16), [`key::CHANNELS`] (get),
 /// [`key::COUNT`] (get: reads so far).
@@ -309,7 +310,12 @@ impl Adc for SimAdc<'_> {
         }
         let signal = self.signals.get(usize::from(channel)).ok_or(HalError::BadChannel)?;
         self.reads = self.reads.wrapping_add(1);
-        Ok(signal.at(self.time.now_ms()).min(self.max_code()))
+        // The signal is in 12-bit codes (the reference resolution): a read at another
+        // resolution scales it, as a real converter's fewer or more bits would.
+        let v = u32::from(signal.at(self.time.now_ms()));
+        let bits = u32::from(self.bits.clamp(1, 16));
+        let scaled = if bits <= 12 { v >> (12 - bits) } else { v << (bits - 12) };
+        Ok(u16::try_from(scaled.min(u32::from(self.max_code()))).unwrap_or(u16::MAX))
     }
 }
 

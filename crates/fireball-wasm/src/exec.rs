@@ -427,7 +427,13 @@ impl<A: Allocator + Clone> Thread<A> {
     /// memory 0's backed bytes held as a slice for the whole loop (taken again after a rare
     /// instruction or another instance), loads and stores of other memories and the tail
     /// window in two cold functions (x86 CoreMark −1.7 %, fib +1.9 %; M4 CoreMark +0.7 %: the
-    /// arms' shared tail gained a register copy; +588 B).
+    /// arms' shared tail gained a register copy; +588 B); memory 0 held as a `&mut
+    /// MemoryInst` for the whole loop instead (let go for another memory or a rare
+    /// instruction; no `memories` bounds check or multiply per access): M4 CoreMark +6.3 %,
+    /// one more live pointer; the table limit read in the rare instructions' arm instead of
+    /// the prologue (a `co_yield` switch −3 instructions, M4 CoreMark +1.8 %: register
+    /// allocation); `core::hint::cold_path()` on the two out-of-fuel exits (same M4 code;
+    /// x86 fuel column unchanged within noise, the unmetered loop 5 % slower: layout).
     #[cfg(not(feature = "checked"))]
     #[inline(always)]
     fn execute<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool, const DEBUG: bool>(

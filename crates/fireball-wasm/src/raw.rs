@@ -394,6 +394,8 @@ impl<'a> Code<'a> {
         v
     }
 
+    // (Measured and not kept: this function's two-byte case inline in `leb_i32`, M4
+    // CoreMark +0.13 % by layout though the call is 1 % of its instructions.)
     #[inline(never)]
     fn leb_i32_slow(mut p: Code<'a>) -> (i32, Code<'a>) {
         // Two bytes (constants in -8192..8192) without the loop: 14 bits, sign bit 13.

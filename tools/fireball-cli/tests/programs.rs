@@ -176,6 +176,7 @@ fn inspect_and_run_agree() {
         "../inference/inference.wasm",
         "../rust-sensor/sensor.wasm",
         "hello-c/hello.wasm",
+        "files-c/files.wasm",
         "hello-rust/hello.wasm",
         "coremark/coremark.wasm",
     ];

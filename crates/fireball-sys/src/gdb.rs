@@ -686,11 +686,11 @@ impl<'a, 'n, D: Debuggee, C: ConnectionExt> Debugger<'a, 'n, D, C> {
             Framed::Nothing => true,
             Framed::Byte(b) => self.feed(b),
             Framed::Packet => {
-                let mut sum = 0u8;
+                // (The checksum the framer checked the body against.)
+                let sum = self.framer.sum;
                 let mut ok = self.feed(b'$');
                 for i in 0..self.framer.len {
                     let b = self.framer.body().get(i).copied().unwrap_or(0);
-                    sum = sum.wrapping_add(b);
                     ok = ok && self.feed(b);
                 }
                 if self.framer.body() == b"QStartNoAckMode" {

@@ -571,10 +571,19 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
 
     /// A line of the system's own (a notice) in the log sink, after the events held.
     pub fn log_line(&mut self, line: fmt::Arguments<'_>) {
-        let Some(out) = self.log_out.take() else { return };
-        self.write_events(&mut *out);
-        let _ = writeln!(out, "{line}");
-        self.log_out = Some(out);
+        self.flush_events();
+        if let Some(out) = self.log_out.as_deref_mut() {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+
+    /// The events held, into the log sink if one is set (what a console write or a
+    /// notice that follows them must come after).
+    fn flush_events(&mut self) {
+        if let Some(out) = self.log_out.take() {
+            self.write_events(&mut *out);
+            self.log_out = Some(out);
+        }
     }
 
     /// The events held, as lines in `out` (the dropped count stays for `drain_log`).
@@ -680,6 +689,8 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
         let a = |i: usize| args.get(i).map_or(0, |&v| v as u32 as i32);
         let g = self.grants(task);
         let ret = |v: i32| SysAction::Return(Some(Value::I32(v)));
+        // An fd operation's answer on stdio (fd 0..=2); no other fd exists.
+        let on_stdio = |v: i32| ret(if matches!(a(0), 0..=2) { v } else { errno::BADF });
         match call {
             Call::AdcRead => {
                 let ch = a(0);
@@ -787,9 +798,9 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
                 st[8..16].copy_from_slice(&rights.to_le_bytes());
                 ret(put(memory, a(1), &st))
             }
-            Call::FdSeek => ret(if matches!(a(0), 0..=2) { errno::SPIPE } else { errno::BADF }),
-            Call::FdClose => ret(if matches!(a(0), 0..=2) { errno::SUCCESS } else { errno::BADF }),
-            Call::FdNotOnStdio => ret(if matches!(a(0), 0..=2) { errno::NOTSUP } else { errno::BADF }),
+            Call::FdSeek => on_stdio(errno::SPIPE),
+            Call::FdClose => on_stdio(errno::SUCCESS),
+            Call::FdNotOnStdio => on_stdio(errno::NOTSUP),
             // (wasi-libc's start-up scans fds from 3 for preopened directories until BADF.)
             Call::NoSuchFd => ret(errno::BADF),
             Call::ProcRaise => ret(errno::NOSYS),
@@ -819,6 +830,7 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
                 // The HAL clock counts microseconds.
                 ret(put(memory, a(1), &1000u64.to_le_bytes()))
             }
+
             // The other tasks run first: the task's slice ends, as with `co_yield`.
             Call::SchedYield => SysAction::ReturnAndYield(Some(Value::I32(errno::SUCCESS))),
         }
@@ -862,10 +874,7 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
             return;
         }
         // What was logged before this text goes out before it.
-        if let Some(out) = self.log_out.take() {
-            self.write_events(&mut *out);
-            self.log_out = Some(out);
-        }
+        self.flush_events();
         let Some(console) = self.console.as_deref_mut() else { return };
         let Some(Some(slot)) = self.modules.get_mut(usize::from(task)) else { return };
         for line in bytes.split_inclusive(|&b| b == b'\n') {

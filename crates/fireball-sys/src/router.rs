@@ -62,7 +62,8 @@
 //! dies with one pending has it cancelled ([`Syscalls::cancel`]). One pending
 //! transfer per device: another caller gets -6 (`Busy`).
 //!
-//! WASI `proc_exit`, `args_*`, `environ_*` (both empty) and the stdio
+//! WASI `proc_exit`, `args_*`, `environ_*` (a module's name as `argv[0]`, then
+//! what [`Router::set_command_line`] gave it) and the stdio
 //! `fd_fdstat_get`/`fd_seek`/`fd_close` that wasi-libc's start-up and `printf`
 //! import need no grant. Every other import is unknown: the kernel refuses the
 //! module at load with the import's index, which the loader turns into its name.
@@ -311,9 +312,27 @@ pub fn pattern_matches(pattern: &str, uri: &str) -> bool {
 struct Slot<'r> {
     name: &'r str,
     grants: Grants<'r>,
+    cmd: &'r CommandLine<'r>,
     exit: Option<i32>,
     /// The console is at the start of a line for this module.
     line_start: bool,
+}
+
+/// A module's command line: what WASI `args_get` gives it after its name
+/// (`argv[0]`), and its environment (`environ_get`), as `KEY=VALUE` strings.
+/// On a host these come from the command that runs it; on a device, from the
+/// firmware's setup (a constant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CommandLine<'a> {
+    /// The arguments after `argv[0]`.
+    pub args: &'a [&'a str],
+    /// The environment, `KEY=VALUE` each.
+    pub env: &'a [&'a str],
+}
+
+impl CommandLine<'_> {
+    /// No arguments (`argv` is the module's name alone) and no environment.
+    pub const EMPTY: CommandLine<'static> = CommandLine { args: &[], env: &[] };
 }
 
 /// Per-router counters, printed by the system at exit.
@@ -599,10 +618,18 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
     pub fn admit(&mut self, task: TaskId, name: &'r str, grants: Grants<'r>) -> bool {
         match self.modules.get_mut(usize::from(task)) {
             Some(slot) => {
-                *slot = Some(Slot { name, grants, exit: None, line_start: true });
+                *slot = Some(Slot { name, grants, cmd: &CommandLine::EMPTY, exit: None, line_start: true });
                 true
             }
             None => false,
+        }
+    }
+
+    /// Give admitted task `task` its command line (after [`Router::admit`], which
+    /// starts it with none: `argv` its name alone, no environment).
+    pub fn set_command_line(&mut self, task: TaskId, cmd: &'r CommandLine<'r>) {
+        if let Some(Some(slot)) = self.modules.get_mut(usize::from(task)) {
+            slot.cmd = cmd;
         }
     }
 
@@ -781,12 +808,16 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
                 }
                 ret(errno::SUCCESS)
             }
-            // No arguments and no environment: counts and sizes are 0.
-            Call::ArgsSizesGet | Call::EnvironSizesGet => {
-                let r = put(memory, a(0), &0u32.to_le_bytes());
-                ret(if r == errno::SUCCESS { put(memory, a(1), &0u32.to_le_bytes()) } else { r })
+            // argv: the module's name, then its command line's arguments; environ: its
+            // environment.
+            Call::ArgsSizesGet | Call::ArgsGet | Call::EnvironSizesGet | Call::EnvironGet => {
+                let env = matches!(call, Call::EnvironSizesGet | Call::EnvironGet);
+                let slot = self.slot(task);
+                let cmd = slot.map_or(&CommandLine::EMPTY, |s| s.cmd);
+                let name = slot.map(|s| s.name).filter(|_| !env);
+                let get = matches!(call, Call::ArgsGet | Call::EnvironGet);
+                ret(strings(memory, name, if env { cmd.env } else { cmd.args }, get, a(0), a(1)))
             }
-            Call::ArgsGet | Call::EnvironGet => ret(errno::SUCCESS),
             Call::FdFdstatGet => {
                 if !matches!(a(0), 0..=2) {
                     return ret(errno::BADF);
@@ -1344,6 +1375,26 @@ fn clock_event(memory: &mut [u8], out: u32, userdata: u64, nevents: u32) -> i32 
 }
 
 /// Write `bytes` at `ptr`: WASI success, or `fault` outside memory.
+/// WASI's `args_*`/`environ_*` over the strings `head` then `rest`: with `get`,
+/// their pointers to the array at `p0` and the strings, each with its NUL, to `p1`;
+/// else their count to `p0` and their size to `p1`. A pointer out of bounds: EFAULT.
+#[inline(never)]
+fn strings(memory: &mut [u8], head: Option<&str>, rest: &[&str], get: bool, p0: i32, p1: i32) -> i32 {
+    let (mut p, mut at, mut n) = (p0, p1, 0u32);
+    for s in head.iter().chain(rest) {
+        let end = at.wrapping_add(s.len() as i32);
+        if get && (put(memory, p, &at.to_le_bytes()) | put(memory, at, s.as_bytes()) | put(memory, end, &[0])) != errno::SUCCESS {
+            return errno::FAULT;
+        }
+        (p, at, n) = (p.wrapping_add(4), end.wrapping_add(1), n.wrapping_add(1));
+    }
+    if get {
+        return errno::SUCCESS;
+    }
+    let r = put(memory, p0, &n.to_le_bytes());
+    if r == errno::SUCCESS { put(memory, p1, &at.wrapping_sub(p1).to_le_bytes()) } else { r }
+}
+
 fn put(memory: &mut [u8], ptr: i32, bytes: &[u8]) -> i32 {
     match range_mut(memory, ptr, bytes.len() as i32) {
         Some(dst) => {
@@ -1442,5 +1493,42 @@ mod tests {
         }
         let e = log.pop().unwrap();
         assert_eq!((e.level(), e.event(), e.arg()), (Level::Info, event::STDOUT, 3));
+    }
+
+    #[test]
+    fn argv_is_the_name_then_the_command_line_and_pointers_are_checked() {
+        let mut hal: Registry<'_> = Registry::new();
+        let mut log = Logger::new([Event::EMPTY; 8]);
+        let cmd = CommandLine { args: &["-v", ""], env: &["HOME=/h"] };
+        let mut router = Router::new(&mut hal, &mut log, 1);
+        assert!(router.admit(0, "app", Grants::ALL));
+        assert!(router.admit(1, "svc", Grants::ALL));
+        router.set_command_line(0, &cmd);
+        let id = |name: &str| IMPORTS.iter().position(|(_, n, ..)| *n == name).unwrap() as u32;
+        let ok = SysAction::Return(Some(Value::I32(errno::SUCCESS)));
+        let fault = SysAction::Return(Some(Value::I32(errno::FAULT)));
+        let word = |m: &[u8], at: usize| u32::from_le_bytes([m[at], m[at + 1], m[at + 2], m[at + 3]]);
+        let mut m = [0u8; 64];
+        // Sizes: "app\0-v\0\0" is 3 strings in 8 bytes; "HOME=/h\0" 1 in 8; the service's argv is "svc\0".
+        assert_eq!(router.call(0, id("args_sizes_get"), &[0, 4], &mut m), ok);
+        assert_eq!((word(&m, 0), word(&m, 4)), (3, 8));
+        assert_eq!(router.call(0, id("environ_sizes_get"), &[0, 4], &mut m), ok);
+        assert_eq!((word(&m, 0), word(&m, 4)), (1, 8));
+        assert_eq!(router.call(1, id("args_sizes_get"), &[0, 4], &mut m), ok);
+        assert_eq!((word(&m, 0), word(&m, 4)), (1, 4));
+        assert_eq!(router.call(1, id("environ_sizes_get"), &[0, 4], &mut m), ok);
+        assert_eq!((word(&m, 0), word(&m, 4)), (0, 0));
+        // The pointers at 0, the strings at 32.
+        assert_eq!(router.call(0, id("args_get"), &[0, 32], &mut m), ok);
+        assert_eq!([word(&m, 0), word(&m, 4), word(&m, 8)], [32, 36, 39]);
+        assert_eq!(&m[32..40], b"app\0-v\0\0");
+        assert_eq!(router.call(0, id("environ_get"), &[16, 48], &mut m), ok);
+        assert_eq!((word(&m, 16), &m[48..56]), (48, &b"HOME=/h\0"[..]));
+        // Either array past the memory: EFAULT.
+        let mut m = [0u8; 64];
+        assert_eq!(router.call(0, id("args_get"), &[56, 0], &mut m), fault);
+        assert_eq!(router.call(0, id("args_get"), &[0, 60], &mut m), fault);
+        assert_eq!(router.call(0, id("environ_get"), &[0, u32::MAX as u64], &mut m), fault);
+        assert_eq!(router.call(0, id("args_sizes_get"), &[62, 0], &mut m), fault);
     }
 }

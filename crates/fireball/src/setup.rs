@@ -40,7 +40,7 @@ use fireball_sys::hal::sim::SimTime;
 use fireball_sys::hal::{Device, Registry};
 use fireball_sys::log::{ring_in, Event, Logger, CAPACITY};
 use fireball_sys::manifest::{Manifest, PortRef, Wire};
-use fireball_sys::router::{Grants, Router};
+use fireball_sys::router::{CommandLine, Grants, Router};
 use fireball_wasm::{ExternKind, Features, HostLimits, LoadError, Module, Prevalidated, StackLimits};
 
 use crate::error::{BuildError, EntryError, Need, ENTRY_CANDIDATES};
@@ -104,32 +104,41 @@ pub struct Guest<'a> {
     pub entry: Option<&'a str>,
     /// Whether it is a service.
     pub service: bool,
+    /// Its WASI command line after `argv[0]` (its name) and its environment.
+    pub cmd: &'a CommandLine<'a>,
 }
 
 impl<'a> Guest<'a> {
     /// The guest app, from a wasm binary or a packed module (validated when the system is built).
     pub const fn app(name: &'a str, bytes: &'a [u8]) -> Guest<'a> {
-        Guest { name, image: Image::Wasm(bytes), entry: None, service: false }
+        Guest { name, image: Image::Wasm(bytes), entry: None, service: false, cmd: &CommandLine::EMPTY }
     }
 
     /// A service plugin, from a wasm binary or a packed module (validated when the system is built).
     pub const fn service(name: &'a str, bytes: &'a [u8]) -> Guest<'a> {
-        Guest { name, image: Image::Wasm(bytes), entry: None, service: true }
+        Guest { name, image: Image::Wasm(bytes), entry: None, service: true, cmd: &CommandLine::EMPTY }
     }
 
     /// The guest app, from a packed module the firmware's build validated (see [`Image::Prevalidated`]).
     pub const fn prevalidated_app(name: &'a str, packed: Prevalidated<'a>) -> Guest<'a> {
-        Guest { name, image: Image::Prevalidated(packed), entry: None, service: false }
+        Guest { name, image: Image::Prevalidated(packed), entry: None, service: false, cmd: &CommandLine::EMPTY }
     }
 
     /// A service plugin, from a packed module the firmware's build validated (see [`Image::Prevalidated`]).
     pub const fn prevalidated_service(name: &'a str, packed: Prevalidated<'a>) -> Guest<'a> {
-        Guest { name, image: Image::Prevalidated(packed), entry: None, service: true }
+        Guest { name, image: Image::Prevalidated(packed), entry: None, service: true, cmd: &CommandLine::EMPTY }
     }
 
     /// Start `entry` instead of `_start`.
     pub const fn entry(mut self, entry: &'a str) -> Guest<'a> {
         self.entry = Some(entry);
+        self
+    }
+
+    /// Give it a command line: WASI `args_get` answers its name, then `cmd.args`;
+    /// `environ_get` answers `cmd.env` (a restart keeps both).
+    pub const fn command_line(mut self, cmd: &'a CommandLine<'a>) -> Guest<'a> {
+        self.cmd = cmd;
         self
     }
 }
@@ -662,6 +671,7 @@ pub(crate) struct Launch<'a> {
     pub(crate) restarts: u8,
     pub(crate) ports: [u8; PORTS],
     pub(crate) module: &'a Module<'a, &'a Partition>,
+    pub(crate) cmd: &'a CommandLine<'a>,
 }
 
 impl<'a> Launch<'a> {
@@ -672,6 +682,7 @@ impl<'a> Launch<'a> {
         // (The router in use by its caller: no grants, so the spawn fails closed.)
         if let Ok(mut r) = router.try_borrow_mut() {
             r.admit(t, self.name, self.grants);
+            r.set_command_line(t, self.cmd);
         }
         let t = kernel.spawn_wasm_with_stack(self.module, self.entry, self.heap, slot, self.limits, thread_limits(slot))?;
         kernel.bind_ports(t, self.ports);
@@ -921,6 +932,7 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
             restarts: manifest.as_ref().map_or(0, |m| m.restarts(g.name)),
             ports: ports.get(k).copied().unwrap_or([NO_CHANNEL; PORTS]),
             module,
+            cmd: g.cmd,
         };
         heap.reset_peak();
         if fill {

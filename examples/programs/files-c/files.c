@@ -1,11 +1,14 @@
 /* What a C program written for a POSIX box gets on a device with no file system,
  * no input and no network: it loads (Fireball provides all of WASI preview 1), and
  * each call that needs what the device lacks fails with an errno, as it would on a
- * machine without the file or the permission. Nothing in it knows about Fireball. */
+ * machine without the file or the permission. Its command line and environment are
+ * what the system gives it (`fireball run files.wasm ARG… --env KEY=VALUE`; argv[0]
+ * is the module's name). Nothing in it knows about Fireball. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -19,7 +22,17 @@ static void report(const char *what, int failed) {
         printf("%s: ok\n", what);
 }
 
-int main(void) {
+extern char **environ;
+
+int main(int argc, char **argv) {
+    for (int i = 0; i < argc; i++)
+        printf("argv[%d]: %s\n", i, argv[i]);
+    int vars = 0;
+    for (char **e = environ; *e; e++, vars++)
+        printf("environ: %s\n", *e);
+    const char *home = getenv("HOME");
+    printf("%d environment variable(s); HOME: %s\n", vars, home ? home : "not set");
+
     char line[64];
     if (fgets(line, sizeof line, stdin))
         printf("stdin: %s", line);

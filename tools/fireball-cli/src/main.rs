@@ -128,7 +128,13 @@ struct RunArgs {
     /// With `--gdb`: start at once; lldb attaches whenever it connects (and again after a detach).
     #[arg(long, requires = "gdb")]
     gdb_nowait: bool,
-    /// Arguments for the invoked function, one per parameter.
+    /// The app's environment variable `KEY=VALUE` (repeatable): WASI `environ_get`,
+    /// C's `getenv`, Rust's `std::env::var`. Without it the environment is empty.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// The app's command-line arguments (WASI `args_get`, after `argv[0]`, the module's
+    /// name; put `--` before any that starts with `-`); with --invoke, the invoked
+    /// function's arguments, one per parameter.
     #[arg(allow_negative_numbers = true)]
     args: Vec<String>,
 }
@@ -601,7 +607,12 @@ static STOP: AtomicBool = AtomicBool::new(false);
 
 /// `fireball run app.wasm` without `--invoke`: the app and its services on the kernel.
 fn run_system(a: &RunArgs) -> Result<u8, String> {
-    let app = module_spec(&a.module)?;
+    let mut app = module_spec(&a.module)?;
+    if let Some(e) = a.env.iter().find(|e| !e.contains('=') || e.starts_with('=')) {
+        return Err(format!("--env {e}: give the variable as KEY=VALUE"));
+    }
+    app.args = a.args.clone();
+    app.env = a.env.clone();
     let services = a.services.iter().map(|s| module_spec(s)).collect::<Result<Vec<_>, _>>()?;
     let mut adc: Vec<Signal<'static>> = Vec::new();
     let given = a.adc.iter().map(|s| parse_signal(s)).collect::<Result<Vec<_>, _>>()?;
@@ -702,12 +713,6 @@ const EXIT_FAULT: u8 = 134;
 fn run(a: &RunArgs) -> Result<u8, String> {
     if a.invoke.is_none() {
         // What only a bare call takes would be ignored on the kernel: refuse it.
-        if !a.args.is_empty() {
-            return Err(format!(
-                "arguments ({}) go to an `--invoke`d function: a program on the kernel has no command line (WASI args_get returns none)",
-                a.args.join(" ")
-            ));
-        }
         let bare: Vec<&str> = [("--fuel", a.fuel.is_some()), ("--max-memory", a.max_memory.is_some()), ("--stack", a.stack.is_some()), ("--depth", a.depth.is_some())]
             .iter()
             .filter_map(|&(o, given)| given.then_some(o))
@@ -721,6 +726,9 @@ fn run(a: &RunArgs) -> Result<u8, String> {
             ));
         }
         return run_system(a);
+    }
+    if !a.env.is_empty() {
+        return Err("--env is the environment of a program on the kernel: an `--invoke`d function has none".to_string());
     }
     let bytes = load_bytes(&a.module)?;
     let module = load_module(&bytes).map_err(|e| describe_load_error(&a.module, &e))?;

@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use fireball::{AdcTap, BuildError, Builder, Ended, EntryError, Guest, Image, Notice, Parts, Stop, Time};
+use fireball::{AdcTap, BuildError, Builder, CommandLine, Ended, EntryError, Guest, Image, Notice, Parts, Stop, Time};
 use fireball_coos::sched::{Counters, Fault, SpawnError, TaskState};
 use fireball_sys::hal::sim::{Signal, SimAdc, SimBle, SimClock, SimCrc32, SimGpio, SimI2c, SimSpi, SimTime, SimTx, SimUart};
 use fireball_wasm::{Module, StackLimits, TrapCode};
@@ -92,13 +92,22 @@ pub struct ModuleSpec {
     pub bytes: Vec<u8>,
     /// Entry export (`[] -> []`); `None`: `_start`, else the only such export.
     pub entry: Option<String>,
+    /// Its WASI command line after `argv[0]` (its name).
+    pub args: Vec<String>,
+    /// Its WASI environment, `KEY=VALUE` each.
+    pub env: Vec<String>,
 }
 
 impl ModuleSpec {
     /// A module loaded from `path`, named after the file's stem (`examples/sensor/sensor.wasm` → `sensor`).
     pub fn new(path: &str, bytes: Vec<u8>, entry: Option<String>) -> ModuleSpec {
         let name = std::path::Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("module").to_string();
-        ModuleSpec { name, bytes, entry }
+        ModuleSpec { name, bytes, entry, args: Vec::new(), env: Vec::new() }
+    }
+
+    /// A module named `name`, started at `_start` or its only `[] -> []` export.
+    pub fn named(name: &str, bytes: Vec<u8>) -> ModuleSpec {
+        ModuleSpec { name: name.to_string(), bytes, entry: None, args: Vec::new(), env: Vec::new() }
     }
 }
 
@@ -425,11 +434,13 @@ fn describe(e: &BuildError<'_>) -> String {
 /// The modules of `cfg`, app first, with their bytes, names and entries leaked
 /// (on a device they stay in flash for good).
 fn guests(app: Option<ModuleSpec>, services: Vec<ModuleSpec>) -> Vec<Guest<'static>> {
+    let strings = |v: &[String]| -> &'static [&'static str] { Box::leak(v.iter().map(|s| leak_str(s)).collect::<Vec<_>>().into_boxed_slice()) };
     let leak = |s: ModuleSpec, service: bool| Guest {
         name: leak_str(&s.name),
         image: Image::Wasm(Box::leak(s.bytes.into_boxed_slice())),
         entry: s.entry.as_deref().map(leak_str),
         service,
+        cmd: Box::leak(Box::new(CommandLine { args: strings(&s.args), env: strings(&s.env) })),
     };
     app.map(|a| leak(a, false)).into_iter().chain(services.into_iter().map(|s| leak(s, true))).collect()
 }

@@ -496,8 +496,13 @@ fn kernel_runs_refuse_what_they_would_ignore() {
     assert_clean_error(code, &err, "--fuel only applies with --invoke");
     let (code, _, err) = fireball(&["run", &hello, "--depth", "5000", "--stack", "100000"]);
     assert_clean_error(code, &err, "--stack, --depth only apply with --invoke");
-    let (code, _, err) = fireball(&["run", &hello, "x", "y"]);
-    assert_clean_error(code, &err, "arguments (x y) go to an `--invoke`d function");
+    // (Arguments are the app's command line; an environment entry must be KEY=VALUE.)
+    let (code, _, err) = fireball(&["run", &hello, "--env", "NOVALUE", "x", "y"]);
+    assert_clean_error(code, &err, "--env NOVALUE: give the variable as KEY=VALUE");
+    let (code, _, err) = fireball(&["run", &hello, "--env", "=1"]);
+    assert_clean_error(code, &err, "--env =1: give the variable as KEY=VALUE");
+    let (code, _, err) = fireball(&["run", &example("fib.wat"), "--invoke", "fib", "--env", "A=1", "5"]);
+    assert_clean_error(code, &err, "an `--invoke`d function has none");
     for ram in ["100000M", "99999999999999"] {
         let (code, _, err) = fireball(&["run", &hello, "--ram", ram]);
         assert_clean_error(code, &err, "the largest size the simulator takes");

@@ -169,7 +169,7 @@ fn request_probe(uri: &str, msg: &[u8]) -> ModuleSpec {
         uri.len(),
         msg.len()
     );
-    ModuleSpec { name: "probe".into(), bytes: wat::parse_str(&wat).expect("wat"), entry: None }
+    ModuleSpec::named("probe", wat::parse_str(&wat).expect("wat"))
 }
 
 #[test]

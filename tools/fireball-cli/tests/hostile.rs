@@ -46,7 +46,7 @@ fn hostile(file: &str, entry: Option<&str>) -> ModuleSpec {
 }
 
 fn wat_module(name: &str, text: &str) -> ModuleSpec {
-    ModuleSpec { name: name.into(), bytes: wat::parse_str(text).expect("wat"), entry: None }
+    ModuleSpec::named(name, wat::parse_str(text).expect("wat"))
 }
 
 /// The well-behaved pair: the gateway receives on its port 1 what the sensor sends on its port 0.
@@ -520,7 +520,7 @@ fn a_huge_br_table_is_refused_at_load() {
     // 30 000 targets: 240 KB of side table if loaded plain (8 B per target), far more than
     // a 64 KiB device can give a service.
     let n = 30_000u32;
-    let e = refused(ModuleSpec { name: "br".into(), bytes: br_table_module(n), entry: None });
+    let e = refused(ModuleSpec::named("br", br_table_module(n)));
     assert!(e.starts_with("br: needs") || e.starts_with("--ram 65536: the plan does not fit"), "{e}");
 
     // 30 000 nested blocks as targets: the validator's control stack alone needs more than
@@ -534,7 +534,7 @@ fn a_huge_br_table_is_refused_at_load() {
     body.push_str(" (local.get 0))");
     body.extend((0..=n).map(|_| ")"));
     let deep = wat::parse_str(format!(r#"(module (func (param i32) {body}) (func (export "run")))"#)).expect("deep");
-    let e = refused(ModuleSpec { name: "deep".into(), bytes: deep, entry: None });
+    let e = refused(ModuleSpec::named("deep", deep));
     assert!(e.starts_with("deep: does not fit its partition"), "{e}");
 }
 
@@ -548,7 +548,7 @@ fn a_huge_br_table_runs_packed_next_to_the_others() {
     let mut packed = Vec::new();
     module.write_packed(|b| packed.extend_from_slice(b));
     // ~16 instructions per target, 30 000 of them, among the others' slices: 400 ms simulated.
-    let run = as_service(ModuleSpec { name: "br".into(), bytes: packed, entry: None }, "sink br:0\n", 400);
+    let run = as_service(ModuleSpec::named("br", packed), "sink br:0\n", 400);
     let sum = (0..n).map(|k| (k % 4) as i32).sum::<i32>() - 1; // past the last target: the default, -1
     assert_eq!(run.sink("br:0"), [sum], "{}", show(&run));
     assert_eq!(run.offender().state, TaskState::Done);

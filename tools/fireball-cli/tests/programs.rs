@@ -34,8 +34,13 @@ fn fireball(args: &[&str]) -> (i32, String, String) {
 /// Run a program until it exits (`limit` is only a safety net) and return the
 /// lines the console prefixed with `[name] `: its stdout, then how it ended.
 fn run(path: &str, name: &str, ram: &str, limit: &str) -> Vec<String> {
+    run_with(path, name, &["--ram", ram, "--for", limit])
+}
+
+/// [`run`] with these options and arguments after the program's path.
+fn run_with(path: &str, name: &str, rest: &[&str]) -> Vec<String> {
     let path = if path.starts_with('/') { path.to_string() } else { program(path) };
-    let (code, out, err) = fireball(&["run", &path, "--ram", ram, "--for", limit]);
+    let (code, out, err) = fireball(&[&["run", path.as_str()], rest].concat());
     assert_eq!(code, 0, "stderr: {err}\nstdout: {out}");
     assert!(out.contains("-- stopped: every module has finished"), "{out}");
     assert!(!out.contains("wrote"), "stdout is printed once, not logged too: {out}");
@@ -83,6 +88,8 @@ fn a_posix_c_program_gets_errors_not_a_refusal() {
     assert_eq!(
         lines,
         [
+            "argv[0]: files",
+            "0 environment variable(s); HOME: not set",
             "stdin: end of file",
             "fopen config.txt: Capabilities insufficient",
             "fopen log.txt for writing: Capabilities insufficient",
@@ -106,9 +113,35 @@ fn a_posix_c_program_gets_errors_not_a_refusal() {
     assert!(out.contains("imports: all provided by Fireball"), "{out}");
 }
 
+/// `fireball run`'s arguments and `--env` are the app's WASI command line and
+/// environment (`argv[0]` its name; `--` passes an argument that starts with `-`).
+#[test]
+fn the_app_gets_its_command_line_and_environment() {
+    let args = ["--for", "1s", "--env", "HOME=/home/dev", "--env", "EMPTY=", "first", "two words", "--", "-v", ""];
+    let lines = run_with("files-c/files.wasm", "files", &args);
+    assert_eq!(
+        lines[..8],
+        [
+            "argv[0]: files",
+            "argv[1]: first",
+            "argv[2]: two words",
+            "argv[3]: -v",
+            "argv[4]: ",
+            "environ: HOME=/home/dev",
+            "environ: EMPTY=",
+            "2 environment variable(s); HOME: /home/dev",
+        ]
+    );
+    // Packed, the same (the command line is the router's, not the module's).
+    assert_eq!(run_with(&packed("files-c/files.wasm"), "files", &args), lines);
+    // Rust's std::env::args sees the same argv.
+    let lines = run_with("hello-rust/hello.wasm", "hello", &["--ram", "104K", "--for", "1s", "a", "b"]);
+    assert_eq!(lines.get(1).map(String::as_str), Some("3 args, argv[0] = hello"));
+}
+
 #[test]
 fn hello_rust_prints_its_lines() {
-    // `fireball run` passes no arguments, not even argv[0].
+    // `fireball run` with no arguments: argv is the module's name alone.
     let plain = run("hello-rust/hello.wasm", "hello", "104K", "1s");
     let packed = run(&packed("hello-rust/hello.wasm"), "hello", "96K", "1s");
     assert_eq!(plain, packed);
@@ -116,7 +149,7 @@ fn hello_rust_prints_its_lines() {
         plain,
         [
             "Hello from Rust on Fireball!",
-            "0 args (no argv[0])",
+            "1 args, argv[0] = hello",
             "first 20 primes: [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71]",
             "their sum: 639, the last: 71",
             "string \"2-3-5-7-11-13-17-19\": 19 bytes, FNV-1a 0x7e3c17c3",
@@ -199,7 +232,9 @@ fn inspect_and_run_agree() {
                 let why = out.lines().find_map(|l| l.split_once("does NOT fit: ")).map(|(_, w)| w.trim()).unwrap_or_else(|| panic!("{m} {ram}: no verdict in {out}"));
                 if why.starts_with("a trial run") {
                     // It loads, and its heap then outgrows the memory P5 backs: run says so too
-                    // (and exits with a fault's status), and the size inspect suggests runs.
+                    // (and exits with a fault's status) within the trial's second, and the size
+                    // inspect suggests runs.
+                    let (rcode, rout, rerr) = fireball(&["run", &path, "--ram", ram, "--for", "1s"]);
                     assert_eq!(rcode, 134, "{m} {ram}: {rerr}");
                     assert!(rout.contains("terminated: trap (out of bounds memory access) (its partition backs"), "{m} {ram}:\n{rout}");
                     let fix = why.rsplit_once("it runs with --ram ").map(|(_, k)| k.trim()).unwrap_or_else(|| panic!("{m} {ram}: no size in {why}"));

@@ -8,7 +8,7 @@ use fireball_sys::hal::sim::Signal;
 use fireball_wasm::TrapCode;
 
 fn wat(name: &str, text: &str) -> ModuleSpec {
-    ModuleSpec { name: name.into(), bytes: wat::parse_str(text).expect("wat"), entry: None }
+    ModuleSpec::named(name, wat::parse_str(text).expect("wat"))
 }
 
 fn example(path: &str) -> ModuleSpec {

@@ -3,7 +3,7 @@
 //!
 //! `println!` goes through WASI `fd_write`; `Vec` and `String` through
 //! wasi-libc's `malloc`; `std::env::args` through `args_sizes_get`/`args_get`,
-//! which Fireball answers with no arguments at all (not even argv[0]).
+//! which Fireball answers with the module's name, then `fireball run`'s arguments.
 
 fn main() {
     println!("Hello from Rust on Fireball!");

@@ -433,7 +433,12 @@ impl<A: Allocator + Clone> Thread<A> {
     /// one more live pointer; the table limit read in the rare instructions' arm instead of
     /// the prologue (a `co_yield` switch −3 instructions, M4 CoreMark +1.8 %: register
     /// allocation); `core::hint::cold_path()` on the two out-of-fuel exits (same M4 code;
-    /// x86 fuel column unchanged within noise, the unmetered loop 5 % slower: layout).
+    /// x86 fuel column unchanged within noise, the unmetered loop 5 % slower: layout);
+    /// the dispatch leaving `pc` at the opcode, each arm moving it past (so the dispatch
+    /// keeps no copy of the old `pc` for `at!()`): M4 CoreMark +11 %, LLVM copied `pc`
+    /// at the dispatch all the same and spilled `fp`; a taken branch testing `drop == 0`
+    /// before the escape mark (`sidetable`): +0.3 % written as `||` (LLVM tests the
+    /// mark first anyway), +20 % as a third `take!` (the whole loop's registers moved).
     #[cfg(not(feature = "checked"))]
     #[inline(always)]
     fn execute<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool, const DEBUG: bool>(

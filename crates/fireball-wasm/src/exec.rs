@@ -436,9 +436,13 @@ impl<A: Allocator + Clone> Thread<A> {
     /// x86 fuel column unchanged within noise, the unmetered loop 5 % slower: layout);
     /// the dispatch leaving `pc` at the opcode, each arm moving it past (so the dispatch
     /// keeps no copy of the old `pc` for `at!()`): M4 CoreMark +11 %, LLVM copied `pc`
-    /// at the dispatch all the same and spilled `fp`; a taken branch testing `drop == 0`
-    /// before the escape mark (`sidetable`): +0.3 % written as `||` (LLVM tests the
-    /// mark first anyway), +20 % as a third `take!` (the whole loop's registers moved).
+    /// at the dispatch all the same and spilled `fp`; side-table entries with each field
+    /// within one 32-bit half (`dstp` decoded by one `sxth` instead of three instructions
+    /// across the halves) and the escape mark in `drop`: M4 CoreMark −1.0 %, but x86-64
+    /// +3 to +6 % host instructions on every workload (callgrind: `stp` and the memarg
+    /// spilled around the loop), the same with the mark left in `keep`; stores with a
+    /// `mem_store` of constant width per opcode group instead of one of variable width:
+    /// M4 +3.8 %, +1.2 KB.
     #[cfg(not(feature = "checked"))]
     #[inline(always)]
     fn execute<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool, const DEBUG: bool>(

@@ -16,7 +16,7 @@
 //!
 //! ```text
 //!  0  magic      "FBX\0"
-//!  4  version    u16 = 2 (this container)     6  table version u16 = 2 (sidetable's format)
+//!  4  version    u16 = 2 (this container)     6  table version u16 = 1 (sidetable's format)
 //!  8  wasm_len   u32                         12  side_len u32 (bytes, a multiple of 8)
 //! 16  overflow_len u32 (a multiple of 24)    20  funcs u32: defined functions
 //! 24  hash       u64: FNV-1a over the payload's 64-bit words (zero-padded tail)
@@ -38,7 +38,7 @@ pub const MAGIC: [u8; 4] = *b"FBX\0";
 /// Container version.
 pub const VERSION: u16 = 2;
 /// Side-table format version.
-pub const TABLE_VERSION: u16 = 2;
+pub const TABLE_VERSION: u16 = 1;
 /// Header bytes before the payload.
 pub const HEADER_BYTES: usize = 32;
 

@@ -26,27 +26,21 @@
 //! ## One entry: 64 bits of deltas and counts
 //!
 //! ```text
-//!   high word                                low word
-//!  63     58 57      48 47            32   31 28 27      18 17             0
-//! ┌─────────┬──────────┬────────────────┐ ┌──────┬──────────┬────────────────┐
-//! │ drop u6 │ fall u10 │   dstp i16     │ │keep 4│ cost u10 │    dpc i18     │
-//! └─────────┴──────────┴────────────────┘ └──────┴──────────┴────────────────┘
+//!  63     58 57  54 53      44 43      34 33            18 17             0
+//! ┌─────────┬──────┬──────────┬──────────┬────────────────┬────────────────┐
+//! │ drop u6 │keep 4│ fall u10 │ cost u10 │   dstp i16     │    dpc i18     │
+//! └─────────┴──────┴──────────┴──────────┴────────────────┴────────────────┘
 //! ```
-//!
-//! Each field lies within one 32-bit half, so a Cortex-M extracts it in one
-//! instruction (`sbfx`, `ubfx`, `sxth`, a shift). The escape mark is in `drop`,
-//! which a taken branch tests anyway (most carry nothing: `drop` is 0), and a
-//! `br_if` not taken reads the high word alone (the mark and `fall`).
 //!
 //! - `dpc`: target pc − the branch instruction's own offset (±128 KiB);
 //! - `dstp`: target stp − this entry's index (±32 K entries);
 //! - `cost`: instructions from the target to the end of its straight-line run;
 //! - `fall`: instructions from just after this site to the end of that run
 //!   (`br_if` not taken, `if` entering its then-arm);
-//! - `keep` (0..=15): values carried to the target; `drop` (0..=62): values
+//! - `keep` (0..=14): values carried to the target; `drop` (0..=63): values
 //!   discarded under them.
 //!
-//! The rare site whose numbers do not fit is an **escape**: `drop` = 63 and
+//! The rare site whose numbers do not fit is an **escape**: `keep` = 15 and
 //! the low 32 bits index the overflow table, whose 24-byte records hold the
 //! same six fields at full width ([`Entry::to_wide`]). C and Rust code never
 //! needed one in the programs measured (`fireball inspect` prints the count).
@@ -84,14 +78,12 @@ pub const WIDE_BYTES: usize = 24;
 
 const DPC_BITS: u32 = 18;
 const DSTP_BITS: u32 = 16;
-const COST_SHIFT: u32 = 18;
-const KEEP_SHIFT: u32 = 28;
-const DSTP_SHIFT: u32 = 32;
-const FALL_SHIFT: u32 = 48;
-const DROP_SHIFT: u32 = 58;
+const COST_SHIFT: u32 = 34;
+const FALL_SHIFT: u32 = 44;
 const COUNT_MASK: u64 = 0x3ff;
-/// `drop` of an escape.
-const ESCAPE: u64 = 63;
+const KEEP_SHIFT: u32 = 54;
+const DROP_SHIFT: u32 = 58;
+const ESCAPE: u64 = 0xf;
 
 /// One branch site's landing information, unpacked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -122,17 +114,17 @@ impl Entry {
             || !fits_signed(self.dstp, DSTP_BITS)
             || self.cost as u64 > COUNT_MASK
             || self.fall as u64 > COUNT_MASK
-            || self.keep >= 16
-            || self.drop as u64 >= ESCAPE
+            || self.keep as u64 >= ESCAPE
+            || self.drop >= 64
         {
             return None;
         }
         Some(
             (self.dpc as u64 & ((1 << DPC_BITS) - 1))
+                | (self.dstp as u64 & ((1 << DSTP_BITS) - 1)) << DPC_BITS
                 | (self.cost as u64) << COST_SHIFT
-                | (self.keep as u64) << KEEP_SHIFT
-                | (self.dstp as u64 & ((1 << DSTP_BITS) - 1)) << DSTP_SHIFT
                 | (self.fall as u64) << FALL_SHIFT
+                | (self.keep as u64) << KEEP_SHIFT
                 | (self.drop as u64) << DROP_SHIFT,
         )
     }
@@ -156,13 +148,13 @@ impl Entry {
     /// [`Entry::dstp`] of the packed word `w`.
     #[inline(always)]
     pub fn dstp_of(w: u64) -> i32 {
-        (w >> DSTP_SHIFT) as u16 as i16 as i32
+        ((w << (64 - DPC_BITS - DSTP_BITS)) as i64 >> (64 - DSTP_BITS)) as i32
     }
 
     /// [`Entry::cost`] of the packed word `w`.
     #[inline(always)]
     pub fn cost_of(w: u64) -> u32 {
-        (w as u32 >> COST_SHIFT) & COUNT_MASK as u32
+        ((w >> COST_SHIFT) & COUNT_MASK) as u32
     }
 
     /// [`Entry::fall`] of the packed word `w`.
@@ -174,7 +166,7 @@ impl Entry {
     /// [`Entry::keep`] of the packed word `w`.
     #[inline(always)]
     pub fn keep_of(w: u64) -> u32 {
-        w as u32 >> KEEP_SHIFT
+        ((w >> KEEP_SHIFT) & ESCAPE) as u32
     }
 
     /// [`Entry::drop`] of the packed word `w`.
@@ -185,13 +177,13 @@ impl Entry {
 
     /// The escape word pointing at overflow record `index`.
     pub fn escape(index: u32) -> u64 {
-        ESCAPE << DROP_SHIFT | index as u64
+        ESCAPE << KEEP_SHIFT | index as u64
     }
 
     /// The overflow record `index`, if `w` is an escape.
     #[inline(always)]
     pub fn escaped(w: u64) -> Option<u32> {
-        (Self::drop_of(w) == ESCAPE as u32).then_some(w as u32)
+        ((w >> KEEP_SHIFT) & ESCAPE == ESCAPE).then_some(w as u32)
     }
 
     /// The full-width overflow record.
@@ -266,7 +258,7 @@ mod tests {
 
     #[test]
     fn pack_round_trips_and_escapes() {
-        let e = Entry { dpc: -131072, dstp: 32767, keep: 15, drop: 62, cost: 1023, fall: 0 };
+        let e = Entry { dpc: -131072, dstp: 32767, keep: 14, drop: 63, cost: 1023, fall: 0 };
         let w = e.pack().expect("fits");
         assert_eq!(Entry::escaped(w), None);
         assert_eq!(Entry::unpack(w), e);
@@ -275,8 +267,8 @@ mod tests {
         for big in [
             Entry { dpc: 131072, ..e },
             Entry { dstp: -32769, ..e },
-            Entry { keep: 16, ..e },
-            Entry { drop: 63, ..e },
+            Entry { keep: 15, ..e },
+            Entry { drop: 64, ..e },
             Entry { cost: 1024, ..e },
             Entry { fall: 5000, ..e },
         ] {

@@ -534,6 +534,8 @@ pub struct Router<'r, 'd, S, const N: usize = { crate::hal::DEFAULT_CAPACITY }> 
     pending: [Option<Pending>; MAX_MODULES],
     sleeping: [Option<Sleep>; MAX_MODULES],
     offload_timeout_ms: u64,
+    /// WASI's realtime clock at boot, in µs since 1970 ([`Router::set_realtime_at_boot`]).
+    realtime_at_boot_us: u64,
     rng: u64,
     stats: RouterStats,
 }
@@ -550,6 +552,7 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
             pending: [None; MAX_MODULES],
             sleeping: [None; MAX_MODULES],
             offload_timeout_ms: OFFLOAD_TIMEOUT_MS,
+            realtime_at_boot_us: 0,
             rng: seed,
             stats: RouterStats::default(),
         }
@@ -558,6 +561,14 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
     /// How long an offloaded transfer may stay pending ([`OFFLOAD_TIMEOUT_MS`] by default).
     pub fn set_offload_timeout(&mut self, ms: u64) {
         self.offload_timeout_ms = ms;
+    }
+
+    /// Where WASI's realtime clock (`CLOCK_REALTIME`: C's `time`, Rust's `SystemTime`)
+    /// stood at boot, in µs since 1970-01-01 UTC: a board sets it from its RTC or the
+    /// network, a simulator from the host. Until then it counts from 1970 at boot, as the
+    /// monotonic clock does.
+    pub fn set_realtime_at_boot(&mut self, unix_us: u64) {
+        self.realtime_at_boot_us = unix_us;
     }
 
     /// Offloaded transfers pending now.
@@ -793,6 +804,8 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
                     return ret(errno::INVAL);
                 }
                 let Ok(us) = self.hal.time_us() else { return ret(errno::INVAL) };
+                // Clock 0 is realtime: the monotonic time from its value at boot.
+                let us = if a(0) == 0 { us.saturating_add(self.realtime_at_boot_us) } else { us };
                 ret(put(memory, a(2), &us.saturating_mul(1000).to_le_bytes()))
             }
             Call::RandomGet => {
@@ -1170,9 +1183,14 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
             let error = match tag {
                 EVENT_CLOCK if field(16) as u32 > 1 => errno::INVAL,
                 EVENT_CLOCK => {
-                    // Whole microseconds, rounded up: a sleep never ends early.
+                    // Whole microseconds, rounded up: a sleep never ends early. An absolute
+                    // time on the realtime clock (0) is one on the monotonic one after boot.
                     let us = field(24).div_ceil(1000);
-                    let until = if field(40) as u16 & ABSTIME != 0 { us } else { now.saturating_add(us) };
+                    let until = match (field(40) as u16 & ABSTIME != 0, field(16) as u32) {
+                        (true, 0) => us.saturating_sub(self.realtime_at_boot_us),
+                        (true, _) => us,
+                        (false, _) => now.saturating_add(us),
+                    };
                     if until > now {
                         if earliest.is_none_or(|(t, _)| until < t) {
                             earliest = Some((until, userdata));
@@ -1530,5 +1548,46 @@ mod tests {
         assert_eq!(router.call(0, id("args_get"), &[0, 60], &mut m), fault);
         assert_eq!(router.call(0, id("environ_get"), &[0, u32::MAX as u64], &mut m), fault);
         assert_eq!(router.call(0, id("args_sizes_get"), &[62, 0], &mut m), fault);
+    }
+
+    #[test]
+    fn the_realtime_clock_counts_from_its_value_at_boot() {
+        use crate::hal::sim::{SimClock, SimTime};
+        let time = SimTime::new();
+        let mut clock = SimClock::new(&time);
+        let mut hal: Registry<'_> = Registry::new();
+        hal.register("clock", &mut clock).expect("a free slot");
+        let mut log = Logger::new([Event::EMPTY; 8]);
+        let mut router = Router::new(&mut hal, &mut log, 1);
+        assert!(router.admit(0, "g", Grants::ALL));
+        let id = |name: &str| IMPORTS.iter().position(|(_, n, ..)| *n == name).unwrap() as u32;
+        let ok = SysAction::Return(Some(Value::I32(errno::SUCCESS)));
+        let mut m = [0u8; 128];
+        let ns = |m: &[u8]| u64::from_le_bytes(m[0..8].try_into().unwrap());
+        time.advance_ms(5);
+        // Not set: both clocks count from 0 at boot.
+        assert_eq!(router.call(0, id("clock_time_get"), &[0, 1, 0], &mut m), ok);
+        assert_eq!(ns(&m), 5_000_000);
+        router.set_realtime_at_boot(1_796_000_000_000_000);
+        assert_eq!(router.call(0, id("clock_time_get"), &[0, 1, 0], &mut m), ok);
+        assert_eq!(ns(&m), 1_796_000_000_005_000_000);
+        assert_eq!(router.call(0, id("clock_time_get"), &[1, 1, 0], &mut m), ok);
+        assert_eq!(ns(&m), 5_000_000);
+        // An absolute wait on the realtime clock 10 ms after boot parks until then (a
+        // subscription at 16: userdata, tag 0 = clock, clock id at 32, time at 40, flags at 56).
+        let sub = |m: &mut [u8], clock: u32, at_ns: u64| {
+            m[16..64].fill(0);
+            m[32..36].copy_from_slice(&clock.to_le_bytes());
+            m[40..48].copy_from_slice(&at_ns.to_le_bytes());
+            m[56..58].copy_from_slice(&1u16.to_le_bytes());
+        };
+        sub(&mut m, 0, 1_796_000_000_010_000_000);
+        assert!(matches!(router.call(0, id("poll_oneoff"), &[16, 64, 1, 8], &mut m), SysAction::Park { .. }));
+        assert_eq!(router.sleeping_until_ms(), Some(10));
+        // (The same absolute time on the monotonic clock is far away.)
+        router.cancel(0);
+        sub(&mut m, 1, 1_796_000_000_010_000_000);
+        assert!(matches!(router.call(0, id("poll_oneoff"), &[16, 64, 1, 8], &mut m), SysAction::Park { .. }));
+        assert!(router.sleeping_until_ms().is_some_and(|ms| ms > 1_000_000_000));
     }
 }

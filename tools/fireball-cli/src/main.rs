@@ -128,6 +128,12 @@ struct RunArgs {
     /// With `--gdb`: start at once; lldb attaches whenever it connects (and again after a detach).
     #[arg(long, requires = "gdb")]
     gdb_nowait: bool,
+    /// The simulated device's realtime clock at boot (WASI `CLOCK_REALTIME`: C's `time`,
+    /// Rust's `SystemTime`): `now` (the host's clock) or seconds since 1970-01-01 UTC.
+    /// Default: 0, a device whose clock nobody set (it counts from 1970 at boot), which
+    /// keeps a run reproducible.
+    #[arg(long, value_name = "now|SECONDS")]
+    realtime: Option<String>,
     /// The app's environment variable `KEY=VALUE` (repeatable): WASI `environ_get`,
     /// C's `getenv`, Rust's `std::env::var`. Without it the environment is empty.
     #[arg(long = "env", value_name = "KEY=VALUE")]
@@ -330,6 +336,7 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
             stop: None,
             task_stack,
             log_level: None,
+            realtime_at_boot_us: 0,
         });
         let need = system::measure(&cfg(&mut sink))?;
         // Output nobody reads, for as many runs as needed (a zero-sized box: no allocation).
@@ -605,6 +612,16 @@ fn parse_limit(s: &str) -> Result<system::Limit, String> {
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
+/// `--realtime`: `now` or whole seconds since 1970, as µs.
+fn parse_realtime(s: &str) -> Result<u64, String> {
+    let bad = || format!("--realtime {s}: give `now` or seconds since 1970-01-01 UTC (e.g. 1796000000)");
+    if s == "now" {
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_err(|_| bad())?;
+        return u64::try_from(since.as_micros()).map_err(|_| bad());
+    }
+    s.parse::<u64>().ok().and_then(|secs| secs.checked_mul(1_000_000)).ok_or_else(bad)
+}
+
 /// `fireball run app.wasm` without `--invoke`: the app and its services on the kernel.
 fn run_system(a: &RunArgs) -> Result<u8, String> {
     let mut app = module_spec(&a.module)?;
@@ -654,6 +671,7 @@ fn run_system(a: &RunArgs) -> Result<u8, String> {
     };
     let mut stdout = std::io::stdout().lock();
     let task_stack = a.task_stack.as_deref().map(parse_task_stack).transpose()?;
+    let realtime = a.realtime.as_deref().map_or(Ok(0), parse_realtime)?;
     // The same system on `bytes` of RAM, for the trial runs that check a refusal's size.
     let make = |bytes: usize| system::RunConfig {
         app: Some(app.clone()),
@@ -667,6 +685,7 @@ fn run_system(a: &RunArgs) -> Result<u8, String> {
         stop: None,
         task_stack,
         log_level: None,
+        realtime_at_boot_us: realtime,
     };
     let cfg = system::RunConfig {
         app: Some(app.clone()),
@@ -680,6 +699,7 @@ fn run_system(a: &RunArgs) -> Result<u8, String> {
         stop: Some(&STOP),
         task_stack,
         log_level: a.log_level.as_deref().map(parse_level).transpose()?,
+        realtime_at_boot_us: realtime,
     };
     let report = match &gdb {
         Some(g) => system::run_with_gdb(cfg, g),
@@ -729,6 +749,9 @@ fn run(a: &RunArgs) -> Result<u8, String> {
     }
     if !a.env.is_empty() {
         return Err("--env is the environment of a program on the kernel: an `--invoke`d function has none".to_string());
+    }
+    if a.realtime.is_some() {
+        return Err("--realtime sets the clock of a program on the kernel: an `--invoke`d function has no imports".to_string());
     }
     let bytes = load_bytes(&a.module)?;
     let module = load_module(&bytes).map_err(|e| describe_load_error(&a.module, &e))?;

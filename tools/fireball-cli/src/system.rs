@@ -145,6 +145,8 @@ pub struct RunConfig<'a> {
     pub task_stack: Option<usize>,
     /// The logger's level filter (`None`: its default, Info).
     pub log_level: Option<fireball_sys::log::LevelFilter>,
+    /// WASI's realtime clock at boot, in µs since 1970 (0: counts from 1970 at boot).
+    pub realtime_at_boot_us: u64,
 }
 
 /// How one module ended up.
@@ -482,7 +484,7 @@ pub fn run_with_gdb(cfg: RunConfig<'_>, gdb: &crate::gdb::Gdb) -> Result<Report,
 }
 
 fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report, String> {
-    let RunConfig { app, services, ram, adc, limit, manifest, seed, out, stop, task_stack, log_level } = cfg;
+    let RunConfig { app, services, ram, adc, limit, manifest, seed, out, stop, task_stack, log_level, realtime_at_boot_us } = cfg;
     let guests = guests(app, services);
     let manifest: Option<&'static str> = manifest.as_deref().map(leak_str);
 
@@ -551,10 +553,11 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
             .sized_by(measured)
             .build(&mut parts)
             .map_err(|e| describe(&e))?;
-        if let Some(level) = log_level {
-            if let Ok(mut r) = system.router().try_borrow_mut() {
+        if let Ok(mut r) = system.router().try_borrow_mut() {
+            if let Some(level) = log_level {
                 r.logger().set_filter(level);
             }
+            r.set_realtime_at_boot(realtime_at_boot_us);
         }
         let limit = match limit {
             Limit::Instructions(n) => fireball::Limit::Instructions(n),

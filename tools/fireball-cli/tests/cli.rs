@@ -503,6 +503,12 @@ fn kernel_runs_refuse_what_they_would_ignore() {
     assert_clean_error(code, &err, "--env =1: give the variable as KEY=VALUE");
     let (code, _, err) = fireball(&["run", &example("fib.wat"), "--invoke", "fib", "--env", "A=1", "5"]);
     assert_clean_error(code, &err, "an `--invoke`d function has none");
+    let (code, _, err) = fireball(&["run", &example("fib.wat"), "--invoke", "fib", "--realtime", "now", "5"]);
+    assert_clean_error(code, &err, "an `--invoke`d function has no imports");
+    for bad in ["yesterday", "1.5", "99999999999999999999"] {
+        let (code, _, err) = fireball(&["run", &hello, "--realtime", bad]);
+        assert_clean_error(code, &err, &format!("--realtime {bad}: give `now` or seconds since 1970-01-01 UTC"));
+    }
     for ram in ["100000M", "99999999999999"] {
         let (code, _, err) = fireball(&["run", &hello, "--ram", ram]);
         assert_clean_error(code, &err, "the largest size the simulator takes");

@@ -31,6 +31,7 @@ fn run(app: Option<&str>, services: &[&str], ram: usize, adc: Vec<Signal<'static
         stop: None,
         task_stack: None,
         log_level: None,
+        realtime_at_boot_us: 0,
     })
     .unwrap_or_else(|e| panic!("run failed: {e}"));
     for t in &report.tasks {

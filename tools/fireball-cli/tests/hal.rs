@@ -28,6 +28,7 @@ fn run(app: ModuleSpec, ms: u64, manifest: Option<&str>) -> (Report, String) {
         stop: None,
         task_stack: None,
         log_level: None,
+        realtime_at_boot_us: 0,
     })
     .unwrap_or_else(|e| panic!("{e}"));
     (report, String::from_utf8_lossy(&out).into_owned())

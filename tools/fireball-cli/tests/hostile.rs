@@ -134,6 +134,7 @@ fn run_on(ram: usize, app: ModuleSpec, services: Vec<ModuleSpec>, manifest: &str
         stop: None,
         task_stack: None,
         log_level: None,
+        realtime_at_boot_us: 0,
     })
     .unwrap_or_else(|e| panic!("{e}"));
     Run { r, out: String::from_utf8_lossy(&out).into_owned(), off }
@@ -454,6 +455,7 @@ fn refused(offender: ModuleSpec) -> String {
         stop: None,
         task_stack: None,
         log_level: None,
+        realtime_at_boot_us: 0,
     });
     match r {
         Ok(r) => panic!("accepted: {:?}", r.tasks),

@@ -288,6 +288,7 @@ fn the_c_example_offloads_its_crc_from_the_cli() {
         stop: None,
         task_stack: None,
         log_level: None,
+        realtime_at_boot_us: 0,
     })
     .unwrap_or_else(|e| panic!("{e}"));
     let text = String::from_utf8_lossy(&out);
@@ -325,6 +326,7 @@ fn the_uart_service_example_writes_its_lines_from_the_cli() {
         stop: None,
         task_stack: None,
         log_level: None,
+        realtime_at_boot_us: 0,
     })
     .unwrap_or_else(|e| panic!("{e}"));
     let text = String::from_utf8_lossy(&out);

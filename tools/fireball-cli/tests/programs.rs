@@ -104,6 +104,7 @@ fn a_posix_c_program_gets_errors_not_a_refusal() {
             "socket accept: Bad file descriptor",
             "clock_getres: ok",
             "monotonic clock resolution: 1000 ns",
+            "realtime: 0 s since 1970",
             "done",
             ENDED,
         ]
@@ -134,6 +135,9 @@ fn the_app_gets_its_command_line_and_environment() {
     );
     // Packed, the same (the command line is the router's, not the module's).
     assert_eq!(run_with(&packed("files-c/files.wasm"), "files", &args), lines);
+    // --realtime sets the clock C's `time` reads (else it counts from 1970 at boot).
+    let lines = run_with("files-c/files.wasm", "files", &["--for", "1s", "--realtime", "1796000000"]);
+    assert!(lines.iter().any(|l| l == "realtime: 1796000000 s since 1970"), "{lines:?}");
     // Rust's std::env::args sees the same argv.
     let lines = run_with("hello-rust/hello.wasm", "hello", &["--ram", "104K", "--for", "1s", "a", "b"]);
     assert_eq!(lines.get(1).map(String::as_str), Some("3 args, argv[0] = hello"));

@@ -30,6 +30,7 @@ fn run(app: ModuleSpec, services: Vec<ModuleSpec>, ms: u64, manifest: Option<&st
         stop: None,
         task_stack: None,
         log_level: None,
+        realtime_at_boot_us: 0,
     })
     .unwrap_or_else(|e| panic!("{e}"));
     (report, String::from_utf8_lossy(&out).into_owned())
@@ -221,6 +222,7 @@ fn a_module_may_start_with_a_rust_sized_table() {
         stop: None,
         task_stack: None,
         log_level: None,
+        realtime_at_boot_us: 0,
     }) else {
         panic!("a 1025-entry table is refused")
     };

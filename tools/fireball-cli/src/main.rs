@@ -218,7 +218,7 @@ fn pack(path: &str, output: &str) -> Result<(), String> {
     if bytes.starts_with(&fireball_wasm::pack::MAGIC) {
         return Err(format!("{path}: already packed"));
     }
-    let module = Module::new(&bytes).map_err(|e| describe_load_error(path, &e))?;
+    let module = Module::new(&bytes).map_err(|e| describe_load_error(path, &bytes, &e))?;
     let mut out = Vec::new();
     module.write_packed(|c| out.extend_from_slice(c));
     let packed = Module::from_packed(&out).map_err(|e| format!("{output}: the packed module does not load back: {e}"))?;
@@ -256,7 +256,7 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
     }
     let task_stack = task_stack.map(parse_task_stack).transpose()?;
     let bytes = load_bytes(path)?;
-    let module = load_module(&bytes).map_err(|e| describe_load_error(path, &e))?;
+    let module = load_module(&bytes).map_err(|e| describe_load_error(path, &bytes, &e))?;
     println!("module {path}: {} bytes{}", bytes.len(), if module.is_packed() { format!(" (packed: {} B of wasm + its side table)", module.bytes().len()) } else { String::new() });
     for (m, n, d) in module.imports() {
         println!("  import {m}.{n}: {d:?}");
@@ -516,8 +516,8 @@ fn parse_arg(s: &str, t: ValType) -> Result<Value, String> {
     })
 }
 
-fn describe_load_error(path: &str, e: &LoadError) -> String {
-    format!("{path}: {e}")
+fn describe_load_error(path: &str, bytes: &[u8], e: &LoadError) -> String {
+    format!("{path}: {e}{}", system::load_hint(bytes, e))
 }
 
 /// `path[:entry]` → (path, entry); a Windows-style `C:\\` is not split.
@@ -754,7 +754,7 @@ fn run(a: &RunArgs) -> Result<u8, String> {
         return Err("--realtime sets the clock of a program on the kernel: an `--invoke`d function has no imports".to_string());
     }
     let bytes = load_bytes(&a.module)?;
-    let module = load_module(&bytes).map_err(|e| describe_load_error(&a.module, &e))?;
+    let module = load_module(&bytes).map_err(|e| describe_load_error(&a.module, &bytes, &e))?;
     let limits = HostLimits { max_memory_bytes: a.max_memory.unwrap_or(1 << 32), ..HostLimits::default() };
     let mut store = Store::new(limits);
     let mut missing = None;

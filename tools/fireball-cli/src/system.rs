@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use fireball::{AdcTap, BuildError, Builder, CommandLine, Ended, EntryError, Guest, Image, Notice, Parts, Stop, Time};
 use fireball_coos::sched::{Counters, Fault, SpawnError, TaskState};
 use fireball_sys::hal::sim::{Signal, SimAdc, SimBle, SimClock, SimCrc32, SimGpio, SimI2c, SimSpi, SimTime, SimTx, SimUart};
-use fireball_wasm::{Module, StackLimits, TrapCode};
+use fireball_wasm::{LoadError, Module, Reason, StackLimits, TrapCode};
 
 /// Simulated time: one millisecond per this many wasm instructions. A round guess
 /// at the interpreter's rate on a 100 MHz Cortex-M (25 cycles per wasm
@@ -357,7 +357,37 @@ fn leak_str(s: &str) -> &'static str {
 }
 
 /// The facade's error as the CLI's one line: what is wrong, and what to change on the command line.
-fn describe(e: &BuildError<'_>) -> String {
+/// What to do about a module that uses a proposal Fireball does not run (the
+/// engine reports its first such instruction as an illegal opcode, or a `v128`
+/// type): a sentence to add to the load error, or "" for other errors. `bytes` is
+/// the module as given (a packed module gets no hint: its offsets are the wasm's).
+pub fn load_hint(bytes: &[u8], e: &LoadError) -> &'static str {
+    let (offset, reason) = match *e {
+        LoadError::Decode(d) => (d.offset, d.reason),
+        LoadError::Validate(v) => (v.offset, v.reason),
+        _ => return "",
+    };
+    const SIMD: &str = "; it uses SIMD (v128), which Fireball does not run: build it without -msimd128 (Rust: without target-feature +simd128)";
+    match (reason, bytes.starts_with(b"\0asm").then(|| bytes.get(offset)).flatten()) {
+        (Reason::SimdUnsupported, _) | (Reason::IllegalOpcode, Some(0xfd)) => SIMD,
+        (Reason::IllegalOpcode, Some(0xfe)) => {
+            "; it uses atomic instructions (the threads proposal), and a Fireball module has one thread: build it without -pthread/-matomics (Rust: without target-feature +atomics)"
+        }
+        // (Or its tag section, id 13, before any code.)
+        (Reason::IllegalOpcode, Some(0x06..=0x09 | 0x18 | 0x19 | 0x1f)) | (Reason::MalformedSectionId, Some(13)) => {
+            "; it uses exception handling, which Fireball does not run: build it without -fwasm-exceptions (C++: -fno-exceptions; Rust: panic = \"abort\")"
+        }
+        (Reason::MemoryKindUnsupported, _) => "; build it for wasm32 with one unshared memory (no -pthread, no memory64)",
+        _ => "",
+    }
+}
+
+/// A build error in words; `guests`: the modules it was built from (for [`load_hint`]).
+fn describe(e: &BuildError<'_>, guests: &[Guest<'_>]) -> String {
+    if let BuildError::Load { module, error } = *e {
+        let bytes = guests.iter().find(|g| g.name == module).map_or(&[][..], |g| g.image.bytes());
+        return format!("{module}: {error}{}", load_hint(bytes, &error));
+    }
     match *e {
         BuildError::NothingToRun => "nothing to run".into(),
         BuildError::Plan { ram, error, service_size: Some(s) } => {
@@ -491,7 +521,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
     // A run sizes the service sub-heaps and the app's memory from what a probe measured.
     let measured = builder(Default::default(), ram, task_stack, &guests, manifest)
         .measure(leak_ram(ram.saturating_add(PROBE_RAM))?)
-        .map_err(|e| describe(&e))?;
+        .map_err(|e| describe(&e, &guests))?;
 
     // Devices: a simulated ADC (every read recorded), clock, TX and BLE on simulated time,
     // the board's GPIO (LED and button), an I2C temperature sensor and an SPI loopback, and a
@@ -552,7 +582,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
             .time(Time::Simulated { time: &time, instructions_per_ms: INSTRUCTIONS_PER_MS })
             .sized_by(measured)
             .build(&mut parts)
-            .map_err(|e| describe(&e))?;
+            .map_err(|e| describe(&e, &guests))?;
         if let Ok(mut r) = system.router().try_borrow_mut() {
             if let Some(level) = log_level {
                 r.logger().set_filter(level);
@@ -603,7 +633,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
             for n in tick.notices() {
                 let line = match n {
                     &Notice::RestartFailed { module, error, import } => {
-                        format!("[{module}] cannot restart: {}", describe(&BuildError::Spawn { module, error, import }))
+                        format!("[{module}] cannot restart: {}", describe(&BuildError::Spawn { module, error, import }, &guests))
                     }
                     // An out-of-bounds access with a C program's stack pointer below 0: its
                     // shadow stack (linked with --stack-first) overflowed. No RAM cures that.
@@ -754,7 +784,7 @@ pub fn measure(cfg: &RunConfig<'_>) -> Result<Vec<Footprint>, String> {
     let manifest: Option<&'static str> = cfg.manifest.as_deref().map(leak_str);
     let measured = builder(Default::default(), cfg.ram, cfg.task_stack, &guests, manifest)
         .measure(leak_ram(cfg.ram.saturating_add(PROBE_RAM))?)
-        .map_err(|e| describe(&e))?;
+        .map_err(|e| describe(&e, &guests))?;
     Ok(measured.as_slice().iter().map(Footprint::from).collect())
 }
 

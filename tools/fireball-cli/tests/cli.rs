@@ -553,3 +553,23 @@ fn ctrl_c_stops_a_run_cleanly() {
     assert!(stdout.contains("-- stopped: interrupted (Ctrl-C);"), "{}", &stdout[stdout.len().saturating_sub(600)..]);
     assert!(stdout.contains("partition"));
 }
+
+/// A module built with a proposal Fireball does not run (SIMD, threads, exception
+/// handling) is refused with what to rebuild it without, by `run` and `inspect`
+/// alike; the engine itself only knows an illegal opcode or section there.
+#[test]
+fn unsupported_proposals_are_named_with_the_flag_to_drop() {
+    let cases = [
+        ("simd", r#"(module (memory 1) (func (export "_start") (v128.store (i32.const 0) (v128.const i32x4 1 2 3 4))))"#, "it uses SIMD (v128), which Fireball does not run: build it without -msimd128"),
+        ("atomics", r#"(module (memory 1) (func (export "_start") (drop (i32.atomic.rmw.add (i32.const 0) (i32.const 1)))))"#, "it uses atomic instructions (the threads proposal)"),
+        ("exceptions", r#"(module (tag $e) (func (export "_start") (throw $e)))"#, "it uses exception handling, which Fireball does not run: build it without -fwasm-exceptions"),
+        ("v128-local", r#"(module (func (export "_start") (local v128)))"#, "it uses SIMD (v128)"),
+    ];
+    for (name, text, hint) in cases {
+        let path = tmp_file(&format!("{name}.wasm"), &wat::parse_str(text).expect("wat"));
+        for cmd in ["run", "inspect"] {
+            let (code, _, err) = fireball(&[cmd, &path]);
+            assert_clean_error(code, &err, hint);
+        }
+    }
+}

@@ -9,5 +9,7 @@
 //! cargo bench -p fireball-bench              # full: 11 timed runs per variant and program
 //! cargo bench -p fireball-bench -- --quick   # smoke test: 3 runs
 //! cargo bench -p fireball-bench -- fib json  # only programs whose name contains a filter
+//! cargo bench -p fireball-bench -- =nbody    # that program alone
+//! bash scripts/bench-instructions.sh         # host instructions per call (callgrind), not time
 //! ```
 #![no_std]

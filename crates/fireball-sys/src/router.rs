@@ -1392,7 +1392,6 @@ fn clock_event(memory: &mut [u8], out: u32, userdata: u64, nevents: u32) -> i32 
     }
 }
 
-/// Write `bytes` at `ptr`: WASI success, or `fault` outside memory.
 /// WASI's `args_*`/`environ_*` over the strings `head` then `rest`: with `get`,
 /// their pointers to the array at `p0` and the strings, each with its NUL, to `p1`;
 /// else their count to `p0` and their size to `p1`. A pointer out of bounds: EFAULT.
@@ -1413,6 +1412,7 @@ fn strings(memory: &mut [u8], head: Option<&str>, rest: &[&str], get: bool, p0: 
     if r == errno::SUCCESS { put(memory, p1, &at.wrapping_sub(p1).to_le_bytes()) } else { r }
 }
 
+/// Write `bytes` at `ptr`: WASI success, or `fault` outside memory.
 fn put(memory: &mut [u8], ptr: i32, bytes: &[u8]) -> i32 {
     match range_mut(memory, ptr, bytes.len() as i32) {
         Some(dst) => {

@@ -356,7 +356,6 @@ fn leak_str(s: &str) -> &'static str {
     Box::leak(s.to_string().into_boxed_str())
 }
 
-/// The facade's error as the CLI's one line: what is wrong, and what to change on the command line.
 /// What to do about a module that uses a proposal Fireball does not run (the
 /// engine reports its first such instruction as an illegal opcode, or a `v128`
 /// type): a sentence to add to the load error, or "" for other errors. `bytes` is
@@ -382,7 +381,8 @@ pub fn load_hint(bytes: &[u8], e: &LoadError) -> &'static str {
     }
 }
 
-/// A build error in words; `guests`: the modules it was built from (for [`load_hint`]).
+/// The facade's error as the CLI's one line: what is wrong, and what to change on the
+/// command line; `guests`: the modules it was built from (for [`load_hint`]).
 fn describe(e: &BuildError<'_>, guests: &[Guest<'_>]) -> String {
     if let BuildError::Load { module, error } = *e {
         let bytes = guests.iter().find(|g| g.name == module).map_or(&[][..], |g| g.image.bytes());

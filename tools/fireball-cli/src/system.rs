@@ -384,10 +384,6 @@ pub fn load_hint(bytes: &[u8], e: &LoadError) -> &'static str {
 /// The facade's error as the CLI's one line: what is wrong, and what to change on the
 /// command line; `guests`: the modules it was built from (for [`load_hint`]).
 fn describe(e: &BuildError<'_>, guests: &[Guest<'_>]) -> String {
-    if let BuildError::Load { module, error } = *e {
-        let bytes = guests.iter().find(|g| g.name == module).map_or(&[][..], |g| g.image.bytes());
-        return format!("{module}: {error}{}", load_hint(bytes, &error));
-    }
     match *e {
         BuildError::NothingToRun => "nothing to run".into(),
         BuildError::Plan { ram, error, service_size: Some(s) } => {
@@ -397,7 +393,10 @@ fn describe(e: &BuildError<'_>, guests: &[Guest<'_>]) -> String {
         BuildError::Memory(e) => format!("memory: {e}"),
         BuildError::Stack { size, error } => format!("a coroutine stack of {size} B: {error}: give each task a larger one (--task-stack)"),
         BuildError::SubHeap { module, size, error } => format!("{module}: no P4 sub-heap of {size} B ({error})"),
-        BuildError::Load { module, error } => format!("{module}: {error}"),
+        BuildError::Load { module, error } => {
+            let bytes = guests.iter().find(|g| g.name == module).map_or(&[][..], |g| g.image.bytes());
+            format!("{module}: {error}{}", load_hint(bytes, &error))
+        }
         BuildError::DoesNotFit { module, service, need: Some(n), have, fits_in, ram } => {
             let place = if service { "its P4 sub-heap" } else { "the guest partition P5" };
             let mut fixes = Vec::new();

@@ -176,6 +176,28 @@ pub const MAX_URI: usize = 64;
 /// How long an offloaded transfer may stay pending before it fails with `Timeout`.
 pub const OFFLOAD_TIMEOUT_MS: u64 = 1_000;
 
+/// The console's input, what stdin reads ([`Router::set_console_input`]): any
+/// [`embedded_io::Read`] + [`embedded_io::ReadReady`] (a UART's receiver; on a host,
+/// its stdin).
+pub trait ConsoleInput {
+    /// Whether a read now returns without waiting (bytes, or the end of the input).
+    fn ready(&mut self) -> Result<bool, embedded_io::ErrorKind>;
+    /// Bytes into `buf`: at least one, or 0 at the end of the input.
+    fn read_into(&mut self, buf: &mut [u8]) -> Result<usize, embedded_io::ErrorKind>;
+}
+
+impl<T: embedded_io::Read + embedded_io::ReadReady> ConsoleInput for T {
+    fn ready(&mut self) -> Result<bool, embedded_io::ErrorKind> {
+        use embedded_io::Error;
+        self.read_ready().map_err(|e| e.kind())
+    }
+
+    fn read_into(&mut self, buf: &mut [u8]) -> Result<usize, embedded_io::ErrorKind> {
+        use embedded_io::Error;
+        self.read(buf).map_err(|e| e.kind())
+    }
+}
+
 /// A transfer a device completes later, for the task parked on it.
 #[derive(Debug, Clone, Copy)]
 struct Pending {
@@ -198,9 +220,11 @@ struct Sleep {
 /// WASI errno values the subset returns.
 mod errno {
     pub const SUCCESS: i32 = 0;
+    pub const AGAIN: i32 = 6;
     pub const BADF: i32 = 8;
     pub const FAULT: i32 = 21;
     pub const INVAL: i32 = 28;
+    pub const IO: i32 = 29;
     pub const NOSYS: i32 = 52;
     pub const NOTSUP: i32 = 58;
     pub const SPIPE: i32 = 70;
@@ -371,7 +395,8 @@ enum Call {
     FdSeek,
     /// Done on stdio (close, sync, flags), no other fd exists.
     FdClose,
-    /// stdin: end of file at once (a device has no input); stdout/stderr are not readable.
+    /// stdin: the console input, or the end of the input without one; stdout/stderr are
+    /// not readable.
     FdRead,
     FdFilestatGet,
     ClockResGet,
@@ -528,6 +553,8 @@ pub struct Router<'r, 'd, S, const N: usize = { crate::hal::DEFAULT_CAPACITY }> 
     hal: &'r mut Registry<'d, N>,
     log: &'r mut Logger<S>,
     console: Option<&'r mut dyn fmt::Write>,
+    /// What stdin reads ([`Router::set_console_input`]); without it, stdin is at its end.
+    console_in: Option<&'r mut dyn ConsoleInput>,
     /// Where the logger's events go as text ([`Router::set_log_sink`]).
     log_out: Option<&'r mut dyn fmt::Write>,
     modules: [Option<Slot<'r>>; MAX_MODULES],
@@ -547,6 +574,7 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
             hal,
             log,
             console: None,
+            console_in: None,
             log_out: None,
             modules: [None; MAX_MODULES],
             pending: [None; MAX_MODULES],
@@ -580,6 +608,15 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
     /// only the byte counts reach the logger (INFO events; DEBUG with a console).
     pub fn set_console(&mut self, console: &'r mut dyn fmt::Write) {
         self.console = Some(console);
+    }
+
+    /// What modules read from stdin (WASI `fd_read` on fd 0, under the console's grant,
+    /// `log`): a board's UART receiver, the host's own stdin. Without one, stdin is at
+    /// its end (a read gets 0 bytes). A read never waits in the router: when the input
+    /// is not [ready](ConsoleInput::ready) it answers `EAGAIN` (a host's stdin is
+    /// always ready: its read waits for a line, and simulated time with it).
+    pub fn set_console_input(&mut self, input: &'r mut dyn ConsoleInput) {
+        self.console_in = Some(input);
     }
 
     /// Where the logger's events go as text lines ([`Router::drain_log_sink`]). With a
@@ -848,10 +885,7 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
             // (wasi-libc's start-up scans fds from 3 for preopened directories until BADF.)
             Call::NoSuchFd => ret(errno::BADF),
             Call::ProcRaise => ret(errno::NOSYS),
-            Call::FdRead => ret(match a(0) {
-                0 => put(memory, a(3), &0u32.to_le_bytes()),
-                _ => errno::BADF,
-            }),
+            Call::FdRead => ret(self.fd_read(task, [a(0), a(1), a(2), a(3)], memory)),
             Call::FdFilestatGet => {
                 if !matches!(a(0), 0..=2) {
                     return ret(errno::BADF);
@@ -911,6 +945,38 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
         let level = if self.console.is_some() { Level::Debug } else { Level::Info };
         self.record(task, level, event::STDOUT, total as i32);
         put(memory, nwritten, &total.to_le_bytes())
+    }
+
+    /// WASI `fd_read(fd, iovs, n_iovs, nread)` on stdin: from the console input into
+    /// the first non-empty buffer (a short read, as a terminal's), or 0 bytes (the end)
+    /// without one. (Out of line: inlined into `call`, it cost ~250 B more on a board.)
+    #[inline(never)]
+    fn fd_read(&mut self, task: TaskId, [fd, iovs, n_iovs, nread]: [i32; 4], memory: &mut [u8]) -> i32 {
+        if fd != 0 {
+            return errno::BADF;
+        }
+        let mut n = 0usize;
+        if self.console_in.is_some() {
+            if !self.grants(task).has(G_LOG) {
+                self.deny(task, event::DENIED_LOG, 0);
+                return errno::NOTCAPABLE;
+            }
+            let Some(list) = range_mut(memory, iovs, n_iovs.saturating_mul(8)) else { return errno::FAULT };
+            let first = list.chunks_exact(8).map(|iov| (le32(iov) as i32, le32(iov.get(4..).unwrap_or_default()) as i32)).find(|&(_, len)| len != 0);
+            if let Some((ptr, len)) = first {
+                let Some(buf) = range_mut(memory, ptr, len) else { return errno::FAULT };
+                let Some(input) = self.console_in.as_deref_mut() else { return errno::BADF };
+                n = match input.ready() {
+                    Ok(true) => match input.read_into(buf) {
+                        Ok(n) => n.min(len as usize),
+                        Err(_) => return errno::IO,
+                    },
+                    Ok(false) => return errno::AGAIN,
+                    Err(_) => return errno::IO,
+                };
+            }
+        }
+        put(memory, nread, &(n as u32).to_le_bytes())
     }
 
     fn console_write(&mut self, task: TaskId, bytes: &[u8]) {
@@ -1200,7 +1266,8 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
                     errno::SUCCESS
                 }
                 EVENT_FD_WRITE if matches!(field(16) as u32, 1 | 2) => errno::SUCCESS,
-                // stdin is at its end at once (`fd_read` reads 0 bytes): ready.
+                // stdin: ready at once (at its end without a console input; a console
+                // input not ready answers at once too, and `fd_read` then `EAGAIN`).
                 EVENT_FD_READ if field(16) as u32 == 0 => errno::SUCCESS,
                 EVENT_FD_READ | EVENT_FD_WRITE => errno::BADF,
                 _ => errno::INVAL,
@@ -1589,5 +1656,102 @@ mod tests {
         sub(&mut m, 1, 1_796_000_000_010_000_000);
         assert!(matches!(router.call(0, id("poll_oneoff"), &[16, 64, 1, 8], &mut m), SysAction::Park { .. }));
         assert!(router.sleeping_until_ms().is_some_and(|ms| ms > 1_000_000_000));
+    }
+
+    /// A console input the test scripts: `chunks` read in turn (one per read, cut to
+    /// the buffer), not ready while `ready` is false, failing when `fail` is set.
+    struct Script {
+        chunks: std::vec::Vec<&'static [u8]>,
+        ready: bool,
+        fail: bool,
+    }
+
+    impl embedded_io::ErrorType for Script {
+        type Error = embedded_io::ErrorKind;
+    }
+
+    impl embedded_io::ReadReady for Script {
+        fn read_ready(&mut self) -> Result<bool, Self::Error> {
+            if self.fail {
+                return Err(embedded_io::ErrorKind::Other);
+            }
+            Ok(self.ready)
+        }
+    }
+
+    impl embedded_io::Read for Script {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+            if self.chunks.is_empty() {
+                return Ok(0);
+            }
+            let c = self.chunks.remove(0);
+            let n = c.len().min(buf.len());
+            buf[..n].copy_from_slice(&c[..n]);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn stdin_reads_the_console_input_into_the_first_nonempty_buffer() {
+        let mut hal: Registry<'_> = Registry::new();
+        let mut log = Logger::new([Event::EMPTY; 8]);
+        let id = |name: &str| IMPORTS.iter().position(|(_, n, ..)| *n == name).unwrap() as u32;
+        let errno = |e: i32| SysAction::Return(Some(Value::I32(e)));
+        let word = |m: &[u8], at: usize| u32::from_le_bytes([m[at], m[at + 1], m[at + 2], m[at + 3]]);
+        // iovs at 0: {32, 0} (empty, skipped), {32, 4}; nread at 16.
+        let iovs = |m: &mut [u8]| {
+            m[0..16].fill(0);
+            m[0..4].copy_from_slice(&32u32.to_le_bytes());
+            m[8..12].copy_from_slice(&32u32.to_le_bytes());
+            m[12..16].copy_from_slice(&4u32.to_le_bytes());
+        };
+        let mut m = [0u8; 64];
+        // Without a console input: the end of the input, for any module.
+        {
+            let mut router = Router::new(&mut hal, &mut log, 1);
+            assert!(router.admit(0, "g", Grants::parse("")));
+            iovs(&mut m);
+            m[16..20].copy_from_slice(&9u32.to_le_bytes());
+            assert_eq!(router.call(0, id("fd_read"), &[0, 0, 2, 16], &mut m), errno(errno::SUCCESS));
+            assert_eq!(word(&m, 16), 0);
+            assert_eq!(router.call(0, id("fd_read"), &[1, 0, 2, 16], &mut m), errno(errno::BADF));
+        }
+        let mut input = Script { chunks: std::vec![&b"hello\n"[..], b"ok"], ready: true, fail: false };
+        {
+            let mut router = Router::new(&mut hal, &mut log, 1);
+            router.set_console_input(&mut input);
+            assert!(router.admit(0, "g", Grants::parse("log")));
+            assert!(router.admit(1, "quiet", Grants::parse("hal/*")));
+            iovs(&mut m);
+            // A short read into the second buffer: 4 bytes of "hello\n" (the rest of that
+            // chunk is the script's to drop), then "ok".
+            assert_eq!(router.call(0, id("fd_read"), &[0, 0, 2, 16], &mut m), errno(errno::SUCCESS));
+            assert_eq!((word(&m, 16), &m[32..36]), (4, &b"hell"[..]));
+            assert_eq!(router.call(0, id("fd_read"), &[0, 0, 2, 16], &mut m), errno(errno::SUCCESS));
+            assert_eq!((word(&m, 16), &m[32..34]), (2, &b"ok"[..]));
+            // The end.
+            assert_eq!(router.call(0, id("fd_read"), &[0, 0, 2, 16], &mut m), errno(errno::SUCCESS));
+            assert_eq!(word(&m, 16), 0);
+            // The console is the `log` grant's: a module without it is refused (and logged).
+            assert_eq!(router.call(1, id("fd_read"), &[0, 0, 2, 16], &mut m), errno(errno::NOTCAPABLE));
+            // A buffer or the list past memory: EFAULT.
+            m[12..16].copy_from_slice(&40u32.to_le_bytes());
+            assert_eq!(router.call(0, id("fd_read"), &[0, 0, 2, 16], &mut m), errno(errno::FAULT));
+            assert_eq!(router.call(0, id("fd_read"), &[0, 60, 2, 16], &mut m), errno(errno::FAULT));
+        }
+        // Nothing arrived yet: EAGAIN (the read never waits in the router); a failing input: EIO.
+        input.ready = false;
+        {
+            let mut router = Router::new(&mut hal, &mut log, 1);
+            router.set_console_input(&mut input);
+            assert!(router.admit(0, "g", Grants::parse("log")));
+            iovs(&mut m);
+            assert_eq!(router.call(0, id("fd_read"), &[0, 0, 2, 16], &mut m), errno(errno::AGAIN));
+        }
+        input.fail = true;
+        let mut router = Router::new(&mut hal, &mut log, 1);
+        router.set_console_input(&mut input);
+        assert!(router.admit(0, "g", Grants::parse("log")));
+        assert_eq!(router.call(0, id("fd_read"), &[0, 0, 2, 16], &mut m), errno(errno::IO));
     }
 }

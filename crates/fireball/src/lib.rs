@@ -118,7 +118,7 @@ pub use tap::AdcTap;
 
 pub use fireball_coos as coos;
 pub use fireball_sys as sys;
-pub use fireball_sys::router::CommandLine;
+pub use fireball_sys::router::{CommandLine, ConsoleInput};
 pub use fireball_wasm as wasm;
 
 /// Most modules (app and services together): the router's table.

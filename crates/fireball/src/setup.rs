@@ -40,7 +40,7 @@ use fireball_sys::hal::sim::SimTime;
 use fireball_sys::hal::{Device, Registry};
 use fireball_sys::log::{ring_in, Event, Logger, CAPACITY};
 use fireball_sys::manifest::{Manifest, PortRef, Wire};
-use fireball_sys::router::{CommandLine, Grants, Router};
+use fireball_sys::router::{CommandLine, ConsoleInput, Grants, Router};
 use fireball_wasm::{ExternKind, Features, HostLimits, LoadError, Module, Prevalidated, StackLimits};
 
 use crate::error::{BuildError, EntryError, Need, ENTRY_CANDIDATES};
@@ -311,6 +311,7 @@ pub struct Builder<'a> {
     manifest: Option<&'a str>,
     log: Option<&'a mut dyn fmt::Write>,
     console: Option<&'a mut dyn fmt::Write>,
+    console_in: Option<&'a mut dyn ConsoleInput>,
     on_sink: Option<&'a mut dyn FnMut(usize, u32)>,
     time: Time<'a>,
     seed: u64,
@@ -350,6 +351,7 @@ impl<'a> Builder<'a> {
             manifest: None,
             log: None,
             console: None,
+            console_in: None,
             on_sink: None,
             time: Time::Device,
             seed: 1,
@@ -424,6 +426,14 @@ impl<'a> Builder<'a> {
     /// with the module's name). Without one, only byte counts are logged.
     pub fn console(mut self, out: &'a mut dyn fmt::Write) -> Self {
         self.console = Some(out);
+        self
+    }
+
+    /// What the guests read from stdin (a UART's receiver, a host's stdin; see
+    /// [`Router::set_console_input`](fireball_sys::router::Router::set_console_input)).
+    /// Without one, stdin is at its end.
+    pub fn console_input(mut self, input: &'a mut dyn ConsoleInput) -> Self {
+        self.console_in = Some(input);
         self
     }
 
@@ -504,6 +514,7 @@ impl<'a> Builder<'a> {
                 manifest: self.manifest,
                 devices: &mut [],
                 console: None,
+                console_in: None,
                 seed: self.seed,
                 cpu_mhz: self.cpu_mhz,
                 max_table_elems: self.max_table_elems,
@@ -546,6 +557,7 @@ impl<'a> Builder<'a> {
                 manifest: self.manifest,
                 devices: &mut self.devices,
                 console: self.console,
+                console_in: self.console_in,
                 seed: self.seed,
                 cpu_mhz: self.cpu_mhz,
                 max_table_elems: self.max_table_elems,
@@ -567,6 +579,7 @@ struct Inputs<'a, 'b> {
     manifest: Option<&'a str>,
     devices: &'b mut [Option<(&'a str, &'a mut dyn Device)>],
     console: Option<&'a mut dyn fmt::Write>,
+    console_in: Option<&'a mut dyn ConsoleInput>,
     seed: u64,
     cpu_mhz: u32,
     max_table_elems: u32,
@@ -886,9 +899,12 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
     let ring = ring_in(CAPACITY, p3).map_err(|_| BuildError::LoggerRing)?;
     let logger = logger.insert(Logger::new(ring));
     let router: &'p RefCell<SysRouter<'p>> = router.insert(RefCell::new(Router::new(registry, logger, inp.seed)));
-    if let Some(console) = inp.console {
-        if let Ok(mut r) = router.try_borrow_mut() {
+    if let Ok(mut r) = router.try_borrow_mut() {
+        if let Some(console) = inp.console {
             r.set_console(console);
+        }
+        if let Some(input) = inp.console_in {
+            r.set_console_input(input);
         }
     }
     let mut kernel: SysKernel<'p> = Kernel::new_in(core, &kcfg, p2).map_err(|_| BuildError::TaskTable)?;

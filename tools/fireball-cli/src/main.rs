@@ -337,6 +337,7 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
             task_stack,
             log_level: None,
             realtime_at_boot_us: 0,
+            stdin: false,
         });
         let need = system::measure(&cfg(&mut sink))?;
         // Output nobody reads, for as many runs as needed (a zero-sized box: no allocation).
@@ -686,6 +687,7 @@ fn run_system(a: &RunArgs) -> Result<u8, String> {
         task_stack,
         log_level: None,
         realtime_at_boot_us: realtime,
+        stdin: false,
     };
     let cfg = system::RunConfig {
         app: Some(app.clone()),
@@ -700,6 +702,7 @@ fn run_system(a: &RunArgs) -> Result<u8, String> {
         task_stack,
         log_level: a.log_level.as_deref().map(parse_level).transpose()?,
         realtime_at_boot_us: realtime,
+        stdin: true,
     };
     let report = match &gdb {
         Some(g) => system::run_with_gdb(cfg, g),

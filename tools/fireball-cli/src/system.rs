@@ -147,6 +147,9 @@ pub struct RunConfig<'a> {
     pub log_level: Option<fireball_sys::log::LevelFilter>,
     /// WASI's realtime clock at boot, in µs since 1970 (0: counts from 1970 at boot).
     pub realtime_at_boot_us: u64,
+    /// Whether the guests read this process's stdin (`fd_read` on fd 0; else stdin is
+    /// at its end): the run a user asked for, never a trial run, which would consume it.
+    pub stdin: bool,
 }
 
 /// How one module ended up.
@@ -271,6 +274,96 @@ impl From<&fireball::Footprint<'_>> for Footprint {
             packed: f.packed,
             stack: f.stack,
         }
+    }
+}
+
+/// This process's stdin as the guests' console input: a read waits for the bytes
+/// (and simulated time with it, as a debugger's stop does), or for Ctrl-C, which
+/// ends the input. At a terminal, the text the guests wrote so far goes out first,
+/// so a prompt shows before the wait. The bytes come from a thread started at the
+/// first read (a blocked `read` of stdin would not see Ctrl-C), so a run whose
+/// guests never read stdin leaves it alone.
+struct HostStdin<'a> {
+    pending: &'a RefCell<String>,
+    open: &'a Cell<bool>,
+    stop: Option<&'static AtomicBool>,
+    chunks: Option<std::sync::mpsc::Receiver<Vec<u8>>>,
+    /// The chunk being read, and how far.
+    chunk: Vec<u8>,
+    at: usize,
+    ended: bool,
+}
+
+impl<'a> HostStdin<'a> {
+    fn new(pending: &'a RefCell<String>, open: &'a Cell<bool>, stop: Option<&'static AtomicBool>) -> Self {
+        HostStdin { pending, open, stop, chunks: None, chunk: Vec::new(), at: 0, ended: false }
+    }
+
+    /// The reader thread: stdin's bytes in chunks, then an empty one at its end.
+    fn reader() -> std::sync::mpsc::Receiver<Vec<u8>> {
+        use std::io::Read;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut stdin = std::io::stdin();
+            loop {
+                let mut buf = vec![0u8; 4096];
+                match stdin.read(&mut buf) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Ok(n) if n > 0 => {
+                        buf.truncate(n);
+                        if tx.send(buf).is_err() {
+                            return;
+                        }
+                    }
+                    _ => {
+                        let _ = tx.send(Vec::new());
+                        return;
+                    }
+                }
+            }
+        });
+        rx
+    }
+}
+
+impl embedded_io::ErrorType for HostStdin<'_> {
+    type Error = embedded_io::ErrorKind;
+}
+
+impl embedded_io::ReadReady for HostStdin<'_> {
+    fn read_ready(&mut self) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+}
+
+impl embedded_io::Read for HostStdin<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        use std::io::IsTerminal;
+        use std::sync::mpsc::RecvTimeoutError;
+        while self.at >= self.chunk.len() {
+            if self.ended {
+                return Ok(0);
+            }
+            if std::io::stdin().is_terminal() {
+                let text = std::mem::take(&mut *self.pending.borrow_mut());
+                if let Some(&last) = text.as_bytes().last() {
+                    self.open.set(last != b'\n');
+                }
+                let mut out = std::io::stdout();
+                let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+            }
+            let chunks = self.chunks.get_or_insert_with(Self::reader);
+            match chunks.recv_timeout(std::time::Duration::from_millis(100)) {
+                Ok(c) if !c.is_empty() => (self.chunk, self.at) = (c, 0),
+                Err(RecvTimeoutError::Timeout) if !self.stop.is_some_and(|s| s.load(Ordering::Relaxed)) => {}
+                _ => self.ended = true,
+            }
+        }
+        let rest = self.chunk.get(self.at..).unwrap_or_default();
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.at += n;
+        Ok(n)
     }
 }
 
@@ -513,7 +606,7 @@ pub fn run_with_gdb(cfg: RunConfig<'_>, gdb: &crate::gdb::Gdb) -> Result<Report,
 }
 
 fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report, String> {
-    let RunConfig { app, services, ram, adc, limit, manifest, seed, out, stop, task_stack, log_level, realtime_at_boot_us } = cfg;
+    let RunConfig { app, services, ram, adc, limit, manifest, seed, out, stop, task_stack, log_level, realtime_at_boot_us, stdin } = cfg;
     let guests = guests(app, services);
     let manifest: Option<&'static str> = manifest.as_deref().map(leak_str);
 
@@ -555,6 +648,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
     let open = Cell::new(false);
     let mut log_out = LogText { run: &console_text, log: &log_text, open: &open, line_start: true };
     let mut console = Text(&console_text);
+    let mut host_stdin = HostStdin::new(&console_text, &open, stop);
 
     let mut report = Report::default();
     // The exit report, less its device line (the devices are the system's until it is gone).
@@ -563,6 +657,9 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
         let mut b = builder(leak_ram(ram)?, ram, task_stack, &guests, manifest);
         if !signals.is_empty() {
             b = b.device("adc/0", &mut adc_dev);
+        }
+        if stdin {
+            b = b.console_input(&mut host_stdin);
         }
         let mut parts = Parts::new();
         let mut system = b

@@ -32,6 +32,7 @@ fn run(app: Option<&str>, services: &[&str], ram: usize, adc: Vec<Signal<'static
         task_stack: None,
         log_level: None,
         realtime_at_boot_us: 0,
+        stdin: false,
     })
     .unwrap_or_else(|e| panic!("run failed: {e}"));
     for t in &report.tasks {

@@ -29,6 +29,7 @@ fn run(app: ModuleSpec, ms: u64, manifest: Option<&str>) -> (Report, String) {
         task_stack: None,
         log_level: None,
         realtime_at_boot_us: 0,
+        stdin: false,
     })
     .unwrap_or_else(|e| panic!("{e}"));
     (report, String::from_utf8_lossy(&out).into_owned())

@@ -135,6 +135,7 @@ fn run_on(ram: usize, app: ModuleSpec, services: Vec<ModuleSpec>, manifest: &str
         task_stack: None,
         log_level: None,
         realtime_at_boot_us: 0,
+        stdin: false,
     })
     .unwrap_or_else(|e| panic!("{e}"));
     Run { r, out: String::from_utf8_lossy(&out).into_owned(), off }
@@ -456,6 +457,7 @@ fn refused(offender: ModuleSpec) -> String {
         task_stack: None,
         log_level: None,
         realtime_at_boot_us: 0,
+        stdin: false,
     });
     match r {
         Ok(r) => panic!("accepted: {:?}", r.tasks),

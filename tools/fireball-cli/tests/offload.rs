@@ -289,6 +289,7 @@ fn the_c_example_offloads_its_crc_from_the_cli() {
         task_stack: None,
         log_level: None,
         realtime_at_boot_us: 0,
+        stdin: false,
     })
     .unwrap_or_else(|e| panic!("{e}"));
     let text = String::from_utf8_lossy(&out);
@@ -327,6 +328,7 @@ fn the_uart_service_example_writes_its_lines_from_the_cli() {
         task_stack: None,
         log_level: None,
         realtime_at_boot_us: 0,
+        stdin: false,
     })
     .unwrap_or_else(|e| panic!("{e}"));
     let text = String::from_utf8_lossy(&out);

@@ -114,6 +114,30 @@ fn a_posix_c_program_gets_errors_not_a_refusal() {
     assert!(out.contains("imports: all provided by Fireball"), "{out}");
 }
 
+/// What is piped into `fireball run` is the guests' stdin (C's `fgets`, Rust's
+/// `read_to_string`); without it (here: `/dev/null`) stdin is at its end.
+#[test]
+fn the_app_reads_the_piped_stdin() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fireball"))
+        .args(["run", &program("files-c/files.wasm"), "--ram", "96K", "--for", "1s"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run fireball");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(b"a line from the pipe\nand a second\n").expect("write stdin");
+    drop(input);
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().filter_map(|l| l.strip_prefix("[files] ")).collect();
+    assert_eq!(lines.get(2), Some(&"stdin: a line from the pipe"), "{stdout}");
+    assert_eq!(lines.last(), Some(&ENDED), "{stdout}");
+}
+
 /// `fireball run`'s arguments and `--env` are the app's WASI command line and
 /// environment (`argv[0]` its name; `--` passes an argument that starts with `-`).
 #[test]

@@ -31,6 +31,7 @@ fn run(app: ModuleSpec, services: Vec<ModuleSpec>, ms: u64, manifest: Option<&st
         task_stack: None,
         log_level: None,
         realtime_at_boot_us: 0,
+        stdin: false,
     })
     .unwrap_or_else(|e| panic!("{e}"));
     (report, String::from_utf8_lossy(&out).into_owned())
@@ -223,6 +224,7 @@ fn a_module_may_start_with_a_rust_sized_table() {
         task_stack: None,
         log_level: None,
         realtime_at_boot_us: 0,
+        stdin: false,
     }) else {
         panic!("a 1025-entry table is refused")
     };

@@ -1607,6 +1607,13 @@ fn tail_store<A: Allocator>(m: &mut MemoryInst<A>, ea: u64, v: u64, n: u8) -> bo
 /// alone: CoreMark +0.6 % instructions, +392 B of flash for the second copy of the
 /// const fusion; shared through a labelled block instead, +3.8 %;
 /// `scripts/coremark-qemu.sh`, `scripts/size.sh`).
+/// Also measured and not kept (host instructions, `scripts/bench-instructions.sh`): a
+/// compare (`i32`/`i64` `eqz`, `eq` … `ge_u`) that decides a following `br_if` in its own
+/// arm, the flag never pushed: +2 to +3 % on CoreMark, JSON, regex, deflate, fib and
+/// SHA-2 (the 22 arms' new ways into the branch path moved the loop's registers). On a
+/// Cortex-M: the `i32.const` fusion left out (CoreMark +3.1 % instructions), the second
+/// `local.get` of a pair dispatched instead of fused (−0.03 %: the test on every
+/// `local.get` costs what the pairs save; kept for the cycles a dispatch costs).
 /// (Feature `device-dispatch` turns them off on the host too, for tests of the device's path.)
 const PEEK_FUSIONS: bool = !cfg!(target_arch = "arm") && !cfg!(feature = "device-dispatch");
 

@@ -217,10 +217,17 @@ struct Sleep {
     nevents: u32,
 }
 
+/// A task parked in `fd_read` on stdin: its buffer, and where the count goes.
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    buf: u32,
+    len: u32,
+    nread: u32,
+}
+
 /// WASI errno values the subset returns.
 mod errno {
     pub const SUCCESS: i32 = 0;
-    pub const AGAIN: i32 = 6;
     pub const BADF: i32 = 8;
     pub const FAULT: i32 = 21;
     pub const INVAL: i32 = 28;
@@ -560,6 +567,8 @@ pub struct Router<'r, 'd, S, const N: usize = { crate::hal::DEFAULT_CAPACITY }> 
     modules: [Option<Slot<'r>>; MAX_MODULES],
     pending: [Option<Pending>; MAX_MODULES],
     sleeping: [Option<Sleep>; MAX_MODULES],
+    /// A task parked in `fd_read` on stdin until the console input has bytes.
+    reading: [Option<Reading>; MAX_MODULES],
     offload_timeout_ms: u64,
     /// WASI's realtime clock at boot, in µs since 1970 ([`Router::set_realtime_at_boot`]).
     realtime_at_boot_us: u64,
@@ -579,6 +588,7 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
             modules: [None; MAX_MODULES],
             pending: [None; MAX_MODULES],
             sleeping: [None; MAX_MODULES],
+            reading: [None; MAX_MODULES],
             offload_timeout_ms: OFFLOAD_TIMEOUT_MS,
             realtime_at_boot_us: 0,
             rng: seed,
@@ -612,9 +622,10 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
 
     /// What modules read from stdin (WASI `fd_read` on fd 0, under the console's grant,
     /// `log`): a board's UART receiver, the host's own stdin. Without one, stdin is at
-    /// its end (a read gets 0 bytes). A read never waits in the router: when the input
-    /// is not [ready](ConsoleInput::ready) it answers `EAGAIN` (a host's stdin is
-    /// always ready: its read waits for a line, and simulated time with it).
+    /// its end (a read gets 0 bytes). A read when the input is not
+    /// [ready](ConsoleInput::ready) parks the task (the others run) until it is, as a
+    /// blocking read would (a host's stdin is always ready: its read waits for a line,
+    /// and simulated time with it).
     pub fn set_console_input(&mut self, input: &'r mut dyn ConsoleInput) {
         self.console_in = Some(input);
     }
@@ -885,7 +896,7 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
             // (wasi-libc's start-up scans fds from 3 for preopened directories until BADF.)
             Call::NoSuchFd => ret(errno::BADF),
             Call::ProcRaise => ret(errno::NOSYS),
-            Call::FdRead => ret(self.fd_read(task, [a(0), a(1), a(2), a(3)], memory)),
+            Call::FdRead => self.fd_read(task, [a(0), a(1), a(2), a(3)], memory),
             Call::FdFilestatGet => {
                 if !matches!(a(0), 0..=2) {
                     return ret(errno::BADF);
@@ -948,35 +959,55 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
     }
 
     /// WASI `fd_read(fd, iovs, n_iovs, nread)` on stdin: from the console input into
-    /// the first non-empty buffer (a short read, as a terminal's), or 0 bytes (the end)
-    /// without one. (Out of line: inlined into `call`, it cost ~250 B more on a board.)
+    /// the first non-empty buffer (a short read, as a terminal's), parking the task
+    /// while the input is not ready; 0 bytes (the end) without a console input. (Out of
+    /// line: inlined into `call`, it cost ~250 B more on a board.)
     #[inline(never)]
-    fn fd_read(&mut self, task: TaskId, [fd, iovs, n_iovs, nread]: [i32; 4], memory: &mut [u8]) -> i32 {
+    fn fd_read(&mut self, task: TaskId, [fd, iovs, n_iovs, nread]: [i32; 4], memory: &mut [u8]) -> SysAction {
+        let ret = |e: i32| SysAction::Return(Some(Value::I32(e)));
         if fd != 0 {
-            return errno::BADF;
+            return ret(errno::BADF);
         }
-        let mut n = 0usize;
-        if self.console_in.is_some() {
-            if !self.grants(task).has(G_LOG) {
-                self.deny(task, event::DENIED_LOG, 0);
-                return errno::NOTCAPABLE;
-            }
-            let Some(list) = range_mut(memory, iovs, n_iovs.saturating_mul(8)) else { return errno::FAULT };
-            let first = list.chunks_exact(8).map(|iov| (le32(iov) as i32, le32(iov.get(4..).unwrap_or_default()) as i32)).find(|&(_, len)| len != 0);
-            if let Some((ptr, len)) = first {
-                let Some(buf) = range_mut(memory, ptr, len) else { return errno::FAULT };
-                let Some(input) = self.console_in.as_deref_mut() else { return errno::BADF };
-                n = match input.ready() {
-                    Ok(true) => match input.read_into(buf) {
-                        Ok(n) => n.min(len as usize),
-                        Err(_) => return errno::IO,
-                    },
-                    Ok(false) => return errno::AGAIN,
-                    Err(_) => return errno::IO,
-                };
-            }
+        if self.console_in.is_none() {
+            return ret(put(memory, nread, &0u32.to_le_bytes()));
         }
-        put(memory, nread, &(n as u32).to_le_bytes())
+        if !self.grants(task).has(G_LOG) {
+            self.deny(task, event::DENIED_LOG, 0);
+            return ret(errno::NOTCAPABLE);
+        }
+        let Some(list) = range_mut(memory, iovs, n_iovs.saturating_mul(8)) else { return ret(errno::FAULT) };
+        let first = list.chunks_exact(8).map(|iov| (le32(iov), le32(iov.get(4..).unwrap_or_default()))).find(|&(_, len)| len != 0);
+        let r = Reading { buf: first.map_or(0, |f| f.0), len: first.map_or(0, |f| f.1), nread: nread as u32 };
+        match self.console_read(r, memory) {
+            Some(e) => ret(e),
+            None => match self.reading.get_mut(usize::from(task)) {
+                Some(slot) => {
+                    *slot = Some(r);
+                    SysAction::Park { lend: None }
+                }
+                None => ret(errno::NOTSUP),
+            },
+        }
+    }
+
+    /// The read `r` from the console input: its errno, or `None` while the input is not ready.
+    fn console_read(&mut self, r: Reading, memory: &mut [u8]) -> Option<i32> {
+        let Some(input) = self.console_in.as_deref_mut() else { return Some(errno::BADF) };
+        // (`range_mut` and `put` take the guest's i32 arguments: the casts give them back.)
+        let Some(buf) = range_mut(memory, r.buf as i32, r.len as i32) else { return Some(errno::FAULT) };
+        let n = if buf.is_empty() {
+            0
+        } else {
+            match input.ready() {
+                Ok(true) => match input.read_into(buf) {
+                    Ok(n) => n.min(r.len as usize),
+                    Err(_) => return Some(errno::IO),
+                },
+                Ok(false) => return None,
+                Err(_) => return Some(errno::IO),
+            }
+        };
+        Some(put(memory, r.nread as i32, &(n as u32).to_le_bytes()))
     }
 
     fn console_write(&mut self, task: TaskId, bytes: &[u8]) {
@@ -1221,7 +1252,8 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
     /// absolute, on the clock `clock_time_get` reads) park the task until the earliest
     /// one's time, then answer with its event; a subscription already due answers at
     /// once. An fd subscription answers at once too: writes to stdout and stderr are
-    /// always ready, a read of stdin is (at its end), and everything else fails with
+    /// always ready, a read of stdin is (a console input not ready too: `fd_read` then
+    /// parks), and everything else fails with
     /// `badf` (no files).
     fn poll_oneoff(&mut self, task: TaskId, [subs, out, n, nevents]: [i32; 4], memory: &mut [u8]) -> SysAction {
         let ret = |v: i32| SysAction::Return(Some(Value::I32(v)));
@@ -1267,7 +1299,7 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
                 }
                 EVENT_FD_WRITE if matches!(field(16) as u32, 1 | 2) => errno::SUCCESS,
                 // stdin: ready at once (at its end without a console input; a console
-                // input not ready answers at once too, and `fd_read` then `EAGAIN`).
+                // input not ready answers at once too, and `fd_read` then parks).
                 EVENT_FD_READ if field(16) as u32 == 0 => errno::SUCCESS,
                 EVENT_FD_READ | EVENT_FD_WRITE => errno::BADF,
                 _ => errno::INVAL,
@@ -1297,9 +1329,10 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
 
     /// The simulated clock's next wake-up (ms) when every call parked in the router is
     /// a sleep: a system with nothing else to do may let time jump there. `None` while
-    /// a device transfer is pending (its device completes on its own time) or nothing sleeps.
+    /// a device transfer or a console read is pending (the device, the input, completes on
+    /// its own time) or nothing sleeps.
     pub fn sleeping_until_ms(&self) -> Option<u64> {
-        if self.pending.iter().any(Option::is_some) {
+        if self.pending.iter().any(Option::is_some) || self.reading.iter().any(Option::is_some) {
             return None;
         }
         self.sleeping.iter().flatten().map(|z| z.until_us.div_ceil(1000)).min()
@@ -1337,6 +1370,13 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Syscalls for Router<'_,
                 *sleep = None;
                 return ret(clock_event(memory, z.out, z.userdata, z.nevents));
             }
+        }
+        if let Some(&Some(r)) = self.reading.get(usize::from(task)) {
+            let e = self.console_read(r, memory)?;
+            if let Some(slot) = self.reading.get_mut(usize::from(task)) {
+                *slot = None;
+            }
+            return ret(e);
         }
         let slot = self.pending.get_mut(usize::from(task))?;
         let p = (*slot)?;
@@ -1376,6 +1416,9 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Syscalls for Router<'_,
     fn cancel(&mut self, task: TaskId) {
         if let Some(s) = self.sleeping.get_mut(usize::from(task)) {
             *s = None;
+        }
+        if let Some(r) = self.reading.get_mut(usize::from(task)) {
+            *r = None;
         }
         if let Some(p) = self.pending.get_mut(usize::from(task)).and_then(Option::take) {
             if let Ok(dev) = self.hal.offload(p.device) {
@@ -1659,10 +1702,10 @@ mod tests {
     }
 
     /// A console input the test scripts: `chunks` read in turn (one per read, cut to
-    /// the buffer), not ready while `ready` is false, failing when `fail` is set.
+    /// the buffer), ready as `answers` say in turn (then ready), failing when `fail` is set.
     struct Script {
         chunks: std::vec::Vec<&'static [u8]>,
-        ready: bool,
+        answers: std::vec::Vec<bool>,
         fail: bool,
     }
 
@@ -1675,7 +1718,7 @@ mod tests {
             if self.fail {
                 return Err(embedded_io::ErrorKind::Other);
             }
-            Ok(self.ready)
+            Ok(if self.answers.is_empty() { true } else { self.answers.remove(0) })
         }
     }
 
@@ -1716,7 +1759,7 @@ mod tests {
             assert_eq!(word(&m, 16), 0);
             assert_eq!(router.call(0, id("fd_read"), &[1, 0, 2, 16], &mut m), errno(errno::BADF));
         }
-        let mut input = Script { chunks: std::vec![&b"hello\n"[..], b"ok"], ready: true, fail: false };
+        let mut input = Script { chunks: std::vec![&b"hello\n"[..], b"ok"], answers: std::vec![], fail: false };
         {
             let mut router = Router::new(&mut hal, &mut log, 1);
             router.set_console_input(&mut input);
@@ -1739,19 +1782,33 @@ mod tests {
             assert_eq!(router.call(0, id("fd_read"), &[0, 0, 2, 16], &mut m), errno(errno::FAULT));
             assert_eq!(router.call(0, id("fd_read"), &[0, 60, 2, 16], &mut m), errno(errno::FAULT));
         }
-        // Nothing arrived yet: EAGAIN (the read never waits in the router); a failing input: EIO.
-        input.ready = false;
+        // Nothing arrived yet: the task parks (and simulated time may not jump) until the
+        // input is ready, then gets its bytes; cancelled (it died), it is forgotten.
+        input.chunks = std::vec![&b"late"[..], b"never"];
+        input.answers = std::vec![false, false, true, false];
         {
             let mut router = Router::new(&mut hal, &mut log, 1);
             router.set_console_input(&mut input);
             assert!(router.admit(0, "g", Grants::parse("log")));
+            assert!(router.admit(1, "h", Grants::parse("log")));
             iovs(&mut m);
-            assert_eq!(router.call(0, id("fd_read"), &[0, 0, 2, 16], &mut m), errno(errno::AGAIN));
+            m[32..36].fill(0);
+            assert_eq!(router.call(0, id("fd_read"), &[0, 0, 2, 16], &mut m), SysAction::Park { lend: None });
+            assert_eq!(router.sleeping_until_ms(), None);
+            assert_eq!(router.poll(0, &mut m), None);
+            assert_eq!(router.poll(0, &mut m), Some(errno(errno::SUCCESS)));
+            assert_eq!((word(&m, 16), &m[32..36]), (4, &b"late"[..]));
+            assert_eq!(router.poll(0, &mut m), None, "answered once");
+            assert_eq!(router.call(1, id("fd_read"), &[0, 0, 2, 16], &mut m), SysAction::Park { lend: None });
+            router.cancel(1);
+            assert_eq!(router.poll(1, &mut m), None);
         }
+        assert_eq!(input.chunks, [&b"never"[..]], "the cancelled read took nothing");
         input.fail = true;
         let mut router = Router::new(&mut hal, &mut log, 1);
         router.set_console_input(&mut input);
         assert!(router.admit(0, "g", Grants::parse("log")));
         assert_eq!(router.call(0, id("fd_read"), &[0, 0, 2, 16], &mut m), errno(errno::IO));
     }
+
 }

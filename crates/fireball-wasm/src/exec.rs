@@ -443,7 +443,11 @@ impl<A: Allocator + Clone> Thread<A> {
     /// spilled around the loop), the same with the mark left in `keep`; stores with a
     /// `mem_store` of constant width per opcode group instead of one of variable width:
     /// M4 +3.8 %, +1.2 KB; a memarg read as one halfword when its alignment and offset
-    /// are a byte each (one test instead of two byte loads and three): M4 +1.7 %.
+    /// are a byte each (one test instead of two byte loads and three): M4 +1.7 %; memory
+    /// 0's bottom part as a raw (pointer, length) pair refreshed after a rare instruction
+    /// or another instance: M4 +3.7 % (in registers, it displaced others), and the pair
+    /// read through `black_box` to keep it in memory: +17 % (its memory clobber made the
+    /// loop reload everything else).
     #[cfg(not(feature = "checked"))]
     #[inline(always)]
     fn execute<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool, const DEBUG: bool>(

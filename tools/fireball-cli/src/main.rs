@@ -186,6 +186,10 @@ fn parse_task_stack(s: &str) -> Result<usize, String> {
 /// The largest `--ram` (or other size) the CLI accepts.
 const MAX_SIZE: usize = 1 << 30;
 
+/// Longest run (simulated ms) after which `fireball run` looks for the `--ram` that
+/// cures a module's shortage of RAM: each trial run repeats it.
+const RAM_HINT_MS: u64 = 5_000;
+
 /// `--invoke`'s stacks unless `--stack`/`--depth` say otherwise.
 const DEFAULT_SLOTS: u32 = 65536;
 const DEFAULT_DEPTH: u32 = 1024;
@@ -709,6 +713,17 @@ fn run_system(a: &RunArgs) -> Result<u8, String> {
         None => system::run(cfg),
     }
     .map_err(|e| system::checked_refusal(e, &make))?;
+    // A module a larger device may let run: name the size, by trial runs of the same
+    // system for as long as this run took, and at least `inspect`'s second (on more RAM
+    // a program gets further before it may fail again); only after a short run: each
+    // trial repeats it.
+    if let Some(name) = report.short_of_ram.first().filter(|_| report.millis <= RAM_HINT_MS) {
+        let kib = parse_size(&a.ram)? / 1024;
+        let ms = report.millis.max(system::TRIAL_MS);
+        if let Some(k) = system::first_running_for(&make, kib + 1, (kib * 4).min(MAX_SIZE / 1024), ms) {
+            let _ = std::io::Write::write_fmt(&mut stdout, format_args!("fireball: {name} runs with --ram {k}K (a trial run of its first {ms} ms ended no module by a fault)\n"));
+        }
+    }
     match report.fatal {
         Some(f) => Err(f),
         None => Ok(app_status(&report)),

@@ -212,6 +212,10 @@ pub struct Report {
     pub stopped: String,
     /// A P1/P2/P6 exhaustion: the fatal error the system would reset on.
     pub fatal: Option<String>,
+    /// Modules a fault ended that a larger device may let run (their end notice said to
+    /// give the system more RAM: a heap past what the partition backs, a refused
+    /// `memory.grow`), in the order they ended.
+    pub short_of_ram: Vec<String>,
     /// What each module took from its partition once spawned (app first, then services).
     pub footprints: Vec<Footprint>,
     /// Every partition's bytes in use before anything was spawned, when the run
@@ -763,6 +767,16 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                     }
                     n => n.to_string(),
                 };
+                let short_of_ram = match *n {
+                    Notice::Ended { module, how: Ended::Fault(_), backed: Some(_) } => {
+                        stack_pointer(&system, module).is_none_or(|sp| sp >= 0).then_some(module)
+                    }
+                    Notice::Ended { module, how: Ended::Fault(Fault::Trap(_)), backed: None } => {
+                        system.memory_refusals(module).map(|_| module)
+                    }
+                    _ => None,
+                };
+                report.short_of_ram.extend(short_of_ram.map(str::to_string));
                 if open.get() {
                     let _ = writeln!(out);
                     open.set(false);
@@ -933,8 +947,13 @@ pub struct TrialFault {
 /// (dlmalloc, Rust's allocator and wasi-libc's all take memory above `__heap_base`
 /// at run time, with `memory.grow` or in memory the partition backs only in part),
 /// so `inspect` runs the program before it calls it fitting.
-pub fn trial(mut cfg: RunConfig<'_>) -> Result<Option<TrialFault>, String> {
-    cfg.limit = Limit::Millis(TRIAL_MS);
+pub fn trial(cfg: RunConfig<'_>) -> Result<Option<TrialFault>, String> {
+    trial_for(cfg, TRIAL_MS)
+}
+
+/// [`trial`] over the first `ms` of simulated time.
+pub fn trial_for(mut cfg: RunConfig<'_>, ms: u64) -> Result<Option<TrialFault>, String> {
+    cfg.limit = Limit::Millis(ms);
     let report = run(cfg)?;
     Ok(report
         .tasks
@@ -950,7 +969,12 @@ pub fn trial(mut cfg: RunConfig<'_>) -> Result<Option<TrialFault>, String> {
 /// give P5 less on some larger devices, so the size found runs, but a smaller one
 /// might too).
 pub fn first_running<'a>(make: &dyn Fn(usize) -> RunConfig<'a>, from: usize, to: usize) -> Option<usize> {
-    let runs = |kib: usize| matches!(trial(make(kib * 1024)), Ok(None));
+    first_running_for(make, from, to, TRIAL_MS)
+}
+
+/// [`first_running`] with trials of the first `ms` of simulated time.
+pub fn first_running_for<'a>(make: &dyn Fn(usize) -> RunConfig<'a>, from: usize, to: usize, ms: u64) -> Option<usize> {
+    let runs = |kib: usize| matches!(trial_for(make(kib * 1024), ms), Ok(None));
     let (mut failed, mut kib) = (from.saturating_sub(1), from);
     while kib <= to {
         if runs(kib) {

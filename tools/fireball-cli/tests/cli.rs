@@ -215,6 +215,10 @@ fn inspect_tells_a_guest_bug_from_a_heap_past_the_backed_memory() {
     assert!(out.contains("on a 32K device: loads, but does NOT run"), "{out}");
     assert!(out.contains("oob: trap (out of bounds memory access))"), "{out}");
     assert!(out.contains(": a bug in the guest, not a shortage of RAM"), "{out}");
+    // `run` names no size either: its trial runs trap at every one.
+    let (code, out, _) = fireball(&["run", &path, "--ram", "32K", "--for", "1ms"]);
+    assert_eq!(code, 134, "{out}");
+    assert!(out.contains("(its partition backs ") && !out.contains("runs with --ram"), "{out}");
     let _ = std::fs::remove_file(path);
 }
 
@@ -242,6 +246,8 @@ fn inspect_runs_a_growing_heap_before_it_says_fits() {
     assert_eq!(code, 134, "{out}");
     assert!(out.contains("grow] terminated: trap (unreachable) (its partition refused its memory.grow once: it has "), "{out}");
     assert!(out.contains("give the system more RAM)"), "{out}");
+    // And names the size, by the same trial runs inspect makes.
+    assert!(out.contains(&format!("grow runs with --ram {fix} (a trial run of its first 1000 ms ended no module by a fault)")), "{fix}: {out}");
     let (code, out, err) = fireball(&["run", &path, "--ram", &fix, "--for", "1ms"]);
     assert_eq!(code, 0, "inspect's {fix}: {err}\n{out}");
     assert!(out.contains("grow] returned"), "{out}");

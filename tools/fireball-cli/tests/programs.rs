@@ -266,6 +266,8 @@ fn inspect_and_run_agree() {
                     assert_eq!(rcode, 134, "{m} {ram}: {rerr}");
                     assert!(rout.contains("terminated: trap (out of bounds memory access) (its partition backs"), "{m} {ram}:\n{rout}");
                     let fix = why.rsplit_once("it runs with --ram ").map(|(_, k)| k.trim()).unwrap_or_else(|| panic!("{m} {ram}: no size in {why}"));
+                    // run names the same size, by the same trial runs.
+                    assert!(rout.contains(&format!(" runs with --ram {fix} (a trial run of its first 1000 ms")), "{m} {ram}:\n{rout}");
                     let (fcode, fout, _) = fireball(&["run", &path, "--ram", fix, "--for", "1ms"]);
                     assert!(fcode == 0 && !fout.contains("terminated: trap"), "{m} on {fix}, inspect's suggestion:\n{fout}");
                     trial_refusals += 1;

@@ -4,7 +4,9 @@
 # firmwares built from boards/qemu-m4, all running CoreMark 1.0's 2K performance
 # run as the bench's workload (benches/workloads/coremark) does:
 #   coremark         Fireball, benches/workloads/wasm/coremark.wasm packed by
-#                    build.rs and executed in place from flash;
+#                    build.rs and executed in place from flash (metered: with fuel);
+#   coremark-fuel    the same, then run(10) once more unmetered (`Thread::run`): what
+#                    the fuel checks cost (a separate firmware: it links both loops);
 #   coremark-native  the same Rust compiled for the target (twice: at opt-level 3,
 #                    as coremark.wasm was built, the ratios' yardstick; and at the
 #                    firmware's opt-level s);
@@ -33,6 +35,7 @@ P=${PROFILE:-release}
 for t in $M4 $M33; do
   cargo build -q --profile "$P" --bin coremark --target "$t"
 done
+cargo build -q --profile "$P" --bin coremark-fuel --target $M4
 cargo build -q --release --bin coremark-native --target $M4
 cargo build -q --profile release-o3 --bin coremark-native --target $M4
 cargo build -q --profile "$P" --features wasmi,wasm3 --bin coremark-wasmi --bin coremark-wasm3 --target $M4
@@ -67,6 +70,9 @@ out_o3=$(run cortex-m4 mps2-an386 target/$M4/release-o3/coremark-native); printf
 out_s=$(run cortex-m4 mps2-an386 target/$M4/release/coremark-native); printf 'opt-level s: %s\n' "$out_s"
 out_wasmi=$(run cortex-m4 mps2-an386 target/$M4/$P/coremark-wasmi); printf '%s\n' "$out_wasmi"
 out_wasm3=$(run cortex-m4 mps2-an386 target/$M4/$P/coremark-wasm3); printf '%s\n' "$out_wasm3"
+out_fuel=$(run cortex-m4 mps2-an386 target/$M4/$P/coremark-fuel)
+fuel=$(sed -n 's/^fireball: run(10) unmetered .*; metered (fuel) \(.*\) more$/\1/p' <<<"$out_fuel")
+[ -n "$fuel" ] || { printf '%s\n' "$out_fuel" >&2; echo "coremark-qemu: no fuel figure" >&2; exit 1; }
 
 native=$(per_iter "$out_o3" native)
 echo
@@ -86,6 +92,7 @@ row "wasm3 0.4.7" "$(per_iter "$out_wasm3" wasm3)" target/$M4/$P/coremark-wasm3
 packed=$(sed -n 's/^coremark.wasm: \([0-9]*\) B packed.*/\1/p' <<<"$out_fb")
 echo "(flash: the whole firmware, runtime and workload included: coremark.wasm is"
 echo " $(wc -c <../../benches/workloads/wasm/coremark.wasm) B, $packed B packed with its side table for Fireball; engines built with profile $P)"
+echo "Fireball's fuel checks: run(10) metered takes $fuel more instructions than unmetered (firmware coremark-fuel)"
 
 echo
 echo "== Cortex-M33, mps2-an505"

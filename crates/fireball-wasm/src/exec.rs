@@ -423,7 +423,8 @@ impl<A: Allocator + Clone> Thread<A> {
     /// pointer *at* the top value instead of one past it, so pushes and pops are single
     /// pre/post-indexed accesses (x86 unchanged, SHA-2 +2 %, M4 CoreMark +0.2 %: at
     /// opt-level "s" LLVM still carries the stack pointer in two registers and copies it
-    /// at every dispatch, which opt-level 2 does not; see README, "engine crate at opt-level 2");
+    /// at every dispatch, which opt-level 2 then did not (README, "engine crate at opt-level 2":
+    /// since then the "s" loop has become faster than the opt-level 2 one, by 4.3 %);
     /// memory 0's backed bytes held as a slice for the whole loop (taken again after a rare
     /// instruction or another instance), loads and stores of other memories and the tail
     /// window in two cold functions (x86 CoreMark −1.7 %, fib +1.9 %; M4 CoreMark +0.7 %: the

@@ -938,18 +938,10 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
             self.deny(task, event::DENIED_LOG, 0);
             return errno::NOTCAPABLE;
         }
-        if range_mut(memory, iovs, n_iovs.saturating_mul(8)).is_none() {
-            return errno::FAULT;
-        }
+        let Some(list) = iovecs(memory, iovs, n_iovs) else { return errno::FAULT };
         let mut total: u32 = 0;
-        let mut iov = [0u8; 8];
-        for i in 0..n_iovs as usize {
-            let Some(src) = memory.get(iovs as u32 as usize + i * 8..).and_then(|m| m.get(..8)) else {
-                return errno::FAULT;
-            };
-            iov.copy_from_slice(src);
-            let (ptr, len) = (le32(&iov[..4]) as i32, le32(&iov[4..]) as i32);
-            let Ok(bytes) = crate::hal::guest_bytes(memory, ptr, len) else { return errno::FAULT };
+        for (ptr, len) in list {
+            let Ok(bytes) = crate::hal::guest_bytes(memory, ptr as i32, len as i32) else { return errno::FAULT };
             total = total.saturating_add(bytes.len() as u32);
             self.console_write(task, bytes);
         }
@@ -975,8 +967,9 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
             self.deny(task, event::DENIED_LOG, 0);
             return ret(errno::NOTCAPABLE);
         }
-        let Some(list) = range_mut(memory, iovs, n_iovs.saturating_mul(8)) else { return ret(errno::FAULT) };
-        let first = list.chunks_exact(8).map(|iov| (le32(iov), le32(iov.get(4..).unwrap_or_default()))).find(|&(_, len)| len != 0);
+        let Some(first) = iovecs(memory, iovs, n_iovs).map(|mut list| list.find(|&(_, len)| len != 0)) else {
+            return ret(errno::FAULT);
+        };
         let r = Reading { buf: first.map_or(0, |f| f.0), len: first.map_or(0, |f| f.1), nread: nread as u32 };
         match self.console_read(r, memory) {
             Some(e) => ret(e),
@@ -1455,6 +1448,15 @@ fn le32(b: &[u8]) -> u32 {
         w.copy_from_slice(src);
     }
     u32::from_le_bytes(w)
+}
+
+/// The `n` iovec records (`buf`, `len`: u32 each) at `iovs` in guest memory, or `None`
+/// if the list lies outside it (`fd_write`, `fd_read`).
+fn iovecs(memory: &[u8], iovs: i32, n: i32) -> Option<impl Iterator<Item = (u32, u32)> + '_> {
+    let start = usize::try_from(iovs as u32).ok()?;
+    let len = usize::try_from(n.saturating_mul(8)).ok()?;
+    let list = memory.get(start..start.checked_add(len)?)?;
+    Some(list.chunks_exact(8).map(|iov| (le32(iov), le32(iov.get(4..).unwrap_or_default()))))
 }
 
 fn range_mut(memory: &mut [u8], ptr: i32, len: i32) -> Option<&mut [u8]> {

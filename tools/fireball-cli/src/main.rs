@@ -677,6 +677,7 @@ fn run_system(a: &RunArgs) -> Result<u8, String> {
     let mut stdout = std::io::stdout().lock();
     let task_stack = a.task_stack.as_deref().map(parse_task_stack).transpose()?;
     let realtime = a.realtime.as_deref().map_or(Ok(0), parse_realtime)?;
+    let ram = parse_size(&a.ram)?;
     // The same system on `bytes` of RAM, for the trial runs that check a refusal's size.
     let make = |bytes: usize| system::RunConfig {
         app: Some(app.clone()),
@@ -696,7 +697,7 @@ fn run_system(a: &RunArgs) -> Result<u8, String> {
     let cfg = system::RunConfig {
         app: Some(app.clone()),
         services: services.clone(),
-        ram: parse_size(&a.ram)?,
+        ram,
         adc: adc.clone(),
         limit,
         manifest: manifest.clone(),
@@ -718,10 +719,11 @@ fn run_system(a: &RunArgs) -> Result<u8, String> {
     // a program gets further before it may fail again); only after a short run: each
     // trial repeats it.
     if let Some(name) = report.short_of_ram.first().filter(|_| report.millis <= RAM_HINT_MS) {
-        let kib = parse_size(&a.ram)? / 1024;
+        use std::io::Write as _;
+        let kib = ram / 1024;
         let ms = report.millis.max(system::TRIAL_MS);
         if let Some(k) = system::first_running_for(&make, kib + 1, (kib * 4).min(MAX_SIZE / 1024), ms) {
-            let _ = std::io::Write::write_fmt(&mut stdout, format_args!("fireball: {name} runs with --ram {k}K (a trial run of its first {ms} ms ended no module by a fault)\n"));
+            let _ = writeln!(stdout, "fireball: {name} runs with --ram {k}K (a trial run of its first {ms} ms ended no module by a fault)");
         }
     }
     match report.fatal {

@@ -349,12 +349,9 @@ impl embedded_io::Read for HostStdin<'_> {
                 return Ok(0);
             }
             if std::io::stdin().is_terminal() {
-                let text = std::mem::take(&mut *self.pending.borrow_mut());
-                if let Some(&last) = text.as_bytes().last() {
-                    self.open.set(last != b'\n');
-                }
                 let mut out = std::io::stdout();
-                let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+                drain_text(self.pending, self.open, &mut out);
+                let _ = out.flush();
             }
             let chunks = self.chunks.get_or_insert_with(Self::reader);
             match chunks.recv_timeout(std::time::Duration::from_millis(100)) {
@@ -368,6 +365,16 @@ impl embedded_io::Read for HostStdin<'_> {
         buf[..n].copy_from_slice(&rest[..n]);
         self.at += n;
         Ok(n)
+    }
+}
+
+/// The run's text written so far (frames, log lines, the guests' stdout) out to `out`;
+/// `open` then says whether it ended mid-line.
+fn drain_text(text: &RefCell<String>, open: &Cell<bool>, out: &mut dyn Write) {
+    let text = std::mem::take(&mut *text.borrow_mut());
+    let _ = out.write_all(text.as_bytes());
+    if let Some(&last) = text.as_bytes().last() {
+        open.set(last != b'\n');
     }
 }
 
@@ -722,18 +729,16 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
             // Log lines, frames and console text, in the order they were written (the
             // router writes the log lines held before a guest's stdout text).
             report.log.push_str(&std::mem::take(&mut *log_text.borrow_mut()));
-            let text = std::mem::take(&mut *console_text.borrow_mut());
-            let _ = out.write_all(text.as_bytes());
-            if let Some(&last) = text.as_bytes().last() {
-                open.set(last != b'\n');
-            }
+            drain_text(&console_text, &open, out);
             if let Some(g) = gdb {
                 (debugger, system, gdb_end) = crate::gdb::after_step(g, debugger, &tasks, system, tick.step, out)?;
             }
             for n in tick.notices() {
-                let line = match n {
+                // The notice's line, and the module if a larger device may let it run (the
+                // line tells the system to give it more RAM; main.rs then names the size).
+                let (line, short_of_ram) = match n {
                     &Notice::RestartFailed { module, error, import } => {
-                        format!("[{module}] cannot restart: {}", describe(&BuildError::Spawn { module, error, import }, &guests))
+                        (format!("[{module}] cannot restart: {}", describe(&BuildError::Spawn { module, error, import }, &guests)), None)
                     }
                     // An out-of-bounds access with a C program's stack pointer below 0: its
                     // shadow stack (linked with --stack-first) overflowed. No RAM cures that.
@@ -741,11 +746,12 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                         if let Some(sp) = stack_pointer(&system, module).filter(|&sp| sp < 0) =>
                     {
                         let plain = Notice::Ended { module, how, backed: None }.to_string();
-                        with_hint(&plain, &format!(" (its stack pointer, global 0, is {sp}: its shadow stack overflowed; link it with a larger one, -Wl,-z,stack-size=N)"))
+                        (with_hint(&plain, &format!(" (its stack pointer, global 0, is {sp}: its shadow stack overflowed; link it with a larger one, -Wl,-z,stack-size=N)")), None)
                     }
                     // A trap a larger device may cure: say what ran out.
                     &Notice::Ended { module, how: Ended::Fault(Fault::Trap(code)), backed: None } => {
                         let line = n.to_string();
+                        let refused = system.memory_refusals(module);
                         let hint = match code {
                             TrapCode::CallStackExhausted | TrapCode::StackOverflow => system.footprints().iter().find(|f| f.name == module).map(|f| {
                                 format!(
@@ -755,26 +761,22 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                             }),
                             // Rust's allocator aborts through `unreachable` when memory.grow is
                             // refused; C code that does not check malloc runs off its heap.
-                            _ => system.memory_refusals(module).map(|(n, has, most)| {
+                            _ => refused.map(|(n, has, most)| {
                                 let times = if n == 1 { "once".to_string() } else { format!("{n} times") };
                                 format!(" (its partition refused its memory.grow {times}: it has {has} B of linear memory, the most it backs is {most} B; give the system more RAM)")
                             }),
                         };
-                        match hint {
+                        let line = match hint {
                             Some(h) => with_hint(&line, &h),
                             None => line,
-                        }
+                        };
+                        (line, refused.map(|_| module))
                     }
-                    n => n.to_string(),
-                };
-                let short_of_ram = match *n {
-                    Notice::Ended { module, how: Ended::Fault(_), backed: Some(_) } => {
-                        stack_pointer(&system, module).is_none_or(|sp| sp >= 0).then_some(module)
+                    // Its memory backed only in part (the notice says so), its stack pointer in range.
+                    &Notice::Ended { module, how: Ended::Fault(_), backed: Some(_) } => {
+                        (n.to_string(), stack_pointer(&system, module).is_none_or(|sp| sp >= 0).then_some(module))
                     }
-                    Notice::Ended { module, how: Ended::Fault(Fault::Trap(_)), backed: None } => {
-                        system.memory_refusals(module).map(|_| module)
-                    }
-                    _ => None,
+                    n => (n.to_string(), None),
                 };
                 report.short_of_ram.extend(short_of_ram.map(str::to_string));
                 if open.get() {

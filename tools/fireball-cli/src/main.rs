@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
-use fireball_cli::system;
+use fireball_cli::system::{self, RamSearch};
 use fireball_coos::sched::Fault;
 use fireball_sys::hal::sim::Signal;
 use fireball_wasm::{
@@ -365,7 +365,7 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
         let partly = |f: Option<&system::Footprint>| f.map(|f| f.memory as u64).filter(|&b| declared > b);
         // The same system on `bytes` of RAM, for trial runs.
         let make = |bytes: usize| system::RunConfig { ram: bytes, ..cfg(discard()) };
-        let first_running = |from: usize, to: usize| system::first_running(&make, from, to);
+        let search = |from: usize, other: usize| system::search_ram(&make, from, other, system::TRIAL_MS);
         match system::check(cfg(&mut sink2)).map_err(|e| system::checked_refusal(e, &make)) {
             Ok(fits) => {
                 // A heap and a call stack grow at run time, past what a static check sees:
@@ -385,9 +385,10 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
                         }
                     }
                     Some(t) => {
-                        // The next RAM size on which the same trial runs clean, up to the one that
-                        // backs the whole declared memory and at least 8 times this one (for a
-                        // heap grown with memory.grow); none is a guest bug, not a RAM shortage.
+                        // The next RAM size on which the same trial runs clean: while the trial
+                        // fails for want of RAM, as far as it takes; for another fault, up to
+                        // the size that backs the whole declared memory and at least 8 times
+                        // this one (a larger plan row gives a larger coroutine stack).
                         let kib = ram_bytes / 1024;
                         let all = backed.map_or(0, |b| (ram_bytes + (declared - b) as usize).div_ceil(1024) + 4);
                         let to = all.max(kib * 8).min(MAX_SIZE / 1024);
@@ -401,26 +402,35 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
                         // A C program whose stack pointer went below 0 overflowed its shadow
                         // stack (linked with --stack-first): no device size cures that.
                         let overflowed = t.fault == Fault::Trap(TrapCode::MemoryOutOfBounds) && t.stack_pointer.is_some_and(|sp| sp < 0);
-                        match if overflowed { None } else { first_running(kib + 1, to) } {
-                            Some(k) => println!(
+                        let found = if overflowed { None } else { Some(search(kib + 1, to)) };
+                        match found {
+                            Some(RamSearch::Runs(k)) => println!(
                                 "  on a {ram} device: does NOT fit: a trial run of its first {} ms failed after {} instructions: {why}; it runs with --ram {k}K",
                                 system::TRIAL_MS,
                                 t.instructions
                             ),
-                            None => {
+                            _ => {
                                 let stacks = need.first().map(|f| f.stack);
-                                let hint = match (t.fault, stacks) {
+                                let hint = match (t.fault, stacks, &found) {
                                     _ if overflowed => format!(
                                         "its stack pointer (global 0) is {}: its shadow stack overflowed; link it with a larger one (-Wl,-z,stack-size=N)",
                                         t.stack_pointer.unwrap_or(0)
                                     ),
-                                    (Fault::Trap(TrapCode::CallStackExhausted | TrapCode::StackOverflow), Some(s)) => format!(
+                                    (Fault::Trap(TrapCode::CallStackExhausted | TrapCode::StackOverflow), Some(s), _) => format!(
                                         "its call stack outgrows the {} frames and {} value slots the plan gives each task in its coroutine stack: give each task a larger one with --task-stack (a device's memory plan sets the same figure)",
                                         s.frames, s.value_slots
                                     ),
+                                    (.., Some(RamSearch::Short(_))) => {
+                                        "it needs more RAM than that, or its heap grows without end".to_string()
+                                    }
                                     _ => "a bug in the guest, not a shortage of RAM".to_string(),
                                 };
-                                let sizes = if overflowed { String::new() } else { format!(" on every device up to --ram {to}K") };
+                                let sizes = match &found {
+                                    Some(RamSearch::Fails(k, f)) if f.fault == t.fault && f.name == t.name => format!(" and again on --ram {k}K"),
+                                    Some(RamSearch::Fails(k, f)) => format!("; on --ram {k}K, {}: {}", f.name, system::describe_fault(f.fault)),
+                                    Some(RamSearch::Short(k)) => format!(", and was still short of RAM on --ram {k}K"),
+                                    _ => String::new(),
+                                };
                                 println!(
                                     "  on a {ram} device: loads, but does NOT run: a trial run of its first {} ms failed after {} instructions ({}: {what}){sizes}: {hint}",
                                     system::TRIAL_MS,
@@ -442,7 +452,7 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
                 // than on larger ones.)
                 let peak = need.first().map_or(0, |f| f.peak);
                 let to = ((ram_bytes + peak + declared as usize) / 1024 + 8).max(ram_bytes / 1024 * 8).min(MAX_SIZE / 1024);
-                if let Some(k) = first_running(8, to).filter(|k| !e.contains(&format!("--ram {k}K"))) {
+                if let Some(k) = search(8, to).runs().filter(|k| !e.contains(&format!("--ram {k}K"))) {
                     println!("  (by trial runs of its first {} ms: it runs with --ram {k}K)", system::TRIAL_MS);
                 }
             }
@@ -722,8 +732,21 @@ fn run_system(a: &RunArgs) -> Result<u8, String> {
         use std::io::Write as _;
         let kib = ram / 1024;
         let ms = report.millis.max(system::TRIAL_MS);
-        if let Some(k) = system::first_running_for(&make, kib + 1, (kib * 4).min(MAX_SIZE / 1024), ms) {
-            let _ = writeln!(stdout, "fireball: {name} runs with --ram {k}K (a trial run of its first {ms} ms ended no module by a fault)");
+        match system::search_ram(&make, kib + 1, kib * 4, ms) {
+            RamSearch::Runs(k) => {
+                let _ = writeln!(stdout, "fireball: {name} runs with --ram {k}K (a trial run of its first {ms} ms ended no module by a fault)");
+            }
+            RamSearch::Short(k) => {
+                let _ = writeln!(stdout, "fireball: {name} was still short of RAM on --ram {k}K (a trial run of its first {ms} ms): it needs more, or its heap grows without end");
+            }
+            RamSearch::Fails(k, f) => {
+                let _ = writeln!(
+                    stdout,
+                    "fireball: more RAM does not cure it: on --ram {k}K a trial run of its first {ms} ms still ended {} by a fault: {}",
+                    f.name,
+                    system::describe_fault(f.fault)
+                );
+            }
         }
     }
     match report.fatal {

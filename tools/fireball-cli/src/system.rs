@@ -939,6 +939,9 @@ pub struct TrialFault {
     pub fault: Fault,
     /// Its global 0 then, if an i32 (a C program's stack pointer).
     pub stack_pointer: Option<i32>,
+    /// Its end notice blamed RAM (a heap past what its partition backs, a refused
+    /// `memory.grow`): a larger device may let it run.
+    pub short_of_ram: bool,
 }
 
 /// Runs `cfg`'s system for its first [`TRIAL_MS`] of simulated time, nothing
@@ -957,51 +960,93 @@ pub fn trial(cfg: RunConfig<'_>) -> Result<Option<TrialFault>, String> {
 pub fn trial_for(mut cfg: RunConfig<'_>, ms: u64) -> Result<Option<TrialFault>, String> {
     cfg.limit = Limit::Millis(ms);
     let report = run(cfg)?;
-    Ok(report
-        .tasks
-        .iter()
-        .find_map(|t| {
-            t.fault.map(|fault| TrialFault { name: t.name.clone(), instructions: t.counters.instructions, fault, stack_pointer: t.stack_pointer })
-        }))
+    Ok(report.tasks.iter().find_map(|t| {
+        t.fault.map(|fault| TrialFault {
+            name: t.name.clone(),
+            instructions: t.counters.instructions,
+            fault,
+            stack_pointer: t.stack_pointer,
+            short_of_ram: report.short_of_ram.contains(&t.name),
+        })
+    }))
 }
 
-/// The first RAM size in `from..=to` KiB on which the system `make(bytes)` builds
-/// loads and a [`trial`] of it runs clean: found in steps of ~3 %, then bisected
-/// down between the last size that failed and the first that ran (the plan's rows
-/// give P5 less on some larger devices, so the size found runs, but a smaller one
-/// might too).
-pub fn first_running<'a>(make: &dyn Fn(usize) -> RunConfig<'a>, from: usize, to: usize) -> Option<usize> {
-    first_running_for(make, from, to, TRIAL_MS)
+/// The most RAM a search for the size that runs a system tries while the system is
+/// still short of RAM: 16 MiB, more than a microcontroller has (and the most for which
+/// a memory's whole budget is taken at instantiation, [`fireball_wasm::store::RESERVE_LIMIT`]:
+/// past it `memory.grow` reallocates, and in the partition that needs the old and the
+/// new block at once, so a larger device can run short of RAM earlier).
+pub const RAM_SEARCH_CAP_KIB: usize = (fireball_wasm::store::RESERVE_LIMIT / 1024) as usize;
+
+/// How a search for the RAM that runs a system ended ([`search_ram`]).
+#[derive(Debug, Clone)]
+pub enum RamSearch {
+    /// A trial ran clean on this many KiB.
+    Runs(usize),
+    /// On this many KiB, the last size tried, a trial still ended a module by a fault
+    /// that was not for want of RAM.
+    Fails(usize, TrialFault),
+    /// Still short of RAM on this many KiB, the most tried.
+    Short(usize),
 }
 
-/// [`first_running`] with trials of the first `ms` of simulated time.
-pub fn first_running_for<'a>(make: &dyn Fn(usize) -> RunConfig<'a>, from: usize, to: usize, ms: u64) -> Option<usize> {
-    let runs = |kib: usize| matches!(trial_for(make(kib * 1024), ms), Ok(None));
-    let (mut failed, mut kib) = (from.saturating_sub(1), from);
-    while kib <= to {
-        if runs(kib) {
-            let mut ran = kib;
-            while ran - failed > 1 {
-                let mid = failed + (ran - failed) / 2;
-                if runs(mid) {
-                    ran = mid;
-                } else {
-                    failed = mid;
-                }
-            }
-            return Some(ran);
+impl RamSearch {
+    /// The size that runs the system, if one was found.
+    pub fn runs(&self) -> Option<usize> {
+        match *self {
+            RamSearch::Runs(k) => Some(k),
+            _ => None,
+        }
+    }
+}
+
+/// The RAM size from `from` KiB up on which the system `make(bytes)` builds loads
+/// and a [`trial_for`] of its first `ms` runs clean. Up to `other` KiB the sizes
+/// grow in steps of ~3 %, past it by half; past `other` only while a trial fails
+/// for want of RAM (the system does not load, a heap outgrew what its partition
+/// backs, a `memory.grow` was refused), up to [`RAM_SEARCH_CAP_KIB`]: any other
+/// fault there is not for want of RAM (below it, a larger plan row may still give
+/// each task a larger coroutine stack). Then the size is bisected down between the
+/// last that failed and the first that ran. The plan's rows give P5 less on some
+/// larger devices (a row's coroutine stacks take more): the small steps find the
+/// first size that runs within `other`, where most programs' needs lie; past it,
+/// the size found runs, but a smaller one past a row's edge might too.
+pub fn search_ram<'a>(make: &dyn Fn(usize) -> RunConfig<'a>, from: usize, other: usize, ms: u64) -> RamSearch {
+    let trial = |kib: usize| trial_for(make(kib * 1024), ms);
+    let cap = RAM_SEARCH_CAP_KIB.max(other);
+    let (mut failed, mut kib) = (from.saturating_sub(1), from.max(1));
+    if kib > cap {
+        return RamSearch::Short(cap);
+    }
+    loop {
+        match trial(kib) {
+            Ok(None) => break,
+            Ok(Some(fault)) if !fault.short_of_ram && kib >= other => return RamSearch::Fails(kib, fault),
+            _ if kib >= cap => return RamSearch::Short(kib),
+            _ => {}
         }
         failed = kib;
-        kib += (kib / 32).max(1);
+        kib = if kib < other { kib + (kib / 32).max(1) } else { kib + kib / 2 }.min(cap);
     }
-    None
+    let mut ran = kib;
+    while ran - failed > 1 {
+        let mid = failed + (ran - failed) / 2;
+        if matches!(trial(mid), Ok(None)) {
+            ran = mid;
+        } else {
+            failed = mid;
+        }
+    }
+    RamSearch::Runs(ran)
 }
 
 /// A refusal (`run`'s error for a module that does not fit) whose `--ram NK` is
 /// checked by a trial run: the size the load needs does not cover a heap that grows
 /// at run time (Rust's `std` hello world loads on 97K and its allocator then runs
-/// past what P5 backs), so N becomes the first size from N up on which the system
-/// `make(bytes)` builds runs clean. Other errors come back as they are.
+/// past what P5 backs), so N becomes the size from N up on which the system
+/// `make(bytes)` builds runs clean ([`search_ram`]); when none does, the refusal
+/// says N only loads it, and what the largest trial saw. Other errors come back as
+/// they are.
 pub fn checked_refusal<'a>(msg: String, make: &dyn Fn(usize) -> RunConfig<'a>) -> String {
     let Some((head, fixes)) = msg.split_once("; use ") else { return msg };
     let Some(at) = fixes.find("--ram ") else { return msg };
@@ -1010,9 +1055,19 @@ pub fn checked_refusal<'a>(msg: String, make: &dyn Fn(usize) -> RunConfig<'a>) -
     if matches!(trial(make(kib * 1024)), Ok(None)) {
         return msg;
     }
-    match first_running(make, kib + 1, (kib * 2).min(1 << 20)) {
-        Some(k) => format!("{head}; use {}--ram {k}K{}", &fixes[..at], &fixes[at + 6 + digits.len() + 1..]),
-        None => msg,
+    let rest = &fixes[at + 6 + digits.len() + 1..];
+    match search_ram(make, kib + 1, kib * 2, TRIAL_MS) {
+        RamSearch::Runs(k) => format!("{head}; use {}--ram {k}K{rest}", &fixes[..at]),
+        // It loads on N, but does not run on any size tried: say so beside N.
+        RamSearch::Short(k) => {
+            format!("{head}; use {}--ram {kib}K to load it (a trial run was still short of RAM on --ram {k}K: its heap grows past that){rest}", &fixes[..at])
+        }
+        RamSearch::Fails(k, f) => format!(
+            "{head}; use {}--ram {kib}K to load it (a trial run on --ram {k}K ended {}: {}){rest}",
+            &fixes[..at],
+            f.name,
+            describe_fault(f.fault)
+        ),
     }
 }
 

@@ -80,7 +80,7 @@ fn invalid_module_names_offset_and_rule() {
 
 #[test]
 fn out_of_bounds_memory_access_traps() {
-    let wat = tmp_file("oob.wat", b"(module (memory 1) (func (export \"f\") (result i32) (i32.load (i32.const 65534))))");
+    let wat = tmp_file("oob-load.wat", b"(module (memory 1) (func (export \"f\") (result i32) (i32.load (i32.const 65534))))");
     let (code, _, err) = fireball(&["run", &wat, "--invoke", "f"]);
     assert_clean_error(code, &err, "out of bounds memory access");
 }
@@ -215,10 +215,11 @@ fn inspect_tells_a_guest_bug_from_a_heap_past_the_backed_memory() {
     assert!(out.contains("on a 32K device: loads, but does NOT run"), "{out}");
     assert!(out.contains("oob: trap (out of bounds memory access))"), "{out}");
     assert!(out.contains(": a bug in the guest, not a shortage of RAM"), "{out}");
-    // `run` names no size either: its trial runs trap at every one.
+    // `run` names no size either: its trial runs trap on a size that backs all its memory.
     let (code, out, _) = fireball(&["run", &path, "--ram", "32K", "--for", "1ms"]);
     assert_eq!(code, 134, "{out}");
     assert!(out.contains("(its partition backs ") && !out.contains("runs with --ram"), "{out}");
+    assert!(out.contains("fireball: more RAM does not cure it: on --ram ") && out.contains("oob by a fault: trap (out of bounds memory access)"), "{out}");
     let _ = std::fs::remove_file(path);
 }
 
@@ -253,6 +254,66 @@ fn inspect_runs_a_growing_heap_before_it_says_fits() {
     assert!(out.contains("grow] returned"), "{out}");
     let (code, out, _) = fireball(&["inspect", &path, "--ram", &fix]);
     assert!(code == 0 && out.contains(&format!("on a {fix} device: fits")), "{out}");
+    let _ = std::fs::remove_file(path);
+}
+
+/// A heap far past the device's RAM (a Rust `std` program collecting a 100 000-element
+/// `Vec` needs ~1.1 MB): the size `inspect`, `run` and a refusal name is found however
+/// far it is, not only within a few times the RAM given, and it runs the program.
+#[test]
+fn the_ram_named_for_a_large_heap_runs_it() {
+    // 1.6 MB after the grow: past 8 times 96K (inspect's old reach) and 4 times (run's).
+    let wat = r#"(module (memory 1)
+      (func (export "_start") (if (i32.eq (memory.grow (i32.const 24)) (i32.const -1)) (then unreachable))
+        (i32.store (i32.const 1638396) (i32.const 7))))"#;
+    let path = tmp_file("bigheap.wat", wat.as_bytes());
+    let (code, out, err) = fireball(&["inspect", &path, "--ram", "96K"]);
+    assert_eq!(code, 0, "{err}");
+    let fix = out
+        .lines()
+        .find_map(|l| l.rsplit_once("; it runs with --ram "))
+        .map(|(_, k)| k.trim().to_string())
+        .unwrap_or_else(|| panic!("no size in:\n{out}"));
+    let kib: usize = fix.trim_end_matches('K').parse().unwrap_or_else(|_| panic!("{fix}"));
+    assert!(kib > 1600 && kib < 2400, "{fix}");
+    let (code, out, _) = fireball(&["run", &path, "--ram", "96K", "--for", "1ms"]);
+    assert_eq!(code, 134, "{out}");
+    assert!(out.contains(&format!("bigheap runs with --ram {fix} (a trial run")), "{fix}: {out}");
+    let (code, out, err) = fireball(&["run", &path, "--ram", &fix, "--for", "1ms"]);
+    assert!(code == 0 && out.contains("bigheap] returned"), "{fix}: {err}\n{out}");
+    // A module that does not even load on the default device: the refusal's size runs it too.
+    let wat = r#"(module (memory 3) (data (i32.const 196000) "x")
+      (func (export "_start") (if (i32.eq (memory.grow (i32.const 24)) (i32.const -1)) (then unreachable))
+        (i32.store (i32.const 1769468) (i32.const 7))))"#;
+    let big = tmp_file("bigload.wat", wat.as_bytes());
+    let (code, _, err) = fireball(&["run", &big]);
+    assert_clean_error(code, &err, "needs 198");
+    let k = err.split_once("; use --ram ").and_then(|(_, r)| r.split_once(',')).map(|(k, _)| k.to_string()).unwrap_or_else(|| panic!("{err}"));
+    let (code, out, err) = fireball(&["run", &big, "--ram", &k, "--for", "1ms"]);
+    assert!(code == 0 && out.contains("bigload] returned"), "the refusal's {k}: {err}\n{out}");
+    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_file(big);
+}
+
+/// A heap that grows without end is short of RAM on every size: `inspect` and `run`
+/// say so after trying up to the search's cap, rather than blaming a guest bug or
+/// naming nothing.
+#[test]
+fn a_heap_that_never_stops_growing_is_named_short_of_ram() {
+    let wat = r#"(module (memory 1)
+      (func (export "_start")
+        (loop $l
+          (if (i32.eq (memory.grow (i32.const 1)) (i32.const -1)) (then unreachable))
+          (i32.store (i32.sub (i32.mul (memory.size) (i32.const 65536)) (i32.const 4)) (i32.const 1))
+          (br $l))))"#;
+    let path = tmp_file("leak.wat", wat.as_bytes());
+    let (code, out, err) = fireball(&["inspect", &path, "--ram", "96K"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("was still short of RAM on --ram 16384K: it needs more RAM than that, or its heap grows without end"), "{out}");
+    assert!(!out.contains("a bug in the guest"), "{out}");
+    let (code, out, _) = fireball(&["run", &path, "--ram", "96K", "--for", "1ms"]);
+    assert_eq!(code, 134, "{out}");
+    assert!(out.contains("leak was still short of RAM on --ram 16384K"), "{out}");
     let _ = std::fs::remove_file(path);
 }
 

@@ -490,6 +490,25 @@ impl<'a> System<'a> {
         self.module_store(module).map(|(store, _)| store)
     }
 
+    /// Where `module` is in its code, innermost call first, while it is loaded (after
+    /// a trap, until a restart or unload: where it trapped). Each frame is the
+    /// function's index in the module, its name (from the module's name section, else
+    /// an export's), and an offset in the module's bytes (what wasm tools and, less the
+    /// code section's start, DWARF line tables use): the instruction's for the innermost
+    /// frame, for a caller one inside its call instruction (the return address less
+    /// one, as native backtraces give).
+    pub fn backtrace(&self, module: &str) -> impl Iterator<Item = (u32, Option<&'a str>, u32)> + '_ {
+        let slot = self.slots.iter().flatten().find(|s| s.launch.name == module);
+        let task = slot.and_then(|s| self.kernel.wasm_task(s.task));
+        task.into_iter().flat_map(|(thread, store)| {
+            thread.backtrace().enumerate().filter_map(move |(k, (f, pc))| {
+                let (m, idx) = store.func_origin(f)?;
+                let export = || m.exports().find(|&(_, kind, i)| kind == fireball_wasm::ExternKind::Func && i == idx).map(|(n, ..)| n);
+                Some((idx, m.func_name(idx).or_else(export), if k == 0 { pc } else { pc.saturating_sub(1) }))
+            })
+        })
+    }
+
     fn module_store(&self, module: &str) -> Option<(&fireball_wasm::Store<'a, &'a Partition, &'a Partition>, &Launch<'a>)> {
         let slot = self.slots.iter().flatten().find(|s| s.launch.name == module)?;
         let (_, store) = self.kernel.wasm_task(slot.task)?;

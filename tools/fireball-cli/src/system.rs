@@ -784,6 +784,11 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                     open.set(false);
                 }
                 let _ = writeln!(out, "{line}");
+                if let &Notice::Ended { module, how: Ended::Fault(Fault::Trap(_)), .. } = n {
+                    if let Some(trace) = trap_trace(&system, module) {
+                        let _ = writeln!(out, "{trace}");
+                    }
+                }
                 if matches!(n, Notice::Fatal { .. }) {
                     report.fatal = Some(line);
                 }
@@ -917,6 +922,35 @@ fn stack_pointer(system: &fireball::System<'_>, module: &str) -> Option<i32> {
         fireball_wasm::Value::I32(v) => Some(v),
         _ => None,
     }
+}
+
+/// Most frames a trap's backtrace line names (a runaway recursion has thousands).
+const TRACE_FRAMES: usize = 12;
+
+/// Where `module` trapped, as a line under its end notice: `[app] trapped in divide
+/// @ 0x1a2, called from compute @ 0x1c4, main @ 0x1e0, …` (names from the module's
+/// name section, Rust's demangled; offsets in its bytes: `llvm-dwarfdump --lookup` takes them after
+/// subtracting the code section's start, and lldb shows the same frames).
+fn trap_trace(system: &fireball::System<'_>, module: &str) -> Option<String> {
+    let mut frames = system.backtrace(module).map(|(idx, name, pc)| match name {
+        // (`{:#}`: without the hash a legacy Rust symbol ends with; other names as they are.)
+        Some(n) => format!("{:#} @ {pc:#x}", rustc_demangle::demangle(n)),
+        None => format!("func {idx} @ {pc:#x}"),
+    });
+    let mut line = format!("[{module}] trapped in {}", frames.next()?);
+    let mut more = 0usize;
+    for (k, f) in frames.enumerate() {
+        if k + 1 < TRACE_FRAMES {
+            line.push_str(if k == 0 { ", called from " } else { ", " });
+            line.push_str(&f);
+        } else {
+            more += 1;
+        }
+    }
+    if more > 0 {
+        line.push_str(&format!(" and {more} more frames"));
+    }
+    Some(line)
 }
 
 /// A module's end notice with `hint` (" (…)") before its closing "; the other

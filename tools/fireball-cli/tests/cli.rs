@@ -317,6 +317,50 @@ fn a_heap_that_never_stops_growing_is_named_short_of_ram() {
     let _ = std::fs::remove_file(path);
 }
 
+/// A trap's end notice is followed by where it happened: the functions (by their
+/// names in the module's name section) and code offsets, innermost first, the same
+/// offset `--invoke` reports; a deep recursion's is cut short.
+#[test]
+fn a_trap_says_where_it_happened() {
+    let wat = r#"(module
+      (func $divide (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+      (func $compute (param i32) (result i32) (call $divide (i32.const 100) (local.get 0)))
+      (func (export "_start") (drop (call $compute (i32.const 0)))))"#;
+    let path = tmp_file("where.wat", wat.as_bytes());
+    let (code, _, err) = fireball(&["run", &path, "--invoke", "_start"]);
+    assert_eq!(code, 1, "{err}");
+    let at = err.split_once("at offset ").and_then(|(_, r)| r.split_whitespace().next()).unwrap_or_else(|| panic!("{err}")).to_string();
+    let (code, out, _) = fireball(&["run", &path, "--for", "1ms"]);
+    assert_eq!(code, 134, "{out}");
+    let line = out.lines().find(|l| l.contains("] trapped in ")).unwrap_or_else(|| panic!("no backtrace in:\n{out}"));
+    let (_, trace) = line.split_once("] trapped in ").unwrap_or_default();
+    let frames: Vec<&str> = trace.split(", called from ").flat_map(|f| f.split(", ")).collect();
+    assert_eq!(frames.len(), 3, "{line}");
+    assert_eq!(frames[0], format!("divide @ {at}"), "{line}");
+    // Callers: an offset inside each one's call instruction, in its function (named by
+    // its export when the name section has no name for it).
+    let offset = |f: &str, name: &str| {
+        let hex = f.strip_prefix(&format!("{name} @ 0x")).unwrap_or_else(|| panic!("{name}: {line}"));
+        u32::from_str_radix(hex, 16).unwrap_or_else(|_| panic!("{line}"))
+    };
+    let (divide, compute, start) = (offset(frames[0], "divide"), offset(frames[1], "compute"), offset(frames[2], "_start"));
+    assert!(divide < compute && compute < start, "{line}");
+    let _ = std::fs::remove_file(path);
+    // A deep recursion's trace names the first frames and counts the rest.
+    let wat = r#"(module
+      (func $down (param i32) (result i32)
+        (if (result i32) (i32.eqz (local.get 0)) (then (unreachable))
+          (else (call $down (i32.sub (local.get 0) (i32.const 1))))))
+      (func (export "_start") (drop (call $down (i32.const 20)))))"#;
+    let path = tmp_file("deepwhere.wat", wat.as_bytes());
+    let (code, out, _) = fireball(&["run", &path, "--for", "1ms"]);
+    assert_eq!(code, 134, "{out}");
+    let line = out.lines().find(|l| l.contains("] trapped in down @ 0x")).unwrap_or_else(|| panic!("no backtrace in:\n{out}"));
+    // 22 frames: 12 named, 10 counted.
+    assert!(line.ends_with(" and 10 more frames") && line.matches("down @ 0x").count() == 12, "{line}");
+    let _ = std::fs::remove_file(path);
+}
+
 /// Recursion deeper than the plan's coroutine stack holds: `run` names what ran out,
 /// `inspect` says so, and `--task-stack` (a device's plan sets the same) runs it.
 #[test]

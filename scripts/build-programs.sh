@@ -88,6 +88,13 @@ mkdir -p "$OUT/files-c"
   -Wl,--initial-memory=65536 -Wl,--export=__heap_base -Wl,--strip-all \
   -o "$OUT/files-c/files.wasm" examples/programs/files-c/files.c
 report files-c/files.wasm "$OUT/files-c/files.wasm"
+# With its debug information (-g, not stripped): a trap's backtrace names source lines.
+# The source path is the same on every machine (/fireball/...).
+mkdir -p "$OUT/trap-c"
+"$CLANG" --target=wasm32-wasi -O2 -g -fdebug-prefix-map="$ROOT"=/fireball -Wl,-z,stack-size=2048 -Wl,--stack-first \
+  -Wl,--initial-memory=65536 -Wl,--export=__heap_base \
+  -o "$OUT/trap-c/trap.wasm" examples/programs/trap-c/trap.c
+report trap-c/trap.wasm "$OUT/trap-c/trap.wasm"
 
 # Rust: one shared target folder under the repository's (ignored) target/.
 CARGO_HOME_DIR=${CARGO_HOME:-$HOME/.cargo}

@@ -2,5 +2,6 @@
 //! shared with the integration tests that check the example programs.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)]
 
+pub mod dwarf;
 pub mod gdb;
 pub mod system;

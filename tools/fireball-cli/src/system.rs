@@ -785,7 +785,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                 }
                 let _ = writeln!(out, "{line}");
                 if let &Notice::Ended { module, how: Ended::Fault(Fault::Trap(_)), .. } = n {
-                    if let Some(trace) = trap_trace(&system, module) {
+                    if let Some(trace) = trap_trace(&system, module, &guests) {
                         let _ = writeln!(out, "{trace}");
                     }
                 }
@@ -927,30 +927,39 @@ fn stack_pointer(system: &fireball::System<'_>, module: &str) -> Option<i32> {
 /// Most frames a trap's backtrace line names (a runaway recursion has thousands).
 const TRACE_FRAMES: usize = 12;
 
-/// Where `module` trapped, as a line under its end notice: `[app] trapped in divide
-/// @ 0x1a2, called from compute @ 0x1c4, main @ 0x1e0, …` (names from the module's
-/// name section, Rust's demangled; offsets in its bytes: `llvm-dwarfdump --lookup` takes them after
-/// subtracting the code section's start, and lldb shows the same frames).
-fn trap_trace(system: &fireball::System<'_>, module: &str) -> Option<String> {
-    let mut frames = system.backtrace(module).map(|(idx, name, pc)| match name {
-        // (`{:#}`: without the hash a legacy Rust symbol ends with; other names as they are.)
-        Some(n) => format!("{:#} @ {pc:#x}", rustc_demangle::demangle(n)),
-        None => format!("func {idx} @ {pc:#x}"),
+/// Where `module` trapped, as lines under its end notice: `[app] trapped in divide
+/// @ 0x1a2 (/src/app.c:3:63)`, then `[app]   called from compute @ 0x1c4 (/src/app.c:4:55)`, …
+/// (names from the module's name section, Rust's demangled; offsets in its bytes;
+/// the source lines from its DWARF, if it was built with them).
+fn trap_trace(system: &fireball::System<'_>, module: &str, guests: &[Guest<'static>]) -> Option<String> {
+    let lines = guests.iter().find(|g| g.name == module).and_then(|g| match g.image {
+        Image::Wasm(bytes) => crate::dwarf::Lines::new(bytes),
+        _ => None,
     });
-    let mut line = format!("[{module}] trapped in {}", frames.next()?);
+    let mut frames = system.backtrace(module).map(|(idx, name, pc)| {
+        let mut f = match name {
+            // (`{:#}`: without the hash a legacy Rust symbol ends with; other names as they are.)
+            Some(n) => format!("{:#} @ {pc:#x}", rustc_demangle::demangle(n)),
+            None => format!("func {idx} @ {pc:#x}"),
+        };
+        if let Some(at) = lines.as_ref().and_then(|l| l.at(pc)) {
+            f.push_str(&format!(" ({at})"));
+        }
+        f
+    });
+    let mut text = format!("[{module}] trapped in {}", frames.next()?);
     let mut more = 0usize;
     for (k, f) in frames.enumerate() {
         if k + 1 < TRACE_FRAMES {
-            line.push_str(if k == 0 { ", called from " } else { ", " });
-            line.push_str(&f);
+            text.push_str(&format!("\n[{module}]   called from {f}"));
         } else {
             more += 1;
         }
     }
     if more > 0 {
-        line.push_str(&format!(" and {more} more frames"));
+        text.push_str(&format!("\n[{module}]   and {more} more frames"));
     }
-    Some(line)
+    Some(text)
 }
 
 /// A module's end notice with `hint` (" (…)") before its closing "; the other

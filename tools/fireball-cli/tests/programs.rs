@@ -1,6 +1,7 @@
 //! The "real programs" a new user tries first (examples/programs, built by
 //! scripts/build-programs.sh): an ordinary C program (printf, malloc), a C program
-//! written for a POSIX box (stdin, files, sockets), an ordinary Rust `std` program
+//! written for a POSIX box (stdin, files, sockets), a C program with a bug built with
+//! its debug information, an ordinary Rust `std` program
 //! and CoreMark 1.0, each run by the CLI exactly as
 //! a user would, `fireball run <wasm> --ram <R>`, and left to exit by itself.
 //!
@@ -299,4 +300,27 @@ fn inspect_and_run_agree() {
         fits > 0 && refused > 0 && trial_refusals > 0 && task_stack_fixes > 0 && ram_fixes > 0,
         "{fits} fit, {refused} refused ({trial_refusals} by a trial run, {task_stack_fixes} fixed by --task-stack, {ram_fixes} by --ram)"
     );
+}
+
+/// A C program built with `-g` (examples/programs/trap-c): given numbers, it prints
+/// their average; given none, it divides by zero, and the trap's backtrace names
+/// the functions and, from its DWARF, the source lines: the division, and the call.
+#[test]
+fn a_trap_in_a_c_program_names_its_source_lines() {
+    assert_eq!(run_with("trap-c/trap.wasm", "trap", &["--for", "1s", "--", "4", "8", "15"]), ["average: 9", ENDED]);
+    let (code, out, err) = fireball(&["run", &program("trap-c/trap.wasm"), "--for", "1s"]);
+    assert_eq!(code, 134, "{err}\n{out}");
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("[trap] ")).collect();
+    assert_eq!(lines.first().copied(), Some("[trap] terminated: trap (integer divide by zero); the other modules keep running"), "{out}");
+    let src = "/fireball/examples/programs/trap-c/trap.c";
+    let frame = |k: usize, head: &str, func: &str, line: &str| {
+        let l = lines.get(k).copied().unwrap_or_default();
+        let rest = l.strip_prefix(&format!("[trap] {head}{func} @ 0x")).unwrap_or_else(|| panic!("frame {k}: {out}"));
+        assert!(rest.ends_with(&format!(" ({src}:{line})")), "frame {k}: {l}");
+    };
+    // `return sum / n;` in average, and the call in main's printf.
+    frame(1, "trapped in ", "average", "20:16");
+    frame(2, "  called from ", "main", "29:29");
+    // The C library's start-up frames follow, named (wasi-libc's own lines where it has them).
+    assert!(lines.iter().any(|l| l.starts_with("[trap]   called from _start @ 0x")), "{out}");
 }

@@ -41,6 +41,14 @@ enum Cmd {
         /// (K suffix allowed; default: the plan's row for --ram, 4 or 8 KiB).
         #[arg(long)]
         task_stack: Option<String>,
+        /// With --ram: the app's environment variable `KEY=VALUE` (repeatable), as
+        /// `run --env` gives it: the trial run then runs the program as `run` will.
+        #[arg(long = "env", value_name = "KEY=VALUE")]
+        env: Vec<String>,
+        /// With --ram: the app's command-line arguments, as `run` takes them (`--`
+        /// before any that starts with `-`).
+        #[arg(allow_negative_numbers = true)]
+        args: Vec<String>,
     },
     /// Pack a module with its side table (a `.fbx`), so a device keeps both in flash.
     /// Loading it re-runs the validator, which checks the packed table instead of building one.
@@ -152,7 +160,7 @@ fn main() -> ExitCode {
             Ok(status) => ExitCode::from(status),
             Err(e) => report(Err(e)),
         },
-        Cmd::Inspect { module, ram, service, task_stack } => report(inspect(&module, ram.as_deref(), service, task_stack.as_deref())),
+        Cmd::Inspect { module, ram, service, task_stack, env, args } => report(inspect(&module, ram.as_deref(), service, task_stack.as_deref(), &args, &env)),
         Cmd::Pack { module, output } => report(pack(&module, &output)),
         Cmd::Plan { ram, coroutines, stack, services } => report(plan(&ram, coroutines, stack.as_deref(), services)),
     }
@@ -254,10 +262,14 @@ fn report(r: Result<(), String>) -> ExitCode {
     }
 }
 
-fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str>) -> Result<(), String> {
+fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str>, args: &[String], env: &[String]) -> Result<(), String> {
     if task_stack.is_some() && ram.is_none() {
         return Err("--task-stack applies with --ram (the memory plan it sizes)".into());
     }
+    if (!args.is_empty() || !env.is_empty()) && ram.is_none() {
+        return Err("a command line (arguments, --env) applies with --ram (the trial run it is given to)".into());
+    }
+    check_env(env)?;
     let task_stack = task_stack.map(parse_task_stack).transpose()?;
     let bytes = load_bytes(path)?;
     let module = load_module(&bytes).map_err(|e| describe_load_error(path, &bytes, &e))?;
@@ -321,7 +333,9 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
     }
     if let Some(ram) = ram {
         // The verdict is `fireball run`'s own setup, run for zero instructions: they cannot disagree.
-        let spec = system::ModuleSpec::new(path, bytes.clone(), None);
+        let mut spec = system::ModuleSpec::new(path, bytes.clone(), None);
+        spec.args = args.to_vec();
+        spec.env = env.to_vec();
         let ram_bytes = parse_size(ram)?;
         let mut sink = std::io::sink();
         let mut sink2 = std::io::sink();
@@ -637,12 +651,18 @@ fn parse_realtime(s: &str) -> Result<u64, String> {
     s.parse::<u64>().ok().and_then(|secs| secs.checked_mul(1_000_000)).ok_or_else(bad)
 }
 
+/// `--env` values: each `KEY=VALUE`.
+fn check_env(env: &[String]) -> Result<(), String> {
+    match env.iter().find(|e| !e.contains('=') || e.starts_with('=')) {
+        Some(e) => Err(format!("--env {e}: give the variable as KEY=VALUE")),
+        None => Ok(()),
+    }
+}
+
 /// `fireball run app.wasm` without `--invoke`: the app and its services on the kernel.
 fn run_system(a: &RunArgs) -> Result<u8, String> {
     let mut app = module_spec(&a.module)?;
-    if let Some(e) = a.env.iter().find(|e| !e.contains('=') || e.starts_with('=')) {
-        return Err(format!("--env {e}: give the variable as KEY=VALUE"));
-    }
+    check_env(&a.env)?;
     app.args = a.args.clone();
     app.env = a.env.clone();
     let services = a.services.iter().map(|s| module_spec(s)).collect::<Result<Vec<_>, _>>()?;

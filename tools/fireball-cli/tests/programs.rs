@@ -323,4 +323,13 @@ fn a_trap_in_a_c_program_names_its_source_lines() {
     frame(2, "  called from ", "main", "29:29");
     // The C library's start-up frames follow, named (wasi-libc's own lines where it has them).
     assert!(lines.iter().any(|l| l.starts_with("[trap]   called from _start @ 0x")), "{out}");
+    // `inspect` gives its trial run the command line `run` will get: without one, the
+    // program traps on every size (a bug); with one, it fits.
+    let (code, out, err) = fireball(&["inspect", &program("trap-c/trap.wasm"), "--ram", "96K"]);
+    assert!(code == 0 && out.contains("loads, but does NOT run") && out.contains("(trap: trap (integer divide by zero))"), "{err}\n{out}");
+    assert!(out.contains(": a bug in the guest, not a shortage of RAM"), "{out}");
+    let (code, out, err) = fireball(&["inspect", &program("trap-c/trap.wasm"), "--ram", "96K", "--env", "A=1", "--", "4", "8", "15"]);
+    assert!(code == 0 && out.contains("on a 96K device: fits"), "{err}\n{out}");
+    let (code, _, err) = fireball(&["inspect", &program("trap-c/trap.wasm"), "--", "4"]);
+    assert!(code == 1 && err.contains("a command line (arguments, --env) applies with --ram"), "{err}");
 }

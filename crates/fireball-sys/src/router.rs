@@ -207,12 +207,15 @@ struct Pending {
     deadline_ms: u64,
 }
 
-/// A task parked in `poll_oneoff` until a clock subscription's time: the event to
-/// write then (its `userdata`) and where (`out`, and the count at `nevents`).
+/// A task parked in `poll_oneoff` until a clock subscription's time (`u64::MAX`:
+/// none) or, if its bit in `Router::watching` is set, until the console input is
+/// ready: the event to write then (the subscription's `userdata`, `stdin`'s for the
+/// input) and where (`out`, and the count at `nevents`).
 #[derive(Debug, Clone, Copy)]
 struct Sleep {
     until_us: u64,
     userdata: u64,
+    stdin: u64,
     out: u32,
     nevents: u32,
 }
@@ -562,11 +565,15 @@ pub struct Router<'r, 'd, S, const N: usize = { crate::hal::DEFAULT_CAPACITY }> 
     console: Option<&'r mut dyn fmt::Write>,
     /// What stdin reads ([`Router::set_console_input`]); without it, stdin is at its end.
     console_in: Option<&'r mut dyn ConsoleInput>,
+    /// The console shows what its input receives ([`Router::set_console_echo`]).
+    echo: bool,
     /// Where the logger's events go as text ([`Router::set_log_sink`]).
     log_out: Option<&'r mut dyn fmt::Write>,
     modules: [Option<Slot<'r>>; MAX_MODULES],
     pending: [Option<Pending>; MAX_MODULES],
     sleeping: [Option<Sleep>; MAX_MODULES],
+    /// Bit `t`: task `t` is parked in `poll_oneoff` on stdin too (its `sleeping` entry).
+    watching: u32,
     /// A task parked in `fd_read` on stdin until the console input has bytes.
     reading: [Option<Reading>; MAX_MODULES],
     offload_timeout_ms: u64,
@@ -584,10 +591,12 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
             log,
             console: None,
             console_in: None,
+            echo: false,
             log_out: None,
             modules: [None; MAX_MODULES],
             pending: [None; MAX_MODULES],
             sleeping: [None; MAX_MODULES],
+            watching: 0,
             reading: [None; MAX_MODULES],
             offload_timeout_ms: OFFLOAD_TIMEOUT_MS,
             realtime_at_boot_us: 0,
@@ -624,10 +633,17 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
     /// `log`): a board's UART receiver, the host's own stdin. Without one, stdin is at
     /// its end (a read gets 0 bytes). A read when the input is not
     /// [ready](ConsoleInput::ready) parks the task (the others run) until it is, as a
-    /// blocking read would (a host's stdin is always ready: its read waits for a line,
-    /// and simulated time with it).
+    /// blocking read would; so does a `poll_oneoff` on stdin, until the input is ready
+    /// or its timeout comes.
     pub fn set_console_input(&mut self, input: &'r mut dyn ConsoleInput) {
         self.console_in = Some(input);
+    }
+
+    /// Whether the console shows what its input receives (a terminal echoes the
+    /// keys typed): a line a module reads then ends the line it was writing (its
+    /// prompt), so its next text starts a line of its own, with its name.
+    pub fn set_console_echo(&mut self, echo: bool) {
+        self.echo = echo;
     }
 
     /// Where the logger's events go as text lines ([`Router::drain_log_sink`]). With a
@@ -971,7 +987,7 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
             return ret(errno::FAULT);
         };
         let r = Reading { buf: first.map_or(0, |f| f.0), len: first.map_or(0, |f| f.1), nread: nread as u32 };
-        match self.console_read(r, memory) {
+        match self.console_read(task, r, memory) {
             Some(e) => ret(e),
             None => match self.reading.get_mut(usize::from(task)) {
                 Some(slot) => {
@@ -983,8 +999,9 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
         }
     }
 
-    /// The read `r` from the console input: its errno, or `None` while the input is not ready.
-    fn console_read(&mut self, r: Reading, memory: &mut [u8]) -> Option<i32> {
+    /// `task`'s read `r` from the console input: its errno, or `None` while the input
+    /// is not ready.
+    fn console_read(&mut self, task: TaskId, r: Reading, memory: &mut [u8]) -> Option<i32> {
         let Some(input) = self.console_in.as_deref_mut() else { return Some(errno::BADF) };
         // (`range_mut` and `put` take the guest's i32 arguments: the casts give them back.)
         let Some(buf) = range_mut(memory, r.buf as i32, r.len as i32) else { return Some(errno::FAULT) };
@@ -993,7 +1010,16 @@ impl<'r, 'd, S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'r, 'd, 
         } else {
             match input.ready() {
                 Ok(true) => match input.read_into(buf) {
-                    Ok(n) => n.min(r.len as usize),
+                    Ok(n) => {
+                        let n = n.min(r.len as usize);
+                        // Echoed, a line read ends the line the module was writing.
+                        if self.echo && n > 0 && buf.get(n - 1) == Some(&b'\n') {
+                            if let Some(Some(slot)) = self.modules.get_mut(usize::from(task)) {
+                                slot.line_start = true;
+                            }
+                        }
+                        n
+                    }
                     Err(_) => return Some(errno::IO),
                 },
                 Ok(false) => return None,
@@ -1241,13 +1267,15 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
 
 impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
     /// WASI `poll_oneoff(in, out, nsubscriptions, nevents)`: what `sleep`, `usleep`,
-    /// `nanosleep` and Rust's `thread::sleep` call. Clock subscriptions (relative or
-    /// absolute, on the clock `clock_time_get` reads) park the task until the earliest
-    /// one's time, then answer with its event; a subscription already due answers at
-    /// once. An fd subscription answers at once too: writes to stdout and stderr are
-    /// always ready, a read of stdin is (a console input not ready too: `fd_read` then
-    /// parks), and everything else fails with
-    /// `badf` (no files).
+    /// `nanosleep` and Rust's `thread::sleep` call, and C's `poll`/`select` on stdin.
+    /// Clock subscriptions (relative or absolute, on the clock `clock_time_get` reads)
+    /// park the task until the earliest one's time, then answer with its event; a
+    /// subscription already due answers at once. Writes to stdout and stderr are always
+    /// ready; a read of stdin is when the console input is (or there is none: stdin is
+    /// at its end), else it parks the task with the clocks until the input is ready or
+    /// the earliest time comes, whichever is first (a key press or a timeout); a module
+    /// without the console's grant gets the event with `notcapable`. Every other fd
+    /// fails with `badf` (no files).
     fn poll_oneoff(&mut self, task: TaskId, [subs, out, n, nevents]: [i32; 4], memory: &mut [u8]) -> SysAction {
         let ret = |v: i32| SysAction::Return(Some(Value::I32(v)));
         if n <= 0 {
@@ -1260,6 +1288,9 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
         // The earliest clock still to come (its time, its userdata); the events due now
         // are written as they are found.
         let mut earliest: Option<(u64, u64)> = None;
+        // A read of stdin waiting for the console input: its userdata.
+        let mut stdin: Option<u64> = None;
+        let console = self.grants(task).has(G_LOG);
         let mut n_due = 0i32;
         for k in 0..n {
             // (A copy: the events are written into the same memory.)
@@ -1291,9 +1322,19 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
                     errno::SUCCESS
                 }
                 EVENT_FD_WRITE if matches!(field(16) as u32, 1 | 2) => errno::SUCCESS,
-                // stdin: ready at once (at its end without a console input; a console
-                // input not ready answers at once too, and `fd_read` then parks).
-                EVENT_FD_READ if field(16) as u32 == 0 => errno::SUCCESS,
+                // stdin: at its end without a console input; the console's grant.
+                EVENT_FD_READ if field(16) as u32 == 0 => match self.console_in.as_deref_mut() {
+                    None => errno::SUCCESS,
+                    Some(_) if !console => errno::NOTCAPABLE,
+                    Some(input) => match input.ready() {
+                        Ok(true) => errno::SUCCESS,
+                        Ok(false) => {
+                            stdin = Some(userdata);
+                            continue;
+                        }
+                        Err(_) => errno::IO,
+                    },
+                },
                 EVENT_FD_READ | EVENT_FD_WRITE => errno::BADF,
                 _ => errno::INVAL,
             };
@@ -1306,14 +1347,20 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
         if n_due > 0 {
             return ret(put(memory, nevents, &n_due.to_le_bytes()));
         }
-        let Some((until_us, userdata)) = earliest else { return ret(errno::INVAL) };
+        if earliest.is_none() && stdin.is_none() {
+            return ret(errno::INVAL);
+        }
+        let (until_us, userdata) = earliest.unwrap_or((u64::MAX, 0));
         // The event's bytes must be writable when it fires.
         if range_mut(memory, out, EVENT).is_none() || range_mut(memory, nevents, 4).is_none() {
             return ret(errno::FAULT);
         }
         match self.sleeping.get_mut(usize::from(task)) {
             Some(slot) => {
-                *slot = Some(Sleep { until_us, userdata, out: out as u32, nevents: nevents as u32 });
+                *slot = Some(Sleep { until_us, userdata, stdin: stdin.unwrap_or(0), out: out as u32, nevents: nevents as u32 });
+                if stdin.is_some() {
+                    self.watching |= 1 << task;
+                }
                 SysAction::Park { lend: None }
             }
             None => ret(errno::NOTSUP),
@@ -1322,13 +1369,31 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Router<'_, '_, S, N> {
 
     /// The simulated clock's next wake-up (ms) when every call parked in the router is
     /// a sleep: a system with nothing else to do may let time jump there. `None` while
-    /// a device transfer or a console read is pending (the device, the input, completes on
-    /// its own time) or nothing sleeps.
+    /// a device transfer or a wait for the console input is pending (the device, the
+    /// input, completes on its own time) or nothing sleeps.
     pub fn sleeping_until_ms(&self) -> Option<u64> {
-        if self.pending.iter().any(Option::is_some) || self.reading.iter().any(Option::is_some) {
+        if self.pending.iter().any(Option::is_some) || self.waiting_for_input() {
             return None;
         }
-        self.sleeping.iter().flatten().map(|z| z.until_us.div_ceil(1000)).min()
+        // (One division, after the minimum: a board has no 64-bit divide instruction.)
+        self.sleeping.iter().flatten().map(|z| z.until_us).min().map(|us| us.div_ceil(1000))
+    }
+
+    /// Whether a task waits for the console input (in `fd_read`, or in `poll_oneoff`
+    /// on stdin): a host then lets time pass as it does outside, not faster.
+    pub fn waiting_for_input(&self) -> bool {
+        self.watching != 0 || self.reading.iter().any(Option::is_some)
+    }
+
+    /// Whether any call is parked in the router (a device transfer, a sleep, a wait for
+    /// the console input): each completes without another task's help, so a system
+    /// whose tasks all wait on one is not blocked. (Out of line: inlined into a
+    /// board's step loop it cost ~700 B.)
+    #[inline(never)]
+    pub fn has_parked_calls(&self) -> bool {
+        self.pending.iter().any(Option::is_some)
+            || self.sleeping.iter().any(Option::is_some)
+            || self.reading.iter().any(Option::is_some)
     }
 }
 
@@ -1355,17 +1420,30 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Syscalls for Router<'_,
 
     fn poll(&mut self, task: TaskId, memory: &mut [u8]) -> Option<SysAction> {
         let ret = |v: i32| Some(SysAction::Return(Some(Value::I32(v))));
-        if let Some(sleep) = self.sleeping.get_mut(usize::from(task)) {
-            if let Some(z) = *sleep {
-                if self.hal.time_us().unwrap_or(u64::MAX) < z.until_us {
-                    return None;
-                }
-                *sleep = None;
-                return ret(clock_event(memory, z.out, z.userdata, z.nevents));
+        if let Some(&Some(z)) = self.sleeping.get(usize::from(task)) {
+            // The input first: a key pressed as the time came is not lost.
+            let bit = 1u32 << task;
+            let input = match self.console_in.as_deref_mut().filter(|_| self.watching & bit != 0) {
+                Some(input) => match input.ready() {
+                    Ok(true) => Some((z.stdin, errno::SUCCESS)),
+                    Ok(false) => None,
+                    Err(_) => Some((z.stdin, errno::IO)),
+                },
+                None => None,
+            };
+            let event = match input {
+                Some((ud, e)) => event_bytes(ud, e as u16, EVENT_FD_READ),
+                None if self.hal.time_us().unwrap_or(u64::MAX) >= z.until_us => event_bytes(z.userdata, 0, EVENT_CLOCK),
+                None => return None,
+            };
+            if let Some(slot) = self.sleeping.get_mut(usize::from(task)) {
+                *slot = None;
             }
+            self.watching &= !bit;
+            return ret(one_event(memory, z.out, &event, z.nevents));
         }
         if let Some(&Some(r)) = self.reading.get(usize::from(task)) {
-            let e = self.console_read(r, memory)?;
+            let e = self.console_read(task, r, memory)?;
             if let Some(slot) = self.reading.get_mut(usize::from(task)) {
                 *slot = None;
             }
@@ -1410,6 +1488,7 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Syscalls for Router<'_,
         if let Some(s) = self.sleeping.get_mut(usize::from(task)) {
             *s = None;
         }
+        self.watching &= !(1u32.checked_shl(u32::from(task)).unwrap_or(0));
         if let Some(r) = self.reading.get_mut(usize::from(task)) {
             *r = None;
         }
@@ -1496,9 +1575,9 @@ fn event_bytes(userdata: u64, error: u16, tag: u8) -> [u8; EVENT as usize] {
     e
 }
 
-/// A sleep's clock event at `out` and the count 1 at `nevents`: the `poll_oneoff` answer.
-fn clock_event(memory: &mut [u8], out: u32, userdata: u64, nevents: u32) -> i32 {
-    match put(memory, out as i32, &event_bytes(userdata, 0, EVENT_CLOCK)) {
+/// `event` at `out` and the count 1 at `nevents`: a parked `poll_oneoff`'s answer.
+fn one_event(memory: &mut [u8], out: u32, event: &[u8], nevents: u32) -> i32 {
+    match put(memory, out as i32, event) {
         errno::SUCCESS => put(memory, nevents as i32, &1u32.to_le_bytes()),
         e => e,
     }
@@ -1701,6 +1780,89 @@ mod tests {
         sub(&mut m, 1, 1_796_000_000_010_000_000);
         assert!(matches!(router.call(0, id("poll_oneoff"), &[16, 64, 1, 8], &mut m), SysAction::Park { .. }));
         assert!(router.sleeping_until_ms().is_some_and(|ms| ms > 1_000_000_000));
+    }
+
+    /// `poll_oneoff` on stdin with a console input: ready now, an event at once; not
+    /// ready, the task parks until the input is (a key) or the clock's time (a
+    /// timeout), whichever comes first; without the console's grant, `notcapable`.
+    #[test]
+    fn polling_stdin_waits_for_the_input_or_the_timeout() {
+        use crate::hal::sim::{SimClock, SimTime};
+        let time = SimTime::new();
+        let mut clock = SimClock::new(&time);
+        let mut hal: Registry<'_> = Registry::new();
+        hal.register("clock", &mut clock).expect("a free slot");
+        let mut log = Logger::new([Event::EMPTY; 8]);
+        let id = |name: &str| IMPORTS.iter().position(|(_, n, ..)| *n == name).unwrap() as u32;
+        let ok = SysAction::Return(Some(Value::I32(errno::SUCCESS)));
+        let park = SysAction::Park { lend: None };
+        // Subscriptions at 0: a clock 5 ms from now (userdata 7), a read of stdin
+        // (userdata 9); events at 96, their count at 128.
+        let subs = |m: &mut [u8]| {
+            m[..96].fill(0);
+            m[0] = 7;
+            m[8] = EVENT_CLOCK;
+            m[24..32].copy_from_slice(&5_000_000u64.to_le_bytes());
+            m[48] = 9;
+            m[56] = EVENT_FD_READ;
+        };
+        let event = |m: &[u8]| (m[96], u16::from_le_bytes([m[104], m[105]]), m[106], m[128]);
+        let mut m = [0u8; 160];
+        let mut input = Script { chunks: std::vec![], answers: std::vec![true], fail: false };
+        {
+            let mut router = Router::new(&mut hal, &mut log, 1);
+            router.set_console_input(&mut input);
+            assert!(router.admit(0, "g", Grants::parse("hal/clock log")));
+            assert!(router.admit(1, "quiet", Grants::parse("hal/clock")));
+            // Ready now: stdin's event at once.
+            subs(&mut m);
+            assert_eq!(router.call(0, id("poll_oneoff"), &[0, 96, 2, 128], &mut m), ok);
+            assert_eq!(event(&m), (9, 0, EVENT_FD_READ, 1));
+            // Without the console's grant: the event carries `notcapable`.
+            subs(&mut m);
+            assert_eq!(router.call(1, id("poll_oneoff"), &[0, 96, 2, 128], &mut m), ok);
+            assert_eq!(event(&m), (9, errno::NOTCAPABLE as u16, EVENT_FD_READ, 1));
+        }
+        // Not ready: parked; time may not jump (the input comes on its own time); the
+        // input becomes ready before the timeout: stdin's event.
+        input.answers = std::vec![false, false, false, true];
+        {
+            let mut router = Router::new(&mut hal, &mut log, 1);
+            router.set_console_input(&mut input);
+            assert!(router.admit(0, "g", Grants::parse("hal/clock log")));
+            subs(&mut m);
+            m[96..160].fill(0);
+            assert_eq!(router.call(0, id("poll_oneoff"), &[0, 96, 2, 128], &mut m), park);
+            assert!(router.waiting_for_input() && router.has_parked_calls());
+            assert_eq!(router.sleeping_until_ms(), None);
+            assert_eq!(router.poll(0, &mut m), None);
+            time.advance_ms(2);
+            assert_eq!(router.poll(0, &mut m), None);
+            assert_eq!(router.poll(0, &mut m), Some(ok));
+            assert_eq!(event(&m), (9, 0, EVENT_FD_READ, 1));
+            assert!(!router.waiting_for_input() && !router.has_parked_calls());
+            assert_eq!(router.poll(0, &mut m), None, "answered once");
+        }
+        // Never ready: the clock's event when its time comes.
+        input.answers = std::vec![false; 8];
+        let mut router = Router::new(&mut hal, &mut log, 1);
+        router.set_console_input(&mut input);
+        assert!(router.admit(0, "g", Grants::parse("hal/clock log")));
+        subs(&mut m);
+        m[96..160].fill(0);
+        assert_eq!(router.call(0, id("poll_oneoff"), &[0, 96, 2, 128], &mut m), park);
+        assert_eq!(router.poll(0, &mut m), None);
+        time.advance_ms(5);
+        assert_eq!(router.poll(0, &mut m), Some(ok));
+        assert_eq!(event(&m), (7, 0, EVENT_CLOCK, 1));
+        // Stdin alone, never ready: parked with no time to wake at; cancelled, forgotten.
+        m[..48].fill(0);
+        m[0] = 9;
+        m[8] = EVENT_FD_READ;
+        assert_eq!(router.call(0, id("poll_oneoff"), &[0, 96, 1, 128], &mut m), park);
+        assert!(router.waiting_for_input());
+        router.cancel(0);
+        assert!(!router.waiting_for_input() && !router.has_parked_calls());
     }
 
     /// A console input the test scripts: `chunks` read in turn (one per read, cut to

@@ -314,7 +314,11 @@ impl<'a> System<'a> {
         // when tasks sleeping in `poll_oneoff` are all that waits (at most 100 ms a
         // step, so a run's `--for` is not overshot by more).
         let idle = step == sched::Step::Idle && !drained;
-        if idle {
+        // Blocked means nothing can make progress: not while a call parked in the
+        // router (a sleep, a device transfer, a wait for the console input) will end
+        // on its own.
+        let waits = self.router.try_borrow().is_ok_and(|r| r.has_parked_calls());
+        if idle && !waits {
             self.idle_run += 1;
         } else {
             self.idle_run = 0;
@@ -385,7 +389,8 @@ impl<'a> System<'a> {
             }
             slot.state = s;
         }
-        let finished = self.slots.iter().flatten().all(|s| matches!(s.state, TaskState::Done | TaskState::Terminated));
+        // (Free: its partition's policy unloaded it, P5's for a guest that ran it dry.)
+        let finished = self.slots.iter().flatten().all(|s| matches!(s.state, TaskState::Done | TaskState::Terminated | TaskState::Free));
         if step == sched::Step::Idle && finished {
             tick.stop = Some(Stop::Finished);
         } else if self.idle_run > BLOCKED_AFTER {

@@ -281,12 +281,16 @@ impl From<&fireball::Footprint<'_>> for Footprint {
     }
 }
 
-/// This process's stdin as the guests' console input: a read waits for the bytes
-/// (and simulated time with it, as a debugger's stop does), or for Ctrl-C, which
-/// ends the input. At a terminal, the text the guests wrote so far goes out first,
-/// so a prompt shows before the wait. The bytes come from a thread started at the
-/// first read (a blocked `read` of stdin would not see Ctrl-C), so a run whose
-/// guests never read stdin leaves it alone.
+/// This process's stdin as the guests' console input, its bytes from a thread
+/// started at the first read (a blocked `read` of stdin would not see Ctrl-C), so a
+/// run whose guests never read stdin leaves it alone.
+///
+/// At a terminal it is ready when a line has come, as a board's UART is when a byte
+/// has: until then a reading task stays parked, the other modules run, and the run
+/// loop lets simulated time pass as real time does (a `poll` with a timeout times
+/// out); the guests' text so far (a prompt) is written out first. A pipe or a file
+/// is always ready: a read waits for its bytes, and simulated time with it, so a run
+/// with piped input is the same every time. Ctrl-C ends the input.
 struct HostStdin<'a> {
     pending: &'a RefCell<String>,
     open: &'a Cell<bool>,
@@ -296,11 +300,58 @@ struct HostStdin<'a> {
     chunk: Vec<u8>,
     at: usize,
     ended: bool,
+    /// Whether stdin is a terminal (else a pipe or a file).
+    terminal: bool,
 }
 
 impl<'a> HostStdin<'a> {
     fn new(pending: &'a RefCell<String>, open: &'a Cell<bool>, stop: Option<&'static AtomicBool>) -> Self {
-        HostStdin { pending, open, stop, chunks: None, chunk: Vec::new(), at: 0, ended: false }
+        use std::io::IsTerminal;
+        let terminal = std::io::stdin().is_terminal();
+        HostStdin { pending, open, stop, chunks: None, chunk: Vec::new(), at: 0, ended: false, terminal }
+    }
+
+    /// At a terminal: the guests' text so far out, so a prompt shows before the wait.
+    fn show_prompt(&self) {
+        if self.terminal {
+            let mut out = std::io::stdout();
+            drain_text(self.pending, self.open, &mut out);
+            let _ = out.flush();
+        }
+    }
+
+    /// The next chunk if one has come (at a terminal) or once it comes (else); `false`
+    /// while a terminal has none yet.
+    fn fetch(&mut self) -> bool {
+        use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
+        while self.at >= self.chunk.len() && !self.ended {
+            let interrupted = self.stop.is_some_and(|s| s.load(Ordering::Relaxed));
+            let chunks = self.chunks.get_or_insert_with(Self::reader);
+            let got = if self.terminal {
+                match chunks.try_recv() {
+                    Err(TryRecvError::Empty) if !interrupted => return false,
+                    Ok(c) => Ok(c),
+                    Err(_) => Err(()),
+                }
+            } else {
+                match chunks.recv_timeout(std::time::Duration::from_millis(100)) {
+                    Err(RecvTimeoutError::Timeout) if !interrupted => continue,
+                    Ok(c) => Ok(c),
+                    Err(_) => Err(()),
+                }
+            };
+            match got {
+                Ok(c) if !c.is_empty() => {
+                    // The terminal echoed the line: the output goes on at a line's start.
+                    if self.terminal && c.last() == Some(&b'\n') {
+                        self.open.set(false);
+                    }
+                    (self.chunk, self.at) = (c, 0);
+                }
+                _ => self.ended = true,
+            }
+        }
+        true
     }
 
     /// The reader thread: stdin's bytes in chunks, then an empty one at its end.
@@ -336,29 +387,23 @@ impl embedded_io::ErrorType for HostStdin<'_> {
 
 impl embedded_io::ReadReady for HostStdin<'_> {
     fn read_ready(&mut self) -> Result<bool, Self::Error> {
-        Ok(true)
+        let ready = self.fetch();
+        if !ready {
+            self.show_prompt();
+        }
+        Ok(ready)
     }
 }
 
 impl embedded_io::Read for HostStdin<'_> {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
-        use std::io::IsTerminal;
-        use std::sync::mpsc::RecvTimeoutError;
-        while self.at >= self.chunk.len() {
-            if self.ended {
-                return Ok(0);
-            }
-            if std::io::stdin().is_terminal() {
-                let mut out = std::io::stdout();
-                drain_text(self.pending, self.open, &mut out);
-                let _ = out.flush();
-            }
-            let chunks = self.chunks.get_or_insert_with(Self::reader);
-            match chunks.recv_timeout(std::time::Duration::from_millis(100)) {
-                Ok(c) if !c.is_empty() => (self.chunk, self.at) = (c, 0),
-                Err(RecvTimeoutError::Timeout) if !self.stop.is_some_and(|s| s.load(Ordering::Relaxed)) => {}
-                _ => self.ended = true,
-            }
+        // (The router reads only when ready; a read before that waits, as a pipe's does.)
+        while !self.fetch() {
+            self.show_prompt();
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        if self.ended && self.at >= self.chunk.len() {
+            return Ok(0);
         }
         let rest = self.chunk.get(self.at..).unwrap_or_default();
         let n = rest.len().min(buf.len());
@@ -695,6 +740,8 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                 r.logger().set_filter(level);
             }
             r.set_realtime_at_boot(realtime_at_boot_us);
+            // A terminal shows the lines typed: a guest's text after one starts a line.
+            r.set_console_echo(stdin && std::io::IsTerminal::is_terminal(&std::io::stdin()));
         }
         let limit = match limit {
             Limit::Instructions(n) => fireball::Limit::Instructions(n),
@@ -730,6 +777,13 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
             // router writes the log lines held before a guest's stdout text).
             report.log.push_str(&std::mem::take(&mut *log_text.borrow_mut()));
             drain_text(&console_text, &open, out);
+            // Nothing ran and a task waits for the terminal's input: time passes as it
+            // does outside, a simulated millisecond a real one (a `poll` with a timeout
+            // times out then, not at once), and the prompt shows.
+            if tick.step == fireball_coos::sched::Step::Idle && system.router().try_borrow().is_ok_and(|r| r.waiting_for_input()) {
+                let _ = out.flush();
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
             if let Some(g) = gdb {
                 (debugger, system, gdb_end) = crate::gdb::after_step(g, debugger, &tasks, system, tick.step, out)?;
             }

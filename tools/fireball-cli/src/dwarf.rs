@@ -1,6 +1,6 @@
-//! Source lines for a trap's backtrace: the DWARF a module carries in its custom
-//! sections (clang `-g`, rustc's debuginfo), looked up with `addr2line` for code
-//! offsets in the module's bytes.
+//! Source lines and inlined calls for a trap's backtrace: the DWARF a module
+//! carries in its custom sections (clang `-g`, rustc's debuginfo), looked up with
+//! `addr2line` for code offsets in the module's bytes.
 
 use addr2line::gimli::{self, EndianSlice, LittleEndian};
 
@@ -49,20 +49,46 @@ impl<'a> Lines<'a> {
         Some(Lines { ctx: addr2line::Context::from_dwarf(dwarf).ok()?, code_start: code_start? })
     }
 
-    /// `file:line:column` of the code at `offset` in the module's bytes, if the
-    /// line tables cover it.
-    pub fn at(&self, offset: u32) -> Option<String> {
-        let addr = offset.checked_sub(self.code_start)?;
-        let loc = self.ctx.find_location(u64::from(addr)).ok()??;
-        let mut s = loc.file?.to_string();
-        if let Some(line) = loc.line {
-            s.push_str(&format!(":{line}"));
-            if let Some(col) = loc.column {
-                s.push_str(&format!(":{col}"));
-            }
+    /// What the code at `offset` in the module's bytes is, innermost first: the
+    /// functions inlined there (each its name and where in it), then the function
+    /// itself (its name from the DWARF, if any, and where in it). Empty if the line
+    /// tables do not cover it.
+    pub fn frames(&self, offset: u32) -> Vec<Frame> {
+        let mut out = Vec::new();
+        let Some(addr) = offset.checked_sub(self.code_start) else { return out };
+        let Ok(mut frames) = self.ctx.find_frames(u64::from(addr)).skip_all_loads() else { return out };
+        while let Ok(Some(f)) = frames.next() {
+            let name = f.function.as_ref().and_then(|n| n.demangle().ok()).map(|n| n.into_owned());
+            out.push(Frame { name, at: f.location.and_then(|l| at(&l)) });
         }
-        Some(s)
+        out
     }
+}
+
+/// One function in a DWARF frame list: its name and `file:line:column`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The function's name, demangled (Rust, C++).
+    pub name: Option<String>,
+    /// Where in its source.
+    pub at: Option<String>,
+}
+
+/// A location as `file:line:column`.
+fn at(loc: &addr2line::Location<'_>) -> Option<String> {
+    let mut s = loc.file?.to_string();
+    if let Some(line) = loc.line {
+        s.push_str(&format!(":{line}"));
+        if let Some(col) = loc.column {
+            s.push_str(&format!(":{col}"));
+        }
+    }
+    Some(s)
+}
+
+/// A name as written: Rust's and C++'s demangled (Rust's without its hash), others as they are.
+pub fn demangle(name: &str) -> String {
+    addr2line::demangle_auto(std::borrow::Cow::Borrowed(name), None).into_owned()
 }
 
 /// An unsigned LEB128 at the start of `b`: its value and length (at most 5 bytes).
@@ -95,7 +121,17 @@ mod tests {
         junk.extend_from_slice(b".debug_info");
         junk.extend_from_slice(&[1, 2]);
         if let Some(l) = Lines::new(&junk) {
-            assert_eq!(l.at(0x30), None);
+            assert_eq!(l.frames(0x30), []);
         }
+    }
+}
+
+#[cfg(test)]
+mod demangling {
+    #[test]
+    fn rust_and_cpp_names_are_demangled_others_kept() {
+        assert_eq!(super::demangle("_ZN2r14main17h6f8d6f9dd9f174fdE"), "r1::main");
+        assert_eq!(super::demangle("_ZN3geo11checked_divEii"), "geo::checked_div(int, int)");
+        assert_eq!(super::demangle("divide"), "divide");
     }
 }

@@ -983,23 +983,25 @@ const TRACE_FRAMES: usize = 12;
 
 /// Where `module` trapped, as lines under its end notice: `[app] trapped in divide
 /// @ 0x1a2 (/src/app.c:3:63)`, then `[app]   called from compute @ 0x1c4 (/src/app.c:4:55)`, …
-/// (names from the module's name section, Rust's demangled; offsets in its bytes;
-/// the source lines from its DWARF, if it was built with them).
+/// (names from the module's name section, Rust's and C++'s demangled; offsets in its
+/// bytes; the source lines, and the calls inlined there, from its DWARF, if it was
+/// built with it).
 fn trap_trace(system: &fireball::System<'_>, module: &str, guests: &[Guest<'static>]) -> Option<String> {
     let lines = guests.iter().find(|g| g.name == module).and_then(|g| match g.image {
         Image::Wasm(bytes) => crate::dwarf::Lines::new(bytes),
         _ => None,
     });
-    let mut frames = system.backtrace(module).map(|(idx, name, pc)| {
-        let mut f = match name {
-            // (`{:#}`: without the hash a legacy Rust symbol ends with; other names as they are.)
-            Some(n) => format!("{:#} @ {pc:#x}", rustc_demangle::demangle(n)),
-            None => format!("func {idx} @ {pc:#x}"),
-        };
-        if let Some(at) = lines.as_ref().and_then(|l| l.at(pc)) {
-            f.push_str(&format!(" ({at})"));
-        }
-        f
+    // Each wasm frame, after the calls the compiler inlined into it there (innermost
+    // first, as the DWARF lists them), each with where it is in the source.
+    let mut frames = system.backtrace(module).flat_map(|(idx, name, pc)| {
+        let name = name.map_or_else(|| format!("func {idx}"), crate::dwarf::demangle);
+        let mut dwarf = lines.as_ref().map(|l| l.frames(pc)).unwrap_or_default();
+        let own = dwarf.pop();
+        let place = |at: Option<String>| at.map(|a| format!(" ({a})")).unwrap_or_default();
+        let inlined = dwarf.into_iter().map(move |f| {
+            format!("{} (inlined) @ {pc:#x}{}", f.name.as_deref().unwrap_or("?"), place(f.at))
+        });
+        inlined.chain(core::iter::once(format!("{name} @ {pc:#x}{}", place(own.and_then(|f| f.at)))))
     });
     let mut text = format!("[{module}] trapped in {}", frames.next()?);
     let mut more = 0usize;

@@ -303,26 +303,40 @@ fn inspect_and_run_agree() {
 }
 
 /// A C program built with `-g` (examples/programs/trap-c): given numbers, it prints
-/// their average; given none, it divides by zero, and the trap's backtrace names
-/// the functions and, from its DWARF, the source lines: the division, and the call.
+/// their average and the first's share of their sum; given none, it divides by zero
+/// in `average`, given "0 0" in `percent`, which the compiler inlined into `main`.
+/// The trap's backtrace names the functions, the inlined one as a frame of its own,
+/// and, from the DWARF, the source lines: the divisions, and the calls.
 #[test]
 fn a_trap_in_a_c_program_names_its_source_lines() {
-    assert_eq!(run_with("trap-c/trap.wasm", "trap", &["--for", "1s", "--", "4", "8", "15"]), ["average: 9", ENDED]);
-    let (code, out, err) = fireball(&["run", &program("trap-c/trap.wasm"), "--for", "1s"]);
-    assert_eq!(code, 134, "{err}\n{out}");
-    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("[trap] ")).collect();
-    assert_eq!(lines.first().copied(), Some("[trap] terminated: trap (integer divide by zero); the other modules keep running"), "{out}");
+    assert_eq!(
+        run_with("trap-c/trap.wasm", "trap", &["--for", "1s", "--", "4", "8", "15"]),
+        ["average: 9", "the first is 14% of the sum", ENDED]
+    );
     let src = "/fireball/examples/programs/trap-c/trap.c";
-    let frame = |k: usize, head: &str, func: &str, line: &str| {
-        let l = lines.get(k).copied().unwrap_or_default();
-        let rest = l.strip_prefix(&format!("[trap] {head}{func} @ 0x")).unwrap_or_else(|| panic!("frame {k}: {out}"));
+    let trace = |args: &[&str]| {
+        let (code, out, err) = fireball(&[&["run", &program("trap-c/trap.wasm"), "--for", "1s", "--"], args].concat());
+        assert_eq!(code, 134, "{err}\n{out}");
+        let lines: Vec<String> = out.lines().filter(|l| l.starts_with("[trap] ")).map(str::to_string).collect();
+        let at = lines.iter().position(|l| l.starts_with("[trap] terminated: ")).unwrap_or_else(|| panic!("{out}"));
+        assert_eq!(lines[at], "[trap] terminated: trap (integer divide by zero); the other modules keep running", "{out}");
+        lines[at + 1..].to_vec()
+    };
+    let frame = |lines: &[String], k: usize, head: &str, func: &str, line: &str| {
+        let l = lines.get(k).map(String::as_str).unwrap_or_default();
+        let rest = l.strip_prefix(&format!("[trap] {head}{func} @ 0x")).unwrap_or_else(|| panic!("frame {k}: {lines:?}"));
         assert!(rest.ends_with(&format!(" ({src}:{line})")), "frame {k}: {l}");
     };
     // `return sum / n;` in average, and the call in main's printf.
-    frame(1, "trapped in ", "average", "20:16");
-    frame(2, "  called from ", "main", "29:29");
+    let lines = trace(&[]);
+    frame(&lines, 0, "trapped in ", "average", "24:16");
+    frame(&lines, 1, "  called from ", "main", "40:29");
+    // `part * 100 / whole` in percent, inlined into main (both at one offset).
+    let inlined = trace(&["0", "0"]);
+    frame(&inlined, 0, "trapped in ", "percent (inlined)", "29:23");
+    frame(&inlined, 1, "  called from ", "main", "41:46");
     // The C library's start-up frames follow, named (wasi-libc's own lines where it has them).
-    assert!(lines.iter().any(|l| l.starts_with("[trap]   called from _start @ 0x")), "{out}");
+    assert!(lines.iter().any(|l| l.starts_with("[trap]   called from _start @ 0x")), "{lines:?}");
     // `inspect` gives its trial run the command line `run` will get: without one, the
     // program traps on every size (a bug); with one, it fits.
     let (code, out, err) = fireball(&["inspect", &program("trap-c/trap.wasm"), "--ram", "96K"]);

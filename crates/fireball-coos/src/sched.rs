@@ -418,6 +418,17 @@ fn deliver(records: &mut [TaskRecord], links: &mut [Link], ready: &mut List, now
     }
 }
 
+/// What a blocked wasm task waits for ([`Kernel::waiting`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// In `ch_send` or `buf_send` on this port: for room, or a receiver.
+    Send(i32),
+    /// In `ch_recv` or `buf_recv` on this port: for a message.
+    Recv(i32),
+    /// In a subsystem call: a device transfer, a sleep, the console input.
+    Syscall,
+}
+
 /// The kernel imports a guest sees in module `env`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
@@ -763,6 +774,19 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
     pub fn wasm_task(&self, t: TaskId) -> Option<(&Thread<P>, &Store<'m, P, M>)> {
         match self.bodies.get(t as usize) {
             Some(Body::Wasm(w)) => Some((&w.thread, &w.store)),
+            _ => None,
+        }
+    }
+
+    /// What wasm task `t` is blocked in, if it is parked in an import: a channel
+    /// operation on one of its ports (as the guest named it), or a subsystem call.
+    pub fn waiting(&self, t: TaskId) -> Option<Wait> {
+        let Some(Body::Wasm(w)) = self.bodies.get(t as usize) else { return None };
+        let port = || w.thread.host_args_raw().first().map_or(-1, |&v| v as u32 as i32);
+        match w.parked? {
+            Import::ChSend | Import::BufSend => Some(Wait::Send(port())),
+            Import::ChRecv | Import::BufRecv => Some(Wait::Recv(port())),
+            Import::Syscall => Some(Wait::Syscall),
             _ => None,
         }
     }

@@ -113,11 +113,12 @@ pub mod tap;
 
 pub use error::{describe_fault, BuildError, EntryError, Fault, Need, Stop};
 pub use setup::{entry_of, ram_for, thread_limits, Builder, Footprint, Footprints, Guest, Image, Parts, Time};
-pub use system::{Ended, Limit, ModuleInfo, Notice, PartitionTable, Sink, System, Tick, BLOCKED_AFTER};
+pub use system::{Ended, Limit, ModuleInfo, Notice, PartitionTable, Peers, Sink, System, Tick, BLOCKED_AFTER};
 pub use tap::AdcTap;
 
 pub use fireball_coos as coos;
 pub use fireball_sys as sys;
+pub use fireball_coos::sched::Wait;
 pub use fireball_sys::router::{CommandLine, ConsoleInput};
 pub use fireball_wasm as wasm;
 

@@ -182,6 +182,19 @@ impl<'a> Tick<'a> {
     }
 }
 
+/// Who can end a blocked module's wait on a channel ([`System::waiting`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peers<'a> {
+    /// A module still running at the channel's other end, or the host draining it as a
+    /// sink (or, for a subsystem call, the device, the clock, the input).
+    Live,
+    /// Every module at the other end has ended (this is the first of them): the wait
+    /// lasts for ever, unless one restarts.
+    Ended(&'a str),
+    /// Nothing is at the other end: the port is wired to no module and no sink.
+    Nobody,
+}
+
 /// One module, as the system reports it.
 #[derive(Debug, Clone, Copy)]
 pub struct ModuleInfo<'a> {
@@ -512,6 +525,30 @@ impl<'a> System<'a> {
                 Some((idx, m.func_name(idx).or_else(export), if k == 0 { pc } else { pc.saturating_sub(1) }))
             })
         })
+    }
+
+    /// What `module` is blocked in, if it is parked in an import, and for a channel
+    /// operation who can end the wait: a module at the channel's other end still
+    /// running (or the host, draining a sink), all of them ended, or nobody.
+    pub fn waiting(&self, module: &str) -> Option<(sched::Wait, Peers<'a>)> {
+        let slot = self.slots.iter().flatten().find(|s| s.launch.name == module)?;
+        let wait = self.kernel.waiting(slot.task)?;
+        let (sched::Wait::Send(port) | sched::Wait::Recv(port)) = wait else { return Some((wait, Peers::Live)) };
+        let ch = usize::try_from(port).ok().and_then(|p| slot.launch.ports.get(p)).copied().filter(|&c| c != fireball_coos::sched::NO_CHANNEL);
+        let Some(ch) = ch else { return Some((wait, Peers::Nobody)) };
+        if self.sinks.iter().flatten().any(|k| k.channel == usize::from(ch)) {
+            return Some((wait, Peers::Live));
+        }
+        let mut ended = None;
+        for other in self.slots.iter().flatten().filter(|o| o.task != slot.task && o.launch.ports.contains(&ch)) {
+            match self.kernel.state(other.task) {
+                TaskState::Done | TaskState::Terminated | TaskState::Free => {
+                    ended.get_or_insert(other.launch.name);
+                }
+                _ => return Some((wait, Peers::Live)),
+            }
+        }
+        Some((wait, ended.map_or(Peers::Nobody, Peers::Ended)))
     }
 
     fn module_store(&self, module: &str) -> Option<(&fireball_wasm::Store<'a, &'a Partition, &'a Partition>, &Launch<'a>)> {

@@ -172,6 +172,8 @@ pub struct TaskReport {
     /// Its global 0 as an i32 when the run ended (a C program's `__stack_pointer`;
     /// below 0 after its shadow stack overflowed).
     pub stack_pointer: Option<i32>,
+    /// What it was blocked in when the run ended, in words ([`waiting_text`]).
+    pub waiting: Option<String>,
 }
 
 /// Messages drained from one sink port.
@@ -843,6 +845,14 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                         let _ = writeln!(out, "{trace}");
                     }
                 }
+                // A module left blocked on a channel whose every other end has now ended.
+                if let &Notice::Ended { module, .. } = n {
+                    for g in guests.iter().filter(|g| g.name != module) {
+                        if let Some(w @ (_, fireball::Peers::Ended(_))) = system.waiting(g.name) {
+                            let _ = writeln!(out, "[{}] is blocked for ever {}", g.name, waiting_text(w));
+                        }
+                    }
+                }
                 if matches!(n, Notice::Fatal { .. }) {
                     report.fatal = Some(line);
                 }
@@ -867,6 +877,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                 worst_wait: m.worst_wait,
                 restarts: m.restarts,
                 stack_pointer: stack_pointer(&system, m.name),
+                waiting: system.waiting(m.name).map(waiting_text),
             });
         }
         let router_stats = system.router_stats();
@@ -896,7 +907,10 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
             let state = match (r.fault, r.exit_code) {
                 (Some(f), _) => format!("terminated: {}", describe_fault(f)),
                 (None, Some(c)) => format!("exit {c}"),
-                (None, None) => format!("{:?}", r.state),
+                (None, None) => match &r.waiting {
+                    Some(w) if r.state == TaskState::Blocked => format!("Blocked {w}"),
+                    _ => format!("{:?}", r.state),
+                },
             };
             let c = r.counters;
             let _ = writeln!(
@@ -978,7 +992,23 @@ fn stack_pointer(system: &fireball::System<'_>, module: &str) -> Option<i32> {
     }
 }
 
-/// Most frames a trap's backtrace line names (a runaway recursion has thousands).
+/// What a blocked module waits for, in words: `(receiving on port 3: svc, at its
+/// other end, has ended)`.
+pub fn waiting_text((wait, peers): (fireball::Wait, fireball::Peers<'_>)) -> String {
+    use fireball::{Peers, Wait};
+    let what = match wait {
+        Wait::Send(p) => format!("sending on port {p}"),
+        Wait::Recv(p) => format!("receiving on port {p}"),
+        Wait::Syscall => return "(in a device call, a sleep or a read of the console)".to_string(),
+    };
+    match peers {
+        Peers::Live => format!("({what})"),
+        Peers::Ended(m) => format!("({what}: {m}, at its other end, has ended)"),
+        Peers::Nobody => format!("({what}: no module is at its other end)"),
+    }
+}
+
+/// Most frames a trap's backtrace names (a runaway recursion has thousands).
 const TRACE_FRAMES: usize = 12;
 
 /// Where `module` trapped, as lines under its end notice: `[app] trapped in divide

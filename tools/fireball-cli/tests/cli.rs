@@ -361,6 +361,46 @@ fn a_trap_says_where_it_happened() {
     let _ = std::fs::remove_file(path);
 }
 
+/// A service that traps in the middle of a request leaves its client blocked on the
+/// reply channel, which no module can send on any more (`ch_recv` has no error to
+/// return): the run says so when the service ends, and its table says what the
+/// client waits for.
+#[test]
+fn a_client_left_waiting_by_a_dead_service_is_named() {
+    let app = tmp_file("rrapp.wat", br#"(module
+      (import "env" "ch_send" (func $send (param i32 i32)))
+      (import "env" "ch_recv" (func $recv (param i32 i32)))
+      (memory 1)
+      (func (export "_start") (local $i i32)
+        (loop $l
+          (call $send (i32.const 0) (local.get $i))
+          (call $recv (i32.const 3) (i32.const 16))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.const 5))))))"#);
+    // Replies ten times the request, and traps on request 2.
+    let svc = tmp_file("rrsvc.wat", br#"(module
+      (import "env" "ch_send" (func $send (param i32 i32)))
+      (import "env" "ch_recv" (func $recv (param i32 i32)))
+      (memory 1)
+      (func (export "serve")
+        (loop $l
+          (call $recv (i32.const 1) (i32.const 16))
+          (if (i32.eq (i32.load (i32.const 16)) (i32.const 2)) (then unreachable))
+          (call $send (i32.const 2) (i32.mul (i32.load (i32.const 16)) (i32.const 10)))
+          (br $l))))"#);
+    let (a, v) = (format!("fireball-cli-{}-rrapp", std::process::id()), format!("fireball-cli-{}-rrsvc", std::process::id()));
+    let manifest = tmp_file("rr.manifest", format!("grant {a} log\ngrant {v} log\nconnect {a}:0 {v}:1\nconnect {v}:2 {a}:3\n").as_bytes());
+    let (code, out, err) = fireball(&["run", &app, "--service", &format!("{svc}:serve"), "--manifest", &manifest, "--for", "100ms"]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert!(out.contains(&format!("[{v}] terminated: trap (unreachable)")), "{out}");
+    assert!(out.contains(&format!("[{a}] is blocked for ever (receiving on port 3: {v}, at its other end, has ended)")), "{out}");
+    let row = out.lines().find(|l| l.starts_with(&format!("{a} "))).unwrap_or_else(|| panic!("{out}"));
+    assert!(row.ends_with(&format!("Blocked (receiving on port 3: {v}, at its other end, has ended)")), "{row}");
+    for f in [app, svc, manifest] {
+        let _ = std::fs::remove_file(f);
+    }
+}
+
 /// Recursion deeper than the plan's coroutine stack holds: `run` names what ran out,
 /// `inspect` says so, and `--task-stack` (a device's plan sets the same) runs it.
 #[test]

@@ -46,6 +46,9 @@ impl<'a> Lines<'a> {
             Ok(EndianSlice::new(data, LittleEndian))
         })
         .ok()?;
+        if !shallow(&dwarf) {
+            return None;
+        }
         Some(Lines { ctx: addr2line::Context::from_dwarf(dwarf).ok()?, code_start: code_start? })
     }
 
@@ -91,6 +94,37 @@ pub fn demangle(name: &str) -> String {
     addr2line::demangle_auto(std::borrow::Cow::Borrowed(name), None).into_owned()
 }
 
+/// How deep DWARF's entries may nest: compilers nest a few dozen levels (scopes,
+/// inlined calls within inlined calls); far below what could exhaust a stack.
+const MAX_NESTING: isize = 512;
+
+/// Whether every unit parses and no entry nests deeper than [`MAX_NESTING`]:
+/// `addr2line` walks nested inlined calls recursively, so a module crafted with
+/// entries nested thousands deep could otherwise overflow the tool's stack. One
+/// pass over the entries, iterative.
+fn shallow<'a>(dwarf: &gimli::Dwarf<EndianSlice<'a, LittleEndian>>) -> bool {
+    let mut units = dwarf.units();
+    while let Ok(Some(header)) = units.next() {
+        let Ok(unit) = dwarf.unit(header) else { return false };
+        let Ok(mut entries) = unit.entries_raw(None) else { return false };
+        while !entries.is_empty() {
+            if entries.next_depth() > MAX_NESTING {
+                return false;
+            }
+            match entries.read_abbreviation() {
+                Ok(Some(abbrev)) => {
+                    if entries.skip_attributes(abbrev.attributes()).is_err() {
+                        return false;
+                    }
+                }
+                Ok(None) => {}
+                Err(_) => return false,
+            }
+        }
+    }
+    true
+}
+
 /// An unsigned LEB128 at the start of `b`: its value and length (at most 5 bytes).
 fn leb(b: &[u8]) -> Option<(usize, usize)> {
     let mut v = 0usize;
@@ -123,6 +157,50 @@ mod tests {
         if let Some(l) = Lines::new(&junk) {
             assert_eq!(l.frames(0x30), []);
         }
+    }
+}
+
+#[cfg(test)]
+mod nesting {
+    use super::Lines;
+
+    /// `wasm` with a custom section `name` holding `data`.
+    fn with_section(mut wasm: Vec<u8>, name: &str, data: &[u8]) -> Vec<u8> {
+        let mut body = vec![name.len() as u8];
+        body.extend_from_slice(name.as_bytes());
+        body.extend_from_slice(data);
+        let mut n = body.len();
+        wasm.push(0);
+        while n >= 0x80 {
+            wasm.push((n as u8 & 0x7f) | 0x80);
+            n >>= 7;
+        }
+        wasm.push(n as u8);
+        wasm.extend_from_slice(&body);
+        wasm
+    }
+
+    /// A module whose DWARF is one compile unit with lexical blocks nested `depth` deep.
+    fn nested(depth: usize) -> Vec<u8> {
+        let wasm = wat::parse_str("(module (func))").unwrap_or_default();
+        // Abbreviations: 1 = compile unit, 2 = lexical block, both with children, no attributes.
+        let abbrev = [1, 0x11, 1, 0, 0, 2, 0x0b, 1, 0, 0, 0];
+        let mut dies = vec![1u8];
+        dies.extend(std::iter::repeat_n(2u8, depth));
+        dies.extend(std::iter::repeat_n(0u8, depth + 1));
+        // DWARF 4 unit header: length, version, abbreviation offset, address size.
+        let mut info = ((dies.len() + 7) as u32).to_le_bytes().to_vec();
+        info.extend_from_slice(&4u16.to_le_bytes());
+        info.extend_from_slice(&0u32.to_le_bytes());
+        info.push(4);
+        info.extend_from_slice(&dies);
+        with_section(with_section(wasm, ".debug_abbrev", &abbrev), ".debug_info", &info)
+    }
+
+    #[test]
+    fn dwarf_nested_too_deep_is_not_read() {
+        assert!(Lines::new(&nested(10)).is_some(), "a few levels: read");
+        assert!(Lines::new(&nested(100_000)).is_none(), "crafted deep: refused, no stack overflow");
     }
 }
 

@@ -401,6 +401,50 @@ fn a_client_left_waiting_by_a_dead_service_is_named() {
     }
 }
 
+/// `poll` on stdin with a timeout (WASI `poll_oneoff`: a read subscription on fd 0
+/// and a clock 300 ms away), exiting with the first event's userdata: 1 for the
+/// input, 2 for the timeout. At a terminal (util-linux `script` gives the run one)
+/// nothing typed times out, a line typed is input; piped or at its end, stdin is
+/// ready at once.
+#[test]
+fn polling_stdin_at_a_terminal_waits_for_a_line_or_times_out() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let wat = br#"(module
+      (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory 1)
+      (data (i32.const 0) "\02\00\00\00\00\00\00\00\00")
+      (data (i32.const 16) "\01\00\00\00")
+      (data (i32.const 24) "\00\a3\e1\11\00\00\00\00")
+      (data (i32.const 48) "\01\00\00\00\00\00\00\00\01")
+      (func (export "_start")
+        (drop (call $poll (i32.const 0) (i32.const 128) (i32.const 2) (i32.const 200)))
+        (call $exit (i32.load (i32.const 128)))))"#;
+    let path = tmp_file("pollin.wat", wat);
+    let run = format!("'{}' run '{path}' --for 5s", env!("CARGO_BIN_EXE_fireball"));
+    // At a terminal: `typed` sent, stdin then kept open (nothing more) until the run ends.
+    let at_terminal = |typed: &[u8]| -> Option<i32> {
+        let mut child = Command::new("script").args(["-qec", &run, "/dev/null"]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().ok()?;
+        let mut keys = child.stdin.take()?;
+        keys.write_all(typed).ok()?;
+        let status = child.wait().ok()?;
+        drop(keys);
+        status.code()
+    };
+    match at_terminal(b"") {
+        // No `script` on this machine: the terminal cases cannot run here.
+        None => eprintln!("util-linux `script` not found: the terminal cases skipped"),
+        Some(code) => {
+            assert_eq!(code, 2, "nothing typed: the timeout");
+            assert_eq!(at_terminal(b"x\n"), Some(1), "a line typed: the input");
+        }
+    }
+    let piped = |input: Stdio| Command::new(env!("CARGO_BIN_EXE_fireball")).args(["run", &path, "--for", "5s"]).stdin(input).output().map(|o| o.status.code());
+    assert_eq!(piped(Stdio::null()).ok().flatten(), Some(1), "at its end: ready");
+    let _ = std::fs::remove_file(path);
+}
+
 /// Recursion deeper than the plan's coroutine stack holds: `run` names what ran out,
 /// `inspect` says so, and `--task-stack` (a device's plan sets the same) runs it.
 #[test]

@@ -574,7 +574,14 @@ fn describe(e: &BuildError<'_>, guests: &[Guest<'_>]) -> String {
             if !n.packed && n.metadata > 0 {
                 fixes.push("`fireball pack` it (its side table then stays in flash)".to_string());
             }
-            fixes.push("link it with a smaller stack or data (-Wl,-z,stack-size=N, --initial-memory)".to_string());
+            // rustc names itself in the producers section (unless stripped): its users
+            // pass linker flags another way, and its default stack is 1 MiB.
+            let bytes = guests.iter().find(|g| g.name == module).map_or(&[][..], |g| g.image.bytes());
+            if bytes.windows(6).any(|w| w == b"\x05rustc") {
+                fixes.push("link it with a smaller stack (RUSTFLAGS=\"-C link-arg=-zstack-size=N\": rustc's default is 1 MiB)".to_string());
+            } else {
+                fixes.push("link it with a smaller stack or data (-Wl,-z,stack-size=N, --initial-memory)".to_string());
+            }
             format!(
                 "{module}: needs {} B of {place} but it has {have} B on a {} KiB device ({} B module metadata, {} B linear memory, {} B store and task); use {}",
                 n.peak,

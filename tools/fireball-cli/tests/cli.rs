@@ -445,6 +445,22 @@ fn polling_stdin_at_a_terminal_waits_for_a_line_or_times_out() {
     let _ = std::fs::remove_file(path);
 }
 
+/// A module too large for the device is told how to link it smaller in its own
+/// toolchain's words: rustc's (named in the producers section) takes linker flags
+/// through RUSTFLAGS, clang's through -Wl.
+#[test]
+fn the_refusal_speaks_the_modules_toolchain() {
+    let body = r#"(memory 20) (data (i32.const 1300000) "x") (func (export "_start"))"#;
+    let rust = tmp_file("byrustc.wat", format!(r#"(module (@custom "producers" "\01\0cprocessed-by\01\05rustc\061.95.0") {body})"#).as_bytes());
+    let (code, _, err) = fireball(&["run", &rust]);
+    assert_clean_error(code, &err, "or link it with a smaller stack (RUSTFLAGS=\"-C link-arg=-zstack-size=N\": rustc's default is 1 MiB)");
+    let c = tmp_file("byclang.wat", format!("(module {body})").as_bytes());
+    let (code, _, err) = fireball(&["run", &c]);
+    assert_clean_error(code, &err, "or link it with a smaller stack or data (-Wl,-z,stack-size=N, --initial-memory)");
+    let _ = std::fs::remove_file(rust);
+    let _ = std::fs::remove_file(c);
+}
+
 /// Recursion deeper than the plan's coroutine stack holds: `run` names what ran out,
 /// `inspect` says so, and `--task-stack` (a device's plan sets the same) runs it.
 #[test]

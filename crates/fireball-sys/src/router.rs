@@ -1433,7 +1433,10 @@ impl<S: AsRef<[Event]> + AsMut<[Event]>, const N: usize> Syscalls for Router<'_,
             };
             let event = match input {
                 Some((ud, e)) => event_bytes(ud, e as u16, EVENT_FD_READ),
-                None if self.hal.time_us().unwrap_or(u64::MAX) >= z.until_us => event_bytes(z.userdata, 0, EVENT_CLOCK),
+                // (`u64::MAX`: no clock subscription, only the input ends the wait.)
+                None if z.until_us != u64::MAX && self.hal.time_us().unwrap_or(u64::MAX) >= z.until_us => {
+                    event_bytes(z.userdata, 0, EVENT_CLOCK)
+                }
                 None => return None,
             };
             if let Some(slot) = self.sleeping.get_mut(usize::from(task)) {
@@ -1863,6 +1866,15 @@ mod tests {
         assert!(router.waiting_for_input());
         router.cancel(0);
         assert!(!router.waiting_for_input() && !router.has_parked_calls());
+        // Without a clock device (a sleep then ends at once), a wait on stdin alone
+        // still waits for the input.
+        let mut bare: Registry<'_> = Registry::new();
+        let mut router = Router::new(&mut bare, &mut log, 1);
+        router.set_console_input(&mut input);
+        assert!(router.admit(0, "g", Grants::parse("hal/clock log")));
+        assert_eq!(router.call(0, id("poll_oneoff"), &[0, 96, 1, 128], &mut m), park);
+        assert_eq!(router.poll(0, &mut m), None);
+        assert!(router.waiting_for_input());
     }
 
     /// A console input the test scripts: `chunks` read in turn (one per read, cut to

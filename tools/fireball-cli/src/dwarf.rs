@@ -11,33 +11,47 @@ pub struct Lines<'a> {
     code_start: u32,
 }
 
+/// A module's custom sections (name, contents), and where its code section's contents start.
+type Sections<'a> = (Vec<(&'a str, &'a [u8])>, Option<u32>);
+
+/// The wasm binary's sections ([`Sections`]); `None` if it is not a well-formed section list.
+fn sections(wasm: &[u8]) -> Option<Sections<'_>> {
+    if wasm.get(..4) != Some(b"\0asm") {
+        return None;
+    }
+    let mut custom = Vec::new();
+    let mut code_start = None;
+    let mut at = 8usize;
+    while at < wasm.len() {
+        let id = *wasm.get(at)?;
+        let (size, n) = leb(wasm.get(at + 1..)?)?;
+        let start = at + 1 + n;
+        let end = start.checked_add(size)?;
+        let body = wasm.get(start..end)?;
+        match id {
+            0 => {
+                let (len, m) = leb(body)?;
+                let name = std::str::from_utf8(body.get(m..m.checked_add(len)?)?).ok()?;
+                custom.push((name, body.get(m + len..)?));
+            }
+            10 => code_start = Some(u32::try_from(start).ok()?),
+            _ => {}
+        }
+        at = end;
+    }
+    Some((custom, code_start))
+}
+
+/// Bytes of DWARF (`.debug_*` custom sections) in the wasm binary `wasm`.
+pub fn debug_bytes(wasm: &[u8]) -> usize {
+    sections(wasm).map_or(0, |(custom, _)| custom.iter().filter(|(n, _)| n.starts_with(".debug_")).map(|(_, d)| d.len()).sum())
+}
+
 impl<'a> Lines<'a> {
     /// The line tables of the wasm binary `wasm`; `None` if it has none (no
     /// `.debug_info`, or not a plain binary: a packed module's are not kept).
     pub fn new(wasm: &'a [u8]) -> Option<Self> {
-        if wasm.get(..4) != Some(b"\0asm") {
-            return None;
-        }
-        let mut custom: Vec<(&str, &'a [u8])> = Vec::new();
-        let mut code_start = None;
-        let mut at = 8usize;
-        while at < wasm.len() {
-            let id = *wasm.get(at)?;
-            let (size, n) = leb(wasm.get(at + 1..)?)?;
-            let start = at + 1 + n;
-            let end = start.checked_add(size)?;
-            let body = wasm.get(start..end)?;
-            match id {
-                0 => {
-                    let (len, m) = leb(body)?;
-                    let name = std::str::from_utf8(body.get(m..m.checked_add(len)?)?).ok()?;
-                    custom.push((name, body.get(m + len..)?));
-                }
-                10 => code_start = Some(u32::try_from(start).ok()?),
-                _ => {}
-            }
-            at = end;
-        }
+        let (custom, code_start) = sections(wasm)?;
         if !custom.iter().any(|&(name, _)| name == ".debug_info") {
             return None;
         }

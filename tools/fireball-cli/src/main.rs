@@ -313,6 +313,12 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
         .max()
         .unwrap_or(0);
     println!("  deepest single frame: {frame_slots} value slots ({} B)", frame_slots * 8);
+    // DWARF stays in the file (the engine skips custom sections): `run` reads it on a trap.
+    let dwarf = fireball_cli::dwarf::debug_bytes(&bytes);
+    if dwarf > 0 {
+        let lines = if fireball_cli::dwarf::Lines::new(&bytes).is_some() { "a trap's backtrace names source lines" } else { "unreadable: no source lines" };
+        println!("  debug information (DWARF): {dwarf} B, not loaded ({lines})");
+    }
     match module.static_footprint() {
         Some(f) => println!("  linear memory it touches before allocating (data, stack, __heap_base): {f} B"),
         None => println!("  linear memory footprint: unknown (offsets depend on imports)"),

@@ -342,6 +342,7 @@ fn a_trap_in_a_c_program_names_its_source_lines() {
     let (code, out, err) = fireball(&["inspect", &program("trap-c/trap.wasm"), "--ram", "96K"]);
     assert!(code == 0 && out.contains("loads, but does NOT run") && out.contains("(trap: trap (integer divide by zero))"), "{err}\n{out}");
     assert!(out.contains(": a bug in the guest, not a shortage of RAM"), "{out}");
+    assert!(out.contains("  debug information (DWARF): ") && out.contains(" B, not loaded (a trap's backtrace names source lines)"), "{out}");
     let (code, out, err) = fireball(&["inspect", &program("trap-c/trap.wasm"), "--ram", "96K", "--env", "A=1", "--", "4", "8", "15"]);
     assert!(code == 0 && out.contains("on a 96K device: fits"), "{err}\n{out}");
     let (code, _, err) = fireball(&["inspect", &program("trap-c/trap.wasm"), "--", "4"]);

@@ -891,18 +891,23 @@ fn call<'m>(
         Exit::Breakpoint { offset } => Err(format!("stopped for a debugger at offset {offset:#x}")),
         Exit::Trap(t) => {
             let mut msg = format!("trap: {} at offset {:#x}", t.code, t.offset);
+            // Each frame's name (demangled) and, from the module's DWARF if it has any,
+            // its source line (a caller's at its call: the return offset less one).
+            let lines = fireball_cli::dwarf::Lines::new(module.bytes());
             let frames: Vec<String> = thread
                 .backtrace()
                 .take(8)
-                .map(|(fa, _)| match store.func_origin(fa) {
-                    Some((m, idx)) => match m.func_name(idx) {
-                        Some(n) => format!("{n}#{idx}"),
-                        None => format!("func#{idx}"),
-                    },
+                .enumerate()
+                .map(|(k, (fa, pc))| match store.func_origin(fa) {
+                    Some((m, idx)) => {
+                        let name = m.func_name(idx).map_or_else(|| "func".to_string(), fireball_cli::dwarf::demangle);
+                        let pc = if k == 0 { pc } else { pc.saturating_sub(1) };
+                        let at = lines.as_ref().and_then(|l| l.frames(pc).pop()).and_then(|f| f.at);
+                        format!("{name}#{idx}{}", at.map(|a| format!(" ({a})")).unwrap_or_default())
+                    }
                     None => "host".to_string(),
                 })
                 .collect();
-            let _ = module;
             msg.push_str(&format!(" in {}", frames.join(" <- ")));
             Err(msg)
         }

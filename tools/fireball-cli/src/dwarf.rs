@@ -15,7 +15,9 @@ pub struct Lines<'a> {
 type Sections<'a> = (Vec<(&'a str, &'a [u8])>, Option<u32>);
 
 /// The wasm binary's sections ([`Sections`]); `None` if it is not a well-formed section list.
+/// A packed module (`fireball pack`) is read through to the wasm it keeps whole.
 fn sections(wasm: &[u8]) -> Option<Sections<'_>> {
+    let wasm = if wasm.starts_with(&fireball_wasm::pack::MAGIC) { fireball_wasm::pack::parse(wasm).ok()?.wasm } else { wasm };
     if wasm.get(..4) != Some(b"\0asm") {
         return None;
     }
@@ -48,8 +50,8 @@ pub fn debug_bytes(wasm: &[u8]) -> usize {
 }
 
 impl<'a> Lines<'a> {
-    /// The line tables of the wasm binary `wasm`; `None` if it has none (no
-    /// `.debug_info`, or not a plain binary: a packed module's are not kept).
+    /// The line tables of the wasm binary `wasm` (or of the wasm a packed module
+    /// keeps); `None` if it has none (no `.debug_info`) or they do not parse.
     pub fn new(wasm: &'a [u8]) -> Option<Self> {
         let (custom, code_start) = sections(wasm)?;
         if !custom.iter().any(|&(name, _)| name == ".debug_info") {

@@ -335,6 +335,13 @@ fn a_trap_in_a_c_program_names_its_source_lines() {
     let inlined = trace(&["0", "0"]);
     frame(&inlined, 0, "trapped in ", "percent (inlined)", "29:23");
     frame(&inlined, 1, "  called from ", "main", "41:46");
+    // Packed (`fireball pack` keeps the wasm whole, DWARF included): the same lines.
+    let fbx = packed("trap-c/trap.wasm");
+    let (code, out, err) = fireball(&["run", &fbx, "--for", "1s"]);
+    assert_eq!(code, 134, "{err}\n{out}");
+    let packed_lines: Vec<String> = out.lines().filter(|l| l.starts_with("[trap] ")).skip(1).map(str::to_string).collect();
+    frame(&packed_lines, 0, "trapped in ", "average", "24:16");
+    frame(&packed_lines, 1, "  called from ", "main", "40:29");
     // The C library's start-up frames follow, named (wasi-libc's own lines where it has them).
     assert!(lines.iter().any(|l| l.starts_with("[trap]   called from _start @ 0x")), "{lines:?}");
     // `inspect` gives its trial run the command line `run` will get: without one, the

@@ -329,9 +329,9 @@ impl<'a> System<'a> {
         let idle = step == sched::Step::Idle && !drained;
         // Blocked means nothing can make progress: not while a call parked in the
         // router (a sleep, a device transfer, a wait for the console input) will end
-        // on its own.
-        let waits = self.router.try_borrow().is_ok_and(|r| r.has_parked_calls());
-        if idle && !waits {
+        // on its own. (Asked only of an idle step: most steps are not.)
+        let stuck = idle && !self.router.try_borrow().is_ok_and(|r| r.has_parked_calls());
+        if stuck {
             self.idle_run += 1;
         } else {
             self.idle_run = 0;

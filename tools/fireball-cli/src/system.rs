@@ -714,6 +714,8 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
     let mut log_out = LogText { run: &console_text, log: &log_text, open: &open, line_start: true };
     let mut console = Text(&console_text);
     let mut host_stdin = HostStdin::new(&console_text, &open, stop);
+    // A terminal shows the lines typed: a guest's text after one starts a line.
+    let echo = stdin && host_stdin.terminal;
 
     let mut report = Report::default();
     // The exit report, less its device line (the devices are the system's until it is gone).
@@ -749,8 +751,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                 r.logger().set_filter(level);
             }
             r.set_realtime_at_boot(realtime_at_boot_us);
-            // A terminal shows the lines typed: a guest's text after one starts a line.
-            r.set_console_echo(stdin && std::io::IsTerminal::is_terminal(&std::io::stdin()));
+            r.set_console_echo(echo);
         }
         let limit = match limit {
             Limit::Instructions(n) => fireball::Limit::Instructions(n),

@@ -1621,6 +1621,11 @@ fn put(memory: &mut [u8], ptr: i32, bytes: &[u8]) -> i32 {
 mod tests {
     use super::*;
 
+    /// The id `resolve` gives import `name` (its row in the table).
+    fn id(name: &str) -> u32 {
+        IMPORTS.iter().position(|(_, n, ..)| *n == name).unwrap() as u32
+    }
+
     #[test]
     fn patterns() {
         assert!(pattern_matches("*", "hal/tx"));
@@ -1716,7 +1721,6 @@ mod tests {
         assert!(router.admit(0, "app", Grants::ALL));
         assert!(router.admit(1, "svc", Grants::ALL));
         router.set_command_line(0, &cmd);
-        let id = |name: &str| IMPORTS.iter().position(|(_, n, ..)| *n == name).unwrap() as u32;
         let ok = SysAction::Return(Some(Value::I32(errno::SUCCESS)));
         let fault = SysAction::Return(Some(Value::I32(errno::FAULT)));
         let word = |m: &[u8], at: usize| u32::from_le_bytes([m[at], m[at + 1], m[at + 2], m[at + 3]]);
@@ -1754,7 +1758,6 @@ mod tests {
         let mut log = Logger::new([Event::EMPTY; 8]);
         let mut router = Router::new(&mut hal, &mut log, 1);
         assert!(router.admit(0, "g", Grants::ALL));
-        let id = |name: &str| IMPORTS.iter().position(|(_, n, ..)| *n == name).unwrap() as u32;
         let ok = SysAction::Return(Some(Value::I32(errno::SUCCESS)));
         let mut m = [0u8; 128];
         let ns = |m: &[u8]| u64::from_le_bytes(m[0..8].try_into().unwrap());
@@ -1796,7 +1799,6 @@ mod tests {
         let mut hal: Registry<'_> = Registry::new();
         hal.register("clock", &mut clock).expect("a free slot");
         let mut log = Logger::new([Event::EMPTY; 8]);
-        let id = |name: &str| IMPORTS.iter().position(|(_, n, ..)| *n == name).unwrap() as u32;
         let ok = SysAction::Return(Some(Value::I32(errno::SUCCESS)));
         let park = SysAction::Park { lend: None };
         // Subscriptions at 0: a clock 5 ms from now (userdata 7), a read of stdin
@@ -1914,7 +1916,6 @@ mod tests {
     fn stdin_reads_the_console_input_into_the_first_nonempty_buffer() {
         let mut hal: Registry<'_> = Registry::new();
         let mut log = Logger::new([Event::EMPTY; 8]);
-        let id = |name: &str| IMPORTS.iter().position(|(_, n, ..)| *n == name).unwrap() as u32;
         let errno = |e: i32| SysAction::Return(Some(Value::I32(e)));
         let word = |m: &[u8], at: usize| u32::from_le_bytes([m[at], m[at + 1], m[at + 2], m[at + 3]]);
         // iovs at 0: {32, 0} (empty, skipped), {32, 4}; nread at 16.

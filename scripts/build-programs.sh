@@ -7,6 +7,7 @@
 #   examples/programs/files-c/files.wasm        C: stdin, files, directories, a socket: errnos on a device
 #   examples/programs/hello-rust/hello.wasm     Rust std, wasm32-wasip1: println!, Vec, String, env::args
 #   examples/programs/coremark/coremark.wasm    Rust std, wasm32-wasip1: CoreMark 1.0 (the `coremark` crate)
+#   examples/programs/hello-zig/hello.wasm      Zig 0.13.0 std, wasm32-wasi: ArrayList, print, args, clock
 #
 #   scripts/build-programs.sh            rebuild every program and copy it into place
 #   scripts/build-programs.sh --check    rebuild into a temporary folder and fail
@@ -19,6 +20,10 @@
 # (see scripts/build-examples.sh for what each does). No --allow-undefined: an
 # ordinary program has no undefined functions, and a typo should not link.
 #
+# Zig: 0.13.0 exactly (its output depends on the version), `zig` on the PATH or
+# PyPI's ziglang wheel (`pip install ziglang==0.13.0`, run as `python3 -m ziglang`).
+# Not installed by scripts/setup.sh: without it the Zig program is not rebuilt
+# (said so below), and its checked-in .wasm is what the tests run.
 # Rust: the default rustup toolchain plus its wasm32-wasip1 target (added here
 # if missing). Each program is a standalone cargo project with its own lock file
 # (built with --locked) and its own release profile; its build.rs adds the
@@ -95,6 +100,25 @@ mkdir -p "$OUT/trap-c"
   -Wl,--initial-memory=65536 -Wl,--export=__heap_base \
   -o "$OUT/trap-c/trap.wasm" examples/programs/trap-c/trap.c
 report trap-c/trap.wasm "$OUT/trap-c/trap.wasm"
+
+ZIG_VERSION=0.13.0
+if command -v zig >/dev/null && [ "$(zig version)" = "$ZIG_VERSION" ]; then
+  ZIG=(zig)
+elif python3 -c 'import ziglang' 2>/dev/null && [ "$(python3 -m ziglang version)" = "$ZIG_VERSION" ]; then
+  ZIG=(python3 -m ziglang)
+else
+  ZIG=()
+fi
+if [ ${#ZIG[@]} -gt 0 ]; then
+  # ReleaseSmall, an 8 KiB stack (Zig's default is 16 MiB); no paths in the output.
+  mkdir -p "$OUT/hello-zig"
+  (cd examples/programs/hello-zig && "${ZIG[@]}" build-exe hello.zig -target wasm32-wasi -O ReleaseSmall \
+    --stack 8192 -femit-bin="$OUT/hello-zig/hello.wasm")
+  rm -f "$OUT/hello-zig/hello.wasm.o"
+  report hello-zig/hello.wasm "$OUT/hello-zig/hello.wasm"
+else
+  echo "hello-zig/hello.wasm: not rebuilt (no Zig $ZIG_VERSION: pip install ziglang==$ZIG_VERSION)"
+fi
 
 # Rust: one shared target folder under the repository's (ignored) target/.
 CARGO_HOME_DIR=${CARGO_HOME:-$HOME/.cargo}

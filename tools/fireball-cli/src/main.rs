@@ -363,7 +363,14 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
             realtime_at_boot_us: 0,
             stdin: false,
         });
-        let need = system::measure(&cfg(&mut sink))?;
+        // Not even the probe's roomy partitions hold it: no device does.
+        let need = match system::measure(&cfg(&mut sink)) {
+            Ok(need) => need,
+            Err(e) => {
+                println!("  on a {ram} device: does NOT fit: {e}");
+                return Ok(());
+            }
+        };
         // Output nobody reads, for as many runs as needed (a zero-sized box: no allocation).
         fn discard() -> &'static mut dyn std::io::Write {
             Box::leak(Box::new(std::io::sink()))
@@ -412,16 +419,16 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
                         let kib = ram_bytes / 1024;
                         let all = backed.map_or(0, |b| (ram_bytes + (declared - b) as usize).div_ceil(1024) + 4);
                         let to = all.max(kib * 8).min(MAX_SIZE / 1024);
-                        let what = system::describe_fault(t.fault);
+                        let what = t.describe();
                         let why = match (t.fault, backed) {
-                            (Fault::Trap(TrapCode::MemoryOutOfBounds), Some(backed)) => {
+                            (Some(Fault::Trap(TrapCode::MemoryOutOfBounds)), Some(backed)) => {
                                 format!("{}'s heap grew past the {backed} B of its {declared} B of linear memory that {where_} backs", t.name)
                             }
                             _ => format!("{} ended: {what}", t.name),
                         };
                         // A C program whose stack pointer went below 0 overflowed its shadow
                         // stack (linked with --stack-first): no device size cures that.
-                        let overflowed = t.fault == Fault::Trap(TrapCode::MemoryOutOfBounds) && t.stack_pointer.is_some_and(|sp| sp < 0);
+                        let overflowed = t.fault == Some(Fault::Trap(TrapCode::MemoryOutOfBounds)) && t.stack_pointer.is_some_and(|sp| sp < 0);
                         let found = if overflowed { None } else { Some(search(kib + 1, to)) };
                         match found {
                             Some(RamSearch::Runs(k)) => println!(
@@ -436,7 +443,7 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
                                         "its stack pointer (global 0) is {}: its shadow stack overflowed; link it with a larger one (-Wl,-z,stack-size=N)",
                                         t.stack_pointer.unwrap_or(0)
                                     ),
-                                    (Fault::Trap(TrapCode::CallStackExhausted | TrapCode::StackOverflow), Some(s), _) => format!(
+                                    (Some(Fault::Trap(TrapCode::CallStackExhausted | TrapCode::StackOverflow)), Some(s), _) => format!(
                                         "its call stack outgrows the {} frames and {} value slots the plan gives each task in its coroutine stack: give each task a larger one with --task-stack (a device's memory plan sets the same figure)",
                                         s.frames, s.value_slots
                                     ),
@@ -447,7 +454,7 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
                                 };
                                 let sizes = match &found {
                                     Some(RamSearch::Fails(k, f)) if f.fault == t.fault && f.name == t.name => format!(" and again on --ram {k}K"),
-                                    Some(RamSearch::Fails(k, f)) => format!("; on --ram {k}K, {}: {}", f.name, system::describe_fault(f.fault)),
+                                    Some(RamSearch::Fails(k, f)) => format!("; on --ram {k}K, {}: {}", f.name, f.describe()),
                                     Some(RamSearch::Short(k)) => format!(", and was still short of RAM on --ram {k}K"),
                                     _ => String::new(),
                                 };
@@ -770,7 +777,7 @@ fn run_system(a: &RunArgs) -> Result<u8, String> {
                     stdout,
                     "fireball: more RAM does not cure it: on --ram {k}K a trial run of its first {ms} ms still ended {} by a fault: {}",
                     f.name,
-                    system::describe_fault(f.fault)
+                    f.describe()
                 );
             }
         }

@@ -577,11 +577,7 @@ fn describe(e: &BuildError<'_>, guests: &[Guest<'_>]) -> String {
             // rustc names itself in the producers section (unless stripped): its users
             // pass linker flags another way, and its default stack is 1 MiB.
             let bytes = guests.iter().find(|g| g.name == module).map_or(&[][..], |g| g.image.bytes());
-            if bytes.windows(6).any(|w| w == b"\x05rustc") {
-                fixes.push("link it with a smaller stack (RUSTFLAGS=\"-C link-arg=-zstack-size=N\": rustc's default is 1 MiB)".to_string());
-            } else {
-                fixes.push("link it with a smaller stack or data (-Wl,-z,stack-size=N, --initial-memory)".to_string());
-            }
+            fixes.push(smaller_stack(bytes).to_string());
             format!(
                 "{module}: needs {} B of {place} but it has {have} B on a {} KiB device ({} B module metadata, {} B linear memory, {} B store and task); use {}",
                 n.peak,
@@ -592,7 +588,21 @@ fn describe(e: &BuildError<'_>, guests: &[Guest<'_>]) -> String {
                 fixes.join(", or ")
             )
         }
-        BuildError::DoesNotFit { module, need: None, have, .. } => format!("{module}: does not fit its partition ({have} B)"),
+        // Only a probe (device RAM + PROBE_RAM) fails without a measured need: no device this
+        // tool plans for holds it. What it declares says why (Zig links a 16 MiB stack).
+        BuildError::DoesNotFit { module, need: None, have, ram, .. } => {
+            let bytes = guests.iter().find(|g| g.name == module).map_or(&[][..], |g| g.image.bytes());
+            let declared = declared_memory(bytes).map_or_else(String::new, |(declared, touched)| {
+                let touched = touched.map_or_else(String::new, |t| format!(", of which its data and stack take {t} B"));
+                format!(": it declares {declared} B of linear memory{touched}")
+            });
+            format!(
+                "{module}: does not fit a {} KiB device, nor one with {} MiB more (its partition of {have} B is too small){declared}; {}",
+                ram / 1024,
+                PROBE_RAM >> 20,
+                smaller_stack(bytes)
+            )
+        }
         BuildError::Entry { module, error } => format!("{module}: {}", entry_problem(error)),
         BuildError::ManifestModule { name } => format!("manifest: no module named {name}"),
         BuildError::Manifest(e) => e.to_string(),
@@ -632,6 +642,27 @@ fn guests(app: Option<ModuleSpec>, services: Vec<ModuleSpec>) -> Vec<Guest<'stat
         cmd: Box::leak(Box::new(CommandLine { args: strings(&s.args), env: strings(&s.env) })),
     };
     app.map(|a| leak(a, false)).into_iter().chain(services.into_iter().map(|s| leak(s, true))).collect()
+}
+
+/// The refusal's advice for a module whose stack or data make it too large, in the
+/// words of the toolchain that built it: rustc names itself in the producers section
+/// (unless stripped), and its users pass linker flags another way; Zig writes no
+/// producers section, and links a 16 MiB stack unless told otherwise.
+fn smaller_stack(bytes: &[u8]) -> &'static str {
+    if bytes.windows(6).any(|w| w == b"\x05rustc") {
+        "link it with a smaller stack (RUSTFLAGS=\"-C link-arg=-zstack-size=N\": rustc's default is 1 MiB)"
+    } else {
+        "link it with a smaller stack or data (clang: -Wl,-z,stack-size=N, --initial-memory; zig: --stack N, its default is 16 MiB)"
+    }
+}
+
+/// The bytes of linear memory a module declares (memory 0's minimum), and those its
+/// data and stack take of them (`Module::static_footprint`), for a module that loads.
+fn declared_memory(bytes: &[u8]) -> Option<(u64, Option<u32>)> {
+    let m = if bytes.starts_with(&fireball_wasm::pack::MAGIC) { fireball_wasm::Module::from_packed(bytes) } else { fireball_wasm::Module::new(bytes) };
+    let m = m.ok()?;
+    let declared = m.memories().first().map(|t| t.limits.min.saturating_mul(t.page_size()))?;
+    Some((declared, m.static_footprint()))
 }
 
 /// A builder for `guests` over `ram` bytes of leaked RAM (or none, for a probe only).
@@ -825,16 +856,18 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                             }),
                             // Rust's allocator aborts through `unreachable` when memory.grow is
                             // refused; C code that does not check malloc runs off its heap.
-                            _ => refused.map(|(n, has, most)| {
-                                let times = if n == 1 { "once".to_string() } else { format!("{n} times") };
-                                format!(" (its partition refused its memory.grow {times}: it has {has} B of linear memory, the most it backs is {most} B; give the system more RAM)")
-                            }),
+                            _ => refused.map(refusal_hint),
                         };
                         let line = match hint {
                             Some(h) => with_hint(&line, &h),
                             None => line,
                         };
                         (line, refused.map(|_| module))
+                    }
+                    // A program that gave up after its partition refused a memory.grow (Zig's
+                    // allocators return OutOfMemory, and its `main` exits with status 1).
+                    &Notice::Ended { module, how: Ended::Exited(c), .. } if c != 0 && let Some(refused) = system.memory_refusals(module) => {
+                        (with_hint(&n.to_string(), &refusal_hint(refused)), Some(module))
                     }
                     // Its memory backed only in part (the notice says so), its stack pointer in range.
                     &Notice::Ended { module, how: Ended::Fault(_), backed: Some(_) } => {
@@ -1056,6 +1089,13 @@ fn trap_trace(system: &fireball::System<'_>, module: &str, guests: &[Guest<'stat
     Some(text)
 }
 
+/// What a refused `memory.grow` tells the user: (refusals, bytes of linear memory the
+/// module has, the most its partition backs), from [`fireball::System::memory_refusals`].
+fn refusal_hint((n, has, most): (u32, u64, u64)) -> String {
+    let times = if n == 1 { "once".to_string() } else { format!("{n} times") };
+    format!(" (its partition refused its memory.grow {times}: it has {has} B of linear memory, the most it backs is {most} B; give the system more RAM)")
+}
+
 /// A module's end notice with `hint` (" (…)") before its closing "; the other
 /// modules keep running".
 fn with_hint(notice: &str, hint: &str) -> String {
@@ -1072,8 +1112,11 @@ pub struct TrialFault {
     pub name: String,
     /// Wasm instructions it executed before the fault.
     pub instructions: u64,
-    /// The fault.
-    pub fault: Fault,
+    /// The fault; `None` for a module that gave up, exiting with a nonzero status after
+    /// its partition refused a `memory.grow` (`exit_code`).
+    pub fault: Option<Fault>,
+    /// Its `proc_exit` status, when it exited.
+    pub exit_code: Option<i32>,
     /// Its global 0 then, if an i32 (a C program's stack pointer).
     pub stack_pointer: Option<i32>,
     /// Its end notice blamed RAM (a heap past what its partition backs, a refused
@@ -1098,14 +1141,29 @@ pub fn trial_for(mut cfg: RunConfig<'_>, ms: u64) -> Result<Option<TrialFault>, 
     cfg.limit = Limit::Millis(ms);
     let report = run(cfg)?;
     Ok(report.tasks.iter().find_map(|t| {
-        t.fault.map(|fault| TrialFault {
+        let short_of_ram = report.short_of_ram.contains(&t.name);
+        // A nonzero exit is a failure of the trial only when RAM was refused first (one for
+        // want of arguments or input is the program's business).
+        let gave_up = t.exit_code.is_some_and(|c| c != 0) && short_of_ram;
+        (t.fault.is_some() || gave_up).then(|| TrialFault {
             name: t.name.clone(),
             instructions: t.counters.instructions,
-            fault,
+            fault: t.fault,
+            exit_code: t.exit_code,
             stack_pointer: t.stack_pointer,
-            short_of_ram: report.short_of_ram.contains(&t.name),
+            short_of_ram,
         })
     }))
+}
+
+impl TrialFault {
+    /// How the module ended, in words.
+    pub fn describe(&self) -> String {
+        match (self.fault, self.exit_code) {
+            (Some(f), _) => describe_fault(f),
+            (None, c) => format!("exited with status {} after its partition refused its memory.grow", c.unwrap_or(0)),
+        }
+    }
 }
 
 /// The most RAM a search for the size that runs a system tries while the system is
@@ -1203,7 +1261,7 @@ pub fn checked_refusal<'a>(msg: String, make: &dyn Fn(usize) -> RunConfig<'a>) -
             "{head}; use {}--ram {kib}K to load it (a trial run on --ram {k}K ended {}: {}){rest}",
             &fixes[..at],
             f.name,
-            describe_fault(f.fault)
+            f.describe()
         ),
     }
 }

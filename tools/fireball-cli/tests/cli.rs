@@ -317,6 +317,62 @@ fn a_heap_that_never_stops_growing_is_named_short_of_ram() {
     let _ = std::fs::remove_file(path);
 }
 
+/// A program that gives up when its partition refuses a `memory.grow` (Zig's
+/// allocators return `OutOfMemory` and `main` exits with status 1) is short of RAM,
+/// not fitting: `inspect` says so and names the size that runs it, as does `run`.
+#[test]
+fn a_program_that_exits_when_refused_memory_is_short_of_ram() {
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory 1)
+      (func (export "_start")
+        (if (i32.eq (memory.grow (i32.const 2)) (i32.const -1)) (then (call $exit (i32.const 1))))
+        (i32.store (i32.const 196604) (i32.const 7))))"#;
+    let path = tmp_file("giveup.wat", wat.as_bytes());
+    let (code, out, err) = fireball(&["inspect", &path, "--ram", "96K"]);
+    assert_eq!(code, 0, "{err}");
+    let fix = out
+        .lines()
+        .find_map(|l| l.rsplit_once("; it runs with --ram "))
+        .map(|(why, k)| {
+            assert!(why.contains("giveup ended: exited with status 1 after its partition refused its memory.grow"), "{out}");
+            k.trim().to_string()
+        })
+        .unwrap_or_else(|| panic!("no trial verdict in:\n{out}"));
+    let (code, out, _) = fireball(&["run", &path, "--ram", "96K", "--for", "1ms"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("giveup] exited with status 1 (its partition refused its memory.grow once: it has "), "{out}");
+    assert!(out.contains(&format!("giveup runs with --ram {fix} (a trial run")), "{fix}: {out}");
+    let (code, out, err) = fireball(&["run", &path, "--ram", &fix, "--for", "1ms"]);
+    assert!(code == 0 && out.contains("giveup] returned"), "{fix}: {err}\n{out}");
+    // A nonzero exit with no memory refused is the program's own business: it fits.
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory 1)
+      (func (export "_start") (call $exit (i32.const 2))))"#;
+    let usage = tmp_file("usage.wat", wat.as_bytes());
+    let (code, out, err) = fireball(&["inspect", &usage, "--ram", "96K"]);
+    assert!(code == 0 && out.contains("on a 96K device: fits"), "{err}\n{out}");
+    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_file(usage);
+}
+
+/// A module whose data and stack alone are larger than any device (Zig links a
+/// 16 MiB stack by default) is refused with what it declares and how to link it
+/// smaller, not with the size of the probe's partition.
+#[test]
+fn a_module_larger_than_any_device_says_what_it_declares() {
+    let wat = r#"(module (memory 300) (data (i32.const 18000000) "x") (func (export "_start")))"#;
+    let path = tmp_file("huge.wat", wat.as_bytes());
+    let (code, _, err) = fireball(&["run", &path]);
+    assert_clean_error(code, &err, "huge: does not fit a 96 KiB device, nor one with 16 MiB more (its partition of ");
+    assert!(err.contains("it declares 19660800 B of linear memory, of which its data and stack take 18000001 B"), "{err}");
+    assert!(err.contains("zig: --stack N"), "{err}");
+    let (code, out, _) = fireball(&["inspect", &path, "--ram", "96K"]);
+    assert!(code == 0 && out.contains("on a 96K device: does NOT fit: ") && out.contains("huge: does not fit a 96 KiB device"), "{out}");
+    let _ = std::fs::remove_file(path);
+}
+
 /// A trap's end notice is followed by where it happened: the functions (by their
 /// names in the module's name section) and code offsets, innermost first, the same
 /// offset `--invoke` reports; a deep recursion's is cut short.
@@ -456,7 +512,7 @@ fn the_refusal_speaks_the_modules_toolchain() {
     assert_clean_error(code, &err, "or link it with a smaller stack (RUSTFLAGS=\"-C link-arg=-zstack-size=N\": rustc's default is 1 MiB)");
     let c = tmp_file("byclang.wat", format!("(module {body})").as_bytes());
     let (code, _, err) = fireball(&["run", &c]);
-    assert_clean_error(code, &err, "or link it with a smaller stack or data (-Wl,-z,stack-size=N, --initial-memory)");
+    assert_clean_error(code, &err, "or link it with a smaller stack or data (clang: -Wl,-z,stack-size=N, --initial-memory; zig: --stack N, its default is 16 MiB)");
     let _ = std::fs::remove_file(rust);
     let _ = std::fs::remove_file(c);
 }

@@ -1,7 +1,7 @@
 //! The "real programs" a new user tries first (examples/programs, built by
 //! scripts/build-programs.sh): an ordinary C program (printf, malloc), a C program
 //! written for a POSIX box (stdin, files, sockets), a C program with a bug built with
-//! its debug information, an ordinary Rust `std` program
+//! its debug information, an ordinary Rust `std` program, a Zig program
 //! and CoreMark 1.0, each run by the CLI exactly as
 //! a user would, `fireball run <wasm> --ram <R>`, and left to exit by itself.
 //!
@@ -189,6 +189,23 @@ fn hello_rust_prints_its_lines() {
     );
 }
 
+/// A Zig program (examples/programs/hello-zig, Zig 0.13.0's `std` on WASI, a fixed
+/// buffer for its heap) runs on 96K as it is.
+#[test]
+fn hello_zig_prints_its_lines() {
+    let lines = run_with("hello-zig/hello.wasm", "hello", &["--ram", "96K", "--for", "1s", "a", "b"]);
+    assert_eq!(
+        lines,
+        [
+            "Hello from Zig on Fireball! sum of 1000 squares = 332833500",
+            "argument 1: a",
+            "argument 2: b",
+            "slept 7 ms, pi is about 3.1416, 10966 B of the heap in use",
+            "exited with status 0; the other modules keep running",
+        ]
+    );
+}
+
 #[test]
 fn coremark_validates() {
     // 60 iterations: 67.5 M wasm instructions, 16.9 s of simulated time, past
@@ -217,10 +234,10 @@ fn coremark_validates() {
     assert_eq!(lines.last().map(String::as_str), Some(ENDED));
 }
 
-/// Every import the three programs make is one Fireball provides.
+/// Every import the programs make is one Fireball provides.
 #[test]
 fn every_import_is_provided() {
-    for path in ["hello-c/hello.wasm", "hello-rust/hello.wasm", "coremark/coremark.wasm"] {
+    for path in ["hello-c/hello.wasm", "hello-rust/hello.wasm", "coremark/coremark.wasm", "hello-zig/hello.wasm"] {
         let (code, out, err) = fireball(&["inspect", &program(path), "--ram", "512K"]);
         assert_eq!(code, 0, "{path}: {err}");
         assert!(out.contains("imports: all provided by Fireball"), "{path}:\n{out}");
@@ -241,6 +258,7 @@ fn inspect_and_run_agree() {
         "files-c/files.wasm",
         "hello-rust/hello.wasm",
         "coremark/coremark.wasm",
+        "hello-zig/hello.wasm",
     ];
     let (mut fits, mut refused) = (0, 0);
     let (mut trial_refusals, mut task_stack_fixes, mut ram_fixes) = (0, 0, 0);

@@ -7,6 +7,7 @@
 #   examples/programs/files-c/files.wasm        C: stdin, files, directories, a socket: errnos on a device
 #   examples/programs/hello-rust/hello.wasm     Rust std, wasm32-wasip1: println!, Vec, String, env::args
 #   examples/programs/coremark/coremark.wasm    Rust std, wasm32-wasip1: CoreMark 1.0 (the `coremark` crate)
+#   examples/programs/hello-cpp/hello.wasm      C++17, libc++: iostream, unique_ptr, virtuals, map, <algorithm>
 #   examples/programs/hello-zig/hello.wasm      Zig 0.13.0 std, wasm32-wasi: ArrayList, print, args, clock
 #
 #   scripts/build-programs.sh            rebuild every program and copy it into place
@@ -93,6 +94,13 @@ mkdir -p "$OUT/files-c"
   -Wl,--initial-memory=65536 -Wl,--export=__heap_base -Wl,--strip-all \
   -o "$OUT/files-c/files.wasm" examples/programs/files-c/files.c
 report files-c/files.wasm "$OUT/files-c/files.wasm"
+# C++: the same flags, C++17, no exceptions (wasm32-wasi has none); Debian's
+# libc++-14-dev-wasm32 and libc++abi-14-dev-wasm32 (scripts/setup.sh installs them).
+mkdir -p "$OUT/hello-cpp"
+"${CLANG}++" --target=wasm32-wasi -std=c++17 -O2 -fno-exceptions -Wl,-z,stack-size=2048 -Wl,--stack-first \
+  -Wl,--initial-memory=65536 -Wl,--export=__heap_base -Wl,--strip-all \
+  -o "$OUT/hello-cpp/hello.wasm" examples/programs/hello-cpp/hello.cpp
+report hello-cpp/hello.wasm "$OUT/hello-cpp/hello.wasm"
 # With its debug information (-g, not stripped): a trap's backtrace names source lines.
 # The source path is the same on every machine (/fireball/...).
 mkdir -p "$OUT/trap-c"

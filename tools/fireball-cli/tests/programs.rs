@@ -1,7 +1,7 @@
 //! The "real programs" a new user tries first (examples/programs, built by
 //! scripts/build-programs.sh): an ordinary C program (printf, malloc), a C program
 //! written for a POSIX box (stdin, files, sockets), a C program with a bug built with
-//! its debug information, an ordinary Rust `std` program, a Zig program
+//! its debug information, a C++ program (iostream), an ordinary Rust `std` program, a Zig program
 //! and CoreMark 1.0, each run by the CLI exactly as
 //! a user would, `fireball run <wasm> --ram <R>`, and left to exit by itself.
 //!
@@ -189,6 +189,27 @@ fn hello_rust_prints_its_lines() {
     );
 }
 
+/// A C++ program (examples/programs/hello-cpp: iostream, virtuals, unique_ptr, a
+/// map of vectors; 206 KB of code, most of it libc++'s streams and locales) runs
+/// plain on the RAM `run` names for it, and packed (its side table in flash) on
+/// little more than 96K.
+#[test]
+fn hello_cpp_prints_its_lines() {
+    let plain = run_with("hello-cpp/hello.wasm", "hello", &["--ram", "205K", "--for", "1s", "a", "b"]);
+    let packed = run_with(&packed("hello-cpp/hello.wasm"), "hello", &["--ram", "104K", "--for", "1s", "a", "b"]);
+    assert_eq!(plain, packed);
+    assert_eq!(
+        plain,
+        [
+            "Hello from C++ on Fireball!",
+            "    ramp: mean 3.750, min 0.000, max 7.500",
+            "  square: mean 0.000, min -10.000, max 10.000",
+            "arguments: [a,b]",
+            ENDED,
+        ]
+    );
+}
+
 /// A Zig program (examples/programs/hello-zig, Zig 0.13.0's `std` on WASI, a fixed
 /// buffer for its heap) runs on 96K as it is.
 #[test]
@@ -237,7 +258,7 @@ fn coremark_validates() {
 /// Every import the programs make is one Fireball provides.
 #[test]
 fn every_import_is_provided() {
-    for path in ["hello-c/hello.wasm", "hello-rust/hello.wasm", "coremark/coremark.wasm", "hello-zig/hello.wasm"] {
+    for path in ["hello-c/hello.wasm", "hello-cpp/hello.wasm", "hello-rust/hello.wasm", "coremark/coremark.wasm", "hello-zig/hello.wasm"] {
         let (code, out, err) = fireball(&["inspect", &program(path), "--ram", "512K"]);
         assert_eq!(code, 0, "{path}: {err}");
         assert!(out.contains("imports: all provided by Fireball"), "{path}:\n{out}");
@@ -259,6 +280,7 @@ fn inspect_and_run_agree() {
         "hello-rust/hello.wasm",
         "coremark/coremark.wasm",
         "hello-zig/hello.wasm",
+        "hello-cpp/hello.wasm",
     ];
     let (mut fits, mut refused) = (0, 0);
     let (mut trial_refusals, mut task_stack_fixes, mut ram_fixes) = (0, 0, 0);

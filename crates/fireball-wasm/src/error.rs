@@ -409,6 +409,10 @@ impl From<ValidateError> for LoadError {
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // A well-formed module that uses what the engine leaves out is not "malformed".
+            LoadError::Decode(e) if matches!(e.reason, Reason::SimdUnsupported | Reason::MemoryKindUnsupported) => {
+                write!(f, "unsupported feature at offset {:#x}: {}", e.offset, e.reason)
+            }
             LoadError::Decode(e) => write!(f, "malformed module at offset {:#x}: {}", e.offset, e.reason),
             LoadError::Validate(e) => write!(f, "invalid module at offset {:#x}: {}", e.offset, e.reason),
             LoadError::OutOfMemory => f.write_str("out of memory while loading module"),

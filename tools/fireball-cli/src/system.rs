@@ -519,7 +519,9 @@ pub fn load_hint(bytes: &[u8], e: &LoadError) -> &'static str {
     };
     const SIMD: &str = "; it uses SIMD (v128), which Fireball does not run: build it without -msimd128 (Rust: without target-feature +simd128)";
     match (reason, bytes.starts_with(b"\0asm").then(|| bytes.get(offset)).flatten()) {
-        (Reason::SimdUnsupported, _) | (Reason::IllegalOpcode, Some(0xfd)) => SIMD,
+        // (The reason itself says "SIMD (v128) is not supported".)
+        (Reason::SimdUnsupported, _) => "; build it without -msimd128 (Rust: without target-feature +simd128)",
+        (Reason::IllegalOpcode, Some(0xfd)) => SIMD,
         (Reason::IllegalOpcode, Some(0xfe)) => {
             "; it uses atomic instructions (the threads proposal), and a Fireball module has one thread: build it without -pthread/-matomics (Rust: without target-feature +atomics)"
         }

@@ -35,9 +35,11 @@
 //! breakpoint outside any function body, a read past a memory — is an error reply.
 //! A noisy link is survived ([`Framer`]): a packet that arrives damaged is asked
 //! again (`-`; an error reply once acks are off), an oversized one is refused, stray
-//! bytes between packets are dropped. Only a broken stream, or a packet intact on the
-//! wire whose command gdbstub cannot parse (it gives up its state machine, and the
-//! connection with it), ends the session: a detach. Nothing here panics.
+//! bytes between packets are dropped, and a command intact on the wire whose
+//! arguments gdbstub could not parse (it would give up its state machine, and the
+//! connection with it) is answered with an error before gdbstub sees it
+//! ([`fatal_to_gdbstub`]). Only a broken stream ends the session: a detach. Nothing
+//! here panics.
 
 use core::num::NonZeroUsize;
 
@@ -264,7 +266,8 @@ enum Framed {
 /// it again (GDB's own recovery), or, once acks are off (`QStartNoAckMode`), with
 /// error `E05`; an oversized one with `E07`; a stray byte is dropped. A `-` from the
 /// client (our reply arrived damaged) is dropped too: gdbstub keeps no copy of its
-/// reply to send again, and treats `-` as fatal.
+/// reply to send again, and treats `-` as fatal. An intact packet whose command
+/// gdbstub could not parse gets `E08` ([`fatal_to_gdbstub`]).
 struct Framer<'a> {
     /// The body of the packet being received.
     buf: &'a mut [u8],
@@ -278,6 +281,8 @@ struct Framer<'a> {
     long: bool,
     /// `QStartNoAckMode` went through: no `+`/`-` any more.
     no_ack: bool,
+    /// The last `Hc` named all threads (gdbstub's resume thread; `s` then is fatal to it).
+    step_all: bool,
 }
 
 fn hex_digit(b: u8) -> Option<u8> {
@@ -294,7 +299,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 impl<'a> Framer<'a> {
     fn new(buf: &'a mut [u8], stub_len: usize) -> Self {
         let max = buf.len().min(stub_len.saturating_sub(4));
-        Framer { buf, len: 0, max, state: Frame::Between, sum: 0, hi: 0, long: false, no_ack: false }
+        Framer { buf, len: 0, max, state: Frame::Between, sum: 0, hi: 0, long: false, no_ack: false, step_all: false }
     }
 
     /// The last complete packet's body.
@@ -364,6 +369,184 @@ impl<'a> Framer<'a> {
         self.len = 0;
         self.sum = 0;
         self.long = false;
+    }
+}
+
+/// A hex number that fits a `usize` (gdbstub's `decode_hex`: one digit at least).
+fn hex_usize(s: &[u8]) -> Option<usize> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0usize, |n, &b| n.checked_mul(16)?.checked_add(usize::from(hex_digit(b)?)))
+}
+
+/// Hex bytes, possibly none or an odd count (gdbstub's `decode_hex_buf`).
+fn hex_bytes(s: &[u8]) -> bool {
+    s.iter().all(|&b| hex_digit(b).is_some())
+}
+
+/// Hex bytes whose value fits `bytes` bytes (gdbstub's `BeBytes::from_be_bytes`: an
+/// address lldb's wasm arch reads as a u64, a breakpoint kind as a usize).
+fn hex_fits(s: &[u8], bytes: usize) -> bool {
+    hex_bytes(s) && s.iter().skip_while(|&&b| b == b'0').count() <= 2 * bytes
+}
+
+/// A thread id's part, as gdbstub reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Id {
+    /// `-1`.
+    All,
+    /// `0`.
+    Any,
+    /// A nonzero hex number.
+    One,
+}
+
+fn id_kind(s: &[u8]) -> Option<Id> {
+    match s {
+        b"-1" => Some(Id::All),
+        b"0" => Some(Id::Any),
+        _ => hex_usize(s).filter(|&n| n != 0).map(|_| Id::One),
+    }
+}
+
+/// A thread id, `tid` or `p<pid>[.<tid>]` (a pid alone: all its threads): (pid, tid).
+fn thread_id(s: &[u8]) -> Option<(Option<Id>, Id)> {
+    match s {
+        [b'p', rest @ ..] => {
+            let mut parts = rest.split(|&b| b == b'.');
+            let pid = id_kind(parts.next()?)?;
+            let tid = match parts.next() {
+                Some(t) => id_kind(t)?,
+                None => Id::All,
+            };
+            Some((Some(pid), tid))
+        }
+        _ => Some((None, id_kind(s)?)),
+    }
+}
+
+/// One named thread of one process (gdbstub's `ConcreteThreadId`).
+fn concrete_thread(s: &[u8]) -> bool {
+    matches!(thread_id(s), Some((None | Some(Id::One), Id::One)))
+}
+
+/// A decimal `usize`, as Rust's `str::parse` reads it (gdbstub's qWasm* arguments).
+fn dec_usize(s: &[u8]) -> bool {
+    core::str::from_utf8(s).is_ok_and(|s| s.parse::<usize>().is_ok())
+}
+
+/// `:frame;index` in decimal, exactly two (qWasmLocal, qWasmGlobal, qWasmStackValue).
+fn frame_and_index(rest: &[u8]) -> bool {
+    let Some(args) = rest.strip_prefix(b":") else { return false };
+    let mut parts = args.split(|&b| b == b';');
+    matches!((parts.next(), parts.next(), parts.next()), (Some(f), Some(i), None) if dec_usize(f) && dec_usize(i))
+}
+
+/// Whether gdbstub 0.7.10 gives up on this intact packet — and with its state machine
+/// the connection it owns, ending the session — rather than answer it: a command it
+/// parses whose arguments do not parse, or one its handlers refuse as fatal (`Hg` and
+/// `T` for all threads, a `vCont` that steps every thread, stops, or range-steps).
+/// The framer answers such a packet `E08` itself and gdbstub never sees it. This
+/// mirrors gdbstub's parsers for the commands this target enables, in its order of
+/// prefixes; a packet it does not know gets its empty reply, as before. `step_all`:
+/// the last `Hc` named all threads ([`Framer::step_all`]).
+fn fatal_to_gdbstub(body: &[u8], step_all: bool) -> bool {
+    // Commands without arguments: anything after the name does not parse.
+    const BARE: [&[u8]; 10] = [b"?", b"!", b"g", b"k", b"qC", b"qHostInfo", b"qProcessInfo", b"qfThreadInfo", b"qsThreadInfo", b"QStartNoAckMode"];
+    let ok = if let Some(name) = BARE.iter().find(|n| body.starts_with(n)) {
+        body.len() == name.len()
+    } else if let Some(rest) = body.strip_prefix(b"qWasmCallStack") {
+        rest.strip_prefix(b":").is_some_and(concrete_thread)
+    } else if let Some(rest) = body.strip_prefix(b"qWasmLocal").or_else(|| body.strip_prefix(b"qWasmGlobal")).or_else(|| body.strip_prefix(b"qWasmStackValue")) {
+        frame_and_index(rest)
+    } else if let Some(rest) = body.strip_prefix(b"qRegisterInfo") {
+        hex_usize(rest).is_some()
+    } else if let Some(rest) = body.strip_prefix(b"qThreadExtraInfo") {
+        rest.strip_prefix(b",").is_some_and(concrete_thread)
+    } else if let Some(rest) = body.strip_prefix(b"qXfer:libraries:read") {
+        // `:annex:offset,length`, the annex empty.
+        let mut parts = rest.split(|&b| b == b':').skip(1);
+        parts.next() == Some(b"")
+            && parts.next().is_some_and(|r| {
+                let mut r = r.split(|&b| b == b',');
+                matches!((r.next(), r.next()), (Some(o), Some(l)) if !o.is_empty() && hex_fits(o, 8) && hex_usize(l).is_some())
+            })
+    } else if let Some(rest) = body.strip_prefix(b"qSupported") {
+        // `:feature;feature…`, none of them empty.
+        rest.strip_prefix(b":").is_some_and(|f| f.split(|&b| b == b';').all(|f| !f.is_empty()))
+    } else if let Some(rest) = body.strip_prefix(b"qAttached") {
+        rest.strip_prefix(b":").is_none_or(|pid| hex_usize(pid).is_some_and(|p| p != 0))
+    } else if let Some(rest) = body.strip_prefix(b"vKill") {
+        rest.strip_prefix(b";").and_then(hex_usize).is_some_and(|p| p != 0)
+    } else if let Some(rest) = body.strip_prefix(b"vCont") {
+        rest == b"?" || rest.split(|&b| b == b';').skip(1).all(vcont_action)
+    } else {
+        match body {
+            [b'D', rest @ ..] => rest.strip_prefix(b";").is_none_or(|pid| hex_usize(pid).is_some_and(|p| p != 0)),
+            // Registers are read-only here (an error either way), and gdbstub gives up on
+            // a `G` whose values do not fit the arch's registers.
+            [b'G', ..] => false,
+            // `Hg` for all threads: "PacketUnexpected".
+            [b'H', b'g', t @ ..] => thread_id(t).is_some_and(|(_, tid)| tid != Id::All),
+            [b'H', b'c', t @ ..] => thread_id(t).is_some(),
+            [b'H', ..] => false,
+            [b'm', rest @ ..] => {
+                let mut parts = rest.split(|&b| b == b',');
+                matches!((parts.next(), parts.next()), (Some(a), Some(n)) if hex_fits(a, 8) && hex_usize(n).is_some())
+            }
+            [b'M', rest @ ..] => {
+                let mut parts = rest.split(|&b| b == b',' || b == b':');
+                matches!((parts.next(), parts.next(), parts.next()), (Some(a), Some(n), Some(v)) if hex_fits(a, 8) && hex_usize(n).is_some() && hex_bytes(v))
+            }
+            // Binary data: `}` escapes the byte after it, so it cannot come last.
+            [b'X', rest @ ..] => {
+                let mut parts = rest.splitn(3, |&b| b == b',' || b == b':');
+                let escaped_end = |v: &[u8]| {
+                    let mut i = 0;
+                    while let Some(&b) = v.get(i) {
+                        i += if b == b'}' { 2 } else { 1 };
+                    }
+                    i > v.len()
+                };
+                matches!((parts.next(), parts.next(), parts.next()), (Some(a), Some(n), Some(v)) if hex_fits(a, 8) && hex_usize(n).is_some() && !escaped_end(v))
+            }
+            // `T` for all or any thread: "PacketUnexpected".
+            [b'T', t @ ..] => thread_id(t).is_some_and(|(_, tid)| tid == Id::One),
+            [b'c', rest @ ..] => hex_bytes(rest),
+            // `s` steps the thread the last `Hc` named: all of them is "PacketUnexpected".
+            [b's', rest @ ..] => hex_bytes(rest) && !step_all,
+            [b'Z' | b'z', rest @ ..] => {
+                let mut parts = rest.splitn(4, |&b| b == b',' || b == b';');
+                // (The type is a u8; the kind is read only for a software breakpoint, the
+                // one type served.)
+                matches!((parts.next(), parts.next(), parts.next()), (Some(t), Some(a), Some(k))
+                    if hex_fits(a, 8) && hex_bytes(k) && hex_usize(t).is_some_and(|t| t <= 0xff && (t != 0 || hex_fits(k, core::mem::size_of::<usize>()))))
+            }
+            _ => true,
+        }
+    };
+    !ok
+}
+
+/// One `vCont` action this target's gdbstub carries out: continue (with a signal or
+/// not) any threads, or step one named thread; a thread "any" counts as all, a
+/// process "any" does not parse.
+fn vcont_action(action: &[u8]) -> bool {
+    let mut parts = action.split(|&b| b == b':');
+    let kind = parts.next().unwrap_or_default();
+    let one = match parts.next().map(thread_id) {
+        None => false,
+        Some(Some((pid, tid))) if pid != Some(Id::Any) => tid == Id::One,
+        Some(_) => return false,
+    };
+    let signal = |s: &[u8]| hex_usize(s).is_some_and(|n| n <= 0xff);
+    match kind {
+        b"c" => true,
+        [b'C', sig @ ..] => signal(sig),
+        b"s" => one,
+        [b'S', sig @ ..] => signal(sig) && one,
+        _ => false,
     }
 }
 
@@ -679,13 +862,23 @@ impl<'a, 'n, D: Debuggee, C: ConnectionExt> Debugger<'a, 'n, D, C> {
 
     /// One byte from the link, through the framer: gdbstub gets the whole packets
     /// that arrived intact, the client an answer for the others. False if the
-    /// stream broke (a write failed, or gdbstub gave up: a command it cannot parse).
+    /// stream broke (a write failed, or gdbstub gave up).
     fn take_byte(&mut self, byte: u8) -> bool {
         let running = matches!(self.sm, Some(GdbStubStateMachine::Running(_)));
         match self.framer.push(byte, running) {
             Framed::Nothing => true,
             Framed::Byte(b) => self.feed(b),
+            // A command gdbstub would give up on (and the session with it): an error instead.
+            Framed::Packet if fatal_to_gdbstub(self.framer.body(), self.framer.step_all) => self.reply(if self.framer.no_ack { b"" } else { b"+" }, b"E08"),
             Framed::Packet => {
+                if let Some(t) = self.framer.body().strip_prefix(b"Hc") {
+                    match thread_id(t) {
+                        Some((_, Id::All)) => self.framer.step_all = true,
+                        Some((_, Id::One)) => self.framer.step_all = false,
+                        // (Any: gdbstub picks a thread if it has one, else keeps its choice.)
+                        _ => {}
+                    }
+                }
                 // (The checksum the framer checked the body against.)
                 let sum = self.framer.sum;
                 let mut ok = self.feed(b'$');

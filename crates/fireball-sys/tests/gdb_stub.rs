@@ -348,7 +348,7 @@ fn a_noisy_link_never_ends_the_session() {
         let mut buf = [0u8; 1024];
         let mut d: Debugger<'_, '_, K, Pipe> = Debugger::new(pipe.clone(), &mut buf).expect("session");
         let mut intact = 0;
-        for _ in 0..40 {
+        for _ in 0..200 {
             let good = packet(["qfThreadInfo", "qsThreadInfo", "qC", "qHostInfo", "?"][(rand() % 5) as usize]).into_bytes();
             match rand() % 5 {
                 0 | 1 => {
@@ -503,4 +503,85 @@ fn a_debugger_session_allocates_nothing() {
     let during = ALLOCS.with(|c| c.get()) - before;
     assert_eq!(during, 0, "the session allocated {during} times");
     assert!(stopped, "it stopped at the breakpoint: {}", pipe.take());
+}
+
+/// Whether a session survives `body`: it answers the `qfThreadInfo` sent after it
+/// (gdbstub 0.7 gives up its state machine, and the session, on a command whose
+/// arguments it cannot parse); and what it wrote.
+fn survives(r: &Rig, body: &str) -> (bool, String) {
+    let pipe = Pipe::default();
+    let mut buf = [0u8; 4096];
+    let mut d: Debugger<'_, '_, K, Pipe> = Debugger::new(pipe.clone(), &mut buf).expect("session");
+    pipe.packet(body);
+    pipe.packet("qfThreadInfo");
+    let _ = d.attach(r.kernel()).expect("kernel handed back");
+    let out = pipe.take();
+    (out.contains("$m"), out)
+}
+
+/// A command intact on the wire whose arguments do not parse (or that gdbstub's
+/// handlers refuse as fatal: `Hg` or `T` for all threads, a `vCont` stepping all of
+/// them, an address wider than 64 bits) is answered with an error, `E08`, and the
+/// session goes on: before, gdbstub gave up its state machine and the connection with
+/// it. Well-formed commands are not touched.
+#[test]
+fn a_malformed_command_gets_an_error_and_the_session_goes_on() {
+    let r = rig();
+    let malformed = [
+        "m", "mzz,4", "m4000000000000000", "m11112222333344445555,4", "M0,1:zz", "Mzz", "M,1", "Z0,zz,1", "z0,zz,1", "Z0,1",
+        "Z0,11112222333344445555,1", "Z0,1,11112222333344445555", "H", "Hzz", "Hgzz", "Hg-1", "Hgp1", "T", "Tzz", "T-1", "T0",
+        "G00", "qRegisterInfo", "qRegisterInfozz", "qWasmCallStack:", "qWasmCallStack:0", "qWasmLocal:x;y", "qWasmLocal:0;1;2",
+        "qWasmGlobal:zz;1", "qWasmStackValue:1", "qThreadExtraInfo,zz", "qAttached:zz", "vKill;zz", "vKill", "D;zz", "kzz",
+        "vCont;q", "vCont;x", "vCont;s", "vCont;s:-1", "vCont;t", "vCont;r0,1:1", "vCont;c:zz", "vCont;C100", "vCont;c:p0.1", "czz", "sq", "qSupported", "qSupported:", "qSupported:a;;b", "X0,1:}",
+    ];
+    for body in malformed {
+        let (alive, out) = survives(&r, body);
+        assert!(alive && out.contains("$E08#"), "{body}: {out}");
+    }
+    // Well-formed ones are gdbstub's to answer (an error from the target, the empty
+    // reply for what it does not know, or the answer).
+    let fine = [
+        "qFooBar", "m0,4", "m00000000000000000001,4", "Z9,0,0", "p99", "g", "qXfer:libraries:read::ffffffff,10", "Hg1", "Hc-1", "T1",
+        "qWasmCallStack:1", "qWasmLocal:0;1", "qWasmLocal:+0;1", "qRegisterInfo0", "qRegisterInfo99", "qThreadExtraInfo,1", "?", "qC",
+    ];
+    for body in fine {
+        let (alive, out) = survives(&r, body);
+        assert!(alive && !out.contains("E08"), "{body}: {out}");
+    }
+    // Mutations of well-formed commands (arguments cut, garbled, overlong): each is
+    // answered, and the session always goes on.
+    let templates = ["m1000000000000000,4", "M0,1:00", "Z0,4000000100000010,1", "z0,4000000100000010,1", "Hg1", "Hc1", "T1", "p0", "P0=00",
+        "qWasmCallStack:1", "qWasmLocal:0;1", "qWasmGlobal:0;0", "qWasmStackValue:0;0", "qRegisterInfo0", "qThreadExtraInfo,1", "qXfer:libraries:read::0,100",
+        "qMemoryRegionInfo:0", "qWasmMem:0;0;4", "X0,1:a", "qSupported:multiprocess+", "qAttached:1", "qHostInfo", "qProcessInfo", "qC",
+        "qfThreadInfo", "qsThreadInfo", "g", "?", "QStartNoAckMode", "qWasmCallStack:p1.1", "Hgp1.1"];
+    let alphabet = b",:;.-p+0123456789abcdefxzAF";
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut cases = 0;
+    for t in templates {
+        // The command's name stays (a mutated name is another command, or none).
+        let name = t.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(1).max(1);
+        for _ in 0..200 {
+            let mut b: Vec<u8> = t.as_bytes().to_vec();
+            for _ in 0..1 + next() % 3 {
+                let at = name + (next() as usize) % (b.len() + 1 - name);
+                match next() % 4 {
+                    0 => b.truncate(at),
+                    1 => b.insert(at, alphabet[next() as usize % alphabet.len()]),
+                    2 if at < b.len() => b[at] = alphabet[next() as usize % alphabet.len()],
+                    _ => b.splice(at..at, core::iter::repeat_n(b'f', 1 + next() as usize % 20)).for_each(drop),
+                }
+            }
+            let body = String::from_utf8(b).expect("ascii");
+            let (alive, out) = survives(&r, &body);
+            assert!(alive, "{body}: the session ended: {out}");
+            cases += 1;
+        }
+    }
+    assert_eq!(cases, templates.len() * 200);
 }

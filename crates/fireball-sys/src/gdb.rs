@@ -33,12 +33,12 @@
 //!
 //! Anything lldb may send that the session cannot serve — an unknown packet, a
 //! breakpoint outside any function body, a read past a memory — is an error reply.
-//! A noisy link is survived ([`Framer`]): a packet that arrives damaged is asked
+//! A noisy link is survived (`Framer`): a packet that arrives damaged is asked
 //! again (`-`; an error reply once acks are off), an oversized one is refused, stray
 //! bytes between packets are dropped, and a command intact on the wire whose
 //! arguments gdbstub could not parse (it would give up its state machine, and the
 //! connection with it) is answered with an error before gdbstub sees it
-//! ([`fatal_to_gdbstub`]). Only a broken stream ends the session: a detach. Nothing
+//! (`fatal_to_gdbstub`). Only a broken stream ends the session: a detach. Nothing
 //! here panics.
 
 use core::num::NonZeroUsize;

@@ -88,8 +88,10 @@ pub fn default_adc() -> Vec<Signal<'static>> {
 pub struct ModuleSpec {
     /// Name (the manifest's, and the log's): the file's stem by default.
     pub name: String,
-    /// The wasm binary, or a packed module (`fireball pack`: wasm + side table).
-    pub bytes: Vec<u8>,
+    /// The wasm binary, or a packed module (`fireball pack`: wasm + side table). Shared:
+    /// `inspect`'s trial runs build the same module a hundred times or more, and a run
+    /// holds on to its bytes for good (a handle is leaked, not a copy).
+    pub bytes: std::sync::Arc<[u8]>,
     /// Entry export (`[] -> []`); `None`: `_start`, else the only such export.
     pub entry: Option<String>,
     /// Its WASI command line after `argv[0]` (its name).
@@ -102,12 +104,12 @@ impl ModuleSpec {
     /// A module loaded from `path`, named after the file's stem (`examples/sensor/sensor.wasm` → `sensor`).
     pub fn new(path: &str, bytes: Vec<u8>, entry: Option<String>) -> ModuleSpec {
         let name = std::path::Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("module").to_string();
-        ModuleSpec { name, bytes, entry, args: Vec::new(), env: Vec::new() }
+        ModuleSpec { name, bytes: bytes.into(), entry, args: Vec::new(), env: Vec::new() }
     }
 
     /// A module named `name`, started at `_start` or its only `[] -> []` export.
     pub fn named(name: &str, bytes: Vec<u8>) -> ModuleSpec {
-        ModuleSpec { name: name.to_string(), bytes, entry: None, args: Vec::new(), env: Vec::new() }
+        ModuleSpec { name: name.to_string(), bytes: bytes.into(), entry: None, args: Vec::new(), env: Vec::new() }
     }
 }
 
@@ -495,10 +497,12 @@ fn entry_problem(e: EntryError<'_>) -> String {
 fn leak_ram(n: usize) -> Result<&'static mut [u8], String> {
     let refused = || format!("--ram {}K: this host cannot allocate that much for the simulated board", n / 1024);
     let total = n.checked_add(64).ok_or_else(refused)?;
-    // Asked first (a refusal is an error, not an abort), then allocated zeroed, which
-    // leaves the pages untouched until the board uses them.
-    Vec::<u8>::new().try_reserve_exact(total).map_err(|_| refused())?;
-    let r: &'static mut [u8] = Box::leak(vec![0u8; total].into_boxed_slice());
+    // Zeroed by the allocator (calloc: fresh pages, untouched until the board uses
+    // them), and a refusal is an error, not an abort. (Asking with `try_reserve_exact`
+    // first and freeing made glibc raise its mmap threshold to that size, so every
+    // later board of the same size came from the heap and was cleared byte by byte:
+    // `inspect`'s hundred trial runs of a 3 MB module touched 3 GB.)
+    let r: &'static mut [u8] = Box::leak(bytemuck::allocation::try_zeroed_slice_box::<u8>(total).map_err(|()| refused())?);
     let off = r.as_ptr().align_offset(16);
     r.get_mut(off..off + n).ok_or_else(refused)
 }
@@ -591,19 +595,19 @@ fn describe(e: &BuildError<'_>, guests: &[Guest<'_>]) -> String {
             )
         }
         // Only a probe (device RAM + PROBE_RAM) fails without a measured need: no device this
-        // tool plans for holds it. What it declares says why (Zig links a 16 MiB stack).
-        BuildError::DoesNotFit { module, need: None, have, ram, .. } => {
+        // tool plans for holds it. What it declares says why (Zig links a 16 MiB stack), or
+        // else loading it does (the validator's and the side table's needs grow with the code).
+        BuildError::DoesNotFit { module, service, need: None, have, ram, .. } => {
             let bytes = guests.iter().find(|g| g.name == module).map_or(&[][..], |g| g.image.bytes());
-            let declared = declared_memory(bytes).map_or_else(String::new, |(declared, touched)| {
-                let touched = touched.map_or_else(String::new, |t| format!(", of which its data and stack take {t} B"));
-                format!(": it declares {declared} B of linear memory{touched}")
-            });
-            format!(
-                "{module}: does not fit a {} KiB device, nor one with {} MiB more (its partition of {have} B is too small){declared}; {}",
-                ram / 1024,
-                PROBE_RAM >> 20,
-                smaller_stack(bytes)
-            )
+            let place = if service { "its P4 sub-heap" } else { "the guest partition P5" };
+            let why = match declared_memory(bytes) {
+                Some((declared, touched)) if touched.map_or(declared, u64::from) >= have as u64 / 2 => {
+                    let touched = touched.map_or_else(String::new, |t| format!(", of which its data and stack take {t} B"));
+                    format!("it declares {declared} B of linear memory{touched}; {}", smaller_stack(bytes))
+                }
+                _ => "loading it takes more than that (the engine's metadata for its code, and its linear memory)".to_string(),
+            };
+            format!("{module}: does not fit a {} KiB device, nor one with {} MiB more ({place} of {have} B is too small): {why}", ram / 1024, PROBE_RAM >> 20)
         }
         BuildError::Entry { module, error } => format!("{module}: {}", entry_problem(error)),
         BuildError::ManifestModule { name } => format!("manifest: no module named {name}"),
@@ -638,7 +642,9 @@ fn guests(app: Option<ModuleSpec>, services: Vec<ModuleSpec>) -> Vec<Guest<'stat
     let strings = |v: &[String]| -> &'static [&'static str] { Box::leak(v.iter().map(|s| leak_str(s)).collect::<Vec<_>>().into_boxed_slice()) };
     let leak = |s: ModuleSpec, service: bool| Guest {
         name: leak_str(&s.name),
-        image: Image::Wasm(Box::leak(s.bytes.into_boxed_slice())),
+        // (The system borrows the bytes for 'static: one more handle that is never
+        // dropped keeps them, without a copy per run.)
+        image: Image::Wasm(&Box::leak(Box::new(s.bytes))[..]),
         entry: s.entry.as_deref().map(leak_str),
         service,
         cmd: Box::leak(Box::new(CommandLine { args: strings(&s.args), env: strings(&s.env) })),

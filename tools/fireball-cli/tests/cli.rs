@@ -365,8 +365,8 @@ fn a_module_larger_than_any_device_says_what_it_declares() {
     let wat = r#"(module (memory 300) (data (i32.const 18000000) "x") (func (export "_start")))"#;
     let path = tmp_file("huge.wat", wat.as_bytes());
     let (code, _, err) = fireball(&["run", &path]);
-    assert_clean_error(code, &err, "huge: does not fit a 96 KiB device, nor one with 16 MiB more (its partition of ");
-    assert!(err.contains("it declares 19660800 B of linear memory, of which its data and stack take 18000001 B"), "{err}");
+    assert_clean_error(code, &err, "huge: does not fit a 96 KiB device, nor one with 16 MiB more (the guest partition P5 of ");
+    assert!(err.contains("is too small): it declares 19660800 B of linear memory, of which its data and stack take 18000001 B"), "{err}");
     assert!(err.contains("zig: --stack N"), "{err}");
     let (code, out, _) = fireball(&["inspect", &path, "--ram", "96K"]);
     assert!(code == 0 && out.contains("on a 96K device: does NOT fit: ") && out.contains("huge: does not fit a 96 KiB device"), "{out}");

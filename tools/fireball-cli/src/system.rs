@@ -306,13 +306,19 @@ struct HostStdin<'a> {
     ended: bool,
     /// Whether stdin is a terminal (else a pipe or a file).
     terminal: bool,
+    /// Whether input counts as ready only once it has come (a terminal, or any stdin
+    /// while lldb is served: a read that waited for a slow pipe would stop the run
+    /// loop, and lldb with it). Else a read waits for the pipe, simulated time standing
+    /// still, so a piped run is reproducible.
+    live: bool,
 }
 
 impl<'a> HostStdin<'a> {
-    fn new(pending: &'a RefCell<String>, open: &'a Cell<bool>, stop: Option<&'static AtomicBool>) -> Self {
+    /// `debugged`: lldb is served (`--gdb`).
+    fn new(pending: &'a RefCell<String>, open: &'a Cell<bool>, stop: Option<&'static AtomicBool>, debugged: bool) -> Self {
         use std::io::IsTerminal;
         let terminal = std::io::stdin().is_terminal();
-        HostStdin { pending, open, stop, chunks: None, chunk: Vec::new(), at: 0, ended: false, terminal }
+        HostStdin { pending, open, stop, chunks: None, chunk: Vec::new(), at: 0, ended: false, terminal, live: terminal || debugged }
     }
 
     /// At a terminal: the guests' text so far out, so a prompt shows before the wait.
@@ -324,14 +330,14 @@ impl<'a> HostStdin<'a> {
         }
     }
 
-    /// The next chunk if one has come (at a terminal) or once it comes (else); `false`
-    /// while a terminal has none yet.
+    /// The next chunk if one has come (`live`) or once it comes (else); `false` while a
+    /// live stdin has none yet.
     fn fetch(&mut self) -> bool {
         use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
         while self.at >= self.chunk.len() && !self.ended {
             let interrupted = self.stop.is_some_and(|s| s.load(Ordering::Relaxed));
             let chunks = self.chunks.get_or_insert_with(Self::reader);
-            let got = if self.terminal {
+            let got = if self.live {
                 match chunks.try_recv() {
                     Err(TryRecvError::Empty) if !interrupted => return false,
                     Ok(c) => Ok(c),
@@ -752,7 +758,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
     let open = Cell::new(false);
     let mut log_out = LogText { run: &console_text, log: &log_text, open: &open, line_start: true };
     let mut console = Text(&console_text);
-    let mut host_stdin = HostStdin::new(&console_text, &open, stop);
+    let mut host_stdin = HostStdin::new(&console_text, &open, stop, gdb.is_some());
     // A terminal shows the lines typed: a guest's text after one starts a line.
     let echo = stdin && host_stdin.terminal;
 

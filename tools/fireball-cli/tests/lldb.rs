@@ -40,6 +40,11 @@ struct Fireball {
 
 /// `fireball run <args> --gdb 127.0.0.1:0`, once it listens: the child and its address.
 fn serve(args: &[&str]) -> (Fireball, String) {
+    serve_with(args, Stdio::inherit())
+}
+
+/// [`serve`], the child's stdin given.
+fn serve_with(args: &[&str], stdin: Stdio) -> (Fireball, String) {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let stdout = std::env::temp_dir().join(format!(
         "fireball-lldb-{}-{}.out",
@@ -51,6 +56,7 @@ fn serve(args: &[&str]) -> (Fireball, String) {
         .arg("run")
         .args(args)
         .args(["--gdb", "127.0.0.1:0"])
+        .stdin(stdin)
         .stdout(std::fs::File::create(&stdout).expect("stdout file"))
         .stderr(Stdio::piped())
         .spawn()
@@ -308,4 +314,37 @@ fn process_interrupt_stops_a_running_system() {
     let (_, stdout) = finish(child);
     assert!(stdout.contains("tx t="), "the system ran before the interrupt:\n{stdout}");
     assert!(stdout.contains("killed by the debugger"), "{stdout}");
+}
+
+/// A guest reading a pipe that has nothing yet does not stop the run loop while lldb is
+/// served (it did: the read waited for the pipe, and lldb's interrupt went unanswered):
+/// the guest waits, lldb interrupts and reads its state, and the line, once written,
+/// reaches the guest.
+#[test]
+fn a_guest_waiting_for_a_slow_pipe_can_be_interrupted() {
+    if !lldb_available() {
+        return;
+    }
+    let (mut child, addr) = serve_with(&["examples/programs/files-c/files.wasm", "--gdb-nowait"], Stdio::piped());
+    let mut pipe = child.child.stdin.take().expect("stdin");
+    let out = lldb(
+        &addr,
+        &[
+            "script lldb.debugger.SetAsync(True)",
+            "process continue",
+            "script import time; time.sleep(0.5)",
+            "process interrupt",
+            "script time.sleep(0.5)",
+            "script lldb.debugger.SetAsync(False)",
+            "thread list",
+            "detach",
+        ],
+        &[],
+    );
+    line_with(&out, &["* thread #1, stop reason = signal SIGINT"]);
+    use std::io::Write;
+    pipe.write_all(b"a line at last\n").expect("write stdin");
+    drop(pipe);
+    let (_, stdout) = finish(child);
+    assert!(stdout.contains("[files] stdin: a line at last"), "{stdout}");
 }

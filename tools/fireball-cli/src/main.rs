@@ -479,7 +479,9 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
                 // than on larger ones.)
                 let peak = need.first().map_or(0, |f| f.peak);
                 let to = ((ram_bytes + peak + declared as usize) / 1024 + 8).max(ram_bytes / 1024 * 8).min(MAX_SIZE / 1024);
-                if let Some(k) = search(8, to).runs().filter(|k| !e.contains(&format!("--ram {k}K"))) {
+                // (Not below the first size whose P5 could hold the app's load at all.)
+                let from = if service { 8 } else { (8..to).find(|&k| system::p5_at_most(k * 1024, task_stack, 1) >= peak).unwrap_or(8) };
+                if let Some(k) = search(from, to).runs().filter(|k| !e.contains(&format!("--ram {k}K"))) {
                     println!("  (by trial runs of its first {} ms: it runs with --ram {k}K)", system::TRIAL_MS);
                 }
             }

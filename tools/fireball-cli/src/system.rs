@@ -679,6 +679,27 @@ fn declared_memory(bytes: &[u8]) -> Option<(u64, Option<u32>)> {
     Some((declared, m.static_footprint()))
 }
 
+/// The memory plan `run` makes for `ram` bytes (`task_stack`: a plan of its own, that
+/// stack for each of `tasks` tasks and the kernel's), before a probe sizes the services.
+fn plan_config(ram: usize, task_stack: Option<usize>, tasks: usize) -> fireball_coos::plan::Config {
+    let mut plan = fireball_coos::plan::Config::row(ram);
+    if let Some(s) = task_stack {
+        // A plan of its own: this stack for each task the run has (the row's
+        // coroutine count is a device's, sized for tasks this run does not spawn).
+        plan.stack = s;
+        plan.n_coro = tasks + 1;
+    }
+    plan
+}
+
+/// The most bytes the guest partition P5 has on `ram` bytes as `run` plans them for
+/// `tasks` tasks: services sized by a probe only take more for P4. A size whose P5
+/// is smaller than what loading and spawning the app takes cannot run it, so a search
+/// for the size that does may start past them (`inspect` tries sizes from 8 KiB up).
+pub fn p5_at_most(ram: usize, task_stack: Option<usize>, tasks: usize) -> usize {
+    fireball_coos::plan::plan(&plan_config(ram, task_stack, tasks)).map_or(0, |l| l.partition(fireball_coos::mem::PartitionId::Guest).size)
+}
+
 /// A builder for `guests` over `ram` bytes of leaked RAM (or none, for a probe only).
 fn builder<'a>(
     ram: &'static mut [u8],
@@ -687,14 +708,7 @@ fn builder<'a>(
     guests: &[Guest<'static>],
     manifest: Option<&'static str>,
 ) -> Builder<'a> {
-    let mut plan = fireball_coos::plan::Config::row(planned);
-    if let Some(s) = task_stack {
-        // A plan of its own: this stack for each task the run has (the row's
-        // coroutine count is a device's, sized for tasks this run does not spawn).
-        plan.stack = s;
-        plan.n_coro = guests.len() + 1;
-    }
-    let mut b = Builder::new(ram).plan(plan).cpu_mhz(100);
+    let mut b = Builder::new(ram).plan(plan_config(planned, task_stack, guests.len())).cpu_mhz(100);
     for g in guests {
         b = b.guest(*g);
     }

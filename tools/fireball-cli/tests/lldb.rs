@@ -287,6 +287,18 @@ fn attach_to_a_running_system_detach_and_attach_again() {
     assert!(stdout.contains("killed by the debugger"), "{stdout}");
 }
 
+/// Continue, let the system run half a second, interrupt it, list the threads. (lldb -b
+/// waits for every `continue`; in async mode it returns at once and can interrupt.)
+const INTERRUPT: [&str; 7] = [
+    "script lldb.debugger.SetAsync(True)",
+    "process continue",
+    "script import time; time.sleep(0.5)",
+    "process interrupt",
+    "script time.sleep(0.5)",
+    "script lldb.debugger.SetAsync(False)",
+    "thread list",
+];
+
 /// lldb's `process interrupt` (a Ctrl-C, 0x03 on the wire) stops a running system.
 #[test]
 fn process_interrupt_stops_a_running_system() {
@@ -294,21 +306,7 @@ fn process_interrupt_stops_a_running_system() {
         return;
     }
     let (child, addr) = serve(&["examples/sensor/sensor.wasm", "--service", "examples/debug/ticker.wasm"]);
-    // lldb -b waits for every `continue`; in async mode it returns at once and can interrupt.
-    let out = lldb(
-        &addr,
-        &[
-            "script lldb.debugger.SetAsync(True)",
-            "process continue",
-            "script import time; time.sleep(0.5)",
-            "process interrupt",
-            "script time.sleep(0.5)",
-            "script lldb.debugger.SetAsync(False)",
-            "thread list",
-            "process kill",
-        ],
-        &[],
-    );
+    let out = lldb(&addr, &[&INTERRUPT[..], &["process kill"]].concat(), &[]);
     line_with(&out, &["* thread #1, stop reason = signal SIGINT"]);
     line_with(&out, &["thread #2: tid = 0x0002, 0x4000000100000", "ticker.wasm`"]);
     let (_, stdout) = finish(child);
@@ -327,20 +325,7 @@ fn a_guest_waiting_for_a_slow_pipe_can_be_interrupted() {
     }
     let (mut child, addr) = serve_with(&["examples/programs/files-c/files.wasm", "--gdb-nowait"], Stdio::piped());
     let mut pipe = child.child.stdin.take().expect("stdin");
-    let out = lldb(
-        &addr,
-        &[
-            "script lldb.debugger.SetAsync(True)",
-            "process continue",
-            "script import time; time.sleep(0.5)",
-            "process interrupt",
-            "script time.sleep(0.5)",
-            "script lldb.debugger.SetAsync(False)",
-            "thread list",
-            "detach",
-        ],
-        &[],
-    );
+    let out = lldb(&addr, &[&INTERRUPT[..], &["detach"]].concat(), &[]);
     line_with(&out, &["* thread #1, stop reason = signal SIGINT"]);
     use std::io::Write;
     pipe.write_all(b"a line at last\n").expect("write stdin");

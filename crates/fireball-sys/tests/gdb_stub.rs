@@ -348,7 +348,7 @@ fn a_noisy_link_never_ends_the_session() {
         let mut buf = [0u8; 1024];
         let mut d: Debugger<'_, '_, K, Pipe> = Debugger::new(pipe.clone(), &mut buf).expect("session");
         let mut intact = 0;
-        for _ in 0..200 {
+        for _ in 0..40 {
             let good = packet(["qfThreadInfo", "qsThreadInfo", "qC", "qHostInfo", "?"][(rand() % 5) as usize]).into_bytes();
             match rand() % 5 {
                 0 | 1 => {

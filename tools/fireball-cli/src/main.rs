@@ -363,13 +363,14 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
             realtime_at_boot_us: 0,
             stdin: false,
         });
-        // Not even the probe's roomy partitions hold it: no device does.
         let need = match system::measure(&cfg(&mut sink)) {
             Ok(need) => need,
-            Err(e) => {
-                println!("  on a {ram} device: does NOT fit: {e}");
+            // Not even the probe's roomy partitions hold it: no device does.
+            Err(e) if e.too_large => {
+                println!("  on a {ram} device: does NOT fit: {}", e.message);
                 return Ok(());
             }
+            Err(e) => return Err(e.message),
         };
         // Output nobody reads, for as many runs as needed (a zero-sized box: no allocation).
         fn discard() -> &'static mut dyn std::io::Write {

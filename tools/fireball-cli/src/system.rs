@@ -1031,14 +1031,25 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
     Ok(report)
 }
 
+/// Why [`measure`] measured nothing.
+#[derive(Debug, Clone)]
+pub struct MeasureError {
+    /// The error, as `run` says it.
+    pub message: String,
+    /// Not even the probe's partitions (the device's RAM and 16 MiB more) hold a
+    /// module: no device does.
+    pub too_large: bool,
+}
+
 /// What every module of `cfg` needs of its partition, measured by loading and
 /// spawning it (no instruction runs) with room to spare. `cfg.out` gets nothing.
-pub fn measure(cfg: &RunConfig<'_>) -> Result<Vec<Footprint>, String> {
+pub fn measure(cfg: &RunConfig<'_>) -> Result<Vec<Footprint>, MeasureError> {
     let guests = guests(cfg.app.clone(), cfg.services.clone());
     let manifest: Option<&'static str> = cfg.manifest.as_deref().map(leak_str);
+    let scratch = leak_ram(cfg.ram.saturating_add(PROBE_RAM)).map_err(|message| MeasureError { message, too_large: false })?;
     let measured = builder(Default::default(), cfg.ram, cfg.task_stack, &guests, manifest)
-        .measure(leak_ram(cfg.ram.saturating_add(PROBE_RAM))?)
-        .map_err(|e| describe(&e, &guests))?;
+        .measure(scratch)
+        .map_err(|e| MeasureError { message: describe(&e, &guests), too_large: matches!(e, BuildError::DoesNotFit { .. }) })?;
     Ok(measured.as_slice().iter().map(Footprint::from).collect())
 }
 

@@ -153,6 +153,10 @@ fn unknown_import_is_named() {
     );
     let (code, _, err) = fireball(&["run", &wat, "--for", "1ms"]);
     assert_clean_error(code, &err, "unknown import wasi_snapshot_preview1.thread_spawn");
+    // inspect --ram says the same, as an error (not a verdict on its size).
+    let (code, out, err) = fireball(&["inspect", &wat, "--ram", "96K"]);
+    assert_clean_error(code, &err, "unknown import wasi_snapshot_preview1.thread_spawn");
+    assert!(!out.contains("does NOT fit"), "{out}");
     // A WASI import with another signature than preview 1's is named too.
     let wat = tmp_file("wsig.wat", br#"(module (import "wasi_snapshot_preview1" "path_open" (func (param i32) (result i32))) (func (export "_start")))"#);
     let (code, _, err) = fireball(&["run", &wat, "--for", "1ms"]);

@@ -53,7 +53,7 @@ FIREBALL_DIFF_SECS=30 cargo test -p fireball-diff --release --features fireball-
 step "examples: the checked-in .wasm are what their C sources build to"
 bash scripts/build-examples.sh --check
 
-step "programs: the checked-in hello-c, files-c, hello-rust and CoreMark .wasm are what their sources build to"
+step "programs: the checked-in hello-c, files-c, trap-c, hello-cpp, hello-rust, CoreMark (and, with Zig 0.13.0 present, hello-zig) .wasm are what their sources build to"
 bash scripts/build-programs.sh --check
 
 step "bench workloads: the checked-in .wasm are what their Rust sources build to"

@@ -431,9 +431,12 @@ fn concrete_thread(s: &[u8]) -> bool {
     matches!(thread_id(s), Some((None | Some(Id::One), Id::One)))
 }
 
-/// A decimal `usize`, as Rust's `str::parse` reads it (gdbstub's qWasm* arguments).
+/// A decimal `usize`, as Rust's `str::parse` reads it (gdbstub's qWasm* arguments): an
+/// optional `+`, then digits, the value in range. (By hand: `parse` costs flash.)
 fn dec_usize(s: &[u8]) -> bool {
-    core::str::from_utf8(s).is_ok_and(|s| s.parse::<usize>().is_ok())
+    let digits = s.strip_prefix(b"+").unwrap_or(s);
+    !digits.is_empty()
+        && digits.iter().try_fold(0usize, |n, &b| if b.is_ascii_digit() { n.checked_mul(10)?.checked_add(usize::from(b - b'0')) } else { None }).is_some()
 }
 
 /// `:frame;index` in decimal, exactly two (qWasmLocal, qWasmGlobal, qWasmStackValue).

@@ -491,14 +491,7 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
     Ok(())
 }
 
-/// A plain or packed module (told apart by their magic bytes).
-fn load_module(bytes: &[u8]) -> Result<Module<'_>, LoadError> {
-    if bytes.starts_with(&fireball_wasm::pack::MAGIC) {
-        Module::from_packed(bytes)
-    } else {
-        Module::new(bytes)
-    }
-}
+use system::load_module;
 
 /// The file at `path`, refused past `max` bytes (a module, a CSV or a manifest that
 /// large is a wrong path, `/dev/zero` say, not an input: reading it would not end).

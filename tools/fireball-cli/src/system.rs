@@ -547,6 +547,7 @@ pub fn load_hint(bytes: &[u8], e: &LoadError) -> &'static str {
 /// The facade's error as the CLI's one line: what is wrong, and what to change on the
 /// command line; `guests`: the modules it was built from (for [`load_hint`]).
 fn describe(e: &BuildError<'_>, guests: &[Guest<'_>]) -> String {
+    let bytes_of = |module: &str| guests.iter().find(|g| g.name == module).map_or(&[][..], |g| g.image.bytes());
     match *e {
         BuildError::NothingToRun => "nothing to run".into(),
         BuildError::Plan { ram, error, service_size: Some(s) } => {
@@ -557,7 +558,7 @@ fn describe(e: &BuildError<'_>, guests: &[Guest<'_>]) -> String {
         BuildError::Stack { size, error } => format!("a coroutine stack of {size} B: {error}: give each task a larger one (--task-stack)"),
         BuildError::SubHeap { module, size, error } => format!("{module}: no P4 sub-heap of {size} B ({error})"),
         BuildError::Load { module, error } => {
-            let bytes = guests.iter().find(|g| g.name == module).map_or(&[][..], |g| g.image.bytes());
+            let bytes = bytes_of(module);
             format!("{module}: {error}{}", load_hint(bytes, &error))
         }
         BuildError::DoesNotFit { module, service, need: Some(n), have, fits_in, ram } => {
@@ -588,7 +589,7 @@ fn describe(e: &BuildError<'_>, guests: &[Guest<'_>]) -> String {
             }
             // rustc names itself in the producers section (unless stripped): its users
             // pass linker flags another way, and its default stack is 1 MiB.
-            let bytes = guests.iter().find(|g| g.name == module).map_or(&[][..], |g| g.image.bytes());
+            let bytes = bytes_of(module);
             fixes.push(smaller_stack(bytes).to_string());
             format!(
                 "{module}: needs {} B of {place} but it has {have} B on a {} KiB device ({} B module metadata, {} B linear memory, {} B store and task); use {}",
@@ -604,7 +605,7 @@ fn describe(e: &BuildError<'_>, guests: &[Guest<'_>]) -> String {
         // tool plans for holds it. What it declares says why (Zig links a 16 MiB stack), or
         // else loading it does (the validator's and the side table's needs grow with the code).
         BuildError::DoesNotFit { module, service, need: None, have, ram, .. } => {
-            let bytes = guests.iter().find(|g| g.name == module).map_or(&[][..], |g| g.image.bytes());
+            let bytes = bytes_of(module);
             let place = if service { "its P4 sub-heap" } else { "the guest partition P5" };
             let why = match declared_memory(bytes) {
                 Some((declared, touched)) if touched.map_or(declared, u64::from) >= have as u64 / 2 => {
@@ -670,11 +671,19 @@ fn smaller_stack(bytes: &[u8]) -> &'static str {
     }
 }
 
+/// A plain or packed module (told apart by their magic bytes).
+pub fn load_module(bytes: &[u8]) -> Result<Module<'_>, LoadError> {
+    if bytes.starts_with(&fireball_wasm::pack::MAGIC) {
+        Module::from_packed(bytes)
+    } else {
+        Module::new(bytes)
+    }
+}
+
 /// The bytes of linear memory a module declares (memory 0's minimum), and those its
 /// data and stack take of them (`Module::static_footprint`), for a module that loads.
 fn declared_memory(bytes: &[u8]) -> Option<(u64, Option<u32>)> {
-    let m = if bytes.starts_with(&fireball_wasm::pack::MAGIC) { fireball_wasm::Module::from_packed(bytes) } else { fireball_wasm::Module::new(bytes) };
-    let m = m.ok()?;
+    let m = load_module(bytes).ok()?;
     let declared = m.memories().first().map(|t| t.limits.min.saturating_mul(t.page_size()))?;
     Some((declared, m.static_footprint()))
 }

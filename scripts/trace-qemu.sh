@@ -21,17 +21,9 @@ set -euo pipefail
 BIN=${1:-coremark}
 LIMIT=${2:-30000000}
 FUNC=${3:-'fireball_wasm::exec::Thread<A>::execute_in'}
+source "$(dirname "$0")/qemu-trace.inc.sh"
 cd "$(dirname "$0")/../boards/qemu-m4"
-for tool in arm-none-eabi-nm arm-none-eabi-objdump python3 qemu-system-arm; do
-  command -v "$tool" >/dev/null || { echo "trace-qemu.sh: $tool not found (scripts/setup.sh)" >&2; exit 2; }
-done
-cargo build -q --release --bin "$BIN"
-ELF=target/thumbv7em-none-eabihf/release/$BIN
-work=$(mktemp -d)
-trap 'pkill -f "qemu-system-arm.*-D $work/trace" 2>/dev/null || true; rm -rf "$work"' EXIT
-mkfifo "$work/trace"
-qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic -semihosting-config enable=on,target=native \
-  -singlestep -d exec,nochain -D "$work/trace" -kernel "$ELF" >"$work/out" 2>&1 &
+start_trace trace-qemu.sh "$BIN"
 arm-none-eabi-nm -S -C "$ELF" >"$work/syms"
 arm-none-eabi-objdump -d --no-show-raw-insn -C "$ELF" >"$work/dis"
 python3 - "$work" "$LIMIT" "$FUNC" <<'EOF'

@@ -2,8 +2,17 @@
 //! with NEON) and feature `soft-f64` is off. Then the interpreter computes f64
 //! arithmetic and comparisons with them and `sqrt` comes from libm (which compiles
 //! to the instruction); otherwise with the integer code of `float.rs`.
+//!
+//! `cfg(arm_ldrb_post)`: a 32-bit Arm target whose instruction set has the
+//! post-indexed `ldrb` (Thumb-2 or A32: v7 and v8-M Mainline, not v6-M or v8-M
+//! Baseline); `Code::next_op` then reads the opcode with it (`raw.rs`).
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(hard_f64)");
+    println!("cargo::rustc-check-cfg=cfg(arm_ldrb_post)");
+    let target = std::env::var("TARGET").unwrap_or_default();
+    if ["thumbv7", "thumbv8m.main", "armv7", "armv8"].iter().any(|p| target.starts_with(p)) {
+        println!("cargo::rustc-cfg=arm_ldrb_post");
+    }
     println!("cargo::rerun-if-env-changed=CARGO_FEATURE_SOFT_F64");
     let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
     let has = |f: &str| features.split(',').any(|x| x == f);

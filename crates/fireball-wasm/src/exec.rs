@@ -437,7 +437,11 @@ impl<A: Allocator + Clone> Thread<A> {
     /// x86 fuel column unchanged within noise, the unmetered loop 5 % slower: layout);
     /// the dispatch leaving `pc` at the opcode, each arm moving it past (so the dispatch
     /// keeps no copy of the old `pc` for `at!()`): M4 CoreMark +11 %, LLVM copied `pc`
-    /// at the dispatch all the same and spilled `fp`; side-table entries with each field
+    /// at the dispatch all the same and spilled `fp` (the copy went with `Code::next_op`,
+    /// which hides from LLVM that the new `pc` is the old plus one); with `next_op`,
+    /// branch offsets relative to the byte after the opcode and traps that find their
+    /// instruction's start afterwards, so no arm names the old `pc`: M4 CoreMark a
+    /// further −0.6 % only, not worth a side-table format change; side-table entries with each field
     /// within one 32-bit half (`dstp` decoded by one `sxth` instead of three instructions
     /// across the halves) and the escape mark in `drop`: M4 CoreMark −1.0 %, but x86-64
     /// +3 to +6 % host instructions on every workload (callgrind: `stp` and the memarg
@@ -820,8 +824,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     return Exit::Breakpoint { offset: at as u32 };
                 }
             }
-            let op = pc.byte();
-            pc = pc.add(1);
+            let op = pc.next_op();
             // `at!()`: this instruction, in arms that need it (recomputed there, so the
             // dispatch does not keep a copy of the old `pc` for every instruction).
             macro_rules! at {
@@ -834,7 +837,9 @@ impl<A: Allocator + Clone> Thread<A> {
             // so the 256 cases are the whole switch and the table needs no check; and no arm
             // is the bare loop head (`continue` alone), so every target follows the table and
             // it can be a `tbh`. Dispatch is then four Cortex-M instructions (M4 CoreMark
-            // −8.8 %, x86 −10 %; scripts/coremark-qemu.sh).
+            // −8.8 %, x86 −10 %; scripts/coremark-qemu.sh); two since the boards split
+            // critical edges (a copy of `sp` gone) and the opcode's read became one opaque
+            // post-indexed load (`Code::next_op`: a copy of `pc` gone).
             break match op {
                 0x00 => trap_at!(TrapCode::Unreachable, at!()),
                 // nop: a block of its own, not the loop head (see `Thumb dispatch` above).

@@ -246,6 +246,48 @@ impl<'a> Code<'a> {
         }
     }
 
+    /// The opcode at this position, moving past it: the interpreter's dispatch read.
+    ///
+    /// On 32-bit Arm with Thumb-2 or A32 (`cfg(arm_ldrb_post)`, build.rs) it is one
+    /// post-indexed `ldrb` in an `asm!` block that LLVM cannot see into. Written as
+    /// `byte()` then `add(1)`, LLVM rewrote every later use of the new `pc` (`pc + k`
+    /// in an arm) as the old one plus `k + 1`, so the old `pc` stayed live through
+    /// every arm and the dispatch copied it into another register before the
+    /// post-indexed load: three instructions a dispatch (`mov`, `ldrb`, `tbh`).
+    /// Opaque, the new `pc` is the only one, in the loop's own register: two
+    /// (`ldrb`, `tbh`), and one register freed in every arm (Cortex-M4 CoreMark −4.5 %
+    /// instructions, `scripts/coremark-qemu.sh`). Elsewhere (x86-64 tail-duplicates the
+    /// dispatch into the arms) and in the `checked` build it is the plain read.
+    #[inline(always)]
+    pub(crate) fn next_op(&mut self) -> u8 {
+        #[cfg(all(not(feature = "checked"), arm_ldrb_post))]
+        {
+            let op: u32;
+            debug_assert!(!self.p.is_null());
+            // SAFETY: `p` is at an instruction of a validated body (type docs), as for
+            // `peek(0)`: the `ldrb` reads that one byte and leaves `p` one past it; the
+            // block touches no other memory, no stack and no flags (its options). A
+            // byte load zero-extends, so `op < 256` holds for `assert_unchecked`; it
+            // lets the dispatch index its table with `op` directly (no `uxtb`).
+            unsafe {
+                core::arch::asm!(
+                    "ldrb {op}, [{p}], #1",
+                    op = out(reg) op,
+                    p = inout(reg) self.p,
+                    options(pure, readonly, nostack, preserves_flags)
+                );
+                core::hint::assert_unchecked(op < 256);
+            }
+            op as u8
+        }
+        #[cfg(not(all(not(feature = "checked"), arm_ldrb_post)))]
+        {
+            let op = self.byte();
+            *self = self.add(1);
+            op
+        }
+    }
+
     /// The byte at this position.
     #[inline(always)]
     pub(crate) fn byte(self) -> u8 {

@@ -727,7 +727,7 @@ impl<A: Allocator + Clone> Thread<A> {
                 if PEEK_FUSIONS && !(DEBUG && watch) && pc.byte() == 0x20 {
                     pc = pc.add(1);
                     let j = leb!() as usize;
-                    push!(fp.add(j).get());
+                    push!(fp.add(j).get_local());
                 }
             };
         }
@@ -967,13 +967,13 @@ impl<A: Allocator + Clone> Thread<A> {
                 }
                 0x20 => {
                     let i = leb!() as usize;
-                    push!(fp.add(i).get());
+                    push!(fp.add(i).get_local());
                     // Fused with a second local.get (a quarter of them are followed by one;
                     // not when watched: each instruction is a place to stop).
                     if !(DEBUG && watch) && pc.byte() == 0x20 {
                         pc = pc.add(1);
                         let j = leb!() as usize;
-                        push!(fp.add(j).get());
+                        push!(fp.add(j).get_local());
                     } else {
                         // Or with an i32.const (a tenth to a sixth of all dispatches: `x + C`,
                         // `x & C`, `x < C`).
@@ -992,13 +992,13 @@ impl<A: Allocator + Clone> Thread<A> {
                 0x21 => {
                     let i = leb!() as usize;
                     let v = pop!();
-                    fp.add(i).set(v);
+                    fp.add(i).set_local(v);
                     then_local_get!();
                     continue;
                 }
                 0x22 => {
                     let i = leb!() as usize;
-                    fp.add(i).set(top!());
+                    fp.add(i).set_local(top!());
                     then_local_get!();
                     then_i32_const!();
                     continue;

@@ -46,7 +46,7 @@ step "differential fuzzing: Fireball vs wasmi 2.0.0 (60 s, seed = UTC date; repo
 FIREBALL_DIFF_SECS=60 cargo test -p fireball-diff --release 2>&1 | tee -a "$log"
 diff_line=$(grep -E '^fireball-diff: [0-9]+ s:' "$log" || true)
 
-step "the checked engine (no unsafe; a broken validator guarantee traps) with f64 on integers and the dispatch's fusions as on a Cortex-M: engine tests, spec testsuite, 30 s of differential fuzzing"
+step "the checked engine (no unsafe; a broken validator guarantee traps) with f64 on integers and the dispatch as on a Cortex-M (no fusions): engine tests, spec testsuite, 30 s of differential fuzzing"
 cargo test -p fireball-wasm -p fireball-spec --features fireball-wasm/checked,fireball-wasm/soft-f64,fireball-wasm/device-dispatch
 FIREBALL_DIFF_SECS=30 cargo test -p fireball-diff --release --features fireball-wasm/checked,fireball-wasm/soft-f64,fireball-wasm/device-dispatch
 

@@ -700,34 +700,19 @@ impl<A: Allocator + Clone> Thread<A> {
                 pc.leb_u32()
             };
         }
-        // i32.const, `pc` at its immediate: fused with the i32 operator that consumes it,
-        // when one follows (the constant operand of compilers' address arithmetic, masks
-        // and compares), except when watched (each instruction is a place to stop).
-        //
-        // On `cfg(arm_ldrb_post)` the next opcode is read as the dispatch reads it
-        // (`Code::next_op`: post-indexed, opaque) and given back when it does not fuse:
-        // M4 CoreMark −0.9 %. On x86-64 the same shape costs the metered loop 2–3 % more
-        // host instructions (coremark, sha2, fib), so it keeps the peek.
+        // i32.const, `pc` at its immediate: with `PEEK_FUSIONS`, fused with the i32
+        // operator that consumes it, when one follows (the constant operand of
+        // compilers' address arithmetic, masks and compares), except when watched (each
+        // instruction is a place to stop).
         macro_rules! i32_const {
             () => {
                 let c = pc.leb_i32() as u32;
-                if cfg!(arm_ldrb_post) {
-                    let next = pc.next_op();
-                    match if DEBUG && watch { None } else { fuse_i32_const(next, top!() as u32, c) } {
-                        Some(v) => set_top!(v as u64),
-                        None => {
-                            pc = pc.offset_by(-1);
-                            push!(c as u64)
-                        }
+                match if !PEEK_FUSIONS || (DEBUG && watch) { None } else { fuse_i32_const(pc.byte(), top!() as u32, c) } {
+                    Some(v) => {
+                        pc = pc.add(1);
+                        set_top!(v as u64);
                     }
-                } else {
-                    match if DEBUG && watch { None } else { fuse_i32_const(pc.byte(), top!() as u32, c) } {
-                        Some(v) => {
-                            pc = pc.add(1);
-                            set_top!(v as u64);
-                        }
-                        None => push!(c as u64),
-                    }
+                    None => push!(c as u64),
                 }
             };
         }
@@ -989,9 +974,9 @@ impl<A: Allocator + Clone> Thread<A> {
                 0x20 => {
                     let i = leb!() as usize;
                     push!(fp.add(i).get_local());
-                    // Fused with a second local.get (a quarter of them are followed by one;
-                    // not when watched: each instruction is a place to stop).
-                    if !(DEBUG && watch) && pc.byte() == 0x20 {
+                    // `PEEK_FUSIONS`: fused with a second local.get (a quarter of them are
+                    // followed by one; not when watched: each instruction is a place to stop).
+                    if PEEK_FUSIONS && !(DEBUG && watch) && pc.byte() == 0x20 {
                         pc = pc.add(1);
                         let j = leb!() as usize;
                         push!(fp.add(j).get_local());
@@ -1632,20 +1617,21 @@ fn tail_store<A: Allocator>(m: &mut MemoryInst<A>, ea: u64, v: u64, n: u8) -> bo
 /// SHA-2 +10 %); one table for the i32 and i64 operators after either constant or a
 /// local (+4 to +18 %, i64_arith −8 %); a `br` after `local.set` taken from the
 /// `local.set`'s arm (+10 to +30 %: a second way out of an arm to the shared branch
-/// path changes how LLVM lays out the whole loop). Not on a
-/// Cortex-M: there a dispatch is four instructions, and the test each adds to a common
-/// arm, with the registers it takes in the loop, costs more (`local.get` + `i32.const`
-/// alone: CoreMark +0.6 % instructions, +392 B of flash for the second copy of the
-/// const fusion; shared through a labelled block instead, +3.8 %;
-/// `scripts/coremark-qemu.sh`, `scripts/size.sh`).
+/// path changes how LLVM lays out the whole loop). None on a Cortex-M (32-bit Arm): a
+/// dispatch is two instructions there (`Code::next_op`), less than the test each
+/// fusion adds to a common arm, with the registers it takes in the loop
+/// (`scripts/coremark-qemu.sh`, `scripts/size.sh`): the pair of `local.get`s fused
+/// cost CoreMark 4.95 % more instructions, the `i32.const` fused with its operator
+/// 0.4 % and 256 B of engine flash (both kept while the dispatch was four
+/// instructions: the `i32.const` fusion then saved 3.1 %, with `le`/`ge` fused too,
+/// one jump table, 1.0 % more; the pair was even); `local.get` + `i32.const` was
+/// +0.6 % and +392 B at four.
 /// Also measured and not kept (host instructions, `scripts/bench-instructions.sh`): a
 /// compare (`i32`/`i64` `eqz`, `eq` … `ge_u`) that decides a following `br_if` in its own
 /// arm, the flag never pushed: +2 to +3 % on CoreMark, JSON, regex, deflate, fib and
-/// SHA-2 (the 22 arms' new ways into the branch path moved the loop's registers). On a
-/// Cortex-M: the `i32.const` fusion left out (CoreMark +3.1 % instructions), the second
-/// `local.get` of a pair dispatched instead of fused (−0.03 %: the test on every
-/// `local.get` costs what the pairs save; kept for the cycles a dispatch costs).
-/// (Feature `device-dispatch` turns them off on the host too, for tests of the device's path.)
+/// SHA-2 (the 22 arms' new ways into the branch path moved the loop's registers).
+/// (Feature `device-dispatch` turns them off on the host too, for tests of the device's
+/// path.)
 const PEEK_FUSIONS: bool = !cfg!(target_arch = "arm") && !cfg!(feature = "device-dispatch");
 
 /// `a op c` for the i32 operator `op` that follows an `i32.const c` (operand
@@ -1659,14 +1645,7 @@ fn fuse_i32_const(op: u8, a: u32, c: u32) -> Option<u32> {
         0x49 => (a < c) as u32,
         0x4a => (a as i32 > c as i32) as u32,
         0x4b => (a > c) as u32,
-        // On a Cortex-M only: these four fill the gap between the compares and the
-        // arithmetic enough (40 % of the cases, LLVM's jump-table density at opt-level
-        // "s") for one table instead of two range checks (CoreMark −1.0 % instructions,
-        // +60 B at "s", −28 B at "z"). On x86-64 they cost SHA-2 12 % (code layout).
-        0x4c if !PEEK_FUSIONS => (a as i32 <= c as i32) as u32,
-        0x4d if !PEEK_FUSIONS => (a <= c) as u32,
-        0x4e if !PEEK_FUSIONS => (a as i32 >= c as i32) as u32,
-        0x4f if !PEEK_FUSIONS => (a >= c) as u32,
+        // (Not `le`/`ge`: on x86-64 they cost SHA-2 12 %, code layout.)
         0x6a => a.wrapping_add(c),
         0x6b => a.wrapping_sub(c),
         0x6c => a.wrapping_mul(c),

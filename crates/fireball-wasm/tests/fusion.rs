@@ -1,11 +1,12 @@
-//! The interpreter executes some instruction sequences in one dispatch (exec.rs:
-//! `i32.const` with the operator that consumes it everywhere; on the host also
+//! On the host the interpreter executes some instruction sequences in one dispatch
+//! (exec.rs, `PEEK_FUSIONS`: `i32.const` with the operator that consumes it;
 //! `local.get` with a following `i32.const`, `local.get` or i32 operator, and a
 //! `local.get` after `local.set`, `local.tee`, a `br_if` not taken, a store or a
-//! block; on a Cortex-M the const also fuses with `le`/`ge`). Each such sequence
-//! must compute what the instructions one by one do: checked here against Rust's
-//! arithmetic, for constants of one to five LEB bytes and operands at the edges of
-//! the i32 range. `scripts/test.sh` runs it with feature `device-dispatch` too.
+//! block); a Cortex-M fuses none. Each such sequence must compute what the
+//! instructions one by one do: checked here against Rust's arithmetic, for constants
+//! of one to five LEB bytes and operands at the edges of the i32 range.
+//! `scripts/test.sh` runs it with feature `device-dispatch` too (no fusions: the same
+//! sequences dispatched one by one, as on a device).
 
 use fireball_wasm::{Exit, HostLimits, Module, StackLimits, Store, Thread, Value};
 

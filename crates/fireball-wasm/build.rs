@@ -6,7 +6,8 @@
 //! `cfg(arm_ldrb_post)`: a 32-bit Arm target whose instruction set has the
 //! post-indexed `ldrb` (Thumb-2 or A32: v7 and v8-M Mainline, not v6-M or v8-M
 //! Baseline, nor big-endian `armeb`); the interpreter's hot reads are then `asm!`
-//! blocks (`raw.rs`: `Code::next_op`, `Code::next_i8`, `Slot::get_local`/`set_local`).
+//! blocks (`raw.rs`: `Code::next_op`, `Code::next_i8`, `Slot::get_local`/`set_local`,
+//! `Slot::pop_wide`).
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(hard_f64)");
     println!("cargo::rustc-check-cfg=cfg(arm_ldrb_post)");

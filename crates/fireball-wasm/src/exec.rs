@@ -997,7 +997,7 @@ impl<A: Allocator + Clone> Thread<A> {
                 }
                 0x21 => {
                     let i = leb!() as usize;
-                    let v = pop!();
+                    let v = sp.pop_wide();
                     fp.add(i).set_local(v);
                     then_local_get!();
                     continue;

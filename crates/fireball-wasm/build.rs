@@ -5,14 +5,16 @@
 //!
 //! `cfg(arm_ldrb_post)`: a 32-bit Arm target whose instruction set has the
 //! post-indexed `ldrb` (Thumb-2 or A32: v7 and v8-M Mainline, not v6-M or v8-M
-//! Baseline, nor big-endian `armeb`); the interpreter's hot reads are then `asm!`
-//! blocks (`raw.rs`: `Code::next_op`, `Code::next_i8`, `Slot::get_local`/`set_local`,
-//! `Slot::pop_wide`).
+//! Baseline, nor big-endian `armeb`), and feature `checked` (no `unsafe`) is off;
+//! the interpreter's hot reads are then `asm!` blocks (`raw.rs`: `Code::next_op`,
+//! `Code::next_i8`, `Slot::get_local`/`set_local`, `Slot::pop_wide`).
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(hard_f64)");
     println!("cargo::rustc-check-cfg=cfg(arm_ldrb_post)");
+    println!("cargo::rerun-if-env-changed=CARGO_FEATURE_CHECKED");
     let target = std::env::var("TARGET").unwrap_or_default();
-    if ["thumbv7", "thumbv8m.main", "armv7", "armv8"].iter().any(|p| target.starts_with(p)) {
+    let post_indexed = ["thumbv7", "thumbv8m.main", "armv7", "armv8"].iter().any(|p| target.starts_with(p));
+    if post_indexed && std::env::var_os("CARGO_FEATURE_CHECKED").is_none() {
         println!("cargo::rustc-cfg=arm_ldrb_post");
     }
     println!("cargo::rerun-if-env-changed=CARGO_FEATURE_SOFT_F64");

@@ -260,7 +260,7 @@ impl<'a> Code<'a> {
     /// dispatch into the arms) and in the `checked` build it is the plain read.
     #[inline(always)]
     pub(crate) fn next_op(&mut self) -> u8 {
-        #[cfg(all(not(feature = "checked"), arm_ldrb_post))]
+        #[cfg(arm_ldrb_post)]
         {
             let op: u32;
             debug_assert!(!self.p.is_null());
@@ -280,7 +280,7 @@ impl<'a> Code<'a> {
             }
             op as u8
         }
-        #[cfg(not(all(not(feature = "checked"), arm_ldrb_post)))]
+        #[cfg(not(arm_ldrb_post))]
         {
             let op = self.byte();
             *self = self.add(1);
@@ -301,7 +301,7 @@ impl<'a> Code<'a> {
     /// −316 B at "s", +92 B at "z". The same code as before on every other target.
     #[inline(always)]
     pub(crate) fn next_i8(&mut self) -> i8 {
-        #[cfg(all(not(feature = "checked"), arm_ldrb_post))]
+        #[cfg(arm_ldrb_post)]
         {
             let b: i32;
             debug_assert!(!self.p.is_null());
@@ -320,7 +320,7 @@ impl<'a> Code<'a> {
             }
             b as i8
         }
-        #[cfg(not(all(not(feature = "checked"), arm_ldrb_post)))]
+        #[cfg(not(arm_ldrb_post))]
         {
             let b = self.byte();
             *self = self.add(1);
@@ -684,7 +684,7 @@ impl<'a> Slot<'a> {
     /// a scaled index in one instruction).
     #[inline(always)]
     pub(crate) fn get_local(self) -> u64 {
-        #[cfg(all(not(feature = "checked"), arm_ldrb_post))]
+        #[cfg(arm_ldrb_post)]
         {
             let (lo, hi): (u32, u32);
             debug_assert!(!self.p.is_null());
@@ -703,7 +703,7 @@ impl<'a> Slot<'a> {
             }
             (hi as u64) << 32 | lo as u64
         }
-        #[cfg(not(all(not(feature = "checked"), arm_ldrb_post)))]
+        #[cfg(not(arm_ldrb_post))]
         {
             self.get()
         }
@@ -715,7 +715,7 @@ impl<'a> Slot<'a> {
     /// (M4 CoreMark −0.35 % instructions, engine flash −4 B at "s", −200 B at "z").
     #[inline(always)]
     pub(crate) fn pop_wide(&mut self) -> u64 {
-        #[cfg(all(not(feature = "checked"), arm_ldrb_post))]
+        #[cfg(arm_ldrb_post)]
         {
             let (lo, hi): (u32, u32);
             debug_assert!(!self.p.is_null());
@@ -734,7 +734,7 @@ impl<'a> Slot<'a> {
             }
             (hi as u64) << 32 | lo as u64
         }
-        #[cfg(not(all(not(feature = "checked"), arm_ldrb_post)))]
+        #[cfg(not(arm_ldrb_post))]
         {
             *self = self.sub(1);
             self.get()
@@ -744,7 +744,7 @@ impl<'a> Slot<'a> {
     /// Store `v` in a local: `set` with one `strd` on `cfg(arm_ldrb_post)` (see `get_local`).
     #[inline(always)]
     pub(crate) fn set_local(self, v: u64) {
-        #[cfg(all(not(feature = "checked"), arm_ldrb_post))]
+        #[cfg(arm_ldrb_post)]
         {
             debug_assert!(!self.p.is_null());
             // SAFETY: as for `set`: `strd` writes the slot's two words (little-endian:
@@ -761,7 +761,7 @@ impl<'a> Slot<'a> {
                 );
             }
         }
-        #[cfg(not(all(not(feature = "checked"), arm_ldrb_post)))]
+        #[cfg(not(arm_ldrb_post))]
         {
             self.set(v)
         }

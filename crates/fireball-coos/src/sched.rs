@@ -252,8 +252,9 @@ pub struct Core<A: Allocator + Clone> {
     records: Vec<TaskRecord, A>,
     ready: List,
     current: TaskId,
-    /// Scheduler clock: wasm instructions executed plus one per native poll.
-    now: u64,
+    /// Scheduler clock: wasm instructions executed plus one per native poll
+    /// (wrapping; only differences of it are read: the waits for the CPU).
+    now: u32,
     /// Counters of the tasks whose slots were reused since (the others' are in their records).
     retired: Counters,
 }
@@ -361,7 +362,7 @@ impl<A: Allocator + Clone> Core<A> {
     /// Task `t` executed `ran` more wasm instructions: the clock and its counter.
     #[inline(always)]
     fn account(&mut self, t: TaskId, ran: u64) {
-        self.now = self.now.wrapping_add(ran);
+        self.now = self.now.wrapping_add(ran as u32);
         if let Some(r) = self.records.get_mut(t as usize) {
             r.stats.counters.instructions = r.stats.counters.instructions.wrapping_add(ran);
         }
@@ -380,8 +381,8 @@ impl<A: Allocator + Clone> Core<A> {
     /// Inlined into both ends of `step`: 116 B of flash for 7 to 15 instructions per switch.
     #[inline(always)]
     fn end_turn(&mut self, t: TaskId, done: bool, ran: u64) -> TaskState {
-        self.now = self.now.wrapping_add(ran);
-        let now = self.now as u32;
+        self.now = self.now.wrapping_add(ran as u32);
+        let now = self.now;
         let Core { records, links, ready, .. } = self;
         let Some(r) = records.get_mut(t as usize) else { return TaskState::Free };
         r.stats.counters.instructions = r.stats.counters.instructions.wrapping_add(ran);
@@ -398,7 +399,7 @@ impl<A: Allocator + Clone> Core<A> {
 }
 
 /// Deliver a completion to a parked task and make it ready.
-fn deliver(records: &mut [TaskRecord], links: &mut [Link], ready: &mut List, now: u64, w: Wake) {
+fn deliver(records: &mut [TaskRecord], links: &mut [Link], ready: &mut List, now: u32, w: Wake) {
     let Some(r) = records.get_mut(w.task as usize) else { return };
     r.inbox = match w.completion {
         Completion::Sent => Inbox::Sent,
@@ -413,7 +414,7 @@ fn deliver(records: &mut [TaskRecord], links: &mut [Link], ready: &mut List, now
     };
     if r.state == TaskState::Blocked {
         r.state = TaskState::Ready;
-        r.ready_since = now as u32;
+        r.ready_since = now;
         ready.push(links, w.task);
     }
 }
@@ -629,7 +630,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
 
     fn make_ready(&self, t: TaskId) {
         let Some(mut core) = lock(self.k.core) else { return };
-        let now = core.now as u32;
+        let now = core.now;
         let Core { records, links, ready, retired, .. } = &mut *core;
         // The slot's last task leaves the totals' live part: keep its counts.
         let Some(r) = records.get_mut(t as usize) else { return };
@@ -904,7 +905,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
                 continue;
             }
             let Some(mut core) = lock(self.k.core) else { continue };
-            let now = core.now as u32;
+            let now = core.now;
             let Core { records, links, ready, .. } = &mut *core;
             if let Some(r) = records.get_mut(t).filter(|r| r.state == TaskState::Blocked) {
                 r.state = TaskState::Ready;
@@ -936,7 +937,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
     pub fn step(&mut self) -> Step {
         let t = {
             let Some(mut core) = lock(self.k.core) else { return Step::Idle };
-            let now = core.now as u32;
+            let now = core.now;
             let Core { ready, links, records, current, .. } = &mut *core;
             let Some(t) = ready.pop(links) else { return Step::Idle };
             let Some(r) = records.get_mut(t as usize) else { return Step::Idle };
@@ -951,7 +952,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
                 // One poll; a native task has no partition to run dry and no breakpoint.
                 let done = f.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_ready();
                 let Some(mut core) = lock(self.k.core) else { return Step::Ran(t, TaskState::Running) };
-                core.now += 1;
+                core.now = core.now.wrapping_add(1);
                 return Step::Ran(t, core.end_turn(t, done, 0));
             }
             Some(Body::Wasm(w)) => (self.k.run_wasm(t, w), w.partition.take_exhausted()),

@@ -1107,7 +1107,7 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
                 Exit::HostCall { id, .. } => {
                     if id == Import::Yield as u32 {
                         // The switch itself (no arguments, no result): answered at once.
-                        if reply(w, None) == Served::Fault {
+                        if w.thread.host_return_void().is_err() {
                             self.terminate(t, Some(w), Fault::BadImport);
                         }
                         break;

@@ -301,6 +301,21 @@ impl<A: Allocator + Clone> Thread<A> {
         Ok(())
     }
 
+    /// Finish the pending call to a host function that takes and returns nothing (a
+    /// scheduler's `yield`, say): [`Thread::host_return_raw`]`(&[])` in a few
+    /// instructions, with nothing to take off the operand stack or put on it.
+    #[inline]
+    pub fn host_return_void(&mut self) -> Result<(), InvokeError> {
+        if self.state != State::Host {
+            return Err(InvokeError::State);
+        }
+        if self.host_params != 0 || self.host_results != 0 {
+            return Err(InvokeError::Signature);
+        }
+        self.host_done();
+        Ok(())
+    }
+
     /// Replace the host call's arguments by its `n` results (already checked against its
     /// signature) and make the thread ready, or done if the embedder invoked the host function.
     fn finish_host(&mut self, results: impl Iterator<Item = u64>, n: usize) {
@@ -313,12 +328,14 @@ impl<A: Allocator + Clone> Thread<A> {
             *slot = bits;
         }
         self.sp = (base + n) as u32;
-        self.state = if self.host == self.entry && self.depth == 0 && self.func == self.entry {
-            // The embedder invoked a host function directly.
-            State::Done
-        } else {
-            State::Ready
-        };
+        self.host_done();
+    }
+
+    /// The host call is answered: the thread is ready, or done if the embedder invoked
+    /// the host function directly.
+    #[inline(always)]
+    fn host_done(&mut self) {
+        self.state = if self.host == self.entry && self.depth == 0 && self.func == self.entry { State::Done } else { State::Ready };
     }
 
     /// Fail the pending host call: the thread traps with `TrapCode::Host`.

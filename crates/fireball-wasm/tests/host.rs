@@ -118,3 +118,34 @@ fn imports_are_type_checked_at_instantiation() {
     let err = store.instantiate(&module, |_, _, _| None).err();
     assert_eq!(err, Some(InstantiateError::UnknownImport { index: 0 }));
 }
+
+#[test]
+fn host_return_void_answers_only_a_call_that_takes_and_returns_nothing() {
+    let wat = r#"(module
+      (import "env" "co_yield" (func $yield))
+      (import "env" "hal_get_time_ms" (func $time (result i32)))
+      (func (export "main") (result i32) (call $yield) (call $yield) (call $time)))"#;
+    let bytes = wat::parse_str(wat).expect("wat");
+    let module = Module::new(&bytes).expect("load");
+    let mut store = Store::new(HostLimits::default());
+    let y = store.host_func(&[], &[], 1).expect("host");
+    let time = store.host_func(&[], &[ValType::I32], TIME).expect("host");
+    let inst = store
+        .instantiate(&module, |_, n, _| Some(Extern::Func(if n == "co_yield" { y } else { time })))
+        .expect("instantiate");
+    let main = store.export_func(inst, "main").expect("main");
+    let mut thread = Thread::new(StackLimits::default()).expect("thread");
+    thread.invoke(&store, main, &[]).expect("invoke");
+    // Not in a host call: refused.
+    assert!(thread.host_return_void().is_err());
+    for _ in 0..2 {
+        assert!(matches!(thread.resume(&mut store, 100), Exit::HostCall { id: 1, .. }));
+        thread.host_return_void().expect("host_return_void");
+    }
+    // A call with a result is refused, and can still be answered properly.
+    assert!(matches!(thread.resume(&mut store, 100), Exit::HostCall { id: TIME, .. }));
+    assert!(thread.host_return_void().is_err());
+    thread.host_return(&store, &[Value::I32(7)]).expect("host_return");
+    assert_eq!(thread.resume(&mut store, 100), Exit::Done);
+    assert_eq!(thread.results(&store).next(), Some(Value::I32(7)));
+}

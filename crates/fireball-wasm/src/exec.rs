@@ -1014,7 +1014,12 @@ impl<A: Allocator + Clone> Thread<A> {
                 }
                 0x21 => {
                     let i = leb!() as usize;
+                    // One `ldrd` with write-back on Arm (`Slot::pop_wide`); elsewhere the
+                    // plain pop.
+                    #[cfg(arm_ldrb_post)]
                     let v = sp.pop_wide();
+                    #[cfg(not(arm_ldrb_post))]
+                    let v = pop!();
                     fp.add(i).set_local(v);
                     then_local_get!();
                     continue;

@@ -710,35 +710,31 @@ impl<'a> Slot<'a> {
     }
 
     /// Move down one slot and read it: the value-stack pointer's pop of a whole
-    /// 64-bit value (a `local.set`'s operand), one `ldrd` with pre-indexed write-back
-    /// on `cfg(arm_ldrb_post)`, where LLVM had read the two words with two `ldr`s
-    /// (M4 CoreMark −0.35 % instructions, engine flash −4 B at "s", −200 B at "z").
+    /// 64-bit value (a `local.set`'s operand), one `ldrd` with pre-indexed write-back,
+    /// where LLVM had read the two words with two `ldr`s (M4 CoreMark −0.35 %
+    /// instructions, engine flash −4 B at "s", −200 B at "z"). Arm only: elsewhere
+    /// `local.set` pops as every other operator does (the same pop written as this
+    /// method's `sub(1)` + `get` moved x86-64's register allocation: +2–3 % host
+    /// instructions in the unmetered loop).
+    #[cfg(arm_ldrb_post)]
     #[inline(always)]
     pub(crate) fn pop_wide(&mut self) -> u64 {
-        #[cfg(arm_ldrb_post)]
-        {
-            let (lo, hi): (u32, u32);
-            debug_assert!(!self.p.is_null());
-            // SAFETY: as for `sub(1)` then `get`: the validator proved an operand below
-            // the stack pointer, so the slot one down lies inside the admitted frame;
-            // `ldrd` reads its two words and leaves `p` at it (pre-indexed write-back),
-            // touching nothing else: no stack, no flags.
-            unsafe {
-                core::arch::asm!(
-                    "ldrd {lo}, {hi}, [{p}, #-8]!",
-                    lo = out(reg) lo,
-                    hi = out(reg) hi,
-                    p = inout(reg) self.p,
-                    options(pure, readonly, nostack, preserves_flags)
-                );
-            }
-            (hi as u64) << 32 | lo as u64
+        let (lo, hi): (u32, u32);
+        debug_assert!(!self.p.is_null());
+        // SAFETY: as for `sub(1)` then `get`: the validator proved an operand below
+        // the stack pointer, so the slot one down lies inside the admitted frame;
+        // `ldrd` reads its two words and leaves `p` at it (pre-indexed write-back),
+        // touching nothing else: no stack, no flags.
+        unsafe {
+            core::arch::asm!(
+                "ldrd {lo}, {hi}, [{p}, #-8]!",
+                lo = out(reg) lo,
+                hi = out(reg) hi,
+                p = inout(reg) self.p,
+                options(pure, readonly, nostack, preserves_flags)
+            );
         }
-        #[cfg(not(arm_ldrb_post))]
-        {
-            *self = self.sub(1);
-            self.get()
-        }
+        (hi as u64) << 32 | lo as u64
     }
 
     /// Store `v` in a local: `set` with one `strd` on `cfg(arm_ldrb_post)` (see `get_local`).

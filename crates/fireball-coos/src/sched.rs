@@ -886,7 +886,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
                 SysAction::Return(v) | SysAction::ReturnAndYield(v) => {
                     let r = match v {
                         Some(v) => w.thread.host_return_raw(&[v.to_bits()]),
-                        None => w.thread.host_return_raw(&[]),
+                        None => w.thread.host_return_void(),
                     };
                     if r.is_ok() {
                         Served::Continue
@@ -1331,7 +1331,7 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
         };
         let r = match v {
             Some(v) => w.thread.host_return_raw(&[v.to_bits()]),
-            None => w.thread.host_return_raw(&[]),
+            None => w.thread.host_return_void(),
         };
         match r {
             Ok(()) => then,
@@ -1367,7 +1367,7 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
 fn reply<P: Allocator + Clone, M: Allocator + Clone>(w: &mut WasmTask<'_, P, M>, v: Option<i32>) -> Served {
     let r = match v {
         Some(v) => w.thread.host_return_raw(&[Value::I32(v).to_bits()]),
-        None => w.thread.host_return_raw(&[]),
+        None => w.thread.host_return_void(),
     };
     if r.is_ok() {
         Served::Continue

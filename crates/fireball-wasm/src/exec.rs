@@ -301,17 +301,19 @@ impl<A: Allocator + Clone> Thread<A> {
         Ok(())
     }
 
-    /// Finish the pending call to a host function that takes and returns nothing (a
-    /// scheduler's `yield`, say): [`Thread::host_return_raw`]`(&[])` in a few
-    /// instructions, with nothing to take off the operand stack or put on it.
+    /// Finish the pending call to a host function that returns nothing (a scheduler's
+    /// `yield`, a channel send): [`Thread::host_return_raw`]`(&[])` in a few
+    /// instructions, its arguments dropped and nothing put in their place.
     #[inline]
     pub fn host_return_void(&mut self) -> Result<(), InvokeError> {
         if self.state != State::Host {
             return Err(InvokeError::State);
         }
-        if self.host_params != 0 || self.host_results != 0 {
+        if self.host_results != 0 {
             return Err(InvokeError::Signature);
         }
+        // `finish_host` with no results: the arguments lie below `sp`, inside the stack.
+        self.sp = self.sp.saturating_sub(self.host_params as u32);
         self.host_done();
         Ok(())
     }

@@ -120,18 +120,30 @@ fn imports_are_type_checked_at_instantiation() {
 }
 
 #[test]
-fn host_return_void_answers_only_a_call_that_takes_and_returns_nothing() {
+fn host_return_void_answers_only_a_call_that_returns_nothing() {
     let wat = r#"(module
       (import "env" "co_yield" (func $yield))
+      (import "env" "log" (func $log (param i32 i32)))
       (import "env" "hal_get_time_ms" (func $time (result i32)))
-      (func (export "main") (result i32) (call $yield) (call $yield) (call $time)))"#;
+      ;; the log call's two arguments leave the stack under the 40 kept beneath them
+      (func (export "main") (result i32)
+        (call $yield) (call $yield)
+        (i32.const 40) (call $log (i32.const 1) (i32.const 2))
+        (i32.add (call $time))))"#;
     let bytes = wat::parse_str(wat).expect("wat");
     let module = Module::new(&bytes).expect("load");
     let mut store = Store::new(HostLimits::default());
     let y = store.host_func(&[], &[], 1).expect("host");
+    let log = store.host_func(&[ValType::I32, ValType::I32], &[], 3).expect("host");
     let time = store.host_func(&[], &[ValType::I32], TIME).expect("host");
     let inst = store
-        .instantiate(&module, |_, n, _| Some(Extern::Func(if n == "co_yield" { y } else { time })))
+        .instantiate(&module, |_, n, _| {
+            Some(Extern::Func(match n {
+                "co_yield" => y,
+                "log" => log,
+                _ => time,
+            }))
+        })
         .expect("instantiate");
     let main = store.export_func(inst, "main").expect("main");
     let mut thread = Thread::new(StackLimits::default()).expect("thread");
@@ -142,10 +154,13 @@ fn host_return_void_answers_only_a_call_that_takes_and_returns_nothing() {
         assert!(matches!(thread.resume(&mut store, 100), Exit::HostCall { id: 1, .. }));
         thread.host_return_void().expect("host_return_void");
     }
+    assert!(matches!(thread.resume(&mut store, 100), Exit::HostCall { id: 3, .. }));
+    assert_eq!(thread.host_args(&store).collect::<Vec<_>>(), vec![Value::I32(1), Value::I32(2)]);
+    thread.host_return_void().expect("host_return_void");
     // A call with a result is refused, and can still be answered properly.
     assert!(matches!(thread.resume(&mut store, 100), Exit::HostCall { id: TIME, .. }));
     assert!(thread.host_return_void().is_err());
     thread.host_return(&store, &[Value::I32(7)]).expect("host_return");
     assert_eq!(thread.resume(&mut store, 100), Exit::Done);
-    assert_eq!(thread.results(&store).next(), Some(Value::I32(7)));
+    assert_eq!(thread.results(&store).next(), Some(Value::I32(47)));
 }

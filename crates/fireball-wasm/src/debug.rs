@@ -204,7 +204,9 @@ impl<A: Allocator + Clone> Thread<A> {
     }
 
     /// Operand `i` of frame `k`, 0 the top of its stack, as the raw 64-bit slot
-    /// (operands carry no type at run time: an i32 or f32 is in the low half).
+    /// (operands carry no type at run time: an i32 or f32 is in the low half, and
+    /// its high half is undefined where the interpreter writes only the low one,
+    /// `raw::LOW_WORD_I32`: 32-bit Arm).
     pub fn operand<SA: Allocator + Clone, M: Allocator + Clone>(&self, store: &Store<'_, SA, M>, k: usize, i: u32) -> Option<u64> {
         let f = self.frame(store, k)?;
         // Past the locals and the frame's spare slot.

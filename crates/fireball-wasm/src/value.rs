@@ -46,7 +46,8 @@ impl Value {
         }
     }
 
-    /// Decode a slot of type `ty`.
+    /// Decode a slot of type `ty` (an i32 or f32 from its low 32 bits only: the
+    /// interpreter may leave the high half undefined, see `raw::LOW_WORD_I32`).
     pub fn from_bits(bits: u64, ty: ValType) -> Value {
         let r = if bits == 0 { None } else { Some((bits - 1) as u32) };
         match ty {

@@ -164,3 +164,43 @@ fn host_return_void_answers_only_a_call_that_returns_nothing() {
     assert_eq!(thread.resume(&mut store, 100), Exit::Done);
     assert_eq!(thread.results(&store).next(), Some(Value::I32(47)));
 }
+
+/// A 32-bit value whose slot held an i64 before: on a device (and with feature
+/// `device-dispatch`, which `scripts/test.sh` tests) the interpreter writes its
+/// low word only (`raw::LOW_WORD_I32`), so everything that hands it out must read
+/// that word alone: host arguments (typed and raw), results, globals, and the
+/// conversions inside the loop.
+#[test]
+fn a_32_bit_value_over_an_old_i64_reads_as_itself_everywhere() {
+    let wat = r#"(module
+      (import "env" "take" (func $take (param i32 f32)))
+      (global $g (export "g") (mut i32) (i32.const 0))
+      (func (export "f") (result i32 i64 f32)
+        i64.const -1 i64.const -1 i64.const -1 drop drop drop
+        (global.set $g (i32.add (i32.const 5) (i32.const 7)))
+        i64.const -1 i64.const -1 i64.const -1 drop drop drop
+        (call $take (i32.const 3) (f32.reinterpret_i32 (i32.const 0x3fc00000)))
+        i64.const -1 i64.const -1 i64.const -1 drop drop drop
+        (i32.lt_u (i32.const 1) (i32.const 2))
+        (i64.extend_i32_u (i32.load8_u (i32.const 0)))
+        (f32.add (f32.const 1.0) (f32.reinterpret_i32 (i32.const 0x3f000000))))
+      (memory 1)
+      (data (i32.const 0) "\ff"))"#;
+    let bytes = wat::parse_str(wat).expect("wat");
+    let module = Module::new(&bytes).expect("load");
+    let mut store = Store::new(HostLimits::default());
+    let take = store.host_func(&[ValType::I32, ValType::F32], &[], 9).expect("host");
+    let inst = store.instantiate(&module, |_, n, _| (n == "take").then_some(Extern::Func(take))).expect("instantiate");
+    let f = store.export_func(inst, "f").expect("f");
+    let mut thread = Thread::new(StackLimits::default()).expect("thread");
+    thread.invoke(&store, f, &[]).expect("invoke");
+    let Exit::HostCall { id: 9, .. } = thread.resume(&mut store, 1000) else { panic!("no host call") };
+    assert_eq!(thread.host_args(&store).collect::<Vec<_>>(), vec![Value::I32(3), Value::F32(1.5f32.to_bits())]);
+    let raw: Vec<u32> = thread.host_args_raw().iter().map(|&v| v as u32).collect();
+    assert_eq!(raw, vec![3, 1.5f32.to_bits()]);
+    thread.host_return_void().expect("answer");
+    assert_eq!(thread.resume(&mut store, 1000), Exit::Done);
+    assert_eq!(thread.results(&store).collect::<Vec<_>>(), vec![Value::I32(1), Value::I64(255), Value::F32(1.5f32.to_bits())]);
+    let Some(Extern::Global(g)) = store.export(inst, "g") else { panic!("no global g") };
+    assert_eq!(store.global_get(g), Some(Value::I32(12)));
+}

@@ -479,7 +479,24 @@ impl<A: Allocator + Clone> Thread<A> {
     /// 0's bottom part as a raw (pointer, length) pair refreshed after a rare instruction
     /// or another instance: M4 +3.7 % (in registers, it displaced others), and the pair
     /// read through `black_box` to keep it in memory: +17 % (its memory clobber made the
-    /// loop reload everything else).
+    /// loop reload everything else). Measured after `LOW_WORD_I32` (M4 CoreMark
+    /// 14 003 982): stores checking their bounds against a constant 8 bytes and choosing
+    /// their width from the opcode (`mem_store` exact only near the end): stores −3
+    /// instructions each, but loads +5.7 (the loop's registers moved: `pc` copied at
+    /// every load), +1.6 % in all, and +2.7 % with a one-compare memarg fast path too
+    /// (that path alone −0.16 %); `i32.load` in an arm of its own again: −0.23 %, too
+    /// little for a second copy of the load path with 137 B left under the line at "z"; the store's rarely used fields
+    /// (functions, instances, tables, signatures, limits) read from `store` where needed
+    /// instead of held in locals from the prologue: automatic yield −4 instructions,
+    /// CoreMark +2.1 %; calls marked cold (a `#[cold]` empty call in their arms):
+    /// +1.9 % (`core::hint::cold_path` there changed nothing: rustc ignores it in a
+    /// `match` of more than two arms). LLVM options for the board builds, on top of
+    /// the critical-edge split: `-enable-tail-merge=false` −0.2 %,
+    /// `-enable-ext-tsp-block-placement` −0.3 %, `-regalloc=pbqp` +1.5 %,
+    /// `-split-spill-mode=size` +22 %; `-split-spill-mode=speed`,
+    /// `-enable-local-reassign`, `-consider-local-interval-cost`,
+    /// `-exhaustive-register-search` and the tail-duplication limits changed nothing
+    /// (a Thumb jump table is never duplicated: its table is inline).
     #[cfg(not(feature = "checked"))]
     #[inline(always)]
     fn execute<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool, const DEBUG: bool>(

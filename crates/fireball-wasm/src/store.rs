@@ -317,6 +317,12 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
     }
 
     /// A stand-alone table filled with null.
+    ///
+    /// (Out of line: inlined into `instantiate`, the copy of the module's table type
+    /// into `tables` became a `memmove` call at opt-level "z", since LLVM could not
+    /// tell the two heap blocks apart, and that linked compiler-builtins' 1.6 KB
+    /// `memmove`; here `ty` is this call's own copy.)
+    #[inline(never)]
     pub fn table(&mut self, ty: TableType) -> Result<TableAddr, OutOfMemory> {
         let mut elems = Vec::new_in(self.alloc.clone());
         try_resize(&mut elems, ty.limits.min as usize, 0)?;

@@ -204,3 +204,67 @@ fn a_32_bit_value_over_an_old_i64_reads_as_itself_everywhere() {
     let Some(Extern::Global(g)) = store.export(inst, "g") else { panic!("no global g") };
     assert_eq!(store.global_get(g), Some(Value::I32(12)));
 }
+
+/// A thread resumed after every kind of exit (host call, fuel out), inside either of
+/// two instances calling each other: the loop takes the running function's instance,
+/// body end and result count from the thread where the last exit left them (not looked
+/// up again), so every resume point must find them right.
+#[test]
+fn resuming_in_another_instance_after_any_exit_finishes_as_one_run_does() {
+    let callee = wat::parse_str(
+        r#"(module
+      (import "env" "tick" (func $tick (param i32) (result i32)))
+      (func (export "f") (param $x i32) (result i32) (local $i i32)
+        (loop $l
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.and (local.get $x) (i32.const 7)))))
+        (i32.add (call $tick (local.get $x)) (local.get $i))))"#,
+    )
+    .expect("wat");
+    let caller = wat::parse_str(
+        r#"(module
+      (import "b" "f" (func $f (param i32) (result i32)))
+      (func (export "main") (param $n i32) (result i32 i64) (local $s i32)
+        (block $done (loop $l
+          (br_if $done (i32.eqz (local.get $n)))
+          (local.set $s (i32.add (i32.mul (local.get $s) (i32.const 31)) (call $f (local.get $n))))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $l)))
+        (local.get $s)
+        (i64.const -7)))"#,
+    )
+    .expect("wat");
+    // The same computation in Rust: tick(x) answers 3x + 1.
+    let expect = |n: i32| {
+        let mut s = 0i32;
+        for x in (1..=n).rev() {
+            let i = (x & 7).max(1);
+            s = s.wrapping_mul(31).wrapping_add(3 * x + 1 + i);
+        }
+        s
+    };
+    let (mb, ma) = (Module::new(&callee).expect("callee"), Module::new(&caller).expect("caller"));
+    for slice in [1u64, 2, 3, 5, 8, 1000] {
+        let mut store = Store::new(HostLimits::default());
+        let tick = store.host_func(&[ValType::I32], &[ValType::I32], 1).expect("host");
+        let b = store.instantiate(&mb, |_, _, _| Some(Extern::Func(tick))).expect("b");
+        let f = store.export_func(b, "f").expect("f");
+        let a = store.instantiate(&ma, |_, _, _| Some(Extern::Func(f))).expect("a");
+        let main = store.export_func(a, "main").expect("main");
+        let mut thread = Thread::new(StackLimits::default()).expect("thread");
+        thread.invoke(&store, main, &[Value::I32(20)]).expect("invoke");
+        loop {
+            match thread.resume(&mut store, slice) {
+                Exit::Done => break,
+                Exit::OutOfFuel => {}
+                Exit::HostCall { id: 1, .. } => {
+                    let x = thread.host_args(&store).next().and_then(|v| v.i32()).expect("x");
+                    thread.host_return(&store, &[Value::I32(3 * x + 1)]).expect("answer");
+                }
+                e => panic!("slice {slice}: {e:?}"),
+            }
+        }
+        let got: Vec<Value> = thread.results(&store).collect();
+        assert_eq!(got, vec![Value::I32(expect(20)), Value::I64(-7)], "slice {slice}");
+    }
+}

@@ -132,6 +132,8 @@ pub struct Thread<A: Allocator + Clone = Global> {
     host_results: u16,
     /// Function invoked by the embedder (its signature gives the results).
     entry: u32,
+    /// The store it was invoked in (`Store::id`; 0: none yet).
+    store: u32,
     pub(crate) trap: Option<Trap>,
     fuel_left: i64,
     instructions: u64,
@@ -174,6 +176,7 @@ impl<A: Allocator + Clone> Thread<A> {
             host_params: 0,
             host_results: 0,
             entry: 0,
+            store: 0,
             trap: None,
             fuel_left: 0,
             instructions: 0,
@@ -208,6 +211,7 @@ impl<A: Allocator + Clone> Thread<A> {
         self.depth = 0;
         self.trap = None;
         self.entry = func.0;
+        self.store = store.id;
         self.func = func.0;
         self.ctx_inst = u32::MAX;
         self.tail_host = false;
@@ -423,7 +427,14 @@ impl<A: Allocator + Clone> Thread<A> {
     ) -> Exit {
         self.fuel_left = fuel.min(FUEL_CHUNK) as i64;
         match self.state {
-            State::Ready => self.execute::<SA, M, METERED, DEBUG>(store, fuel.min(FUEL_CHUNK) as isize),
+            State::Ready if self.store == store.id => self.execute::<SA, M, METERED, DEBUG>(store, fuel.min(FUEL_CHUNK) as isize),
+            // Resumed in another store than the one it was invoked in: its saved code
+            // position and frames would be read in that store's code. It ends here.
+            State::Ready => {
+                let t = Trap { code: TrapCode::Internal, offset: self.pc, func: self.func };
+                self.fail(t);
+                Exit::Trap(t)
+            }
             State::Done => Exit::Done,
             State::Trapped => Exit::Trap(self.trap.unwrap_or(Trap { code: TrapCode::Internal, offset: 0, func: 0 })),
             State::Host => {

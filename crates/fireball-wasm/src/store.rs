@@ -87,6 +87,24 @@ pub const STORE_BYTES_PER_FUNC: usize = core::mem::size_of::<FuncInst>() + core:
 /// `FuncInst::instance` of a host function.
 const HOST: u16 = u16::MAX;
 
+/// A number for a new store, different from every other store's of the program
+/// (until 2^32 of them have been made).
+fn next_store_id() -> u32 {
+    use core::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    #[cfg(target_has_atomic = "32")]
+    let id = NEXT.fetch_add(1, Ordering::Relaxed);
+    // (A target without atomic read-modify-write, such as a Cortex-M0, has one core
+    // and makes its stores in one context.)
+    #[cfg(not(target_has_atomic = "32"))]
+    let id = {
+        let id = NEXT.load(Ordering::Relaxed);
+        NEXT.store(id.wrapping_add(1), Ordering::Relaxed);
+        id
+    };
+    id
+}
+
 /// Instances a store holds, and distinct function signatures it interns, at most
 /// (`FuncInst` keeps each in 16 bits).
 pub const MAX_STORE_INSTANCES: u32 = HOST as u32;
@@ -211,6 +229,10 @@ pub(crate) struct InstanceData<'m, A: Allocator + Clone, M: Allocator + Clone> {
 /// Every run-time object of the instances created in it, allocated from `A`
 /// (a module's partition); the modules' own metadata may live elsewhere (`M`).
 pub struct Store<'m, A: Allocator + Clone = Global, M: Allocator + Clone = A> {
+    /// This store among the others of the program (1, 2, …): a thread runs only in
+    /// the store it was invoked in (its saved `pc`, frames and function addresses
+    /// mean nothing in another, and the loop trusts them).
+    pub(crate) id: u32,
     pub(crate) alloc: A,
     pub(crate) limits: HostLimits,
     pub(crate) sig_types: Vec<ValType, A>,
@@ -238,6 +260,7 @@ impl<'m, A: Allocator + Clone, M: Allocator + Clone> Store<'m, A, M> {
     /// An empty store whose objects all come from `alloc`.
     pub fn new_in(limits: HostLimits, alloc: A) -> Self {
         Store {
+            id: next_store_id(),
             sig_types: Vec::new_in(alloc.clone()),
             sigs: Vec::new_in(alloc.clone()),
             funcs: Vec::new_in(alloc.clone()),

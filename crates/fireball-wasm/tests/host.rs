@@ -268,3 +268,23 @@ fn resuming_in_another_instance_after_any_exit_finishes_as_one_run_does() {
         assert_eq!(got, vec![Value::I32(expect(20)), Value::I64(-7)], "slice {slice}");
     }
 }
+
+/// A thread runs only in the store it was invoked in: resumed with another (even one
+/// holding the same module), it ends with an internal-error trap instead of reading
+/// its saved code position and frames in that store's code.
+#[test]
+fn a_thread_resumed_in_another_store_traps_instead_of_running_there() {
+    let bytes = wat::parse_str(GUEST).expect("wat");
+    let module = Module::new(&bytes).expect("load");
+    let (mut store, inst) = setup(&module);
+    let (mut other, _) = setup(&module);
+    let sum = store.export_func(inst, "sum").expect("sum");
+    let mut thread = Thread::new(StackLimits::default()).expect("thread");
+    thread.invoke(&store, sum, &[Value::I32(3), Value::I32(5)]).expect("invoke");
+    assert!(matches!(thread.resume(&mut store, 1000), Exit::HostCall { id: ADC, .. }));
+    thread.host_return(&store, &[Value::I32(1)]).expect("answer");
+    let Exit::Trap(t) = thread.resume(&mut other, 1000) else { panic!("ran in another store") };
+    assert_eq!(t.code, TrapCode::Internal);
+    // And it stays ended, in its own store too.
+    assert!(matches!(thread.resume(&mut store, 1000), Exit::Trap(_)));
+}

@@ -515,7 +515,8 @@ impl<A: Allocator + Clone> Thread<A> {
     /// instructions each, but loads +5.7 (the loop's registers moved: `pc` copied at
     /// every load), +1.6 % in all, and +2.7 % with a one-compare memarg fast path too
     /// (that path alone −0.16 %); `i32.load` in an arm of its own again: −0.23 %, too
-    /// little for a second copy of the load path with 137 B left under the line at "z"; the store's rarely used fields
+    /// little for a second copy of the load path (the engine was then 137 B under
+    /// the line at "z"); the store's rarely used fields
     /// (functions, instances, tables, signatures, limits) read from `store` where needed
     /// instead of held in locals from the prologue: automatic yield −4 instructions,
     /// CoreMark +2.1 %; calls marked cold (a `#[cold]` empty call in their arms):
@@ -1152,6 +1153,10 @@ impl<A: Allocator + Clone> Thread<A> {
                             }
                         };
                     }
+                    // Without `LOW_WORD_I32` (64-bit hosts) the form from before it, one
+                    // store of the extended value: the split form below, which gives the
+                    // same results there, moved the host's metered loop by +3.6 to +5.4 %
+                    // instructions (`scripts/bench-instructions.sh`: fib, CoreMark, SHA-2).
                     if !LOW_WORD_I32 {
                         set_top!(match op {
                             0x28 | 0x2a => ld!(4, Ext::U32),

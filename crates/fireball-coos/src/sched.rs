@@ -924,8 +924,11 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
 
     /// Run tasks until nothing is ready or `max_steps` slices have run; returns the steps taken.
     pub fn run(&mut self, max_steps: usize) -> usize {
+        // One context for every native poll of the run (no waker: the kernel polls
+        // whatever is ready, and a native task is made ready by the kernel's state).
+        let mut cx = Context::from_waker(Waker::noop());
         for n in 0..max_steps {
-            if self.step() == Step::Idle {
+            if self.step_in(&mut cx) == Step::Idle {
                 return n;
             }
         }
@@ -935,6 +938,12 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
     /// Run the next ready task for one slice (O(1) pick). The body runs where it
     /// lies in the table: nothing is moved out and back per switch.
     pub fn step(&mut self) -> Step {
+        self.step_in(&mut Context::from_waker(Waker::noop()))
+    }
+
+    /// [`Kernel::step`], polling a native task with `cx`.
+    #[inline(always)]
+    fn step_in(&mut self, cx: &mut Context<'_>) -> Step {
         let t = {
             let Some(mut core) = lock(self.k.core) else { return Step::Idle };
             let now = core.now;
@@ -950,7 +959,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
         let (mut ran, exhausted) = match self.bodies.get_mut(t as usize) {
             Some(Body::Native(f)) => {
                 // One poll; a native task has no partition to run dry and no breakpoint.
-                let done = f.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_ready();
+                let done = f.as_mut().poll(cx).is_ready();
                 let Some(mut core) = lock(self.k.core) else { return Step::Ran(t, TaskState::Running) };
                 core.now = core.now.wrapping_add(1);
                 return Step::Ran(t, core.end_turn(t, done, 0));
@@ -1088,8 +1097,6 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
         let mut from = w.thread.instructions();
         loop {
             let exit = w.thread.resume(&mut w.store, fuel);
-            // (What `resume` left of the budget: `fuel` less what ran, at least 0.)
-            fuel = w.thread.fuel_left();
             match exit {
                 Exit::Done => {
                     with(self.core, |c| c.set_state(t, TaskState::Done));
@@ -1112,6 +1119,8 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
                         }
                         break;
                     }
+                    // (What `resume` left of the budget: `fuel` less what ran, at least 0.)
+                    fuel = w.thread.fuel_left();
                     let now = w.thread.instructions();
                     with(self.core, |c| c.account(t, now.wrapping_sub(from)));
                     from = now;

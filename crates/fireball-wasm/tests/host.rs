@@ -165,6 +165,58 @@ fn host_return_void_answers_only_a_call_that_returns_nothing() {
     assert_eq!(thread.results(&store).next(), Some(Value::I32(47)));
 }
 
+/// A host function the embedder invokes itself is done once answered (`host_return`,
+/// `host_return_raw` or `host_return_void`), with the answer as its results; a wasm
+/// function invoked next on the same thread goes on after its host calls, as if the
+/// thread had never run a host function (what the thread remembers of the invoke
+/// is reset by each `invoke`).
+#[test]
+fn a_host_function_invoked_directly_is_done_when_answered_and_only_then() {
+    let bytes = wat::parse_str(GUEST).expect("wat");
+    let module = Module::new(&bytes).expect("load");
+    let (mut store, inst) = setup(&module);
+    let sum = store.export_func(inst, "sum").expect("sum");
+    let now = store.export_func(inst, "now").expect("now");
+    let adc = store.host_func(&[ValType::I32], &[ValType::I32], ADC).expect("host");
+    let ping = store.host_func(&[ValType::I32], &[], 9).expect("host");
+    let mut thread = Thread::new(StackLimits::default()).expect("thread");
+    for round in 0..2 {
+        thread.invoke(&store, adc, &[Value::I32(7)]).expect("invoke");
+        assert!(matches!(thread.resume(&mut store, 100), Exit::HostCall { id: ADC, .. }));
+        assert_eq!(thread.host_args(&store).collect::<Vec<_>>(), vec![Value::I32(7)]);
+        if round == 0 {
+            thread.host_return(&store, &[Value::I32(42)]).expect("host_return");
+        } else {
+            thread.host_return_raw(&[42]).expect("host_return_raw");
+        }
+        assert_eq!(thread.resume(&mut store, 100), Exit::Done);
+        assert_eq!(thread.results(&store).collect::<Vec<_>>(), vec![Value::I32(42)]);
+
+        // A wasm function next: each of its host calls is answered and it goes on.
+        thread.invoke(&store, sum, &[Value::I32(1), Value::I32(3)]).expect("invoke");
+        for reading in 1..=3 {
+            assert!(matches!(thread.resume(&mut store, 100), Exit::HostCall { id: ADC, .. }));
+            thread.host_return(&store, &[Value::I32(reading)]).expect("host_return");
+        }
+        assert_eq!(thread.resume(&mut store, 100), Exit::Done);
+        assert_eq!(thread.results(&store).next(), Some(Value::I32(6)));
+
+        // A void host function invoked directly, answered with `host_return_void`.
+        thread.invoke(&store, ping, &[Value::I32(1)]).expect("invoke");
+        assert!(matches!(thread.run(&mut store), Exit::HostCall { id: 9, .. }));
+        thread.host_return_void().expect("host_return_void");
+        assert_eq!(thread.run(&mut store), Exit::Done);
+        assert_eq!(thread.results(&store).count(), 0);
+
+        // A wasm function whose tail call into the host is answered: done after one more run.
+        thread.invoke(&store, now, &[]).expect("invoke");
+        assert!(matches!(thread.run(&mut store), Exit::HostCall { id: TIME, .. }));
+        thread.host_return(&store, &[Value::I32(5)]).expect("host_return");
+        assert_eq!(thread.run(&mut store), Exit::Done);
+        assert_eq!(thread.results(&store).next(), Some(Value::I32(5)));
+    }
+}
+
 /// A 32-bit value whose slot held an i64 before: on a device (and with feature
 /// `device-dispatch`, which `scripts/test.sh` tests) the interpreter writes its
 /// low word only (`raw::LOW_WORD_I32`), so everything that hands it out must read

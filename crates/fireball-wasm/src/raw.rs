@@ -352,6 +352,28 @@ impl<'a> Code<'a> {
         }
     }
 
+    /// The four bytes from here, little-endian (one unaligned word load): for the LEB
+    /// readers' slow paths, at a byte of an immediate that, like the one after it,
+    /// carries a continuation bit. The immediate then goes on at least to the byte
+    /// after those two, and an instruction follows it in the body (at the least the
+    /// body's final `end`), so all four bytes are inside the validated body.
+    #[inline(always)]
+    fn quad(self) -> u32 {
+        #[cfg(not(feature = "checked"))]
+        {
+            debug_assert!(!self.p.is_null());
+            // SAFETY: see above: `p` and `p + 1` are continued bytes of an immediate of
+            // a validated body, so `p + 2` is its byte too and `p + 3` its byte or the
+            // next instruction's: the validator proved every immediate, and the
+            // instruction after it, to lie inside the body.
+            unsafe { u32::from_le(self.p.cast::<u32>().read_unaligned()) }
+        }
+        #[cfg(feature = "checked")]
+        {
+            u32::from_le_bytes([self.peek(0), self.peek(1), self.peek(2), self.peek(3)])
+        }
+    }
+
     /// `n` bytes further (a plain add; only read positions the validator proved).
     #[inline(always)]
     pub(crate) fn add(self, n: usize) -> Code<'a> {
@@ -396,27 +418,30 @@ impl<'a> Code<'a> {
         v
     }
 
-    // (Both slow paths stop after ten bytes: validated code never has longer
-    // immediates, and a `checked` read past the code must not loop forever.)
+    // (No loops: a validated `u32` or `i32` immediate has at most five bytes, an `i64`
+    // at most ten; in the `checked` build code past the body reads as 0xff, so a
+    // broken guarantee still ends after that many bytes.)
     #[inline(never)]
     #[cold]
-    fn leb_u32_slow(mut p: Code<'a>) -> (u32, Code<'a>) {
-        // Two bytes (most of the rest: indices and offsets below 16384) without the loop.
+    fn leb_u32_slow(p: Code<'a>) -> (u32, Code<'a>) {
+        // Two bytes (most of the rest: indices and offsets below 16384).
         let c = p.peek(1);
         if c < 0x80 {
             return ((p.byte() & 0x7f) as u32 | (c as u32) << 7, p.add(2));
         }
-        let mut result = 0u32;
-        let mut shift = 0;
-        loop {
-            let b = p.byte();
-            p = p.add(1);
-            result |= ((b & 0x7f) as u32).wrapping_shl(shift);
-            if b & 0x80 == 0 || (cfg!(feature = "checked") && shift >= 63) {
-                return (result, p);
-            }
-            shift += 7;
+        // Three bytes.
+        let d = p.peek(2);
+        if d < 0x80 {
+            return ((p.byte() & 0x7f) as u32 | ((c & 0x7f) as u32) << 7 | (d as u32) << 14, p.add(3));
         }
+        // Four or five bytes (five: a linker's padded relocation, as function indices in
+        // `call` and static addresses and offsets are), from one word: the immediate
+        // has at least four bytes now, and its fifth byte holds bits 28-31.
+        let w = p.quad();
+        if w & 0x8000_0000 == 0 {
+            return (seven_bit_groups(w), p.add(4));
+        }
+        (seven_bit_groups(w) | (p.peek(4) as u32) << 28, p.add(5))
     }
 
     /// A signed LEB128 immediate of up to 64 bits here; moves past it.
@@ -433,30 +458,57 @@ impl<'a> Code<'a> {
     }
 
     #[inline(never)]
-    fn leb_i64_slow(mut p: Code<'a>) -> (i64, Code<'a>) {
-        // Two bytes (constants in -8192..8192) without the loop: 14 bits, sign bit 13.
+    fn leb_i64_slow(p: Code<'a>) -> (i64, Code<'a>) {
+        // Two bytes (constants in -8192..8192): 14 bits, sign bit 13.
         let c = p.peek(1);
         if c < 0x80 {
             let v = ((c as u16) << 7 | (p.byte() & 0x7f) as u16) << 2;
             return ((v as i16 >> 2) as i64, p.add(2));
         }
-        let mut result = 0i64;
-        let mut shift = 0u32;
-        loop {
-            let b = p.byte();
-            p = p.add(1);
-            result |= ((b & 0x7f) as i64).wrapping_shl(shift);
-            shift += 7;
-            if b & 0x80 == 0 {
-                if shift < 64 && b & 0x40 != 0 {
-                    result |= -1i64 << shift;
-                }
-                return (result, p);
-            }
-            if cfg!(feature = "checked") && shift >= 70 {
-                return (result, p);
-            }
+        // Three bytes: 21 bits, sign bit 20.
+        let d = p.peek(2);
+        if d < 0x80 {
+            let v = ((d as u32) << 14 | ((c & 0x7f) as u32) << 7 | (p.byte() & 0x7f) as u32) << 11;
+            return ((v as i32 >> 11) as i64, p.add(3));
         }
+        Self::leb_i64_long(p)
+    }
+
+    /// `leb_i64_slow` for four bytes or more (up to ten: a 64-bit constant with its
+    /// top bits set, as hash multipliers are), four at a time where it can: bytes
+    /// 0-3 from one word, then 4-7 from another once bytes 4 and 5 are continued.
+    #[inline(never)]
+    fn leb_i64_long(p: Code<'a>) -> (i64, Code<'a>) {
+        // `v`'s low `bits` bits, sign-extended.
+        fn sext(v: u64, bits: u32) -> i64 {
+            ((v << (64 - bits)) as i64) >> (64 - bits)
+        }
+        let w = p.quad();
+        let lo = seven_bit_groups(w) as u64;
+        if w & 0x8000_0000 == 0 {
+            return (sext(lo, 28), p.add(4));
+        }
+        let b4 = p.peek(4);
+        if b4 < 0x80 {
+            return (sext(lo | (b4 as u64) << 28, 35), p.add(5));
+        }
+        let b5 = p.peek(5);
+        if b5 < 0x80 {
+            return (sext(lo | ((b4 & 0x7f) as u64) << 28 | (b5 as u64) << 35, 42), p.add(6));
+        }
+        let hi = p.add(4).quad();
+        let mid = seven_bit_groups(hi) as u64;
+        if hi & 0x0080_0000 == 0 {
+            return (sext(lo | (mid & 0x1f_ffff) << 28, 49), p.add(7));
+        }
+        if hi & 0x8000_0000 == 0 {
+            return (sext(lo | mid << 28, 56), p.add(8));
+        }
+        let b8 = p.peek(8);
+        if b8 < 0x80 {
+            return (sext(lo | mid << 28 | (b8 as u64) << 56, 63), p.add(9));
+        }
+        ((lo | mid << 28 | ((b8 & 0x7f) as u64) << 56 | (p.peek(9) as u64) << 63) as i64, p.add(10))
     }
 
     /// A signed LEB128 immediate of up to 32 bits here (`i32.const`); moves past it.
@@ -476,8 +528,8 @@ impl<'a> Code<'a> {
     // (Measured and not kept: this function's two-byte case inline in `leb_i32`, M4
     // CoreMark +0.13 % by layout though the call is 1 % of its instructions.)
     #[inline(never)]
-    fn leb_i32_slow(mut p: Code<'a>) -> (i32, Code<'a>) {
-        // Two bytes (constants in -8192..8192) without the loop: 14 bits, sign bit 13.
+    fn leb_i32_slow(p: Code<'a>) -> (i32, Code<'a>) {
+        // Two bytes (constants in -8192..8192): 14 bits, sign bit 13.
         let c = p.peek(1);
         if c < 0x80 {
             let v = ((c as u32) << 7 | (p.byte() & 0x7f) as u32) << 18;
@@ -489,23 +541,21 @@ impl<'a> Code<'a> {
             let v = ((d as u32) << 14 | ((c & 0x7f) as u32) << 7 | (p.byte() & 0x7f) as u32) << 11;
             return (v as i32 >> 11, p.add(3));
         }
-        let mut result = 0u32;
-        let mut shift = 0u32;
-        loop {
-            let b = p.byte();
-            p = p.add(1);
-            result |= ((b & 0x7f) as u32).wrapping_shl(shift);
-            shift += 7;
-            if b & 0x80 == 0 {
-                if shift < 32 && b & 0x40 != 0 {
-                    result |= u32::MAX << shift;
-                }
-                return (result as i32, p);
-            }
-            if cfg!(feature = "checked") && shift >= 70 {
-                return (result as i32, p);
-            }
+        Self::leb_i32_long(p)
+    }
+
+    /// `leb_i32_slow` for four bytes (28 bits, sign bit 27) or five (large constants,
+    /// and a linker's padded static addresses; the fifth byte holds bits 28-31), from
+    /// one word: the immediate has at least four bytes here. Apart, so that the
+    /// shorter cases need no stack frame (inline, its registers cost them a `push`
+    /// and a `pop`: Cortex-M4 CoreMark +0.5 %).
+    #[inline(never)]
+    fn leb_i32_long(p: Code<'a>) -> (i32, Code<'a>) {
+        let w = p.quad();
+        if w & 0x8000_0000 == 0 {
+            return ((seven_bit_groups(w) << 4) as i32 >> 4, p.add(4));
         }
+        ((seven_bit_groups(w) | (p.peek(4) as u32) << 28) as i32, p.add(5))
     }
 
     /// Move past a LEB128 immediate.
@@ -525,6 +575,12 @@ impl<'a> Code<'a> {
         }
         *self = self.add(1);
     }
+}
+
+/// The 28 bits of four LEB128 bytes (`w`, little-endian, continuation bits ignored).
+#[inline(always)]
+fn seven_bit_groups(w: u32) -> u32 {
+    (w & 0x7f) | (w >> 1 & 0x3f80) | (w >> 2 & 0x1f_c000) | (w >> 3 & 0x0fe0_0000)
 }
 
 /// The value stack as the interpreter loop sees it: where the thread's slots
@@ -866,7 +922,7 @@ mod tests {
     /// In the `checked` build a broken guarantee is contained: a slot outside the
     /// stack reads 0, keeps no write and raises the poison flag (the loop then traps,
     /// internal error); code outside the body reads as 0xff (the dispatch's internal
-    /// error) and immediates stop after ten bytes.
+    /// error) and immediates stop after five bytes (32-bit) or ten (64-bit).
     #[test]
     fn out_of_bounds_accesses_are_contained() {
         let mut slots = [7u64, 8];
@@ -885,15 +941,79 @@ mod tests {
         let mut pc = Code::at(&code, 0);
         assert_eq!(pc.peek(5), 0xff);
         let _ = pc.leb_u32();
-        assert_eq!(pc.offset(&code), 10, "a LEB running off the code stops after ten bytes");
+        assert_eq!(pc.offset(&code), 5, "a 32-bit LEB running off the code stops after five bytes");
+        let mut pc = Code::at(&code, 0);
+        let _ = pc.leb_i32();
+        assert_eq!(pc.offset(&code), 5);
         let mut pc = Code::at(&code, 0);
         let _ = pc.leb_i64();
+        assert_eq!(pc.offset(&code), 10, "a 64-bit one after ten");
         let mut pc = Code::at(&code, 0);
         pc.skip_leb();
         assert!(pc.offset(&code) <= 11);
         assert_eq!(side_word(&[0; 12], 1), None);
         assert_eq!(mem_load::<8>(&[1, 2, 3], 1, 2), Some(0x0302));
         assert_eq!(mem_store(&mut [0; 3], 2, 1, 2), None);
+    }
+}
+
+#[cfg(test)]
+mod leb_tests {
+    use super::Code;
+
+    /// `v`'s signed or unsigned LEB128 encoding, padded to `len` bytes (at least its
+    /// minimal length), then an `end` byte: an instruction follows every immediate.
+    fn encode(v: i128, len: usize) -> std::vec::Vec<u8> {
+        let mut out = std::vec::Vec::new();
+        let mut v = v;
+        for i in 0..len {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            out.push(if i + 1 < len { b | 0x80 } else { b });
+        }
+        out.push(0x0b);
+        out
+    }
+
+    fn minimal_len(v: i128, signed: bool) -> usize {
+        (1..=10).find(|&n| if signed { v >= -(1i128 << (7 * n - 1)) && v < 1i128 << (7 * n - 1) } else { v < 1i128 << (7 * n) }).unwrap_or(10)
+    }
+
+    /// Every reader decodes every length of immediate, minimal or padded (as linkers
+    /// pad relocated indices and addresses to five bytes), and stops right after it.
+    #[test]
+    fn leb_readers_decode_every_length_and_padding() {
+        let mut values: std::vec::Vec<i128> = std::vec![0, 1, 63, 64, 127, 128, 8191, 8192, 16383, 16384];
+        for k in [14, 20, 21, 27, 28, 31, 32, 34, 35, 41, 42, 48, 49, 55, 56, 62, 63] {
+            values.extend([(1i128 << k) - 1, 1i128 << k, -(1i128 << k), -(1i128 << k) - 1]);
+        }
+        values.extend([0x9e37_79b9_7f4a_7c15u64 as i64 as i128, 1103515245, 2166136261u32 as i32 as i128, i64::MIN as i128, i64::MAX as i128]);
+        for &v in &values {
+            if (0..=u32::MAX as i128).contains(&v) {
+                for len in minimal_len(v, false)..=5 {
+                    let code = encode(v, len);
+                    let mut pc = Code::at(&code, 0);
+                    assert_eq!(pc.leb_u32() as i128, v, "u32 {v} in {len} bytes");
+                    assert_eq!(pc.offset(&code), len);
+                }
+            }
+            if (i32::MIN as i128..=i32::MAX as i128).contains(&v) {
+                for len in minimal_len(v, true)..=5 {
+                    let code = encode(v, len);
+                    let mut pc = Code::at(&code, 0);
+                    assert_eq!(pc.leb_i32() as i128, v, "i32 {v} in {len} bytes");
+                    assert_eq!(pc.offset(&code), len);
+                }
+            }
+            if (i64::MIN as i128..=i64::MAX as i128).contains(&v) {
+                for len in minimal_len(v, true)..=10 {
+                    let code = encode(v, len);
+                    let mut pc = Code::at(&code, 0);
+                    assert_eq!(pc.leb_i64() as i128, v, "i64 {v} in {len} bytes");
+                    assert_eq!(pc.offset(&code), len);
+                }
+            }
+        }
     }
 }
 

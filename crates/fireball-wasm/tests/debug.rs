@@ -208,3 +208,35 @@ fn trapped_thread_shows_the_trap_pc() {
     assert_eq!(thread.local(&store, 0, 2), None);
     assert_eq!(thread.operand(&store, 0, 0).map(|v| v as u32), Some(-4i32 as u32), "the address stays on the stack");
 }
+
+/// A load or store out of bounds traps at its own opcode, whatever its memarg's shape
+/// (the loop finds the opcode from the end of the memarg: `exec::memory_op_start`).
+#[test]
+fn memory_traps_report_the_opcode_for_every_memarg_shape() {
+    let cases: [(&str, u8); 6] = [
+        ("local.get 0 i32.load", 0x28),
+        ("local.get 0 i32.load offset=70000", 0x28),
+        ("local.get 0 i64.load8_s offset=200 align=1", 0x30),
+        ("local.get 0 i32.const 7 i32.store offset=16384", 0x36),
+        ("local.get 0 i32.load $b offset=5", 0x28),
+        ("local.get 0 i64.const 1 i64.store8 $b offset=300", 0x3c),
+    ];
+    for (body, op) in cases {
+        let text = format!(
+            r#"(module (memory 1) (memory $b 1) (func (export "f") (param i32) (result i32) {body} {}))"#,
+            if op >= 0x36 { "i32.const 0" } else if op == 0x30 { "i32.wrap_i64" } else { "" }
+        );
+        let bytes = wat::parse_str(&text).expect("wat");
+        let features = fireball_wasm::Features { multi_memory: true, ..Default::default() };
+        let module = Module::new_in(&bytes, features, allocator_api2::alloc::Global).expect("module");
+        let mut store = Store::new(Default::default());
+        let inst = store.instantiate(&module, |_, _, _| None).expect("inst");
+        let f = store.export_func(inst, "f").expect("f");
+        let mut thread = Thread::new(StackLimits { value_slots: 64, frames: 4 }).expect("thread");
+        thread.invoke(&store, f, &[Value::I32(65536 - 2)]).expect("invoke");
+        let Exit::Trap(t) = thread.resume(&mut store, 1000) else { panic!("{body}: no trap") };
+        assert_eq!(t.code, fireball_wasm::TrapCode::MemoryOutOfBounds, "{body}");
+        assert_eq!(bytes.get(t.offset as usize), Some(&op), "{body}: trap at {}", t.offset);
+        assert_eq!(thread.frame(&store, 0).expect("frame").pc, t.offset, "{body}");
+    }
+}

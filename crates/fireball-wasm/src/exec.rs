@@ -509,11 +509,10 @@ impl<A: Allocator + Clone> Thread<A> {
     /// which hides from LLVM that the new `pc` is the old plus one); with `next_op`,
     /// branch offsets relative to the byte after the opcode and traps that find their
     /// instruction's start afterwards, so no arm names the old `pc`: M4 CoreMark a
-    /// further −0.6 % only, not worth a side-table format change; loads and stores alone
+    /// further −0.6 % only, not worth a side-table format change; (loads and stores
     /// without `at!()`, a trap finding the instruction's start by peeling its memarg's
-    /// LEBs off backwards from `pc` (the arm then keeps no copy of `pc`: a stack store
-    /// and a register copy per access): M4 CoreMark −1.2 %, but +500 B of engine flash
-    /// at "s" and +988 B at "z", past the 40 KB line (each trap site its own call);
+    /// LEBs off backwards from `pc`, first measured at −1.2 % and +500 B with each trap
+    /// site its own call, landed later with one shared cold function: `MEMARG_BACK`);
     /// side-table entries with each field
     /// within one 32-bit half (`dstp` decoded by one `sxth` instead of three instructions
     /// across the halves) and the escape mark in `drop`: M4 CoreMark −1.0 %, but x86-64

@@ -1673,6 +1673,9 @@ fn bit_count(op: u8, a: u64) -> u64 {
 }
 
 /// i32/i64 `div_s`, `div_u`, `rem_s`, `rem_u` (`0x6d..=0x70`, `0x7f..=0x82`), with their traps.
+/// (Measured on x86-64 and not kept: an arm per opcode with this inlined and the CPU's
+/// signed division: i32_arith −4.6 % and i64_arith −3.6 % host instructions, but
+/// CoreMark +2.7 %, fib +2.3 %, SHA-2 +1.0 %: the loop's registers moved.)
 #[inline(never)]
 fn int_div(op: u8, a: u64, c: u64) -> Result<u64, TrapCode> {
     if op < 0x7f {

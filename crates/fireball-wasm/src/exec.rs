@@ -1208,7 +1208,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     let ea = bottom_ea(addr, off);
                     macro_rules! ld {
                         ($n:literal, $ext:expr) => {
-                            match mem_load::<8>(&mi.data, ea, $n) {
+                            match mem_load(&mi.data, ea, $n) {
                                 Some(v) => extend(v, $n, $ext),
                                 None => match tail_load(mi, addr as u64 + off, $n) {
                                     Some(v) => extend(v, $n, $ext),

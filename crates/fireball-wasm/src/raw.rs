@@ -101,20 +101,20 @@ pub(crate) fn grow_zeroed<A: allocator_api2::alloc::Allocator>(
 
 /// Read `n` (1, 2, 4 or 8) bytes of linear memory at effective address `ea`,
 /// little-endian, zero-extended; `None` if any of them is out of bounds (the
-/// wasm bounds check itself). `N` is the largest `n` (8).
+/// wasm bounds check itself).
 #[inline(always)]
-pub(crate) fn mem_load<const N: usize>(m: &[u8], ea: usize, n: usize) -> Option<u64> {
+pub(crate) fn mem_load(m: &[u8], ea: usize, n: usize) -> Option<u64> {
     // In `usize`: one 32-bit compare on a Cortex-M (the caller has ruled out an address
     // past 4 GiB).
     if m.len().checked_sub(ea)? < n {
         return None;
     }
-    let mut b = [0u8; N];
+    let mut b = [0u8; 8];
     #[cfg(not(feature = "checked"))]
     // SAFETY: `ea + n <= m.len()` was checked just above, so the source range is in
-    // bounds; `n <= N` (callers pass a width from a table of 1, 2, 4 and 8), so it fits `b`.
+    // bounds; `n <= 8` (callers pass a width from a table of 1, 2, 4 and 8), so it fits `b`.
     unsafe {
-        core::ptr::copy_nonoverlapping(m.as_ptr().add(ea), b.as_mut_ptr(), n.min(N))
+        core::ptr::copy_nonoverlapping(m.as_ptr().add(ea), b.as_mut_ptr(), n.min(8))
     };
     #[cfg(feature = "checked")]
     b.get_mut(..n)?.copy_from_slice(m.get(ea..ea + n)?);
@@ -957,7 +957,7 @@ mod tests {
         pc.skip_leb();
         assert!(pc.offset(&code) <= 11);
         assert_eq!(side_word(&[0; 12], 1), None);
-        assert_eq!(mem_load::<8>(&[1, 2, 3], 1, 2), Some(0x0302));
+        assert_eq!(mem_load(&[1, 2, 3], 1, 2), Some(0x0302));
         assert_eq!(mem_store(&mut [0; 3], 2, 1, 2), None);
     }
 }

@@ -552,7 +552,7 @@ impl<A: Allocator + Clone> Thread<A> {
     /// twelve registers to allocate, not thirteen; only a custom target could change it.
     /// The engine crate at opt-level 2 or 3 instead of "s": +3.4 % (README).
     /// Measured after `MEMARG_BACK` and the `i32.store` arm (M4 CoreMark 13 387 657):
-    /// `i32.load` in an arm of its own again +0.8 %; `i32.store8` in one too −0.02 %
+    /// `i32.load` in an arm of its own again +0.8 %, `i32.load8_u` +1.5 %; `i32.store8` in one too −0.02 %
     /// for +160 B; the store arms choosing a constant-width `mem_store` by opcode group
     /// +1.8 %; the store's `memories` as a slice taken in the prologue +0.15 % (LLVM
     /// gave the register it freed to `pc`, not to the locals' `fp`); profile-guided

@@ -20,13 +20,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "bench-instructions: needs valgrind (apt-get install valgrind)" >&2; exit 2; }
 command -v callgrind_annotate >/dev/null || { echo "bench-instructions: needs callgrind_annotate (valgrind)" >&2; exit 2; }
-bin=$(cargo bench -q -p fireball-bench --no-run --message-format=json 2>/dev/null |
-  python3 -c 'import json,sys
-for l in sys.stdin:
-    m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == "engines" and m.get("executable"):
-        print(m["executable"])')
-[ -x "$bin" ] || { echo "bench-instructions: no bench executable" >&2; exit 1; }
+source scripts/bench-bin.inc.sh
+bin=$(bench_bin bench-instructions)
 programs=("$@")
 if [ ${#programs[@]} -eq 0 ]; then
   # The bench's programs, as its table lists them (kernels, then workloads).

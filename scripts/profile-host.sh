@@ -23,13 +23,8 @@ cd "$(dirname "$0")/.."
 prog=$1
 reps=${2:-3}
 command -v perf >/dev/null || { echo "profile-host: needs perf (apt-get install linux-perf)" >&2; exit 2; }
-bin=$(cargo bench -q -p fireball-bench --no-run --message-format=json 2>/dev/null |
-  python3 -c 'import json,sys
-for l in sys.stdin:
-    m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == "engines" and m.get("executable"):
-        print(m["executable"])')
-[ -x "$bin" ] || { echo "profile-host: no bench executable" >&2; exit 1; }
+source scripts/bench-bin.inc.sh
+bin=$(bench_bin profile-host)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 perf record -q -e cpu-clock -F 5000 -o "$work/perf.data" "$bin" --reps="$reps" "=$prog" >"$work/out" 2>"$work/err" ||

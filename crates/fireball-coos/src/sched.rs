@@ -923,46 +923,54 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
     }
 
     /// Run tasks until nothing is ready or `max_steps` slices have run; returns the steps taken.
+    ///
+    /// The same steps as [`Kernel::step`], but one borrow of the core ends a turn and
+    /// picks the next task: a switch acquires and releases the core twice, not three
+    /// times, and reloads the ready queue once.
     pub fn run(&mut self, max_steps: usize) -> usize {
         // One context for every native poll of the run (no waker: the kernel polls
         // whatever is ready, and a native task is made ready by the kernel's state).
         let mut cx = Context::from_waker(Waker::noop());
-        for n in 0..max_steps {
-            if self.step_in(&mut cx) == Step::Idle {
+        if max_steps == 0 {
+            return 0;
+        }
+        let Some(mut t) = lock(self.k.core).and_then(|mut c| c.pick()) else { return 0 };
+        let mut n = 0;
+        loop {
+            let turn = self.turn(t, &mut cx);
+            n += 1;
+            // Borrowed already (see `lock`): the turn cannot end; `step` would be idle next.
+            let Some(mut core) = lock(self.k.core) else { return n };
+            core.finish(t, turn);
+            if n == max_steps {
                 return n;
             }
+            match core.pick() {
+                Some(next) => t = next,
+                None => return n,
+            }
         }
-        max_steps
     }
 
     /// Run the next ready task for one slice (O(1) pick). The body runs where it
     /// lies in the table: nothing is moved out and back per switch.
     pub fn step(&mut self) -> Step {
-        self.step_in(&mut Context::from_waker(Waker::noop()))
+        let Some(t) = lock(self.k.core).and_then(|mut c| c.pick()) else { return Step::Idle };
+        let turn = self.turn(t, &mut Context::from_waker(Waker::noop()));
+        match lock(self.k.core) {
+            Some(mut core) => core.finish(t, turn),
+            None => Step::Ran(t, TaskState::Running),
+        }
     }
 
-    /// [`Kernel::step`], polling a native task with `cx`.
+    /// Task `t`'s turn, picked and Running: one poll of a native task, one slice of a
+    /// wasm task. What is left of its end is [`Core::finish`]'s, in the caller's borrow.
     #[inline(always)]
-    fn step_in(&mut self, cx: &mut Context<'_>) -> Step {
-        let t = {
-            let Some(mut core) = lock(self.k.core) else { return Step::Idle };
-            let now = core.now;
-            let Core { ready, links, records, current, .. } = &mut *core;
-            let Some(t) = ready.pop(links) else { return Step::Idle };
-            let Some(r) = records.get_mut(t as usize) else { return Step::Idle };
-            r.state = TaskState::Running;
-            r.stats.worst_wait = r.stats.worst_wait.max(now.wrapping_sub(r.ready_since));
-            r.stats.counters.switches += 1;
-            *current = t;
-            t
-        };
+    fn turn(&mut self, t: TaskId, cx: &mut Context<'_>) -> Turn {
         let (mut ran, exhausted) = match self.bodies.get_mut(t as usize) {
             Some(Body::Native(f)) => {
                 // One poll; a native task has no partition to run dry and no breakpoint.
-                let done = f.as_mut().poll(cx).is_ready();
-                let Some(mut core) = lock(self.k.core) else { return Step::Ran(t, TaskState::Running) };
-                core.now = core.now.wrapping_add(1);
-                return Step::Ran(t, core.end_turn(t, done, 0));
+                return Turn::Native { done: f.as_mut().poll(cx).is_ready() };
             }
             Some(Body::Wasm(w)) => (self.k.run_wasm(t, w), w.partition.take_exhausted()),
             _ => {
@@ -982,16 +990,59 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
                     Exhaustion::UnloadGuest => {
                         self.unload(t);
                     }
-                    Exhaustion::Fatal | Exhaustion::Critical => return Step::Fatal(t, policy),
+                    Exhaustion::Fatal | Exhaustion::Critical => return Turn::Over(Step::Fatal(t, policy)),
                     _ => {}
                 }
             }
         }
         // The slice's instructions are counted with the end of its turn: one borrow of the core.
-        let state = lock(self.k.core).map_or(TaskState::Running, |mut c| c.end_turn(t, false, ran));
-        match self.k.stopped.take() {
-            Some(offset) => Step::Stopped(t, offset),
-            None => Step::Ran(t, state),
+        Turn::Wasm { ran, stopped: self.k.stopped.take() }
+    }
+}
+
+/// How a task's turn ended, for the borrow of the core that ends it.
+#[derive(Debug, Clone, Copy)]
+enum Turn {
+    /// A native task was polled; `done`: its future completed.
+    Native { done: bool },
+    /// A wasm slice ran `ran` instructions not counted yet, and stopped at a breakpoint or not.
+    Wasm { ran: u64, stopped: Option<u32> },
+    /// Nothing left to do: the step's result.
+    Over(Step),
+}
+
+impl<A: Allocator + Clone> Core<A> {
+    /// Take the next ready task and make it Running (O(1)).
+    #[inline(always)]
+    fn pick(&mut self) -> Option<TaskId> {
+        let now = self.now;
+        let Core { ready, links, records, current, .. } = self;
+        let t = ready.pop(links)?;
+        let r = records.get_mut(t as usize)?;
+        r.state = TaskState::Running;
+        r.stats.worst_wait = r.stats.worst_wait.max(now.wrapping_sub(r.ready_since));
+        r.stats.counters.switches += 1;
+        *current = t;
+        Some(t)
+    }
+
+    /// End task `t`'s turn: the step's result.
+    #[inline(always)]
+    fn finish(&mut self, t: TaskId, turn: Turn) -> Step {
+        match turn {
+            Turn::Native { done } => {
+                // A native poll advances the clock by one.
+                self.now = self.now.wrapping_add(1);
+                Step::Ran(t, self.end_turn(t, done, 0))
+            }
+            Turn::Wasm { ran, stopped } => {
+                let state = self.end_turn(t, false, ran);
+                match stopped {
+                    Some(offset) => Step::Stopped(t, offset),
+                    None => Step::Ran(t, state),
+                }
+            }
+            Turn::Over(step) => step,
         }
     }
 }

@@ -558,6 +558,19 @@ impl<A: Allocator + Clone> Thread<A> {
     /// gave the register it freed to `pc`, not to the locals' `fp`); profile-guided
     /// optimisation of the board build (`-Cprofile-use` with a CoreMark profile taken
     /// on QEMU through the `minicov` runtime) +4.5 %, the locals' `fp` still spilled.
+    /// Measured in stop 34: the outer loop below tests `act` at its head on every pass
+    /// (three M4 instructions a taken branch, call or return: `movs`, `lsls`, `beq`),
+    /// because a `return_call` to a host function enters it with `Act::Return`; resuming
+    /// such a call at its function's final `end` instead, so the loop always begins
+    /// with a dispatch: `br_if` taken 31 → 29, but loads 38 → 41.7 (register copies at
+    /// their join), M4 CoreMark +1.0 %, and x86-64 unmetered +3.6 % (fib) and +4.3 %
+    /// (CoreMark) host instructions. Handlers that tail-call each other through a table
+    /// (wasm3's design), prototyped for the hot opcodes on thumbv7em at opt-level "s":
+    /// LLVM does make the sibling calls (`bx`), but every handler sets up a frame
+    /// (`push {r7, lr}`, `mov r7, sp`, `pop`: the Thumb targets keep frame pointers) and
+    /// loads the table's address (`movw`, `movt`), so `local.get` takes 16 instructions
+    /// and `i32.add` 12, against this loop's 10 and 7; with three arguments (the locals'
+    /// base in the context) no better.
     #[cfg(not(feature = "checked"))]
     #[inline(always)]
     fn execute<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool, const DEBUG: bool>(

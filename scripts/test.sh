@@ -50,6 +50,10 @@ step "the checked engine (no unsafe; a broken validator guarantee traps) with f6
 cargo test -p fireball-wasm -p fireball-spec --features fireball-wasm/checked,fireball-wasm/soft-f64,fireball-wasm/device-dispatch
 FIREBALL_DIFF_SECS=30 cargo test -p fireball-diff --release --features fireball-wasm/checked,fireball-wasm/soft-f64,fireball-wasm/device-dispatch
 
+step "the device's dispatch unchecked (as a Cortex-M runs it: memory 0 through the thread's raw::Bottom): engine tests, spec testsuite, 30 s of differential fuzzing"
+cargo test -p fireball-wasm -p fireball-spec --features fireball-wasm/soft-f64,fireball-wasm/device-dispatch
+FIREBALL_DIFF_SECS=30 cargo test -p fireball-diff --release --features fireball-wasm/soft-f64,fireball-wasm/device-dispatch
+
 step "examples: the checked-in .wasm are what their C sources build to"
 bash scripts/build-examples.sh --check
 

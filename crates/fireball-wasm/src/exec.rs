@@ -23,7 +23,11 @@ use allocator_api2::vec::Vec;
 
 use crate::float;
 use crate::module::{FuncBody, FuncInfo, Module};
-use crate::raw::{LOW_WORD_I32, mem_load, mem_store, side_word, Code, Slot, Stack};
+use crate::raw::{LOW_WORD_I32, side_word, Code, Slot, Stack};
+#[cfg(not(m0_bottom))]
+use crate::raw::{mem_load, mem_store};
+#[cfg(m0_bottom)]
+use crate::raw::Bottom;
 use core::cell::Cell;
 use crate::sidetable::{Entry, Header, HEADER_ENTRIES, WIDE_BYTES};
 use crate::store::{drop_elem, memory_init, table_init, FuncAddr, FuncInst, FuncKind, InstanceData, MemoryInst, Store, TableInst};
@@ -141,6 +145,11 @@ pub struct Thread<A: Allocator + Clone = Global> {
     instructions: u64,
     /// Fuel owed for the entered-but-not-yet-charged run of the invoked function.
     debt: u32,
+    /// Memory 0's bytes of the running instance as the loop last took them
+    /// (`cfg(m0_bottom)`: 32-bit Arm; `refresh_m0!` in `execute_in`); taken again at
+    /// every entry, so stale between runs, and never read outside the loop.
+    #[cfg(m0_bottom)]
+    m0: Bottom,
     /// Breakpoints and the pending step (`debug`).
     #[cfg(feature = "debug")]
     pub(crate) debug: crate::debug::DebugState,
@@ -179,6 +188,8 @@ impl<A: Allocator + Clone> Thread<A> {
             ctx_results: 0,
             host: 0,
             tail_host: false,
+            #[cfg(m0_bottom)]
+            m0: Bottom::EMPTY,
             host_entry: false,
             host_params: 0,
             host_results: 0,
@@ -570,7 +581,12 @@ impl<A: Allocator + Clone> Thread<A> {
     /// (`push {r7, lr}`, `mov r7, sp`, `pop`: the Thumb targets keep frame pointers) and
     /// loads the table's address (`movw`, `movt`), so `local.get` takes 16 instructions
     /// and `i32.add` 12, against this loop's 10 and 7; with three arguments (the locals'
-    /// base in the context) no better.
+    /// base in the context) no better. The metered loop's side-table index kept in the
+    /// thread (`self.stp`) rather than a local, on 32-bit Arm: −1.2 % (13 387 657 →
+    /// 13 230 164; `local.get` and the like one instruction fewer, a taken `br_if` three
+    /// more), landed, then replaced by memory 0 in the thread (`raw::Bottom`, −3.7 %
+    /// from there): with both, 13.08 M, so the index is a local again. (The unmetered
+    /// loop had taken +18 % with the index in the thread.)
     #[cfg(not(feature = "checked"))]
     #[inline(always)]
     fn execute<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool, const DEBUG: bool>(
@@ -628,59 +644,6 @@ impl<A: Allocator + Clone> Thread<A> {
 
         let mut pc: Code;
         let mut stp = self.stp as usize;
-        // The side-table index: in the local above, or on 32-bit Arm in the thread
-        // (`self.stp`, read and written in memory where a branch needs it). On a Cortex-M the local took one of the loop's few
-        // registers (`r9`) for a value only branches use, and the locals' base `fp` was
-        // spilled instead; in the thread, `local.get`, `local.set`, `local.tee` and
-        // `i32.const` take one instruction fewer each and a taken `br_if` three more: M4
-        // CoreMark 13 387 657 → 13 230 164 instructions (−1.2 %), engine flash −88 B. On
-        // x86-64 the unmetered loop took 5 % more host instructions (fib, CoreMark), so
-        // the host keeps the local. Chosen by `cfg`, not by a constant in an `if`: that
-        // moved the host's metered loop's registers (+2 % instructions for the same
-        // code). Feature `device-dispatch` takes the device's path on the host, for tests.
-        #[cfg(not(any(target_arch = "arm", feature = "device-dispatch")))]
-        macro_rules! stp {
-            () => {
-                stp
-            };
-        }
-        #[cfg(not(any(target_arch = "arm", feature = "device-dispatch")))]
-        macro_rules! set_stp {
-            ($v:expr) => {
-                stp = $v
-            };
-        }
-        #[cfg(not(any(target_arch = "arm", feature = "device-dispatch")))]
-        macro_rules! flush_stp {
-            () => {
-                self.stp = stp as u32
-            };
-        }
-        #[cfg(any(target_arch = "arm", feature = "device-dispatch"))]
-        macro_rules! flush_stp {
-            () => {
-                if !METERED {
-                    self.stp = stp as u32;
-                }
-            };
-        }
-        #[cfg(any(target_arch = "arm", feature = "device-dispatch"))]
-        macro_rules! stp {
-            () => {
-                if METERED { self.stp as usize } else { stp }
-            };
-        }
-        #[cfg(any(target_arch = "arm", feature = "device-dispatch"))]
-        macro_rules! set_stp {
-            ($v:expr) => {{
-                let v: usize = $v;
-                if METERED {
-                    self.stp = v as u32;
-                } else {
-                    stp = v;
-                }
-            }};
-        }
         let mut sp = Slot::at(stack, self.sp as usize);
         let mut fp = Slot::at(stack, self.fp as usize);
         let mut cur = self.func;
@@ -699,6 +662,24 @@ impl<A: Allocator + Clone> Thread<A> {
         let mut bodies: &[FuncBody] = &[];
         let mut imported: u32 = 0;
         let mut mem0: usize = usize::MAX;
+        // Memory 0's bytes in the thread (`self.m0`, see `Bottom`) for the loads and
+        // stores on 32-bit Arm (`cfg(m0_bottom)`), taken again on entry (every entry
+        // enters an instance), when the instance changes and after every rare
+        // instruction (`memory.grow` among them): an access then reads the bytes'
+        // pointer and length from the thread instead of looking the memory up in the
+        // store (its index spilled, a bounds check and a multiply by the instance's
+        // size): M4 CoreMark 13 230 164 → 12 738 586 instructions (−3.7 %) metered,
+        // the unmetered loop −7.2 %; engine flash +204 B at "s".
+        #[cfg(m0_bottom)]
+        macro_rules! refresh_m0 {
+            () => {
+                self.m0 = memories.get_mut(mem0).map_or(Bottom::EMPTY, |m| Bottom::of(&mut m.data))
+            };
+        }
+        #[cfg(not(m0_bottom))]
+        macro_rules! refresh_m0 {
+            () => {};
+        }
         // The running function: one past its final `end`, and its result count.
         let mut body_end: Code;
         let mut nresults: usize;
@@ -756,7 +737,7 @@ impl<A: Allocator + Clone> Thread<A> {
         macro_rules! save {
             () => {{
                 self.pc = pc.offset(code) as u32;
-                flush_stp!();
+                self.stp = stp as u32;
                 self.sp = sp.index(base) as u32;
                 self.fp = fp.index(base) as u32;
                 self.func = cur;
@@ -783,6 +764,7 @@ impl<A: Allocator + Clone> Thread<A> {
                 bodies = &m.bodies;
                 imported = m.imported_funcs;
                 mem0 = inst.memories.first().map_or(usize::MAX, |&a| a as usize);
+                refresh_m0!();
             }};
         }
         // Defined function `body` of the running instance: where it starts, and its header.
@@ -922,6 +904,7 @@ impl<A: Allocator + Clone> Thread<A> {
             };
         }
         // Memory `$idx` of the running instance (0 is cached in `mem0`).
+        #[cfg(not(m0_bottom))]
         macro_rules! memory_inst {
             ($at:expr, $idx:expr) => {{
                 let idx = $idx;
@@ -941,6 +924,7 @@ impl<A: Allocator + Clone> Thread<A> {
             };
         }
         // A memarg: alignment (bit 6 flags an explicit memory index), then the offset.
+        #[cfg(not(m0_bottom))]
         macro_rules! memarg {
             () => {{
                 let align = leb!();
@@ -953,10 +937,22 @@ impl<A: Allocator + Clone> Thread<A> {
         macro_rules! store {
             ($op:expr) => {{
                 let at = at!();
+                #[cfg(not(m0_bottom))]
                 let (idx, off) = memarg!();
+                #[cfg(m0_bottom)]
+                let (m, off): (&Bottom, u64) = {
+                    let m = if leb!() & 0x40 == 0 {
+                        &self.m0
+                    } else {
+                        let _ = leb!();
+                        &Bottom::EMPTY
+                    };
+                    (m, leb!() as u64)
+                };
                 let v = pop!();
                 let addr = pop!();
                 let ea = bottom_ea(addr as u32, off);
+                #[cfg(not(m0_bottom))]
                 let mi = memory_inst!(at, idx);
                 let n = match $op {
                     0x36 | 0x38 | 0x3e => 4,
@@ -964,12 +960,21 @@ impl<A: Allocator + Clone> Thread<A> {
                     0x3a | 0x3c => 1,
                     _ => 2,
                 };
+                #[cfg(not(m0_bottom))]
                 if mem_store(&mut mi.data, ea, v, n as usize).is_none() && !tail_store(mi, addr as u32 as u64 + off, v, n) {
                     // Leave the operands where they were, for whoever inspects the trap
                     // (their slots still hold them: re-pushing would keep both values
                     // live, and spilled, on every store).
                     sp = sp.add(2);
                     trap!(TrapCode::MemoryOutOfBounds, memory_trap_at!(at));
+                }
+                // Memory 0 from the thread's `m0`, the rest out of line (as loads).
+                #[cfg(m0_bottom)]
+                if m.store(ea, v, n as usize).is_none() {
+                    if let Err(c) = access_slow(memories, &inst.memories, mem0, code, pc.offset(code), addr as u32, $op, v) {
+                        sp = sp.add(2);
+                        trap!(c, memory_trap_at!(at));
+                    }
                 }
                 then_local_get!();
                 continue;
@@ -1105,25 +1110,25 @@ impl<A: Allocator + Clone> Thread<A> {
                     // if: true enters the then-arm; false jumps like a branch (forward: no fuel test).
                     let at = at!();
                     let c = pop!();
-                    let e = entry!(stp!());
+                    let e = entry!(stp);
                     if c as u32 != 0 {
                         charge!(e.fall);
-                        set_stp!(stp!() + 1);
+                        stp += 1;
                         pc.skip_leb();
                     } else {
                         charge!(e.cost);
                         pc = at.offset_by(e.dpc as isize);
-                        set_stp!((stp!() as isize + e.dstp as isize) as usize);
+                        stp = (stp as isize + e.dstp as isize) as usize;
                     }
                     continue;
                 }
                 0x05 => {
                     // else, reached from the then-arm: over the else-arm (forward).
                     let at = at!();
-                    let e = entry!(stp!());
+                    let e = entry!(stp);
                     charge!(e.cost);
                     pc = at.offset_by(e.dpc as isize);
-                    set_stp!((stp!() as isize + e.dstp as isize) as usize);
+                    stp = (stp as isize + e.dstp as isize) as usize;
                     continue;
                 }
                 0x0b => {
@@ -1132,16 +1137,16 @@ impl<A: Allocator + Clone> Thread<A> {
                     }
                     Act::Return
                 }
-                0x0c => Act::Branch(stp!(), at!()),
+                0x0c => Act::Branch(stp, at!()),
                 0x0d => {
                     if pop!() as u32 != 0 {
-                        Act::Branch(stp!(), at!())
+                        Act::Branch(stp, at!())
                     } else {
                         if METERED {
-                            charge!(entry!(stp!()).fall);
+                            charge!(entry!(stp).fall);
                         }
                         pc.skip_leb();
-                        set_stp!(stp!() + 1);
+                        stp += 1;
                         then_local_get!();
                         continue;
                     }
@@ -1150,7 +1155,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     let at = at!();
                     let n = leb!() as usize;
                     let i = pop!() as u32 as usize;
-                    Act::Branch(stp!() + if i < n { i } else { n }, at)
+                    Act::Branch(stp + if i < n { i } else { n }, at)
                 }
                 0x0f => Act::Return,
                 0x10 | 0x12 => {
@@ -1269,10 +1274,26 @@ impl<A: Allocator + Clone> Thread<A> {
                     // Loads, each width and extension its own case (a table-driven load
                     // measured both larger and slower).
                     let at = at!();
+                    #[cfg(not(m0_bottom))]
                     let (idx, off) = memarg!();
+                    #[cfg(not(m0_bottom))]
                     let mi = memory_inst!(at, idx);
+                    // Memory 0 (a memarg without an index) from the thread's `m0`; any other
+                    // memory, the tail window and out of bounds in one function out of line,
+                    // which reads the memarg again (so the fast path keeps no index live).
+                    #[cfg(m0_bottom)]
+                    let (m, off): (&Bottom, u64) = {
+                        let m = if leb!() & 0x40 == 0 {
+                            &self.m0
+                        } else {
+                            let _ = leb!();
+                            &Bottom::EMPTY
+                        };
+                        (m, leb!() as u64)
+                    };
                     let addr = top!() as u32;
                     let ea = bottom_ea(addr, off);
+                    #[cfg(not(m0_bottom))]
                     macro_rules! ld {
                         ($n:literal, $ext:expr) => {
                             match mem_load(&mi.data, ea, $n) {
@@ -1284,10 +1305,48 @@ impl<A: Allocator + Clone> Thread<A> {
                             }
                         };
                     }
+                    // Memory 0 from the thread's `m0` (see `refresh_m0!`); every miss (other
+                    // memories, the tail window, out of bounds) to one call out of line.
+                    #[cfg(m0_bottom)]
+                    {
+                        let hit = 'slow: {
+                            macro_rules! ld {
+                                ($n:literal, $ext:expr) => {
+                                    match m.load(ea, $n) {
+                                        Some(v) => extend(v, $n, $ext),
+                                        None => break 'slow false,
+                                    }
+                                };
+                            }
+                            let top = sp.sub(1);
+                            match op {
+                                0x28 | 0x2a => top.set_i32(ld!(4, Ext::U32) as u32),
+                                0x29 | 0x2b => top.set(ld!(8, Ext::U64)),
+                                0x2c => top.set_i32(ld!(1, Ext::S32) as u32),
+                                0x2d => top.set_i32(ld!(1, Ext::U32) as u32),
+                                0x2e => top.set_i32(ld!(2, Ext::S32) as u32),
+                                0x2f => top.set_i32(ld!(2, Ext::U32) as u32),
+                                0x30 => top.set(ld!(1, Ext::S64)),
+                                0x31 => top.set(ld!(1, Ext::U32)),
+                                0x32 => top.set(ld!(2, Ext::S64)),
+                                0x33 => top.set(ld!(2, Ext::U32)),
+                                0x34 => top.set(ld!(4, Ext::S64)),
+                                _ => top.set(ld!(4, Ext::U64)),
+                            }
+                            true
+                        };
+                        if !hit {
+                            match access_slow(memories, &inst.memories, mem0, code, pc.offset(code), addr, op, 0) {
+                                Ok(v) => set_top!(v),
+                                Err(c) => trap!(c, memory_trap_at!(at)),
+                            }
+                        }
+                    }
                     // Without `LOW_WORD_I32` (64-bit hosts) the form from before it, one
                     // store of the extended value: the split form below, which gives the
                     // same results there, moved the host's metered loop by +3.6 to +5.4 %
                     // instructions (`scripts/bench-instructions.sh`: fib, CoreMark, SHA-2).
+                    #[cfg(not(m0_bottom))]
                     if !LOW_WORD_I32 {
                         set_top!(match op {
                             0x28 | 0x2a => ld!(4, Ext::U32),
@@ -1304,7 +1363,9 @@ impl<A: Allocator + Clone> Thread<A> {
                         continue;
                     }
                     // A 32-bit value (i32, f32) to the low word only (`LOW_WORD_I32`).
+                    #[cfg(not(m0_bottom))]
                     let top = sp.sub(1);
+                    #[cfg(not(m0_bottom))]
                     match op {
                         0x28 | 0x2a => top.set_i32(ld!(4, Ext::U32) as u32),
                         0x29 | 0x2b => top.set(ld!(8, Ext::U64)),
@@ -1499,6 +1560,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     };
                     let r = cold.op(op);
                     let (csp, cpc) = (cold.sp, cold.pc);
+                    refresh_m0!();
                     sp = Slot::at(stack, csp);
                     pc = Code::at(code, cpc);
                     if let Err(c) = r {
@@ -1529,7 +1591,7 @@ impl<A: Allocator + Clone> Thread<A> {
                                 sp = sp.sub(drop);
                             }
                             pc = site.offset_by($dpc as isize);
-                            set_stp!((idx as isize + $dstp as isize) as usize);
+                            stp = (idx as isize + $dstp as isize) as usize;
                         }};
                     }
                     let w = match side_word(side, idx) {
@@ -1564,7 +1626,7 @@ impl<A: Allocator + Clone> Thread<A> {
                         Some(f) => *f,
                         None => trap!(TrapCode::Internal, 0),
                     };
-                    set_stp!(f.stp as usize);
+                    stp = f.stp as usize;
                     fp = Slot::at(stack, f.fp as usize);
                     cur = f.func;
                     load_func!();
@@ -1615,7 +1677,7 @@ impl<A: Allocator + Clone> Thread<A> {
                         Slot::copy_down(sp.sub(params), fp, params);
                     } else {
                         match frames.get_mut(depth) {
-                            Some(f) => *f = Frame { func: cur, pc: pc.offset(code) as u32, stp: stp!() as u32, fp: fp.index(base) as u32 },
+                            Some(f) => *f = Frame { func: cur, pc: pc.offset(code) as u32, stp: stp as u32, fp: fp.index(base) as u32 },
                             None => trap!(TrapCode::CallStackExhausted, at),
                         }
                         depth += 1;
@@ -1630,7 +1692,7 @@ impl<A: Allocator + Clone> Thread<A> {
                     // Empty operand stack (past the frame's spare slot).
                     sp = locals_end.add(1);
                     pc = Code::at(code, b.code_start as usize);
-                    set_stp!(b.stp_start as usize + HEADER_ENTRIES as usize);
+                    stp = b.stp_start as usize + HEADER_ENTRIES as usize;
                     body_end = pc.add(h.code_len as usize);
                     nresults = h.results as usize;
                     rewatch!(b.code_start as usize, h.code_len as usize);
@@ -1645,7 +1707,7 @@ impl<A: Allocator + Clone> Thread<A> {
         }
         };
         self.pc = trap_at as u32;
-        flush_stp!();
+        self.stp = stp as u32;
         self.sp = sp.index(base) as u32;
         self.fp = fp.index(base) as u32;
         self.func = cur;
@@ -1865,7 +1927,50 @@ fn bottom_ea(addr: u32, off: u64) -> usize {
     }
 }
 
+/// A load or store the thread's copy of memory 0 could not serve (another memory,
+/// the tail window, or out of bounds; `Bottom`): opcode `op` (a store writes `v`),
+/// whose memarg ends at code offset `end` and is read again here, at `addr`. A load's
+/// value, extended as its opcode says; 0 for a store.
+#[cfg(m0_bottom)]
+#[cold]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn access_slow<A: Allocator>(memories: &mut [MemoryInst<A>], mems: &[u32], mem0: usize, code: &[u8], end: usize, addr: u32, op: u8, v: u64) -> Result<u64, TrapCode> {
+    let (n, ext) = match op {
+        0x28 | 0x2a | 0x36 | 0x38 | 0x3e => (4, Ext::U32),
+        0x29 | 0x2b | 0x37 | 0x39 => (8, Ext::U64),
+        0x2c => (1, Ext::S32),
+        0x2d | 0x31 | 0x3a | 0x3c => (1, Ext::U32),
+        0x2e => (2, Ext::S32),
+        0x2f | 0x33 | 0x3b | 0x3d => (2, Ext::U32),
+        0x30 => (1, Ext::S64),
+        0x32 => (2, Ext::S64),
+        0x34 => (4, Ext::S64),
+        _ => (4, Ext::U64),
+    };
+    // The memarg again, with the module reader's LEB decoding (linked anyway, for loading).
+    let mut r = crate::reader::Reader::new(code, memory_op_start(code, end) + 1, end);
+    let align = r.u32().map_err(|_| TrapCode::Internal)?;
+    let idx = if align & 0x40 != 0 { r.u32().map_err(|_| TrapCode::Internal)? } else { 0 };
+    let off = u64::from(r.u32().map_err(|_| TrapCode::Internal)?);
+    let a = if idx == 0 { mem0 } else { mems.get(idx as usize).map_or(usize::MAX, |&a| a as usize) };
+    let mi = memories.get_mut(a).ok_or(TrapCode::Internal)?;
+    let w = mi.window_mut(u64::from(addr) + off, n as u64).ok_or(TrapCode::MemoryOutOfBounds)?;
+    let mut b = v.to_le_bytes();
+    if op >= 0x36 {
+        for (d, x) in w.iter_mut().zip(b) {
+            *d = x;
+        }
+        return Ok(0);
+    }
+    for (d, x) in b.iter_mut().zip(w.iter()) {
+        *d = *x;
+    }
+    Ok(extend(u64::from_le_bytes(b), n, ext))
+}
+
 /// A load from the tail window (the slow path of a load that missed the bottom part).
+#[cfg(not(m0_bottom))]
 #[cold]
 #[inline(never)]
 fn tail_load<A: Allocator>(m: &mut MemoryInst<A>, ea: u64, n: u8) -> Option<u64> {
@@ -1874,6 +1979,7 @@ fn tail_load<A: Allocator>(m: &mut MemoryInst<A>, ea: u64, n: u8) -> Option<u64>
 }
 
 /// A store into the tail window; false if `ea` is out of bounds there too.
+#[cfg(not(m0_bottom))]
 #[cold]
 #[inline(never)]
 fn tail_store<A: Allocator>(m: &mut MemoryInst<A>, ea: u64, v: u64, n: u8) -> bool {

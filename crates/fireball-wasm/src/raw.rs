@@ -99,10 +99,91 @@ pub(crate) fn grow_zeroed<A: allocator_api2::alloc::Allocator>(
     }
 }
 
+/// Memory 0's backed bytes (its `data` vector) as the interpreter loop last took
+/// them: the vector's own pointer and its length, so that a load or store of memory
+/// 0 reads two words of the thread instead of looking the memory up in the store
+/// (`cfg(m0_bottom)`: 32-bit Arm, and the host with feature `device-dispatch`, never
+/// with `checked`; `exec.rs`: `refresh_m0!`, `access_slow`).
+///
+/// Soundness rests on when the loop takes it again (`refresh_m0!`): on entering the
+/// loop, whenever the running instance (so memory 0) changes, and after every rare
+/// instruction (`Cold::op`: `memory.grow`, the only instruction that reallocates or
+/// resizes a memory's `data`, is one of them); and it is read only inside the loop,
+/// which holds the store's `&mut` meanwhile, so nothing else frees, moves or resizes
+/// the vector between a refresh and a use. The pointer is the vector's own
+/// (`Vec::as_mut_ptr` creates no reference), so the loop's other accesses to those
+/// bytes through slices (the slow path, bulk memory) leave it valid.
+#[cfg(m0_bottom)]
+#[derive(Clone, Copy)]
+pub(crate) struct Bottom {
+    p: *mut u8,
+    len: usize,
+}
+
+// SAFETY: a `Bottom` is a cache the interpreter loop re-derives before its first use
+// on every entry (see the type's docs); outside the loop its pointer is never
+// dereferenced, so moving a thread that holds one to another thread moves a plain
+// address.
+#[cfg(m0_bottom)]
+unsafe impl Send for Bottom {}
+// SAFETY: as for `Send`: nothing dereferences the pointer through a shared `&Bottom`
+// outside the loop's exclusive use of the store.
+#[cfg(m0_bottom)]
+unsafe impl Sync for Bottom {}
+
+#[cfg(m0_bottom)]
+impl Bottom {
+    /// No bytes: every access misses.
+    pub(crate) const EMPTY: Bottom = Bottom { p: core::ptr::null_mut(), len: 0 };
+
+    /// Memory `data`'s bytes as they are now.
+    #[inline(always)]
+    pub(crate) fn of<A: allocator_api2::alloc::Allocator>(data: &mut allocator_api2::vec::Vec<u8, A>) -> Bottom {
+        Bottom { p: data.as_mut_ptr(), len: data.len() }
+    }
+
+    /// [`mem_load`] from these bytes; `None` if out of their bounds.
+    #[inline(always)]
+    pub(crate) fn load(self, ea: usize, n: usize) -> Option<u64> {
+        if self.len.checked_sub(ea)? < n {
+            return None;
+        }
+        let mut b = [0u8; 8];
+        // SAFETY: `ea + n <= len` was checked just above, and `p`..`p + len` are the
+        // vector's bytes, alive and unmoved since the loop took them (type docs);
+        // `n <= 8` (a width from a table of 1, 2, 4 and 8), so it fits `b`.
+        unsafe { core::ptr::copy_nonoverlapping(self.p.add(ea), b.as_mut_ptr(), n.min(8)) };
+        Some(u64::from_le_bytes(b))
+    }
+
+    /// [`mem_store`] into these bytes; `None` (nothing written) if out of their bounds.
+    #[inline(always)]
+    pub(crate) fn store(self, ea: usize, v: u64, n: usize) -> Option<()> {
+        if self.len.checked_sub(ea)? < n {
+            return None;
+        }
+        let b = v.to_le_bytes();
+        // SAFETY: as for `load`: `ea + n <= len` checked above, the bytes are the
+        // vector's, alive and unmoved; each arm writes at most `n` bytes (and at most 8)
+        // from the local `b`, so the ranges do not overlap.
+        unsafe {
+            let d = self.p.add(ea);
+            match n {
+                1 => core::ptr::copy_nonoverlapping(b.as_ptr(), d, 1),
+                2 => core::ptr::copy_nonoverlapping(b.as_ptr(), d, 2),
+                4 => core::ptr::copy_nonoverlapping(b.as_ptr(), d, 4),
+                _ => core::ptr::copy_nonoverlapping(b.as_ptr(), d, n.min(8)),
+            }
+        }
+        Some(())
+    }
+}
+
 /// Read `n` (1, 2, 4 or 8) bytes of linear memory at effective address `ea`,
 /// little-endian, zero-extended; `None` if any of them is out of bounds (the
 /// wasm bounds check itself).
 #[inline(always)]
+#[cfg_attr(m0_bottom, allow(dead_code))]
 pub(crate) fn mem_load(m: &[u8], ea: usize, n: usize) -> Option<u64> {
     // In `usize`: one 32-bit compare on a Cortex-M (the caller has ruled out an address
     // past 4 GiB).
@@ -124,6 +205,7 @@ pub(crate) fn mem_load(m: &[u8], ea: usize, n: usize) -> Option<u64> {
 /// Write the low `n` (1, 2, 4 or 8) bytes of `v` at `ea`, little-endian; `None`
 /// (and nothing written) if out of bounds.
 #[inline(always)]
+#[cfg_attr(m0_bottom, allow(dead_code))]
 pub(crate) fn mem_store(m: &mut [u8], ea: usize, v: u64, n: usize) -> Option<()> {
     if m.len().checked_sub(ea)? < n {
         return None;

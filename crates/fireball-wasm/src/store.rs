@@ -173,6 +173,7 @@ impl<A: Allocator> MemoryInst<A> {
     /// `n` bytes at `ea` in the tail window (the slow path of a load or store).
     #[cold]
     #[inline(never)]
+    #[cfg(not(m0_bottom))]
     pub fn tail_mut(&mut self, ea: u64, n: u64) -> Option<&mut [u8]> {
         let off = ea.checked_sub(u64::from(self.tail_start))?;
         self.tail.get_mut(off as usize..(off + n) as usize)

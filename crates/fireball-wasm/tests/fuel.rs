@@ -121,3 +121,54 @@ fn a_slice_ends_even_when_the_back_edge_gives_back() {
         }
     }
 }
+
+/// Loads and stores after `memory.grow`, in the same slice and after a resume, reach
+/// the memory as it is now. (On 32-bit Arm, and on the host with `device-dispatch`, the
+/// loop keeps memory 0's bytes in the thread, `raw::Bottom`, and must take them again
+/// after a grow, which may move them: a store through the old pointer would not show
+/// in the store's memory.)
+#[test]
+fn accesses_after_memory_grow_reach_the_grown_memory() {
+    use fireball_wasm::Extern;
+    let bytes = wat::parse_str(
+        r#"(module (memory (export "mem") 1)
+          (func (export "grow") (param $n i32) (result i32) (local $i i32) (local $sum i32)
+            (block (loop
+              (br_if 1 (i32.ge_u (local.get $i) (local.get $n)))
+              (drop (memory.grow (i32.const 1)))
+              ;; the new page's first word, and a word of page 0, written after the grow
+              (i32.store (i32.mul (i32.add (local.get $i) (i32.const 1)) (i32.const 65536)) (i32.add (local.get $i) (i32.const 7)))
+              (i32.store8 (i32.const 100) (local.get $i))
+              (local.set $sum (i32.add (local.get $sum)
+                (i32.load (i32.mul (i32.add (local.get $i) (i32.const 1)) (i32.const 65536)))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br 0)))
+            (i32.add (local.get $sum) (i32.load8_u (i32.const 100)))))"#,
+    )
+    .expect("wat");
+    let module = Module::new(&bytes).expect("valid");
+    for slice in [1, 5, 40, u64::MAX] {
+        // A limit past `RESERVE_LIMIT` (16 MiB): the memory is not reserved in full when
+        // created, so each grow reallocates its bytes.
+        let mut store = Store::new(HostLimits { max_memory_bytes: 64 << 20, max_table_elems: 0 });
+        let inst = store.instantiate(&module, |_, _, _| None).expect("instantiate");
+        // Allocated after the memory, so that growing it moves its bytes (with the usual
+        // allocators: nothing to grow into in place), which a stale pointer would miss.
+        let fence = vec![0u8; 64];
+        let f = store.export_func(inst, "grow").expect("export");
+        let Some(Extern::Memory(mem)) = store.export(inst, "mem") else { panic!("no memory export") };
+        let mut thread = Thread::new(StackLimits::default()).expect("thread");
+        thread.invoke(&store, f, &[Value::I32(4)]).expect("invoke");
+        while thread.resume(&mut store, slice) == Exit::OutOfFuel {}
+        // 7 + 8 + 9 + 10 from the new pages, and the last byte written to page 0.
+        assert_eq!(thread.results(&store).next().and_then(|v| v.i32()), Some(37), "slice {slice}");
+        let data = store.memory_data(mem).expect("memory");
+        assert_eq!(data.len(), 5 * 65536, "slice {slice}");
+        assert_eq!(data[100], 3, "slice {slice}: page 0 written after the grows");
+        for k in 1..=4usize {
+            let w = u32::from_le_bytes(data[k * 65536..k * 65536 + 4].try_into().expect("4 bytes"));
+            assert_eq!(w, k as u32 + 6, "slice {slice}: page {k}");
+        }
+        drop(fence);
+    }
+}

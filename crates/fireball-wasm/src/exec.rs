@@ -932,6 +932,21 @@ impl<A: Allocator + Clone> Thread<A> {
                 (idx, leb!() as u64)
             }};
         }
+        // A memarg with `cfg(m0_bottom)`: the thread's copy of memory 0 when it names no
+        // other memory (else an empty one, so every access misses and `access_slow`
+        // reads the memarg again), then the offset.
+        #[cfg(m0_bottom)]
+        macro_rules! m0_memarg {
+            () => {{
+                let m: &Bottom = if leb!() & 0x40 == 0 {
+                    &self.m0
+                } else {
+                    let _ = leb!();
+                    &Bottom::EMPTY
+                };
+                (m, leb!() as u64)
+            }};
+        }
         // A store, its width from the opcode `$op` (a constant in `i32.store`'s own arm,
         // where the width folds to 4); the value and then the address popped.
         macro_rules! store {
@@ -940,15 +955,7 @@ impl<A: Allocator + Clone> Thread<A> {
                 #[cfg(not(m0_bottom))]
                 let (idx, off) = memarg!();
                 #[cfg(m0_bottom)]
-                let (m, off): (&Bottom, u64) = {
-                    let m = if leb!() & 0x40 == 0 {
-                        &self.m0
-                    } else {
-                        let _ = leb!();
-                        &Bottom::EMPTY
-                    };
-                    (m, leb!() as u64)
-                };
+                let (m, off) = m0_memarg!();
                 let v = pop!();
                 let addr = pop!();
                 let ea = bottom_ea(addr as u32, off);
@@ -1282,17 +1289,31 @@ impl<A: Allocator + Clone> Thread<A> {
                     // memory, the tail window and out of bounds in one function out of line,
                     // which reads the memarg again (so the fast path keeps no index live).
                     #[cfg(m0_bottom)]
-                    let (m, off): (&Bottom, u64) = {
-                        let m = if leb!() & 0x40 == 0 {
-                            &self.m0
-                        } else {
-                            let _ = leb!();
-                            &Bottom::EMPTY
-                        };
-                        (m, leb!() as u64)
-                    };
+                    let (m, off) = m0_memarg!();
                     let addr = top!() as u32;
                     let ea = bottom_ea(addr, off);
+                    // A 32-bit value (i32, f32) to the low word only (`LOW_WORD_I32`), each
+                    // width and extension its own case; `ld!` reads the memory, one for
+                    // each build below.
+                    macro_rules! low_word_loads {
+                        () => {
+                            let top = sp.sub(1);
+                            match op {
+                                0x28 | 0x2a => top.set_i32(ld!(4, Ext::U32) as u32),
+                                0x29 | 0x2b => top.set(ld!(8, Ext::U64)),
+                                0x2c => top.set_i32(ld!(1, Ext::S32) as u32),
+                                0x2d => top.set_i32(ld!(1, Ext::U32) as u32),
+                                0x2e => top.set_i32(ld!(2, Ext::S32) as u32),
+                                0x2f => top.set_i32(ld!(2, Ext::U32) as u32),
+                                0x30 => top.set(ld!(1, Ext::S64)),
+                                0x31 => top.set(ld!(1, Ext::U32)),
+                                0x32 => top.set(ld!(2, Ext::S64)),
+                                0x33 => top.set(ld!(2, Ext::U32)),
+                                0x34 => top.set(ld!(4, Ext::S64)),
+                                _ => top.set(ld!(4, Ext::U64)),
+                            }
+                        };
+                    }
                     #[cfg(not(m0_bottom))]
                     macro_rules! ld {
                         ($n:literal, $ext:expr) => {
@@ -1318,21 +1339,7 @@ impl<A: Allocator + Clone> Thread<A> {
                                     }
                                 };
                             }
-                            let top = sp.sub(1);
-                            match op {
-                                0x28 | 0x2a => top.set_i32(ld!(4, Ext::U32) as u32),
-                                0x29 | 0x2b => top.set(ld!(8, Ext::U64)),
-                                0x2c => top.set_i32(ld!(1, Ext::S32) as u32),
-                                0x2d => top.set_i32(ld!(1, Ext::U32) as u32),
-                                0x2e => top.set_i32(ld!(2, Ext::S32) as u32),
-                                0x2f => top.set_i32(ld!(2, Ext::U32) as u32),
-                                0x30 => top.set(ld!(1, Ext::S64)),
-                                0x31 => top.set(ld!(1, Ext::U32)),
-                                0x32 => top.set(ld!(2, Ext::S64)),
-                                0x33 => top.set(ld!(2, Ext::U32)),
-                                0x34 => top.set(ld!(4, Ext::S64)),
-                                _ => top.set(ld!(4, Ext::U64)),
-                            }
+                            low_word_loads!();
                             true
                         };
                         if !hit {
@@ -1362,24 +1369,8 @@ impl<A: Allocator + Clone> Thread<A> {
                         });
                         continue;
                     }
-                    // A 32-bit value (i32, f32) to the low word only (`LOW_WORD_I32`).
                     #[cfg(not(m0_bottom))]
-                    let top = sp.sub(1);
-                    #[cfg(not(m0_bottom))]
-                    match op {
-                        0x28 | 0x2a => top.set_i32(ld!(4, Ext::U32) as u32),
-                        0x29 | 0x2b => top.set(ld!(8, Ext::U64)),
-                        0x2c => top.set_i32(ld!(1, Ext::S32) as u32),
-                        0x2d => top.set_i32(ld!(1, Ext::U32) as u32),
-                        0x2e => top.set_i32(ld!(2, Ext::S32) as u32),
-                        0x2f => top.set_i32(ld!(2, Ext::U32) as u32),
-                        0x30 => top.set(ld!(1, Ext::S64)),
-                        0x31 => top.set(ld!(1, Ext::U32)),
-                        0x32 => top.set(ld!(2, Ext::S64)),
-                        0x33 => top.set(ld!(2, Ext::U32)),
-                        0x34 => top.set(ld!(4, Ext::S64)),
-                        _ => top.set(ld!(4, Ext::U64)),
-                    }
+                    low_word_loads!();
                     continue;
                 }
                 // i32.store, the most frequent store, in an arm of its own on a Cortex-M:

@@ -167,6 +167,24 @@ impl List {
         Some(t)
     }
 
+    /// `push(t)` then `pop()`, in one step: the head, `t` itself when the list is
+    /// empty. With one task queued (a switch between two tasks) no link is read or
+    /// written: `t` is all that is left.
+    #[inline]
+    pub fn push_pop(&mut self, links: &mut [Link], t: TaskId) -> Option<TaskId> {
+        let h = self.head;
+        if h == self.tail {
+            if h == NIL {
+                return Some(t);
+            }
+            self.head = t;
+            self.tail = t;
+            return Some(h);
+        }
+        self.push(links, t);
+        self.pop(links)
+    }
+
     /// The task after `cur` (`NIL` after the tail).
     fn after(&self, links: &[Link], cur: TaskId) -> TaskId {
         if cur == self.tail {
@@ -473,6 +491,32 @@ mod tests {
 
     fn setup(caps: &[usize]) -> (Channels<Global>, StdVec<Link>) {
         (Channels::new_in(caps, Global).expect("alloc"), std::vec![Link::default(); 8])
+    }
+
+    /// What `pop` yields until the list is empty.
+    fn drain(l: &mut List, links: &[Link]) -> StdVec<TaskId> {
+        core::iter::from_fn(|| l.pop(links)).collect()
+    }
+
+    #[test]
+    fn push_pop_is_push_then_pop() {
+        // Every queue of up to four tasks (the one pushed never queued), both ways.
+        for len in 0..=4u8 {
+            let mut one = List::default();
+            let mut links = std::vec![Link::default(); 8];
+            for t in 0..len {
+                one.push(&mut links, t);
+            }
+            let mut two = one;
+            let mut links2 = links.clone();
+            let t = 7;
+            let a = one.push_pop(&mut links, t);
+            two.push(&mut links2, t);
+            let b = two.pop(&links2);
+            assert_eq!(a, b, "queue of {len}");
+            assert_eq!(a, Some(if len == 0 { t } else { 0 }));
+            assert_eq!(drain(&mut one, &links), drain(&mut two, &links2), "queue of {len}");
+        }
     }
 
     #[test]

@@ -381,10 +381,21 @@ impl<A: Allocator + Clone> Core<A> {
     /// Inlined into both ends of `step`: 116 B of flash for 7 to 15 instructions per switch.
     #[inline(always)]
     fn end_turn(&mut self, t: TaskId, done: bool, ran: u64) -> TaskState {
+        let (state, queue) = self.close_turn(t, done, ran);
+        if queue {
+            let Core { links, ready, .. } = self;
+            ready.push(links, t);
+        }
+        state
+    }
+
+    /// [`Core::end_turn`] but for the queueing: its state, and whether it goes to the
+    /// back of the ready queue (the caller queues it).
+    #[inline(always)]
+    fn close_turn(&mut self, t: TaskId, done: bool, ran: u64) -> (TaskState, bool) {
         self.now = self.now.wrapping_add(ran as u32);
         let now = self.now;
-        let Core { records, links, ready, .. } = self;
-        let Some(r) = records.get_mut(t as usize) else { return TaskState::Free };
+        let Some(r) = self.records.get_mut(t as usize) else { return (TaskState::Free, false) };
         r.stats.counters.instructions = r.stats.counters.instructions.wrapping_add(ran);
         if done {
             r.state = TaskState::Done;
@@ -392,9 +403,9 @@ impl<A: Allocator + Clone> Core<A> {
             r.state = TaskState::Ready;
             r.ready_since = now;
             r.stats.counters.yields += 1;
-            ready.push(links, t);
+            return (TaskState::Ready, true);
         }
-        r.state
+        (r.state, false)
     }
 }
 
@@ -935,19 +946,15 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
             return 0;
         }
         let Some(mut t) = lock(self.k.core).and_then(|mut c| c.pick()) else { return 0 };
-        let mut n = 0;
+        let mut left = max_steps;
         loop {
             let turn = self.turn(t, &mut cx);
-            n += 1;
+            left -= 1;
             // Borrowed already (see `lock`): the turn cannot end; `step` would be idle next.
-            let Some(mut core) = lock(self.k.core) else { return n };
-            core.finish(t, turn);
-            if n == max_steps {
-                return n;
-            }
-            match core.pick() {
+            let Some(mut core) = lock(self.k.core) else { return max_steps - left };
+            match core.finish_pick(t, turn, left == 0) {
                 Some(next) => t = next,
-                None => return n,
+                None => return max_steps - left,
             }
         }
     }
@@ -1015,15 +1022,45 @@ impl<A: Allocator + Clone> Core<A> {
     /// Take the next ready task and make it Running (O(1)).
     #[inline(always)]
     fn pick(&mut self) -> Option<TaskId> {
-        let now = self.now;
-        let Core { ready, links, records, current, .. } = self;
+        let Core { ready, links, .. } = self;
         let t = ready.pop(links)?;
-        let r = records.get_mut(t as usize)?;
+        self.start(t)
+    }
+
+    /// Make `t`, just taken off the ready queue, the Running task.
+    #[inline(always)]
+    fn start(&mut self, t: TaskId) -> Option<TaskId> {
+        let now = self.now;
+        let r = self.records.get_mut(t as usize)?;
         r.state = TaskState::Running;
         r.stats.worst_wait = r.stats.worst_wait.max(now.wrapping_sub(r.ready_since));
         r.stats.counters.switches += 1;
-        *current = t;
+        self.current = t;
         Some(t)
+    }
+
+    /// [`Core::finish`] then [`Core::pick`], the result of the step aside (`Kernel::run`):
+    /// a task still running goes to the back of the queue and the head comes off in one
+    /// step ([`List::push_pop`]), which with one other task ready touches no link.
+    #[inline(always)]
+    fn finish_pick(&mut self, t: TaskId, turn: Turn, last: bool) -> Option<TaskId> {
+        let queue = match turn {
+            Turn::Native { done } => {
+                self.now = self.now.wrapping_add(1);
+                self.close_turn(t, done, 0).1
+            }
+            Turn::Wasm { ran, .. } => self.close_turn(t, false, ran).1,
+            Turn::Over(_) => false,
+        };
+        let Core { ready, links, .. } = self;
+        if last {
+            if queue {
+                ready.push(links, t);
+            }
+            return None;
+        }
+        let next = if queue { ready.push_pop(links, t) } else { ready.pop(links) }?;
+        self.start(next)
     }
 
     /// End task `t`'s turn: the step's result.

@@ -113,6 +113,53 @@ fn wasm_and_native_ping_pong() {
     assert_eq!(k.totals().chan_ops, 42);
 }
 
+/// Native tasks that yield take turns in spawn order, with one, two or three of them
+/// (the switch takes the next task and queues the yielding one in one step), and a
+/// run that stops at its step count leaves the last task ready for the next run.
+#[test]
+fn yielding_tasks_take_turns_in_order_across_runs() {
+    for tasks in 1..=3u8 {
+        let core = RefCell::new(Core::new_in(&cfg(), Global).expect("core"));
+        let ctx = Ctx::new(&core);
+        let order = RefCell::new(Vec::new());
+        let task = |id: u8| {
+            let (ctx, order) = (&ctx, &order);
+            async move {
+                for _ in 0..4 {
+                    order.borrow_mut().push(id);
+                    ctx.yield_now().await;
+                }
+            }
+        };
+        let mut a = pin!(task(0));
+        let mut b = pin!(task(1));
+        let mut c = pin!(task(2));
+        let mut k: K<'_> = Kernel::new_in(&core, &cfg(), Global).expect("kernel");
+        let mut ids = vec![k.spawn_native(a.as_mut()).expect("a")];
+        if tasks > 1 {
+            ids.push(k.spawn_native(b.as_mut()).expect("b"));
+        }
+        if tasks > 2 {
+            ids.push(k.spawn_native(c.as_mut()).expect("c"));
+        }
+        // Runs of 1, 2, 3 ... steps until every task is done (4 yields and the return each).
+        let mut steps = 0;
+        for n in 1.. {
+            let ran = k.run(n);
+            steps += ran;
+            if ran < n {
+                break;
+            }
+            assert!(ids.iter().all(|&t| matches!(k.state(t), TaskState::Ready | TaskState::Done)));
+        }
+        assert_eq!(steps, 5 * tasks as usize, "{tasks} tasks");
+        let want: Vec<u8> = (0..4).flat_map(|_| 0..tasks).collect();
+        assert_eq!(*order.borrow(), want, "{tasks} tasks");
+        assert!(ids.iter().all(|&t| k.state(t) == TaskState::Done));
+        assert!(ids.iter().all(|&t| k.stats(t).counters.switches == 5));
+    }
+}
+
 /// Guest: five `co_yield`s, then returns.
 const YIELD5: &str = r#"(module
   (import "env" "co_yield" (func $y))

@@ -376,21 +376,9 @@ impl<A: Allocator + Clone> Core<A> {
 
     /// Task `t`'s turn is over (`done`: its body returned), after `ran` wasm
     /// instructions not counted yet (the clock's and the task's; one look-up of its
-    /// record for both). Still running means its slice was spent or it yielded: to
-    /// the back of the ready queue. Its state now.
-    /// Inlined into both ends of `step`: 116 B of flash for 7 to 15 instructions per switch.
-    #[inline(always)]
-    fn end_turn(&mut self, t: TaskId, done: bool, ran: u64) -> TaskState {
-        let (state, queue) = self.close_turn(t, done, ran);
-        if queue {
-            let Core { links, ready, .. } = self;
-            ready.push(links, t);
-        }
-        state
-    }
-
-    /// [`Core::end_turn`] but for the queueing: its state, and whether it goes to the
-    /// back of the ready queue (the caller queues it).
+    /// record for both). Still running means its slice was spent or it yielded: it
+    /// goes to the back of the ready queue, which the caller does (`Core::finish`, or
+    /// `List::push_pop` in `Core::finish_pick`). Its state now, and whether to queue it.
     #[inline(always)]
     fn close_turn(&mut self, t: TaskId, done: bool, ran: u64) -> (TaskState, bool) {
         self.now = self.now.wrapping_add(ran as u32);
@@ -1039,19 +1027,13 @@ impl<A: Allocator + Clone> Core<A> {
         Some(t)
     }
 
-    /// [`Core::finish`] then [`Core::pick`], the result of the step aside (`Kernel::run`):
-    /// a task still running goes to the back of the queue and the head comes off in one
-    /// step ([`List::push_pop`]), which with one other task ready touches no link.
+    /// [`Core::finish`] then [`Core::pick`], the result of the step aside (`Kernel::run`),
+    /// or only the finish when this is the `last` step: a task still running goes to the
+    /// back of the queue and the head comes off in one step ([`List::push_pop`]), which
+    /// with one other task ready touches no link.
     #[inline(always)]
     fn finish_pick(&mut self, t: TaskId, turn: Turn, last: bool) -> Option<TaskId> {
-        let queue = match turn {
-            Turn::Native { done } => {
-                self.now = self.now.wrapping_add(1);
-                self.close_turn(t, done, 0).1
-            }
-            Turn::Wasm { ran, .. } => self.close_turn(t, false, ran).1,
-            Turn::Over(_) => false,
-        };
+        let (_, queue) = self.end(t, turn);
         let Core { ready, links, .. } = self;
         if last {
             if queue {
@@ -1066,20 +1048,34 @@ impl<A: Allocator + Clone> Core<A> {
     /// End task `t`'s turn: the step's result.
     #[inline(always)]
     fn finish(&mut self, t: TaskId, turn: Turn) -> Step {
+        let (step, queue) = self.end(t, turn);
+        if queue {
+            let Core { ready, links, .. } = self;
+            ready.push(links, t);
+        }
+        step
+    }
+
+    /// End task `t`'s turn but for the queueing: the step's result, and whether `t`
+    /// goes to the back of the ready queue (the caller queues it).
+    #[inline(always)]
+    fn end(&mut self, t: TaskId, turn: Turn) -> (Step, bool) {
         match turn {
             Turn::Native { done } => {
                 // A native poll advances the clock by one.
                 self.now = self.now.wrapping_add(1);
-                Step::Ran(t, self.end_turn(t, done, 0))
+                let (state, queue) = self.close_turn(t, done, 0);
+                (Step::Ran(t, state), queue)
             }
             Turn::Wasm { ran, stopped } => {
-                let state = self.end_turn(t, false, ran);
-                match stopped {
+                let (state, queue) = self.close_turn(t, false, ran);
+                let step = match stopped {
                     Some(offset) => Step::Stopped(t, offset),
                     None => Step::Ran(t, state),
-                }
+                };
+                (step, queue)
             }
-            Turn::Over(step) => step,
+            Turn::Over(step) => (step, false),
         }
     }
 }

@@ -201,6 +201,43 @@ fn totals_keep_the_counts_of_unloaded_tasks_and_reused_slots() {
     assert_eq!(k.instructions(), after.instructions);
 }
 
+/// Guest: three sends into channel 2 (4 slots: each answered at once, the slice goes
+/// on), then a `co_yield`, then one more send: 4 × 3 + 1 instructions and the final
+/// `end`, 14.
+const SEND3: &str = r#"(module
+  (import "env" "ch_send" (func $send (param i32 i32)))
+  (import "env" "co_yield" (func $y))
+  (func (export "main")
+    (call $send (i32.const 2) (i32.const 7))
+    (call $send (i32.const 2) (i32.const 8))
+    (call $send (i32.const 2) (i32.const 9))
+    (call $y)
+    (call $send (i32.const 2) (i32.const 10))))"#;
+
+#[test]
+fn calls_served_within_a_slice_are_counted_exactly_once() {
+    for run in [false, true] {
+        let core = RefCell::new(Core::new_in(&cfg(), Global).expect("core"));
+        let mut k: K<'_> = Kernel::new_in(&core, &cfg(), Global).expect("kernel");
+        let t = spawn(&mut k, module(SEND3));
+        // The first slice serves three sends and ends at the yield: 3 × 3 + 1 instructions
+        // ran, and fuel is charged a straight-line run ahead (ARCHITECTURE.md, "Fuel").
+        assert_eq!(k.step(), Step::Ran(t, TaskState::Ready));
+        let first = k.stats(t).counters.instructions;
+        assert!((10..=14).contains(&first), "{first}");
+        assert_eq!(k.instructions(), first);
+        if run {
+            k.run(10);
+        } else {
+            while k.step() != Step::Idle {}
+        }
+        let c = k.stats(t).counters;
+        assert_eq!(k.state(t), TaskState::Done);
+        assert_eq!((c.instructions, c.switches, c.yields, c.chan_ops), (14, 2, 1, 4), "run: {run}");
+        assert_eq!(k.instructions(), 14);
+    }
+}
+
 /// Guest: ch_recv(0, &v); ch_send(1, v * 10 + id) where id is the start argument baked in below.
 fn waiter(id: u32) -> String {
     format!(

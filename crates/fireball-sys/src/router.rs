@@ -1523,7 +1523,6 @@ impl<S, const N: usize> Names for Router<'_, '_, S, N> {
     }
 }
 
-
 fn le32(b: &[u8]) -> u32 {
     let mut w = [0u8; 4];
     if let Some(src) = b.get(..4) {

@@ -1877,7 +1877,6 @@ fn float_round(op: u8, a: u64) -> u64 {
     float::round(a, wide, mode)
 }
 
-
 /// Whether a load's or store's trap finds the instruction's start from the end of its
 /// memarg (`memory_op_start`) rather than from a copy of `pc` the arm keeps: on a
 /// Cortex-M (32-bit Arm) that copy is two register moves in every load and store
@@ -2050,7 +2049,6 @@ fn fuse_i32_const(op: u8, a: u32, c: u32) -> Option<u32> {
         _ => return None,
     })
 }
-
 
 /// The rare instructions (tables, bulk memory, `memory.size`/`grow`, `ref.func`),
 /// executed out of the interpreter loop on the operand stack `stack[..sp]`.

@@ -249,7 +249,6 @@ pub struct Store<'m, A: Allocator + Clone = Global, M: Allocator + Clone = A> {
     pub(crate) data_dropped: Vec<bool, A>,
 }
 
-
 impl<'m> Store<'m, Global> {
     /// An empty store on the global allocator.
     pub fn new(limits: HostLimits) -> Self {

@@ -175,11 +175,6 @@ pub const PORTS: usize = 8;
 /// A port with no channel behind it: operations on it are refused.
 pub const NO_CHANNEL: u8 = 0xff;
 
-/// The longest slice, 2^31 - 1 instructions (21 s at 100 MHz; a `cpu_mhz` past
-/// 7 THz would ask for more): what one `resume` runs, a slice and at most one
-/// straight-line run past it, then fits 32 bits, as `Sched::run_wasm` counts it.
-pub const MAX_SLICE: u64 = (1 << 31) - 1;
-
 /// Import ids at or above this are the subsystems' ([`Syscalls`]).
 const SYS_BASE: u32 = 0x100;
 
@@ -591,8 +586,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
                 return Err(OutOfMemory);
             }
         }
-        let slice = fireball_wasm::yield_interval(cfg.cpu_mhz).min(MAX_SLICE);
-        let k = Sched { core, slice, sys: None, stopped: None };
+        let k = Sched { core, slice: fireball_wasm::yield_interval(cfg.cpu_mhz), sys: None, stopped: None };
         Ok(Kernel { bodies, k })
     }
 
@@ -618,7 +612,7 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
         }
     }
 
-    /// Instructions per slice (the automatic-yield interval, at most [`MAX_SLICE`]).
+    /// Instructions per slice (the automatic-yield interval).
     pub fn slice(&self) -> u64 {
         self.k.slice
     }
@@ -1183,65 +1177,26 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
                 return 0;
             }
         }
-        // Two exits end a slice with nothing to serve, the automatic yield and `co_yield`:
-        // those here; every other (a kernel call to serve, the end, a trap, a breakpoint)
-        // in `run_wasm_rest`, out of line, so the switch's path keeps no pointer or count
-        // only those need. (What one `resume` runs fits 32 bits, see `MAX_SLICE`: the
-        // count's low word, one register across the call.)
-        let from = w.thread.instructions() as u32;
-        let exit = w.thread.resume(&mut w.store, self.slice);
-        let ran = (w.thread.instructions() as u32).wrapping_sub(from) as u64;
-        match exit {
-            Exit::OutOfFuel => {}
-            Exit::HostCall { id, .. } if id == Import::Yield as u32 => self.answer_yield(t, w),
-            exit => return self.run_wasm_rest(t, w, exit, ran),
-        }
-        ran
-    }
-
-    /// `co_yield`: the switch itself (no arguments, no result), answered at once.
-    #[inline(always)]
-    fn answer_yield<P: Allocator + Clone + Policy, M: Allocator + Clone>(&mut self, t: TaskId, w: &mut WasmTask<'_, P, M>) {
-        if w.thread.host_return_void().is_err() {
-            self.terminate(t, Some(w), Fault::BadImport);
-        }
-    }
-
-    /// The rest of [`Sched::run_wasm`]'s slice after an exit other than the automatic
-    /// yield or `co_yield`: serve kernel calls and resume while they leave the slice
-    /// fuel, end the task, stop at a breakpoint. `first` is the exit of a `resume` that
-    /// ran `ran` instructions; returns what the slice ran that is not counted yet.
-    #[inline(never)]
-    fn run_wasm_rest<P: Allocator + Clone + Policy, M: Allocator + Clone>(&mut self, t: TaskId, w: &mut WasmTask<'_, P, M>, first: Exit, ran: u64) -> u64 {
-        let mut exit = first;
-        let mut from = w.thread.instructions().wrapping_sub(ran);
+        let mut fuel = self.slice;
+        let mut from = w.thread.instructions();
         loop {
-            match exit {
-                Exit::Done => {
-                    with(self.core, |c| c.set_state(t, TaskState::Done));
-                    break;
-                }
-                Exit::Trap(trap) => {
-                    self.terminate(t, Some(w), Fault::Trap(trap.code));
-                    break;
-                }
+            match w.thread.resume(&mut w.store, fuel) {
                 Exit::OutOfFuel => break,
-                Exit::Breakpoint { offset } => {
-                    self.stopped = Some(offset);
-                    break;
-                }
                 Exit::HostCall { id, .. } => {
                     if id == Import::Yield as u32 {
-                        self.answer_yield(t, w);
+                        // The switch itself (no arguments, no result): answered at once.
+                        if w.thread.host_return_void().is_err() {
+                            self.terminate(t, Some(w), Fault::BadImport);
+                        }
                         break;
                     }
-                    // (What `resume` left of the budget: the slice less what ran, at least 0.)
-                    let fuel = w.thread.fuel_left();
+                    // (What `resume` left of the budget: `fuel` less what ran, at least 0.)
+                    fuel = w.thread.fuel_left();
                     let now = w.thread.instructions();
                     with(self.core, |c| c.account(t, now.wrapping_sub(from)));
                     from = now;
                     match self.serve(t, w, id) {
-                        Served::Continue if fuel > 0 => exit = w.thread.resume(&mut w.store, fuel),
+                        Served::Continue if fuel > 0 => continue,
                         Served::Continue | Served::Yield | Served::Parked => break,
                         Served::Fault => {
                             self.terminate(t, Some(w), Fault::BadImport);
@@ -1249,9 +1204,26 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
                         }
                     }
                 }
+                exit => {
+                    self.slice_ended(t, w, exit);
+                    break;
+                }
             }
         }
         w.thread.instructions().wrapping_sub(from)
+    }
+
+    /// A slice that ended other than by the automatic yield or a host call: the task's
+    /// end, a trap, a breakpoint (out of line: the switch's path keeps nothing for them).
+    #[inline(never)]
+    #[cold]
+    fn slice_ended<P: Allocator + Clone + Policy, M: Allocator + Clone>(&mut self, t: TaskId, w: &mut WasmTask<'_, P, M>, exit: Exit) {
+        match exit {
+            Exit::Done => with(self.core, |c| c.set_state(t, TaskState::Done)),
+            Exit::Trap(trap) => self.terminate(t, Some(w), Fault::Trap(trap.code)),
+            Exit::Breakpoint { offset } => self.stopped = Some(offset),
+            Exit::OutOfFuel | Exit::HostCall { .. } => {}
+        }
     }
 
     /// Serve a kernel import: answered (the thread may go on), parked, or a fault.

@@ -24,6 +24,7 @@ use fireball_wasm::{HostLimits, Module, StackLimits};
 
 static YIELD: &[u8] = include_bytes!("../../guest/yield.wasm");
 static BUSY: &[u8] = include_bytes!("../../guest/busy.wasm");
+static PING: &[u8] = include_bytes!("../../guest/ping.wasm");
 
 
 const N: u32 = 2000;
@@ -157,6 +158,45 @@ fn main() -> ! {
             k.run(N as usize);
         });
         report(what, insns, spec, issue);
+    }
+
+    // Wasm -> native -> wasm over two rendezvous channels: the guest's `ch_send` on port
+    // 0 hands its value to the native task waiting there, its `ch_recv` on port 1 parks
+    // it until the answer comes; the kernel serves both calls and switches twice.
+    {
+        let rendezvous = KernelConfig { channels: &[0, 0], ..CFG };
+        let Ok(ping) = Module::new(PING) else { exit(false) };
+        let core = match Core::new_in(&rendezvous, Global) {
+            Ok(c) => RefCell::new(c),
+            Err(_) => exit(false),
+        };
+        let ctx = Ctx::new(&core);
+        let mut pong = pin!(async {
+            loop {
+                let v = ctx.recv(0).await.unwrap_or(0);
+                let _ = ctx.send(1, v).await;
+            }
+        });
+        let mut k: Kernel<'_, '_, Global, Global, Global> = match Kernel::new_in(&core, &rendezvous, Global) {
+            Ok(k) => k,
+            Err(_) => exit(false),
+        };
+        // The guest declares a 64 KiB page; 1 KiB of it backed is all `ch_recv` writes to.
+        let small = HostLimits { max_memory_bytes: 1024, max_table_elems: 0 };
+        if k.spawn_wasm(&ping, "main", Global, small, stack).is_err() || k.spawn_native(pong.as_mut()).is_err() {
+            exit(false);
+        }
+        // Warm up (the first turns spawn nothing, but the first rendezvous finds no waiter).
+        k.run(8);
+        let before = k.stats(0).counters.chan_ops;
+        let rt = measure(syst, N, || {
+            k.run(2 * N as usize);
+        });
+        // Each round trip is two operations of the guest's.
+        if k.stats(0).counters.chan_ops - before != 2 * N {
+            exit(false);
+        }
+        report("wasm -> native -> wasm round trip (2 rendezvous)", rt, None, None);
     }
 
     // Allocation of 8 bytes from a partition (talc, 32 free lists) and its release.

@@ -26,7 +26,6 @@ static YIELD: &[u8] = include_bytes!("../../guest/yield.wasm");
 static BUSY: &[u8] = include_bytes!("../../guest/busy.wasm");
 static PING: &[u8] = include_bytes!("../../guest/ping.wasm");
 
-
 const N: u32 = 2000;
 
 /// Instructions per SysTick tick under `-icount shift=0`: SYSCLK is 25 MHz on
@@ -186,7 +185,7 @@ fn main() -> ! {
         if k.spawn_wasm(&ping, "main", Global, small, stack).is_err() || k.spawn_native(pong.as_mut()).is_err() {
             exit(false);
         }
-        // Warm up (the first turns spawn nothing, but the first rendezvous finds no waiter).
+        // A few turns first: in the very first ones the guest's send finds nobody waiting yet.
         k.run(8);
         let before = k.stats(0).counters.chan_ops;
         let rt = measure(syst, N, || {

@@ -1167,23 +1167,24 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
     /// path (a `co_yield` or a slice's end never parks).
     #[inline(never)]
     fn collect<P: Allocator + Clone + Policy, M: Allocator + Clone>(&mut self, t: TaskId, w: &mut WasmTask<'_, P, M>, import: Import) -> bool {
-        let (inbox, msg) = with(self.core, |c| (c.take_inbox(t), c.links.get(t as usize).map_or(Tagged::default(), Link::tagged)));
+        // One borrow of the core: the completion, its message, and the operation counted
+        // when it completed the call the task is parked in.
+        let (inbox, msg) = with(self.core, |c| {
+            let inbox = c.take_inbox(t);
+            if matches!((import, inbox), (Import::ChSend | Import::BufSend, Inbox::Sent) | (Import::ChRecv | Import::BufRecv, Inbox::Received)) {
+                c.count_op(t);
+            }
+            (inbox, c.links.get(t as usize).map_or(Tagged::default(), Link::tagged))
+        });
         let served = match (import, inbox) {
             (_, Inbox::Empty) => {
                 w.parked = Some(import);
                 with(self.core, |c| c.set_state(t, TaskState::Blocked));
                 return false;
             }
-            (Import::ChSend, Inbox::Sent) => {
-                with(self.core, |c| c.count_op(t));
-                reply(w, None)
-            }
-            (Import::BufSend, Inbox::Sent) => {
-                with(self.core, |c| c.count_op(t));
-                reply(w, Some(0))
-            }
+            (Import::ChSend, Inbox::Sent) => reply(w, None),
+            (Import::BufSend, Inbox::Sent) => reply(w, Some(0)),
             (Import::ChRecv | Import::BufRecv, Inbox::Received) => {
-                with(self.core, |c| c.count_op(t));
                 // The destination pointer is still the host call's second argument.
                 let ptr = w.thread.host_args_raw().get(1).map_or(0, |&v| v as u32 as i32);
                 self.receive(t, w, import, msg, ptr)
@@ -1266,11 +1267,11 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
 
     /// Serve a kernel import: answered (the thread may go on), parked, or a fault.
     fn serve<P: Allocator + Clone + Policy, M: Allocator + Clone>(&mut self, t: TaskId, w: &mut WasmTask<'_, P, M>, id: u32) -> Served {
-        // Every kernel import takes and returns i32s: read the raw slots.
-        let mut a = [0i32; 3];
-        for (slot, &v) in a.iter_mut().zip(w.thread.host_args_raw()) {
-            *slot = v as u32 as i32;
-        }
+        // Every kernel import takes and returns i32s: read the raw slots (three at most;
+        // one the call does not have reads as 0).
+        let args = w.thread.host_args_raw();
+        let arg = |i: usize| args.get(i).map_or(0, |&v| v as u32 as i32);
+        let a = [arg(0), arg(1), arg(2)];
         if id >= SYS_BASE {
             return self.syscall(t, w, id - SYS_BASE);
         }

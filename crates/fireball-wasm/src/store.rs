@@ -179,8 +179,12 @@ impl<A: Allocator> MemoryInst<A> {
         self.tail.get_mut(off as usize..(off + n) as usize)
     }
 
-    /// `memory.grow`: the old size in pages, or -1 (always -1 for a memory backed only in part).
+    /// `memory.grow`: the old size in pages, or -1 (always -1 for a memory backed only in
+    /// part, but for a growth by 0 pages, which asks for no memory: the size).
     pub fn grow(&mut self, delta: u64) -> i64 {
+        if delta == 0 {
+            return self.pages as i64;
+        }
         if !self.tail.is_empty() {
             return self.refuse();
         }

@@ -139,4 +139,32 @@ fn refused_grows_are_counted() {
     assert_eq!((call(&mut store, 1), store.memory_refused_grows(m)), (Some(Value::I32(-1)), 1));
     // Past the module's own maximum (3 pages): -1, not counted.
     assert_eq!((call(&mut store, 5), store.memory_refused_grows(m)), (Some(Value::I32(-1)), 1));
+    // A growth by 0 pages asks for nothing: the size, refused or not before.
+    assert_eq!((call(&mut store, 0), store.memory_refused_grows(m)), (Some(Value::I32(2)), 1));
+}
+
+/// A memory the embedder backs only in part (the device has less than the module
+/// declares) refuses every growth, counted, but a growth by 0 pages: that is the
+/// spec's way to ask the size, and answers it (it once returned -1 and was counted
+/// as a refusal, which the CLI reported as a shortage of RAM).
+#[test]
+fn a_memory_backed_in_part_answers_a_growth_by_nothing() {
+    let wat = r#"(module (memory (export "m") 2)
+      (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
+    let bytes = wat::parse_str(wat).expect("wat");
+    let module = Module::new(&bytes).expect("module");
+    let mut store = Store::new(HostLimits { max_memory_bytes: 3 << 15, max_table_elems: 0 });
+    let inst = store.instantiate(&module, |_, _, _| None).expect("instantiate");
+    let m = store.instance_memory(inst, 0).expect("memory");
+    assert!(store.memory_data(m).is_some_and(|d| d.len() < 2 << 16), "backed only in part");
+    let grow = store.export_func(inst, "grow").expect("grow");
+    let mut thread = Thread::new(StackLimits { value_slots: 64, frames: 8 }).expect("thread");
+    let mut call = |store: &mut Store<'_>, n: i32| {
+        thread.invoke(store, grow, &[Value::I32(n)]).expect("invoke");
+        assert_eq!(thread.run(store), Exit::Done);
+        thread.results(store).next()
+    };
+    assert_eq!((call(&mut store, 0), store.memory_refused_grows(m)), (Some(Value::I32(2)), 0));
+    assert_eq!((call(&mut store, 1), store.memory_refused_grows(m)), (Some(Value::I32(-1)), 1));
+    assert_eq!((call(&mut store, 0), store.memory_refused_grows(m)), (Some(Value::I32(2)), 1));
 }

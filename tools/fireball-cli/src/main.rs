@@ -45,6 +45,10 @@ enum Cmd {
         /// `run --env` gives it: the trial run then runs the program as `run` will.
         #[arg(long = "env", value_name = "KEY=VALUE")]
         env: Vec<String>,
+        /// With --ram: a file the app reads as its console input, as `run … < FILE`
+        /// gives it: a program whose memory grows with its input is tried with it.
+        #[arg(long, value_name = "FILE")]
+        stdin: Option<String>,
         /// With --ram: the app's command-line arguments, as `run` takes them (`--`
         /// before any that starts with `-`).
         #[arg(allow_negative_numbers = true)]
@@ -160,7 +164,9 @@ fn main() -> ExitCode {
             Ok(status) => ExitCode::from(status),
             Err(e) => report(Err(e)),
         },
-        Cmd::Inspect { module, ram, service, task_stack, env, args } => report(inspect(&module, ram.as_deref(), service, task_stack.as_deref(), &args, &env)),
+        Cmd::Inspect { module, ram, service, task_stack, env, stdin, args } => {
+            report(inspect(&module, ram.as_deref(), service, task_stack.as_deref(), &args, &env, stdin.as_deref()))
+        }
         Cmd::Pack { module, output } => report(pack(&module, &output)),
         Cmd::Plan { ram, coroutines, stack, services } => report(plan(&ram, coroutines, stack.as_deref(), services)),
     }
@@ -262,14 +268,23 @@ fn report(r: Result<(), String>) -> ExitCode {
     }
 }
 
-fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str>, args: &[String], env: &[String]) -> Result<(), String> {
+fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str>, args: &[String], env: &[String], stdin: Option<&str>) -> Result<(), String> {
     if task_stack.is_some() && ram.is_none() {
         return Err("--task-stack applies with --ram (the memory plan it sizes)".into());
     }
-    if (!args.is_empty() || !env.is_empty()) && ram.is_none() {
-        return Err("a command line (arguments, --env) applies with --ram (the trial run it is given to)".into());
+    if (!args.is_empty() || !env.is_empty() || stdin.is_some()) && ram.is_none() {
+        return Err("a command line (arguments, --env, --stdin) applies with --ram (the trial run it is given to)".into());
+    }
+    if stdin.is_some() && service {
+        return Err("--stdin is the app's console input: not with --service".into());
     }
     check_env(env)?;
+    let input = match stdin {
+        Some(f) => Some(std::fs::read(f).map_err(|e| format!("--stdin {f}: {e}"))?),
+        None => None,
+    };
+    // With its input the program's work has an end: try it that far (within reason).
+    let trial_ms = if input.is_some() { system::INPUT_TRIAL_MS } else { system::TRIAL_MS };
     let task_stack = task_stack.map(parse_task_stack).transpose()?;
     let bytes = load_bytes(path)?;
     let module = load_module(&bytes).map_err(|e| describe_load_error(path, &bytes, &e))?;
@@ -342,6 +357,7 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
         let mut spec = system::ModuleSpec::new(path, bytes.clone(), None);
         spec.args = args.to_vec();
         spec.env = env.to_vec();
+        spec.input = input.map(Into::into);
         let ram_bytes = parse_size(ram)?;
         let mut sink = std::io::sink();
         let mut sink2 = std::io::sink();
@@ -393,13 +409,13 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
         let partly = |f: Option<&system::Footprint>| f.map(|f| f.memory as u64).filter(|&b| declared > b);
         // The same system on `bytes` of RAM, for trial runs.
         let make = |bytes: usize| system::RunConfig { ram: bytes, ..cfg(discard()) };
-        let search = |from: usize, other: usize| system::search_ram(&make, from, other, system::TRIAL_MS);
+        let search = |from: usize, other: usize| system::search_ram(&make, from, other, trial_ms);
         match system::check(cfg(&mut sink2)).map_err(|e| system::checked_refusal(e, &make)) {
             Ok(fits) => {
                 // A heap and a call stack grow at run time, past what a static check sees:
                 // run the program for a while before calling it fitting.
                 let backed = partly(fits.first());
-                match system::trial(cfg(discard()))? {
+                match system::trial_for(cfg(discard()), trial_ms)? {
                     None => {
                         for f in &fits {
                             let extra = if f.service { "" } else { "; the rest of P5 becomes its heap" };
@@ -408,7 +424,7 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
                         if let Some(backed) = backed {
                             println!(
                                 "  (it declares {declared} B of memory; {where_} backs {backed} B of it, and a trial run of its first {} ms stayed inside them)",
-                                system::TRIAL_MS
+                                trial_ms
                             );
                         }
                     }
@@ -434,7 +450,7 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
                         match found {
                             Some(RamSearch::Runs(k)) => println!(
                                 "  on a {ram} device: does NOT fit: a trial run of its first {} ms failed after {} instructions: {why}; it runs with --ram {k}K",
-                                system::TRIAL_MS,
+                                trial_ms,
                                 t.instructions
                             ),
                             _ => {
@@ -461,7 +477,7 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
                                 };
                                 println!(
                                     "  on a {ram} device: loads, but does NOT run: a trial run of its first {} ms failed after {} instructions ({}: {what}){sizes}: {hint}",
-                                    system::TRIAL_MS,
+                                    trial_ms,
                                     t.instructions,
                                     t.name
                                 );
@@ -483,7 +499,7 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
                 // (Not below the first size whose P5 could hold the app's load at all.)
                 let from = if service { 8 } else { (8..to).find(|&k| system::p5_at_most(k * 1024, task_stack, 1) >= peak).unwrap_or(8) };
                 if let Some(k) = search(from, to).runs().filter(|k| !e.contains(&format!("--ram {k}K"))) {
-                    println!("  (by trial runs of its first {} ms: it runs with --ram {k}K)", system::TRIAL_MS);
+                    println!("  (by trial runs of its first {} ms: it runs with --ram {k}K)", trial_ms);
                 }
             }
         }

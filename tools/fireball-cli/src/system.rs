@@ -98,18 +98,21 @@ pub struct ModuleSpec {
     pub args: Vec<String>,
     /// Its WASI environment, `KEY=VALUE` each.
     pub env: Vec<String>,
+    /// The console input of a run whose guests do not read this process's stdin (the
+    /// app's only: `inspect --stdin`, so a trial run reads what `run … < FILE` will).
+    pub input: Option<std::sync::Arc<[u8]>>,
 }
 
 impl ModuleSpec {
     /// A module loaded from `path`, named after the file's stem (`examples/sensor/sensor.wasm` → `sensor`).
     pub fn new(path: &str, bytes: Vec<u8>, entry: Option<String>) -> ModuleSpec {
         let name = std::path::Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("module").to_string();
-        ModuleSpec { name, bytes: bytes.into(), entry, args: Vec::new(), env: Vec::new() }
+        ModuleSpec { name, bytes: bytes.into(), entry, args: Vec::new(), env: Vec::new(), input: None }
     }
 
     /// A module named `name`, started at `_start` or its only `[] -> []` export.
     pub fn named(name: &str, bytes: Vec<u8>) -> ModuleSpec {
-        ModuleSpec { name: name.to_string(), bytes: bytes.into(), entry: None, args: Vec::new(), env: Vec::new() }
+        ModuleSpec { name: name.to_string(), bytes: bytes.into(), entry: None, args: Vec::new(), env: Vec::new(), input: None }
     }
 }
 
@@ -150,7 +153,8 @@ pub struct RunConfig<'a> {
     /// WASI's realtime clock at boot, in µs since 1970 (0: counts from 1970 at boot).
     pub realtime_at_boot_us: u64,
     /// Whether the guests read this process's stdin (`fd_read` on fd 0; else stdin is
-    /// at its end): the run a user asked for, never a trial run, which would consume it.
+    /// at its end, or the app's [`ModuleSpec::input`]): the run a user asked for, never a
+    /// trial run, which would consume it.
     pub stdin: bool,
 }
 
@@ -285,6 +289,9 @@ impl From<&fireball::Footprint<'_>> for Footprint {
     }
 }
 
+/// The most one read of this process's stdin takes (a file's reads return this much).
+const STDIN_CHUNK: usize = 4096;
+
 /// This process's stdin as the guests' console input, its bytes from a thread
 /// started at the first read (a blocked `read` of stdin would not see Ctrl-C), so a
 /// run whose guests never read stdin leaves it alone.
@@ -319,6 +326,17 @@ impl<'a> HostStdin<'a> {
         use std::io::IsTerminal;
         let terminal = std::io::stdin().is_terminal();
         HostStdin { pending, open, stop, chunks: None, chunk: Vec::new(), at: 0, ended: false, terminal, live: terminal || debugged }
+    }
+
+    /// Input that is all here already (`inspect --stdin`), in the chunks the reader
+    /// thread would have read from the same file on stdin, so a guest's reads return
+    /// what they would under `run … < FILE` (a program's buffers grow as they would).
+    fn of_bytes(pending: &'a RefCell<String>, open: &'a Cell<bool>, bytes: &[u8]) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        for c in bytes.chunks(STDIN_CHUNK).chain([&[][..]]) {
+            let _ = tx.send(c.to_vec());
+        }
+        HostStdin { pending, open, stop: None, chunks: Some(rx), chunk: Vec::new(), at: 0, ended: false, terminal: false, live: false }
     }
 
     /// At a terminal: the guests' text so far out, so a prompt shows before the wait.
@@ -371,7 +389,7 @@ impl<'a> HostStdin<'a> {
         std::thread::spawn(move || {
             let mut stdin = std::io::stdin();
             loop {
-                let mut buf = vec![0u8; 4096];
+                let mut buf = vec![0u8; STDIN_CHUNK];
                 match stdin.read(&mut buf) {
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Ok(n) if n > 0 => {
@@ -740,6 +758,8 @@ pub fn run_with_gdb(cfg: RunConfig<'_>, gdb: &crate::gdb::Gdb) -> Result<Report,
 
 fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report, String> {
     let RunConfig { app, services, ram, adc, limit, manifest, seed, out, stop, task_stack, log_level, realtime_at_boot_us, stdin } = cfg;
+    // Input given as bytes (`inspect --stdin`) when the guests do not read this process's stdin.
+    let input = app.as_ref().and_then(|a| a.input.clone()).filter(|_| !stdin);
     let guests = guests(app, services);
     let manifest: Option<&'static str> = manifest.as_deref().map(leak_str);
 
@@ -781,7 +801,10 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
     let open = Cell::new(false);
     let mut log_out = LogText { run: &console_text, log: &log_text, open: &open, line_start: true };
     let mut console = Text(&console_text);
-    let mut host_stdin = HostStdin::new(&console_text, &open, stop, gdb.is_some());
+    let mut host_stdin = match &input {
+        Some(bytes) => HostStdin::of_bytes(&console_text, &open, bytes),
+        None => HostStdin::new(&console_text, &open, stop, gdb.is_some()),
+    };
     // A terminal shows the lines typed: a guest's text after one starts a line.
     let echo = stdin && host_stdin.terminal;
 
@@ -793,7 +816,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
         if !signals.is_empty() {
             b = b.device("adc/0", &mut adc_dev);
         }
-        if stdin {
+        if stdin || input.is_some() {
             b = b.console_input(&mut host_stdin);
         }
         let mut parts = Parts::new();
@@ -1152,6 +1175,10 @@ fn with_hint(notice: &str, hint: &str) -> String {
 
 /// Simulated time a trial run of `fireball inspect --ram` covers.
 pub const TRIAL_MS: u64 = 1000;
+
+/// The same with `--stdin`: a program given its input usually ends, so the trial
+/// follows it up to this far (10 s at 100 MHz: 10⁹ instructions at most).
+pub const INPUT_TRIAL_MS: u64 = 10_000;
 
 /// The first module a trial run of `fireball inspect --ram` saw a fault end.
 #[derive(Debug, Clone)]

@@ -261,6 +261,61 @@ fn inspect_runs_a_growing_heap_before_it_says_fits() {
     let _ = std::fs::remove_file(path);
 }
 
+/// A program whose heap grows with its input (here a page of memory per 4 KiB read from
+/// stdin): without its input `inspect` sees it fit; given the input run will have
+/// (`--stdin FILE`), its trial follows it to the end, finds it short and names the
+/// size on which `run … < FILE` runs it.
+#[test]
+fn inspect_tries_a_program_with_its_input() {
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+      (memory 1)
+      (func (export "_start") (local $total i32) (local $n i32)
+        (i32.store (i32.const 0) (i32.const 64))
+        (i32.store (i32.const 4) (i32.const 1024))
+        (block $done
+          (loop $more
+            (br_if $done (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 16)))
+            (local.set $n (i32.load (i32.const 16)))
+            (br_if $done (i32.eqz (local.get $n)))
+            (local.set $total (i32.add (local.get $total) (local.get $n)))
+            (br $more)))
+        (if (i32.eq (memory.grow (i32.shr_u (local.get $total) (i32.const 12))) (i32.const -1)) (then unreachable))))"#;
+    let path = tmp_file("byinput.wat", wat.as_bytes());
+    let input = tmp_file("byinput.txt", &vec![b'x'; 40 * 1024]);
+    let (code, out, err) = fireball(&["inspect", &path, "--ram", "96K"]);
+    assert!(code == 0 && out.contains("on a 96K device: fits"), "{err}\n{out}");
+    let (code, out, err) = fireball(&["inspect", &path, "--ram", "96K", "--stdin", &input]);
+    assert_eq!(code, 0, "{err}");
+    let k = out
+        .lines()
+        .find_map(|l| l.strip_prefix("  on a 96K device: does NOT fit: a trial run of its first 10000 ms failed after "))
+        .and_then(|l| l.rsplit_once("; it runs with --ram "))
+        .map(|(_, k)| k.trim().to_string())
+        .unwrap_or_else(|| panic!("no trial verdict in:\n{out}"));
+    // What `inspect` named runs it with that input on stdin.
+    let run = |ram: &str| {
+        let file = std::fs::File::open(&input).expect("input");
+        let out = Command::new(env!("CARGO_BIN_EXE_fireball")).args(["run", &path, "--ram", ram]).stdin(file).output().expect("run fireball");
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, out) = run(&k);
+    assert!(code == 0 && out.contains("byinput] returned"), "--ram {k}: {out}");
+    let (code, out) = run("96K");
+    assert!(code != 0 && out.contains("byinput] terminated: trap (unreachable) (its partition refused its memory.grow"), "{out}");
+    let (code, out, _) = fireball(&["inspect", &path, "--ram", &k, "--stdin", &input]);
+    assert!(code == 0 && out.contains(&format!("on a {k} device: fits")), "{out}");
+    // A missing file, and --stdin without --ram or for a service, are refused plainly.
+    let (code, _, err) = fireball(&["inspect", &path, "--ram", "96K", "--stdin", "/nonexistent/input"]);
+    assert_clean_error(code, &err, "--stdin /nonexistent/input:");
+    let (code, _, err) = fireball(&["inspect", &path, "--stdin", &input]);
+    assert_clean_error(code, &err, "applies with --ram");
+    let (code, _, err) = fireball(&["inspect", &path, "--ram", "96K", "--service", "--stdin", &input]);
+    assert_clean_error(code, &err, "not with --service");
+    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_file(input);
+}
+
 /// A heap far past the device's RAM (a Rust `std` program collecting a 100 000-element
 /// `Vec` needs ~1.1 MB): the size `inspect`, `run` and a refusal name is found however
 /// far it is, not only within a few times the RAM given, and it runs the program.

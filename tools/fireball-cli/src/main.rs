@@ -272,8 +272,11 @@ fn inspect(path: &str, ram: Option<&str>, service: bool, task_stack: Option<&str
     if task_stack.is_some() && ram.is_none() {
         return Err("--task-stack applies with --ram (the memory plan it sizes)".into());
     }
-    if (!args.is_empty() || !env.is_empty() || stdin.is_some()) && ram.is_none() {
-        return Err("a command line (arguments, --env, --stdin) applies with --ram (the trial run it is given to)".into());
+    if (!args.is_empty() || !env.is_empty()) && ram.is_none() {
+        return Err("a command line (arguments, --env) applies with --ram (the trial run it is given to)".into());
+    }
+    if stdin.is_some() && ram.is_none() {
+        return Err("--stdin applies with --ram (the trial run it is given to)".into());
     }
     if stdin.is_some() && service {
         return Err("--stdin is the app's console input: not with --service".into());

@@ -780,7 +780,16 @@ fn run_system(a: &RunArgs) -> Result<u8, String> {
         use std::io::Write as _;
         let kib = ram / 1024;
         let ms = report.millis.max(system::TRIAL_MS);
-        match system::search_ram(&make, kib + 1, kib * 4, ms) {
+        // The trials read what this run's guests read from stdin, as this run gave it.
+        let input: Option<std::sync::Arc<[u8]>> = (!report.input.is_empty()).then(|| report.input.as_slice().into());
+        let replay = |bytes: usize| {
+            let mut c = make(bytes);
+            if let Some(a) = c.app.as_mut() {
+                a.input.clone_from(&input);
+            }
+            c
+        };
+        match system::search_ram(&replay, kib + 1, kib * 4, ms) {
             RamSearch::Runs(k) => {
                 let _ = writeln!(stdout, "fireball: {name} runs with --ram {k}K (a trial run of its first {ms} ms ended no module by a fault)");
             }

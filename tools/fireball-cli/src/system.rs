@@ -224,6 +224,9 @@ pub struct Report {
     /// give the system more RAM: a heap past what the partition backs, a refused
     /// `memory.grow`), in the order they ended.
     pub short_of_ram: Vec<String>,
+    /// The console input the guests were given, as far as they read it, up to 16 MiB
+    /// (empty past that): trial runs replay it (`ModuleSpec::input`).
+    pub input: Vec<u8>,
     /// What each module took from its partition once spawned (app first, then services).
     pub footprints: Vec<Footprint>,
     /// Every partition's bytes in use before anything was spawned, when the run
@@ -292,6 +295,9 @@ impl From<&fireball::Footprint<'_>> for Footprint {
 /// The most one read of this process's stdin takes (a file's reads return this much).
 const STDIN_CHUNK: usize = 4096;
 
+/// The most console input a run keeps for its trial runs to replay (more: they get none).
+const SEEN_MAX: usize = 16 << 20;
+
 /// This process's stdin as the guests' console input, its bytes from a thread
 /// started at the first read (a blocked `read` of stdin would not see Ctrl-C), so a
 /// run whose guests never read stdin leaves it alone.
@@ -313,6 +319,9 @@ struct HostStdin<'a> {
     ended: bool,
     /// Whether stdin is a terminal (else a pipe or a file).
     terminal: bool,
+    /// Every chunk handed to the guests so far (`Report::input`), while they come to at
+    /// most [`SEEN_MAX`] bytes; `None` past that (too much to keep for a replay).
+    seen: Option<Vec<u8>>,
     /// Whether input counts as ready only once it has come (a terminal, or any stdin
     /// while lldb is served: a read that waited for a slow pipe would stop the run
     /// loop, and lldb with it). Else a read waits for the pipe, simulated time standing
@@ -325,7 +334,7 @@ impl<'a> HostStdin<'a> {
     fn new(pending: &'a RefCell<String>, open: &'a Cell<bool>, stop: Option<&'static AtomicBool>, debugged: bool) -> Self {
         use std::io::IsTerminal;
         let terminal = std::io::stdin().is_terminal();
-        HostStdin { pending, open, stop, chunks: None, chunk: Vec::new(), at: 0, ended: false, terminal, live: terminal || debugged }
+        HostStdin { pending, open, stop, chunks: None, chunk: Vec::new(), at: 0, ended: false, terminal, seen: Some(Vec::new()), live: terminal || debugged }
     }
 
     /// Input that is all here already (`inspect --stdin`), in the chunks the reader
@@ -336,7 +345,7 @@ impl<'a> HostStdin<'a> {
         for c in bytes.chunks(STDIN_CHUNK).chain([&[][..]]) {
             let _ = tx.send(c.to_vec());
         }
-        HostStdin { pending, open, stop: None, chunks: Some(rx), chunk: Vec::new(), at: 0, ended: false, terminal: false, live: false }
+        HostStdin { pending, open, stop: None, chunks: Some(rx), chunk: Vec::new(), at: 0, ended: false, terminal: false, seen: Some(Vec::new()), live: false }
     }
 
     /// At a terminal: the guests' text so far out, so a prompt shows before the wait.
@@ -373,6 +382,12 @@ impl<'a> HostStdin<'a> {
                     // The terminal echoed the line: the output goes on at a line's start.
                     if self.terminal && c.last() == Some(&b'\n') {
                         self.open.set(false);
+                    }
+                    if self.seen.as_ref().is_some_and(|s| s.len() + c.len() > SEEN_MAX) {
+                        self.seen = None;
+                    }
+                    if let Some(s) = &mut self.seen {
+                        s.extend_from_slice(&c);
                     }
                     (self.chunk, self.at) = (c, 0);
                 }
@@ -1050,6 +1065,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
     report.ble = ble.frames().to_vec();
     report.ble_profile = ble.profile();
     report.adc_reads = reads.take();
+    report.input = host_stdin.seen.unwrap_or_default();
     let _ = writeln!(
         head,
         "tx: {} frames, ble: {} frames, adc: {} reads, log: {} events dropped",

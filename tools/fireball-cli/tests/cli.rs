@@ -264,7 +264,8 @@ fn inspect_runs_a_growing_heap_before_it_says_fits() {
 /// A program whose heap grows with its input (here a page of memory per 4 KiB read from
 /// stdin): without its input `inspect` sees it fit; given the input run will have
 /// (`--stdin FILE`), its trial follows it to the end, finds it short and names the
-/// size on which `run … < FILE` runs it.
+/// size on which `run … < FILE` runs it, the size `run`'s own hint names too (its trial
+/// runs replay what the run read).
 #[test]
 fn inspect_tries_a_program_with_its_input() {
     let wat = r#"(module
@@ -303,6 +304,8 @@ fn inspect_tries_a_program_with_its_input() {
     assert!(code == 0 && out.contains("byinput] returned"), "--ram {k}: {out}");
     let (code, out) = run("96K");
     assert!(code != 0 && out.contains("byinput] terminated: trap (unreachable) (its partition refused its memory.grow"), "{out}");
+    // And `run`'s own hint, by trial runs that replay the input this run read, names the same size.
+    assert!(out.contains(&format!("-byinput runs with --ram {k} (a trial run of its first ")), "{k}: {out}");
     let (code, out, _) = fireball(&["inspect", &path, "--ram", &k, "--stdin", &input]);
     assert!(code == 0 && out.contains(&format!("on a {k} device: fits")), "{out}");
     // A missing file, and --stdin without --ram or for a service, are refused plainly.

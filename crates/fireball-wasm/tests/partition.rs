@@ -8,7 +8,7 @@ use std::cell::Cell;
 use std::ptr::NonNull;
 
 use allocator_api2::alloc::{AllocError, Allocator, Global};
-use fireball_wasm::{Exit, Features, HostLimits, InstantiateError, LoadError, Module, StackLimits, Store, Thread, Value};
+use fireball_wasm::{Exit, Features, HostLimits, InstantiateError, LoadError, MemoryAddr, Module, StackLimits, Store, Thread, Value};
 
 struct Capped {
     used: Cell<usize>,
@@ -115,25 +115,33 @@ fn an_instance_that_does_not_fit_fails_cleanly() {
     assert!(part.used.get() >= 8 * 1024 && runtime.used.get() < 4 * 1024);
 }
 
+/// A module with `memory` (exported as "m") and a `grow` export that grows it,
+/// instantiated on a host that backs `max_memory_bytes` of it: the store, the memory,
+/// and a call of `grow` by `n` pages that returns its result.
+fn grow_on(memory: &str, max_memory_bytes: u64) -> (Store<'static>, MemoryAddr, impl FnMut(&mut Store<'static>, i32) -> Option<Value>) {
+    let wat = format!(r#"(module {memory}
+      (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#);
+    let bytes: &'static [u8] = Box::leak(wat::parse_str(&wat).expect("wat").into_boxed_slice());
+    let module: &'static Module<'static> = Box::leak(Box::new(Module::new(bytes).expect("module")));
+    let mut store = Store::new(HostLimits { max_memory_bytes, max_table_elems: 0 });
+    let inst = store.instantiate(module, |_, _, _| None).expect("instantiate");
+    let m = store.instance_memory(inst, 0).expect("memory");
+    let grow = store.export_func(inst, "grow").expect("grow");
+    let mut thread = Thread::new(StackLimits { value_slots: 64, frames: 8 }).expect("thread");
+    let call = move |store: &mut Store<'static>, n: i32| {
+        thread.invoke(store, grow, &[Value::I32(n)]).expect("invoke");
+        assert_eq!(thread.run(store), Exit::Done);
+        thread.results(store).next()
+    };
+    (store, m, call)
+}
+
 /// A `memory.grow` past the embedder's limit returns -1 and is counted (a tool can then
 /// say why a program ran out of memory); one past the module's own maximum returns -1
 /// too, as the spec says, and is not the embedder's to count.
 #[test]
 fn refused_grows_are_counted() {
-    let wat = r#"(module (memory (export "m") 1 3)
-      (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
-    let bytes = wat::parse_str(wat).expect("wat");
-    let module = Module::new(&bytes).expect("module");
-    let mut store = Store::new(HostLimits { max_memory_bytes: 2 << 16, max_table_elems: 0 });
-    let inst = store.instantiate(&module, |_, _, _| None).expect("instantiate");
-    let m = store.instance_memory(inst, 0).expect("memory");
-    let grow = store.export_func(inst, "grow").expect("grow");
-    let mut thread = Thread::new(StackLimits { value_slots: 64, frames: 8 }).expect("thread");
-    let mut call = |store: &mut Store<'_>, n: i32| {
-        thread.invoke(store, grow, &[Value::I32(n)]).expect("invoke");
-        assert_eq!(thread.run(store), Exit::Done);
-        thread.results(store).next()
-    };
+    let (mut store, m, mut call) = grow_on(r#"(memory (export "m") 1 3)"#, 2 << 16);
     assert_eq!((call(&mut store, 1), store.memory_refused_grows(m)), (Some(Value::I32(1)), 0));
     // A third page: within the module's maximum, past the embedder's 128 KiB.
     assert_eq!((call(&mut store, 1), store.memory_refused_grows(m)), (Some(Value::I32(-1)), 1));
@@ -149,21 +157,8 @@ fn refused_grows_are_counted() {
 /// as a refusal, which the CLI reported as a shortage of RAM).
 #[test]
 fn a_memory_backed_in_part_answers_a_growth_by_nothing() {
-    let wat = r#"(module (memory (export "m") 2)
-      (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
-    let bytes = wat::parse_str(wat).expect("wat");
-    let module = Module::new(&bytes).expect("module");
-    let mut store = Store::new(HostLimits { max_memory_bytes: 3 << 15, max_table_elems: 0 });
-    let inst = store.instantiate(&module, |_, _, _| None).expect("instantiate");
-    let m = store.instance_memory(inst, 0).expect("memory");
+    let (mut store, m, mut call) = grow_on(r#"(memory (export "m") 2)"#, 3 << 15);
     assert!(store.memory_data(m).is_some_and(|d| d.len() < 2 << 16), "backed only in part");
-    let grow = store.export_func(inst, "grow").expect("grow");
-    let mut thread = Thread::new(StackLimits { value_slots: 64, frames: 8 }).expect("thread");
-    let mut call = |store: &mut Store<'_>, n: i32| {
-        thread.invoke(store, grow, &[Value::I32(n)]).expect("invoke");
-        assert_eq!(thread.run(store), Exit::Done);
-        thread.results(store).next()
-    };
     assert_eq!((call(&mut store, 0), store.memory_refused_grows(m)), (Some(Value::I32(2)), 0));
     assert_eq!((call(&mut store, 1), store.memory_refused_grows(m)), (Some(Value::I32(-1)), 1));
     assert_eq!((call(&mut store, 0), store.memory_refused_grows(m)), (Some(Value::I32(2)), 1));

@@ -253,15 +253,15 @@ impl TaskRecord {
         TaskStats { counters: self.counters(), worst_wait: self.worst_wait, fault: self.fault }
     }
 
-    /// A fresh record with `stats`'s statistics and the rest as new.
-    fn keeping(stats: &TaskRecord) -> TaskRecord {
+    /// A fresh record with `old`'s statistics and the rest as new.
+    fn keeping(old: &TaskRecord) -> TaskRecord {
         TaskRecord {
-            instructions: stats.instructions,
-            switches: stats.switches,
-            yields: stats.yields,
-            chan_ops: stats.chan_ops,
-            worst_wait: stats.worst_wait,
-            fault: stats.fault,
+            instructions: old.instructions,
+            switches: old.switches,
+            yields: old.yields,
+            chan_ops: old.chan_ops,
+            worst_wait: old.worst_wait,
+            fault: old.fault,
             ..TaskRecord::default()
         }
     }

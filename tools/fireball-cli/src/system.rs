@@ -99,7 +99,8 @@ pub struct ModuleSpec {
     /// Its WASI environment, `KEY=VALUE` each.
     pub env: Vec<String>,
     /// The console input of a run whose guests do not read this process's stdin (the
-    /// app's only: `inspect --stdin`, so a trial run reads what `run … < FILE` will).
+    /// app's only): `inspect --stdin`'s file, so a trial run reads what `run … < FILE`
+    /// will, and what a run read, replayed by the trial runs behind its RAM hint.
     pub input: Option<std::sync::Arc<[u8]>>,
 }
 

@@ -1109,8 +1109,27 @@ impl<A: Allocator + Clone> Thread<A> {
                         // (Not when watched: each block is a place to stop.)
                         // Opcode and block type read together: after an empty-typed block the
                         // body holds at least two more bytes (that block's `end`, the body's).
-                        while !(DEBUG && watch) && pc.pair() & 0xfffe == 0x4002 {
+                        // From the third block of a run on (a C `switch`'s `br_table` sits
+                        // in a dozen), two blocks a word: the three blocks entered leave a
+                        // byte each for their `end`s, and the body its own, so four bytes
+                        // are there, and two more for each two blocks skipped. M4 CoreMark
+                        // −0.57 % instructions (its runs of 14 blocks 83 → 64), engine
+                        // flash +76 B at "s"; x86-64 −0.4 to −0.8 % (CoreMark, JSON, regex).
+                        if !(DEBUG && watch) && pc.pair() & 0xfffe == 0x4002 {
                             pc = pc.add(2);
+                            if pc.pair() & 0xfffe == 0x4002 {
+                                pc = pc.add(2);
+                                // Two `block`s or `loop`s (bit 0 set in each opcode). In a
+                                // `black_box`: as a constant LLVM builds it again on every
+                                // pass of the loop (`movw`, `movt`), not in a register.
+                                let two = core::hint::black_box(0x4003_4003u32);
+                                while pc.quad() | 0x0001_0001 == two {
+                                    pc = pc.add(4);
+                                }
+                                if pc.pair() & 0xfffe == 0x4002 {
+                                    pc = pc.add(2);
+                                }
+                            }
                         }
                     } else {
                         pc.skip_leb();

@@ -437,20 +437,26 @@ impl<'a> Code<'a> {
         }
     }
 
-    /// The four bytes from here, little-endian (one unaligned word load): for the LEB
+    /// The four bytes from here, little-endian (one unaligned word load), where the
+    /// validator proved four more bytes of the body. The two callers: the LEB
     /// readers' slow paths, at a byte of an immediate that, like the one after it,
-    /// carries a continuation bit. The immediate then goes on at least to the byte
-    /// after those two, and an instruction follows it in the body (at the least the
-    /// body's final `end`), so all four bytes are inside the validated body.
+    /// carries a continuation bit (the immediate then goes on at least to the byte
+    /// after those two, and an instruction follows it in the body, at the least the
+    /// body's final `end`); and the interpreter's run of empty-typed blocks, at an
+    /// instruction start with three blocks open that it entered (their three `end`s
+    /// and the body's final `end` still follow).
     #[inline(always)]
-    fn quad(self) -> u32 {
+    pub(crate) fn quad(self) -> u32 {
         #[cfg(not(feature = "checked"))]
         {
             debug_assert!(!self.p.is_null());
-            // SAFETY: see above: `p` and `p + 1` are continued bytes of an immediate of
-            // a validated body, so `p + 2` is its byte too and `p + 3` its byte or the
-            // next instruction's: the validator proved every immediate, and the
-            // instruction after it, to lie inside the body.
+            // SAFETY: see above: either `p` and `p + 1` are continued bytes of an
+            // immediate of a validated body, so `p + 2` is its byte too and `p + 3` its
+            // byte or the next instruction's (the validator proved every immediate, and
+            // the instruction after it, to lie inside the body); or `p` is an
+            // instruction start inside three blocks not yet ended, whose `end`s and the
+            // body's own lie at `p` or after it (the validator proved every block
+            // ended within the body).
             unsafe { u32::from_le(self.p.cast::<u32>().read_unaligned()) }
         }
         #[cfg(feature = "checked")]

@@ -94,6 +94,8 @@ pub enum BuildError<'a> {
         error: PlanError,
         /// The P4 sub-heap size the services' measured need asked for, if that is why.
         service_size: Option<usize>,
+        /// The least RAM (whole KiB) whose plan holds the measured modules, if measured.
+        fits_in: Option<usize>,
     },
     /// The RAM region does not match the plan (too small, misaligned).
     Memory(PartitionError),
@@ -194,11 +196,15 @@ impl fmt::Display for BuildError<'_> {
                 "the manifest wires more than {} channels: connect fewer ports",
                 crate::MAX_CHANNELS
             ),
-            BuildError::Plan { ram, error, service_size } => {
+            BuildError::Plan { ram, error, service_size, fits_in } => {
                 write!(f, "a {ram}-byte plan: {error}")?;
                 match service_size {
-                    Some(s) => write!(f, " (with P4 sized for the services: {s} B each): give it more RAM, or fewer services"),
-                    None => f.write_str(": give it more RAM, or fewer coroutines (plan::Config::n_coro)"),
+                    Some(s) => write!(f, " (with P4 sized for the services: {s} B each): give it more RAM, or fewer services")?,
+                    None => f.write_str(": give it more RAM, or fewer coroutines (plan::Config::n_coro)")?,
+                }
+                match fits_in {
+                    Some(r) => write!(f, " ({r} B is the least whose plan holds these modules)"),
+                    None => Ok(()),
                 }
             }
             BuildError::Memory(e) => {

@@ -164,6 +164,8 @@ pub struct Footprint<'a> {
     pub memory: usize,
     /// Bytes its partition can hold.
     pub capacity: usize,
+    /// Bytes of its partition's region the allocator keeps for itself (region − capacity).
+    pub bookkeeping: usize,
     /// Whether it was loaded packed (side table in flash).
     pub packed: bool,
     /// Its interpreter stacks, in its coroutine stack.
@@ -180,6 +182,7 @@ impl Footprint<'_> {
         metadata: 0,
         memory: 0,
         capacity: 0,
+        bookkeeping: 0,
         packed: false,
         stack: StackLimits { value_slots: 0, frames: 0 },
     };
@@ -722,10 +725,20 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
 
     // Memory: the plan's partitions over the caller's RAM.
     let cfg = inp.cfg;
+    // (What a smaller or larger device's plan must hold: these services, not as many
+    // as this device's row plans for.)
+    let n_services = guests.iter().flatten().filter(|g| g.service).count();
     let layout = plan(&cfg).map_err(|error| BuildError::Plan {
         ram: inp.device_ram,
         error,
         service_size: inp.measured.filter(|m| m.as_slice().iter().any(|f| f.service)).map(|_| cfg.max_service_size),
+        // With the modules measured, the least RAM whose plan holds the app as well
+        // (as `DoesNotFit` finds it below): not merely the `short_by` more, since a
+        // larger device's row plans more and larger coroutine stacks.
+        fits_in: inp.measured.and_then(|m| {
+            let app = m.as_slice().iter().find(|f| !f.service).map_or(0, |f| f.peak + 64 + f.bookkeeping);
+            ram_for(app, n_services, cfg.max_service_size)
+        }),
     })?;
     let mem: &'p mut Memory = memory.insert(Memory::new(&layout, inp.ram).map_err(BuildError::Memory)?);
     // The coroutine stacks: each task's interpreter stacks (its thread) live in one.
@@ -778,7 +791,7 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
         // the plan's region sizes, and a partition holds its region less its allocator's
         // bookkeeping (without it, the suggestion could be the very RAM that failed).
         let bookkeeping = p5.region_size().saturating_sub(p5.capacity());
-        let fits_in = measured.filter(|f| !f.service).and_then(|f| ram_for(f.peak + 64 + bookkeeping, cfg.n_svc, cfg.max_service_size));
+        let fits_in = measured.filter(|f| !f.service).and_then(|f| ram_for(f.peak + 64 + bookkeeping, n_services, cfg.max_service_size));
         let need = measured.as_ref().map(Need::of);
         BuildError::DoesNotFit {
             module: g.name,
@@ -1008,6 +1021,7 @@ fn assemble<'a: 'p, 'p>(parts: &'p mut Parts<'a, 'p>, inp: Inputs<'a, '_>) -> Re
             metadata: module.metadata_bytes(),
             memory: kernel.memory_bytes(t),
             capacity: stats.capacity,
+            bookkeeping: heap.region_size().saturating_sub(stats.capacity),
             packed: module.is_packed(),
             stack: stacks
                 .get(usize::from(t))

@@ -578,16 +578,48 @@ pub fn load_hint(bytes: &[u8], e: &LoadError) -> &'static str {
     }
 }
 
+/// What to change on the command line so that the plan on `ram` bytes holds the app,
+/// given `fits_in`, the least RAM whose plan does (`fireball::setup::ram_for`).
+fn ram_fixes(ram: usize, fits_in: Option<usize>) -> Vec<String> {
+    match fits_in {
+        // A smaller device's plan fits where this one does not: the seed's rows
+        // give larger devices more coroutine stacks (for tasks this run does not
+        // spawn); --task-stack plans one stack per task of the run instead.
+        Some(r) if r < ram => {
+            let row = fireball_coos::plan::Config::row(ram);
+            vec![
+                format!(
+                    "--task-stack {}K (the {} KiB plan reserves {} coroutine stacks of {} KiB for up to as many tasks; this plans one per task of the run)",
+                    row.stack / 1024,
+                    ram / 1024,
+                    row.n_coro,
+                    row.stack / 1024
+                ),
+                format!("--ram {}K (a smaller plan)", r / 1024),
+            ]
+        }
+        Some(r) => vec![format!("--ram {}K", r / 1024)],
+        None => vec!["more RAM than any plan here gives".to_string()],
+    }
+}
+
 /// The facade's error as the CLI's one line: what is wrong, and what to change on the
 /// command line; `guests`: the modules it was built from (for [`load_hint`]).
 fn describe(e: &BuildError<'_>, guests: &[Guest<'_>]) -> String {
     let bytes_of = |module: &str| guests.iter().find(|g| g.name == module).map_or(&[][..], |g| g.image.bytes());
     match *e {
         BuildError::NothingToRun => "nothing to run".into(),
-        BuildError::Plan { ram, error, service_size: Some(s) } => {
-            format!("--ram {ram}: {error} (with P4 sized for the services: {s} B each)")
+        BuildError::Plan { ram, error, service_size, fits_in } => {
+            let services = service_size.map_or(String::new(), |s| format!(" (with P4 sized for the services: {s} B each)"));
+            // (Measured modules only: without them the plan failed for any module.)
+            // (No --task-stack here: the services' P4 may be what does not fit.)
+            let fix = match fits_in {
+                Some(r) if r < ram => format!("; use --ram {}K (a smaller plan)", r / 1024),
+                Some(r) => format!("; use --ram {}K", r / 1024),
+                None => String::new(),
+            };
+            format!("--ram {ram}: {error}{services}{fix}")
         }
-        BuildError::Plan { ram, error, service_size: None } => format!("--ram {ram}: {error}"),
         BuildError::Memory(e) => format!("memory: {e}"),
         BuildError::Stack { size, error } => format!("a coroutine stack of {size} B: {error}: give each task a larger one (--task-stack)"),
         BuildError::SubHeap { module, size, error } => format!("{module}: no P4 sub-heap of {size} B ({error})"),
@@ -597,27 +629,7 @@ fn describe(e: &BuildError<'_>, guests: &[Guest<'_>]) -> String {
         }
         BuildError::DoesNotFit { module, service, need: Some(n), have, fits_in, ram } => {
             let place = if service { "its P4 sub-heap" } else { "the guest partition P5" };
-            let mut fixes = Vec::new();
-            if !service {
-                match fits_in {
-                    // A smaller device's plan fits where this one does not: the seed's rows
-                    // give larger devices more coroutine stacks (for tasks this run does not
-                    // spawn); --task-stack plans one stack per task of the run instead.
-                    Some(r) if r < ram => {
-                        let row = fireball_coos::plan::Config::row(ram);
-                        fixes.push(format!(
-                            "--task-stack {}K (the {} KiB plan reserves {} coroutine stacks of {} KiB for up to as many tasks; this plans one per task of the run)",
-                            row.stack / 1024,
-                            ram / 1024,
-                            row.n_coro,
-                            row.stack / 1024
-                        ));
-                        fixes.push(format!("--ram {}K (a smaller plan)", r / 1024));
-                    }
-                    Some(r) => fixes.push(format!("--ram {}K", r / 1024)),
-                    None => fixes.push("more RAM than any plan here gives".to_string()),
-                }
-            }
+            let mut fixes = if service { Vec::new() } else { ram_fixes(ram, fits_in) };
             if !n.packed && n.metadata > 0 {
                 fixes.push("`fireball pack` it (its side table then stays in flash)".to_string());
             }

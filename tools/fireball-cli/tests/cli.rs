@@ -479,6 +479,36 @@ fn a_trap_says_where_it_happened() {
     let _ = std::fs::remove_file(path);
 }
 
+/// A plan that has no room for the services' sub-heaps names the RAM whose plan holds
+/// them and the app, not only how many bytes it lacks: a larger device's row plans more
+/// and larger coroutine stacks and more service slots, so the shortfall added to the
+/// RAM given is not the answer (here the least RAM is below the one given).
+#[test]
+fn a_plan_without_room_for_the_services_names_the_ram_that_holds_them() {
+    let app = tmp_file("plan-app.wat", br#"(module (memory 1) (data (i32.const 30000) "a") (func (export "_start")))"#);
+    let svc = tmp_file("plan-svc.wat", br#"(module (memory 2) (data (i32.const 120000) "s") (func (export "serve")))"#);
+    let service = format!("{svc}:serve");
+    let run = |ram: &str| fireball(&["run", &app, "--service", &service, "--ram", ram]);
+    let named = |err: &str| -> String {
+        err.rsplit_once("; use --ram ").and_then(|(_, k)| k.split_whitespace().next()).map(|k| k.trim_end_matches(',').to_string()).unwrap_or_else(|| panic!("no --ram in: {err}"))
+    };
+    let (code, _, err) = run("256K");
+    assert_clean_error(code, &err, "--ram 262144: the plan does not fit in 262144 B of RAM");
+    assert!(err.contains("(with P4 sized for the services: ") && err.contains("(a smaller plan)"), "{err}");
+    let k = named(&err);
+    let n: usize = k.trim_end_matches('K').parse().expect("KiB");
+    let (code, out, err) = run(&k);
+    assert!(code == 0 && out.contains("plan-app] returned") && out.contains("plan-svc] returned"), "--ram {k}: {err}\n{out}");
+    // One KiB less is short, and names the same size.
+    let (code, _, err) = run(&format!("{}K", n - 1));
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(named(&err), k, "{err}");
+    let (code, out, _) = fireball(&["inspect", &svc, "--service", "--ram", "256K"]);
+    assert!(code == 0 && out.contains("does NOT fit: --ram 262144: the plan does not fit"), "{out}");
+    let _ = std::fs::remove_file(app);
+    let _ = std::fs::remove_file(svc);
+}
+
 /// A service that traps in the middle of a request leaves its client blocked on the
 /// reply channel, which no module can send on any more (`ch_recv` has no error to
 /// return): the run says so when the service ends, and its table says what the

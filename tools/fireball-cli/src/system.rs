@@ -1355,14 +1355,21 @@ pub fn checked_refusal<'a>(msg: String, make: &dyn Fn(usize) -> RunConfig<'a>) -
         return msg;
     }
     let rest = &fixes[at + 6 + digits.len() + 1..];
+    // N's own remark stays beside N, before what the trials add.
+    const SMALLER: &str = " (a smaller plan)";
+    let (note, rest) = match rest.strip_prefix(SMALLER) {
+        Some(r) => (SMALLER, r),
+        None => ("", rest),
+    };
     match search_ram(make, kib + 1, kib * 2, TRIAL_MS) {
         RamSearch::Runs(k) => format!("{head}; use {}--ram {k}K{rest}", &fixes[..at]),
         // It loads on N, but does not run on any size tried: say so beside N.
-        RamSearch::Short(k) => {
-            format!("{head}; use {}--ram {kib}K to load it (a trial run was still short of RAM on --ram {k}K: its heap grows past that){rest}", &fixes[..at])
-        }
+        RamSearch::Short(k) => format!(
+            "{head}; use {}--ram {kib}K{note} to load it (a trial run was still short of RAM on --ram {k}K: its heap grows past that){rest}",
+            &fixes[..at]
+        ),
         RamSearch::Fails(k, f) => format!(
-            "{head}; use {}--ram {kib}K to load it (a trial run on --ram {k}K ended {}: {}){rest}",
+            "{head}; use {}--ram {kib}K{note} to load it (a trial run on --ram {k}K ended {}: {}){rest}",
             &fixes[..at],
             f.name,
             f.describe()

@@ -509,6 +509,18 @@ fn a_plan_without_room_for_the_services_names_the_ram_that_holds_them() {
     let _ = std::fs::remove_file(svc);
 }
 
+/// A size that only loads a program (its trial runs trap) on a smaller plan than the
+/// one given: the refusal keeps "(a smaller plan)" beside that size, and says what
+/// the trial saw after it, not two remarks in a row.
+#[test]
+fn a_smaller_plan_that_only_loads_the_program_says_both_in_order() {
+    let path = tmp_file("trapbig.wat", br#"(module (memory 2) (data (i32.const 120000) "a") (func (export "_start") unreachable))"#);
+    let (code, _, err) = fireball(&["run", &path, "--ram", "256K"]);
+    assert_clean_error(code, &err, "K (a smaller plan) to load it (a trial run on --ram ");
+    assert!(err.contains("ended fireball-cli-") && err.contains("trap (unreachable)), or `fireball pack` it"), "{err}");
+    let _ = std::fs::remove_file(path);
+}
+
 /// A service that traps in the middle of a request leaves its client blocked on the
 /// reply channel, which no module can send on any more (`ch_recv` has no error to
 /// return): the run says so when the service ends, and its table says what the

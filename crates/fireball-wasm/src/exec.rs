@@ -591,7 +591,13 @@ impl<A: Allocator + Clone> Thread<A> {
     /// 13 230 164; `local.get` and the like one instruction fewer, a taken `br_if` three
     /// more), landed, then replaced by memory 0 in the thread (`raw::Bottom`, −3.7 %
     /// from there): with both, 13.08 M, so the index is a local again. (The unmetered
-    /// loop had taken +18 % with the index in the thread.)
+    /// loop had taken +18 % with the index in the thread.) Measured in stop 37: the
+    /// outer loop rotated (the shared paths' `match` first, then the dispatch loop, so
+    /// no `act` test after a branch): M4 CoreMark +32 % (12.74 M → 16.81 M); the i32
+    /// divisions in arms of their own on x86-64 (inline `int_div32`, one arm per opcode:
+    /// `int_div` was 11 % of Fireball's time on the bench's Adler-32 kernel): the memory
+    /// kernel −4.5 % host instructions, but CoreMark +5.1 %, JSON +4.6 %, deflate
+    /// +3.5 %, fib +3.2 % (`scripts/bench-instructions.sh`: the loop's registers moved).
     #[cfg(not(feature = "checked"))]
     #[inline(always)]
     fn execute<'m, SA: Allocator + Clone, M: Allocator + Clone, const METERED: bool, const DEBUG: bool>(

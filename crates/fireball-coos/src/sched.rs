@@ -278,6 +278,9 @@ pub struct TaskStats {
     pub fault: Option<Fault>,
 }
 
+/// No task (`Core::current` between runs): past every task table.
+const NOBODY: TaskId = TaskId::MAX;
+
 /// The state native tasks and the scheduler share: channels, ownership table,
 /// ready queue and task records. It lives in the kernel partition (P1).
 pub struct Core<A: Allocator + Clone> {
@@ -286,6 +289,8 @@ pub struct Core<A: Allocator + Clone> {
     links: Vec<Link, A>,
     records: Vec<TaskRecord, A>,
     ready: List,
+    /// The task whose turn it is, which a native channel operation is counted to;
+    /// [`NOBODY`] between runs (the host's own operations count to no task).
     current: TaskId,
     /// Scheduler clock: wasm instructions executed plus one per native poll
     /// (wrapping; only differences of it are read: the waits for the CPU).
@@ -334,7 +339,7 @@ impl<A: Allocator + Clone> Core<A> {
             links: filled(tasks, Link::default(), alloc.clone())?,
             records: filled(tasks, TaskRecord::default(), alloc)?,
             ready: List::default(),
-            current: 0,
+            current: NOBODY,
             now: 0,
             retired: Counters::default(),
         })
@@ -519,6 +524,9 @@ pub struct WasmTask<'m, P: Allocator + Clone, M: Allocator + Clone> {
     ports: [u8; PORTS],
     /// The ownership entry of the buffer lent to a device while parked in a syscall.
     lent: Option<Handle>,
+    /// The calls that follow the running one, in order (see `spawn_wasm_with_stack`:
+    /// the entry after the module's start function and a reactor's `_initialize`).
+    then: [Option<FuncAddr>; 2],
 }
 
 /// A task slot's body. 16 bytes on a 32-bit target (12 would do): a switch finds the
@@ -759,29 +767,29 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
             Err(fireball_wasm::InstantiateError::OutOfMemory) => return Err(SpawnError::OutOfMemory),
             Err(e) => return Err(SpawnError::Instantiate(e)),
         };
-        let f = store.export_func(inst, entry).ok_or(SpawnError::NoEntry)?;
-        let ty = store.func_type(f);
-        if !ty.params.is_empty() || !ty.results.is_empty() {
-            return Err(SpawnError::NoEntry);
-        }
+        let void = |f: FuncAddr| {
+            let ty = store.func_type(f);
+            ty.params.is_empty() && ty.results.is_empty()
+        };
+        let f = store.export_func(inst, entry).filter(|&f| void(f)).ok_or(SpawnError::NoEntry)?;
         let mut thread = Thread::new_in(stack, stack_alloc).map_err(|_| SpawnError::OutOfMemory)?;
-        // The start function, then a WASI reactor's `_initialize` (when the entry is not
-        // `_start`), run to completion at spawn: they must not call imports. Through
-        // `resume` (unbounded fuel), not `run`: a firmware then links one interpreter loop, not two.
-        let init = store.export_func(inst, "_initialize").filter(|_| entry != "_start");
-        for f in store.start_func(inst).into_iter().chain(init) {
-            thread.invoke(&store, f, &[]).map_err(|_| SpawnError::NoEntry)?;
-            if thread.resume(&mut store, u64::MAX) != Exit::Done {
-                return Err(SpawnError::NoEntry);
-            }
-        }
-        thread.invoke(&store, f, &[]).map_err(|_| SpawnError::NoEntry)?;
+        // The task runs the module's start function, then a WASI reactor's `_initialize`
+        // (when the entry is not `_start`, which calls the constructors itself), then the
+        // entry: each invoked when the one before returns (`Sched::slice_ended`), all in
+        // the task's slices, so that they may call imports (a C constructor that prints,
+        // wasi-libc finding its preopened directories) and a trap in one is reported as
+        // the task's, with its place and backtrace.
+        let init = store.export_func(inst, "_initialize").filter(|&i| entry != "_start" && void(i));
+        let mut calls = store.start_func(inst).into_iter().chain(init).chain(Some(f));
+        let first = calls.next().unwrap_or(f);
+        let then = [calls.next(), calls.next()];
+        thread.invoke(&store, first, &[]).map_err(|_| SpawnError::NoEntry)?;
         let memory = store.instance_memory(inst, 0);
         let mut ports = [NO_CHANNEL; PORTS];
         for (p, c) in ports.iter_mut().enumerate() {
             *c = p as u8;
         }
-        let task = WasmTask { partition: partition.clone(), store, thread, memory, parked: None, ports, lent: None };
+        let task = WasmTask { partition: partition.clone(), store, thread, memory, parked: None, ports, lent: None, then };
         let body = Box::try_new_in(task, partition).map_err(|_| SpawnError::OutOfMemory)?;
         *self.bodies.get_mut(t as usize).ok_or(SpawnError::NoSlot)? = Body::Wasm(body);
         self.make_ready(t);
@@ -1079,10 +1087,17 @@ impl<A: Allocator + Clone> Core<A> {
             if queue {
                 ready.push(links, t);
             }
+            self.current = NOBODY;
             return None;
         }
-        let next = if queue { ready.push_pop(links, t) } else { ready.pop(links) }?;
-        self.start(next)
+        let next = if queue { ready.push_pop(links, t) } else { ready.pop(links) };
+        match next {
+            Some(next) => self.start(next),
+            None => {
+                self.current = NOBODY;
+                None
+            }
+        }
     }
 
     /// End task `t`'s turn: the step's result.
@@ -1093,6 +1108,7 @@ impl<A: Allocator + Clone> Core<A> {
             let Core { ready, links, .. } = self;
             ready.push(links, t);
         }
+        self.current = NOBODY;
         step
     }
 
@@ -1260,6 +1276,16 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
     #[cold]
     fn slice_ended<P: Allocator + Clone + Policy, M: Allocator + Clone>(&mut self, t: TaskId, w: &mut WasmTask<'_, P, M>, exit: Exit) {
         match exit {
+            // The start function or `_initialize` returned: the next call (see `WasmTask::then`).
+            Exit::Done if w.then[0].is_some() => {
+                let next = w.then[0].take();
+                w.then.rotate_left(1);
+                if let Some(f) = next {
+                    if w.thread.invoke(&w.store, f, &[]).is_err() {
+                        self.terminate(t, Some(w), Fault::Killed);
+                    }
+                }
+            }
             Exit::Done => with(self.core, |c| c.set_state(t, TaskState::Done)),
             Exit::Trap(trap) => self.terminate(t, Some(w), Fault::Trap(trap.code)),
             Exit::Breakpoint { offset } => self.stopped = Some(offset),

@@ -8,7 +8,7 @@ use std::pin::pin;
 
 use allocator_api2::alloc::Global;
 use fireball_coos::sched::{Core, Ctx, Fault, Kernel, KernelConfig, SpawnError, Step, TaskState};
-use fireball_wasm::{HostLimits, Module, StackLimits};
+use fireball_wasm::{HostLimits, Module, StackLimits, TrapCode};
 
 const CHANNELS: &[usize] = &[0, 0, 4, 1];
 
@@ -236,6 +236,47 @@ fn calls_served_within_a_slice_are_counted_exactly_once() {
         assert_eq!((c.instructions, c.switches, c.yields, c.chan_ops), (14, 2, 1, 4), "run: {run}");
         assert_eq!(k.instructions(), 14);
     }
+}
+
+/// Guest: its start function, its `_initialize` (a WASI reactor's) and its entry each
+/// send one value on channel 2 (four slots): 1, 2, 3.
+const INIT_ORDER: &str = r#"(module
+  (import "env" "ch_send" (func $send (param i32 i32)))
+  (func $start (call $send (i32.const 2) (i32.const 1)))
+  (start $start)
+  (func (export "_initialize") (call $send (i32.const 2) (i32.const 2)))
+  (func (export "main") (call $send (i32.const 2) (i32.const 3)))
+  (func (export "_start") (call $send (i32.const 2) (i32.const 4))))"#;
+
+/// The start function and `_initialize` run in the task's slices, before its entry, and
+/// may call imports (wasi-libc's constructors print, find their preopened directories);
+/// a trap in one is the task's fault, and its entry never runs.
+#[test]
+fn the_start_function_and_initialize_run_in_the_task_before_its_entry() {
+    let core = RefCell::new(Core::new_in(&cfg(), Global).expect("core"));
+    let ctx = Ctx::new(&core);
+    let mut k: K<'_> = Kernel::new_in(&core, &cfg(), Global).expect("kernel");
+    let drain = || std::iter::from_fn(|| ctx.try_recv(2).ok()).collect::<Vec<_>>();
+    let t = spawn(&mut k, module(INIT_ORDER));
+    while k.step() != Step::Idle {}
+    assert_eq!(k.state(t), TaskState::Done);
+    assert_eq!(drain(), [1, 2, 3]);
+    // (The host's receives, between runs, count to no task: not to the one that ran last.)
+    assert_eq!(k.stats(t).counters.chan_ops, 3);
+    // A command (`_start`) calls its constructors itself: no `_initialize` before it.
+    let t = k.spawn_wasm(module(INIT_ORDER), "_start", Global, LIMITS, STACK).expect("spawn");
+    while k.step() != Step::Idle {}
+    assert_eq!(k.state(t), TaskState::Done);
+    assert_eq!(drain(), [1, 4]);
+    let bad = module(
+        r#"(module (import "env" "ch_send" (func $send (param i32 i32)))
+          (func (export "_initialize") unreachable)
+          (func (export "main") (call $send (i32.const 2) (i32.const 9))))"#,
+    );
+    let t = spawn(&mut k, bad);
+    while k.step() != Step::Idle {}
+    assert_eq!(k.stats(t).fault, Some(Fault::Trap(TrapCode::Unreachable)));
+    assert_eq!(drain(), Vec::<u32>::new(), "its entry never ran");
 }
 
 /// Guest: ch_recv(0, &v); ch_send(1, v * 10 + id) where id is the start argument baked in below.

@@ -339,7 +339,7 @@ pub(crate) fn write_spawn_error(
         SpawnError::OutOfMemory => write!(f, "{module}: does not fit its partition"),
         SpawnError::Instantiate(e) => write!(f, "{module}: {e}"),
         SpawnError::NoEntry => {
-            write!(f, "{module}: the entry is not a `[] -> []` export, or the start function failed")
+            write!(f, "{module}: the entry is not a `[] -> []` export")
         }
         _ => write!(f, "{module}: cannot spawn"),
     }

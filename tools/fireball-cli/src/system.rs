@@ -681,7 +681,7 @@ fn describe(e: &BuildError<'_>, guests: &[Guest<'_>]) -> String {
                 SpawnError::NoSlot => format!("{module}: no free task slot"),
                 SpawnError::OutOfMemory => format!("{module}: does not fit its partition"),
                 SpawnError::Instantiate(e) => format!("{module}: {e}"),
-                SpawnError::NoEntry => format!("{module}: the entry is not a `[] -> []` export, or the start function failed"),
+                SpawnError::NoEntry => format!("{module}: the entry is not a `[] -> []` export"),
                 e => format!("{module}: cannot spawn ({e:?})"),
             }
         }

@@ -524,8 +524,9 @@ pub struct WasmTask<'m, P: Allocator + Clone, M: Allocator + Clone> {
     ports: [u8; PORTS],
     /// The ownership entry of the buffer lent to a device while parked in a syscall.
     lent: Option<Handle>,
-    /// The calls that follow the running one, in order (see `spawn_wasm_with_stack`:
-    /// the entry after the module's start function and a reactor's `_initialize`).
+    /// The calls that follow the running one, in order: the entry (and a reactor's
+    /// `_initialize`) after a start function or `_initialize` that stopped at spawn at a
+    /// host call or a trap (see `spawn_wasm_with_stack`).
     then: [Option<FuncAddr>; 2],
 }
 
@@ -773,17 +774,37 @@ impl<'k, 'm, A: Allocator + Clone + Policy, P: Allocator + Clone + Policy, M: Al
         };
         let f = store.export_func(inst, entry).filter(|&f| void(f)).ok_or(SpawnError::NoEntry)?;
         let mut thread = Thread::new_in(stack, stack_alloc).map_err(|_| SpawnError::OutOfMemory)?;
-        // The task runs the module's start function, then a WASI reactor's `_initialize`
-        // (when the entry is not `_start`, which calls the constructors itself), then the
-        // entry: each invoked when the one before returns (`Sched::slice_ended`), all in
-        // the task's slices, so that they may call imports (a C constructor that prints,
-        // wasi-libc finding its preopened directories) and a trap in one is reported as
-        // the task's, with its place and backtrace.
+        // The module's start function, then a WASI reactor's `_initialize` (when the entry
+        // is not `_start`, which calls the constructors itself), then the entry. The first
+        // two run here, at spawn, as far as they go without a host call: what they allocate
+        // (a C++ plugin's global maps and strings) is then part of what spawning takes,
+        // which the facade's probe measures. At their first host call (a constructor that
+        // prints, wasi-libc finding its preopened directories) or trap they stop, and the
+        // task goes on from there in its own slices: resuming a thread stopped at a host
+        // call returns that call again, which the kernel serves, and a trapped one its
+        // trap, the task's fault with its backtrace. The calls still to come are invoked
+        // each when the one before returns (`WasmTask::then`, `Sched::slice_ended`).
         let init = store.export_func(inst, "_initialize").filter(|&i| entry != "_start" && void(i));
-        let mut calls = store.start_func(inst).into_iter().chain(init).chain(Some(f));
-        let first = calls.next().unwrap_or(f);
-        let then = [calls.next(), calls.next()];
-        thread.invoke(&store, first, &[]).map_err(|_| SpawnError::NoEntry)?;
+        let inits = [store.start_func(inst), init];
+        let mut stopped = None;
+        for (i, g) in inits.iter().enumerate() {
+            let Some(g) = *g else { continue };
+            thread.invoke(&store, g, &[]).map_err(|_| SpawnError::NoEntry)?;
+            if thread.resume(&mut store, u64::MAX) != Exit::Done {
+                stopped = Some(i);
+                break;
+            }
+        }
+        let then = match stopped {
+            Some(i) => {
+                let mut rest = inits.iter().skip(i + 1).flatten().copied().chain(Some(f));
+                [rest.next(), rest.next()]
+            }
+            None => {
+                thread.invoke(&store, f, &[]).map_err(|_| SpawnError::NoEntry)?;
+                [None, None]
+            }
+        };
         let memory = store.instance_memory(inst, 0);
         let mut ports = [NO_CHANNEL; PORTS];
         for (p, c) in ports.iter_mut().enumerate() {
@@ -1276,7 +1297,8 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
     #[cold]
     fn slice_ended<P: Allocator + Clone + Policy, M: Allocator + Clone>(&mut self, t: TaskId, w: &mut WasmTask<'_, P, M>, exit: Exit) {
         match exit {
-            // The start function or `_initialize` returned: the next call (see `WasmTask::then`).
+            // A start function or `_initialize` that went on in the task returned: the next
+            // call (see `WasmTask::then`).
             Exit::Done if w.then[0].is_some() => {
                 let next = w.then[0].take();
                 w.then.rotate_left(1);

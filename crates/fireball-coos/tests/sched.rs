@@ -248,9 +248,10 @@ const INIT_ORDER: &str = r#"(module
   (func (export "main") (call $send (i32.const 2) (i32.const 3)))
   (func (export "_start") (call $send (i32.const 2) (i32.const 4))))"#;
 
-/// The start function and `_initialize` run in the task's slices, before its entry, and
-/// may call imports (wasi-libc's constructors print, find their preopened directories);
-/// a trap in one is the task's fault, and its entry never runs.
+/// The start function and `_initialize` run before the task's entry: at spawn as far as
+/// they go without a host call, then in the task's slices, so they may call imports
+/// (wasi-libc's constructors print, find their preopened directories); a trap in one is
+/// the task's fault, and its entry never runs.
 #[test]
 fn the_start_function_and_initialize_run_in_the_task_before_its_entry() {
     let core = RefCell::new(Core::new_in(&cfg(), Global).expect("core"));
@@ -268,6 +269,17 @@ fn the_start_function_and_initialize_run_in_the_task_before_its_entry() {
     while k.step() != Step::Idle {}
     assert_eq!(k.state(t), TaskState::Done);
     assert_eq!(drain(), [1, 4]);
+    // An `_initialize` that calls nothing runs at spawn, before the task's first slice.
+    let quiet = module(
+        r#"(module (import "env" "ch_send" (func $send (param i32 i32)))
+          (global $g (mut i32) (i32.const 0))
+          (func (export "_initialize") (global.set $g (i32.const 7)))
+          (func (export "main") (call $send (i32.const 2) (global.get $g))))"#,
+    );
+    let t = spawn(&mut k, quiet);
+    assert_eq!(k.stats(t).counters.instructions, 0, "nothing ran in the task yet");
+    while k.step() != Step::Idle {}
+    assert_eq!(drain(), [7]);
     let bad = module(
         r#"(module (import "env" "ch_send" (func $send (param i32 i32)))
           (func (export "_initialize") unreachable)

@@ -53,8 +53,17 @@ pub(crate) const MAX_TASKS: usize = MAX_MODULES + 1;
 /// Bytes a sub-heap of P4 costs beyond what its allocations may use: talc's bookkeeping
 /// (36 words: 144 B on Cortex-M, 288 B on a 64-bit host), and room for the holes loading
 /// and spawning leave in a heap that is only just large enough (a module measured at
-/// 3 712 B by the probe did not spawn in a 3 808-byte sub-heap).
+/// 3 712 B by the probe did not spawn in a 3 808-byte sub-heap). A large service leaves
+/// larger holes: [`subheap_for`] adds a 32nd of its need.
 const SUBHEAP_OVERHEAD: usize = 36 * core::mem::size_of::<usize>() + 128;
+
+/// The P4 sub-heap a service that needs `need` bytes (its measured peak and
+/// [`SERVICE_HEAP`]) is given: [`SUBHEAP_OVERHEAD`] and a 32nd of the need more, in
+/// 256-byte steps. (A C++ plugin measured at 123 584 B, 81 KB of it libc++'s metadata,
+/// did not load in a sub-heap of 123 872 B of capacity; it did with 1 KiB more.)
+fn subheap_for(need: usize) -> usize {
+    (need + need / 32 + SUBHEAP_OVERHEAD + 255) & !255
+}
 
 /// Bytes left unclaimed when the unmeasured app's linear memory is sized from what its
 /// first spawn took: talc's tags and alignment on the memory and the spawn's other blocks.
@@ -545,7 +554,7 @@ impl<'a> Builder<'a> {
             // P4: one sub-heap per service, each as large as the largest service needs
             // (FIREBALL.md §3: P4 = max(4 KB, N_svc × MAX_SERVICE_SIZE + 1 KB)).
             let need = m.as_slice().iter().filter(|f| f.service).map(|f| f.peak + SERVICE_HEAP as usize).max().unwrap_or(0);
-            cfg.max_service_size = cfg.max_service_size.max((need + SUBHEAP_OVERHEAD + 255) & !255);
+            cfg.max_service_size = cfg.max_service_size.max(subheap_for(need));
         }
         let time = self.time;
         let log = self.log.take();

@@ -917,6 +917,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                 (debugger, system, gdb_end) = crate::gdb::after_step(g, debugger, &tasks, system, tick.step, out)?;
             }
             for n in tick.notices() {
+                let service = |m: &str| guests.iter().any(|g| g.name == m && g.service);
                 // The notice's line, and the module if a larger device may let it run (the
                 // line tells the system to give it more RAM; main.rs then names the size).
                 let (line, short_of_ram) = match n {
@@ -944,18 +945,24 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                             }),
                             // Rust's allocator aborts through `unreachable` when memory.grow is
                             // refused; C code that does not check malloc runs off its heap.
-                            _ => refused.map(refusal_hint),
+                            _ => refused.map(|r| if service(module) { format!(" (its partition refused its memory.grow{SERVICE_HEAP_HINT}") } else { refusal_hint(r) }),
                         };
                         let line = match hint {
                             Some(h) => with_hint(&line, &h),
                             None => line,
                         };
-                        (line, refused.map(|_| module))
+                        (line, refused.filter(|_| !service(module)).map(|_| module))
                     }
                     // A program that gave up after its partition refused a memory.grow (Zig's
                     // allocators return OutOfMemory, and its `main` exits with status 1).
                     &Notice::Ended { module, how: Ended::Exited(c), .. } if c != 0 && let Some(refused) = system.memory_refusals(module) => {
-                        (with_hint(&n.to_string(), &refusal_hint(refused)), Some(module))
+                        let hint = if service(module) { format!(" (its partition refused its memory.grow{SERVICE_HEAP_HINT}") } else { refusal_hint(refused) };
+                        (with_hint(&n.to_string(), &hint), Some(module).filter(|m| !service(m)))
+                    }
+                    // A service's memory backed only in part: more RAM gives it no more heap.
+                    &Notice::Ended { module, how: how @ Ended::Fault(_), backed: Some((b, d)) } if service(module) => {
+                        let plain = Notice::Ended { module, how, backed: None }.to_string();
+                        (with_hint(&plain, &format!(" (its partition backs {b} B of the {d} B of linear memory it declares{SERVICE_HEAP_HINT}")), None)
                     }
                     // Its memory backed only in part (the notice says so), its stack pointer in range.
                     &Notice::Ended { module, how: Ended::Fault(_), backed: Some(_) } => {
@@ -1195,6 +1202,13 @@ fn refusal_hint((n, has, most): (u32, u64, u64)) -> String {
     let times = if n == 1 { "once".to_string() } else { format!("{n} times") };
     format!(" (its partition refused its memory.grow {times}: it has {has} B of linear memory, the most it backs is {most} B; give the system more RAM)")
 }
+
+/// Why a service that ran out of heap cannot be given more with `--ram`, the end of a
+/// hint (" (…" before it): the part of its linear memory its partition backs is its
+/// static footprint (data and stack) and [`SERVICE_HEAP`] more, its sub-heap sized by
+/// what spawning it took, neither by the RAM.
+const SERVICE_HEAP_HINT: &str =
+    "; a service's memory is backed up to its static data and stack and 64 B more, whatever the RAM: no --ram gives it more; keep its buffers static)";
 
 /// A module's end notice with `hint` (" (…)") before its closing "; the other
 /// modules keep running".

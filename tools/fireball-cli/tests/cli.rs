@@ -521,6 +521,26 @@ fn a_smaller_plan_that_only_loads_the_program_says_both_in_order() {
     let _ = std::fs::remove_file(path);
 }
 
+/// A service that stores past the part of its memory its partition backs (its static
+/// data and stack and 64 B) is told that no RAM gives it more, and `run` does not go
+/// looking for a size that would (it used to climb to 16 MiB and say its heap "grows
+/// without end").
+#[test]
+fn a_service_past_its_backed_memory_is_not_sent_for_more_ram() {
+    let app = tmp_file("heap-app.wat", br#"(module (memory 1) (func (export "_start")))"#);
+    let svc = tmp_file("heap-svc.wat", br#"(module (memory 1) (data (i32.const 1000) "x") (func (export "serve") (i32.store (i32.const 40000) (i32.const 1))))"#);
+    let service = format!("{svc}:serve");
+    let (code, out, err) = fireball(&["run", &app, "--service", &service, "--ram", "96K"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("terminated: trap (out of bounds memory access) (its partition backs 1065 B of the 65536 B of linear memory it declares; a service's memory is backed up to its static data and stack and 64 B more, whatever the RAM: no --ram gives it more; keep its buffers static); the other modules keep running"),
+        "{out}"
+    );
+    assert!(!out.contains("give the system more RAM") && !err.contains("short of RAM") && !err.contains("runs with --ram"), "{out}\n{err}");
+    let _ = std::fs::remove_file(app);
+    let _ = std::fs::remove_file(svc);
+}
+
 /// A service that traps in the middle of a request leaves its client blocked on the
 /// reply channel, which no module can send on any more (`ch_recv` has no error to
 /// return): the run says so when the service ends, and its table says what the

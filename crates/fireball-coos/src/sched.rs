@@ -1298,17 +1298,16 @@ impl<'k, A: Allocator + Clone + Policy> Sched<'k, A> {
     fn slice_ended<P: Allocator + Clone + Policy, M: Allocator + Clone>(&mut self, t: TaskId, w: &mut WasmTask<'_, P, M>, exit: Exit) {
         match exit {
             // A start function or `_initialize` that went on in the task returned: the next
-            // call (see `WasmTask::then`).
-            Exit::Done if w.then[0].is_some() => {
-                let next = w.then[0].take();
-                w.then.rotate_left(1);
-                if let Some(f) = next {
+            // call (see `WasmTask::then`); the last one returned: the task is done.
+            Exit::Done => match w.then[0].take() {
+                Some(f) => {
+                    w.then.rotate_left(1);
                     if w.thread.invoke(&w.store, f, &[]).is_err() {
                         self.terminate(t, Some(w), Fault::Killed);
                     }
                 }
-            }
-            Exit::Done => with(self.core, |c| c.set_state(t, TaskState::Done)),
+                None => with(self.core, |c| c.set_state(t, TaskState::Done)),
+            },
             Exit::Trap(trap) => self.terminate(t, Some(w), Fault::Trap(trap.code)),
             Exit::Breakpoint { offset } => self.stopped = Some(offset),
             Exit::OutOfFuel | Exit::HostCall { .. } => {}

@@ -945,7 +945,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                             }),
                             // Rust's allocator aborts through `unreachable` when memory.grow is
                             // refused; C code that does not check malloc runs off its heap.
-                            _ => refused.map(|r| if service(module) { format!(" (its partition refused its memory.grow{SERVICE_HEAP_HINT}") } else { refusal_hint(r) }),
+                            _ => refused.map(|r| refusal_hint(r, service(module))),
                         };
                         let line = match hint {
                             Some(h) => with_hint(&line, &h),
@@ -956,8 +956,7 @@ fn run_inner(cfg: RunConfig<'_>, gdb: Option<&crate::gdb::Gdb>) -> Result<Report
                     // A program that gave up after its partition refused a memory.grow (Zig's
                     // allocators return OutOfMemory, and its `main` exits with status 1).
                     &Notice::Ended { module, how: Ended::Exited(c), .. } if c != 0 && let Some(refused) = system.memory_refusals(module) => {
-                        let hint = if service(module) { format!(" (its partition refused its memory.grow{SERVICE_HEAP_HINT}") } else { refusal_hint(refused) };
-                        (with_hint(&n.to_string(), &hint), Some(module).filter(|m| !service(m)))
+                        (with_hint(&n.to_string(), &refusal_hint(refused, service(module))), Some(module).filter(|m| !service(m)))
                     }
                     // A service's memory backed only in part: more RAM gives it no more heap.
                     &Notice::Ended { module, how: how @ Ended::Fault(_), backed: Some((b, d)) } if service(module) => {
@@ -1197,8 +1196,12 @@ fn trap_trace(system: &fireball::System<'_>, module: &str, guests: &[Guest<'stat
 }
 
 /// What a refused `memory.grow` tells the user: (refusals, bytes of linear memory the
-/// module has, the most its partition backs), from [`fireball::System::memory_refusals`].
-fn refusal_hint((n, has, most): (u32, u64, u64)) -> String {
+/// module has, the most its partition backs), from [`fireball::System::memory_refusals`];
+/// for a `service`, that no RAM gives it more ([`SERVICE_HEAP_HINT`]).
+fn refusal_hint((n, has, most): (u32, u64, u64), service: bool) -> String {
+    if service {
+        return format!(" (its partition refused its memory.grow{SERVICE_HEAP_HINT}");
+    }
     let times = if n == 1 { "once".to_string() } else { format!("{n} times") };
     format!(" (its partition refused its memory.grow {times}: it has {has} B of linear memory, the most it backs is {most} B; give the system more RAM)")
 }

@@ -579,9 +579,11 @@ pub fn load_hint(bytes: &[u8], e: &LoadError) -> &'static str {
 }
 
 /// What to change on the command line so that the plan on `ram` bytes holds the app,
-/// given `fits_in`, the least RAM whose plan does (`fireball::setup::ram_for`).
-fn ram_fixes(ram: usize, fits_in: Option<usize>) -> Vec<String> {
+/// given `fits_in`, the least RAM whose plan does (`fireball::setup::ram_for`);
+/// `task_stack`: whether fewer coroutine stacks (`--task-stack`) would do it too.
+fn ram_fixes(ram: usize, fits_in: Option<usize>, task_stack: bool) -> Vec<String> {
     match fits_in {
+        Some(r) if r < ram && !task_stack => vec![format!("--ram {}K (a smaller plan)", r / 1024)],
         // A smaller device's plan fits where this one does not: the seed's rows
         // give larger devices more coroutine stacks (for tasks this run does not
         // spawn); --task-stack plans one stack per task of the run instead.
@@ -613,11 +615,7 @@ fn describe(e: &BuildError<'_>, guests: &[Guest<'_>]) -> String {
             let services = service_size.map_or(String::new(), |s| format!(" (with P4 sized for the services: {s} B each)"));
             // (Measured modules only: without them the plan failed for any module.)
             // (No --task-stack here: the services' P4 may be what does not fit.)
-            let fix = match fits_in {
-                Some(r) if r < ram => format!("; use --ram {}K (a smaller plan)", r / 1024),
-                Some(r) => format!("; use --ram {}K", r / 1024),
-                None => String::new(),
-            };
+            let fix = if fits_in.is_some() { format!("; use {}", ram_fixes(ram, fits_in, false).join(", or ")) } else { String::new() };
             format!("--ram {ram}: {error}{services}{fix}")
         }
         BuildError::Memory(e) => format!("memory: {e}"),
@@ -629,7 +627,7 @@ fn describe(e: &BuildError<'_>, guests: &[Guest<'_>]) -> String {
         }
         BuildError::DoesNotFit { module, service, need: Some(n), have, fits_in, ram } => {
             let place = if service { "its P4 sub-heap" } else { "the guest partition P5" };
-            let mut fixes = if service { Vec::new() } else { ram_fixes(ram, fits_in) };
+            let mut fixes = if service { Vec::new() } else { ram_fixes(ram, fits_in, true) };
             if !n.packed && n.metadata > 0 {
                 fixes.push("`fireball pack` it (its side table then stays in flash)".to_string());
             }
